@@ -1,0 +1,396 @@
+"""Behaviour shared by the slow and fast ALBERT tokenizers.
+
+A subclass supplies three things: :meth:`AlbertTokenizerBase._encode_texts` (canonical ids of raw texts,
+without special tokens, optionally with character offsets), :attr:`_pieces` (the vocabulary in id order)
+and :meth:`_model_file_contents` (the vocabulary files it can write). Everything a user calls, from ``__call__`` to ``decode`` and
+``save_pretrained``, is defined here once, so the two classes cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from . import files
+from .encoding import TENSOR_TYPES, BatchEncoding, to_tensors
+from .padding import Padding, Truncation, padded_length, resolve_padding, resolve_truncation, truncate_pair
+from .special_tokens import (SpecialTokens, build_inputs, num_special_tokens, special_tokens_mask,
+                             token_type_ids)
+
+__all__ = ["AlbertTokenizerBase", "MODEL_MAX_LENGTH"]
+
+MODEL_MAX_LENGTH = 512
+SPIECE_UNDERLINE = "\u2581"
+Offsets = list[tuple[int, int]]
+
+
+def _check_texts(text: Any, text_pair: Any) -> tuple[bool, list[str], list[str] | None]:
+    """Validate ``text``/``text_pair``; return (batched, texts, pairs)."""
+    def check_list(value: Any, name: str) -> list[str]:
+        for i, item in enumerate(value):
+            if not isinstance(item, str):
+                kind = "a nested list" if isinstance(item, (list, tuple)) else type(item).__name__
+                raise TypeError(f"{name}[{i}] is {kind} ({item!r:.60}); every item must be a str "
+                                f"(pre-tokenized input is not supported)")
+        return list(value)
+
+    if isinstance(text, str):
+        if text_pair is not None and not isinstance(text_pair, str):
+            raise TypeError(f"text is a str, so text_pair must be a str or None, got {type(text_pair).__name__}")
+        return False, [text], None if text_pair is None else [text_pair]
+    if isinstance(text, (list, tuple)):
+        texts = check_list(text, "text")
+        if text_pair is None:
+            return True, texts, None
+        if not isinstance(text_pair, (list, tuple)):
+            raise TypeError(f"text is a list, so text_pair must be a list of str or None, got "
+                            f"{type(text_pair).__name__}")
+        pairs = check_list(text_pair, "text_pair")
+        if len(pairs) != len(texts):
+            raise ValueError(f"text has {len(texts)} items but text_pair has {len(pairs)}; they must match")
+        return True, texts, pairs
+    raise TypeError(f"text must be a str or a list of str, got {type(text).__name__} ({text!r:.60})")
+
+
+def _as_id_list(ids: Any) -> list[int]:
+    if hasattr(ids, "tolist"):
+        ids = ids.tolist()
+    if isinstance(ids, int):
+        return [ids]
+    if not isinstance(ids, (list, tuple)) or not all(isinstance(i, int) for i in ids):
+        raise TypeError(f"token ids must be an int or a flat list of int, got {ids!r:.80}")
+    return list(ids)
+
+
+def pieces_to_text(pieces: Sequence[str]) -> str:
+    """SentencePiece's decoding of ordinary pieces: ``▁`` becomes a space, and the leading ``▁`` of the
+    text (the dummy prefix) is dropped, as long as nothing visible has been written yet."""
+    out: list[str] = []
+    at_start = True
+    for piece in pieces:
+        if at_start and piece.startswith(SPIECE_UNDERLINE):
+            piece = piece[1:]
+        surface = piece.replace(SPIECE_UNDERLINE, " ")
+        if surface:
+            at_start = False
+        out.append(surface)
+    return "".join(out)
+
+
+def clean_up_tokenization(text: str) -> str:
+    """transformers' ``clean_up_tokenization`` (spaces before punctuation and English contractions)."""
+    for old, new in ((" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
+                     (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")):
+        text = text.replace(old, new)
+    return text
+
+
+class AlbertTokenizerBase:
+    """The shared public API; see :class:`albert_tok.AlbertTokenizer` for the arguments."""
+
+    _pieces: list[str]
+    _piece_to_id: dict[str, int]
+    supports_offsets = False
+
+    def __init__(self, *, do_lower_case: bool = True, remove_space: bool = True, keep_accents: bool = False,
+                 special_tokens: SpecialTokens | None = None,
+                 model_max_length: int = MODEL_MAX_LENGTH) -> None:
+        for name, value in (("do_lower_case", do_lower_case), ("remove_space", remove_space),
+                            ("keep_accents", keep_accents)):
+            if not isinstance(value, bool):
+                raise TypeError(f"{name} must be True or False, got {value!r}")
+        if not isinstance(model_max_length, int) or model_max_length < 3:
+            raise ValueError(f"model_max_length must be an int >= 3, got {model_max_length!r}")
+        self.do_lower_case = do_lower_case
+        self.remove_space = remove_space
+        self.keep_accents = keep_accents
+        self.special_tokens = special_tokens or SpecialTokens()
+        self.model_max_length = model_max_length
+
+    # -- what subclasses provide -------------------------------------------------------------------
+    def _encode_texts(self, texts: list[str], with_offsets: bool) -> tuple[list[list[int]], list[Offsets] | None]:
+        raise NotImplementedError
+
+    def _options(self) -> dict[str, Any]:
+        return {"do_lower_case": self.do_lower_case, "remove_space": self.remove_space,
+                "keep_accents": self.keep_accents, "special_tokens": self.special_tokens,
+                "model_max_length": self.model_max_length}
+
+    # -- vocabulary --------------------------------------------------------------------------------
+    @property
+    def vocab_size(self) -> int:
+        return len(self._pieces)
+
+    def __len__(self) -> int:
+        return len(self._pieces)
+
+    def get_vocab(self) -> dict[str, int]:
+        return dict(self._piece_to_id)
+
+    def convert_tokens_to_ids(self, tokens: str | Iterable[str]) -> int | list[int]:
+        if isinstance(tokens, str):
+            return self._piece_to_id.get(tokens, self.unk_token_id)
+        return [self._piece_to_id.get(t, self.unk_token_id) for t in tokens]
+
+    def convert_ids_to_tokens(self, ids: int | Iterable[int],
+                              skip_special_tokens: bool = False) -> str | list[str]:
+        single = isinstance(ids, int)
+        id_list = _as_id_list(ids)
+        size = len(self._pieces)
+        for i in id_list:
+            if not 0 <= i < size:
+                raise ValueError(f"token id {i} is outside the vocabulary (0..{size - 1})")
+        special = self.all_special_ids if skip_special_tokens else ()
+        tokens = [self._pieces[i] for i in id_list if i not in special]
+        return tokens[0] if single and tokens else tokens
+
+    # -- special tokens ----------------------------------------------------------------------------
+    def _special_id(self, token: str) -> int:
+        return self._piece_to_id[token]
+
+    @property
+    def unk_token(self) -> str:
+        return self.special_tokens.unk_token
+
+    @property
+    def sep_token(self) -> str:
+        return self.special_tokens.sep_token
+
+    @property
+    def pad_token(self) -> str:
+        return self.special_tokens.pad_token
+
+    @property
+    def cls_token(self) -> str:
+        return self.special_tokens.cls_token
+
+    @property
+    def mask_token(self) -> str:
+        return self.special_tokens.mask_token
+
+    @property
+    def unk_token_id(self) -> int:
+        return self._special_id(self.special_tokens.unk_token)
+
+    @property
+    def sep_token_id(self) -> int:
+        return self._special_id(self.special_tokens.sep_token)
+
+    @property
+    def pad_token_id(self) -> int:
+        return self._special_id(self.special_tokens.pad_token)
+
+    @property
+    def cls_token_id(self) -> int:
+        return self._special_id(self.special_tokens.cls_token)
+
+    @property
+    def mask_token_id(self) -> int:
+        return self._special_id(self.special_tokens.mask_token)
+
+    @property
+    def all_special_tokens(self) -> list[str]:
+        return list(self.special_tokens.all_tokens)
+
+    @property
+    def all_special_ids(self) -> list[int]:
+        return [self._special_id(t) for t in self.special_tokens.all_tokens]
+
+    def num_special_tokens_to_add(self, pair: bool = False) -> int:
+        return num_special_tokens(pair)
+
+    def build_inputs_with_special_tokens(self, token_ids_0: list[int],
+                                         token_ids_1: list[int] | None = None) -> list[int]:
+        return build_inputs(list(token_ids_0), None if token_ids_1 is None else list(token_ids_1),
+                            self.cls_token_id, self.sep_token_id)
+
+    def get_special_tokens_mask(self, token_ids_0: list[int], token_ids_1: list[int] | None = None,
+                                already_has_special_tokens: bool = False) -> list[int]:
+        if already_has_special_tokens:
+            if token_ids_1 is not None:
+                raise ValueError("token_ids_1 must be None when already_has_special_tokens=True "
+                                 "(pass the full sequence as token_ids_0)")
+            special = set(self.all_special_ids)
+            return [1 if i in special else 0 for i in token_ids_0]
+        return special_tokens_mask(len(token_ids_0), None if token_ids_1 is None else len(token_ids_1))
+
+    def create_token_type_ids_from_sequences(self, token_ids_0: list[int],
+                                             token_ids_1: list[int] | None = None) -> list[int]:
+        return token_type_ids(len(token_ids_0), None if token_ids_1 is None else len(token_ids_1))
+
+    # -- encoding ----------------------------------------------------------------------------------
+    def tokenize(self, text: str) -> list[str]:
+        """The canonical pieces of ``text`` (no special tokens added)."""
+        _check_texts(text, None)
+        return self.convert_ids_to_tokens(self._encode_texts([text], False)[0][0])  # type: ignore[return-value]
+
+    def encode(self, text: str, text_pair: str | None = None, add_special_tokens: bool = True,
+               **kwargs: Any) -> list[int]:
+        """``input_ids`` of one text (or pair) as a list."""
+        if not isinstance(text, str):
+            raise TypeError(f"encode takes one str (use __call__ for batches), got {type(text).__name__}")
+        return self(text, text_pair, add_special_tokens=add_special_tokens, **kwargs)["input_ids"]
+
+    def __call__(self, text: str | Sequence[str], text_pair: str | Sequence[str] | None = None, *,
+                 add_special_tokens: bool = True, padding: bool | str = False,
+                 truncation: bool | str | None = None, max_length: int | None = None,
+                 pad_to_multiple_of: int | None = None, return_tensors: str | None = None,
+                 return_token_type_ids: bool = True, return_attention_mask: bool = True,
+                 return_special_tokens_mask: bool = False, return_offsets_mapping: bool = False,
+                 return_length: bool = False) -> BatchEncoding:
+        """Tokenize one text, a pair, or a batch, with Hugging Face's arguments and semantics."""
+        batched, texts, pairs = _check_texts(text, text_pair)
+        pad = resolve_padding(padding)
+        if return_tensors not in TENSOR_TYPES:
+            raise ValueError(f"return_tensors={return_tensors!r} is not supported; accepted: None, 'np', 'pt'")
+        if max_length is not None and (not isinstance(max_length, int) or isinstance(max_length, bool)
+                                       or max_length < 1):
+            raise ValueError(f"max_length must be a positive int or None, got {max_length!r}")
+        if pad_to_multiple_of is not None and (not isinstance(pad_to_multiple_of, int) or pad_to_multiple_of < 1):
+            raise ValueError(f"pad_to_multiple_of must be a positive int or None, got {pad_to_multiple_of!r}")
+        if truncation is None and max_length is not None and pad is not Padding.MAX_LENGTH:
+            warnings.warn("max_length is given without truncation; truncating with 'longest_first' as "
+                          "transformers does. Pass truncation=True to silence this.", stacklevel=2)
+            truncation = True
+        trunc = resolve_truncation(truncation)
+        if trunc is not Truncation.DO_NOT_TRUNCATE or pad is Padding.MAX_LENGTH:
+            max_length = self.model_max_length if max_length is None else max_length
+        if return_offsets_mapping and not self.supports_offsets:
+            raise NotImplementedError(f"return_offsets_mapping is not available with {type(self).__name__}; "
+                                      "use AlbertTokenizerFast")
+        n_special = num_special_tokens(pairs is not None) if add_special_tokens else 0
+        if trunc is not Truncation.DO_NOT_TRUNCATE and max_length is not None and max_length < n_special:
+            raise ValueError(f"max_length={max_length} is smaller than the {n_special} special tokens "
+                             f"this input needs; use max_length >= {n_special}")
+
+        ids_a, offs_a = self._encode_texts(texts, return_offsets_mapping)
+        ids_b, offs_b = self._encode_texts(pairs, return_offsets_mapping) if pairs is not None else (None, None)
+
+        rows: dict[str, list[list[int]]] = {"input_ids": []}
+        if return_token_type_ids:
+            rows["token_type_ids"] = []
+        if return_attention_mask:
+            rows["attention_mask"] = []
+        if return_special_tokens_mask:
+            rows["special_tokens_mask"] = []
+        if return_offsets_mapping:
+            rows["offset_mapping"] = []
+        cls_id, sep_id = self.cls_token_id, self.sep_token_id
+        too_long = 0
+        for i, a in enumerate(ids_a):
+            b = ids_b[i] if ids_b is not None else None
+            if trunc is not Truncation.DO_NOT_TRUNCATE:
+                la, lb = truncate_pair(len(a), None if b is None else len(b), max_length - n_special, trunc)  # type: ignore[operator]
+                a = a[:la]
+                b = None if b is None else b[:lb]
+            lb_ = None if b is None else len(b)
+            if add_special_tokens:
+                ids = build_inputs(a, b, cls_id, sep_id)
+            else:
+                ids = a + (b or [])
+            rows["input_ids"].append(ids)
+            if len(ids) > self.model_max_length:
+                too_long = max(too_long, len(ids))
+            if return_token_type_ids:
+                rows["token_type_ids"].append(token_type_ids(len(a), lb_) if add_special_tokens
+                                              else [0] * len(a) + [1] * (lb_ or 0))
+            if return_attention_mask:
+                rows["attention_mask"].append([1] * len(ids))
+            if return_special_tokens_mask:
+                rows["special_tokens_mask"].append(special_tokens_mask(len(a), lb_) if add_special_tokens
+                                                   else [0] * len(ids))
+            if return_offsets_mapping:
+                oa = offs_a[i][:len(a)]  # type: ignore[index]
+                ob = None if b is None else offs_b[i][:len(b)]  # type: ignore[index]
+                rows["offset_mapping"].append(build_inputs(oa, ob, (0, 0), (0, 0)) if add_special_tokens  # type: ignore[arg-type]
+                                              else oa + (ob or []))
+        if too_long and trunc is Truncation.DO_NOT_TRUNCATE:
+            warnings.warn(f"Token indices sequence length is longer than the specified maximum sequence "
+                          f"length for this model ({too_long} > {self.model_max_length}). Running this "
+                          f"sequence through the model will result in indexing errors; pass truncation=True.",
+                          stacklevel=2)
+        data: dict[str, Any] = self._pad(rows, pad, max_length, pad_to_multiple_of, return_tensors is not None)
+        if return_length:
+            data["length"] = [len(r) for r in rows["input_ids"]]
+        if not batched:
+            data = {k: v[0] for k, v in data.items()}
+        return BatchEncoding(to_tensors(data, return_tensors, batched))
+
+    def _pad(self, rows: dict[str, list[list[Any]]], pad: Padding, max_length: int | None,
+             pad_to_multiple_of: int | None, as_arrays: bool) -> dict[str, Any]:
+        lengths = [len(r) for r in rows["input_ids"]]
+        if pad is Padding.DO_NOT_PAD or not lengths:
+            return dict(rows)
+        target = padded_length(max(lengths), pad, max_length, pad_to_multiple_of)
+        fill = {"input_ids": self.pad_token_id, "token_type_ids": 0, "attention_mask": 0,
+                "special_tokens_mask": 1, "offset_mapping": (0, 0)}
+        out: dict[str, Any] = {}
+        for name, values in rows.items():
+            if as_arrays and name != "offset_mapping":
+                arr = np.full((len(values), max(target, max(lengths))), fill[name], dtype=np.int64)
+                for i, row in enumerate(values):
+                    arr[i, :len(row)] = row
+                out[name] = arr
+            else:
+                out[name] = [row + [fill[name]] * (target - len(row)) for row in values]
+        return out
+
+    # -- decoding ----------------------------------------------------------------------------------
+    def convert_tokens_to_string(self, tokens: Sequence[str]) -> str:
+        """Join pieces into text; special tokens are written as they are, set off by a space."""
+        special = set(self.all_special_tokens)
+        out = ""
+        current: list[str] = []
+        prev_is_special = False
+        for token in tokens:
+            if token in special:
+                if not prev_is_special:
+                    out += " "
+                out += pieces_to_text(current) + token
+                prev_is_special = True
+                current = []
+            else:
+                current.append(token)
+                prev_is_special = False
+        out += pieces_to_text(current)
+        return out.strip()
+
+    def decode(self, token_ids: Any, skip_special_tokens: bool = False,
+               clean_up_tokenization_spaces: bool = False) -> str:
+        """Text of ``token_ids`` (an int, a list, a numpy array or a 1-D tensor)."""
+        tokens = self.convert_ids_to_tokens(_as_id_list(token_ids), skip_special_tokens=skip_special_tokens)
+        text = self.convert_tokens_to_string(tokens)  # type: ignore[arg-type]
+        return clean_up_tokenization(text) if clean_up_tokenization_spaces else text
+
+    def batch_decode(self, sequences: Any, skip_special_tokens: bool = False,
+                     clean_up_tokenization_spaces: bool = False) -> list[str]:
+        if hasattr(sequences, "tolist"):
+            sequences = sequences.tolist()
+        return [self.decode(s, skip_special_tokens, clean_up_tokenization_spaces) for s in sequences]
+
+    # -- saving ------------------------------------------------------------------------------------
+    def save_vocabulary(self, save_directory: str | os.PathLike[str],
+                        filename_prefix: str | None = None) -> tuple[str, ...]:
+        """Write the vocabulary files (``spiece.model`` and/or ``tokenizer.json``); return their paths."""
+        directory = os.fspath(save_directory)
+        if not os.path.isdir(directory):
+            raise NotADirectoryError(f"save_vocabulary needs an existing directory, got {directory!r}")
+        return tuple(files.write_atomically(directory, self._model_file_contents(), filename_prefix))
+
+    def save_pretrained(self, save_directory: str | os.PathLike[str]) -> tuple[str, ...]:
+        """Write a Hugging Face-format tokenizer directory; files appear complete or not at all."""
+        contents = self._model_file_contents()
+        special_ids = {t: self._special_id(t) for t in self.all_special_tokens}
+        contents.update(files.config_files(self._options(), special_ids))
+        return tuple(files.write_atomically(os.fspath(save_directory), contents, None, create=True))
+
+    def _model_file_contents(self) -> dict[str, bytes]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(vocab_size={self.vocab_size}, do_lower_case={self.do_lower_case}, "
+                f"remove_space={self.remove_space}, keep_accents={self.keep_accents}, "
+                f"model_max_length={self.model_max_length})")

@@ -1,0 +1,106 @@
+"""Padding and truncation: strategy names, their validation, and the pure functions that apply them.
+
+Semantics follow Hugging Face tokenizers so users need no new habits: right padding, ``longest_first``
+removes one token at a time from the longer sequence (the second one on ties).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+__all__ = ["Padding", "Truncation", "resolve_padding", "resolve_truncation", "truncate_pair",
+           "padded_length"]
+
+
+class Padding(str, Enum):
+    DO_NOT_PAD = "do_not_pad"
+    LONGEST = "longest"
+    MAX_LENGTH = "max_length"
+
+
+class Truncation(str, Enum):
+    DO_NOT_TRUNCATE = "do_not_truncate"
+    LONGEST_FIRST = "longest_first"
+    ONLY_FIRST = "only_first"
+    ONLY_SECOND = "only_second"
+
+
+def resolve_padding(padding: object) -> Padding:
+    """``False``/``None``/``"do_not_pad"``, ``True``/``"longest"`` or ``"max_length"``."""
+    if padding is None or padding is False:
+        return Padding.DO_NOT_PAD
+    if padding is True:
+        return Padding.LONGEST
+    if isinstance(padding, Padding):
+        return padding
+    if isinstance(padding, str):
+        for member in Padding:
+            if padding == member.value:
+                return member
+    raise ValueError(f"padding={padding!r} is not a padding strategy; accepted: False, True, "
+                     + ", ".join(repr(m.value) for m in Padding))
+
+
+def resolve_truncation(truncation: object) -> Truncation:
+    """``False``/``None``/``"do_not_truncate"``, ``True``/``"longest_first"``, ``"only_first"``,
+    ``"only_second"``."""
+    if truncation is None or truncation is False:
+        return Truncation.DO_NOT_TRUNCATE
+    if truncation is True:
+        return Truncation.LONGEST_FIRST
+    if isinstance(truncation, Truncation):
+        return truncation
+    if isinstance(truncation, str):
+        for member in Truncation:
+            if truncation == member.value:
+                return member
+    raise ValueError(f"truncation={truncation!r} is not a truncation strategy; accepted: False, True, "
+                     + ", ".join(repr(m.value) for m in Truncation))
+
+
+def truncate_pair(len0: int, len1: int | None, budget: int, strategy: Truncation) -> tuple[int, int | None]:
+    """New lengths of the two sequences so that together they fit in ``budget`` tokens.
+
+    Raises ``ValueError`` when the chosen strategy cannot reach the budget (e.g. ``only_first`` with a
+    first sequence shorter than what must go).
+    """
+    total = len0 + (len1 or 0)
+    excess = total - budget
+    if excess <= 0 or strategy is Truncation.DO_NOT_TRUNCATE:
+        return len0, len1
+    if len1 is None or strategy is Truncation.ONLY_FIRST:
+        if strategy is Truncation.ONLY_SECOND:
+            raise ValueError("truncation='only_second' needs a text_pair; use 'longest_first' or "
+                             "'only_first' for single sequences")
+        if excess > len0:
+            raise ValueError(f"cannot truncate the first sequence ({len0} tokens) by {excess} tokens to "
+                             f"fit max_length; use truncation='longest_first' or a larger max_length")
+        return len0 - excess, len1
+    if strategy is Truncation.ONLY_SECOND:
+        if excess > len1:
+            raise ValueError(f"cannot truncate the second sequence ({len1} tokens) by {excess} tokens to "
+                             f"fit max_length; use truncation='longest_first' or a larger max_length")
+        return len0, len1 - excess
+    # longest_first, closed form of "remove one token from the longer, the second on ties"
+    diff = len0 - len1
+    if diff > 0:
+        step = min(diff, excess)
+        len0, excess = len0 - step, excess - step
+    elif diff < 0:
+        step = min(-diff, excess)
+        len1, excess = len1 - step, excess - step
+    len1 -= (excess + 1) // 2
+    len0 -= excess // 2
+    return len0, len1
+
+
+def padded_length(longest: int, strategy: Padding, max_length: int | None,
+                  pad_to_multiple_of: int | None) -> int:
+    """The length every row is padded to (``longest`` when not padding)."""
+    if strategy is Padding.DO_NOT_PAD:
+        return longest
+    target = max_length if strategy is Padding.MAX_LENGTH and max_length is not None else longest
+    target = max(target, longest) if strategy is Padding.LONGEST else target
+    if pad_to_multiple_of:
+        target = -(-target // pad_to_multiple_of) * pad_to_multiple_of
+    return target

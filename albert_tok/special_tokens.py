@@ -1,0 +1,158 @@
+"""Special tokens and the ``[CLS] A [SEP] (B [SEP])`` layout: one definition for both tokenizers.
+
+The slow tokenizer builds inputs with :func:`build_inputs`, :func:`special_tokens_mask` and
+:func:`token_type_ids`; the fast tokenizer's ``TemplateProcessing`` post-processor is generated from the
+same :data:`SINGLE_LAYOUT`/:data:`PAIR_LAYOUT` by :func:`template_post_processor`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any, Sequence
+
+__all__ = [
+    "SpecialTokens",
+    "SINGLE_LAYOUT",
+    "PAIR_LAYOUT",
+    "num_special_tokens",
+    "build_inputs",
+    "special_tokens_mask",
+    "token_type_ids",
+    "template_post_processor",
+    "split_on_special_tokens",
+]
+
+# Each entry: ("cls" | "sep" | "A" | "B", token type id). "A"/"B" stand for the sequences.
+SINGLE_LAYOUT: tuple[tuple[str, int], ...] = (("cls", 0), ("A", 0), ("sep", 0))
+PAIR_LAYOUT: tuple[tuple[str, int], ...] = (("cls", 0), ("A", 0), ("sep", 0), ("B", 1), ("sep", 1))
+
+
+@dataclass(frozen=True)
+class SpecialTokens:
+    """ALBERT's special tokens, named as in ``special_tokens_map.json``.
+
+    ``bos_token``/``eos_token`` alias ``[CLS]``/``[SEP]`` as in the original release. Only ``[MASK]``
+    strips the whitespace on its left when written in text.
+    """
+
+    unk_token: str = "<unk>"
+    sep_token: str = "[SEP]"
+    pad_token: str = "<pad>"
+    cls_token: str = "[CLS]"
+    mask_token: str = "[MASK]"
+    bos_token: str = "[CLS]"
+    eos_token: str = "[SEP]"
+
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+
+    @property
+    def all_tokens(self) -> tuple[str, ...]:
+        """Distinct special tokens in a stable order (the order transformers lists them)."""
+        ordered = [self.bos_token, self.eos_token, self.unk_token, self.sep_token, self.pad_token,
+                   self.cls_token, self.mask_token]
+        return tuple(dict.fromkeys(ordered))
+
+    def lstrip(self, token: str) -> bool:
+        """Whether ``token`` written in text swallows the whitespace on its left."""
+        return token == self.mask_token
+
+    def to_map(self) -> dict[str, Any]:
+        """``special_tokens_map.json`` content."""
+        out: dict[str, Any] = {}
+        for name, value in asdict(self).items():
+            out[name] = {"content": value, "lstrip": self.lstrip(value), "normalized": False,
+                         "rstrip": False, "single_word": False}
+        return out
+
+    @classmethod
+    def from_map(cls, data: dict[str, Any]) -> "SpecialTokens":
+        """Read ``special_tokens_map.json``/``tokenizer_config.json`` entries (strings or dicts)."""
+        kwargs: dict[str, str] = {}
+        for name in cls.__dataclass_fields__:
+            if name in data and data[name] is not None:
+                value = data[name]
+                kwargs[name] = value["content"] if isinstance(value, dict) else value
+        return cls(**kwargs)
+
+
+def num_special_tokens(pair: bool) -> int:
+    """How many special tokens :func:`build_inputs` adds (2 for one sequence, 3 for a pair)."""
+    layout = PAIR_LAYOUT if pair else SINGLE_LAYOUT
+    return sum(1 for name, _ in layout if name not in ("A", "B"))
+
+
+def _fill(layout: Sequence[tuple[str, int]], a: list[Any], b: list[Any] | None,
+          special: Any) -> list[Any]:
+    out: list[Any] = []
+    for name, _ in layout:
+        if name == "A":
+            out.extend(a)
+        elif name == "B":
+            out.extend(b or [])
+        else:
+            out.append(special(name))
+    return out
+
+
+def build_inputs(ids0: list[int], ids1: list[int] | None, cls_id: int, sep_id: int) -> list[int]:
+    """``[CLS] A [SEP]`` or ``[CLS] A [SEP] B [SEP]``."""
+    layout = SINGLE_LAYOUT if ids1 is None else PAIR_LAYOUT
+    return _fill(layout, ids0, ids1, lambda name: cls_id if name == "cls" else sep_id)
+
+
+def special_tokens_mask(len0: int, len1: int | None) -> list[int]:
+    """1 where :func:`build_inputs` puts a special token, 0 over the sequences."""
+    layout = SINGLE_LAYOUT if len1 is None else PAIR_LAYOUT
+    return _fill(layout, [0] * len0, [0] * (len1 or 0), lambda name: 1)
+
+
+def token_type_ids(len0: int, len1: int | None) -> list[int]:
+    """Segment ids: 0 over ``[CLS] A [SEP]``, 1 over ``B [SEP]``."""
+    layout = SINGLE_LAYOUT if len1 is None else PAIR_LAYOUT
+    out: list[int] = []
+    for name, type_id in layout:
+        count = len0 if name == "A" else (len1 or 0) if name == "B" else 1
+        out.extend([type_id] * count)
+    return out
+
+
+def template_post_processor(cls_token: str, cls_id: int, sep_token: str, sep_id: int) -> Any:
+    """The fast tokenizer's ``TemplateProcessing``, generated from the layouts above."""
+    from tokenizers import processors
+
+    def template(layout: Sequence[tuple[str, int]]) -> list[str]:
+        names = {"cls": cls_token, "sep": sep_token, "A": "$A", "B": "$B"}
+        return [f"{names[name]}:{type_id}" for name, type_id in layout]
+
+    return processors.TemplateProcessing(
+        single=template(SINGLE_LAYOUT),
+        pair=template(PAIR_LAYOUT),
+        special_tokens=[(cls_token, cls_id), (sep_token, sep_id)],
+    )
+
+
+def split_on_special_tokens(text: str, specials: SpecialTokens,
+                            pattern: "re.Pattern[str]") -> list[tuple[str, bool]]:
+    """Split ``text`` on special tokens written in it: ``[(chunk, is_special), ...]``.
+
+    A token with left-strip (``[MASK]``) removes the whitespace ending the chunk before it; empty chunks
+    are dropped. ``pattern`` is :func:`special_token_pattern` of ``specials``.
+    """
+    parts = pattern.split(text)
+    out: list[tuple[str, bool]] = []
+    for i, part in enumerate(parts):
+        is_special = i % 2 == 1
+        if is_special and specials.lstrip(part) and out and not out[-1][1]:
+            out[-1] = (out[-1][0].rstrip(), False)
+        out.append((part, is_special))
+    return [(chunk, special) for chunk, special in out if chunk]
+
+
+def special_token_pattern(specials: SpecialTokens) -> "re.Pattern[str]":
+    """A capturing regex that finds special tokens, longest first."""
+    tokens = sorted(specials.all_tokens, key=len, reverse=True)
+    return re.compile("(" + "|".join(map(re.escape, tokens)) + ")")

@@ -1,0 +1,327 @@
+"""The shared API, run over both tokenizer classes: round trips, masks, tensors, pickling, errors."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import pickle
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from albert_tok import AlbertTokenizer, AlbertTokenizerFast
+
+from .conftest import ROOT, SPIECE
+from .strategies import plain_text, text
+
+SETTINGS = settings(max_examples=150, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+def test_fixture_is_the_real_albert_vocabulary():
+    digest = hashlib.sha256(SPIECE.read_bytes()).hexdigest()
+    assert digest == "fefb02b667a6c5c2fe27602d28e5fb3428f66ab89c7d6f388e7c8d44a02d0336"
+
+
+def test_special_tokens_and_sizes(tokenizer):
+    assert (tokenizer.pad_token_id, tokenizer.unk_token_id, tokenizer.cls_token_id, tokenizer.sep_token_id,
+            tokenizer.mask_token_id) == (0, 1, 2, 3, 4)
+    assert tokenizer.vocab_size == len(tokenizer) == len(tokenizer.get_vocab()) == 30000
+    assert tokenizer.model_max_length == 512
+    assert tokenizer.convert_ids_to_tokens([2, 4, 3]) == ["[CLS]", "[MASK]", "[SEP]"]
+    assert tokenizer.convert_tokens_to_ids(["▁the", "no-such-piece"]) == [14, 1]
+
+
+def test_pair_layout(tokenizer):
+    enc = tokenizer("Hello world", "How are you?", return_special_tokens_mask=True)
+    a = tokenizer.encode("Hello world", add_special_tokens=False)
+    b = tokenizer.encode("How are you?", add_special_tokens=False)
+    assert enc["input_ids"] == [2, *a, 3, *b, 3]
+    assert enc["token_type_ids"] == [0] * (len(a) + 2) + [1] * (len(b) + 1)
+    assert enc["special_tokens_mask"] == [1] + [0] * len(a) + [1] + [0] * len(b) + [1]
+    assert enc["attention_mask"] == [1] * len(enc["input_ids"])
+    assert tokenizer.build_inputs_with_special_tokens(a, b) == enc["input_ids"]
+    assert tokenizer.get_special_tokens_mask(a, b) == enc["special_tokens_mask"]
+    assert tokenizer.get_special_tokens_mask(enc["input_ids"], already_has_special_tokens=True) == \
+        enc["special_tokens_mask"]
+    assert tokenizer.create_token_type_ids_from_sequences(a, b) == enc["token_type_ids"]
+
+
+def test_mask_token_strips_left_space(tokenizer):
+    assert tokenizer.tokenize("Paris is the [MASK] of France.") == \
+        ["▁paris", "▁is", "▁the", "[MASK]", "▁of", "▁france", "."]
+    assert tokenizer.encode("Paris is the [MASK] of France.") == [2, 1162, 25, 14, 4, 16, 714, 9, 3]
+
+
+def test_padding_truncation_and_tensors(tokenizer):
+    batch = ["short", "a somewhat longer sentence with more words in it"]
+    enc = tokenizer(batch, padding=True, return_tensors="np")
+    assert enc["input_ids"].shape == enc["attention_mask"].shape
+    assert enc["input_ids"][0, -1] == tokenizer.pad_token_id and enc["attention_mask"][0, -1] == 0
+    enc = tokenizer(batch, padding="max_length", truncation=True, max_length=6)
+    assert [len(r) for r in enc["input_ids"]] == [6, 6]
+    assert enc["input_ids"][1][-1] == tokenizer.sep_token_id
+    enc = tokenizer(batch, padding=True, pad_to_multiple_of=8)
+    assert len(enc["input_ids"][0]) % 8 == 0
+    enc = tokenizer("one text", return_tensors="np")
+    assert enc["input_ids"].shape[0] == 1
+    assert enc.input_ids is enc["input_ids"]
+    assert tokenizer([], padding=True)["input_ids"] == []
+
+
+def test_return_tensors_pt(tokenizer):
+    torch = pytest.importorskip("torch")
+    enc = tokenizer(["a b", "c"], padding=True, return_tensors="pt")
+    assert enc["input_ids"].dtype == torch.int64 and enc["input_ids"].shape[0] == 2
+
+
+@SETTINGS
+@given(t=plain_text)
+def test_decode_inverts_encode(slow, fast, t):
+    ids = slow.encode(t)
+    expected = slow.normalize(t)
+    if slow.unk_token_id in ids:
+        return
+    for tok in (slow, fast):
+        assert tok.decode(ids, skip_special_tokens=True) == expected
+
+
+@SETTINGS
+@given(t=text)
+def test_decode_matches_sentencepiece(slow, t):
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_file=str(SPIECE))
+    ids = [i for i in slow.encode(t, add_special_tokens=False) if i not in slow.all_special_ids]
+    assert slow.decode(ids) == sp.decode(ids).strip()
+
+
+@SETTINGS
+@given(t=text, data=st.data())
+def test_longest_first_keeps_budget(slow, t, data):
+    b = data.draw(text)
+    max_length = data.draw(st.integers(3, 20))
+    enc = slow(t, b, truncation=True, max_length=max_length)
+    assert len(enc["input_ids"]) <= max_length
+    assert enc["input_ids"].count(slow.sep_token_id) >= 2 or slow.sep_token_id in enc["input_ids"]
+
+
+def test_save_and_load_both_ways(slow, fast, tmp_path):
+    texts = ["Hello (world) - 1,000 people.", "a [MASK] b", "café ﬁ 中文"]
+    for src, dst_cls in ((slow, AlbertTokenizerFast), (fast, AlbertTokenizer), (slow, AlbertTokenizer),
+                         (fast, AlbertTokenizerFast)):
+        directory = tmp_path / f"{type(src).__name__}-{dst_cls.__name__}"
+        written = src.save_pretrained(directory)
+        assert sorted(os.path.basename(p) for p in written) == \
+            ["special_tokens_map.json", "spiece.model", "tokenizer.json", "tokenizer_config.json"]
+        loaded = dst_cls.from_pretrained(directory)
+        assert loaded(texts)["input_ids"] == src(texts)["input_ids"]
+
+
+def test_options_survive_save(tmp_path):
+    tok = AlbertTokenizer(SPIECE, do_lower_case=False, keep_accents=True)
+    tok.save_pretrained(tmp_path / "t")
+    for cls in (AlbertTokenizer, AlbertTokenizerFast):
+        loaded = cls.from_pretrained(tmp_path / "t")
+        assert (loaded.do_lower_case, loaded.keep_accents) == (False, True)
+        assert loaded.encode("Café ÉTÉ") == tok.encode("Café ÉTÉ")
+
+
+def test_fast_loads_tokenizer_json_alone(fast, tmp_path):
+    directory = tmp_path / "json-only"
+    fast.save_pretrained(directory)
+    os.remove(directory / "spiece.model")
+    loaded = AlbertTokenizerFast.from_pretrained(directory)
+    texts = ["Hello (world) - 1,000 people.", "  trailing  ", "x.y"]
+    assert loaded(texts)["input_ids"] == fast(texts)["input_ids"]
+    with pytest.raises(FileNotFoundError, match="spiece.model"):
+        AlbertTokenizer.from_pretrained(directory)
+    saved = loaded.save_pretrained(tmp_path / "again")
+    assert [os.path.basename(p) for p in saved if p.endswith("spiece.model")] == []
+
+
+def test_save_vocabulary(tokenizer, tmp_path):
+    paths = tokenizer.save_vocabulary(tmp_path, filename_prefix="mine")
+    assert all(os.path.basename(p).startswith("mine-") for p in paths)
+    assert any(p.endswith("spiece.model") for p in paths)
+    with pytest.raises(NotADirectoryError):
+        tokenizer.save_vocabulary(tmp_path / "missing")
+
+
+def test_transformers_loads_saved_directory(slow, tmp_path):
+    transformers = pytest.importorskip("transformers")
+    slow.save_pretrained(tmp_path / "d")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hf_slow = transformers.AlbertTokenizer.from_pretrained(str(tmp_path / "d"))
+        hf_fast = transformers.AutoTokenizer.from_pretrained(str(tmp_path / "d"))
+    text_ = "Hello (world) - a [MASK] test."
+    assert hf_slow.encode(text_) == slow.encode(text_)
+    # transformers' fast class runs our tokenizer.json normaliser and Unigram: canonical here too.
+    assert hf_fast.encode(text_) == slow.encode(text_)
+    assert hf_fast.mask_token_id == 4 and hf_slow.model_max_length == 512
+
+
+def test_pickle_without_source_file(tmp_path, tokenizer):
+    copy = tmp_path / "spiece.model"
+    copy.write_bytes(SPIECE.read_bytes())
+    tok = type(tokenizer)(copy)
+    os.remove(copy)
+    clone = pickle.loads(pickle.dumps(tok))
+    assert clone.encode("pickled 1,000 [MASK]") == tok.encode("pickled 1,000 [MASK]")
+    clone.save_pretrained(tmp_path / "after")  # the model bytes are the whole state
+
+
+def _encode_in_child(tok):
+    return tok(["child process", "1,000 x666"])["input_ids"]
+
+
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_multiprocessing(tokenizer, method):
+    ctx = multiprocessing.get_context(method)
+    with ctx.Pool(1) as pool:
+        assert pool.apply(_encode_in_child, (tokenizer,)) == _encode_in_child(tokenizer)
+
+
+def test_fast_offsets_index_original_text(fast):
+    t = "Hello  World, 1,000 (x) café"
+    enc = fast(t, return_offsets_mapping=True)
+    tokens = fast.convert_ids_to_tokens(enc["input_ids"])
+    for token, (s, e) in zip(tokens, enc["offset_mapping"]):
+        if token in ("[CLS]", "[SEP]"):
+            assert (s, e) == (0, 0)
+            continue
+        surface = t[s:e].strip().lower()
+        assert surface and token.lstrip("▁").startswith(surface[:1]) or token.lstrip("▁") == "", (token, s, e)
+
+
+def test_slow_has_no_offsets(slow):
+    with pytest.raises(NotImplementedError, match="AlbertTokenizerFast"):
+        slow("x", return_offsets_mapping=True)
+
+
+def test_import_does_not_import_torch():
+    code = "import sys, albert_tok; albert_tok.AlbertTokenizerFast; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "False"
+
+
+# -- bad input ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("bad, exc, match", [
+    (None, TypeError, "str or a list of str"),
+    (5, TypeError, "str or a list of str"),
+    (["ok", 3], TypeError, r"text\[1\] is int"),
+    (["ok", ["nested"]], TypeError, "nested list"),
+])
+def test_bad_text(tokenizer, bad, exc, match):
+    with pytest.raises(exc, match=match):
+        tokenizer(bad)
+
+
+def test_bad_arguments(tokenizer):
+    with pytest.raises(ValueError, match="text has 2 items but text_pair has 1"):
+        tokenizer(["a", "b"], ["c"])
+    with pytest.raises(ValueError, match="padding='sideways'.*'longest'"):
+        tokenizer("a", padding="sideways")
+    with pytest.raises(ValueError, match="truncation='middle'.*'only_first'"):
+        tokenizer("a", truncation="middle")
+    with pytest.raises(ValueError, match="smaller than the 3 special tokens"):
+        tokenizer("a", "b", truncation=True, max_length=2)
+    with pytest.raises(ValueError, match="return_tensors='tf'"):
+        tokenizer("a", return_tensors="tf")
+    with pytest.raises(ValueError, match="different lengths.*padding=True"):
+        tokenizer(["a", "b c d"], return_tensors="np")
+    with pytest.raises(ValueError, match="only_second.*text_pair"):
+        tokenizer("a b c d e f", truncation="only_second", max_length=4)
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        tokenizer.decode([30000])
+
+
+def test_too_long_warns_without_truncation(tokenizer):
+    with pytest.warns(UserWarning, match="longer than the specified maximum"):
+        tokenizer("word " * 600)
+    with pytest.warns(UserWarning, match="without truncation"):
+        enc = tokenizer("word " * 600, max_length=700)
+    assert len(enc["input_ids"]) == 602
+
+
+@pytest.mark.parametrize("cls", [AlbertTokenizer, AlbertTokenizerFast])
+def test_missing_and_corrupt_files(cls, tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        cls(tmp_path / "nope.model")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        cls.from_pretrained(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="neither spiece.model nor tokenizer.json"):
+        cls.from_pretrained(tmp_path / "empty")
+    corrupt = tmp_path / "corrupt.model"
+    corrupt.write_bytes(SPIECE.read_bytes()[:1000])
+    with pytest.raises(ValueError, match="not a valid SentencePiece model"):
+        cls(corrupt)
+    garbage = tmp_path / "garbage.model"
+    garbage.write_bytes(b"\xff\xfe not a model at all")
+    with pytest.raises(ValueError, match="not a valid SentencePiece model"):
+        cls(garbage)
+
+
+def test_corrupt_tokenizer_json(tmp_path):
+    bad = tmp_path / "tokenizer.json"
+    bad.write_text('{"version": "1.0", "model": ')
+    with pytest.raises(ValueError, match="not a valid tokenizer.json"):
+        AlbertTokenizerFast(tokenizer_file=bad)
+    (tmp_path / "tokenizer_config.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        AlbertTokenizerFast.from_pretrained(tmp_path)
+
+
+def test_failed_save_leaves_no_directory(slow, tmp_path, monkeypatch):
+    from albert_tok import files
+
+    calls = {"n": 0}
+    real = files._write_file
+
+    def failing(path, data):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("disk full")
+        real(path, data)
+
+    monkeypatch.setattr(files, "_write_file", failing)
+    with pytest.raises(OSError, match="disk full"):
+        slow.save_pretrained(tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert [p for p in os.listdir(tmp_path) if p.startswith(".tmp")] == []
+    # an existing directory keeps its complete old files
+    monkeypatch.setattr(files, "_write_file", real)
+    slow.save_pretrained(tmp_path / "kept")
+    before = {p: (tmp_path / "kept" / p).read_bytes() for p in os.listdir(tmp_path / "kept")}
+    calls["n"] = 0
+    monkeypatch.setattr(files, "_write_file", failing)
+    with pytest.raises(OSError):
+        AlbertTokenizer(SPIECE, do_lower_case=False).save_pretrained(tmp_path / "kept")
+    after = {p: (tmp_path / "kept" / p).read_bytes() for p in os.listdir(tmp_path / "kept")}
+    assert after == before  # nothing replaced, no staging files left behind
+
+
+def test_batch_path_is_one_backend_call(fast, monkeypatch):
+    calls = []
+    backend = fast.backend_tokenizer
+    real = type(backend).encode_batch_fast
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(backend, name)
+
+        def encode_batch_fast(self, texts, **kw):
+            calls.append(len(texts))
+            return real(backend, texts, **kw)
+
+    monkeypatch.setattr(fast, "_tok", Spy())
+    fast(["line %d" % i for i in range(1000)], padding=True)
+    assert calls == [1000]

@@ -1,0 +1,141 @@
+"""Exactness: slow == fast on every input, slow == transformers' SentencePiece tokenizer, golden ids."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from albert_tok import AlbertTokenizer, AlbertTokenizerFast
+
+from .conftest import SHARED, SPIECE
+from .strategies import text, texts
+
+FIELDS = ("input_ids", "token_type_ids", "attention_mask", "special_tokens_mask")
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+VARIANTS = [
+    {},
+    {"keep_accents": True},
+    {"do_lower_case": False},
+    {"do_lower_case": False, "keep_accents": True, "remove_space": False},
+]
+
+
+@pytest.fixture(scope="module", params=range(len(VARIANTS)), ids=lambda i: str(VARIANTS[i]) or "default")
+def pair(request):
+    options = VARIANTS[request.param]
+    return AlbertTokenizer(SPIECE, **options), AlbertTokenizerFast(SPIECE, **options)
+
+
+@SETTINGS
+@given(t=text)
+def test_slow_equals_fast_single(pair, t):
+    slow, fast = pair
+    assert slow.encode(t) == fast.encode(t), repr(t)
+
+
+@SETTINGS
+@given(a=text, b=text)
+def test_slow_equals_fast_pair(pair, a, b):
+    slow, fast = pair
+    kw = {"return_special_tokens_mask": True}
+    s, f = slow(a, b, **kw), fast(a, b, **kw)
+    for field in FIELDS:
+        assert s[field] == f[field], (field, a, b)
+
+
+@SETTINGS
+@given(batch=texts, data=st.data())
+def test_slow_equals_fast_batch_padded_truncated(pair, batch, data):
+    slow, fast = pair
+    pairs = data.draw(st.none() | st.lists(text, min_size=len(batch), max_size=len(batch)))
+    max_length = data.draw(st.integers(min_value=3, max_value=24))
+    truncation = data.draw(st.sampled_from([True, "longest_first"] + (["only_second"] if pairs else [])))
+    padding = data.draw(st.sampled_from([True, "longest", "max_length"]))
+    kw = dict(padding=padding, truncation=truncation, max_length=max_length, return_special_tokens_mask=True,
+              return_tensors="np")
+    try:
+        s = slow(batch, pairs, **kw)
+    except ValueError as exc:  # only_second cannot always reach the budget: both must refuse alike
+        with pytest.raises(ValueError, match=str(exc)[:20]):
+            fast(batch, pairs, **kw)
+        return
+    f = fast(batch, pairs, **kw)
+    for field in FIELDS:
+        assert (s[field] == f[field]).all(), field
+    assert s["input_ids"].shape[1] <= max(max_length, 3)
+
+
+def test_fast_fixes_rust_divergences(slow, fast):
+    # Each input is a case where a plain Rust Unigram conversion (transformers' fast tokenizer) drifts.
+    cases = ["Hello (world) - x.", "  ", "end. ", "I paid £5 (5,000 people)", "a [MASK] b", "x666",
+             "1,000,000 and 2010, yes", '"quoted" text', "bbb", "\u00a0lead"]
+    for case in cases:
+        assert slow.encode(case) == fast.encode(case), case
+
+
+# -- transformers' SentencePiece tokenizer (the 4.x slow one) as the reference ---------------------
+transformers = pytest.importorskip("transformers", reason="transformers<5 is the reference implementation")
+
+
+@pytest.fixture(scope="module", params=range(len(VARIANTS)), ids=lambda i: str(VARIANTS[i]) or "default")
+def reference(request):
+    from transformers import AlbertTokenizer as HFAlbertTokenizer
+
+    options = VARIANTS[request.param]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hf = HFAlbertTokenizer(str(SPIECE), **options)
+    return AlbertTokenizer(SPIECE, **options), hf
+
+
+@SETTINGS
+@given(a=text, b=text)
+def test_slow_equals_transformers(reference, a, b):
+    ours, hf = reference
+    assert ours.encode(a) == hf.encode(a), repr(a)
+    assert ours(a, b)["token_type_ids"] == hf(a, b)["token_type_ids"]
+    # transformers shows an unknown piece by its surface ("<"); ours by the unknown token ("<unk>").
+    assert ours.convert_tokens_to_ids(ours.tokenize(a)) == hf.convert_tokens_to_ids(hf.tokenize(a))
+
+
+@SETTINGS
+@given(t=text)
+def test_decode_equals_transformers(reference, t):
+    ours, hf = reference
+    ids = ours.encode(t)
+    for skip in (False, True):
+        assert ours.decode(ids, skip_special_tokens=skip) == hf.decode(ids, skip_special_tokens=skip)
+
+
+CORPORA = sorted((SHARED / "corpora").glob("*.txt")) if (SHARED / "corpora").is_dir() else []
+
+
+@pytest.mark.skipif(not CORPORA, reason="../shared/corpora is not present")
+@pytest.mark.parametrize("path", CORPORA, ids=lambda p: p.name)
+def test_every_corpus_line(path: Path):
+    from transformers import AlbertTokenizer as HFAlbertTokenizer
+
+    lines = path.read_text(encoding="utf-8").split("\n")
+    hf = HFAlbertTokenizer(str(SPIECE))
+    ours, fast = AlbertTokenizer(SPIECE), AlbertTokenizerFast(SPIECE)
+    expected = [hf.encode(line) for line in lines]
+    assert ours(lines)["input_ids"] == expected
+    assert fast(lines)["input_ids"] == expected
+
+
+# -- golden ids (copied from ../shared into tests/golden) --------------------------------------------
+GOLDEN = json.loads((Path(__file__).parent / "golden" / "golden_tokenizer_ids.json").read_text())
+
+
+@pytest.mark.parametrize("cls", [AlbertTokenizer, AlbertTokenizerFast])
+def test_golden_ids(cls):
+    tok = cls(SPIECE)
+    assert tok(GOLDEN["sequences"])["input_ids"] == GOLDEN["input_ids"]
+    accents = cls(SPIECE, keep_accents=True)
+    for sentence, ids in GOLDEN["extra_keep_accents_true"].items():
+        assert accents.encode(sentence, add_special_tokens=False) == ids
