@@ -8,6 +8,7 @@ and :meth:`_model_file_contents` (the vocabulary files it can write). Everything
 
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
 from typing import Any, Iterable, Sequence
@@ -17,7 +18,7 @@ import numpy as np
 from . import files
 from .encoding import TENSOR_TYPES, BatchEncoding, to_tensors
 from .padding import Padding, Truncation, padded_length, resolve_padding, resolve_truncation, truncate_pair
-from .special_tokens import (SpecialTokens, build_inputs, num_special_tokens, special_tokens_mask,
+from .special_tokens import (SpecialTokens, build_inputs, layout_masks, num_special_tokens, special_tokens_mask,
                              token_type_ids)
 
 __all__ = ["AlbertTokenizerBase", "MODEL_MAX_LENGTH"]
@@ -269,74 +270,68 @@ class AlbertTokenizerBase:
         ids_a, offs_a = self._encode_texts(texts, return_offsets_mapping)
         ids_b, offs_b = self._encode_texts(pairs, return_offsets_mapping) if pairs is not None else (None, None)
 
-        rows: dict[str, list[list[int]]] = {"input_ids": []}
-        if return_token_type_ids:
-            rows["token_type_ids"] = []
-        if return_attention_mask:
-            rows["attention_mask"] = []
-        if return_special_tokens_mask:
-            rows["special_tokens_mask"] = []
-        if return_offsets_mapping:
-            rows["offset_mapping"] = []
         cls_id, sep_id = self.cls_token_id, self.sep_token_id
-        too_long = 0
+        n = len(ids_a)
+        input_ids: list[list[int]] = []
+        offsets: list[list[tuple[int, int]]] = []
+        len_a = np.zeros(n, dtype=np.int64)
+        len_b = None if ids_b is None else np.zeros(n, dtype=np.int64)
         for i, a in enumerate(ids_a):
             b = ids_b[i] if ids_b is not None else None
             if trunc is not Truncation.DO_NOT_TRUNCATE:
                 la, lb = truncate_pair(len(a), None if b is None else len(b), max_length - n_special, trunc)  # type: ignore[operator]
                 a = a[:la]
                 b = None if b is None else b[:lb]
-            lb_ = None if b is None else len(b)
-            if add_special_tokens:
-                ids = build_inputs(a, b, cls_id, sep_id)
-            else:
-                ids = a + (b or [])
-            rows["input_ids"].append(ids)
-            if len(ids) > self.model_max_length:
-                too_long = max(too_long, len(ids))
-            if return_token_type_ids:
-                rows["token_type_ids"].append(token_type_ids(len(a), lb_) if add_special_tokens
-                                              else [0] * len(a) + [1] * (lb_ or 0))
-            if return_attention_mask:
-                rows["attention_mask"].append([1] * len(ids))
-            if return_special_tokens_mask:
-                rows["special_tokens_mask"].append(special_tokens_mask(len(a), lb_) if add_special_tokens
-                                                   else [0] * len(ids))
+            len_a[i] = len(a)
+            if len_b is not None:
+                len_b[i] = len(b)  # type: ignore[arg-type]
+            input_ids.append(build_inputs(a, b, cls_id, sep_id) if add_special_tokens else a + (b or []))
             if return_offsets_mapping:
                 oa = offs_a[i][:len(a)]  # type: ignore[index]
                 ob = None if b is None else offs_b[i][:len(b)]  # type: ignore[index]
-                rows["offset_mapping"].append(build_inputs(oa, ob, (0, 0), (0, 0)) if add_special_tokens  # type: ignore[arg-type]
-                                              else oa + (ob or []))
-        if too_long and trunc is Truncation.DO_NOT_TRUNCATE:
+                offsets.append(build_inputs(oa, ob, (0, 0), (0, 0)) if add_special_tokens  # type: ignore[arg-type]
+                               else oa + (ob or []))
+        lengths = len_a + n_special + (0 if len_b is None else len_b)
+        longest = int(lengths.max()) if n else 0
+        if longest > self.model_max_length and trunc is Truncation.DO_NOT_TRUNCATE:
             warnings.warn(f"Token indices sequence length is longer than the specified maximum sequence "
-                          f"length for this model ({too_long} > {self.model_max_length}). Running this "
+                          f"length for this model ({longest} > {self.model_max_length}). Running this "
                           f"sequence through the model will result in indexing errors; pass truncation=True.",
                           stacklevel=2)
-        data: dict[str, Any] = self._pad(rows, pad, max_length, pad_to_multiple_of, return_tensors is not None)
+        padded = pad is not Padding.DO_NOT_PAD and n > 0
+        width = max(padded_length(longest, pad, max_length, pad_to_multiple_of), longest) if padded else longest
+        if return_tensors is not None and not padded and n and int(lengths.min()) != longest:
+            raise ValueError(f"cannot make tensors: rows have different lengths ({int(lengths.min())}.."
+                             f"{longest}); pass padding=True (or padding='max_length')")
+        valid = np.arange(width)[None, :] < lengths[:, None]
+        types, special = layout_masks(len_a, len_b, width, add_special_tokens)
+        arrays: dict[str, np.ndarray] = {}
+        if padded or return_tensors is not None:
+            ids_arr = np.full((n, width), self.pad_token_id, dtype=np.int64)
+            ids_arr[valid] = np.fromiter(itertools.chain.from_iterable(input_ids), dtype=np.int64,
+                                         count=int(lengths.sum()))
+            arrays["input_ids"] = ids_arr
+        if return_token_type_ids:
+            arrays["token_type_ids"] = types
+        if return_attention_mask:
+            arrays["attention_mask"] = valid.astype(np.int64)
+        if return_special_tokens_mask:
+            arrays["special_tokens_mask"] = special
+        data: dict[str, Any] = {}
+        if padded or return_tensors is not None:
+            data.update(arrays) if return_tensors is not None else data.update(
+                {k: v.tolist() for k, v in arrays.items()})
+        else:
+            data["input_ids"] = input_ids
+            for name, arr in arrays.items():
+                data[name] = [arr[i, :lengths[i]].tolist() for i in range(n)]
+        if return_offsets_mapping:
+            data["offset_mapping"] = [row + [(0, 0)] * (width - len(row)) for row in offsets] if padded else offsets
         if return_length:
-            data["length"] = [len(r) for r in rows["input_ids"]]
+            data["length"] = lengths.tolist()
         if not batched:
             data = {k: v[0] for k, v in data.items()}
         return BatchEncoding(to_tensors(data, return_tensors, batched))
-
-    def _pad(self, rows: dict[str, list[list[Any]]], pad: Padding, max_length: int | None,
-             pad_to_multiple_of: int | None, as_arrays: bool) -> dict[str, Any]:
-        lengths = [len(r) for r in rows["input_ids"]]
-        if pad is Padding.DO_NOT_PAD or not lengths:
-            return dict(rows)
-        target = padded_length(max(lengths), pad, max_length, pad_to_multiple_of)
-        fill = {"input_ids": self.pad_token_id, "token_type_ids": 0, "attention_mask": 0,
-                "special_tokens_mask": 1, "offset_mapping": (0, 0)}
-        out: dict[str, Any] = {}
-        for name, values in rows.items():
-            if as_arrays and name != "offset_mapping":
-                arr = np.full((len(values), max(target, max(lengths))), fill[name], dtype=np.int64)
-                for i, row in enumerate(values):
-                    arr[i, :len(row)] = row
-                out[name] = arr
-            else:
-                out[name] = [row + [fill[name]] * (target - len(row)) for row in values]
-        return out
 
     # -- decoding ----------------------------------------------------------------------------------
     def convert_tokens_to_string(self, tokens: Sequence[str]) -> str:

@@ -188,8 +188,10 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
         rows = {i: False for i, r in enumerate(ids) if not self._digit_comma_ids.isdisjoint(r)}
         if self._reference is not None:
             risky = grapheme_risk_pattern()
-            if risky.search("".join(texts)):
-                rows.update({i: True for i, t in enumerate(texts) if risky.search(t)})
+            joined = "".join(texts)
+            if not joined.isascii() or "\r" in joined:  # ASCII text has no extenders besides CR
+                rows.update({i: True for i, t in enumerate(texts)
+                             if "\r" in t or (not t.isascii() and risky.search(t))})
             lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
             total = int(lengths.sum())
             if total > 1:

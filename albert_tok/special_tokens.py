@@ -11,6 +11,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
+import numpy as np
+
 __all__ = [
     "SpecialTokens",
     "SINGLE_LAYOUT",
@@ -20,6 +22,7 @@ __all__ = [
     "special_tokens_mask",
     "token_type_ids",
     "template_post_processor",
+    "layout_masks",
     "split_on_special_tokens",
 ]
 
@@ -118,6 +121,30 @@ def token_type_ids(len0: int, len1: int | None) -> list[int]:
         count = len0 if name == "A" else (len1 or 0) if name == "B" else 1
         out.extend([type_id] * count)
     return out
+
+
+def layout_masks(len0: np.ndarray, len1: np.ndarray | None, width: int,
+                 add_special_tokens: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised :func:`token_type_ids` and :func:`special_tokens_mask` for a batch, right-padded to
+    ``width`` (padding: type 0, special 1). ``len0``/``len1`` are the per-row sequence lengths."""
+    if add_special_tokens:
+        layout = SINGLE_LAYOUT if len1 is None else PAIR_LAYOUT
+    else:
+        layout = (("A", 0),) if len1 is None else (("A", 0), ("B", 1))
+    rows = len(len0)
+    col = np.arange(width)[None, :]
+    types = np.zeros((rows, width), dtype=np.int64)
+    special = np.ones((rows, width), dtype=np.int64)
+    cursor = np.zeros(rows, dtype=np.int64)
+    for name, type_id in layout:
+        count = len0 if name == "A" else len1 if name == "B" else np.ones(rows, dtype=np.int64)
+        inside = (col >= cursor[:, None]) & (col < (cursor + count)[:, None])
+        if type_id:
+            types[inside] = type_id
+        if name in ("A", "B"):
+            special[inside] = 0
+        cursor = cursor + count
+    return types, special
 
 
 def template_post_processor(cls_token: str, cls_id: int, sep_token: str, sep_id: int) -> Any:

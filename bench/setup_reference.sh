@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# A separate environment with transformers 5 (its Rust-only ALBERT tokenizer), for bench/tokenize.py:
+# transformers<5 is the test reference in the main environment, and one environment cannot hold both.
+set -euo pipefail
+cd "$(dirname "$0")"
+python3 -m venv .venv-tf5
+.venv-tf5/bin/pip install -q --upgrade pip
+.venv-tf5/bin/pip install -q "transformers>=5,<6" sentencepiece protobuf numpy
+.venv-tf5/bin/python -c "import transformers; print('transformers', transformers.__version__)"
