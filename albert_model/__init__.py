@@ -1,1 +1,11 @@
-"""albert_model: the ALBERT network in PyTorch (see issue #3; filled in by the model work)."""
+"""albert_model: the ALBERT network in PyTorch, loading and saving Hugging Face-format checkpoints."""
+
+from .checkpoint import CheckpointError, LoadReport
+from .config import AlbertConfig
+from .heads import (AlbertForMaskedLM, AlbertForMultipleChoice, AlbertForPreTraining, AlbertForQuestionAnswering,
+                    AlbertForSequenceClassification, AlbertForTokenClassification)
+from .modeling import AlbertModel, AlbertPreTrainedModel
+
+__all__ = ["AlbertConfig", "AlbertModel", "AlbertPreTrainedModel", "AlbertForPreTraining", "AlbertForMaskedLM",
+           "AlbertForSequenceClassification", "AlbertForMultipleChoice", "AlbertForTokenClassification",
+           "AlbertForQuestionAnswering", "CheckpointError", "LoadReport"]
