@@ -54,6 +54,18 @@ def _mlm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1), ignore_index=-100)
 
 
+def _select_masked(hidden: torch.Tensor, labels: torch.Tensor | None,
+                   masked_positions: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Keep only the rows of ``masked_positions`` (a bool (B, T) mask), so the vocabulary projection runs
+    on those positions alone."""
+    if masked_positions is None:
+        return hidden, labels
+    if masked_positions.shape != hidden.shape[:2] or masked_positions.dtype != torch.bool:
+        raise ValueError(f"masked_positions must be a bool tensor of shape {tuple(hidden.shape[:2])}, "
+                         f"got {masked_positions.dtype} {tuple(masked_positions.shape)}")
+    return hidden[masked_positions], None if labels is None else labels[masked_positions]
+
+
 _MLM_TIES = {"predictions.decoder.weight": "albert.embeddings.word_embeddings.weight",
              "predictions.decoder.bias": "predictions.bias"}
 
@@ -74,10 +86,14 @@ class AlbertForPreTraining(AlbertPreTrainedModel):
                 token_type_ids: torch.Tensor | None = None, position_ids: torch.Tensor | None = None,
                 inputs_embeds: torch.Tensor | None = None, labels: torch.Tensor | None = None,
                 sentence_order_label: torch.Tensor | None = None, output_attentions: bool = False,
-                output_hidden_states: bool = False) -> AlbertForPreTrainingOutput:
+                output_hidden_states: bool = False,
+                masked_positions: torch.Tensor | None = None) -> AlbertForPreTrainingOutput:
+        """``masked_positions`` (bool (B, T)) projects only those positions: ``prediction_logits`` is then
+        ``(num_masked, vocab_size)`` and ``labels`` are taken at the same positions."""
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
                           output_attentions, output_hidden_states)
-        prediction_logits = self.predictions(out.last_hidden_state)
+        hidden, labels = _select_masked(out.last_hidden_state, labels, masked_positions)
+        prediction_logits = self.predictions(hidden)
         sop_logits = self.sop_classifier(out.pooler_output)
         loss = None
         if labels is not None and sentence_order_label is not None:
@@ -105,14 +121,7 @@ class AlbertForMaskedLM(AlbertPreTrainedModel):
                 masked_positions: torch.Tensor | None = None) -> MaskedLMOutput:
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
                           output_attentions, output_hidden_states)
-        hidden = out.last_hidden_state
-        if masked_positions is not None:
-            if masked_positions.shape != hidden.shape[:2] or masked_positions.dtype != torch.bool:
-                raise ValueError(f"masked_positions must be a bool tensor of shape {tuple(hidden.shape[:2])}, "
-                                 f"got {masked_positions.dtype} {tuple(masked_positions.shape)}")
-            hidden = hidden[masked_positions]  # (N, H)
-            if labels is not None:
-                labels = labels[masked_positions]
+        hidden, labels = _select_masked(out.last_hidden_state, labels, masked_positions)
         logits = self.predictions(hidden)
         loss = _mlm_loss(logits, labels) if labels is not None else None
         return MaskedLMOutput(loss, logits, out.hidden_states, out.attentions)
@@ -211,6 +220,8 @@ class AlbertForQuestionAnswering(AlbertPreTrainedModel):
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
+        if config.num_labels != 2:
+            raise ValueError(f"question answering needs config.num_labels == 2 (start, end), got {config.num_labels}")
         self.albert = AlbertModel(config, add_pooling_layer=False)
         self.qa_outputs = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()

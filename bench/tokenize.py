@@ -10,14 +10,14 @@ Not a test: figures are ratios measured in one run on one machine.
 
 from __future__ import annotations
 
+import os
 import sys
 
-# This file is named like the standard library's ``tokenize``: keep bench/ off the import path.
-sys.path[:] = [p for p in sys.path if __import__("os").path.abspath(p or ".") != __import__("os").path.dirname(__import__("os").path.abspath(__file__))]
+# bench/tokenize.py is named like the standard library's ``tokenize``: keep bench/ off the import path.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
 
 import argparse
 import json
-import os
 import platform
 import subprocess
 import tempfile

@@ -249,7 +249,7 @@ def test_training_step_and_dropout():
 
 def test_torch_compile_does_not_break():
     model = tiny()
-    compiled = torch.compile(model, backend="eager")
+    compiled = torch.compile(model)  # inductor: traces and generates code
     ids = torch.randint(5, 99, (2, 8))
     with torch.no_grad():
         torch.testing.assert_close(compiled(ids).last_hidden_state, model(ids).last_hidden_state)
