@@ -5,6 +5,7 @@
     albert answer --question Q --context C [--model DIR]
     albert tokenize TEXT... [--model DIR]
     albert train-vocab FILE... --output DIR [--vocab-size N]
+    albert tokenize-corpus FILE... --out DIR [--max-length 512] [--pair-sentences] [--workers N]
     albert pretrain --tokenizer DIR --train FILE... --output DIR [--steps N] [--resume]
 
 Texts come from the arguments, from standard input (one per line) when none are given, or from
@@ -126,6 +127,19 @@ def _train_vocab(ns: argparse.Namespace) -> None:
     print("\n".join(paths))
 
 
+def _tokenize_corpus(ns: argparse.Namespace) -> None:
+    from albert_tok import AlbertTokenizerFast
+    from albert_tok.corpus import tokenize_corpus
+
+    from .pipelines import DEFAULT_MODEL
+
+    tok = AlbertTokenizerFast.from_pretrained(ns.tokenizer or DEFAULT_MODEL)
+    manifest = tokenize_corpus(ns.inputs, ns.out, tok, max_length=ns.max_length, pair_sentences=ns.pair_sentences,
+                               workers=ns.workers, shard_lines=ns.shard_lines, errors=ns.errors,
+                               format=ns.format, progress=not ns.no_progress)
+    print(json.dumps({k: manifest[k] for k in ("shards", "rows", "tokens", "vocabulary_sha256")}))
+
+
 def _pretrain(ns: argparse.Namespace) -> None:
     from .pretrain import args_from_namespace, pretrain
 
@@ -171,6 +185,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True)
     p.add_argument("--vocab-size", type=int, default=8000)
     p.set_defaults(run=_train_vocab)
+    p = sub.add_parser("tokenize-corpus", help="tokenize text files into memory-mappable shards (resumable)",
+                       description="Stream text files (or - for standard input) into shards of token ids under "
+                                   "--out, across worker processes; a rerun skips shards already complete. "
+                                   "Read them back with albert_tok.corpus.ShardedCorpus.")
+    p.add_argument("inputs", nargs="+", help="UTF-8 text files, one text per line; - for standard input")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--tokenizer", help="tokenizer directory (default: the shipped model's)")
+    p.add_argument("--max-length", type=int, default=512)
+    p.add_argument("--pair-sentences", action="store_true", help="encode consecutive lines as [CLS] A [SEP] B [SEP]")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: min(2, CPUs))")
+    p.add_argument("--shard-lines", type=int, default=50_000)
+    p.add_argument("--format", choices=["npy", "parquet"], default="npy")
+    p.add_argument("--errors", choices=["strict", "replace"], default="strict",
+                   help="on invalid UTF-8: stop with the file and byte offset (strict) or replace it")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=_tokenize_corpus)
     from .pretrain import build_parser as pretrain_parser
 
     p = sub.add_parser("pretrain", help="pretrain an ALBERT (masked LM with n-gram masking + sentence order)",
@@ -185,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = parser.parse_args(argv)
     try:
         ns.run(ns)
-    except (UsageError, ValueError, FileNotFoundError, NotADirectoryError, TypeError) as exc:
+    except (UsageError, ValueError, FileNotFoundError, NotADirectoryError, TypeError, PermissionError) as exc:
         print(f"albert {ns.command}: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. piped into head
