@@ -5,7 +5,8 @@ from .config import AlbertConfig
 from .heads import (AlbertForMaskedLM, AlbertForMultipleChoice, AlbertForPreTraining, AlbertForQuestionAnswering,
                     AlbertForSequenceClassification, AlbertForTokenClassification)
 from .modeling import AlbertModel, AlbertPreTrainedModel
+from .pipelines import DEFAULT_MODEL, pipeline
 
 __all__ = ["AlbertConfig", "AlbertModel", "AlbertPreTrainedModel", "AlbertForPreTraining", "AlbertForMaskedLM",
            "AlbertForSequenceClassification", "AlbertForMultipleChoice", "AlbertForTokenClassification",
-           "AlbertForQuestionAnswering", "CheckpointError", "LoadReport"]
+           "AlbertForQuestionAnswering", "CheckpointError", "LoadReport", "DEFAULT_MODEL", "pipeline"]

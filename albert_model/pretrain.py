@@ -47,9 +47,9 @@ class PretrainArgs:
     steps: int = 1000
     batch_size: int = 32
     max_seq_length: int = 128
-    learning_rate: float = 1e-3
+    learning_rate: float = 4e-4
     weight_decay: float = 0.01
-    warmup_fraction: float = 0.05
+    warmup_fraction: float = 0.1
     max_grad_norm: float = 1.0
     mlm_probability: float = 0.15
     max_ngram: int = 3
@@ -279,7 +279,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-seq-length", type=int, default=128)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--learning-rate", type=float, default=4e-4)
+    parser.add_argument("--warmup-fraction", type=float, default=0.1)
     parser.add_argument("--checkpoint-every", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
@@ -295,7 +296,7 @@ def args_from_namespace(ns: argparse.Namespace) -> PretrainArgs:
         extra["model"] = json.loads(ns.model_json)
     return PretrainArgs(tokenizer=ns.tokenizer, train=ns.train, output=ns.output, steps=ns.steps,
                         batch_size=ns.batch_size, max_seq_length=ns.max_seq_length,
-                        learning_rate=ns.learning_rate, checkpoint_every=ns.checkpoint_every, seed=ns.seed,
+                        learning_rate=ns.learning_rate, warmup_fraction=ns.warmup_fraction, checkpoint_every=ns.checkpoint_every, seed=ns.seed,
                         device=ns.device, resume=ns.resume, progress=not ns.no_progress, **extra)
 
 

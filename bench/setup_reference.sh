@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")"
 python3 -m venv .venv-tf5
 .venv-tf5/bin/pip install -q --upgrade pip
-.venv-tf5/bin/pip install -q "transformers>=5,<6" sentencepiece protobuf numpy
+.venv-tf5/bin/pip install -q "transformers>=5,<6" sentencepiece protobuf numpy datasets
 .venv-tf5/bin/python -c "import transformers; print('transformers', transformers.__version__)"
