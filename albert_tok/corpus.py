@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import io
 import json
 import multiprocessing
 import os
@@ -26,6 +27,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, BinaryIO, Iterator, Sequence
 
 import numpy as np
+
+from .files import _write_file
 
 __all__ = ["CorpusError", "CorpusSettings", "tokenize_corpus", "ShardedCorpus", "vocabulary_hash"]
 
@@ -142,17 +145,9 @@ def _tokenize_block(args: tuple[int, list[str], CorpusSettings]) -> tuple[int, n
 
 
 def _save_npy(path: str, array: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, array)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    _write_file(path, buffer.getvalue())
 
 
 def _save_parquet(path: str, ids: np.ndarray, offsets: np.ndarray, type_starts: np.ndarray | None) -> None:
@@ -164,22 +159,12 @@ def _save_parquet(path: str, ids: np.ndarray, offsets: np.ndarray, type_starts: 
     table = {"input_ids": column}
     if type_starts is not None:
         table["type_start"] = pa.array(type_starts)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
-    os.close(fd)
-    try:
-        pq.write_table(pa.table(table), tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    buffer = io.BytesIO()
+    pq.write_table(pa.table(table), buffer)
+    _write_file(path, buffer.getvalue())
 
 
 def _save_json(path: str, data: dict[str, Any]) -> None:
-    from .files import _write_file
-
     _write_file(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode("utf-8"))
 
 

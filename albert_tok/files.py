@@ -27,6 +27,7 @@ SPECIAL_TOKENS_MAP = "special_tokens_map.json"
 
 
 def _write_file(path: str, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, sync it and rename it into place."""
     directory = os.path.dirname(path) or "."
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
     try:
