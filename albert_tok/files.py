@@ -26,11 +26,18 @@ TOKENIZER_CONFIG = "tokenizer_config.json"
 SPECIAL_TOKENS_MAP = "special_tokens_map.json"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _write_file(path: str, data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``path``, sync it and rename it into place."""
     directory = os.path.dirname(path) or "."
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600 files; saved files are ordinary ones
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -67,6 +74,7 @@ def write_atomically(directory: str, contents: dict[str, bytes], prefix: str | N
                 os.replace(os.path.join(staging, names[name]), os.path.join(directory, names[name]))
             os.rmdir(staging)
         else:
+            os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes a 0700 directory
             os.rename(staging, directory)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

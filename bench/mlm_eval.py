@@ -25,14 +25,15 @@ sys.path.insert(0, str(ROOT))
 CORPORA = sorted((ROOT.parent / "shared" / "corpora").glob("*.txt"))
 
 
-def evaluate(model_dir: str, corpora: list[str], heldout_fraction: float = 0.05, seed: int = 0) -> dict:
+def evaluate(model_dir: str, corpora: list[str], heldout_fraction: float = 0.05, seed: int = 0,
+             max_seq_length: int = 64) -> dict:
     from albert_model import AlbertForPreTraining
     from albert_model.pretrain import load_corpus, masked_token_accuracy
     from albert_tok import AlbertTokenizerFast
     from albert_tok.collate import PretrainingCollator
 
     tokenizer = AlbertTokenizerFast.from_pretrained(model_dir)
-    _, held = load_corpus(tokenizer, corpora, heldout_fraction, 128, seed)
+    _, held = load_corpus(tokenizer, corpora, heldout_fraction, max_seq_length, seed)
     model = AlbertForPreTraining.from_pretrained(model_dir, strict=False)
     collator = PretrainingCollator.for_tokenizer(tokenizer, seed=12345)
     metrics = masked_token_accuracy(model, collator, held)
@@ -45,18 +46,19 @@ def evaluate(model_dir: str, corpora: list[str], heldout_fraction: float = 0.05,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None)
+    parser.add_argument("--max-seq-length", type=int, default=64, help="as in training (the default model: 64)")
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args()
     from albert_model.pipelines import DEFAULT_MODEL
 
     model_dir = args.model or DEFAULT_MODEL
-    m = evaluate(model_dir, [str(p) for p in CORPORA])
+    m = evaluate(model_dir, [str(p) for p in CORPORA], max_seq_length=args.max_seq_length)
     table = "\n".join([
         "| held-out masked tokens | model top-1 | best constant guess | ratio |", "|---:|---:|---:|---:|",
         f"| {m['masked_tokens']} | {m['top1_accuracy']:.1%} | {m['constant_guess_accuracy']:.1%} "
         f"(always `{m['constant_guess_token']}`) | {m['ratio_to_constant_guess']:.2f}x |",
         "", f"Model {Path(model_dir).name}; held-out tails of {', '.join(p.name for p in CORPORA)} "
-            f"({m['heldout_examples']} sequences), 15% n-gram masking, seed 12345."])
+            f"({m['heldout_examples']} sequences of up to {args.max_seq_length} tokens), 15% n-gram masking, seed 12345."])
     print(table)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
