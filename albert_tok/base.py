@@ -18,13 +18,13 @@ import numpy as np
 from . import files
 from .encoding import TENSOR_TYPES, BatchEncoding, to_tensors
 from .padding import Padding, Truncation, padded_length, resolve_padding, resolve_truncation, truncate_pair
+from .spm_model import SPIECE_UNDERLINE
 from .special_tokens import (SpecialTokens, build_inputs, layout_masks, num_special_tokens, special_tokens_mask,
                              token_type_ids)
 
 __all__ = ["AlbertTokenizerBase", "MODEL_MAX_LENGTH"]
 
 MODEL_MAX_LENGTH = 512
-SPIECE_UNDERLINE = "\u2581"
 Offsets = list[tuple[int, int]]
 
 

@@ -27,13 +27,12 @@ from typing import Callable
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
 
 from .special_tokens import SpecialTokens, template_post_processor
-from .spm_model import PieceType, SentencePieceModel
+from .spm_model import SPIECE_UNDERLINE, PieceType, SentencePieceModel
 from .text import char_class, combining_class, whitespace_class
 
 __all__ = ["SPIECE_UNDERLINE", "build_tokenizer", "digit_comma_table", "is_digit_comma_piece",
            "grapheme_risk_pattern"]
 
-SPIECE_UNDERLINE = "\u2581"
 _FLT_MIN = 1.1754943508222875e-38  # SentencePiece starts max_score at FLT_MIN
 
 

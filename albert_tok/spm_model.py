@@ -10,7 +10,9 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-__all__ = ["PieceType", "Piece", "SentencePieceModel", "parse_model", "ModelFormatError"]
+__all__ = ["PieceType", "Piece", "SentencePieceModel", "parse_model", "ModelFormatError", "SPIECE_UNDERLINE"]
+
+SPIECE_UNDERLINE = "\u2581"  # SentencePiece's visible space: starts a word's first piece
 
 
 class ModelFormatError(ValueError):

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .spm_model import SPIECE_UNDERLINE
+
 __all__ = ["TieDetector", "primitive_root"]
 
-SPIECE_UNDERLINE = "\u2581"
 
 
 def primitive_root(s: str) -> str:
