@@ -37,6 +37,11 @@ def _as_list(inputs: Any, name: str = "inputs") -> tuple[list[Any], bool]:
     raise TypeError(f"{name} must be a str or a list of str, got {type(inputs).__name__}")
 
 
+def _rows(enc: Any, n: int) -> list[dict[str, list[int]]]:
+    """Per-row model inputs of a batch encoding (unpadded)."""
+    return [{k: enc[k][i] for k in ("input_ids", "token_type_ids", "attention_mask")} for i in range(n)]
+
+
 class Pipeline:
     """Shared loading, batching and ordering. Subclasses set ``model_class`` and implement ``__call__``."""
 
@@ -99,7 +104,7 @@ class FillMaskPipeline(Pipeline):
             raise ValueError(f"top_k must be a positive int, got {top_k!r}")
         mask_id = self.tokenizer.mask_token_id
         enc = self.tokenizer(texts, truncation=True)
-        rows = [{k: enc[k][i] for k in ("input_ids", "token_type_ids", "attention_mask")} for i in range(len(texts))]
+        rows = _rows(enc, len(texts))
         for text, row in zip(texts, rows):
             if mask_id not in row["input_ids"]:
                 raise ValueError(f"no mask token ({self.tokenizer.mask_token}) found in input: {text!r:.80}")
@@ -144,7 +149,7 @@ class FeatureExtractionPipeline(Pipeline):
     def __call__(self, inputs: str | Sequence[str], return_tensors: bool = False) -> list[Any]:
         texts, batched = _as_list(inputs)
         enc = self.tokenizer(texts, truncation=True)
-        rows = [{k: enc[k][i] for k in ("input_ids", "token_type_ids", "attention_mask")} for i in range(len(texts))]
+        rows = _rows(enc, len(texts))
 
         def step(batch: dict[str, torch.Tensor]) -> list[Any]:
             hidden = self.model(**batch).last_hidden_state.float().cpu()
@@ -178,8 +183,7 @@ class TextClassificationPipeline(Pipeline):
                 seconds.append(None)
         rows = []
         for a, b in zip(firsts, seconds):
-            enc = self.tokenizer(a, b, truncation=True)
-            rows.append({k: enc[k] for k in ("input_ids", "token_type_ids", "attention_mask")})
+            rows.extend(_rows(self.tokenizer([a], None if b is None else [b], truncation=True), 1))
         cfg = self.model.config
         sigmoid = cfg.num_labels == 1 or cfg.problem_type == "multi_label_classification"
 
@@ -210,7 +214,7 @@ class TokenClassificationPipeline(Pipeline):
             raise ValueError(f"aggregation_strategy={aggregation_strategy!r}; accepted: 'none', 'simple', 'first'")
         texts, batched = _as_list(inputs)
         enc = self.tokenizer(texts, truncation=True, return_offsets_mapping=True)
-        rows = [{k: enc[k][i] for k in ("input_ids", "token_type_ids", "attention_mask")} for i in range(len(texts))]
+        rows = _rows(enc, len(texts))
 
         def step(batch: dict[str, torch.Tensor]) -> list[Any]:
             return list(self.model(**batch).logits.float().softmax(-1).cpu())

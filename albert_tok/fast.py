@@ -10,7 +10,6 @@ tie-breaking (:mod:`albert_tok.unigram`: such rows are re-encoded by SentencePie
 from __future__ import annotations
 
 import itertools
-import json
 import os
 from typing import Any
 

@@ -98,17 +98,13 @@ def config_files(options: dict[str, Any], special_ids: dict[str, int]) -> dict[s
         "model_max_length": options["model_max_length"],
         "clean_up_tokenization_spaces": False,
         "added_tokens_decoder": {
-            str(i): {**token_map_entry(specials, t), "special": True} for t, i in special_ids.items()
+            str(i): {**specials.entry(t), "special": True} for t, i in special_ids.items()
         },
     }
     for name, entry in token_map.items():  # plain strings; lstrip lives in added_tokens_decoder
         config[name] = entry["content"]
     return {TOKENIZER_CONFIG: _json_bytes(config), SPECIAL_TOKENS_MAP: _json_bytes(token_map)}
 
-
-def token_map_entry(specials: SpecialTokens, token: str) -> dict[str, Any]:
-    return {"content": token, "lstrip": specials.lstrip(token), "normalized": False, "rstrip": False,
-            "single_word": False}
 
 
 @dataclass(frozen=True)

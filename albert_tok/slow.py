@@ -97,28 +97,26 @@ class AlbertTokenizer(AlbertTokenizerBase):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(**state)  # type: ignore[misc]
 
+    @property
+    def _preprocess_options(self) -> dict[str, bool]:
+        return {"remove_space": self.remove_space, "keep_accents": self.keep_accents,
+                "do_lower_case": self.do_lower_case}
+
     def _chunks(self, text: str) -> list[tuple[str, bool]]:
         """Step 1-2 of :mod:`albert_tok.text`: lower outside special tokens, split on them."""
-        specials = self.special_tokens
-        pattern = self._special_pattern
-        has_special = any(c in text for c in self._special_first_chars)
-        if self.do_lower_case:
-            if has_special:
-                parts = pattern.split(text)
-                text = "".join(p if i % 2 else lower_per_char(p) for i, p in enumerate(parts))
-            else:
-                text = lower_per_char(text)
-        if not has_special:
-            return [(text, False)] if text else []
-        return split_on_special_tokens(text, specials, pattern)
+        lower = lower_per_char if self.do_lower_case else None
+        if any(c in text for c in self._special_first_chars):
+            return split_on_special_tokens(text, self.special_tokens, self._special_pattern, lower)
+        if lower is not None:
+            text = lower(text)
+        return [(text, False)] if text else []
 
     def _encode_texts(self, texts: list[str], with_offsets: bool) -> tuple[list[list[int]], list[Offsets] | None]:
         if with_offsets:
             raise NotImplementedError("AlbertTokenizer does not compute offsets; use AlbertTokenizerFast")
         plain: list[str] = []
         layout: list[list[int | str]] = []  # per text: chunk indices into plain, or special tokens
-        options = {"remove_space": self.remove_space, "keep_accents": self.keep_accents,
-                   "do_lower_case": self.do_lower_case}
+        options = self._preprocess_options
         for text in texts:
             row: list[int | str] = []
             for chunk, is_special in self._chunks(text):
@@ -155,9 +153,7 @@ class AlbertTokenizer(AlbertTokenizerBase):
             if is_special:
                 parts.append(chunk)
             else:
-                opts = {"remove_space": self.remove_space, "keep_accents": self.keep_accents,
-                        "do_lower_case": self.do_lower_case}
-                normalized = self._sp.normalize(preprocess_text(chunk, **opts))
+                normalized = self._sp.normalize(preprocess_text(chunk, **self._preprocess_options))
                 parts.append(normalized.replace(SPIECE_UNDERLINE, " ").strip())
         return " ".join(p for p in parts if p)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -63,13 +63,14 @@ class SpecialTokens:
         """Whether ``token`` written in text swallows the whitespace on its left."""
         return token == self.mask_token
 
+    def entry(self, token: str) -> dict[str, Any]:
+        """The ``AddedToken`` description of ``token`` as transformers writes it."""
+        return {"content": token, "lstrip": self.lstrip(token), "normalized": False, "rstrip": False,
+                "single_word": False}
+
     def to_map(self) -> dict[str, Any]:
         """``special_tokens_map.json`` content."""
-        out: dict[str, Any] = {}
-        for name, value in asdict(self).items():
-            out[name] = {"content": value, "lstrip": self.lstrip(value), "normalized": False,
-                         "rstrip": False, "single_word": False}
-        return out
+        return {name: self.entry(value) for name, value in asdict(self).items()}
 
     @classmethod
     def from_map(cls, data: dict[str, Any]) -> "SpecialTokens":
@@ -162,17 +163,20 @@ def template_post_processor(cls_token: str, cls_id: int, sep_token: str, sep_id:
     )
 
 
-def split_on_special_tokens(text: str, specials: SpecialTokens,
-                            pattern: "re.Pattern[str]") -> list[tuple[str, bool]]:
+def split_on_special_tokens(text: str, specials: SpecialTokens, pattern: "re.Pattern[str]",
+                            transform: Callable[[str], str] | None = None) -> list[tuple[str, bool]]:
     """Split ``text`` on special tokens written in it: ``[(chunk, is_special), ...]``.
 
-    A token with left-strip (``[MASK]``) removes the whitespace ending the chunk before it; empty chunks
-    are dropped. ``pattern`` is :func:`special_token_pattern` of ``specials``.
+    ``transform`` (lower-casing) is applied to the text between special tokens first, as transformers
+    does before splitting. A token with left-strip (``[MASK]``) then removes the whitespace ending the
+    chunk before it; empty chunks are dropped. ``pattern`` is :func:`special_token_pattern` of ``specials``.
     """
     parts = pattern.split(text)
     out: list[tuple[str, bool]] = []
     for i, part in enumerate(parts):
         is_special = i % 2 == 1
+        if transform is not None and not is_special:
+            part = transform(part)
         if is_special and specials.lstrip(part) and out and not out[-1][1]:
             out[-1] = (out[-1][0].rstrip(), False)
         out.append((part, is_special))

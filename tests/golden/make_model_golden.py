@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 import albert_model as A
-from tests.test_model import GOLDEN, TINY, golden_inputs  # noqa: F401  (same inputs as the test)
+from tests.test_model import TINY, golden_inputs  # the same model and inputs as the test
 
 SEED = 20261126
 FIELDS = {"AlbertModel": ["last_hidden_state", "pooler_output"], "AlbertForMaskedLM": ["logits"],
