@@ -1,14 +1,17 @@
 """ALBERT pretraining: masked LM with n-gram masking plus sentence-order prediction.
 
-    albert pretrain --tokenizer DIR --train FILE... --output DIR [--steps N] [--resume]
+    albert pretrain --tokenizer DIR --train FILE... --output DIR [--max-tokens N | --steps N] [--resume]
 
-Text files are read line by line (a blank line ends a document), tokenized in batches, packed into
-segments of up to ``max_seq_length`` tokens and split into ``A``/``B`` at a sentence boundary; half of the
-pairs are swapped (sentence-order label 1). Batches come from :class:`albert_tok.collate.PretrainingCollator`.
-Training uses AdamW with linear warm-up and decay and gradient clipping, writes a resumable checkpoint
-(model, optimiser, schedule, step, random states) atomically, and at the end a Hugging Face-format model
-directory with the tokenizer files and a model card. The last ``heldout_fraction`` of each file is held
-out for :func:`masked_token_accuracy`.
+Data comes from :mod:`albert_model.pretraining_data` (documents, sentence-order pairs re-drawn each epoch,
+n-gram masked batches). Training uses AdamW (no decay on biases and LayerNorms), a learning rate that
+warms up and decays linearly over the budget -- a number of steps or of (non-padding) tokens, whichever is
+reached first -- and gradient clipping. Every ``checkpoint_every`` steps the whole loop state is written
+atomically to ``OUTPUT/checkpoint/`` (safetensors, a ``weights_only`` optimizer file and JSON: nothing is
+unpickled on ``--resume``); the schedule is a function of the saved progress, so a resumed run continues
+where the interrupted one stopped. Every ``eval_every`` steps the held-out loss and masked-token accuracy
+are measured on a fixed, identically masked held-out sample. At the end ``OUTPUT`` holds a Hugging
+Face-format model directory, the tokenizer files and ``training.json`` (arguments, metrics, loss curve).
+The last ``heldout_fraction`` of each file's documents is held out.
 """
 
 from __future__ import annotations
@@ -16,287 +19,309 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import platform
 import sys
 import time
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 
 from albert_tok import AlbertTokenizerFast
-from albert_tok.collate import PretrainingCollator
 
 from .config import AlbertConfig
 from .heads import AlbertForPreTraining
+from .pretraining_data import Example, PretrainingCollator, load_corpus, make_examples
+from .training import (CHECKPOINT_DIR, Progress, linear_schedule, load_training_state, parameter_groups,
+                       save_training_state)
 
-__all__ = ["PretrainArgs", "read_documents", "make_examples", "pretrain", "masked_token_accuracy", "main"]
+__all__ = ["PretrainArgs", "pretrain", "evaluate", "masked_token_accuracy", "build_parser", "args_from_namespace",
+           "main", "EVAL_SEED"]
 
-Example = tuple[list[int], list[int], int]
+EVAL_SEED = 12345
+"""Seed of the held-out masking: every evaluation masks the same positions, so the numbers compare."""
+
+
+def _help(text: str) -> dict[str, str]:
+    return {"help": text}
 
 
 @dataclass
 class PretrainArgs:
-    tokenizer: str
-    train: list[str]
-    output: str
-    steps: int = 1000
-    batch_size: int = 32
-    max_seq_length: int = 128
-    learning_rate: float = 4e-4
-    weight_decay: float = 0.01
-    warmup_fraction: float = 0.1
-    max_grad_norm: float = 1.0
-    mlm_probability: float = 0.15
-    max_ngram: int = 3
-    heldout_fraction: float = 0.05
-    checkpoint_every: int = 200
-    seed: int = 0
-    device: str = "cpu"
-    resume: bool = False
-    progress: bool = True
+    """Everything ``albert pretrain`` takes; the command line is generated from these fields."""
+
+    tokenizer: str = field(metadata=_help("tokenizer directory (spiece.model or tokenizer.json)"))
+    train: list[str] = field(metadata=_help("UTF-8 text files: one sentence per line, a blank line between documents"))
+    output: str = field(metadata=_help("output directory (checkpoint and final model)"))
+    steps: int | None = field(default=None, metadata=_help("optimizer steps to train (default 1000 when "
+                                                          "--max-tokens is not given)"))
+    max_tokens: int | None = field(default=None, metadata=_help("token budget: stop after this many non-padding "
+                                                               "tokens (the schedule follows it)"))
+    batch_size: int = field(default=32, metadata=_help("sequences per step"))
+    max_seq_length: int = field(default=128, metadata=_help("tokens per sequence, [CLS]/[SEP] included"))
+    learning_rate: float = field(default=4e-4, metadata=_help("peak learning rate"))
+    weight_decay: float = field(default=0.01, metadata=_help("AdamW weight decay (not on biases and LayerNorms)"))
+    warmup_fraction: float = field(default=0.1, metadata=_help("share of the budget spent warming up"))
+    max_grad_norm: float = field(default=1.0, metadata=_help("gradient clipping norm"))
+    mlm_probability: float = field(default=0.15, metadata=_help("share of tokens masked"))
+    max_ngram: int = field(default=3, metadata=_help("longest masked n-gram"))
+    heldout_fraction: float = field(default=0.05, metadata=_help("share of each file's documents held out"))
+    eval_every: int = field(default=500, metadata=_help("steps between held-out evaluations (0: only at the end)"))
+    eval_examples: int = field(default=512, metadata=_help("held-out sequences per periodic evaluation"))
+    log_every: int = field(default=10, metadata=_help("steps averaged into one loss-curve point"))
+    checkpoint_every: int = field(default=200, metadata=_help("steps between checkpoints"))
+    seed: int = field(default=0, metadata=_help("random seed (initialisation, pairs, masking, order)"))
+    device: str = field(default="cpu", metadata=_help("torch device, e.g. cpu or cuda"))
+    resume: bool = field(default=False, metadata=_help("continue from OUTPUT/checkpoint/"))
+    progress: bool = field(default=True, metadata=_help("show a progress bar on standard error"))
     model: dict[str, Any] = field(default_factory=lambda: dict(
         embedding_size=128, hidden_size=256, num_hidden_layers=6, num_attention_heads=4,
-        intermediate_size=1024, hidden_act="gelu_new", classifier_dropout_prob=0.1))
+        intermediate_size=1024, hidden_act="gelu_new", classifier_dropout_prob=0.1),
+        metadata=_help("AlbertConfig fields for the model size, as a JSON object"))
 
+    def __post_init__(self) -> None:
+        if self.steps is None and self.max_tokens is None:
+            self.steps = 1000
+        if isinstance(self.train, str) or not self.train:
+            raise ValueError(f"train must be a non-empty list of text files, got {self.train!r}")
+        positive = ("batch_size", "max_seq_length", "max_ngram", "eval_examples", "log_every", "checkpoint_every")
+        for name in (*positive, "steps", "max_tokens"):
+            value = getattr(self, name)
+            if name in positive or value is not None:
+                if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                    raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be an int >= 0, got {self.seed!r}")
+        if not isinstance(self.eval_every, int) or self.eval_every < 0:
+            raise ValueError(f"eval_every must be an int >= 0 (0: evaluate only at the end), got {self.eval_every!r}")
+        if not 5 <= self.max_seq_length <= 512:
+            raise ValueError(f"max_seq_length must be in 5..512, got {self.max_seq_length}")
+        for name, low, high in (("learning_rate", 0.0, 1.0), ("mlm_probability", 0.0, 1.0)):
+            value = getattr(self, name)
+            if not low < value < high:
+                raise ValueError(f"{name} must be in ({low}, {high}), got {value!r}")
+        for name in ("warmup_fraction", "heldout_fraction"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+        if self.weight_decay < 0 or self.max_grad_norm <= 0:
+            raise ValueError(f"weight_decay must be >= 0 and max_grad_norm > 0, got {self.weight_decay!r}, "
+                             f"{self.max_grad_norm!r}")
+        if not isinstance(self.model, dict):
+            raise ValueError(f"model must be a JSON object of AlbertConfig fields, got {self.model!r}")
 
-def read_documents(path: str) -> list[list[str]]:
-    """Documents of a text file: runs of non-blank lines."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"training file {path!r} does not exist")
-    docs: list[list[str]] = [[]]
-    with open(path, encoding="utf-8", errors="strict") as fh:
-        for line in fh:
-            line = line.strip()
-            if line:
-                docs[-1].append(line)
-            elif docs[-1]:
-                docs.append([])
-    return [d for d in docs if d]
-
-
-def make_examples(docs: Sequence[Sequence[list[int]]], max_seq_length: int,
-                  rng: np.random.Generator) -> list[Example]:
-    """Pack tokenized sentences into ``(A, B, swapped)`` pairs of at most ``max_seq_length - 3`` tokens."""
-    budget = max_seq_length - 3
-    examples: list[Example] = []
-    for doc in docs:
-        chunk: list[list[int]] = []
-        size = 0
-        for sentence in doc:
-            sentence = sentence[:budget]
-            if size + len(sentence) > budget and chunk:
-                examples.append(_split(chunk, rng))
-                chunk, size = [], 0
-            if sentence:
-                chunk.append(sentence)
-                size += len(sentence)
-        if chunk and size >= 2:
-            examples.append(_split(chunk, rng))
-    return [e for e in examples if e[0] and e[1]]
-
-
-def _split(chunk: list[list[int]], rng: np.random.Generator) -> Example:
-    if len(chunk) >= 2:
-        cut = int(rng.integers(1, len(chunk)))
-        a = [t for s in chunk[:cut] for t in s]
-        b = [t for s in chunk[cut:] for t in s]
-    else:
-        tokens = chunk[0]
-        cut = max(1, len(tokens) // 2)
-        a, b = tokens[:cut], tokens[cut:]
-    swapped = int(rng.random() < 0.5)
-    return (b, a, 1) if swapped else (a, b, 0)
-
-
-def load_corpus(tokenizer: AlbertTokenizerFast, paths: Iterable[str], heldout_fraction: float,
-                max_seq_length: int, seed: int) -> tuple[list[Example], list[Example]]:
-    """Training and held-out examples: the last ``heldout_fraction`` of each file's documents (or of its
-    lines, for a single-document file) is held out."""
-    rng = np.random.default_rng(seed)
-    train_docs: list[list[list[int]]] = []
-    held_docs: list[list[list[int]]] = []
-    for path in paths:
-        docs = read_documents(path)
-        if len(docs) == 1:  # one long document: hold out its tail
-            lines = docs[0]
-            cut = int(len(lines) * (1 - heldout_fraction))
-            docs = [lines[:cut], lines[cut:]]
-            n_train = 1
-        else:
-            n_train = int(len(docs) * (1 - heldout_fraction))
-        flat = [line for d in docs for line in d]
-        ids = tokenizer(flat, add_special_tokens=False, return_attention_mask=False,
-                        return_token_type_ids=False)["input_ids"]
-        pos = 0
-        for i, doc in enumerate(docs):
-            tokenized = ids[pos:pos + len(doc)]
-            pos += len(doc)
-            (train_docs if i < n_train else held_docs).append(tokenized)
-    return make_examples(train_docs, max_seq_length, rng), make_examples(held_docs, max_seq_length, rng)
-
-
-def _schedule(step: int, total: int, warmup: int) -> float:
-    if step < warmup:
-        return (step + 1) / max(1, warmup)
-    return max(0.0, (total - step) / max(1, total - warmup))
-
-
-def _batches(examples: list[Example], batch_size: int, rng: np.random.Generator) -> Iterable[list[Example]]:
-    while True:
-        order = rng.permutation(len(examples))
-        for i in range(0, len(order) - batch_size + 1, batch_size):
-            yield [examples[j] for j in order[i:i + batch_size]]
+    def progress_of(self, step: int, tokens: int) -> float:
+        """Share of the budget used after ``step`` steps and ``tokens`` tokens (whichever is further)."""
+        shares = [step / self.steps if self.steps else 0.0, tokens / self.max_tokens if self.max_tokens else 0.0]
+        return max(shares)
 
 
 @torch.inference_mode()
-def masked_token_accuracy(model: AlbertForPreTraining, collator: PretrainingCollator, examples: list[Example],
-                          batch_size: int = 64) -> dict[str, float]:
-    """Top-1 accuracy on masked tokens of ``examples``, and that of the best constant guess (always the
-    most frequent masked token of these examples)."""
+def evaluate(model: AlbertForPreTraining, collator: PretrainingCollator, examples: list[Example],
+             batch_size: int = 64) -> dict[str, float]:
+    """Held-out loss (MLM + sentence order), masked-token top-1/top-5 accuracy and that of the best constant
+    guess (always the most frequent masked token of these examples)."""
+    was_training = model.training
     model.eval()
     device = model.device
-    correct = total = 0
+    correct = correct5 = total = 0
+    loss_sum = 0.0
+    batches = 0
     counts: dict[int, int] = {}
     for i in range(0, len(examples), batch_size):
-        batch = collator(examples[i:i + batch_size])
+        batch = {k: v.to(device) for k, v in collator(examples[i:i + batch_size]).items()}
         where = batch["labels"] != -100
-        out = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device),
-                    token_type_ids=batch["token_type_ids"].to(device), masked_positions=where.to(device))
+        out = model(**batch, masked_positions=where)
         labels = batch["labels"][where]
-        correct += int((out.prediction_logits.argmax(-1).cpu() == labels).sum())
+        top5 = out.prediction_logits.topk(min(5, out.prediction_logits.shape[-1]), dim=-1).indices
+        correct += int((top5[:, 0] == labels).sum())
+        correct5 += int((top5 == labels[:, None]).any(-1).sum())
         total += int(labels.numel())
-        for token, count in zip(*np.unique(labels.numpy(), return_counts=True)):
+        loss_sum += float(out.loss)
+        batches += 1
+        for token, count in zip(*np.unique(labels.cpu().numpy(), return_counts=True)):
             counts[int(token)] = counts.get(int(token), 0) + int(count)
-    best = max(counts.values()) if counts else 0
-    return {"masked_tokens": total, "top1_accuracy": correct / max(1, total),
-            "constant_guess_accuracy": best / max(1, total),
-            "constant_guess_token_id": max(counts, key=counts.get) if counts else -1}
+    model.train(was_training)
+    best = max(counts, key=lambda t: counts[t]) if counts else -1
+    return {"masked_tokens": total, "loss": loss_sum / max(1, batches), "top1_accuracy": correct / max(1, total),
+            "top5_accuracy": correct5 / max(1, total),
+            "constant_guess_accuracy": counts.get(best, 0) / max(1, total), "constant_guess_token_id": best}
 
 
-def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+def masked_token_accuracy(model: AlbertForPreTraining, collator: PretrainingCollator, examples: list[Example],
+                          batch_size: int = 64) -> dict[str, float]:
+    """:func:`evaluate` (kept under its earlier name)."""
+    return evaluate(model, collator, examples, batch_size)
+
+
+def _eval_collator(tokenizer: Any, args: PretrainArgs) -> PretrainingCollator:
+    return PretrainingCollator.for_tokenizer(tokenizer, mlm_probability=args.mlm_probability,
+                                             max_ngram=args.max_ngram, seed=EVAL_SEED)
+
+
+def _epoch(train_docs: list[Any], args: PretrainArgs, epoch: int) -> tuple[list[Example], np.ndarray]:
+    """The examples of ``epoch`` and the order they are visited in: a pure function of (seed, epoch)."""
+    examples = make_examples(train_docs, args.max_seq_length, np.random.default_rng([args.seed, epoch]))
+    if len(examples) < args.batch_size:
+        raise ValueError(f"only {len(examples)} training examples; need at least batch_size={args.batch_size} "
+                         f"(more text, or a smaller --batch-size)")
+    return examples, np.random.default_rng([args.seed, epoch, 1]).permutation(len(examples))
+
+
+def _old_pickle_checkpoint(out: Path) -> None:
+    if (out / "checkpoint.pt").exists() and not (out / CHECKPOINT_DIR).exists():
+        raise ValueError(f"{out / 'checkpoint.pt'} is a pickled checkpoint of an earlier version; it is never "
+                         f"loaded (unpickling can run code). Start without --resume or use a new --output")
 
 
 def pretrain(args: PretrainArgs) -> dict[str, Any]:
     """Run (or resume) pretraining; return the final metrics."""
+    started = time.time()
     torch.manual_seed(args.seed)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     tokenizer = AlbertTokenizerFast.from_pretrained(args.tokenizer)
-    started = time.time()
-    train, held = load_corpus(tokenizer, args.train, args.heldout_fraction, args.max_seq_length, args.seed)
-    if len(train) < args.batch_size:
-        raise ValueError(f"only {len(train)} training examples; need at least batch_size={args.batch_size}")
-    config = AlbertConfig(vocab_size=tokenizer.vocab_size, pad_token_id=tokenizer.pad_token_id,
-                          max_position_embeddings=512, **args.model)
+    corpus = load_corpus(tokenizer, args.train, args.heldout_fraction)
+    held = make_examples(corpus.heldout, args.max_seq_length, np.random.default_rng([args.seed, 0, 2]))
+    config = AlbertConfig(**{"max_position_embeddings": 512, **args.model, "vocab_size": tokenizer.vocab_size,
+                             "pad_token_id": tokenizer.pad_token_id})
     model = AlbertForPreTraining(config).to(args.device)
     collator = PretrainingCollator.for_tokenizer(tokenizer, mlm_probability=args.mlm_probability,
                                                  max_ngram=args.max_ngram, seed=args.seed)
-    no_decay = [p for n, p in model.named_parameters() if n.endswith("bias") or "LayerNorm" in n or "norm" in n]
-    decay = [p for n, p in model.named_parameters() if not (n.endswith("bias") or "LayerNorm" in n or "norm" in n)]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=args.learning_rate)
-    warmup = int(args.steps * args.warmup_fraction)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _schedule(s, args.steps, warmup))
-    rng = np.random.default_rng(args.seed)
-    step = 0
-    ckpt_path = out / "checkpoint.pt"
-    history: list[dict[str, float]] = []
-    if args.resume and ckpt_path.exists():
-        state = torch.load(ckpt_path, map_location=args.device, weights_only=False)
-        model.load_state_dict(state["model"])
-        model.tie_weights()
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        step = state["step"]
-        rng = state["rng"]
-        collator._rng = state["collator_rng"]
-        torch.set_rng_state(state["torch_rng"])
-        history = state["history"]
-    batches = _batches(train, args.batch_size, rng)
-    bar = None
-    if args.progress:
-        try:
-            from tqdm import tqdm
+    optimizer = torch.optim.AdamW(parameter_groups(model, args.weight_decay), lr=args.learning_rate)
+    budget = {"steps": args.steps, "max_tokens": args.max_tokens}
+    state: dict[str, Any] = {"step": 0, "tokens": 0, "epoch": 0, "position": 0, "history": [], "evals": [],
+                             "budget": budget, "wall_seconds": 0.0}
+    ckpt = out / CHECKPOINT_DIR
+    if args.resume:
+        _old_pickle_checkpoint(out)
+        if ckpt.exists():
+            state = load_training_state(ckpt, model, optimizer)
+            collator.rng.bit_generator.state = state["collator_rng"]
+            if state.get("budget") != budget:
+                print(f"albert pretrain: resuming with budget {budget} (the checkpoint was made for "
+                      f"{state.get('budget')}); the schedule follows the new budget", file=sys.stderr)
+                state["budget"] = budget
+    examples, order = _epoch(corpus.train, args, state["epoch"])
+    unit, total = ("tok", args.max_tokens) if args.max_tokens else ("step", args.steps)
+    done = (lambda: state["tokens"]) if unit == "tok" else (lambda: state["step"])
+    bar = Progress(total, done(), unit, args.progress, "pretrain")
+    run_started, run_wall = time.monotonic(), state["wall_seconds"]
+    window: list[float] = []
 
-            bar = tqdm(total=args.steps, initial=step, desc="pretrain", unit="step")
-        except ImportError:  # progress is optional
-            bar = None
+    def checkpoint() -> None:
+        state["collator_rng"] = collator.rng.bit_generator.state
+        state["wall_seconds"] = run_wall + time.monotonic() - run_started
+        state["args"] = dataclasses.asdict(args)
+        save_training_state(ckpt, model, optimizer, state)
+
+    def held_out_eval() -> None:
+        sample = held[:args.eval_examples]
+        if not sample:
+            return
+        m = evaluate(model, _eval_collator(tokenizer, args), sample)
+        state["evals"].append({"step": state["step"], "tokens": state["tokens"], "loss": m["loss"],
+                               "top1_accuracy": m["top1_accuracy"], "top5_accuracy": m["top5_accuracy"]})
+        bar.write(f"step {state['step']}: held-out loss {m['loss']:.4f}, masked top-1 {m['top1_accuracy']:.1%}")
+
     model.train()
-    while step < args.steps:
-        batch = collator(next(batches))
-        where = batch["labels"] != -100
-        out_ = model(input_ids=batch["input_ids"].to(args.device),
-                     attention_mask=batch["attention_mask"].to(args.device),
-                     token_type_ids=batch["token_type_ids"].to(args.device),
-                     labels=batch["labels"].to(args.device),
-                     sentence_order_label=batch["sentence_order_label"].to(args.device),
-                     masked_positions=where.to(args.device))
+    while args.progress_of(state["step"], state["tokens"]) < 1.0:
+        if state["position"] + args.batch_size > len(order):
+            state["epoch"], state["position"] = state["epoch"] + 1, 0
+            examples, order = _epoch(corpus.train, args, state["epoch"])
+        picked = order[state["position"]:state["position"] + args.batch_size]
+        batch = {k: v.to(args.device) for k, v in collator([examples[j] for j in picked]).items()}
+        lr = args.learning_rate * linear_schedule(args.progress_of(state["step"], state["tokens"]),
+                                                  args.warmup_fraction)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        result = model(**batch, masked_positions=batch["labels"] != -100)
         optimizer.zero_grad(set_to_none=True)
-        out_.loss.backward()
+        result.loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
         optimizer.step()
-        scheduler.step()
-        step += 1
-        history.append({"step": step, "loss": float(out_.loss.detach())})
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{history[-1]['loss']:.3f}")
-        if step % args.checkpoint_every == 0 or step == args.steps:
-            _save_checkpoint(ckpt_path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                                         "scheduler": scheduler.state_dict(), "step": step, "rng": rng,
-                                         "collator_rng": collator._rng, "torch_rng": torch.get_rng_state(),
-                                         "history": history, "args": dataclasses.asdict(args)})
-    if bar is not None:
-        bar.close()
-    eval_collator = PretrainingCollator.for_tokenizer(tokenizer, mlm_probability=args.mlm_probability,
-                                                      max_ngram=args.max_ngram, seed=12345)
-    metrics = masked_token_accuracy(model, eval_collator, held) if held else {}
-    metrics.update({"steps": step, "train_examples": len(train), "heldout_examples": len(held),
-                    "final_loss": history[-1]["loss"] if history else None,
-                    "wall_seconds_this_run": time.time() - started,
-                    "machine": f"{platform.machine()}, {os.cpu_count()} cores, {args.device}"})
+        loss = float(result.loss.detach())
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"the training loss became {loss} at step {state['step'] + 1}; lower "
+                                     f"--learning-rate (now {args.learning_rate}) and --resume from the last checkpoint")
+        tokens = int(batch["attention_mask"].sum())
+        state["step"] += 1
+        state["tokens"] += tokens
+        state["position"] += args.batch_size
+        window.append(loss)
+        rates = bar.update(done(), tokens, loss=loss, lr=lr)
+        if state["step"] % args.log_every == 0:
+            state["history"].append({"step": state["step"], "tokens": state["tokens"], "loss": float(np.mean(window)),
+                                     "lr": lr, "tokens_per_second": rates["tokens_per_second"]})
+            window = []
+        if args.eval_every and state["step"] % args.eval_every == 0:
+            held_out_eval()
+        if state["step"] % args.checkpoint_every == 0:
+            checkpoint()
+    if window:
+        state["history"].append({"step": state["step"], "tokens": state["tokens"], "loss": float(np.mean(window)),
+                                 "lr": 0.0, "tokens_per_second": 0.0})
+    if not state["evals"] or state["evals"][-1]["step"] != state["step"]:
+        held_out_eval()
+    checkpoint()
+    bar.close()
+    metrics = evaluate(model, _eval_collator(tokenizer, args), held) if held else {}
+    metrics.update({"steps": state["step"], "tokens_seen": state["tokens"], "epochs": state["epoch"],
+                    "train_tokens": corpus.train_tokens, "heldout_tokens": corpus.heldout_tokens,
+                    "heldout_examples": len(held), "final_loss": state["history"][-1]["loss"] if state["history"] else None,
+                    "wall_seconds": state["wall_seconds"], "wall_seconds_this_run": time.time() - started,
+                    "machine": f"{platform.machine()}, {os.cpu_count()} cores, {args.device}",
+                    "torch": torch.__version__})
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     (out / "training.json").write_text(json.dumps({"args": dataclasses.asdict(args), "metrics": metrics,
-                                                   "loss_every_50": history[::50]}, indent=1) + "\n")
+                                                   "history": state["history"], "evals": state["evals"]},
+                                                  indent=1) + "\n")
     return metrics
 
 
+# -- command line, generated from PretrainArgs --------------------------------------------------------
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    """The ``albert pretrain`` arguments: one flag per :class:`PretrainArgs` field."""
     parser = parser or argparse.ArgumentParser(prog="albert pretrain", description=__doc__,
                                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tokenizer", required=True, help="tokenizer directory (spiece.model or tokenizer.json)")
-    parser.add_argument("--train", nargs="+", required=True, help="UTF-8 text files, one sentence per line")
-    parser.add_argument("--output", required=True, help="output directory (checkpoint and final model)")
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--max-seq-length", type=int, default=128)
-    parser.add_argument("--learning-rate", type=float, default=4e-4)
-    parser.add_argument("--warmup-fraction", type=float, default=0.1)
-    parser.add_argument("--checkpoint-every", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--resume", action="store_true", help="continue from OUTPUT/checkpoint.pt")
-    parser.add_argument("--model-json", help="JSON object of AlbertConfig fields for the model size")
-    parser.add_argument("--no-progress", action="store_true")
+    hints = typing.get_type_hints(PretrainArgs)
+    for f in dataclasses.fields(PretrainArgs):
+        help_ = f.metadata.get("help", "")
+        kind = hints[f.name]
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if f.name == "model":
+            parser.add_argument("--model-json", dest="model", type=json.loads, help=help_)
+        elif kind is bool and f.default is True:
+            parser.add_argument("--no-" + f.name.replace("_", "-"), dest=f.name, action="store_false", help=help_)
+        elif kind is bool:
+            parser.add_argument(_flag(f.name), action="store_true", help=help_)
+        elif typing.get_origin(kind) is list:
+            parser.add_argument(_flag(f.name), nargs="+", required=required, help=help_)
+        else:
+            base = next((t for t in typing.get_args(kind) if t is not type(None)), kind)
+            default = None if required else f.default
+            parser.add_argument(_flag(f.name), type=base, required=required,
+                                help=f"{help_} (default: {default})" if default is not None else help_)
+    parser.set_defaults(**{f.name: None for f in dataclasses.fields(PretrainArgs)
+                           if f.name not in ("resume", "progress")})
     return parser
 
 
 def args_from_namespace(ns: argparse.Namespace) -> PretrainArgs:
-    extra: dict[str, Any] = {}
-    if ns.model_json:
-        extra["model"] = json.loads(ns.model_json)
-    return PretrainArgs(tokenizer=ns.tokenizer, train=ns.train, output=ns.output, steps=ns.steps,
-                        batch_size=ns.batch_size, max_seq_length=ns.max_seq_length,
-                        learning_rate=ns.learning_rate, warmup_fraction=ns.warmup_fraction, checkpoint_every=ns.checkpoint_every, seed=ns.seed,
-                        device=ns.device, resume=ns.resume, progress=not ns.no_progress, **extra)
+    """:class:`PretrainArgs` from parsed flags; flags left out keep the dataclass defaults."""
+    given = {f.name: getattr(ns, f.name) for f in dataclasses.fields(PretrainArgs)
+             if getattr(ns, f.name, None) is not None}
+    return PretrainArgs(**given)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,13 +27,16 @@ CORPORA = sorted((ROOT.parent / "shared" / "corpora").glob("*.txt"))
 
 def evaluate(model_dir: str, corpora: list[str], heldout_fraction: float = 0.05, seed: int = 0,
              max_seq_length: int = 64) -> dict:
+    import numpy as np
+
     from albert_model import AlbertForPreTraining
-    from albert_model.pretrain import load_corpus, masked_token_accuracy
+    from albert_model.pretrain import masked_token_accuracy
+    from albert_model.pretraining_data import PretrainingCollator, load_corpus, make_examples
     from albert_tok import AlbertTokenizerFast
-    from albert_tok.collate import PretrainingCollator
 
     tokenizer = AlbertTokenizerFast.from_pretrained(model_dir)
-    _, held = load_corpus(tokenizer, corpora, heldout_fraction, max_seq_length, seed)
+    held = make_examples(load_corpus(tokenizer, corpora, heldout_fraction).heldout, max_seq_length,
+                         np.random.default_rng([seed, 0, 2]))
     model = AlbertForPreTraining.from_pretrained(model_dir, strict=False)
     collator = PretrainingCollator.for_tokenizer(tokenizer, seed=12345)
     metrics = masked_token_accuracy(model, collator, held)

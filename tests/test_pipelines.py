@@ -18,7 +18,7 @@ torch = pytest.importorskip("torch")
 import albert_model as A  # noqa: E402
 from albert_model.pipelines import DEFAULT_MODEL, pipeline  # noqa: E402
 from albert_tok import AlbertTokenizer, AlbertTokenizerFast  # noqa: E402
-from albert_tok.collate import PaddingCollator, PretrainingCollator  # noqa: E402
+from albert_tok.collate import PaddingCollator  # noqa: E402
 
 from .conftest import ROOT, SPIECE  # noqa: E402
 
@@ -194,67 +194,9 @@ def test_train_vocabulary_loads_in_both_tokenizers(tmp_path):
         train_vocabulary([tmp_path / "missing.txt"], tmp_path / "v2")
 
 
-def test_pretraining_lowers_loss_and_resumes(tmp_path):
-    import albert_model.pretrain as P
-
-    corpus = tmp_path / "c.txt"
-    corpus.write_text("\n".join(f"the cat sat on the mat number {i % 7}. the dog ran after it." for i in range(300)))
-    args = P.PretrainArgs(tokenizer=str(SPIECE.parent), train=[str(corpus)], output=str(tmp_path / "out"),
-                          steps=20, batch_size=8, max_seq_length=32, learning_rate=3e-3, checkpoint_every=10,
-                          progress=False, model=dict(embedding_size=16, hidden_size=32, num_hidden_layers=2,
-                                                     num_attention_heads=4, intermediate_size=37))
-    P.pretrain(args)
-    history = json.loads((tmp_path / "out" / "training.json").read_text())
-    state = torch.load(tmp_path / "out" / "checkpoint.pt", weights_only=False)
-    losses = [h["loss"] for h in state["history"]]
-    assert np.mean(losses[-5:]) < np.mean(losses[:5])
-    assert history["metrics"]["steps"] == 20
-    # resume: 10 more steps continue from step 20 with the saved optimiser and history
-    args.steps, args.resume = 30, True
-    P.pretrain(args)
-    state = torch.load(tmp_path / "out" / "checkpoint.pt", weights_only=False)
-    assert state["step"] == 30 and len(state["history"]) == 30
-    model = A.AlbertForPreTraining.from_pretrained(tmp_path / "out")
-    assert model.load_report.ok
-    AlbertTokenizerFast.from_pretrained(tmp_path / "out")
-
-
 # -- collators ------------------------------------------------------------------------------------------
 def test_padding_collator():
     collate = PaddingCollator(pad_token_id=0, pad_to_multiple_of=8)
     batch = collate([{"input_ids": [2, 5, 3], "labels": [1, 2, 3]}, {"input_ids": [2, 3], "labels": [4, 5]}])
     assert batch["input_ids"].shape == (2, 8) and batch["labels"][1, 2].item() == -100
     assert batch["attention_mask"].sum().item() == 5
-
-
-@settings(max_examples=60, deadline=None)
-@given(lengths=st.lists(st.tuples(st.integers(1, 60), st.integers(1, 60)), min_size=1, max_size=8),
-       seed=st.integers(0, 1000))
-def test_pretraining_collator_masks_only_real_tokens(lengths, seed):
-    rng = np.random.default_rng(seed)
-    examples = [(rng.integers(5, 30000, a).tolist(), rng.integers(5, 30000, b).tolist(), int(rng.integers(0, 2)))
-                for a, b in lengths]
-    collate = PretrainingCollator(cls_token_id=2, sep_token_id=3, mask_token_id=4, pad_token_id=0, vocab_size=30000,
-                                  seed=seed, pad_to_multiple_of=8)
-    batch = collate(examples)
-    ids, labels = batch["input_ids"], batch["labels"]
-    assert ids.shape[1] % 8 == 0 and ids.shape[1] >= max(a + b + 3 for a, b in lengths)
-    masked = labels != -100
-    special = (labels == -100) & ((ids == 2) | (ids == 3) | (ids == 0))
-    assert not (masked & (batch["attention_mask"] == 0)).any()
-    for i, (a, b) in enumerate(lengths):
-        assert not masked[i, 0] and not masked[i, a + 1] and not masked[i, a + b + 2]
-        assert int(masked[i].sum()) == max(1, round((a + b) * 0.15))  # the masking rate, exactly
-    assert special.sum() >= 3 * len(lengths)
-    assert batch["sentence_order_label"].tolist() == [e[2] for e in examples]
-
-
-def test_masking_rate_and_replacements():
-    rng = np.random.default_rng(0)
-    examples = [(rng.integers(5, 30000, 60).tolist(), rng.integers(5, 30000, 60).tolist(), 0) for _ in range(200)]
-    batch = PretrainingCollator(2, 3, 4, 0, 30000, seed=1)(examples)
-    masked = batch["labels"] != -100
-    assert abs(masked.sum().item() / (120 * 200) - 0.15) < 0.01
-    replaced_by_mask = (batch["input_ids"][masked] == 4).float().mean().item()
-    unchanged = (batch["input_ids"][masked] == batch["labels"][masked]).float().mean().item()
-    assert abs(replaced_by_mask - 0.8) < 0.03 and abs(unchanged - 0.1) < 0.03
