@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import sys
 
-# bench/tokenize.py is named like the standard library's ``tokenize``: keep bench/ off the import path.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
 
 import argparse  # noqa: E402
 import json  # noqa: E402

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A separate environment with transformers 5 (its Rust-only ALBERT tokenizer), for bench/tokenize.py:
+# A separate environment with transformers 5 (its Rust-only ALBERT tokenizer), for bench/tokenizer_speed.py:
 # transformers<5 is the test reference in the main environment, and one environment cannot hold both.
 set -euo pipefail
 cd "$(dirname "$0")"

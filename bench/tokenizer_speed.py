@@ -1,7 +1,7 @@
 """Tokenizer throughput on the shared corpora: our slow and fast batch paths against raw SentencePiece,
 raw Rust tokenizers and transformers 5's ALBERT tokenizer, on the same padded call.
 
-    python bench/tokenize.py [--corpus FILE ...] [--repeat 3] [--write-readme]
+    python bench/tokenizer_speed.py [--corpus FILE ...] [--repeat 3] [--write-readme]
 
 transformers 5 runs in bench/.venv-tf5 (made by bench/setup_reference.sh) when present, else the
 transformers installed here, labelled with its version. Prints a table, writes bench/results/tokenize.json.
@@ -13,8 +13,6 @@ from __future__ import annotations
 import os
 import sys
 
-# bench/tokenize.py is named like the standard library's ``tokenize``: keep bench/ off the import path.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
 
 import argparse
 import json
