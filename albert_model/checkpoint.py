@@ -1,51 +1,112 @@
-"""Hugging Face-format checkpoints: reading, pure state-dict conversion, loading reports, saving.
+"""Hugging Face-format checkpoints: pure state-dict conversion, loading reports, loading and saving models.
 
 Conversion is a chain of pure ``dict[str, Tensor] -> dict[str, Tensor]`` functions: legacy LayerNorm
 names (``gamma``/``beta``), stale buffers (``position_ids``), the ``albert.`` prefix added or stripped to
-fit the target class, and tied aliases dropped (they are re-tied after loading).
+fit the target class, and tied aliases dropped (they are re-tied after loading). Which keys belong to a
+task head is declared by the head classes themselves (``head_modules``); nothing here names a head.
+Reading the files is :mod:`albert_model.weight_files`'.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import copy
+import inspect
 import os
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from .config import AlbertConfig
+from .config import CONFIG_NAME, DTYPES, AlbertConfig, dtype_name
+from .weight_files import (
+    BIN_INDEX_NAME,
+    BIN_NAME,
+    SAFETENSORS_INDEX_NAME,
+    SAFETENSORS_NAME,
+    CheckpointError,
+    read_state_dict,
+    serialize,
+    superseded_files,
+)
 
-__all__ = ["CONFIG_NAME", "SAFETENSORS_NAME", "SAFETENSORS_INDEX_NAME", "BIN_NAME", "LoadReport",
-           "read_state_dict", "rename_legacy_keys", "drop_buffers", "fit_prefix", "load_into", "save_model",
-           "CheckpointError"]
+__all__ = [
+    "BIN_INDEX_NAME",
+    "BIN_NAME",
+    "CONFIG_NAME",
+    "SAFETENSORS_INDEX_NAME",
+    "SAFETENSORS_NAME",
+    "CheckpointError",
+    "HeadInitializedWarning",
+    "LoadReport",
+    "MissingHeadError",
+    "compare",
+    "drop_aliases",
+    "drop_buffers",
+    "fit_prefix",
+    "head_prefixes",
+    "load_into",
+    "read_state_dict",
+    "rename_legacy_keys",
+    "resolve_dtype",
+    "save_model",
+]
 
-CONFIG_NAME = "config.json"
-SAFETENSORS_NAME = "model.safetensors"
-SAFETENSORS_INDEX_NAME = "model.safetensors.index.json"
-BIN_NAME = "pytorch_model.bin"
-BIN_INDEX_NAME = "pytorch_model.bin.index.json"
 StateDict = dict[str, torch.Tensor]
+# A floating-point parameter may come from any of these without losing its meaning; integer or bool
+# tensors would be cast to floats (ids becoming weights), so they are refused.
+FLOAT_SOURCES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+FINE_TUNE_HINT = "fine-tune it, or point at a fine-tuned directory"
 
 
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be read or does not fit the model; the message lists every problem."""
+class HeadInitializedWarning(UserWarning):
+    """A checkpoint lacked weights the model needs (its task head): they were initialised at random."""
+
+
+class MissingHeadError(CheckpointError):
+    """Raised by :meth:`LoadReport.require_head` when the task head was initialised at random."""
 
 
 @dataclass
 class LoadReport:
-    """What loading did: keys missing or unexpected (errors), newly initialised head parameters, unused
-    parameters of another head, and shape mismatches ``(key, checkpoint shape, model shape)``."""
+    """What loading did.
+
+    Errors (``ok`` is False): keys ``missing`` or ``unexpected``, shape mismatches ``mismatched``
+    ``(key, checkpoint shape, model shape)``. Not errors: ``newly_initialized`` (head and pooler parameters
+    the checkpoint lacks, and mismatched ones re-initialised under ``ignore_mismatched_sizes``, also listed in
+    ``reinitialized``), ``unused`` (parameters of another head). ``missing_head`` is the part of
+    ``newly_initialized`` the class's predictions depend on: ask ``head_missing`` or call ``require_head()``.
+    """
 
     missing: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     mismatched: list[tuple[str, tuple[int, ...], tuple[int, ...]]] = field(default_factory=list)
     newly_initialized: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)
+    reinitialized: list[tuple[str, tuple[int, ...], tuple[int, ...]]] = field(default_factory=list)
+    missing_head: list[str] = field(default_factory=list)
+    model_class: str = ""
+    source: str = ""
 
     @property
     def ok(self) -> bool:
         return not (self.missing or self.unexpected or self.mismatched)
+
+    @property
+    def head_missing(self) -> bool:
+        """True when the task head (or the pooler it reads) was initialised at random: predictions are noise."""
+        return bool(self.missing_head)
+
+    def head_message(self) -> str:
+        return (f"{self.model_class} was loaded from {self.source}, which has no weights for its task head "
+                f"({', '.join(self.missing_head)}): they were initialised at random, so its predictions mean "
+                f"nothing yet; {FINE_TUNE_HINT}")
+
+    def require_head(self) -> None:
+        """Raise :class:`MissingHeadError` if the task head was initialised at random."""
+        if self.head_missing:
+            raise MissingHeadError(self.head_message())
 
     def describe(self) -> str:
         lines = []
@@ -55,57 +116,9 @@ class LoadReport:
             lines.append(f"unexpected keys ({len(self.unexpected)}): " + ", ".join(self.unexpected))
         for key, found, wanted in self.mismatched:
             lines.append(f"shape mismatch for {key}: checkpoint {list(found)}, model {list(wanted)}")
+        if self.mismatched:
+            lines.append("(pass ignore_mismatched_sizes=True to initialise the mismatched parameters afresh)")
         return "\n".join(lines)
-
-
-# -- reading ----------------------------------------------------------------------------------------
-def _read_safetensors(path: str) -> StateDict:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    try:
-        return load_file(path)
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path} is not a readable safetensors file ({exc}); it may be truncated or "
-                              f"corrupt") from exc
-
-
-def read_state_dict(directory: str) -> tuple[StateDict, str]:
-    """The weights of a checkpoint directory and the file they came from.
-
-    Looks for ``model.safetensors``, a sharded ``model.safetensors.index.json``, then ``pytorch_model.bin``
-    (read with ``weights_only=True``).
-    """
-    single = os.path.join(directory, SAFETENSORS_NAME)
-    if os.path.isfile(single):
-        return _read_safetensors(single), single
-    index = os.path.join(directory, SAFETENSORS_INDEX_NAME)
-    if os.path.isfile(index):
-        try:
-            with open(index, encoding="utf-8") as fh:
-                weight_map = json.load(fh)["weight_map"]
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise CheckpointError(f"{index} is not a valid shard index ({exc})") from exc
-        state: StateDict = {}
-        for shard in sorted(set(weight_map.values())):
-            path = os.path.join(directory, shard)
-            if not os.path.isfile(path):
-                raise CheckpointError(f"{index} names shard {shard!r}, which is not in {directory!r}")
-            state.update(_read_safetensors(path))
-        absent = sorted(set(weight_map) - set(state))
-        if absent:
-            raise CheckpointError(f"shards lack keys listed in {index}: {', '.join(absent)}")
-        return state, index
-    binary = os.path.join(directory, BIN_NAME)
-    if os.path.isfile(binary):
-        try:
-            loaded = torch.load(binary, map_location="cpu", weights_only=True)
-        except Exception as exc:  # torch raises several types (pickle, zip, runtime) for bad files
-            raise CheckpointError(f"{binary} could not be read as a PyTorch state dict ({exc})") from exc
-        if not isinstance(loaded, dict):
-            raise CheckpointError(f"{binary} holds a {type(loaded).__name__}, not a state dict")
-        return loaded, binary
-    raise FileNotFoundError(f"{directory!r} has no {SAFETENSORS_NAME}, {SAFETENSORS_INDEX_NAME} or {BIN_NAME}")
 
 
 # -- pure conversion ----------------------------------------------------------------------------------
@@ -137,7 +150,7 @@ def fit_prefix(state: StateDict, prefix: str) -> StateDict:
     if prefix and not has_prefix:
         return {f"{prefix}.{k}": v for k, v in state.items()}
     if not prefix and has_prefix:
-        return {k[len("albert."):] if k.startswith("albert.") else k: v for k, v in state.items()}
+        return {k.removeprefix("albert."): v for k, v in state.items()}
     return dict(state)
 
 
@@ -146,21 +159,36 @@ def drop_aliases(state: StateDict, tied: dict[str, str]) -> StateDict:
     return {k: v for k, v in state.items() if k not in tied}
 
 
-# -- loading ----------------------------------------------------------------------------------------
-def _base_key(key: str, prefix: str) -> bool:
-    return key.startswith(prefix + ".") if prefix else not key.startswith(("predictions.", "sop_classifier.",
-                                                                            "classifier.", "qa_outputs."))
+def head_prefixes() -> tuple[str, ...]:
+    """Key prefixes of every task head, collected from the classes' ``head_modules``."""
+    from . import heads  # noqa: F401 -- the head classes must be defined to be asked
+    from .pretrained import AlbertPreTrainedModel
+
+    found: set[str] = set()
+    stack: list[type] = [AlbertPreTrainedModel]
+    while stack:
+        cls = stack.pop()
+        found.update(getattr(cls, "head_modules", ()))
+        stack.extend(cls.__subclasses__())
+    return tuple(sorted(f"{name}." for name in found))
 
 
-def compare(state: StateDict, expected: dict[str, torch.Tensor], prefix: str) -> LoadReport:
+def _is_base_key(key: str, prefix: str, heads: tuple[str, ...]) -> bool:
+    return key.startswith(prefix + ".") if prefix else not key.startswith(heads)
+
+
+def compare(state: StateDict, expected: dict[str, torch.Tensor], prefix: str,
+            heads: tuple[str, ...] | None = None) -> LoadReport:
     """Sort checkpoint keys against the model's into a :class:`LoadReport`."""
+    if heads is None:
+        heads = head_prefixes()
     report = LoadReport()
     for key in sorted(set(expected) - set(state)):
         # the head (and a pooler the checkpoint's class did not have) may start fresh
-        fresh = not _base_key(key, prefix) or ".pooler." in f".{key}"
+        fresh = not _is_base_key(key, prefix, heads) or ".pooler." in f".{key}"
         (report.newly_initialized if fresh else report.missing).append(key)
     for key in sorted(set(state) - set(expected)):
-        unused = not _base_key(key, prefix) or ".pooler." in f".{key}"
+        unused = not _is_base_key(key, prefix, heads) or ".pooler." in f".{key}"
         (report.unused if unused else report.unexpected).append(key)
     for key in sorted(set(state) & set(expected)):
         if tuple(state[key].shape) != tuple(expected[key].shape):
@@ -168,48 +196,143 @@ def compare(state: StateDict, expected: dict[str, torch.Tensor], prefix: str) ->
     return report
 
 
-def load_into(cls: Any, directory: str | os.PathLike[str], *, device: Any = None, dtype: torch.dtype | None = None,
-              strict: bool = True, config: AlbertConfig | None = None, output_loading_info: bool = False) -> Any:
+def wrong_dtypes(state: StateDict, expected: dict[str, torch.Tensor]) -> list[str]:
+    """``"key: checkpoint int8, parameter float32"`` for each tensor whose dtype cannot hold the parameter."""
+    out = []
+    for key in sorted(set(state) & set(expected)):
+        found, wanted = state[key].dtype, expected[key].dtype
+        fits = found in FLOAT_SOURCES if wanted.is_floating_point else found == wanted
+        if not fits:
+            accepted = "float16, bfloat16, float32 or float64" if wanted.is_floating_point else str(wanted)
+            out.append(f"{key}: checkpoint {str(found).removeprefix('torch.')}, parameter "
+                       f"{str(wanted).removeprefix('torch.')} (accepted: {accepted})")
+    return out
+
+
+# -- from_pretrained arguments ------------------------------------------------------------------------
+def resolve_dtype(dtype: Any, torch_dtype: Any, config: AlbertConfig, state: StateDict) -> torch.dtype:
+    """The dtype to load in: given, ``"auto"`` (config's ``dtype``, else the weights'), or the default (fp32)."""
+    if dtype is not None and torch_dtype is not None and dtype != torch_dtype:
+        raise ValueError(f"dtype={dtype!r} and torch_dtype={torch_dtype!r} disagree; pass one (torch_dtype is the "
+                         f"older name of dtype)")
+    wanted = dtype if dtype is not None else torch_dtype
+    if wanted is None:
+        return torch.get_default_dtype()
+    if wanted == "auto":
+        name = config.dtype or next((str(t.dtype).removeprefix("torch.") for t in state.values()
+                                     if t.is_floating_point()), None)
+        wanted = name or torch.get_default_dtype()
+    if isinstance(wanted, torch.dtype):
+        wanted = str(wanted)
+    if not isinstance(wanted, str) or wanted.removeprefix("torch.") not in DTYPES:
+        raise ValueError(f"dtype must be \"auto\", a floating torch.dtype or its name ({', '.join(DTYPES)}), "
+                         f"got {wanted!r}")
+    out: torch.dtype = getattr(torch, wanted.removeprefix("torch."))
+    return out
+
+
+def _split_kwargs(cls: Any, config: AlbertConfig, kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Keyword arguments of ``from_pretrained``: ``config.json`` keys, and arguments of the class's ``__init__``."""
+    config_keys = AlbertConfig.field_names() | set(config.extra)
+    init_params = inspect.signature(cls.__init__).parameters
+    overrides, init = {}, {}
+    for key, value in kwargs.items():
+        if key in config_keys:
+            overrides[key] = value
+        elif key in init_params and key not in ("self", "config"):
+            init[key] = value
+        else:
+            raise TypeError(f"{cls.__name__}.from_pretrained() got an unexpected keyword argument {key!r}: it is "
+                            f"neither a config.json key ({', '.join(sorted(AlbertConfig.field_names()))}) nor an "
+                            f"argument of {cls.__name__}()")
+    return overrides, init
+
+
+# -- loading ----------------------------------------------------------------------------------------
+def load_into(cls: Any, directory: str | os.PathLike[str], *, device: Any = None, dtype: Any = None,
+              torch_dtype: Any = None, strict: bool = True, config: AlbertConfig | None = None,
+              ignore_mismatched_sizes: bool = False, output_loading_info: bool = False,
+              **kwargs: Any) -> Any:
+    """Build ``cls`` from a checkpoint directory; see :meth:`AlbertPreTrainedModel.from_pretrained`."""
     path = os.fspath(directory)
     if not os.path.isdir(path):
         raise FileNotFoundError(f"checkpoint directory {path!r} does not exist (no model hub here: pass a "
                                 f"local directory with {CONFIG_NAME} and {SAFETENSORS_NAME})")
     if config is None:
         config = AlbertConfig.from_json(os.path.join(path, CONFIG_NAME))
+    elif not isinstance(config, AlbertConfig):
+        raise TypeError(f"config must be an AlbertConfig, got {type(config).__name__}")
+    overrides, init_kwargs = _split_kwargs(cls, config, kwargs)
+    config = config.with_overrides(**overrides)
     state, source = read_state_dict(path)
-    model = cls(config)
+    target = resolve_dtype(dtype, torch_dtype, config, state)
+    model = cls(config, **init_kwargs)
     prefix = model.base_model_prefix
     state = drop_aliases(fit_prefix(drop_buffers(rename_legacy_keys(state)), prefix), model.tied_weights)
     expected = {k: v for k, v in model.state_dict().items() if k not in model.tied_weights}
-    report = compare(state, expected, prefix)
-    if not any(_base_key(k, prefix) and k in expected for k in state):
+    heads = head_prefixes()
+    report = compare(state, expected, prefix, heads)
+    report.model_class, report.source = cls.__name__, source
+    if not any(k in expected and _is_base_key(k, prefix, heads) for k in state):
         raise CheckpointError(f"{source} is not an ALBERT checkpoint: none of its {len(state)} keys "
                               f"(e.g. {sorted(state)[:3]}) belongs to {cls.__name__}")
+    bad_dtypes = wrong_dtypes(state, expected)
+    if bad_dtypes:  # never relaxed by strict=False: a cast would silently change what the weights mean
+        raise CheckpointError(f"{source} holds tensors whose dtype cannot hold {cls.__name__}'s parameters:\n"
+                              + "\n".join(bad_dtypes))
+    if ignore_mismatched_sizes and report.mismatched:
+        report.reinitialized, report.mismatched = report.mismatched, []
+        report.newly_initialized = sorted(report.newly_initialized + [k for k, _, _ in report.reinitialized])
     if strict and not report.ok:
         raise CheckpointError(f"{source} does not fit {cls.__name__}:\n{report.describe()}")
-    mismatched = {key for key, _, _ in report.mismatched}
-    usable = {k: v for k, v in state.items() if k in expected and k not in mismatched}
+    skipped = {key for key, _, _ in report.mismatched + report.reinitialized}
+    usable = {k: v for k, v in state.items() if k in expected and k not in skipped}
     model.load_state_dict(usable, strict=False)
     model.tie_weights()
-    if device is not None or dtype is not None:
-        model.to(device=device, dtype=dtype)
+    model.to(device=device, dtype=target)
+    model.config.dtype = dtype_name(target)
     model.eval()
+    # under strict=False, mis-shaped parameters stay as initialised too: they count as missing from the head
+    left_random = report.newly_initialized + [k for k, _, _ in report.mismatched]
+    report.missing_head = sorted(k for k in left_random if model.is_head_key(k))
     model.load_report = report
+    if left_random:
+        reshaped = {k: f"{k} (checkpoint {list(a)}, model {list(b)})"
+                    for k, a, b in report.reinitialized + report.mismatched}
+        warnings.warn(f"{cls.__name__} loaded from {source}: the checkpoint has no usable weights for "
+                      f"{', '.join(reshaped.get(k, k) for k in sorted(left_random))}; they were initialised at "
+                      f"random, so predictions that depend on them mean nothing yet; {FINE_TUNE_HINT}",
+                      HeadInitializedWarning, stacklevel=3)
+    if not strict and not report.ok:
+        warnings.warn(f"{cls.__name__} loaded from {source} with strict=False although it does not fit:\n"
+                      f"{report.describe()}", UserWarning, stacklevel=3)
     return (model, report) if output_loading_info else model
 
 
 # -- saving -----------------------------------------------------------------------------------------
-def save_model(model: Any, directory: str | os.PathLike[str]) -> list[str]:
-    """``config.json`` + ``model.safetensors`` with tied aliases dropped, written atomically."""
-    from dataclasses import replace
+def save_model(model: Any, directory: str | os.PathLike[str], *, max_shard_size: int | str = "5GB",
+               safe_serialization: bool = True, state_dict: StateDict | None = None) -> list[str]:
+    """``config.json`` and the weights (one file, or shards and their index) in ONE atomic write.
 
-    from safetensors.torch import save
-
+    Weight files of an earlier save that the new one does not overwrite are removed: those that would be
+    read before the new ones first (so a crash leaves no weights rather than weights from another save),
+    the rest afterwards.
+    """
     from albert_tok.files import write_atomically
 
-    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()
-             if k not in model.tied_weights}
-    config = replace(model.config, architectures=[type(model).__name__])
-    contents = {CONFIG_NAME: config.to_json_string().encode("utf-8"),
-                SAFETENSORS_NAME: save(state, metadata={"format": "pt"})}
-    return write_atomically(os.fspath(directory), contents, create=True)
+    source = model.state_dict() if state_dict is None else state_dict
+    state = {k: v.detach().to("cpu").contiguous() for k, v in source.items() if k not in model.tied_weights}
+    config = copy.deepcopy(model.config)
+    config.architectures = [type(model).__name__]
+    config.dtype = dtype_name(next((v.dtype for v in state.values() if v.is_floating_point()), torch.float32))
+    weights = serialize(state, max_shard_size=max_shard_size, safe_serialization=safe_serialization,
+                        total_parameters=model.num_parameters())
+    target = os.fspath(directory)
+    shadowing, leftover = superseded_files(target, set(weights))
+    for stale in shadowing:
+        os.remove(stale)
+    paths = write_atomically(target, {CONFIG_NAME: config.to_json_string().encode("utf-8"), **weights}, create=True)
+    for stale in leftover:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(stale)
+    return paths

@@ -1,11 +1,15 @@
 """Task heads on top of :class:`AlbertModel`, each under the checkpoint key ``albert``.
 
-Losses are computed only when labels are given; ``-100`` labels are ignored. Sequence classification
+Each class declares its ``head_modules`` (checkpoint key prefixes of its head); loading reads them to tell
+a missing head from a broken checkpoint. Losses are computed only when labels are given; ``-100`` labels
+are ignored. ``return_dict=False`` returns transformers' tuples. Sequence classification
 infers the problem type as transformers does (one label: regression; integer labels: single-label;
 float labels: multi-label) without writing it back into the config.
 """
 
 from __future__ import annotations
+
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -13,12 +17,25 @@ from torch import nn
 
 from .config import AlbertConfig
 from .modeling import AlbertModel, AlbertPreTrainedModel, activation
-from .outputs import (AlbertForPreTrainingOutput, MaskedLMOutput, MultipleChoiceModelOutput,
-                      QuestionAnsweringModelOutput, SequenceClassifierOutput, TokenClassifierOutput)
+from .outputs import (
+    AlbertForPreTrainingOutput,
+    MaskedLMOutput,
+    MultipleChoiceModelOutput,
+    QuestionAnsweringModelOutput,
+    SequenceClassifierOutput,
+    TokenClassifierOutput,
+)
 
-__all__ = ["AlbertMLMHead", "AlbertSOPHead", "AlbertForPreTraining", "AlbertForMaskedLM",
-           "AlbertForSequenceClassification", "AlbertForMultipleChoice", "AlbertForTokenClassification",
-           "AlbertForQuestionAnswering"]
+__all__ = [
+    "AlbertForMaskedLM",
+    "AlbertForMultipleChoice",
+    "AlbertForPreTraining",
+    "AlbertForQuestionAnswering",
+    "AlbertForSequenceClassification",
+    "AlbertForTokenClassification",
+    "AlbertMLMHead",
+    "AlbertSOPHead",
+]
 
 
 class AlbertMLMHead(nn.Module):
@@ -66,14 +83,28 @@ def _select_masked(hidden: torch.Tensor, labels: torch.Tensor | None,
     return hidden[masked_positions], None if labels is None else labels[masked_positions]
 
 
-_MLM_TIES = {"predictions.decoder.weight": "albert.embeddings.word_embeddings.weight",
-             "predictions.decoder.bias": "predictions.bias"}
+class _WithMLMHead(AlbertPreTrainedModel):
+    """A class whose ``predictions`` decoder is tied to the word embeddings (weight) and ``predictions.bias``."""
+
+    tied_weights: ClassVar[dict[str, str]] = {"predictions.decoder.weight": "albert.embeddings.word_embeddings.weight",
+                                              "predictions.decoder.bias": "predictions.bias"}
+    predictions: AlbertMLMHead
+
+    def get_output_embeddings(self) -> nn.Linear:
+        return self.predictions.decoder
+
+    def set_output_embeddings(self, new_embeddings: nn.Linear) -> None:
+        """Replace the decoder; its bias becomes ``predictions.bias``. ``tie_weights()`` re-ties its weight."""
+        self.predictions.decoder = new_embeddings
+        if new_embeddings.bias is not None:
+            self.predictions.bias = new_embeddings.bias
 
 
-class AlbertForPreTraining(AlbertPreTrainedModel):
+class AlbertForPreTraining(_WithMLMHead):
     """Masked LM + sentence-order prediction, as ALBERT was pretrained."""
 
-    tied_weights = _MLM_TIES
+    head_modules = ("predictions", "sop_classifier")
+    head_uses_pooler = True
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
@@ -85,13 +116,13 @@ class AlbertForPreTraining(AlbertPreTrainedModel):
     def forward(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None, position_ids: torch.Tensor | None = None,
                 inputs_embeds: torch.Tensor | None = None, labels: torch.Tensor | None = None,
-                sentence_order_label: torch.Tensor | None = None, output_attentions: bool = False,
-                output_hidden_states: bool = False,
-                masked_positions: torch.Tensor | None = None) -> AlbertForPreTrainingOutput:
+                sentence_order_label: torch.Tensor | None = None, output_attentions: bool | None = None,
+                output_hidden_states: bool | None = None, masked_positions: torch.Tensor | None = None,
+                return_dict: bool | None = None) -> Any:
         """``masked_positions`` (bool (B, T)) projects only those positions: ``prediction_logits`` is then
         ``(num_masked, vocab_size)`` and ``labels`` are taken at the same positions."""
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
-                          output_attentions, output_hidden_states)
+                          output_attentions, output_hidden_states, return_dict=True)
         hidden, labels = _select_masked(out.last_hidden_state, labels, masked_positions)
         prediction_logits = self.predictions(hidden)
         sop_logits = self.sop_classifier(out.pooler_output)
@@ -99,14 +130,15 @@ class AlbertForPreTraining(AlbertPreTrainedModel):
         if labels is not None and sentence_order_label is not None:
             loss = _mlm_loss(prediction_logits, labels) + F.cross_entropy(
                 sop_logits.view(-1, self.config.num_labels).float(), sentence_order_label.view(-1))
-        return AlbertForPreTrainingOutput(loss, prediction_logits, sop_logits, out.hidden_states, out.attentions)
+        output = AlbertForPreTrainingOutput(loss, prediction_logits, sop_logits, out.hidden_states, out.attentions)
+        return self._returned(output, return_dict)
 
 
-class AlbertForMaskedLM(AlbertPreTrainedModel):
+class AlbertForMaskedLM(_WithMLMHead):
     """Masked LM head. ``masked_positions`` (a bool mask) projects only those positions to the vocabulary:
     ``logits`` is then ``(num_masked, vocab_size)``."""
 
-    tied_weights = _MLM_TIES
+    head_modules = ("predictions",)
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
@@ -117,17 +149,20 @@ class AlbertForMaskedLM(AlbertPreTrainedModel):
     def forward(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None, position_ids: torch.Tensor | None = None,
                 inputs_embeds: torch.Tensor | None = None, labels: torch.Tensor | None = None,
-                output_attentions: bool = False, output_hidden_states: bool = False,
-                masked_positions: torch.Tensor | None = None) -> MaskedLMOutput:
+                output_attentions: bool | None = None, output_hidden_states: bool | None = None,
+                masked_positions: torch.Tensor | None = None, return_dict: bool | None = None) -> Any:
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
-                          output_attentions, output_hidden_states)
+                          output_attentions, output_hidden_states, return_dict=True)
         hidden, labels = _select_masked(out.last_hidden_state, labels, masked_positions)
         logits = self.predictions(hidden)
         loss = _mlm_loss(logits, labels) if labels is not None else None
-        return MaskedLMOutput(loss, logits, out.hidden_states, out.attentions)
+        return self._returned(MaskedLMOutput(loss, logits, out.hidden_states, out.attentions), return_dict)
 
 
 class AlbertForSequenceClassification(AlbertPreTrainedModel):
+    head_modules = ("classifier",)
+    head_uses_pooler = True
+
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
         self.albert = AlbertModel(config)
@@ -147,9 +182,10 @@ class AlbertForSequenceClassification(AlbertPreTrainedModel):
     def forward(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None, position_ids: torch.Tensor | None = None,
                 inputs_embeds: torch.Tensor | None = None, labels: torch.Tensor | None = None,
-                output_attentions: bool = False, output_hidden_states: bool = False) -> SequenceClassifierOutput:
+                output_attentions: bool | None = None, output_hidden_states: bool | None = None,
+                return_dict: bool | None = None) -> Any:
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
-                          output_attentions, output_hidden_states)
+                          output_attentions, output_hidden_states, return_dict=True)
         logits = self.classifier(self.dropout(out.pooler_output))
         loss = None
         if labels is not None:
@@ -161,11 +197,14 @@ class AlbertForSequenceClassification(AlbertPreTrainedModel):
                 loss = F.cross_entropy(logits.view(-1, self.config.num_labels).float(), labels.view(-1))
             else:
                 loss = F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
-        return SequenceClassifierOutput(loss, logits, out.hidden_states, out.attentions)
+        return self._returned(SequenceClassifierOutput(loss, logits, out.hidden_states, out.attentions), return_dict)
 
 
 class AlbertForMultipleChoice(AlbertPreTrainedModel):
     """Inputs of shape ``(batch, num_choices, sequence)``; logits ``(batch, num_choices)``."""
+
+    head_modules = ("classifier",)
+    head_uses_pooler = True
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
@@ -177,7 +216,8 @@ class AlbertForMultipleChoice(AlbertPreTrainedModel):
     def forward(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None, position_ids: torch.Tensor | None = None,
                 inputs_embeds: torch.Tensor | None = None, labels: torch.Tensor | None = None,
-                output_attentions: bool = False, output_hidden_states: bool = False) -> MultipleChoiceModelOutput:
+                output_attentions: bool | None = None, output_hidden_states: bool | None = None,
+                return_dict: bool | None = None) -> Any:
         source = input_ids if input_ids is not None else inputs_embeds
         if source is None or source.dim() != (3 if input_ids is not None else 4):
             raise ValueError("multiple choice takes input_ids of shape (batch, num_choices, sequence)")
@@ -187,13 +227,16 @@ class AlbertForMultipleChoice(AlbertPreTrainedModel):
             return None if t is None else t.reshape(-1, *t.shape[2:])
 
         out = self.albert(flat(input_ids), flat(attention_mask), flat(token_type_ids), flat(position_ids),
-                          flat(inputs_embeds), output_attentions, output_hidden_states)
+                          flat(inputs_embeds), output_attentions, output_hidden_states, return_dict=True)
         logits = self.classifier(self.dropout(out.pooler_output)).view(-1, num_choices)
         loss = F.cross_entropy(logits.float(), labels) if labels is not None else None
-        return MultipleChoiceModelOutput(loss, logits, out.hidden_states, out.attentions)
+        output = MultipleChoiceModelOutput(loss, logits, out.hidden_states, out.attentions)
+        return self._returned(output, return_dict)
 
 
 class AlbertForTokenClassification(AlbertPreTrainedModel):
+    head_modules = ("classifier",)
+
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
         self.albert = AlbertModel(config, add_pooling_layer=False)
@@ -205,18 +248,21 @@ class AlbertForTokenClassification(AlbertPreTrainedModel):
     def forward(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None, position_ids: torch.Tensor | None = None,
                 inputs_embeds: torch.Tensor | None = None, labels: torch.Tensor | None = None,
-                output_attentions: bool = False, output_hidden_states: bool = False) -> TokenClassifierOutput:
+                output_attentions: bool | None = None, output_hidden_states: bool | None = None,
+                return_dict: bool | None = None) -> Any:
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
-                          output_attentions, output_hidden_states)
+                          output_attentions, output_hidden_states, return_dict=True)
         logits = self.classifier(self.dropout(out.last_hidden_state))
         loss = None
         if labels is not None:
             loss = F.cross_entropy(logits.view(-1, self.config.num_labels).float(), labels.view(-1), ignore_index=-100)
-        return TokenClassifierOutput(loss, logits, out.hidden_states, out.attentions)
+        return self._returned(TokenClassifierOutput(loss, logits, out.hidden_states, out.attentions), return_dict)
 
 
 class AlbertForQuestionAnswering(AlbertPreTrainedModel):
     """Span start/end logits; positions outside the sequence are ignored in the loss."""
+
+    head_modules = ("qa_outputs",)
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__(config)
@@ -229,10 +275,10 @@ class AlbertForQuestionAnswering(AlbertPreTrainedModel):
     def forward(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None, position_ids: torch.Tensor | None = None,
                 inputs_embeds: torch.Tensor | None = None, start_positions: torch.Tensor | None = None,
-                end_positions: torch.Tensor | None = None, output_attentions: bool = False,
-                output_hidden_states: bool = False) -> QuestionAnsweringModelOutput:
+                end_positions: torch.Tensor | None = None, output_attentions: bool | None = None,
+                output_hidden_states: bool | None = None, return_dict: bool | None = None) -> Any:
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
-                          output_attentions, output_hidden_states)
+                          output_attentions, output_hidden_states, return_dict=True)
         logits = self.qa_outputs(out.last_hidden_state)  # (B, T, 2)
         start_logits, end_logits = (x.squeeze(-1).contiguous() for x in logits.split(1, dim=-1))
         loss = None
@@ -242,4 +288,5 @@ class AlbertForQuestionAnswering(AlbertPreTrainedModel):
             end = end_positions.view(-1).clamp(0, ignored)
             loss = (F.cross_entropy(start_logits.float(), start, ignore_index=ignored)
                     + F.cross_entropy(end_logits.float(), end, ignore_index=ignored)) / 2
-        return QuestionAnsweringModelOutput(loss, start_logits, end_logits, out.hidden_states, out.attentions)
+        output = QuestionAnsweringModelOutput(loss, start_logits, end_logits, out.hidden_states, out.attentions)
+        return self._returned(output, return_dict)

@@ -4,13 +4,13 @@ Module attribute names are the checkpoint keys (``embeddings.LayerNorm``, ``enco
 albert_layers.0.attention.query``, ...), so a transformers checkpoint loads key for key. Attention runs
 through ``scaled_dot_product_attention`` unless attention weights are asked for, which takes the exact
 eager path. Input is checked up front; nothing fails with a bare shape error from deep inside.
+``AlbertPreTrainedModel`` (loading, saving, the transformers model API) lives in :mod:`.pretrained`.
 """
 
 from __future__ import annotations
 
 import math
-import os
-from typing import Any, TypeVar
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -18,12 +18,18 @@ from torch import nn
 
 from .config import AlbertConfig
 from .outputs import BaseModelOutputWithPooling
+from .pretrained import AlbertPreTrainedModel
 
-__all__ = ["AlbertPreTrainedModel", "AlbertModel", "AlbertEmbeddings", "AlbertAttention", "AlbertLayer",
-           "AlbertLayerGroup", "AlbertTransformer", "activation"]
-
-M = TypeVar("M", bound="AlbertPreTrainedModel")
-
+__all__ = [
+    "AlbertAttention",
+    "AlbertEmbeddings",
+    "AlbertLayer",
+    "AlbertLayerGroup",
+    "AlbertModel",
+    "AlbertPreTrainedModel",
+    "AlbertTransformer",
+    "activation",
+]
 
 def _gelu_new(x: torch.Tensor) -> torch.Tensor:
     # The tanh approximation, written out as in the original BERT/ALBERT code.
@@ -131,13 +137,18 @@ class AlbertLayerGroup(nn.Module):
 
 
 class AlbertTransformer(nn.Module):
-    """Projects embeddings to ``hidden_size`` and runs ``num_hidden_layers`` steps over the shared groups."""
+    """Projects embeddings to ``hidden_size`` and runs ``num_hidden_layers`` steps over the shared groups.
+
+    With ``gradient_checkpointing`` (set by ``gradient_checkpointing_enable``) each step's activations are
+    recomputed in the backward pass while training, through ``gradient_checkpointing_func``."""
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__()
         self.config = config
         self.embedding_hidden_mapping_in = nn.Linear(config.embedding_size, config.hidden_size)
         self.albert_layer_groups = nn.ModuleList([AlbertLayerGroup(config) for _ in range(config.num_hidden_groups)])
+        self.gradient_checkpointing = False
+        self.gradient_checkpointing_func: Any = None
 
     def forward(self, embeddings: torch.Tensor, mask: torch.Tensor | None, output_attentions: bool = False,
                 output_hidden_states: bool = False) -> tuple[torch.Tensor, tuple | None, tuple | None]:
@@ -145,85 +156,20 @@ class AlbertTransformer(nn.Module):
         all_hidden = [hidden_states] if output_hidden_states else None
         all_attn: list[torch.Tensor] | None = [] if output_attentions else None
         layers_per_group = self.config.num_hidden_layers // self.config.num_hidden_groups
+        recompute = self.gradient_checkpointing and self.training
         for i in range(self.config.num_hidden_layers):
             group = self.albert_layer_groups[i // layers_per_group]
-            hidden_states, attentions = group(hidden_states, mask, output_attentions)
+            if recompute:
+                hidden_states, attentions = self.gradient_checkpointing_func(group, hidden_states, mask,
+                                                                             output_attentions)
+            else:
+                hidden_states, attentions = group(hidden_states, mask, output_attentions)
             if all_attn is not None:
                 all_attn.extend(attentions)
             if all_hidden is not None:
                 all_hidden.append(hidden_states)
         return (hidden_states, None if all_hidden is None else tuple(all_hidden),
                 None if all_attn is None else tuple(all_attn))
-
-
-class AlbertPreTrainedModel(nn.Module):
-    """Weight initialisation, checkpoint loading and saving shared by every ALBERT class."""
-
-    base_model_prefix = "albert"
-    # Parameters tied to another one: {alias: source}. The alias is not written to checkpoints.
-    tied_weights: dict[str, str] = {}
-
-    def __init__(self, config: AlbertConfig) -> None:
-        super().__init__()
-        if not isinstance(config, AlbertConfig):
-            raise TypeError(f"config must be an AlbertConfig, got {type(config).__name__}")
-        self.config = config
-
-    def _init_weights(self, module: nn.Module) -> None:
-        std = self.config.initializer_range
-        if isinstance(module, nn.Linear):
-            nn.init.normal_(module.weight, mean=0.0, std=std)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            nn.init.normal_(module.weight, mean=0.0, std=std)
-            if module.padding_idx is not None:
-                with torch.no_grad():
-                    module.weight[module.padding_idx].zero_()
-        elif isinstance(module, nn.LayerNorm):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
-
-    def post_init(self) -> None:
-        self.apply(self._init_weights)
-        self.tie_weights()
-
-    def tie_weights(self) -> None:
-        """Point every alias in :attr:`tied_weights` at its source parameter."""
-        for alias, source in self.tied_weights.items():
-            *path, name = alias.split(".")
-            owner = self.get_submodule(".".join(path))
-            setattr(owner, name, self.get_parameter(source))
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.parameters()).device
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return next(self.parameters()).dtype
-
-    @classmethod
-    def from_pretrained(cls: type[M], directory: str | os.PathLike[str], *, device: str | torch.device | None = None,
-                        dtype: torch.dtype | None = None, strict: bool = True, config: AlbertConfig | None = None,
-                        output_loading_info: bool = False) -> Any:
-        """Load a Hugging Face-format checkpoint directory (``config.json`` + weights).
-
-        Head parameters absent from the checkpoint are initialised and listed in ``model.load_report``;
-        head parameters the class has no use for are listed as unused. Any other missing, unexpected or
-        mis-shaped key raises one ``ValueError`` listing them all (or only goes into the report with
-        ``strict=False``).
-        """
-        from .checkpoint import load_into
-
-        return load_into(cls, directory, device=device, dtype=dtype, strict=strict, config=config,
-                         output_loading_info=output_loading_info)
-
-    def save_pretrained(self, directory: str | os.PathLike[str]) -> list[str]:
-        """Write ``config.json`` and ``model.safetensors`` (tied aliases dropped) atomically."""
-        from .checkpoint import save_model
-
-        return save_model(self, directory)
 
 
 def _check_ids(name: str, t: torch.Tensor | None, shape: tuple[int, ...], upper: int | None) -> None:
@@ -256,6 +202,9 @@ class AlbertModel(AlbertPreTrainedModel):
 
     def get_input_embeddings(self) -> nn.Embedding:
         return self.embeddings.word_embeddings
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.embeddings.word_embeddings = value
 
     def _check_inputs(self, input_ids: torch.Tensor | None, inputs_embeds: torch.Tensor | None,
                       attention_mask: torch.Tensor | None, token_type_ids: torch.Tensor | None,
@@ -290,8 +239,14 @@ class AlbertModel(AlbertPreTrainedModel):
 
     def forward(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None, position_ids: torch.Tensor | None = None,
-                inputs_embeds: torch.Tensor | None = None, output_attentions: bool = False,
-                output_hidden_states: bool = False) -> BaseModelOutputWithPooling:
+                inputs_embeds: torch.Tensor | None = None, output_attentions: bool | None = None,
+                output_hidden_states: bool | None = None, return_dict: bool | None = None) -> Any:
+        """``BaseModelOutputWithPooling``; with ``return_dict=False`` the tuple ``(last_hidden_state,
+        pooler_output, [hidden_states], [attentions])`` as transformers returns it. Flags left None take
+        the config's (``output_attentions``, ``output_hidden_states``, ``return_dict``)."""
+        cfg = self.config
+        output_attentions = cfg.output_attentions if output_attentions is None else output_attentions
+        output_hidden_states = cfg.output_hidden_states if output_hidden_states is None else output_hidden_states
         b, t = self._check_inputs(input_ids, inputs_embeds, attention_mask, token_type_ids, position_ids)
         device = self.embeddings.word_embeddings.weight.device
         if token_type_ids is None:
@@ -305,5 +260,9 @@ class AlbertModel(AlbertPreTrainedModel):
             keep = attention_mask[:, None, None, :].to(x.dtype)
             mask = (1.0 - keep) * torch.finfo(x.dtype).min
         sequence, hidden, attentions = self.encoder(x, mask, output_attentions, output_hidden_states)
-        pooled = self.pooler_activation(self.pooler(sequence[:, 0])) if self.pooler is not None else None
+        pooled = None
+        if self.pooler is not None and self.pooler_activation is not None:
+            pooled = self.pooler_activation(self.pooler(sequence[:, 0]))
+        if return_dict is False or (return_dict is None and not cfg.return_dict):
+            return (sequence, pooled) + tuple(x for x in (hidden, attentions) if x is not None)
         return BaseModelOutputWithPooling(sequence, pooled, hidden, attentions)

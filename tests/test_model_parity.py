@@ -9,11 +9,11 @@ import pytest
 torch = pytest.importorskip("torch")
 T = pytest.importorskip("transformers", reason="transformers<5 is the reference implementation")
 
-import albert_model as A  # noqa: E402
+import albert_model as A
 
-TINY = dict(vocab_size=99, embedding_size=16, hidden_size=32, num_hidden_layers=4, num_hidden_groups=2,
-            num_attention_heads=4, intermediate_size=37, inner_group_num=2, max_position_embeddings=64,
-            hidden_act="gelu_new", hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1)
+TINY = {"vocab_size": 99, "embedding_size": 16, "hidden_size": 32, "num_hidden_layers": 4, "num_hidden_groups": 2,
+        "num_attention_heads": 4, "intermediate_size": 37, "inner_group_num": 2, "max_position_embeddings": 64,
+        "hidden_act": "gelu_new", "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1}
 CLASSES = ["AlbertModel", "AlbertForPreTraining", "AlbertForMaskedLM", "AlbertForSequenceClassification",
            "AlbertForMultipleChoice", "AlbertForTokenClassification", "AlbertForQuestionAnswering"]
 OUTPUT_FIELDS = {"AlbertModel": ["last_hidden_state", "pooler_output"],
@@ -103,6 +103,14 @@ def test_checkpoint_saved_here_loads_in_transformers(name, tmp_path):
     inputs = batch(name, seed=5)
     with torch.no_grad():
         assert_same(name, ours(**inputs), ref.eval()(**inputs))
+        if labels(name):
+            torch.testing.assert_close(ours(**inputs, **labels(name)).loss, ref(**inputs, **labels(name)).loss,
+                                       atol=1e-5, rtol=1e-5)
+        o = ours(**inputs, output_hidden_states=True, return_dict=False)
+        r = ref(**inputs, output_hidden_states=True, return_dict=False)
+    assert type(o) is tuple and len(o) == len(r)
+    for a, b in zip(o[-1], r[-1]):  # hidden states, through the tuple form
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
 def test_regression_and_multilabel_losses(tmp_path):
@@ -137,8 +145,10 @@ def test_sharded_safetensors(tmp_path):
 
 def test_base_checkpoint_in_head_and_head_checkpoint_in_base(tmp_path):
     reference("AlbertModel").save_pretrained(tmp_path / "base")
-    head = A.AlbertForSequenceClassification.from_pretrained(tmp_path / "base")
+    with pytest.warns(A.checkpoint.HeadInitializedWarning, match="fine-tune it"):
+        head = A.AlbertForSequenceClassification.from_pretrained(tmp_path / "base")
     assert head.load_report.newly_initialized == ["classifier.bias", "classifier.weight"]
+    assert head.load_report.head_missing
     reference("AlbertForPreTraining").save_pretrained(tmp_path / "pre")
     base, report = A.AlbertModel.from_pretrained(tmp_path / "pre", output_loading_info=True)
     assert report.ok and "predictions.bias" in report.unused and "sop_classifier.classifier.weight" in report.unused

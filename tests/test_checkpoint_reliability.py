@@ -1,0 +1,373 @@
+"""Checkpoint directories that lie: paths out of the directory, malformed indexes, non-tensor values, weights
+of the wrong dtype, missing heads, and saves that must never mix files of two saves (issues #8, #9)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+torch = pytest.importorskip("torch")
+
+import albert_model as A
+from albert_model.checkpoint import CheckpointError, HeadInitializedWarning, MissingHeadError, head_prefixes
+from albert_model.weight_files import parse_size, plan_shards, resolve_inside
+
+TINY = {"vocab_size": 99, "embedding_size": 16, "hidden_size": 32, "num_hidden_layers": 4, "num_hidden_groups": 2,
+        "num_attention_heads": 4, "intermediate_size": 37, "inner_group_num": 2, "max_position_embeddings": 64}
+PACKAGE = Path(A.__file__).parent
+
+
+def tiny(cls=A.AlbertForSequenceClassification, seed=0, **overrides):
+    torch.manual_seed(seed)
+    return cls(A.AlbertConfig(**{**TINY, **overrides})).eval()
+
+
+def ids():
+    return torch.randint(5, 99, (2, 8), generator=torch.Generator().manual_seed(7))
+
+
+def saved(tmp_path, cls=A.AlbertForSequenceClassification, name="m", **kwargs):
+    model = tiny(cls)
+    model.save_pretrained(tmp_path / name, **kwargs)
+    return model, tmp_path / name
+
+
+def write_index(directory: Path, weight_map) -> None:
+    (directory / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
+
+
+# -- 1. no path out of a checkpoint directory --------------------------------------------------------
+@pytest.mark.parametrize("absolute", [False, True])
+def test_index_naming_a_file_outside_the_directory_is_refused(tmp_path, absolute):
+    from safetensors.torch import load_file
+
+    _, d = saved(tmp_path)
+    outside = tmp_path / "outside.safetensors"
+    os.replace(d / "model.safetensors", outside)  # a valid file with every key, one level up
+    name = str(outside) if absolute else "../outside.safetensors"
+    write_index(d, dict.fromkeys(load_file(str(outside)), name))
+    with pytest.raises(CheckpointError, match="absolute path" if absolute else "outside the checkpoint directory"):
+        A.AlbertForSequenceClassification.from_pretrained(d)
+
+
+def test_symlinked_shard_resolving_outside_is_refused_inside_is_read(tmp_path):
+    from safetensors.torch import load_file
+
+    model, d = saved(tmp_path)
+    keys = list(load_file(str(d / "model.safetensors")))
+    os.replace(d / "model.safetensors", tmp_path / "elsewhere.safetensors")
+    os.symlink(tmp_path / "elsewhere.safetensors", d / "shard.safetensors")
+    write_index(d, dict.fromkeys(keys, "shard.safetensors"))
+    with pytest.raises(CheckpointError, match="resolves to .* outside the checkpoint directory"):
+        A.AlbertForSequenceClassification.from_pretrained(d)
+    os.unlink(d / "shard.safetensors")
+    os.replace(tmp_path / "elsewhere.safetensors", d / "real.safetensors")
+    os.symlink("real.safetensors", d / "shard.safetensors")  # a link that stays inside is fine
+    loaded = A.AlbertForSequenceClassification.from_pretrained(d)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(ids()).logits, model(ids()).logits)
+
+
+def test_hugging_face_cache_snapshot_links_into_blobs_load(tmp_path):
+    # models--x/snapshots/<rev>/<file> -> ../../blobs/<hash>: how the hub cache stores every file
+    model = tiny()
+    model.save_pretrained(tmp_path / "plain", max_shard_size="40KB")
+    repo = tmp_path / "models--org--tiny"
+    (repo / "blobs").mkdir(parents=True)
+    snapshot = repo / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    for i, f in enumerate(sorted((tmp_path / "plain").iterdir())):
+        os.replace(f, repo / "blobs" / f"hash{i}")
+        os.symlink(f"../../blobs/hash{i}", snapshot / f.name)
+    loaded = A.AlbertForSequenceClassification.from_pretrained(snapshot)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(ids()).logits, model(ids()).logits)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["..", ".", "a", "b", "", "/", "//", "x.safetensors", "..a", "~"]), max_size=6))
+def test_resolve_inside_never_leaves_the_directory(tmp_path_factory, parts):
+    directory = tmp_path_factory.getbasetemp() / "ckpt"
+    directory.mkdir(exist_ok=True)
+    name = "/".join(parts)
+    try:
+        path = resolve_inside(str(directory), name, "index")
+    except CheckpointError:
+        return
+    assert os.path.commonpath([os.path.realpath(path), os.path.realpath(directory)]) == os.path.realpath(directory)
+
+
+# -- 1. malformed indexes and state dicts: CheckpointError naming the file ------------------------------
+@pytest.mark.parametrize("index", [
+    {"weight_map": ["model.safetensors"]},
+    {"weight_map": {"albert.embeddings.word_embeddings.weight": 3}},
+    {"weight_map": {"albert.embeddings.word_embeddings.weight": None}},
+    {"weight_map": None},
+    {"weight_map": {}},
+    {"metadata": {}},
+    ["weight_map"],
+    "model.safetensors",
+])
+def test_malformed_index_names_the_file(tmp_path, index):
+    _, d = saved(tmp_path)
+    os.replace(d / "model.safetensors", d / "model-00001-of-00001.safetensors")
+    (d / "model.safetensors.index.json").write_text(json.dumps(index))
+    with pytest.raises(CheckpointError, match=re.escape(str(d / "model.safetensors.index.json"))):
+        A.AlbertForSequenceClassification.from_pretrained(d)
+
+
+def test_index_and_shard_disagreeing_is_refused(tmp_path):
+    from safetensors.torch import load_file
+
+    _, d = saved(tmp_path)
+    keys = sorted(load_file(str(d / "model.safetensors")))
+    os.replace(d / "model.safetensors", d / "model-00001-of-00001.safetensors")
+    write_index(d, dict.fromkeys(keys[1:], "model-00001-of-00001.safetensors"))
+    with pytest.raises(CheckpointError, match="does not place in it: " + re.escape(keys[0])):
+        A.AlbertForSequenceClassification.from_pretrained(d)
+    write_index(d, {**dict.fromkeys(keys, "model-00001-of-00001.safetensors"), "albert.extra": "model-00001-of-"
+                                                                                               "00001.safetensors"})
+    with pytest.raises(CheckpointError, match="lacks keys .*albert.extra"):
+        A.AlbertForSequenceClassification.from_pretrained(d)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"albert.embeddings.word_embeddings.weight": 3}, "not tensors: albert.embeddings.word_embeddings.weight \\(int\\)"),
+    ({"albert.pooler.weight": "x"}, "not tensors: albert.pooler.weight \\(str\\)"),
+    ({"optimizer": {"lr": 1.0}}, "a training checkpoint"),
+    ({1: torch.zeros(1)}, "not parameter names"),
+])
+def test_bin_with_values_that_are_not_tensors_names_the_file(tmp_path, bad, message):
+    from safetensors.torch import load_file
+
+    _, d = saved(tmp_path)
+    state = {**load_file(str(d / "model.safetensors")), **bad}
+    (d / "model.safetensors").unlink()
+    torch.save(state, d / "pytorch_model.bin")
+    with pytest.raises(CheckpointError, match=re.escape(str(d / "pytorch_model.bin")) + ".*" + message):
+        A.AlbertForSequenceClassification.from_pretrained(d)
+
+
+def test_bin_holding_arbitrary_objects_is_never_unpickled(tmp_path):
+    _, d = saved(tmp_path)
+    (d / "model.safetensors").unlink()
+    torch.save({"x": Path("/")}, d / "pytorch_model.bin")  # needs a full unpickler: refused by weights_only
+    with pytest.raises(CheckpointError, match="weights_only=True"):
+        A.AlbertForSequenceClassification.from_pretrained(d)
+
+
+def test_no_source_file_unpickles_without_weights_only():
+    import ast
+
+    loads = 0
+    for source in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "load" \
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "torch":
+                loads += 1
+                flags = {k.arg: k.value for k in node.keywords}
+                assert isinstance(flags.get("weights_only"), ast.Constant) and flags["weights_only"].value is True, \
+                    f"{source}:{node.lineno}"
+    assert loads >= 1
+
+
+# -- 2. weights keep their meaning ---------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [torch.int8, torch.int64, torch.bool, torch.uint8, torch.complex64])
+def test_tensor_of_a_dtype_that_cannot_hold_the_parameter_is_refused(tmp_path, dtype):
+    from safetensors.torch import load_file, save_file
+
+    _, d = saved(tmp_path)
+    state = load_file(str(d / "model.safetensors"))
+    key = "albert.encoder.embedding_hidden_mapping_in.weight"
+    state[key] = (state[key] * 100).to(dtype)
+    save_file(state, str(d / "model.safetensors"))
+    expected = rf"{key}: checkpoint {str(dtype).removeprefix('torch.')}, parameter float32"
+    for strict in (True, False):  # strict=False relaxes key sets, never dtypes
+        with pytest.raises(CheckpointError, match=expected):
+            A.AlbertForSequenceClassification.from_pretrained(d, strict=strict)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_float_checkpoints_load_as_float32_by_default(tmp_path, dtype):
+    model = tiny().to(dtype)
+    model.save_pretrained(tmp_path)
+    loaded = A.AlbertForSequenceClassification.from_pretrained(tmp_path)
+    assert loaded.dtype == torch.float32 and loaded.config.dtype == "float32"
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(loaded.get_parameter(name), p.float(), atol=0, rtol=0)
+
+
+# -- 4. missing heads are loud -------------------------------------------------------------------------
+def test_missing_head_warns_and_is_recorded(tmp_path):
+    saved(tmp_path, A.AlbertModel)
+    with pytest.warns(HeadInitializedWarning) as caught:
+        model = A.AlbertForTokenClassification.from_pretrained(tmp_path / "m")
+    message = str(caught[0].message)
+    assert "AlbertForTokenClassification" in message and "classifier.weight" in message
+    assert "fine-tune it, or point at a fine-tuned directory" in message
+    report = model.load_report
+    assert report.newly_initialized == ["classifier.bias", "classifier.weight"]
+    assert report.head_missing and report.missing_head == ["classifier.bias", "classifier.weight"]
+    with pytest.raises(MissingHeadError, match="fine-tune it, or point at a fine-tuned directory"):
+        report.require_head()
+
+
+def test_pooler_the_head_reads_counts_as_head(tmp_path):
+    saved(tmp_path, A.AlbertForMaskedLM)  # no pooler in a masked-LM checkpoint
+    with pytest.warns(HeadInitializedWarning):
+        cls = A.AlbertForSequenceClassification.from_pretrained(tmp_path / "m")
+    assert "albert.pooler.weight" in cls.load_report.missing_head
+    with pytest.warns(HeadInitializedWarning, match="pooler.weight"):
+        base = A.AlbertModel.from_pretrained(tmp_path / "m")
+    assert not base.load_report.head_missing  # the base model has no task head to miss
+
+
+def test_complete_checkpoint_loads_quietly(tmp_path):
+    saved(tmp_path, A.AlbertForPreTraining)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = A.AlbertForMaskedLM.from_pretrained(tmp_path / "m")
+    assert not model.load_report.head_missing and not model.load_report.newly_initialized
+    model.load_report.require_head()
+
+
+# -- 5. head prefixes come from the head classes ----------------------------------------------------------
+def test_head_prefixes_are_the_classes_declarations():
+    declared = {m for cls in (A.AlbertForPreTraining, A.AlbertForMaskedLM, A.AlbertForSequenceClassification,
+                              A.AlbertForMultipleChoice, A.AlbertForTokenClassification, A.AlbertForQuestionAnswering)
+                for m in cls.head_modules}
+    assert set(head_prefixes()) == {f"{m}." for m in declared}
+    source = (PACKAGE / "checkpoint.py").read_text()
+    for name in declared:
+        assert f'"{name}.' not in source and f"'{name}." not in source, name
+
+
+def test_a_new_head_class_is_known_to_the_loader(tmp_path):
+    class AlbertForScoring(A.AlbertPreTrainedModel):
+        head_modules = ("scorer",)
+
+        def __init__(self, config):
+            super().__init__(config)
+            self.albert = A.AlbertModel(config)
+            self.scorer = torch.nn.Linear(config.hidden_size, 1)
+            self.post_init()
+
+    AlbertForScoring(A.AlbertConfig(**TINY)).save_pretrained(tmp_path)
+    _, report = A.AlbertModel.from_pretrained(tmp_path, output_loading_info=True)
+    assert report.ok and report.unused == ["scorer.bias", "scorer.weight"]
+
+
+# -- saving: one write, never files of two saves ---------------------------------------------------------
+def test_every_file_of_a_save_goes_in_one_atomic_write(tmp_path, monkeypatch):
+    from albert_tok import files
+
+    calls = []
+    real = files.write_atomically
+
+    def spy(directory, contents, prefix=None, create=False):
+        calls.append(sorted(contents))
+        return real(directory, contents, prefix=prefix, create=create)
+
+    monkeypatch.setattr(files, "write_atomically", spy)
+    tiny().save_pretrained(tmp_path / "m", max_shard_size="40KB")
+    assert len(calls) == 1
+    names = calls[0]
+    shards = [n for n in names if n.startswith("model-")]
+    assert "config.json" in names and "model.safetensors.index.json" in names and len(shards) > 1
+    assert all(re.fullmatch(rf"model-\d{{5}}-of-{len(shards):05d}\.safetensors", n) for n in shards)
+
+
+def latest(d: Path) -> torch.Tensor:
+    return A.AlbertForSequenceClassification.from_pretrained(d).classifier.weight
+
+
+@pytest.mark.parametrize("formats", [
+    [{}, {"max_shard_size": "40KB"}, {}],
+    [{"max_shard_size": "40KB"}, {"max_shard_size": "100KB"}, {"safe_serialization": False}],
+    [{"safe_serialization": False}, {}, {"safe_serialization": False, "max_shard_size": "40KB"}],
+])
+def test_resaving_in_another_layout_never_reads_stale_weights(tmp_path, formats):
+    for seed, kwargs in enumerate(formats):
+        model = tiny(seed=seed)
+        model.save_pretrained(tmp_path, **kwargs)
+        torch.testing.assert_close(latest(tmp_path), model.classifier.weight, atol=0, rtol=0)
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(("model", "pytorch_model"))]
+    kinds = {"safetensors" in n for n in leftovers if not n.endswith(".json")}
+    assert len(kinds) == 1, leftovers  # the other format's files are gone
+
+
+def test_crash_during_a_save_never_pairs_new_config_with_old_weights(tmp_path, monkeypatch):
+    from albert_tok import files
+
+    old = tiny(seed=1)
+    old.save_pretrained(tmp_path)
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(files, "write_atomically", crash)
+    with pytest.raises(OSError, match="disk full"):
+        tiny(seed=2, num_labels=3).save_pretrained(tmp_path, max_shard_size="40KB")
+    monkeypatch.undo()
+    try:
+        loaded = A.AlbertForSequenceClassification.from_pretrained(tmp_path)
+    except FileNotFoundError:
+        return  # loud: the stale single file that would have shadowed the shards was removed first
+    assert loaded.config.num_labels == 2
+    torch.testing.assert_close(loaded.classifier.weight, old.classifier.weight, atol=0, rtol=0)
+
+
+def test_config_records_the_dtype(tmp_path):
+    tiny().to(torch.bfloat16).save_pretrained(tmp_path)
+    data = json.loads((tmp_path / "config.json").read_text())
+    assert data["dtype"] == data["torch_dtype"] == "bfloat16"
+
+
+# -- shard planning (huggingface_hub is the reference) -----------------------------------------------------
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(1, 600), min_size=1, max_size=12), st.integers(1, 2000))
+def test_shard_plan_matches_huggingface_hub(sizes, limit):
+    hub = pytest.importorskip("huggingface_hub")
+    state = {f"w{i:02d}": torch.zeros(n) for i, n in enumerate(sizes)}
+    ours = plan_shards(state, limit)
+    ref = hub.split_torch_state_dict_into_shards(state, max_shard_size=limit)
+    ref_files = [sorted(keys) for _, keys in sorted(ref.filename_to_tensors.items())]
+    assert [sorted(s) for s in ours] == ref_files
+    assert sorted(k for shard in ours for k in shard) == sorted(state)  # each key exactly once
+    for shard in ours:
+        assert len(shard) == 1 or sum(t.numel() * t.element_size() for t in shard.values()) <= limit
+
+
+@pytest.mark.parametrize("size", ["5GB", "20KB", "1.5MB", " 10mb ", "3TB", 12345])
+def test_parse_size_matches_huggingface_hub(size):
+    hub = pytest.importorskip("huggingface_hub.serialization._base")
+    assert parse_size(size) == (size if isinstance(size, int) else hub.parse_size_to_int(size))
+
+
+@pytest.mark.parametrize("size", ["", "GB", "5XB", -1, 0, "0KB", 1.5, None, True])
+def test_parse_size_refuses_nonsense(size):
+    with pytest.raises(ValueError, match="max_shard_size"):
+        parse_size(size)
+
+
+def test_strict_false_never_loads_quietly(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    _, d = saved(tmp_path)
+    state = load_file(str(d / "model.safetensors"))
+    state["classifier.weight"] = torch.zeros(5, 32)  # a head of another size
+    del state["albert.embeddings.LayerNorm.weight"]  # and a base parameter missing
+    save_file(state, str(d / "model.safetensors"))
+    with pytest.warns(HeadInitializedWarning, match=r"classifier.weight \(checkpoint \[5, 32\], model \[2, 32\]\)"), \
+            pytest.warns(UserWarning, match="strict=False although it does not fit"):
+        model = A.AlbertForSequenceClassification.from_pretrained(d, strict=False)
+    report = model.load_report
+    assert not report.ok and report.head_missing and "classifier.weight" in report.missing_head
+    assert report.missing == ["albert.embeddings.LayerNorm.weight"]
