@@ -1,15 +1,38 @@
 """albert_tok: canonical ALBERT tokenizers, slow (SentencePiece) and fast (Rust ``tokenizers``).
 
 Both give the ids the published ALBERT checkpoints were trained with. Importing this package never
-imports torch.
+imports torch, nor the Rust ``tokenizers`` library until :class:`AlbertTokenizerFast` is first used.
 """
 
+from typing import TYPE_CHECKING, Any
+
+from . import atomic
 from .base import MODEL_MAX_LENGTH
 from .encoding import BatchEncoding
-from .fast import AlbertTokenizerFast
 from .slow import AlbertTokenizer
 from .special_tokens import SpecialTokens
+from .text import Preprocessing
 
-__all__ = ["AlbertTokenizer", "AlbertTokenizerFast", "BatchEncoding", "SpecialTokens", "MODEL_MAX_LENGTH",
-           "__version__"]
+if TYPE_CHECKING:
+    from .fast import AlbertTokenizerFast
+
+__all__ = [
+    "MODEL_MAX_LENGTH",
+    "AlbertTokenizer",
+    "AlbertTokenizerFast",
+    "BatchEncoding",
+    "Preprocessing",
+    "SpecialTokens",
+    "__version__",
+    "atomic",
+]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # The fast class pulls in the Rust library; the slow one must load and encode without it.
+    if name == "AlbertTokenizerFast":
+        from .fast import AlbertTokenizerFast
+
+        return AlbertTokenizerFast
+    raise AttributeError(f"module 'albert_tok' has no attribute {name!r}")

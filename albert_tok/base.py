@@ -2,54 +2,79 @@
 
 A subclass supplies three things: :meth:`AlbertTokenizerBase._encode_texts` (canonical ids of raw texts,
 without special tokens, optionally with character offsets), :attr:`_pieces` (the vocabulary in id order)
-and :meth:`_model_file_contents` (the vocabulary files it can write). Everything a user calls, from ``__call__`` to ``decode`` and
-``save_pretrained``, is defined here once, so the two classes cannot drift apart.
+and :meth:`_model_file_contents` (the vocabulary files it can write). Everything a user calls, from
+``__call__`` to ``decode`` and ``save_pretrained``, is defined here once, so the two classes cannot drift
+apart.
+
+``__call__`` runs four steps, each a method a later feature can reuse or extend:
+:meth:`~AlbertTokenizerBase._check_call` (arguments -> :class:`CallOptions`), :meth:`~AlbertTokenizerBase._rows`
+(texts -> :class:`Rows`: per row the ids with special tokens, their offsets and sequence ids),
+:func:`albert_tok.batch.arrays` (rows -> padded numpy arrays) and :func:`albert_tok.batch.format_encoding`
+(arrays -> :class:`BatchEncoding`).
 """
 
 from __future__ import annotations
 
-import itertools
+import dataclasses
 import os
+import re
 import warnings
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from . import files
-from .encoding import TENSOR_TYPES, BatchEncoding, to_tensors
-from .padding import Padding, Truncation, padded_length, resolve_padding, resolve_truncation, truncate_pair
+from .batch import CallOptions, Rows, arrays, format_encoding, join
+from .encoding import TENSOR_TYPES, BatchEncoding
+from .offsets import Offsets
+from .padding import Padding, Truncation, check_length, resolve_padding, resolve_truncation, truncate_pair
+from .special_tokens import (
+    SpecialTokens,
+    build_inputs,
+    num_special_tokens,
+    special_tokens_mask,
+    token_type_ids,
+)
 from .spm_model import SPIECE_UNDERLINE
-from .special_tokens import (SpecialTokens, build_inputs, layout_masks, num_special_tokens, special_tokens_mask,
-                             token_type_ids)
+from .text import Preprocessing
 
-__all__ = ["AlbertTokenizerBase", "MODEL_MAX_LENGTH"]
+__all__ = ["MODEL_MAX_LENGTH", "AlbertTokenizerBase"]
 
 MODEL_MAX_LENGTH = 512
-Offsets = list[tuple[int, int]]
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_items(value: Sequence[Any], name: str) -> list[str]:
+    """Every item a str that can be encoded as UTF-8 (``text[i]`` names the item in errors)."""
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            kind = "a nested list" if isinstance(item, (list, tuple)) else type(item).__name__
+            raise TypeError(f"{name}[{i}] is {kind} ({item!r:.60}); every item must be a str "
+                            f"(pre-tokenized input is not supported)")
+        if not item.isascii():
+            bad = _SURROGATE.search(item)
+            if bad is not None:
+                raise ValueError(f"{name}[{i}] is not valid UTF-8: lone surrogate U+{ord(bad.group()):04X} at "
+                                 f"index {bad.start()}; decode bytes with errors='replace' or remove it")
+    return list(value)
 
 
 def _check_texts(text: Any, text_pair: Any) -> tuple[bool, list[str], list[str] | None]:
-    """Validate ``text``/``text_pair``; return (batched, texts, pairs)."""
-    def check_list(value: Any, name: str) -> list[str]:
-        for i, item in enumerate(value):
-            if not isinstance(item, str):
-                kind = "a nested list" if isinstance(item, (list, tuple)) else type(item).__name__
-                raise TypeError(f"{name}[{i}] is {kind} ({item!r:.60}); every item must be a str "
-                                f"(pre-tokenized input is not supported)")
-        return list(value)
-
+    """Validate ``text``/``text_pair``; return (batched, texts, pairs). A single str is item 0."""
     if isinstance(text, str):
         if text_pair is not None and not isinstance(text_pair, str):
             raise TypeError(f"text is a str, so text_pair must be a str or None, got {type(text_pair).__name__}")
-        return False, [text], None if text_pair is None else [text_pair]
+        return False, _check_items([text], "text"), None if text_pair is None else _check_items([text_pair],
+                                                                                              "text_pair")
     if isinstance(text, (list, tuple)):
-        texts = check_list(text, "text")
+        texts = _check_items(text, "text")
         if text_pair is None:
             return True, texts, None
         if not isinstance(text_pair, (list, tuple)):
             raise TypeError(f"text is a list, so text_pair must be a list of str or None, got "
                             f"{type(text_pair).__name__}")
-        pairs = check_list(text_pair, "text_pair")
+        pairs = _check_items(text_pair, "text_pair")
         if len(pairs) != len(texts):
             raise ValueError(f"text has {len(texts)} items but text_pair has {len(pairs)}; they must match")
         return True, texts, pairs
@@ -96,28 +121,65 @@ class AlbertTokenizerBase:
     _piece_to_id: dict[str, int]
     supports_offsets = False
 
-    def __init__(self, *, do_lower_case: bool = True, remove_space: bool = True, keep_accents: bool = False,
-                 special_tokens: SpecialTokens | None = None,
-                 model_max_length: int = MODEL_MAX_LENGTH) -> None:
-        for name, value in (("do_lower_case", do_lower_case), ("remove_space", remove_space),
-                            ("keep_accents", keep_accents)):
-            if not isinstance(value, bool):
-                raise TypeError(f"{name} must be True or False, got {value!r}")
-        if not isinstance(model_max_length, int) or model_max_length < 3:
-            raise ValueError(f"model_max_length must be an int >= 3, got {model_max_length!r}")
-        self.do_lower_case = do_lower_case
-        self.remove_space = remove_space
-        self.keep_accents = keep_accents
-        self.special_tokens = special_tokens or SpecialTokens()
+    def __init__(self, *, preprocessing: Preprocessing | None = None, do_lower_case: bool | None = None,
+                 remove_space: bool | None = None, keep_accents: bool | None = None,
+                 special_tokens: SpecialTokens | None = None, model_max_length: int = MODEL_MAX_LENGTH,
+                 **tokens: str) -> None:
+        """The constructor arguments both tokenizers share. Switches given one by one override the
+        ``preprocessing`` they come with; special tokens come as one ``special_tokens`` or as
+        ``*_token`` keyword arguments, not both."""
+        if preprocessing is None:
+            preprocessing = Preprocessing()
+        elif not isinstance(preprocessing, Preprocessing):
+            raise TypeError(f"preprocessing must be an albert_tok.Preprocessing, got {type(preprocessing).__name__}")
+        self.preprocessing = preprocessing.with_overrides(do_lower_case=do_lower_case, remove_space=remove_space,
+                                                          keep_accents=keep_accents)
+        if special_tokens is None:
+            names = set(SpecialTokens.__dataclass_fields__)
+            unknown = sorted(set(tokens) - names)
+            if unknown:
+                raise TypeError(f"unexpected argument(s) {unknown}; special tokens are passed as "
+                                f"{sorted(names)} or special_tokens=SpecialTokens(...)")
+            special_tokens = SpecialTokens(**tokens)
+        elif tokens:
+            raise TypeError("pass either special_tokens or individual *_token arguments, not both")
+        elif not isinstance(special_tokens, SpecialTokens):
+            raise TypeError(f"special_tokens must be an albert_tok.SpecialTokens, got {type(special_tokens).__name__}")
+        self.special_tokens = special_tokens
+        check_length("model_max_length", model_max_length, minimum=3)
         self.model_max_length = model_max_length
+
+    @property
+    def do_lower_case(self) -> bool:
+        return self.preprocessing.do_lower_case
+
+    @property
+    def remove_space(self) -> bool:
+        return self.preprocessing.remove_space
+
+    @property
+    def keep_accents(self) -> bool:
+        return self.preprocessing.keep_accents
+
+    @staticmethod
+    def _pretrained_options(found: files.TokenizerDirectory, overrides: dict[str, Any]) -> dict[str, Any]:
+        """Options read from a directory with the caller's ``overrides`` on top (switches and ``*_token``
+        arguments override single fields of what was read)."""
+        options = {**found.options}
+        token_names = set(SpecialTokens.__dataclass_fields__)
+        tokens = {k: overrides.pop(k) for k in list(overrides) if k in token_names}
+        if tokens and "special_tokens" not in overrides:
+            options["special_tokens"] = dataclasses.replace(options["special_tokens"], **tokens)
+        elif tokens:
+            raise TypeError("pass either special_tokens or individual *_token arguments, not both")
+        return {**options, **overrides}
 
     # -- what subclasses provide -------------------------------------------------------------------
     def _encode_texts(self, texts: list[str], with_offsets: bool) -> tuple[list[list[int]], list[Offsets] | None]:
         raise NotImplementedError
 
     def _options(self) -> dict[str, Any]:
-        return {"do_lower_case": self.do_lower_case, "remove_space": self.remove_space,
-                "keep_accents": self.keep_accents, "special_tokens": self.special_tokens,
+        return {"preprocessing": self.preprocessing, "special_tokens": self.special_tokens,
                 "model_max_length": self.model_max_length}
 
     # -- vocabulary --------------------------------------------------------------------------------
@@ -225,8 +287,11 @@ class AlbertTokenizerBase:
     # -- encoding ----------------------------------------------------------------------------------
     def tokenize(self, text: str) -> list[str]:
         """The canonical pieces of ``text`` (no special tokens added)."""
-        _check_texts(text, None)
-        return self.convert_ids_to_tokens(self._encode_texts([text], False)[0][0])  # type: ignore[return-value]
+        if not isinstance(text, str):
+            raise TypeError(f"tokenize takes one str, got {type(text).__name__}")
+        _, texts, _ = _check_texts(text, None)
+        ids = self._encode_texts(texts, False)[0][0]
+        return [self._pieces[i] for i in ids]
 
     def encode(self, text: str, text_pair: str | None = None, add_special_tokens: bool = True,
                **kwargs: Any) -> list[int]:
@@ -244,94 +309,77 @@ class AlbertTokenizerBase:
                  return_length: bool = False) -> BatchEncoding:
         """Tokenize one text, a pair, or a batch, with Hugging Face's arguments and semantics."""
         batched, texts, pairs = _check_texts(text, text_pair)
+        options = self._check_call(
+            pair=pairs is not None, add_special_tokens=add_special_tokens, padding=padding, truncation=truncation,
+            max_length=max_length, pad_to_multiple_of=pad_to_multiple_of, return_tensors=return_tensors,
+            return_token_type_ids=return_token_type_ids, return_attention_mask=return_attention_mask,
+            return_special_tokens_mask=return_special_tokens_mask, return_offsets_mapping=return_offsets_mapping,
+            return_length=return_length)
+        rows = self._rows(texts, pairs, options)
+        if options.truncation is Truncation.DO_NOT_TRUNCATE and len(texts):
+            longest = int(rows.lengths.max())
+            if longest > self.model_max_length:
+                warnings.warn(f"Token indices sequence length is longer than the specified maximum sequence "
+                              f"length for this model ({longest} > {self.model_max_length}). Running this "
+                              f"sequence through the model will result in indexing errors; pass truncation=True.",
+                              stacklevel=2)
+        width, padded = arrays(rows, options, self.pad_token_id)
+        return format_encoding(rows, padded, width, options, batched)
+
+    def _check_call(self, *, pair: bool, add_special_tokens: bool, padding: Any, truncation: Any,
+                    max_length: Any, pad_to_multiple_of: Any, return_tensors: Any,
+                    **flags: bool) -> CallOptions:
+        """Step 1: validate ``__call__``'s arguments and settle the defaults transformers applies."""
         pad = resolve_padding(padding)
         if return_tensors not in TENSOR_TYPES:
             raise ValueError(f"return_tensors={return_tensors!r} is not supported; accepted: None, 'np', 'pt'")
-        if max_length is not None and (not isinstance(max_length, int) or isinstance(max_length, bool)
-                                       or max_length < 1):
-            raise ValueError(f"max_length must be a positive int or None, got {max_length!r}")
-        if pad_to_multiple_of is not None and (not isinstance(pad_to_multiple_of, int) or pad_to_multiple_of < 1):
-            raise ValueError(f"pad_to_multiple_of must be a positive int or None, got {pad_to_multiple_of!r}")
+        check_length("max_length", max_length)
+        check_length("pad_to_multiple_of", pad_to_multiple_of)
         if truncation is None and max_length is not None and pad is not Padding.MAX_LENGTH:
             warnings.warn("max_length is given without truncation; truncating with 'longest_first' as "
-                          "transformers does. Pass truncation=True to silence this.", stacklevel=2)
+                          "transformers does. Pass truncation=True to silence this.", stacklevel=3)
             truncation = True
         trunc = resolve_truncation(truncation)
         if trunc is not Truncation.DO_NOT_TRUNCATE or pad is Padding.MAX_LENGTH:
             max_length = self.model_max_length if max_length is None else max_length
-        if return_offsets_mapping and not self.supports_offsets:
+        if flags["return_offsets_mapping"] and not self.supports_offsets:
             raise NotImplementedError(f"return_offsets_mapping is not available with {type(self).__name__}; "
                                       "use AlbertTokenizerFast")
-        n_special = num_special_tokens(pairs is not None) if add_special_tokens else 0
-        if trunc is not Truncation.DO_NOT_TRUNCATE and max_length is not None and max_length < n_special:
+        n_special = num_special_tokens(pair) if add_special_tokens else 0
+        if trunc is not Truncation.DO_NOT_TRUNCATE and max_length < n_special:
             raise ValueError(f"max_length={max_length} is smaller than the {n_special} special tokens "
                              f"this input needs; use max_length >= {n_special}")
+        return CallOptions(add_special_tokens=bool(add_special_tokens), padding=pad, truncation=trunc,
+                           max_length=max_length, pad_to_multiple_of=pad_to_multiple_of,
+                           return_tensors=return_tensors, **flags)
 
-        ids_a, offs_a = self._encode_texts(texts, return_offsets_mapping)
-        ids_b, offs_b = self._encode_texts(pairs, return_offsets_mapping) if pairs is not None else (None, None)
-
-        cls_id, sep_id = self.cls_token_id, self.sep_token_id
+    def _rows(self, texts: list[str], pairs: list[str] | None, options: CallOptions) -> Rows:
+        """Step 2: encode, truncate and add special tokens, row by row (no padding yet)."""
+        with_offsets = options.return_offsets_mapping
+        ids_a, offs_a = self._encode_texts(texts, with_offsets)
+        ids_b, offs_b = self._encode_texts(pairs, with_offsets) if pairs is not None else (None, None)
         n = len(ids_a)
-        input_ids: list[list[int]] = []
-        offsets: list[list[tuple[int, int]]] = []
-        len_a = np.zeros(n, dtype=np.int64)
-        len_b = None if ids_b is None else np.zeros(n, dtype=np.int64)
+        n_special = num_special_tokens(pairs is not None) if options.add_special_tokens else 0
+        budget = None
+        if options.truncation is not Truncation.DO_NOT_TRUNCATE and options.max_length is not None:
+            budget = options.max_length - n_special
+        rows = Rows([], [] if with_offsets else None, np.zeros(n, dtype=np.int64),
+                    None if ids_b is None else np.zeros(n, dtype=np.int64), options.add_special_tokens)
+        cls_id, sep_id = self.cls_token_id, self.sep_token_id
         for i, a in enumerate(ids_a):
-            b = ids_b[i] if ids_b is not None else None
-            if trunc is not Truncation.DO_NOT_TRUNCATE:
-                la, lb = truncate_pair(len(a), None if b is None else len(b), max_length - n_special, trunc)  # type: ignore[operator]
-                a = a[:la]
-                b = None if b is None else b[:lb]
-            len_a[i] = len(a)
-            if len_b is not None:
-                len_b[i] = len(b)  # type: ignore[arg-type]
-            input_ids.append(build_inputs(a, b, cls_id, sep_id) if add_special_tokens else a + (b or []))
-            if return_offsets_mapping:
-                oa = offs_a[i][:len(a)]  # type: ignore[index]
-                ob = None if b is None else offs_b[i][:len(b)]  # type: ignore[index]
-                offsets.append(build_inputs(oa, ob, (0, 0), (0, 0)) if add_special_tokens  # type: ignore[arg-type]
-                               else oa + (ob or []))
-        lengths = len_a + n_special + (0 if len_b is None else len_b)
-        longest = int(lengths.max()) if n else 0
-        if longest > self.model_max_length and trunc is Truncation.DO_NOT_TRUNCATE:
-            warnings.warn(f"Token indices sequence length is longer than the specified maximum sequence "
-                          f"length for this model ({longest} > {self.model_max_length}). Running this "
-                          f"sequence through the model will result in indexing errors; pass truncation=True.",
-                          stacklevel=2)
-        padded = pad is not Padding.DO_NOT_PAD and n > 0
-        width = max(padded_length(longest, pad, max_length, pad_to_multiple_of), longest) if padded else longest
-        if return_tensors is not None and not padded and n and int(lengths.min()) != longest:
-            raise ValueError(f"cannot make tensors: rows have different lengths ({int(lengths.min())}.."
-                             f"{longest}); pass padding=True (or padding='max_length')")
-        valid = np.arange(width)[None, :] < lengths[:, None]
-        types, special = layout_masks(len_a, len_b, width, add_special_tokens)
-        arrays: dict[str, np.ndarray] = {}
-        if padded or return_tensors is not None:
-            ids_arr = np.full((n, width), self.pad_token_id, dtype=np.int64)
-            ids_arr[valid] = np.fromiter(itertools.chain.from_iterable(input_ids), dtype=np.int64,
-                                         count=int(lengths.sum()))
-            arrays["input_ids"] = ids_arr
-        if return_token_type_ids:
-            arrays["token_type_ids"] = types
-        if return_attention_mask:
-            arrays["attention_mask"] = valid.astype(np.int64)
-        if return_special_tokens_mask:
-            arrays["special_tokens_mask"] = special
-        data: dict[str, Any] = {}
-        if padded or return_tensors is not None:
-            data.update(arrays) if return_tensors is not None else data.update(
-                {k: v.tolist() for k, v in arrays.items()})
-        else:
-            data["input_ids"] = input_ids
-            for name, arr in arrays.items():
-                data[name] = [arr[i, :lengths[i]].tolist() for i in range(n)]
-        if return_offsets_mapping:
-            data["offset_mapping"] = [row + [(0, 0)] * (width - len(row)) for row in offsets] if padded else offsets
-        if return_length:
-            data["length"] = lengths.tolist()
-        if not batched:
-            data = {k: v[0] for k, v in data.items()}
-        return BatchEncoding(to_tensors(data, return_tensors, batched))
+            b = None if ids_b is None else ids_b[i]
+            len_a, len_b = len(a), None if b is None else len(b)
+            if budget is not None:
+                len_a, len_b = truncate_pair(len_a, len_b, budget, options.truncation)
+            rows.len_a[i] = len_a
+            if rows.len_b is not None and b is not None and len_b is not None:
+                rows.len_b[i] = len_b
+                b = b[:len_b]
+            rows.input_ids.append(join(a[:len_a], b, cls_id, sep_id, options.add_special_tokens))
+            if rows.offsets is not None and offs_a is not None:
+                ob = None if offs_b is None or len_b is None else offs_b[i][:len_b]
+                rows.offsets.append(join(offs_a[i][:len_a], ob, (0, 0), (0, 0), options.add_special_tokens))
+        return rows
 
     # -- decoding ----------------------------------------------------------------------------------
     def convert_tokens_to_string(self, tokens: Sequence[str]) -> str:
@@ -357,7 +405,7 @@ class AlbertTokenizerBase:
                clean_up_tokenization_spaces: bool = False) -> str:
         """Text of ``token_ids`` (an int, a list, a numpy array or a 1-D tensor)."""
         tokens = self.convert_ids_to_tokens(_as_id_list(token_ids), skip_special_tokens=skip_special_tokens)
-        text = self.convert_tokens_to_string(tokens)  # type: ignore[arg-type]
+        text = self.convert_tokens_to_string([tokens] if isinstance(tokens, str) else tokens)
         return clean_up_tokenization(text) if clean_up_tokenization_spaces else text
 
     def batch_decode(self, sequences: Any, skip_special_tokens: bool = False,
@@ -379,7 +427,8 @@ class AlbertTokenizerBase:
         """Write a Hugging Face-format tokenizer directory; files appear complete or not at all."""
         contents = self._model_file_contents()
         special_ids = {t: self._special_id(t) for t in self.all_special_tokens}
-        contents.update(files.config_files(self._options(), special_ids))
+        contents.update(files.config_files(self.preprocessing, self.special_tokens, self.model_max_length,
+                                           special_ids))
         return tuple(files.write_atomically(os.fspath(save_directory), contents, None, create=True))
 
     def _model_file_contents(self) -> dict[str, bytes]:

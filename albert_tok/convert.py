@@ -11,27 +11,38 @@ Where transformers' converter drifts from SentencePiece, this one follows it:
 
 Rust's ``Precompiled`` normaliser looks up whole grapheme clusters shorter than 6 bytes and, when only a
 prefix of one has a mapping, drops the rest of the cluster; SentencePiece maps character by character.
-Texts that may hold such a cluster are found by :func:`grapheme_risk_pattern` and encoded by SentencePiece.
-The digit-comma rule cannot be expressed in a Unigram model; :class:`albert_tok.fast.AlbertTokenizerFast`
-applies it after the Rust encoder from :func:`digit_comma_table`.
+Texts that may hold such a cluster are found by :func:`albert_tok.rules.grapheme_risk_pattern` and encoded by
+SentencePiece. The digit-comma rule cannot be expressed in a Unigram model;
+:class:`albert_tok.fast.AlbertTokenizerFast` applies it after the Rust encoder from
+:func:`albert_tok.rules.digit_comma_table`.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-import sys
 import unicodedata
-from typing import Callable
 
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
 
+from .rules import digit_comma_table, grapheme_extenders, grapheme_risk_pattern, is_digit_comma_piece
 from .special_tokens import SpecialTokens, template_post_processor
-from .spm_model import SPIECE_UNDERLINE, PieceType, SentencePieceModel
-from .text import char_class, combining_class, whitespace_class
+from .spm_model import SPIECE_UNDERLINE, ModelFormatError, PieceType, SentencePieceModel, parse_model
+from .text import Preprocessing, char_class, combining_class, whitespace_class
 
-__all__ = ["SPIECE_UNDERLINE", "build_tokenizer", "digit_comma_table", "is_digit_comma_piece",
-           "grapheme_risk_pattern"]
+# The pure rules used to live here; they are re-exported for code that imported them from this module.
+__all__ = [
+    "SPIECE_UNDERLINE",
+    "build_normalizer",
+    "build_tokenizer",
+    "digit_comma_table",
+    "grapheme_risk_pattern",
+    "is_digit_comma_piece",
+    "sentencepiece_rows_pattern",
+    "tokenizer_from_spiece",
+    "tokenizer_json_bytes",
+    "unicode_table_gaps",
+]
 
 _FLT_MIN = 1.1754943508222875e-38  # SentencePiece starts max_score at FLT_MIN
 
@@ -49,18 +60,17 @@ def _unigram_vocab(model: SentencePieceModel) -> list[tuple[str, float]]:
     return vocab
 
 
-def build_normalizer(model: SentencePieceModel, *, do_lower_case: bool, remove_space: bool,
-                     keep_accents: bool) -> normalizers.Normalizer:
+def build_normalizer(model: SentencePieceModel, preprocessing: Preprocessing) -> normalizers.Normalizer:
     """ALBERT preprocessing then SentencePiece normalisation, as one ``tokenizers`` normaliser."""
     steps: list[normalizers.Normalizer] = []
-    if do_lower_case:
+    if preprocessing.do_lower_case:
         steps.append(normalizers.Lowercase())  # per character, like text.lower_per_char
-    if remove_space:
+    if preprocessing.remove_space:
         steps += [normalizers.Replace(Regex(whitespace_class() + "+"), " "), normalizers.Strip()]
     steps += [normalizers.Replace("``", '"'), normalizers.Replace("''", '"')]
-    if not keep_accents:
+    if not preprocessing.keep_accents:
         steps += [normalizers.NFKD(), normalizers.Replace(Regex(combining_class()), "")]
-    if do_lower_case:
+    if preprocessing.do_lower_case:
         steps.append(normalizers.Lowercase())
     if model.precompiled_charsmap:
         steps.append(normalizers.Precompiled(model.precompiled_charsmap))
@@ -73,13 +83,12 @@ def build_normalizer(model: SentencePieceModel, *, do_lower_case: bool, remove_s
     return normalizers.Sequence(steps)
 
 
-def build_tokenizer(model: SentencePieceModel, specials: SpecialTokens, *, do_lower_case: bool = True,
-                    remove_space: bool = True, keep_accents: bool = False) -> Tokenizer:
+def build_tokenizer(model: SentencePieceModel, specials: SpecialTokens,
+                    preprocessing: Preprocessing | None = None) -> Tokenizer:
     """A ``tokenizers.Tokenizer`` giving SentencePiece's canonical ALBERT ids (before the digit rule)."""
     vocab = _unigram_vocab(model)
     tok = Tokenizer(models.Unigram(vocab, model.unk_id, False))
-    tok.normalizer = build_normalizer(model, do_lower_case=do_lower_case, remove_space=remove_space,
-                                      keep_accents=keep_accents)
+    tok.normalizer = build_normalizer(model, preprocessing or Preprocessing())
     # No piece has an inner "▁", so splitting before each "▁" only bounds the Viterbi lattice.
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement=SPIECE_UNDERLINE, prepend_scheme="never",
                                                  split=True)
@@ -97,41 +106,41 @@ def build_tokenizer(model: SentencePieceModel, specials: SpecialTokens, *, do_lo
     return tok
 
 
-def is_digit_comma_piece(piece: str) -> bool:
-    """The pieces ALBERT re-splits: ending in a comma right after a digit (``▁1,``, ``2010,``)."""
-    return len(piece) > 1 and piece[-1] == "," and piece[-2].isdigit()
+def tokenizer_from_spiece(model_bytes: bytes, specials: SpecialTokens, preprocessing: Preprocessing,
+                          source: str = "model_bytes") -> Tokenizer:
+    """:func:`build_tokenizer` for serialized ``spiece.model`` bytes; ``source`` names them in errors."""
+    try:
+        model = parse_model(model_bytes)
+    except ModelFormatError as exc:
+        raise ValueError(f"{source} is not a valid SentencePiece model ({exc}); expected an ALBERT "
+                         f"spiece.model") from exc
+    return build_tokenizer(model, specials, preprocessing)
 
 
-def digit_comma_table(pieces: list[str], encode: Callable[[str], list[int]],
-                      piece_to_id: Callable[[str], int]) -> dict[int, tuple[int, ...]]:
-    """ALBERT's digit-comma rule, precomputed per piece: ``{piece id: replacement ids}``.
-
-    A piece like ``▁2010,`` is replaced by the encoding of its digits (``encode`` adds the dummy prefix;
-    it is dropped again when the piece had none) followed by ``,``. The rule depends only on the piece,
-    so one table serves every text.
-    """
-    table: dict[int, tuple[int, ...]] = {}
-    for pid, piece in enumerate(pieces):
-        if not is_digit_comma_piece(piece):
-            continue
-        cur = [pieces[i] for i in encode(piece[:-1].replace(SPIECE_UNDERLINE, ""))]
-        if piece[0] != SPIECE_UNDERLINE and cur and cur[0][0] == SPIECE_UNDERLINE:
-            if len(cur[0]) == 1:
-                cur = cur[1:]
-            else:
-                cur[0] = cur[0][1:]
-        table[pid] = tuple(piece_to_id(p) for p in cur) + (piece_to_id(piece[-1]),)
-    return table
+def tokenizer_json_bytes(model_bytes: bytes, specials: SpecialTokens, preprocessing: Preprocessing) -> bytes:
+    """``tokenizer.json`` content for a SentencePiece model, its special tokens and preprocessing."""
+    return tokenizer_from_spiece(model_bytes, specials, preprocessing).to_str(pretty=True).encode("utf-8")
 
 
 @functools.cache
-def grapheme_risk_pattern() -> "re.Pattern[str]":
-    """Characters that extend a grapheme cluster (marks, joiners, variation selectors, emoji modifiers,
-    regional indicators, Hangul jamo, CR): a text without them has only single-character clusters
-    (or ones that Rust's ``Precompiled`` handles as SentencePiece does)."""
-    extenders = {chr(c) for c in range(sys.maxunicode + 1)
-                 if unicodedata.category(chr(c)) in ("Mn", "Mc", "Me")}
-    extenders |= {"\u200c", "\u200d", "\r"}
-    extenders |= {chr(c) for c in (*range(0x1F3FB, 0x1F400), *range(0x1F1E6, 0x1F200),
-                                   *range(0x1100, 0x1200), *range(0xA960, 0xA980), *range(0xD7B0, 0xD800))}
-    return re.compile(char_class(frozenset(extenders), "python"))
+def unicode_table_gaps() -> frozenset[str]:
+    """Characters whose NFKD or lower-case mapping differs between Python's ``unicodedata`` (which the
+    canonical tokenizer uses) and the Rust normalisers (built on another Unicode version): U+1FBF0
+    SEGMENTED DIGIT ZERO is ``0`` to one and itself to the other. Computed once per process (~0.3 s)."""
+    # Only characters Python decomposes, lower-cases, or does not know can differ.
+    candidates = [c for c in map(chr, range(0x40000)) if not 0xD800 <= ord(c) < 0xE000 and c != "\n"
+                  and (unicodedata.decomposition(c) or c.lower() != c or unicodedata.category(c) == "Cn")]
+    joined = "\n".join(candidates)  # a newline blocks any interaction between neighbours
+    gaps: set[str] = set()
+    for rust, python in ((normalizers.NFKD(), unicodedata.normalize("NFKD", joined)),
+                         (normalizers.Lowercase(), joined.lower())):
+        ours = rust.normalize_str(joined).split("\n")
+        gaps.update(c for c, a, b in zip(candidates, ours, python.split("\n")) if a != b)
+    return frozenset(gaps)
+
+
+@functools.cache
+def sentencepiece_rows_pattern() -> re.Pattern[str]:
+    """Characters that send a text to SentencePiece itself: grapheme extenders and
+    :func:`unicode_table_gaps`."""
+    return re.compile(char_class(grapheme_extenders() | unicode_table_gaps(), "python"))

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BatchEncoding", "to_tensors", "TENSOR_TYPES"]
+__all__ = ["TENSOR_TYPES", "BatchEncoding", "to_tensors"]
 
 TENSOR_TYPES = (None, "np", "pt")
 
@@ -70,6 +70,6 @@ class BatchEncoding(dict):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.update(state)
 
-    def to(self, device: Any) -> "BatchEncoding":
+    def to(self, device: Any) -> BatchEncoding:
         torch = _import_torch()
         return BatchEncoding({k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in self.items()})

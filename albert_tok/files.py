@@ -1,101 +1,70 @@
-"""Hugging Face-format tokenizer directories: atomic writes, config files, and reading them back.
+"""Hugging Face-format tokenizer directories: writing them atomically, config files, reading them back.
 
 A directory holds ``spiece.model`` (SentencePiece), ``tokenizer.json`` (Rust ``tokenizers``),
-``tokenizer_config.json`` and ``special_tokens_map.json``. Files are written to a temporary name in the
-target directory, flushed and renamed, so an interrupted save never leaves a half-written file; a new
-directory is built beside its final name and renamed into place as a whole.
+``tokenizer_config.json`` and ``special_tokens_map.json``. A save replaces them all in one step
+(:func:`albert_tok.atomic.write_directory`), keeping the directory's other files (a model saved beside
+its tokenizer, a ``checkpoint/`` sub-directory).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from typing import Any
 
+from . import atomic
+from .padding import MAX_LENGTH_LIMIT
 from .special_tokens import SpecialTokens
+from .text import Preprocessing
 
-__all__ = ["SPIECE", "TOKENIZER_JSON", "TOKENIZER_CONFIG", "SPECIAL_TOKENS_MAP", "write_atomically",
-           "config_files", "TokenizerDirectory", "read_directory"]
+__all__ = [
+    "MODEL_MAX_LENGTH_LIMIT",
+    "SPECIAL_TOKENS_MAP",
+    "SPIECE",
+    "TOKENIZER_CONFIG",
+    "TOKENIZER_JSON",
+    "TokenizerDirectory",
+    "config_files",
+    "read_directory",
+    "write_atomically",
+]
 
 SPIECE = "spiece.model"
 TOKENIZER_JSON = "tokenizer.json"
 TOKENIZER_CONFIG = "tokenizer_config.json"
 SPECIAL_TOKENS_MAP = "special_tokens_map.json"
+# transformers writes a huge model_max_length (1e30) for "unbounded"; such values are not read.
+MODEL_MAX_LENGTH_LIMIT = MAX_LENGTH_LIMIT
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _write_file(path: str, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, sync it and rename it into place."""
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600 files; saved files are ordinary ones
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+# Kept for the corpus writer until it imports albert_tok.atomic.write_file itself.
+_write_file = atomic.write_file
 
 
 def write_atomically(directory: str, contents: dict[str, bytes], prefix: str | None = None,
                      create: bool = False) -> list[str]:
-    """Write ``contents`` (file name -> bytes) into ``directory``; return the written paths.
+    """Write ``contents`` (file name -> bytes) into ``directory`` in one atomic step; return the paths.
 
-    Every file is first written and synced in a staging directory; only then are they renamed into
-    place (a new directory is renamed as a whole), so a failure while writing changes nothing.
-    With ``create`` a missing directory is made.
+    Files are named ``{prefix}-{name}`` with a ``prefix``. Other entries of the directory are kept. With
+    ``create`` a missing directory is made. See :func:`albert_tok.atomic.write_directory`.
     """
-    if os.path.exists(directory) and not os.path.isdir(directory):
-        raise NotADirectoryError(f"{directory!r} exists and is not a directory")
-    exists = os.path.isdir(directory)
-    if not exists and not create:
-        raise FileNotFoundError(f"directory {directory!r} does not exist")
-    names = {name: (f"{prefix}-{name}" if prefix else name) for name in contents}
-    parent = directory if exists else os.path.dirname(os.path.abspath(directory))
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".tmp-", dir=parent)
-    try:
-        for name, data in contents.items():
-            _write_file(os.path.join(staging, names[name]), data)
-        if exists:
-            for name in contents:
-                os.replace(os.path.join(staging, names[name]), os.path.join(directory, names[name]))
-            os.rmdir(staging)
-        else:
-            os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes a 0700 directory
-            os.rename(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return [os.path.join(directory, names[name]) for name in contents]
+    names = {(f"{prefix}-{name}" if prefix else name): data for name, data in contents.items()}
+    # _write_file is looked up per call, so a test can stand in a failing disk for it.
+    return atomic.write_directory(directory, names, create=create, writer=lambda p, d: _write_file(p, d))
 
 
 def _json_bytes(data: Any) -> bytes:
     return (json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
 
 
-def config_files(options: dict[str, Any], special_ids: dict[str, int]) -> dict[str, bytes]:
+def config_files(preprocessing: Preprocessing, specials: SpecialTokens, model_max_length: int,
+                 special_ids: dict[str, int]) -> dict[str, bytes]:
     """``tokenizer_config.json`` and ``special_tokens_map.json`` as transformers writes them."""
-    specials: SpecialTokens = options["special_tokens"]
     token_map = specials.to_map()
     config: dict[str, Any] = {
         "tokenizer_class": "AlbertTokenizer",
-        "do_lower_case": options["do_lower_case"],
-        "remove_space": options["remove_space"],
-        "keep_accents": options["keep_accents"],
-        "model_max_length": options["model_max_length"],
+        **preprocessing.as_dict(),
+        "model_max_length": model_max_length,
         "clean_up_tokenization_spaces": False,
         "added_tokens_decoder": {
             str(i): {**specials.entry(t), "special": True} for t, i in special_ids.items()
@@ -106,14 +75,18 @@ def config_files(options: dict[str, Any], special_ids: dict[str, int]) -> dict[s
     return {TOKENIZER_CONFIG: _json_bytes(config), SPECIAL_TOKENS_MAP: _json_bytes(token_map)}
 
 
-
 @dataclass(frozen=True)
 class TokenizerDirectory:
-    """What :func:`read_directory` found: file paths (or None) and constructor options."""
+    """What :func:`read_directory` found: file paths (or None) and constructor options
+    (``preprocessing``, ``special_tokens`` and, when the config sets a usable one, ``model_max_length``)."""
 
     spiece: str | None
     tokenizer_json: str | None
     options: dict[str, Any]
+
+
+# A wrong JSON type inside a file is bad file content, so these raise ValueError (like malformed JSON),
+# never TypeError, which would point at the caller's arguments.
 
 
 def _read_json(path: str) -> dict[str, Any]:
@@ -123,13 +96,42 @@ def _read_json(path: str) -> dict[str, Any]:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path} is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
-        raise ValueError(f"{path} must hold a JSON object, got {type(data).__name__}")
+        raise ValueError(f"{path} must hold a JSON object, got {type(data).__name__}")  # noqa: TRY004
     return data
 
 
+def _preprocessing(config: dict[str, Any], path: str) -> Preprocessing:
+    switches: dict[str, bool] = {}
+    for key in Preprocessing().as_dict():
+        value = config.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, bool):
+            raise ValueError(f"{path}: {key} must be true or false, got {value!r:.60}")  # noqa: TRY004
+        switches[key] = value
+    return Preprocessing(**switches)
+
+
+def _model_max_length(config: dict[str, Any], path: str) -> int | None:
+    value = config.get("model_max_length")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{path}: model_max_length must be a number, got {value!r:.60}")  # noqa: TRY004
+    if isinstance(value, int) and 3 <= value <= MODEL_MAX_LENGTH_LIMIT:
+        return value
+    return None  # "unbounded" or unusable: the tokenizer keeps its default
+
+
 def read_directory(directory: str | os.PathLike[str]) -> TokenizerDirectory:
-    """Locate the tokenizer files of ``directory`` and read its options."""
+    """Locate the tokenizer files of ``directory`` and read its options.
+
+    A malformed ``tokenizer_config.json`` or ``special_tokens_map.json`` raises ``ValueError`` naming the
+    file and the key. A save that was killed halfway (where ``renameat2`` is unavailable) is completed
+    first.
+    """
     path = os.fspath(directory)
+    atomic.recover(path)
     if not os.path.isdir(path):
         raise FileNotFoundError(f"tokenizer directory {path!r} does not exist (no model hub here: pass "
                                 f"a local directory holding {SPIECE} or {TOKENIZER_JSON})")
@@ -140,17 +142,14 @@ def read_directory(directory: str | os.PathLike[str]) -> TokenizerDirectory:
     if found_spiece is None and found_json is None:
         raise FileNotFoundError(f"{path!r} holds neither {SPIECE} nor {TOKENIZER_JSON}; "
                                 f"it is not a tokenizer directory")
-    config: dict[str, Any] = {}
-    token_map: dict[str, Any] = {}
-    if os.path.isfile(os.path.join(path, TOKENIZER_CONFIG)):
-        config = _read_json(os.path.join(path, TOKENIZER_CONFIG))
-    if os.path.isfile(os.path.join(path, SPECIAL_TOKENS_MAP)):
-        token_map = _read_json(os.path.join(path, SPECIAL_TOKENS_MAP))
-    options: dict[str, Any] = {
-        key: config[key] for key in ("do_lower_case", "remove_space", "keep_accents") if key in config
-    }
-    max_len = config.get("model_max_length")
-    if isinstance(max_len, int) and 3 <= max_len <= 1_000_000:  # transformers writes 1e30 for "unbounded"
+    config_path = os.path.join(path, TOKENIZER_CONFIG)
+    map_path = os.path.join(path, SPECIAL_TOKENS_MAP)
+    config = _read_json(config_path) if os.path.isfile(config_path) else {}
+    token_map = _read_json(map_path) if os.path.isfile(map_path) else {}
+    tokens = {**SpecialTokens.entries_of(config, config_path), **SpecialTokens.entries_of(token_map, map_path)}
+    options: dict[str, Any] = {"preprocessing": _preprocessing(config, config_path),
+                               "special_tokens": SpecialTokens(**tokens)}
+    max_len = _model_max_length(config, config_path)
+    if max_len is not None:
         options["model_max_length"] = max_len
-    options["special_tokens"] = SpecialTokens.from_map({**config, **token_map})
     return TokenizerDirectory(found_spiece, found_json, options)

@@ -8,8 +8,29 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["Padding", "Truncation", "resolve_padding", "resolve_truncation", "truncate_pair",
-           "padded_length"]
+__all__ = [
+    "MAX_LENGTH_LIMIT",
+    "Padding",
+    "Truncation",
+    "check_length",
+    "padded_length",
+    "resolve_padding",
+    "resolve_truncation",
+    "truncate_pair",
+]
+
+# The largest max_length, pad_to_multiple_of and model_max_length accepted: far beyond any ALBERT
+# (512 positions), and small enough that padding a row to it cannot exhaust memory by accident.
+MAX_LENGTH_LIMIT = 1_000_000
+
+
+def check_length(name: str, value: object, minimum: int = 1) -> int | None:
+    """``value`` if it is None or an int in ``minimum..MAX_LENGTH_LIMIT``; else ``ValueError`` saying so."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_LENGTH_LIMIT:
+        raise ValueError(f"{name} must be None or an int from {minimum} to {MAX_LENGTH_LIMIT:,}, got {value!r:.40}")
+    return value
 
 
 class Padding(str, Enum):

@@ -8,22 +8,28 @@ same :data:`SINGLE_LAYOUT`/:data:`PAIR_LAYOUT` by :func:`template_post_processor
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
+T = TypeVar("T")
+
 __all__ = [
-    "SpecialTokens",
-    "SINGLE_LAYOUT",
     "PAIR_LAYOUT",
-    "num_special_tokens",
+    "SINGLE_LAYOUT",
+    "SpecialTokens",
     "build_inputs",
-    "special_tokens_mask",
-    "token_type_ids",
-    "template_post_processor",
+    "build_layout",
     "layout_masks",
+    "num_special_tokens",
+    "special_token_pattern",
+    "special_token_spans",
+    "special_tokens_mask",
     "split_on_special_tokens",
+    "template_post_processor",
+    "token_type_ids",
 ]
 
 # Each entry: ("cls" | "sep" | "A" | "B", token type id). "A"/"B" stand for the sequences.
@@ -73,14 +79,38 @@ class SpecialTokens:
         return {name: self.entry(value) for name, value in asdict(self).items()}
 
     @classmethod
-    def from_map(cls, data: dict[str, Any]) -> "SpecialTokens":
-        """Read ``special_tokens_map.json``/``tokenizer_config.json`` entries (strings or dicts)."""
-        kwargs: dict[str, str] = {}
+    def from_map(cls, data: dict[str, Any], source: str = "special tokens map") -> SpecialTokens:
+        """Read ``special_tokens_map.json``/``tokenizer_config.json`` entries (strings or dicts).
+
+        A malformed entry raises ``ValueError`` naming ``source`` (the file) and the key.
+        """
+        return cls(**cls.entries_of(data, source))
+
+    @classmethod
+    def entries_of(cls, data: dict[str, Any], source: str) -> dict[str, str]:
+        """The special-token strings ``data`` sets (``{"mask_token": "[MASK]", ...}``), validated.
+
+        Each value is a non-empty string or an ``AddedToken`` object whose ``"content"`` is one; None
+        (transformers' "not set") is skipped. Anything else raises ``ValueError`` naming ``source`` and
+        the key.
+        """
+        found: dict[str, str] = {}
         for name in cls.__dataclass_fields__:
-            if name in data and data[name] is not None:
-                value = data[name]
-                kwargs[name] = value["content"] if isinstance(value, dict) else value
-        return cls(**kwargs)
+            value = data.get(name)
+            if value is None:
+                continue
+            if isinstance(value, dict):
+                if "content" not in value:
+                    raise ValueError(f"{source}: {name} is an object without \"content\" ({value!r:.80}); "
+                                     f"expected a string or {{\"content\": \"...\", ...}}")
+                value = value["content"]
+                where = f"{name}.content"
+            else:
+                where = name
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{source}: {where} must be a non-empty string, got {value!r:.80}")
+            found[name] = value
+        return found
 
 
 def num_special_tokens(pair: bool) -> int:
@@ -89,29 +119,27 @@ def num_special_tokens(pair: bool) -> int:
     return sum(1 for name, _ in layout if name not in ("A", "B"))
 
 
-def _fill(layout: Sequence[tuple[str, int]], a: list[Any], b: list[Any] | None,
-          special: Any) -> list[Any]:
-    out: list[Any] = []
-    for name, _ in layout:
+def build_layout(a: list[T], b: list[T] | None, cls: T, sep: T) -> list[T]:
+    """``cls A sep`` or ``cls A sep B sep`` for any kind of per-token item (ids, offsets, sequence ids)."""
+    out: list[T] = []
+    for name, _ in SINGLE_LAYOUT if b is None else PAIR_LAYOUT:
         if name == "A":
             out.extend(a)
         elif name == "B":
             out.extend(b or [])
         else:
-            out.append(special(name))
+            out.append(cls if name == "cls" else sep)
     return out
 
 
 def build_inputs(ids0: list[int], ids1: list[int] | None, cls_id: int, sep_id: int) -> list[int]:
     """``[CLS] A [SEP]`` or ``[CLS] A [SEP] B [SEP]``."""
-    layout = SINGLE_LAYOUT if ids1 is None else PAIR_LAYOUT
-    return _fill(layout, ids0, ids1, lambda name: cls_id if name == "cls" else sep_id)
+    return build_layout(ids0, ids1, cls_id, sep_id)
 
 
 def special_tokens_mask(len0: int, len1: int | None) -> list[int]:
     """1 where :func:`build_inputs` puts a special token, 0 over the sequences."""
-    layout = SINGLE_LAYOUT if len1 is None else PAIR_LAYOUT
-    return _fill(layout, [0] * len0, [0] * (len1 or 0), lambda name: 1)
+    return build_layout([0] * len0, None if len1 is None else [0] * len1, 1, 1)
 
 
 def token_type_ids(len0: int, len1: int | None) -> list[int]:
@@ -137,8 +165,9 @@ def layout_masks(len0: np.ndarray, len1: np.ndarray | None, width: int,
     types = np.zeros((rows, width), dtype=np.int64)
     special = np.ones((rows, width), dtype=np.int64)
     cursor = np.zeros(rows, dtype=np.int64)
+    counts = {"A": len0, "B": len0 * 0 if len1 is None else len1}
     for name, type_id in layout:
-        count = len0 if name == "A" else len1 if name == "B" else np.ones(rows, dtype=np.int64)
+        count = counts.get(name, np.ones(rows, dtype=np.int64))
         inside = (col >= cursor[:, None]) & (col < (cursor + count)[:, None])
         if type_id:
             types[inside] = type_id
@@ -163,27 +192,48 @@ def template_post_processor(cls_token: str, cls_id: int, sep_token: str, sep_id:
     )
 
 
-def split_on_special_tokens(text: str, specials: SpecialTokens, pattern: "re.Pattern[str]",
+def special_token_spans(text: str, specials: SpecialTokens,
+                        pattern: re.Pattern[str]) -> list[tuple[int, int, str | None]]:
+    """Split ``text`` on special tokens written in it: ``[(start, end, token or None), ...]`` in text order
+    (None marks the text between special tokens).
+
+    A token with left-strip (``[MASK]``) swallows the whitespace before it: the text part before it ends
+    earlier and the token's span starts there (as in transformers' fast tokenizer). Empty text parts are
+    left out. ``pattern`` is :func:`special_token_pattern` of ``specials``.
+    """
+    out: list[tuple[int, int, str | None]] = []
+    pos = 0
+    for match in pattern.finditer(text):
+        start, end = match.span()
+        part_end = start
+        if specials.lstrip(match.group()):
+            part_end = pos + len(text[pos:start].rstrip())
+        if part_end > pos:
+            out.append((pos, part_end, None))
+        out.append((part_end, end, match.group()))
+        pos = end
+    if pos < len(text):
+        out.append((pos, len(text), None))
+    return out
+
+
+def split_on_special_tokens(text: str, specials: SpecialTokens, pattern: re.Pattern[str],
                             transform: Callable[[str], str] | None = None) -> list[tuple[str, bool]]:
     """Split ``text`` on special tokens written in it: ``[(chunk, is_special), ...]``.
 
-    ``transform`` (lower-casing) is applied to the text between special tokens first, as transformers
-    does before splitting. A token with left-strip (``[MASK]``) then removes the whitespace ending the
-    chunk before it; empty chunks are dropped. ``pattern`` is :func:`special_token_pattern` of ``specials``.
+    ``transform`` (lower-casing) is applied to the text between special tokens; a special token's chunk
+    is the token itself (not the whitespace it swallows). Empty chunks are dropped.
     """
-    parts = pattern.split(text)
     out: list[tuple[str, bool]] = []
-    for i, part in enumerate(parts):
-        is_special = i % 2 == 1
-        if transform is not None and not is_special:
-            part = transform(part)
-        if is_special and specials.lstrip(part) and out and not out[-1][1]:
-            out[-1] = (out[-1][0].rstrip(), False)
-        out.append((part, is_special))
-    return [(chunk, special) for chunk, special in out if chunk]
+    for start, end, token in special_token_spans(text, specials, pattern):
+        if token is not None:
+            out.append((token, True))
+        else:
+            out.append((text[start:end] if transform is None else transform(text[start:end]), False))
+    return out
 
 
-def special_token_pattern(specials: SpecialTokens) -> "re.Pattern[str]":
+def special_token_pattern(specials: SpecialTokens) -> re.Pattern[str]:
     """A capturing regex that finds special tokens, longest first."""
     tokens = sorted(specials.all_tokens, key=len, reverse=True)
     return re.compile("(" + "|".join(map(re.escape, tokens)) + ")")

@@ -10,7 +10,15 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-__all__ = ["PieceType", "Piece", "SentencePieceModel", "parse_model", "ModelFormatError", "SPIECE_UNDERLINE"]
+__all__ = [
+    "SPIECE_UNDERLINE",
+    "ModelFormatError",
+    "Piece",
+    "PieceType",
+    "SentencePieceModel",
+    "parse_model",
+    "parse_pieces_with_spans",
+]
 
 SPIECE_UNDERLINE = "\u2581"  # SentencePiece's visible space: starts a word's first piece
 
@@ -70,14 +78,14 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
             raise ModelFormatError("malformed varint")
 
 
-def _fields(buf: bytes) -> list[tuple[int, int, object]]:
+def _fields(buf: bytes) -> list[tuple[int, int, int | bytes]]:
     """(field number, wire type, value) for each field of one protobuf message."""
-    out: list[tuple[int, int, object]] = []
+    out: list[tuple[int, int, int | bytes]] = []
     pos = 0
     while pos < len(buf):
         key, pos = _varint(buf, pos)
         number, wire = key >> 3, key & 7
-        value: object
+        value: int | bytes
         if wire == 0:
             value, pos = _varint(buf, pos)
         elif wire == 1:
@@ -97,32 +105,54 @@ def _fields(buf: bytes) -> list[tuple[int, int, object]]:
     return out
 
 
+def _messages(fields: list[tuple[int, int, int | bytes]], number: int) -> list[bytes]:
+    """The length-delimited values of field ``number`` (sub-messages or strings)."""
+    return [v for n, w, v in fields if n == number and w == 2 and isinstance(v, bytes)]
+
+
+def _scalars(buf: bytes) -> dict[int, int | bytes]:
+    """Last value of each field of a flat message: varints as int, other wire types as bytes."""
+    return {n: v for n, _, v in _fields(buf) if isinstance(v, (int, bytes))}
+
+
+def _varint_field(fields: dict[int, int | bytes], number: int, default: int) -> int:
+    value = fields.get(number, default)
+    if not isinstance(value, int):
+        raise ModelFormatError(f"field {number} must be a varint")
+    return value
+
+
+def _bytes_field(fields: dict[int, int | bytes], number: int) -> bytes:
+    value = fields.get(number, b"")
+    if not isinstance(value, bytes):
+        raise ModelFormatError(f"field {number} must be length-delimited")
+    return value
+
+
+def _piece(buf: bytes) -> Piece:
+    fields = _scalars(buf)
+    score = fields.get(2, b"\0\0\0\0")
+    if not isinstance(score, bytes) or len(score) != 4:
+        raise ModelFormatError("a piece score must be a 32-bit float")
+    return Piece(_bytes_field(fields, 1).decode("utf-8"), struct.unpack("<f", score)[0],
+                 _varint_field(fields, 3, PieceType.NORMAL))
+
+
 def parse_model(data: bytes) -> SentencePieceModel:
-    """Parse ``spiece.model`` bytes; raise :class:`ModelFormatError` naming what is wrong."""
+    """Parse ``spiece.model`` bytes; raise :class:`ModelFormatError` (and nothing else) naming what is wrong."""
     if not isinstance(data, (bytes, bytearray)) or not data:
         raise ModelFormatError("a SentencePiece model must be non-empty bytes")
-    pieces: list[Piece] = []
-    model_type = 1
-    norm: dict[int, object] = {}
     try:
-        for number, wire, value in _fields(bytes(data)):
-            if number == 1 and wire == 2:
-                piece, score, ptype = "", 0.0, PieceType.NORMAL
-                for n, w, v in _fields(value):  # type: ignore[arg-type]
-                    if n == 1 and w == 2:
-                        piece = v.decode("utf-8")  # type: ignore[union-attr]
-                    elif n == 2 and w == 5:
-                        score = struct.unpack("<f", v)[0]  # type: ignore[arg-type]
-                    elif n == 3 and w == 0:
-                        ptype = int(v)  # type: ignore[call-overload]
-                pieces.append(Piece(piece, score, ptype))
-            elif number == 2 and wire == 2:
-                for n, w, v in _fields(value):  # type: ignore[arg-type]
-                    if n == 3 and w == 0:
-                        model_type = int(v)  # type: ignore[call-overload]
-            elif number == 3 and wire == 2:
-                norm = {n: v for n, _, v in _fields(value)}  # type: ignore[arg-type]
-    except (UnicodeDecodeError, struct.error) as exc:
+        top = _fields(bytes(data))
+        pieces = [_piece(m) for m in _messages(top, 1)]
+        trainer = [_scalars(m) for m in _messages(top, 2)]
+        model_type = _varint_field(trainer[-1], 3, 1) if trainer else 1
+        normalizers = [_scalars(m) for m in _messages(top, 3)]
+        norm = normalizers[-1] if normalizers else {}
+        name = _bytes_field(norm, 1).decode("utf-8", "replace")
+        charsmap = _bytes_field(norm, 2)
+        flags = [bool(_varint_field(norm, n, 1)) for n in (3, 4, 5)]
+    except UnicodeDecodeError as exc:
         raise ModelFormatError(f"not a SentencePiece model: {exc}") from exc
     if not pieces:
         raise ModelFormatError("not a SentencePiece model: no pieces found")
@@ -131,9 +161,20 @@ def parse_model(data: bytes) -> SentencePieceModel:
     return SentencePieceModel(
         pieces=tuple(pieces),
         model_type=model_type,
-        normalizer_name=bytes(norm.get(1, b"")).decode("utf-8", "replace"),  # type: ignore[arg-type]
-        precompiled_charsmap=bytes(norm.get(2, b"")),  # type: ignore[arg-type]
-        add_dummy_prefix=bool(norm.get(3, 1)),
-        remove_extra_whitespaces=bool(norm.get(4, 1)),
-        escape_whitespaces=bool(norm.get(5, 1)),
+        normalizer_name=name,
+        precompiled_charsmap=charsmap,
+        add_dummy_prefix=flags[0],
+        remove_extra_whitespaces=flags[1],
+        escape_whitespaces=flags[2],
     )
+
+
+def parse_pieces_with_spans(data: bytes) -> list[tuple[int, int, int]]:
+    """``(id, begin, end)`` of each piece of a serialized ``SentencePieceText`` (what
+    ``SentencePieceProcessor.encode(..., out_type="serialized_proto")`` returns); ``begin``/``end`` are
+    UTF-8 byte offsets into the text that was encoded."""
+    out = []
+    for message in _messages(_fields(data), 2):
+        fields = _scalars(message)
+        out.append((_varint_field(fields, 2, 0), _varint_field(fields, 4, 0), _varint_field(fields, 5, 0)))
+    return out

@@ -13,7 +13,9 @@ order the Hugging Face SentencePiece tokenizer applies them:
    ``keep_accents``, then the chunk is lower-cased (``do_lower_case``);
 4. SentencePiece (its own ``nmt_nfkc`` normaliser, dummy prefix) and the digit-comma rule.
 
-This module does not tokenize; it only transforms text.
+:class:`Preprocessing` holds the three switches as one validated value; :meth:`Preprocessing.align` is
+step 3 again, keeping for every output character the span of the input characters it came from (what
+character offsets are built on). This module does not tokenize; it only transforms text.
 """
 
 from __future__ import annotations
@@ -21,17 +23,21 @@ from __future__ import annotations
 import functools
 import sys
 import unicodedata
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields, replace
 
 __all__ = [
-    "PYTHON_WHITESPACE",
     "COMBINING_MARKS",
-    "lower_per_char",
+    "PYTHON_WHITESPACE",
+    "Aligned",
+    "Preprocessing",
     "collapse_whitespace",
+    "combining_class",
+    "lower_per_char",
+    "preprocess_text",
     "replace_quotes",
     "strip_accents",
-    "preprocess_text",
     "whitespace_class",
-    "combining_class",
 ]
 
 # Every character Python's ``str.split()``/``str.strip()`` treat as whitespace. Rust's notion differs
@@ -87,6 +93,107 @@ def preprocess_text(
     if do_lower_case:
         text = text.lower()
     return text
+
+
+# Text with, for each of its characters, the (start, end) span of the input characters it came from.
+Aligned = tuple[str, list[tuple[int, int]]]
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """ALBERT's preprocessing switches (``do_lower_case``, ``remove_space``, ``keep_accents``), as one value.
+
+    The tokenizers, the fast converter, the saved ``tokenizer_config.json`` and the vocabulary trainer all
+    take this object, so the switches are validated once and cannot be passed in a different order.
+    """
+
+    do_lower_case: bool = True
+    remove_space: bool = True
+    keep_accents: bool = False
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if not isinstance(value, bool):
+                raise TypeError(f"{field.name} must be True or False, got {value!r}")
+
+    def as_dict(self) -> dict[str, bool]:
+        """``{"do_lower_case": ..., "remove_space": ..., "keep_accents": ...}`` (the config.json keys)."""
+        return asdict(self)
+
+    def with_overrides(self, **switches: bool | None) -> Preprocessing:
+        """A copy with the switches that are not None replaced."""
+        given = {name: value for name, value in switches.items() if value is not None}
+        return replace(self, **given) if given else self
+
+    def lower(self, text: str) -> str:
+        """Step 1: per-character lower-casing of text outside special tokens (identity without
+        ``do_lower_case``)."""
+        return lower_per_char(text) if self.do_lower_case else text
+
+    def apply(self, chunk: str) -> str:
+        """Step 3 on one chunk between special tokens."""
+        return preprocess_text(chunk, **self.as_dict())
+
+    def align(self, part: str) -> Aligned:
+        """Steps 1 and 3 on ``part`` (original text between special tokens, already right-stripped when a
+        left-stripping token follows), with each output character's span in ``part``.
+
+        The text is exactly ``self.apply(self.lower(part))``. A character that expands (``ﬁ`` -> ``fi``,
+        ``İ`` -> ``i̇``) gives each output character the span of its source; ```` `` ```` -> ``"`` takes the
+        span of the second backquote; a collapsed whitespace run becomes one space with the span of the run's
+        last character, the one next to the word that follows (as the fast tokenizer's normaliser does);
+        dropped characters (combining marks, stripped ends) have no output character.
+        """
+        chars: list[tuple[str, int, int]] = [(c, i, i + 1) for i, c in enumerate(part)]
+        if self.do_lower_case:
+            chars = _expand(chars, lower_per_char)
+        if self.remove_space:
+            chars = _collapse_whitespace(chars)
+        chars = _merge_pair(_merge_pair(chars, "`", '"'), "'", '"')
+        if not self.keep_accents:
+            chars = [(d, s, e) for c, s, e in chars
+                     for d in unicodedata.normalize("NFKD", c) if d not in COMBINING_MARKS]
+        if self.do_lower_case:
+            chars = _expand(chars, str.lower)
+        text = self.apply(self.lower(part))
+        spans = [(s, e) for _, s, e in chars]
+        if len(text) != len(spans):  # not reached for any known input; stay within the part regardless
+            spans = [(0, len(part))] * len(text)
+        return text, spans
+
+
+def _expand(chars: list[tuple[str, int, int]], fn: Callable[[str], str]) -> list[tuple[str, int, int]]:
+    return [(d, s, e) for c, s, e in chars for d in fn(c)]
+
+
+def _collapse_whitespace(chars: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    out: list[tuple[str, int, int]] = []
+    pending: tuple[str, int, int] | None = None  # the last whitespace character of the current run
+    for item in chars:
+        if item[0] in PYTHON_WHITESPACE:
+            pending = item
+            continue
+        if pending is not None and out:
+            out.append((" ", pending[1], pending[2]))
+        pending = None
+        out.append(item)
+    return out
+
+
+def _merge_pair(chars: list[tuple[str, int, int]], char: str, into: str) -> list[tuple[str, int, int]]:
+    """``str.replace(char * 2, into)`` (left to right, non-overlapping) with spans; the replacement takes
+    the span of the second character, as the Rust normaliser aligns it."""
+    out: list[tuple[str, int, int]] = []
+    i = 0
+    while i < len(chars):
+        if chars[i][0] == char and i + 1 < len(chars) and chars[i + 1][0] == char:
+            out.append((into, chars[i + 1][1], chars[i + 1][2]))
+            i += 2
+        else:
+            out.append(chars[i])
+            i += 1
+    return out
 
 
 def char_class(chars: frozenset[str], flavor: str = "oniguruma") -> str:

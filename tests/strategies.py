@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 from hypothesis import strategies as st
+
+from albert_tok.spm_model import SPIECE_UNDERLINE, PieceType, parse_model
+from albert_tok.unigram import primitive_root
+
+SPIECE = Path(__file__).resolve().parent.parent / "fixtures" / "spiece.model"
 
 _PIECES = [
     # accents and compatibility characters
@@ -20,17 +28,72 @@ _PIECES = [
     # words
     "Hello", "world", "ALBERT", "the", "Paris", "photosynthesis", "don't",
 ]
+_SPECIAL_WRITTEN = ("[MASK]", " [MASK] ", "[CLS]", "[SEP]", "<unk>", "<pad>")
+
+numbers = st.from_regex(r"\d{1,7}(,\d{1,3}){0,3},?", fullmatch=True)
+"""Numbers for the digit-comma rule (``\\d`` includes non-ASCII digits)."""
+
+# Characters that extend a grapheme cluster: combining marks, joiners, variation selectors, emoji
+# modifiers, Hangul jamo, virama clusters.
+EXTENDERS = ["\u0301", "\u0308", "\u034f", "\u0327", "\u200d", "\u200c", "\ufe0f", "\ufe0e", "\U000e0100",
+             "\U0001f3fd", "\u094d", "\u0bcd", "\u1161", "\u11a8", "\u3099"]
+grapheme_clusters = st.lists(st.sampled_from([
+    "क्ष", "श्र", "த்", "각", "\u1100\u1161\u11a8", "\u1100\u1161", "👩\u200d💻", "❤\ufe0f", "☺\ufe0e", "🇫🇷",
+    "👍🏽", "e\u0301", "a\u0308\u0301", "\u0915\u094d\u200d", "が", "か\u3099", " ", "x", "1,",
+    *EXTENDERS]), max_size=10).map("".join)
+"""Grapheme clusters Rust's normaliser and SentencePiece may see differently."""
+
+replacement_then_extenders = st.lists(
+    st.tuples(st.sampled_from(["\ufffd", "\ue000", "\uf8ff", "\U000f0000", "\U0010fffd", "x", " ", "[MASK]"]),
+              st.lists(st.sampled_from(EXTENDERS), max_size=3).map("".join)).map("".join),
+    min_size=1, max_size=6).map("".join)
+"""Replacement and private-use characters followed by marks, joiners and variation selectors (#8.3)."""
+
+
+@functools.cache
+def vocabulary() -> tuple[str, ...]:
+    """The normal pieces of the fixture vocabulary."""
+    model = parse_model(SPIECE.read_bytes())
+    return tuple(p.piece for p in model.pieces if p.type == PieceType.NORMAL)
+
+
+@functools.cache
+def _commuting() -> tuple[str, ...]:
+    """Pieces that share their primitive root with another piece (``6``, ``66``, ``666``...): tie cases."""
+    by_root: dict[str, set[str]] = {}
+    for piece in vocabulary():
+        word = piece.lstrip(SPIECE_UNDERLINE)
+        if word:
+            by_root.setdefault(primitive_root(word), set()).add(word)
+    return tuple(sorted({w for group in by_root.values() if len(group) > 1 for w in group}))
+
+
+vocabulary_text = st.lists(
+    st.one_of(st.sampled_from(vocabulary()).map(lambda p: p.replace(SPIECE_UNDERLINE, " ")),
+              st.sampled_from(_commuting())),
+    min_size=1, max_size=12).map("".join)
+"""Concatenations of real vocabulary pieces, and of pieces that commute (``66`` + ``6``)."""
+
+long_text = st.one_of(
+    st.tuples(st.sampled_from(["word", "x", "66", "1,000", "é", "中", " [MASK]", "ab"]),
+              st.integers(400, 700)).map(lambda t: " ".join([t[0]] * t[1])),
+    st.tuples(st.sampled_from(["a", "6", "-", "ab"]), st.integers(500, 1500)).map(lambda t: t[0] * t[1]),
+    st.lists(st.sampled_from(_PIECES), min_size=250, max_size=400).map(" ".join),
+)
+"""Texts near and over 512 tokens, and long repeats of one character or piece."""
 
 text = st.lists(
-    st.one_of(st.sampled_from(_PIECES), st.text(max_size=4)), max_size=12
+    st.one_of(st.sampled_from(_PIECES), st.text(max_size=4), numbers, grapheme_clusters), max_size=12
 ).map("".join)
 """Mixed text: ALBERT's hard cases glued together with arbitrary Unicode."""
 
 plain_text = st.lists(
-    st.sampled_from([p for p in _PIECES if p not in ("[MASK]", " [MASK] ", "[CLS]", "[SEP]", "<unk>", "<pad>")]
-                    + ["a", "b", "x", "7", " "]),
+    st.sampled_from([p for p in _PIECES if p not in _SPECIAL_WRITTEN] + ["a", "b", "x", "7", " "]),
     max_size=12,
 ).map("".join)
 """Text without special tokens written in it."""
+
+any_text = st.one_of(text, vocabulary_text, grapheme_clusters, replacement_then_extenders, numbers)
+"""Every kind of short text above."""
 
 texts = st.lists(text, min_size=1, max_size=6)
