@@ -1,12 +1,55 @@
-"""albert_model: the ALBERT network in PyTorch, loading and saving Hugging Face-format checkpoints."""
+"""albert_model: the ALBERT network in PyTorch, loading and saving Hugging Face-format checkpoints.
 
-from .checkpoint import CheckpointError, LoadReport
-from .config import AlbertConfig
-from .heads import (AlbertForMaskedLM, AlbertForMultipleChoice, AlbertForPreTraining, AlbertForQuestionAnswering,
-                    AlbertForSequenceClassification, AlbertForTokenClassification)
-from .modeling import AlbertModel, AlbertPreTrainedModel
-from .pipelines import DEFAULT_MODEL, pipeline
+The names below are imported on first use (PEP 562), so ``import albert_model.cli`` (the ``albert``
+command, whose tokenizer commands need no torch) does not import torch.
+"""
 
-__all__ = ["AlbertConfig", "AlbertModel", "AlbertPreTrainedModel", "AlbertForPreTraining", "AlbertForMaskedLM",
-           "AlbertForSequenceClassification", "AlbertForMultipleChoice", "AlbertForTokenClassification",
-           "AlbertForQuestionAnswering", "CheckpointError", "LoadReport", "DEFAULT_MODEL", "pipeline"]
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ below imports on first use
+    from .checkpoint import CheckpointError as CheckpointError
+    from .checkpoint import LoadReport as LoadReport
+    from .config import AlbertConfig as AlbertConfig
+    from .heads import AlbertForMaskedLM as AlbertForMaskedLM
+    from .heads import AlbertForMultipleChoice as AlbertForMultipleChoice
+    from .heads import AlbertForPreTraining as AlbertForPreTraining
+    from .heads import AlbertForQuestionAnswering as AlbertForQuestionAnswering
+    from .heads import AlbertForSequenceClassification as AlbertForSequenceClassification
+    from .heads import AlbertForTokenClassification as AlbertForTokenClassification
+    from .modeling import AlbertModel as AlbertModel
+    from .modeling import AlbertPreTrainedModel as AlbertPreTrainedModel
+    from .pipelines import DEFAULT_MODEL as DEFAULT_MODEL
+    from .pipelines import pipeline as pipeline
+
+_SOURCES = {
+    "AlbertConfig": ".config",
+    "AlbertModel": ".modeling",
+    "AlbertPreTrainedModel": ".modeling",
+    "AlbertForPreTraining": ".heads",
+    "AlbertForMaskedLM": ".heads",
+    "AlbertForSequenceClassification": ".heads",
+    "AlbertForMultipleChoice": ".heads",
+    "AlbertForTokenClassification": ".heads",
+    "AlbertForQuestionAnswering": ".heads",
+    "CheckpointError": ".checkpoint",
+    "LoadReport": ".checkpoint",
+    "DEFAULT_MODEL": ".pipelines",
+    "pipeline": ".pipelines",
+}
+
+__all__ = list(_SOURCES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SOURCES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_SOURCES[name], __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_SOURCES))

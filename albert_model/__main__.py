@@ -1,5 +1,8 @@
+"""``python -m albert_model``: the ``albert`` command (see :mod:`albert_model.cli`)."""
+
 import sys
 
 from .cli import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""The tokenizer commands, which need no torch (also ``python -m albert_tok``):
+
+    albert tokenize TEXT... [--model DIR] [--json] [--input FILE]
+    albert train-vocab FILE... --output DIR [--vocab-size N]
+    albert tokenize-corpus FILE... --out DIR [--tokenizer DIR] [--max-length 512] [--pair-sentences] [--workers N]
+
+The ``albert`` command (:mod:`albert_model.cli`) offers these beside the model commands. Texts come from
+the arguments, from standard input (one per line) when none are given, or from ``--input FILE`` with a
+progress bar. The default tokenizer is the one of the model shipped with the package. Bad input ends
+with exit code 2 and one line on standard error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NoReturn
+
+__all__ = ["ArgumentParser", "UsageError", "add_commands", "build_parser", "default_tokenizer_dir", "emit", "main",
+           "read_texts", "run", "text_batches"]
+
+
+class UsageError(Exception):
+    """Bad input from the command line: printed as one line, exit code 2."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """``argparse`` whose errors are one line (``prog: error: message``) and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def default_tokenizer_dir() -> str:
+    """The tokenizer of the model shipped with the package (``albert_model/default_model``), found by
+    path: neither torch nor :mod:`albert_model` is imported."""
+    spec = importlib.util.find_spec("albert_model")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    for location in locations:
+        path = os.path.join(location, "default_model")
+        if os.path.isdir(path):
+            return path
+    raise UsageError("no tokenizer given and the shipped model (albert_model/default_model) is not installed: "
+                     "pass --model DIR (--tokenizer DIR for tokenize-corpus)")
+
+
+def read_texts(ns: argparse.Namespace) -> list[str]:
+    """The texts of a command: ``--input FILE`` (non-blank lines), the TEXT arguments, or standard input."""
+    if getattr(ns, "input", None):
+        try:
+            with open(ns.input, encoding="utf-8") as fh:
+                lines = [line.rstrip("\n") for line in fh]
+        except FileNotFoundError:
+            raise UsageError(f"input file {ns.input!r} does not exist") from None
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"input file {ns.input!r} is not UTF-8 (byte offset {exc.start})") from None
+        return [line for line in lines if line.strip()]
+    if ns.text:
+        return list(ns.text)
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError("no text given: pass TEXT arguments, --input FILE, or pipe lines on standard input")
+    try:
+        return [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"standard input is not UTF-8 (byte offset {exc.start} of a read block)") from None
+
+
+def text_batches(texts: list[str], size: int, progress: bool) -> Iterable[list[str]]:
+    """``texts`` in batches of ``size``, with a progress bar on standard error when asked."""
+    bar = None
+    if progress:
+        try:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(texts), unit="line", file=sys.stderr, disable=None)  # terminals only
+        except ImportError:  # progress is optional
+            bar = None
+    for i in range(0, len(texts), size):
+        batch = texts[i:i + size]
+        yield batch
+        if bar is not None:
+            bar.update(len(batch))
+    if bar is not None:
+        bar.close()
+
+
+def emit(ns: argparse.Namespace, text: str, result: Any, render: Callable[[str, Any], str]) -> None:
+    """Print one result: a JSON line with ``--json``, else ``render(text, result)``."""
+    if ns.json:
+        print(json.dumps({"input": text, "result": result}, ensure_ascii=False))
+    else:
+        print(render(text, result))
+
+
+def _render_tokens(text: str, result: dict[str, Any]) -> str:
+    return " ".join(result["tokens"]) + "\n" + " ".join(map(str, result["input_ids"]))
+
+
+def _tokenize(ns: argparse.Namespace) -> None:
+    from .data.encode import load_tokenizer
+
+    tok = load_tokenizer(ns.model or default_tokenizer_dir())
+    texts = read_texts(ns)
+    for batch in text_batches(texts, 4096, bool(ns.input)):
+        for text, ids in zip(batch, tok(batch)["input_ids"]):
+            emit(ns, text, {"tokens": tok.convert_ids_to_tokens(ids), "input_ids": ids}, _render_tokens)
+
+
+def _train_vocab(ns: argparse.Namespace) -> None:
+    from .train import train_vocabulary
+
+    print("\n".join(train_vocabulary(ns.files, ns.output, vocab_size=ns.vocab_size)))
+
+
+def _tokenize_corpus(ns: argparse.Namespace) -> None:
+    from .data.corpus import tokenize_corpus
+    from .data.encode import load_tokenizer
+
+    tok = load_tokenizer(ns.tokenizer or default_tokenizer_dir())
+    manifest = tokenize_corpus(ns.inputs, ns.out, tok, max_length=ns.max_length, pair_sentences=ns.pair_sentences,
+                               workers=ns.workers, shard_lines=ns.shard_lines, errors=ns.errors,
+                               format=ns.format, progress=not ns.no_progress)
+    print(json.dumps({k: manifest[k] for k in ("shards", "rows", "tokens", "vocabulary_sha256")}))
+
+
+def add_commands(sub: Any) -> None:
+    """Add ``tokenize``, ``train-vocab`` and ``tokenize-corpus`` to a subparsers object."""
+    p = sub.add_parser("tokenize", help="show the canonical ALBERT tokens and ids of each text",
+                       description="Print the tokens and ids of each text ([CLS] ... [SEP]).")
+    p.add_argument("text", nargs="*", help="input texts (default: lines of standard input)")
+    p.add_argument("--model", help="tokenizer or model directory (default: the model shipped with the package)")
+    p.add_argument("--input", help="read one text per line from FILE (shows a progress bar)")
+    p.add_argument("--json", action="store_true", help="one JSON object per input on standard output")
+    p.set_defaults(run=_tokenize)
+    p = sub.add_parser("train-vocab", help="train a new ALBERT-style SentencePiece vocabulary",
+                       description="Train a unigram vocabulary with <pad>=0 <unk>=1 [CLS]=2 [SEP]=3 [MASK]=4 and "
+                                   "save it as a tokenizer directory.")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--output", required=True)
+    p.add_argument("--vocab-size", type=int, default=8000)
+    p.set_defaults(run=_train_vocab)
+    p = sub.add_parser("tokenize-corpus", help="tokenize text files into memory-mappable shards (resumable)",
+                       description="Stream text files (or - for standard input) into shards of token ids under "
+                                   "--out, across worker processes. A rerun keeps the shards whose lines, tokenizer "
+                                   "and settings are unchanged and redoes the others. Read them back with "
+                                   "albert_tok.data.ShardedCorpus.")
+    p.add_argument("inputs", nargs="+", help="UTF-8 text files, one text per line; - for standard input")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--tokenizer", help="tokenizer directory (default: the shipped model's)")
+    p.add_argument("--max-length", type=int, default=512)
+    p.add_argument("--pair-sentences", action="store_true", help="encode consecutive lines as [CLS] A [SEP] B [SEP]")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: min(2, CPUs))")
+    p.add_argument("--shard-lines", type=int, default=50_000)
+    p.add_argument("--format", choices=["npy", "parquet"], default="npy")
+    p.add_argument("--errors", choices=["strict", "replace"], default="strict",
+                   help="on invalid UTF-8: stop with the file and byte offset (strict) or replace it")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=_tokenize_corpus)
+
+
+def build_parser(prog: str = "python -m albert_tok") -> ArgumentParser:
+    parser = ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    return parser
+
+
+def run(ns: argparse.Namespace, prog: str, errors: tuple[type[BaseException], ...] = ()) -> int:
+    """Run the parsed command; bad input (``UsageError``, ``ValueError``, ``OSError`` and ``errors``)
+    becomes one line on standard error and exit code 2."""
+    caught: tuple[type[BaseException], ...] = (UsageError, ValueError, OSError, *errors)
+    try:
+        ns.run(ns)
+    except BrokenPipeError:  # e.g. piped into head: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print(f"{prog} {ns.command}: interrupted", file=sys.stderr)
+        return 130
+    except caught as exc:
+        message = " ".join(str(exc).splitlines())  # one line, whatever the exception holds
+        print(f"{prog} {ns.command}: error: {message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    return run(parser.parse_args(argv), parser.prog)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
