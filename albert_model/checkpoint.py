@@ -254,7 +254,10 @@ def load_into(cls: Any, directory: str | os.PathLike[str], *, device: Any = None
               ignore_mismatched_sizes: bool = False, output_loading_info: bool = False,
               **kwargs: Any) -> Any:
     """Build ``cls`` from a checkpoint directory; see :meth:`AlbertPreTrainedModel.from_pretrained`."""
+    from albert_tok.atomic import recover
+
     path = os.fspath(directory)
+    recover(path)  # finish a save that was killed halfway where the atomic swap had no renameat2
     if not os.path.isdir(path):
         raise FileNotFoundError(f"checkpoint directory {path!r} does not exist (no model hub here: pass a "
                                 f"local directory with {CONFIG_NAME} and {SAFETENSORS_NAME})")

@@ -87,7 +87,10 @@ def load_training_state(directory: str | os.PathLike[str], model: nn.Module,
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    from albert_tok.atomic import recover
+
     path = os.fspath(directory)
+    recover(path)  # finish a checkpoint write that was killed halfway where renameat2 is missing
     for name in (_MODEL_FILE, _OPTIMIZER_FILE, _STATE_FILE):
         if not os.path.isfile(os.path.join(path, name)):
             raise FileNotFoundError(f"training checkpoint {path!r} lacks {name}; it is not a checkpoint of this "
