@@ -25,9 +25,10 @@ import platform
 import sys
 import time
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -37,11 +38,25 @@ from albert_tok import AlbertTokenizerFast
 from .config import AlbertConfig
 from .heads import AlbertForPreTraining
 from .pretraining_data import Example, PretrainingCollator, load_corpus, make_examples
-from .training import (CHECKPOINT_DIR, Progress, linear_schedule, load_training_state, parameter_groups,
-                       save_training_state)
+from .training import (
+    CHECKPOINT_DIR,
+    Progress,
+    linear_schedule,
+    load_training_state,
+    parameter_groups,
+    save_training_state,
+)
 
-__all__ = ["PretrainArgs", "pretrain", "evaluate", "masked_token_accuracy", "build_parser", "args_from_namespace",
-           "main", "EVAL_SEED"]
+__all__ = [
+    "EVAL_SEED",
+    "PretrainArgs",
+    "args_from_namespace",
+    "build_parser",
+    "evaluate",
+    "main",
+    "masked_token_accuracy",
+    "pretrain",
+]
 
 EVAL_SEED = 12345
 """Seed of the held-out masking: every evaluation masks the same positions, so the numbers compare."""
@@ -79,9 +94,9 @@ class PretrainArgs:
     device: str = field(default="cpu", metadata=_help("torch device, e.g. cpu or cuda"))
     resume: bool = field(default=False, metadata=_help("continue from OUTPUT/checkpoint/"))
     progress: bool = field(default=True, metadata=_help("show a progress bar on standard error"))
-    model: dict[str, Any] = field(default_factory=lambda: dict(
-        embedding_size=128, hidden_size=256, num_hidden_layers=6, num_attention_heads=4,
-        intermediate_size=1024, hidden_act="gelu_new", classifier_dropout_prob=0.1),
+    model: dict[str, Any] = field(default_factory=lambda: {
+        "embedding_size": 128, "hidden_size": 256, "num_hidden_layers": 6, "num_attention_heads": 4,
+        "intermediate_size": 1024, "hidden_act": "gelu_new", "classifier_dropout_prob": 0.1},
         metadata=_help("AlbertConfig fields for the model size, as a JSON object"))
 
     def __post_init__(self) -> None:
@@ -92,9 +107,9 @@ class PretrainArgs:
         positive = ("batch_size", "max_seq_length", "max_ngram", "eval_examples", "log_every", "checkpoint_every")
         for name in (*positive, "steps", "max_tokens"):
             value = getattr(self, name)
-            if name in positive or value is not None:
-                if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                    raise ValueError(f"{name} must be a positive int, got {value!r}")
+            checked = name in positive or value is not None
+            if checked and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be an int >= 0, got {self.seed!r}")
         if not isinstance(self.eval_every, int) or self.eval_every < 0:
@@ -113,7 +128,7 @@ class PretrainArgs:
             raise ValueError(f"weight_decay must be >= 0 and max_grad_norm > 0, got {self.weight_decay!r}, "
                              f"{self.max_grad_norm!r}")
         if not isinstance(self.model, dict):
-            raise ValueError(f"model must be a JSON object of AlbertConfig fields, got {self.model!r}")
+            raise TypeError(f"model must be a JSON object of AlbertConfig fields, got {self.model!r}")
 
     def progress_of(self, step: int, tokens: int) -> float:
         """Share of the budget used after ``step`` steps and ``tokens`` tokens (whichever is further)."""
@@ -208,7 +223,7 @@ def pretrain(args: PretrainArgs) -> dict[str, Any]:
                       f"{state.get('budget')}); the schedule follows the new budget", file=sys.stderr)
                 state["budget"] = budget
     examples, order = _epoch(corpus.train, args, state["epoch"])
-    unit, total = ("tok", args.max_tokens) if args.max_tokens else ("step", args.steps)
+    unit, total = ("tok", float(args.max_tokens)) if args.max_tokens else ("step", float(args.steps or 0))
     done = (lambda: state["tokens"]) if unit == "tok" else (lambda: state["step"])
     bar = Progress(total, done(), unit, args.progress, "pretrain")
     run_started, run_wall = time.monotonic(), state["wall_seconds"]
@@ -270,7 +285,7 @@ def pretrain(args: PretrainArgs) -> dict[str, Any]:
         held_out_eval()
     checkpoint()
     bar.close()
-    metrics = evaluate(model, _eval_collator(tokenizer, args), held) if held else {}
+    metrics: dict[str, Any] = dict(evaluate(model, _eval_collator(tokenizer, args), held)) if held else {}
     metrics.update({"steps": state["step"], "tokens_seen": state["tokens"], "epochs": state["epoch"],
                     "train_tokens": corpus.train_tokens, "heldout_tokens": corpus.heldout_tokens,
                     "heldout_examples": len(held), "final_loss": state["history"][-1]["loss"] if state["history"] else None,

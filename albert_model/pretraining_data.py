@@ -12,8 +12,9 @@ This module holds the data half of :mod:`albert_model.pretrain`; it never touche
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -21,8 +22,16 @@ from albert_tok.encoding import to_tensors
 from albert_tok.padding import Padding, padded_length
 from albert_tok.special_tokens import layout_masks
 
-__all__ = ["Example", "TokenizedCorpus", "read_documents", "tokenize_documents", "load_corpus", "make_examples",
-           "ngram_mask", "PretrainingCollator"]
+__all__ = [
+    "Example",
+    "PretrainingCollator",
+    "TokenizedCorpus",
+    "load_corpus",
+    "make_examples",
+    "ngram_mask",
+    "read_documents",
+    "tokenize_documents",
+]
 
 Example = tuple[np.ndarray, np.ndarray, int]
 """``(segment A ids, segment B ids, sentence-order label)``; label 1 means A and B were swapped."""
@@ -201,12 +210,13 @@ class PretrainingCollator:
         self.rng = np.random.default_rng(self.seed)
 
     @classmethod
-    def for_tokenizer(cls, tokenizer: Any, **kwargs: Any) -> "PretrainingCollator":
+    def for_tokenizer(cls, tokenizer: Any, **kwargs: Any) -> PretrainingCollator:
         return cls(cls_token_id=tokenizer.cls_token_id, sep_token_id=tokenizer.sep_token_id,
                    mask_token_id=tokenizer.mask_token_id, pad_token_id=tokenizer.pad_token_id,
                    vocab_size=tokenizer.vocab_size, **kwargs)
 
-    def __call__(self, examples: Sequence[tuple[Sequence[int], Sequence[int], int]]) -> dict[str, Any]:
+    def __call__(self, examples: Sequence[tuple[Sequence[int] | np.ndarray, Sequence[int] | np.ndarray, int]]
+                 ) -> dict[str, Any]:
         if not examples:
             raise ValueError("cannot collate an empty batch")
         len_a = np.array([len(a) for a, _, _ in examples], dtype=np.int64)
@@ -222,13 +232,14 @@ class PretrainingCollator:
             ids[i, 2 + la:2 + la + lb] = b
             ids[i, 2 + la + lb] = self.sep_token_id
         types, special = layout_masks(len_a, len_b, width)
+        assert types is not None and special is not None  # both are asked for (the defaults)
         attention = (np.arange(width)[None, :] < lengths[:, None]).astype(np.int64)
         labels = np.full_like(ids, -100)
         for i in range(len(examples)):
             candidates = np.flatnonzero((special[i] == 0) & (attention[i] == 1) & (ids[i] >= self.first_normal_id))
             if candidates.size == 0:
                 continue
-            budget = max(1, int(round(candidates.size * self.mlm_probability)))
+            budget = max(1, round(candidates.size * self.mlm_probability))
             chosen = ngram_mask(width, candidates, budget, self.max_ngram, self.rng)
             labels[i, chosen] = ids[i, chosen]
             roll = self.rng.random(int(chosen.sum()))

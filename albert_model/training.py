@@ -23,8 +23,16 @@ from torch import nn
 
 from albert_tok.files import write_atomically
 
-__all__ = ["no_decay", "parameter_groups", "linear_schedule", "TrainingState", "save_training_state",
-           "load_training_state", "Progress", "CHECKPOINT_DIR"]
+__all__ = [
+    "CHECKPOINT_DIR",
+    "Progress",
+    "TrainingState",
+    "linear_schedule",
+    "load_training_state",
+    "no_decay",
+    "parameter_groups",
+    "save_training_state",
+]
 
 CHECKPOINT_DIR = "checkpoint"
 _MODEL_FILE = "model.safetensors"
@@ -118,8 +126,9 @@ def load_training_state(directory: str | os.PathLike[str], model: nn.Module,
     if missing or unexpected:
         raise ValueError(f"training checkpoint {path!r} does not fit the model: missing {sorted(missing)[:5]}, "
                          f"unexpected {sorted(unexpected)[:5]}")
-    if hasattr(model, "tie_weights"):
-        model.tie_weights()
+    tie = getattr(model, "tie_weights", None)
+    if callable(tie):
+        tie()
     optimizer.load_state_dict(extra["optimizer"])
     if isinstance(extra.get("torch_rng"), torch.Tensor):
         torch.set_rng_state(extra["torch_rng"])

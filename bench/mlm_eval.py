@@ -27,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._readme import write_table  # noqa: E402
+from bench._readme import write_table
 
 
 def pydoc_documents(min_words: int = 8) -> list[list[str]]:
@@ -109,10 +109,10 @@ def table(r: dict[str, Any]) -> str:
         rows.append(f"| {label} | {m['masked_tokens']} | {m['top1_accuracy']:.1%} | {m['top5_accuracy']:.1%} | "
                     f"{m['constant_guess_accuracy']:.1%} (always `{m['constant_guess_token']}`) | "
                     f"{m['ratio_to_constant_guess']:.2f}x |")
-    rows += ["", f"Model {Path(r['model']).name}; in domain: the last {r['heldout_fraction']:.0%} of the documents of "
+    rows += ["", (f"Model {Path(r['model']).name}; in domain: the last {r['heldout_fraction']:.0%} of the documents of "
                  f"{', '.join(r['train_files'])} ({r['in_domain']['sequences']} sequences); out of domain: "
                  f"{r['out_of_domain']['sequences']} sequences of the standard-library documentation's prose, never "
-                 f"trained on. Sequences of up to {r['max_seq_length']} tokens, 15% n-gram masking, seed 12345."]
+                 f"trained on. Sequences of up to {r['max_seq_length']} tokens, 15% n-gram masking, seed 12345.")]
     return "\n".join(rows)
 
 
