@@ -58,6 +58,9 @@ __all__ = [
     "pretrain",
 ]
 
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
+"""``--precision`` values and the autocast dtype each one trains under."""
+
 EVAL_SEED = 12345
 """Seed of the held-out masking: every evaluation masks the same positions, so the numbers compare."""
 
@@ -91,7 +94,13 @@ class PretrainArgs:
     log_every: int = field(default=10, metadata=_help("steps averaged into one loss-curve point"))
     checkpoint_every: int = field(default=200, metadata=_help("steps between checkpoints"))
     seed: int = field(default=0, metadata=_help("random seed (initialisation, pairs, masking, order)"))
+    max_minutes: float | None = field(default=None, metadata=_help("wall-clock budget in minutes (training only; "
+                                                                   "the schedule follows whichever budget is "
+                                                                   "furthest along)"))
     device: str = field(default="cpu", metadata=_help("torch device, e.g. cpu or cuda"))
+    precision: str = field(default="fp32", metadata=_help("fp32, or bf16 (autocast; weights and optimizer stay fp32)"))
+    workers: int = field(default=0, metadata=_help("processes that tokenize the corpus and build batches "
+                                                   "(0: in this process); results do not depend on it"))
     resume: bool = field(default=False, metadata=_help("continue from OUTPUT/checkpoint/"))
     progress: bool = field(default=True, metadata=_help("show a progress bar on standard error"))
     model: dict[str, Any] = field(default_factory=lambda: {
@@ -100,8 +109,14 @@ class PretrainArgs:
         metadata=_help("AlbertConfig fields for the model size, as a JSON object"))
 
     def __post_init__(self) -> None:
-        if self.steps is None and self.max_tokens is None:
+        if self.steps is None and self.max_tokens is None and self.max_minutes is None:
             self.steps = 1000
+        if self.max_minutes is not None and not (isinstance(self.max_minutes, (int, float)) and self.max_minutes > 0):
+            raise ValueError(f"max_minutes must be a number > 0, got {self.max_minutes!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {self.precision!r}")
+        if not isinstance(self.workers, int) or isinstance(self.workers, bool) or self.workers < 0:
+            raise ValueError(f"workers must be an int >= 0, got {self.workers!r}")
         if isinstance(self.train, str) or not self.train:
             raise ValueError(f"train must be a non-empty list of text files, got {self.train!r}")
         positive = ("batch_size", "max_seq_length", "max_ngram", "eval_examples", "log_every", "checkpoint_every")
@@ -130,9 +145,11 @@ class PretrainArgs:
         if not isinstance(self.model, dict):
             raise TypeError(f"model must be a JSON object of AlbertConfig fields, got {self.model!r}")
 
-    def progress_of(self, step: int, tokens: int) -> float:
-        """Share of the budget used after ``step`` steps and ``tokens`` tokens (whichever is further)."""
-        shares = [step / self.steps if self.steps else 0.0, tokens / self.max_tokens if self.max_tokens else 0.0]
+    def progress_of(self, step: int, tokens: int, seconds: float = 0.0) -> float:
+        """Share of the budget used after ``step`` steps, ``tokens`` tokens and ``seconds`` of training
+        (whichever is furthest along)."""
+        shares = [step / self.steps if self.steps else 0.0, tokens / self.max_tokens if self.max_tokens else 0.0,
+                  seconds / (60.0 * self.max_minutes) if self.max_minutes else 0.0]
         return max(shares)
 
 
@@ -194,6 +211,33 @@ def _old_pickle_checkpoint(out: Path) -> None:
                          f"loaded (unpickling can run code). Start without --resume or use a new --output")
 
 
+class _EpochBatches(torch.utils.data.Dataset):
+    """The batches of one epoch from ``first`` on; batch ``k`` is a pure function of (seed, epoch, its start),
+    so batches come out the same whether built here or in worker processes, and after a resume."""
+
+    def __init__(self, examples: list[Example], order: np.ndarray, first: int, args: PretrainArgs, epoch: int,
+                 collator: PretrainingCollator) -> None:
+        self.examples, self.order, self.first, self.epoch = examples, order, first, epoch
+        self.batch_size, self.seed, self.collator = args.batch_size, args.seed, collator
+
+    def __len__(self) -> int:
+        return max(0, (len(self.order) - self.first) // self.batch_size)
+
+    def __getitem__(self, k: int) -> dict[str, torch.Tensor]:
+        start = self.first + k * self.batch_size
+        picked = self.order[start:start + self.batch_size]
+        rng = np.random.default_rng([self.seed, self.epoch, 3, start])
+        return self.collator([self.examples[j] for j in picked], rng=rng)
+
+
+def _batches(dataset: _EpochBatches, workers: int) -> torch.utils.data.DataLoader:
+    # its own generator: creating the iterator must not draw from the global RNG that dropout uses
+    # (a resumed run restores that RNG and has to continue it exactly)
+    return torch.utils.data.DataLoader(dataset, batch_size=None, shuffle=False, num_workers=workers,
+                                       prefetch_factor=8 if workers else None,
+                                       generator=torch.Generator().manual_seed(dataset.seed))
+
+
 def pretrain(args: PretrainArgs) -> dict[str, Any]:
     """Run (or resume) pretraining; return the final metrics."""
     started = time.time()
@@ -201,7 +245,7 @@ def pretrain(args: PretrainArgs) -> dict[str, Any]:
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     tokenizer = AlbertTokenizerFast.from_pretrained(args.tokenizer)
-    corpus = load_corpus(tokenizer, args.train, args.heldout_fraction)
+    corpus = load_corpus(tokenizer, args.train, args.heldout_fraction, workers=max(1, args.workers))
     held = make_examples(corpus.heldout, args.max_seq_length, np.random.default_rng([args.seed, 0, 2]))
     config = AlbertConfig(**{"max_position_embeddings": 512, **args.model, "vocab_size": tokenizer.vocab_size,
                              "pad_token_id": tokenizer.pad_token_id})
@@ -209,28 +253,32 @@ def pretrain(args: PretrainArgs) -> dict[str, Any]:
     collator = PretrainingCollator.for_tokenizer(tokenizer, mlm_probability=args.mlm_probability,
                                                  max_ngram=args.max_ngram, seed=args.seed)
     optimizer = torch.optim.AdamW(parameter_groups(model, args.weight_decay), lr=args.learning_rate)
-    budget = {"steps": args.steps, "max_tokens": args.max_tokens}
+    budget = {"steps": args.steps, "max_tokens": args.max_tokens, "max_minutes": args.max_minutes}
     state: dict[str, Any] = {"step": 0, "tokens": 0, "epoch": 0, "position": 0, "history": [], "evals": [],
-                             "budget": budget, "wall_seconds": 0.0}
+                             "budget": budget, "wall_seconds": 0.0, "train_seconds": 0.0}
     ckpt = out / CHECKPOINT_DIR
     if args.resume:
         _old_pickle_checkpoint(out)
         if ckpt.exists():
             state = load_training_state(ckpt, model, optimizer)
-            collator.rng.bit_generator.state = state["collator_rng"]
-            if state.get("budget") != budget:
+            state.setdefault("train_seconds", 0.0)
+            if {k: state.get("budget", {}).get(k) for k in budget} != budget:
                 print(f"albert pretrain: resuming with budget {budget} (the checkpoint was made for "
                       f"{state.get('budget')}); the schedule follows the new budget", file=sys.stderr)
                 state["budget"] = budget
-    examples, order = _epoch(corpus.train, args, state["epoch"])
-    unit, total = ("tok", float(args.max_tokens)) if args.max_tokens else ("step", float(args.steps or 0))
-    done = (lambda: state["tokens"]) if unit == "tok" else (lambda: state["step"])
+    if args.max_tokens:
+        unit, total, done = "tok", float(args.max_tokens), (lambda: float(state["tokens"]))
+    elif args.steps:
+        unit, total, done = "step", float(args.steps), (lambda: float(state["step"]))
+    else:
+        unit, total, done = "s", 60.0 * float(args.max_minutes or 0), (lambda: float(state["train_seconds"]))
     bar = Progress(total, done(), unit, args.progress, "pretrain")
     run_started, run_wall = time.monotonic(), state["wall_seconds"]
     window: list[float] = []
+    autocast = PRECISIONS[args.precision]
+    device_type = torch.device(args.device).type
 
     def checkpoint() -> None:
-        state["collator_rng"] = collator.rng.bit_generator.state
         state["wall_seconds"] = run_wall + time.monotonic() - run_started
         state["args"] = dataclasses.asdict(args)
         save_training_state(ckpt, model, optimizer, state)
@@ -239,45 +287,59 @@ def pretrain(args: PretrainArgs) -> dict[str, Any]:
         sample = held[:args.eval_examples]
         if not sample:
             return
-        m = evaluate(model, _eval_collator(tokenizer, args), sample)
+        with torch.autocast(device_type, dtype=autocast, enabled=autocast is not None):
+            m = evaluate(model, _eval_collator(tokenizer, args), sample)
         state["evals"].append({"step": state["step"], "tokens": state["tokens"], "loss": m["loss"],
                                "top1_accuracy": m["top1_accuracy"], "top5_accuracy": m["top5_accuracy"]})
         bar.write(f"step {state['step']}: held-out loss {m['loss']:.4f}, masked top-1 {m['top1_accuracy']:.1%}")
 
+    def progress() -> float:
+        return args.progress_of(state["step"], state["tokens"], state["train_seconds"])
+
     model.train()
-    while args.progress_of(state["step"], state["tokens"]) < 1.0:
-        if state["position"] + args.batch_size > len(order):
+    while progress() < 1.0:
+        examples, order = _epoch(corpus.train, args, state["epoch"])
+        dataset = _EpochBatches(examples, order, state["position"], args, state["epoch"], collator)
+        tick = time.monotonic()
+        for cpu_batch in _batches(dataset, args.workers):
+            batch = {k: v.to(args.device, non_blocking=True) for k, v in cpu_batch.items()}
+            lr = args.learning_rate * linear_schedule(progress(), args.warmup_fraction)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            with torch.autocast(device_type, dtype=autocast, enabled=autocast is not None):
+                result = model(**batch, masked_positions=batch["labels"] != -100)
+            optimizer.zero_grad(set_to_none=True)
+            result.loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+            optimizer.step()
+            loss = float(result.loss.detach())
+            if not math.isfinite(loss):
+                raise FloatingPointError(f"the training loss became {loss} at step {state['step'] + 1}; lower "
+                                         f"--learning-rate (now {args.learning_rate}) and --resume from the last "
+                                         f"checkpoint")
+            tokens = int(cpu_batch["attention_mask"].sum())
+            now = time.monotonic()
+            state["train_seconds"] += now - tick
+            tick = now
+            state["step"] += 1
+            state["tokens"] += tokens
+            state["position"] += args.batch_size
+            window.append(loss)
+            rates = bar.update(done(), tokens, loss=loss, lr=lr)
+            if state["step"] % args.log_every == 0:
+                state["history"].append({"step": state["step"], "tokens": state["tokens"],
+                                         "loss": float(np.mean(window)), "lr": lr,
+                                         "tokens_per_second": rates["tokens_per_second"]})
+                window = []
+            if args.eval_every and state["step"] % args.eval_every == 0:
+                held_out_eval()
+            if state["step"] % args.checkpoint_every == 0:
+                checkpoint()
+            tick = time.monotonic()  # evaluation and checkpoints are not training time
+            if progress() >= 1.0:
+                break
+        else:
             state["epoch"], state["position"] = state["epoch"] + 1, 0
-            examples, order = _epoch(corpus.train, args, state["epoch"])
-        picked = order[state["position"]:state["position"] + args.batch_size]
-        batch = {k: v.to(args.device) for k, v in collator([examples[j] for j in picked]).items()}
-        lr = args.learning_rate * linear_schedule(args.progress_of(state["step"], state["tokens"]),
-                                                  args.warmup_fraction)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        result = model(**batch, masked_positions=batch["labels"] != -100)
-        optimizer.zero_grad(set_to_none=True)
-        result.loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
-        optimizer.step()
-        loss = float(result.loss.detach())
-        if not math.isfinite(loss):
-            raise FloatingPointError(f"the training loss became {loss} at step {state['step'] + 1}; lower "
-                                     f"--learning-rate (now {args.learning_rate}) and --resume from the last checkpoint")
-        tokens = int(batch["attention_mask"].sum())
-        state["step"] += 1
-        state["tokens"] += tokens
-        state["position"] += args.batch_size
-        window.append(loss)
-        rates = bar.update(done(), tokens, loss=loss, lr=lr)
-        if state["step"] % args.log_every == 0:
-            state["history"].append({"step": state["step"], "tokens": state["tokens"], "loss": float(np.mean(window)),
-                                     "lr": lr, "tokens_per_second": rates["tokens_per_second"]})
-            window = []
-        if args.eval_every and state["step"] % args.eval_every == 0:
-            held_out_eval()
-        if state["step"] % args.checkpoint_every == 0:
-            checkpoint()
     if window:
         state["history"].append({"step": state["step"], "tokens": state["tokens"], "loss": float(np.mean(window)),
                                  "lr": 0.0, "tokens_per_second": 0.0})
@@ -285,12 +347,15 @@ def pretrain(args: PretrainArgs) -> dict[str, Any]:
         held_out_eval()
     checkpoint()
     bar.close()
-    metrics: dict[str, Any] = dict(evaluate(model, _eval_collator(tokenizer, args), held)) if held else {}
+    with torch.autocast(device_type, dtype=autocast, enabled=autocast is not None):
+        metrics: dict[str, Any] = dict(evaluate(model, _eval_collator(tokenizer, args), held)) if held else {}
     metrics.update({"steps": state["step"], "tokens_seen": state["tokens"], "epochs": state["epoch"],
                     "train_tokens": corpus.train_tokens, "heldout_tokens": corpus.heldout_tokens,
                     "heldout_examples": len(held), "final_loss": state["history"][-1]["loss"] if state["history"] else None,
-                    "wall_seconds": state["wall_seconds"], "wall_seconds_this_run": time.time() - started,
-                    "machine": f"{platform.machine()}, {os.cpu_count()} cores, {args.device}",
+                    "wall_seconds": state["wall_seconds"], "train_seconds": state["train_seconds"],
+                    "wall_seconds_this_run": time.time() - started, "precision": args.precision,
+                    "machine": f"{platform.machine()}, {os.cpu_count()} cores, {args.device}"
+                               + (f" ({torch.cuda.get_device_name()})" if device_type == "cuda" else ""),
                     "torch": torch.__version__})
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)

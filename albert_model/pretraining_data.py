@@ -60,21 +60,52 @@ def read_documents(path: str) -> list[list[str]]:
     return [d for d in docs if d]
 
 
-def tokenize_documents(tokenizer: Any, docs: Sequence[Sequence[str]]) -> list[Document]:
-    """Token ids of every sentence, as ``uint16`` arrays when the vocabulary fits (else ``int32``)."""
+_WORKER_TOKENIZER: Any = None
+
+
+def _encode_chunk(lines: list[str]) -> list[list[int]]:
+    return _encode_with(_WORKER_TOKENIZER, lines)
+
+
+def _encode_with(tokenizer: Any, lines: list[str]) -> list[list[int]]:
+    ids: list[list[int]] = tokenizer(lines, add_special_tokens=False, return_attention_mask=False,
+                                     return_token_type_ids=False)["input_ids"]
+    return ids
+
+
+def tokenize_documents(tokenizer: Any, docs: Sequence[Sequence[str]], workers: int = 1) -> list[Document]:
+    """Token ids of every sentence, as ``uint16`` arrays when the vocabulary fits (else ``int32``).
+
+    ``workers > 1`` tokenizes chunks of lines in that many processes; the result does not depend on it.
+    """
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
     dtype = np.uint16 if tokenizer.vocab_size <= 65536 else np.int32
     flat = [line for d in docs for line in d]
+    chunks = [flat[start:start + _TOKENIZE_CHUNK] for start in range(0, len(flat), _TOKENIZE_CHUNK)]
     arrays: list[np.ndarray] = []
-    for start in range(0, len(flat), _TOKENIZE_CHUNK):
-        ids = tokenizer(flat[start:start + _TOKENIZE_CHUNK], add_special_tokens=False,
-                        return_attention_mask=False, return_token_type_ids=False)["input_ids"]
-        arrays.extend(np.asarray(row, dtype=dtype) for row in ids)
+    if workers > 1 and len(chunks) > 1:
+        import multiprocessing
+
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        ctx = multiprocessing.get_context(method)  # spawn pickles the tokenizer (its model bytes)
+        with ctx.Pool(min(workers, len(chunks)), initializer=_set_worker_tokenizer, initargs=(tokenizer,)) as pool:
+            for ids in pool.imap(_encode_chunk, chunks):
+                arrays.extend(np.asarray(row, dtype=dtype) for row in ids)
+    else:
+        for chunk in chunks:
+            arrays.extend(np.asarray(row, dtype=dtype) for row in _encode_with(tokenizer, chunk))
     out: list[Document] = []
     pos = 0
     for d in docs:
         out.append(arrays[pos:pos + len(d)])
         pos += len(d)
     return out
+
+
+def _set_worker_tokenizer(tokenizer: Any) -> None:
+    global _WORKER_TOKENIZER
+    _WORKER_TOKENIZER = tokenizer
 
 
 @dataclass
@@ -88,9 +119,9 @@ class TokenizedCorpus:
     files: list[str] = field(default_factory=list)
 
 
-def load_corpus(tokenizer: Any, paths: Iterable[str], heldout_fraction: float) -> TokenizedCorpus:
-    """Tokenize ``paths``; the last ``heldout_fraction`` of each file's documents (of its lines, for a
-    one-document file) is held out."""
+def load_corpus(tokenizer: Any, paths: Iterable[str], heldout_fraction: float, workers: int = 1) -> TokenizedCorpus:
+    """Tokenize ``paths`` (in ``workers`` processes); the last ``heldout_fraction`` of each file's documents
+    (of its lines, for a one-document file) is held out."""
     if not 0.0 <= heldout_fraction < 1.0:
         raise ValueError(f"heldout_fraction must be in [0, 1), got {heldout_fraction!r}")
     corpus = TokenizedCorpus([], [], files=list(paths))
@@ -103,7 +134,7 @@ def load_corpus(tokenizer: Any, paths: Iterable[str], heldout_fraction: float) -
             n_train = 1
         else:
             n_train = int(len(docs) * (1 - heldout_fraction))
-        for i, doc in enumerate(tokenize_documents(tokenizer, docs)):
+        for i, doc in enumerate(tokenize_documents(tokenizer, docs, workers)):
             tokens = sum(len(s) for s in doc)
             if i < n_train:
                 corpus.train.append(doc)
@@ -155,22 +186,23 @@ def ngram_mask(length: int, candidates: np.ndarray, budget: int, max_ngram: int,
     As in the ALBERT paper, n is drawn with probability proportional to 1/n for n = 1..max_ngram; a span
     never leaves the candidate positions (special and padding tokens are never masked).
     """
-    mask = np.zeros(length, dtype=bool)
     allowed = np.zeros(length, dtype=bool)
     allowed[candidates] = True
     weights = 1.0 / np.arange(1, max_ngram + 1)
     weights /= weights.sum()
     order = rng.permutation(candidates)
-    chosen = 0
-    for start in order:
-        if chosen >= budget:
+    sizes = rng.choice(max_ngram, size=order.size, p=weights) + 1  # one span length per possible start
+    free = allowed.tolist()  # plain lists: this loop runs once per masked span of every example
+    picked: list[int] = []
+    for start, n in zip(order.tolist(), sizes.tolist()):
+        if len(picked) >= budget:
             break
-        n = int(rng.choice(max_ngram, p=weights)) + 1
-        n = min(n, budget - chosen)
-        span = np.arange(start, min(start + n, length))
-        span = span[allowed[span] & ~mask[span]]
-        mask[span] = True
-        chosen += len(span)
+        for p in range(start, min(start + min(n, budget - len(picked)), length)):
+            if free[p]:
+                free[p] = False
+                picked.append(p)
+    mask = np.zeros(length, dtype=bool)
+    mask[picked] = True
     return mask
 
 
@@ -184,7 +216,9 @@ class PretrainingCollator:
     ``sentence_order_label`` (1 when A and B were swapped).
 
     ``rng`` is the collator's random generator (seeded from ``seed``): save ``rng.bit_generator.state``
-    and assign it back to resume the exact masking sequence.
+    and assign it back to resume the exact masking sequence, or pass ``rng=`` to a call to make that
+    batch a pure function of the generator given (what :mod:`albert_model.pretrain` does per step, so
+    batches can be built in worker processes).
     """
 
     cls_token_id: int
@@ -215,8 +249,9 @@ class PretrainingCollator:
                    mask_token_id=tokenizer.mask_token_id, pad_token_id=tokenizer.pad_token_id,
                    vocab_size=tokenizer.vocab_size, **kwargs)
 
-    def __call__(self, examples: Sequence[tuple[Sequence[int] | np.ndarray, Sequence[int] | np.ndarray, int]]
-                 ) -> dict[str, Any]:
+    def __call__(self, examples: Sequence[tuple[Sequence[int] | np.ndarray, Sequence[int] | np.ndarray, int]],
+                 rng: np.random.Generator | None = None) -> dict[str, Any]:
+        rng = self.rng if rng is None else rng
         if not examples:
             raise ValueError("cannot collate an empty batch")
         len_a = np.array([len(a) for a, _, _ in examples], dtype=np.int64)
@@ -240,13 +275,13 @@ class PretrainingCollator:
             if candidates.size == 0:
                 continue
             budget = max(1, round(candidates.size * self.mlm_probability))
-            chosen = ngram_mask(width, candidates, budget, self.max_ngram, self.rng)
+            chosen = ngram_mask(width, candidates, budget, self.max_ngram, rng)
             labels[i, chosen] = ids[i, chosen]
-            roll = self.rng.random(int(chosen.sum()))
+            roll = rng.random(int(chosen.sum()))
             where = np.flatnonzero(chosen)
             ids[i, where[roll < 0.8]] = self.mask_token_id
             random_pos = where[(roll >= 0.8) & (roll < 0.9)]
-            ids[i, random_pos] = self.rng.integers(self.first_normal_id, self.vocab_size, random_pos.size)
+            ids[i, random_pos] = rng.integers(self.first_normal_id, self.vocab_size, random_pos.size)
         out = {"input_ids": ids, "attention_mask": attention, "token_type_ids": types, "labels": labels,
                "sentence_order_label": np.array([int(s) for _, _, s in examples], dtype=np.int64)}
         return to_tensors(out, self.return_tensors, True)

@@ -122,14 +122,18 @@ def main() -> None:
     parser.add_argument("--train-files", nargs="+", default=None)
     parser.add_argument("--write-readme", action="store_true")
     parser.add_argument("--json-out", default=str(ROOT / "bench" / "results" / "mlm_eval.json"))
+    parser.add_argument("--from-json", default=None, help="render the table of an earlier run's JSON (no evaluation)")
     args = parser.parse_args()
-    from albert_model.pipelines import DEFAULT_MODEL
+    if args.from_json:
+        r = json.loads(Path(args.from_json).read_text())
+    else:
+        from albert_model.pipelines import DEFAULT_MODEL
 
-    r = evaluate_model(args.model or DEFAULT_MODEL, args.train_files)
+        r = evaluate_model(args.model or DEFAULT_MODEL, args.train_files)
+        Path(args.json_out).parent.mkdir(exist_ok=True)
+        Path(args.json_out).write_text(json.dumps(r, indent=2) + "\n")
     text = table(r)
     print(text)
-    Path(args.json_out).parent.mkdir(exist_ok=True)
-    Path(args.json_out).write_text(json.dumps(r, indent=2) + "\n")
     if args.write_readme:
         write_table("mlm_eval", text)
 

@@ -74,8 +74,14 @@ def curve_table(training: dict[str, Any], points: int = 10) -> str:
     return "\n".join(rows)
 
 
+def _parameter_count(config: dict[str, Any]) -> int:
+    from albert_model import AlbertConfig, AlbertForPreTraining
+
+    return int(AlbertForPreTraining(AlbertConfig.from_dict(config)).num_parameters())
+
+
 def card(training: dict[str, Any], evals: dict[str, Any], config: dict[str, Any], command: str, sources: dict[str, Any],
-         size_mb: float, has_plot: bool) -> str:
+         size_mb: float, has_plot: bool, history_note: str = "") -> str:
     from bench.mlm_eval import table
 
     a, m = training["args"], training["metrics"]
@@ -85,26 +91,34 @@ def card(training: dict[str, Any], evals: dict[str, Any], config: dict[str, Any]
     for name, s in sorted(sources.get("files", {}).items(), key=lambda kv: -kv[1]["bytes"]):
         rows.append(f"| `{name}` | {s.get('source', '')} | {s.get('licence', '')} | {s['bytes'] / 1e6:.2f} |")
     hours = m["wall_seconds"] / 3600
+    minutes = m.get("train_seconds", m["wall_seconds"]) / 60
+    params = _parameter_count(config)
+    if a.get("max_minutes"):
+        budget = f"{a['max_minutes']} minutes of training (the schedule follows the clock)"
+    elif a.get("max_tokens"):
+        budget = f"{a['max_tokens'] / 1e6:.0f}M tokens"
+    else:
+        budget = f"{a['steps']} steps"
     return f"""# albert-small-english (the package's offline default model)
 
 A small ALBERT pretrained from scratch by this package's own `albert pretrain` (masked LM with n-gram
 masking, n <= 3, plus sentence-order prediction) on {sources.get('total_mb', 0):.0f} MB of varied English that anyone can
 rebuild from packages installable by name (`bash scripts/build_pretrain_corpus.sh`), with the real albert-base-v2
 vocabulary (`spiece.model`, 30000 pieces), so its tokenizer is the real ALBERT tokenizer. It is what `albert
-fill-mask` and `pipeline("fill-mask")` use when no model is named. It is a small model trained for hours on two
-CPU cores: far weaker than albert-base-v2 (point `--model` at a real checkpoint directory for real answers),
-but it knows some English. It has only the pretraining heads: fine-tune it (`albert finetune`) for a task.
+fill-mask` and `pipeline("fill-mask")` use when no model is named. It is a small model ({params / 1e6:.1f}M
+parameters) trained for {minutes:.1f} minutes on {m['machine']}: far weaker than albert-base-v2 (point `--model` at a
+real checkpoint directory for real answers), but it knows some English. It has only the pretraining heads:
+fine-tune it (`albert finetune`) for a task.
 
 ## Architecture
 
 ALBERT with embeddings {config['embedding_size']}, hidden {config['hidden_size']}, {config['num_hidden_layers']} layers
 with {sharing}, {config['num_attention_heads']} heads, feed-forward {config['intermediate_size']}, `{config['hidden_act']}`;
 {size_mb:.1f} MB on disk (weights stored in float16; `from_pretrained` gives float32 unless asked otherwise).
-Why this shape: on this machine a training step costs the same whether layers share weights or not (sharing saves
-parameters, not compute), so for a fixed budget of hours the unshared 4-layer model gets more capacity per FLOP;
-hidden 256 and 4 layers were chosen from measured throughput (about 2500 tokens/s for training on 2 idle cores
-at sequence length 128, against about 1900 for 6 layers and 1450 for hidden 384) so that the budget below fits
-in an afternoon.
+Why this shape: the shipped directory must stay under 30 MB, so the weights must stay under about 14M parameters
+(float16). ALBERT's factorised embeddings (30000 x {config['embedding_size']} instead of 30000 x {config['hidden_size']}) and
+layer sharing ({groups} groups for {config['num_hidden_layers']} layers) buy depth and width within that size; sharing saves
+parameters, not compute, which a GPU has to spare for a model this small.
 
 ## Data
 
@@ -126,13 +140,14 @@ W. N. Francis and H. Kucera, Brown University.
 {command.strip()}
 ```
 
-- Budget: {(a.get('max_tokens') or 0) / 1e6:.0f}M tokens (non-padding); seen: {m['tokens_seen'] / 1e6:.2f}M tokens in {m['steps']} steps
+- Budget: {budget}; seen: {m['tokens_seen'] / 1e6:.2f}M tokens (non-padding) in {m['steps']} steps
   ({m['epochs'] + 1} passes over the {m['train_tokens'] / 1e6:.1f}M training tokens, sentence-order pairs re-drawn each pass).
 - Batch {a['batch_size']} x up to {a['max_seq_length']} tokens, AdamW (weight decay {a['weight_decay']}, none on biases and
   LayerNorms), peak learning rate {a['learning_rate']}, linear warm-up over {a['warmup_fraction']:.0%} of the budget then linear
   decay to 0, gradient clipping {a['max_grad_norm']}, masking {a['mlm_probability']:.0%}, seed {a['seed']}.
-- Hardware: {m['machine']}, torch {m.get('torch', '?')}, fp32; {hours:.1f} hours of wall time, sharing the 2 cores with
-  the project's other work (at `nice`), checkpointed every {a['checkpoint_every']} steps.
+- Hardware: {m['machine']}, torch {m.get('torch', '?')}, precision {m.get('precision', 'fp32')}; {minutes:.1f} minutes of
+  training ({m['tokens_seen'] / max(1.0, m.get('train_seconds', m['wall_seconds'])):,.0f} tokens/s), {hours * 60:.1f} minutes of wall time
+  with start-up and evaluations.{history_note}
 - Final training loss {m['final_loss']:.3f}; held-out loss {training['evals'][-1]['loss']:.3f}.
 
 ## Evaluation (`python bench/mlm_eval.py`)
@@ -161,6 +176,7 @@ def main() -> None:
     parser.add_argument("--command-file", required=True, help="the script that ran the training (its text goes in the card)")
     parser.add_argument("--sources", default="/work/corpus/SOURCES.json", help="the corpus build's SOURCES.json")
     parser.add_argument("--target", default=str(TARGET), help="where to write (default: the shipped model's directory)")
+    parser.add_argument("--note", default="", help="a sentence for the card's recipe section (e.g. how the run was launched)")
     args = parser.parse_args()
     target = Path(args.target)
     src = Path(args.output)
@@ -185,7 +201,7 @@ def main() -> None:
                          for s in raw.get("files", [])}}
     size_mb = sum(p.stat().st_size for p in staging.iterdir()) / 1e6
     text = card(training, evals, json.loads((staging / "config.json").read_text()), Path(args.command_file).read_text(),
-                sources, size_mb, has_plot)
+                sources, size_mb, has_plot, (" " + args.note) if args.note else "")
     (staging / "README.md").write_text(text)
     size_mb = sum(p.stat().st_size for p in staging.iterdir()) / 1e6
     if size_mb > MAX_MB:

@@ -66,7 +66,7 @@ def test_resume_extends_a_finished_run(corpus, tmp_path):
     assert [h["step"] for h in training["history"]] == list(range(1, 31))
     assert [e["step"] for e in training["evals"]] == [10, 20, 30]
     state = json.loads((out / "checkpoint" / "trainer_state.json").read_text())
-    assert state["step"] == 30 and state["budget"] == {"steps": 30, "max_tokens": None}
+    assert state["step"] == 30 and state["budget"] == {"steps": 30, "max_tokens": None, "max_minutes": None}
 
 
 def test_killed_run_resumes_to_the_same_result(corpus, tmp_path):
@@ -252,3 +252,30 @@ def test_examples_keep_order_and_fit(sentences, max_len, seed):
 def test_pretraining_collator_moved_with_a_clear_error():
     with pytest.raises(ImportError, match="albert_model.pretraining_data"):
         from albert_tok.collate import PretrainingCollator  # noqa: F401
+
+
+def test_batches_do_not_depend_on_worker_processes(corpus, tmp_path):
+    """Each batch is a pure function of (seed, epoch, its start): built here or in 2 workers, the run is the same."""
+    P.pretrain(_args(corpus, tmp_path / "w0", steps=8, eval_every=0, workers=0))
+    P.pretrain(_args(corpus, tmp_path / "w2", steps=8, eval_every=0, workers=2))
+    h0 = json.loads((tmp_path / "w0" / "training.json").read_text())["history"]
+    h2 = json.loads((tmp_path / "w2" / "training.json").read_text())["history"]
+    assert [(h["tokens"], h["loss"]) for h in h0] == [(h["tokens"], h["loss"]) for h in h2]
+
+
+def test_bf16_and_a_wall_clock_budget(corpus, tmp_path):
+    """--precision bf16 trains under autocast (weights stay fp32); --max-minutes alone is a budget the schedule follows."""
+    args = _args(corpus, tmp_path / "bf", steps=None, max_minutes=0.05, precision="bf16", eval_every=0)
+    metrics = P.pretrain(args)
+    assert metrics["precision"] == "bf16" and metrics["steps"] >= 1
+    assert metrics["train_seconds"] >= 3.0  # ran until the clock budget (3 s) was spent
+    model = A.AlbertForPreTraining.from_pretrained(tmp_path / "bf")
+    assert next(model.parameters()).dtype == torch.float32
+    lrs = [h["lr"] for h in json.loads((tmp_path / "bf" / "training.json").read_text())["history"]]
+    assert lrs[-1] < 0.5 * max(lrs) and max(lrs) <= args.learning_rate  # decayed with the clock
+
+
+@pytest.mark.parametrize("bad", [dict(precision="fp8"), dict(workers=-1), dict(max_minutes=0), dict(max_minutes="1")])
+def test_new_budget_and_speed_flags_are_validated(corpus, tmp_path, bad):
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        _args(corpus, tmp_path / "x", **bad)
