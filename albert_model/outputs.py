@@ -90,7 +90,7 @@ class ModelOutput(OrderedDict):
         raise TypeError(f"{type(self).__name__} entries are its fields; they cannot be deleted, popped or "
                         f"updated in bulk (assign out.<field> or out['<field>'] instead)")
 
-    __delitem__ = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+    __delitem__ = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment, unused-ignore]
 
     def __reduce__(self) -> Any:
         # pickle by fields: OrderedDict's default would call cls() without the required first field

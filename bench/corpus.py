@@ -19,17 +19,13 @@ other files (repeated the same way). Not a test.
 
 from __future__ import annotations
 
-import os
-import sys
-
-# bench/tokenize.py is named like the standard library's ``tokenize``: keep bench/ off the import path.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
-
 import argparse
 import json
+import os
 import platform
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 

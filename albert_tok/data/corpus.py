@@ -176,7 +176,7 @@ class _OutputDir:
         ids = np.concatenate([p.ids for p in parts])
         offsets = np.zeros(sum(len(p.lengths) for p in parts) + 1, dtype=np.int64)
         np.cumsum(np.concatenate([p.lengths for p in parts]), out=offsets[1:])
-        types = None if parts[0].type_starts is None else np.concatenate([p.type_starts for p in parts])  # type: ignore[misc]
+        types = None if parts[0].type_starts is None else np.concatenate([p.type_starts for p in parts])  # type: ignore[misc, unused-ignore]
         write_shard(self.path, shard.index, self.settings.format, ids, offsets, types)
         record = {"identity": self.identity, "source": shard.describe(inputs), "rows": len(offsets) - 1,
                   "tokens": int(offsets[-1]), "dtype": str(ids.dtype)}
