@@ -111,9 +111,16 @@ def _tokenize(ns: argparse.Namespace) -> None:
 
 
 def _train_vocab(ns: argparse.Namespace) -> None:
-    from .train import train_vocabulary
+    import warnings
 
-    print("\n".join(train_vocabulary(ns.files, ns.output, vocab_size=ns.vocab_size)))
+    from .train import VocabularySizeWarning, train_vocabulary
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", VocabularySizeWarning)
+        files = train_vocabulary(ns.files, ns.output, vocab_size=ns.vocab_size)
+    print("\n".join(files))
+    for w in caught:
+        print(f"albert train-vocab: warning: {w.message}", file=sys.stderr)
 
 
 def _tokenize_corpus(ns: argparse.Namespace) -> None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 
 from .text import Preprocessing
 
-__all__ = ["train_vocabulary"]
+__all__ = ["VocabularySizeWarning", "train_vocabulary"]
 
 
 def _sentences(files: Sequence[str], options: Preprocessing) -> Iterator[str]:
@@ -92,4 +93,12 @@ def train_vocabulary(files: Sequence[str | os.PathLike[str]], output_dir: str | 
         raise ValueError(f"SentencePiece could not train a vocabulary of {vocab_size} pieces from "
                          f"{', '.join(paths)}: {exc}") from exc
     tokenizer = AlbertTokenizer(model_bytes=model.getvalue(), preprocessing=options)
+    if tokenizer.vocab_size < vocab_size:
+        warnings.warn(f"the text in {', '.join(paths)} yields only {tokenizer.vocab_size} pieces, not the "
+                      f"{vocab_size} asked for: the vocabulary saved has {tokenizer.vocab_size} (train on more "
+                      f"text, or ask for fewer)", VocabularySizeWarning, stacklevel=2)
     return tokenizer.save_pretrained(output_dir)
+
+
+class VocabularySizeWarning(UserWarning):
+    """The training text yielded fewer pieces than ``vocab_size`` asked for."""

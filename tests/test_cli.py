@@ -107,6 +107,15 @@ def test_train_vocab_without_torch(no_torch, tmp_path):
     assert AlbertTokenizer.from_pretrained(tmp_path / "vocab").convert_ids_to_tokens([0, 4]) == ["<pad>", "[MASK]"]
 
 
+def test_train_vocab_says_when_the_text_is_too_small_for_the_size_asked(no_torch, tmp_path):
+    text = tmp_path / "tiny.txt"
+    text.write_text("a b c\nab bc\n", encoding="utf-8")
+    proc = albert("train-vocab", str(text), "--output", str(tmp_path / "v"), "--vocab-size", "8000", env=no_torch)
+    size = AlbertTokenizer.from_pretrained(tmp_path / "v").vocab_size
+    assert proc.returncode == 0 and size < 8000
+    assert f"albert train-vocab: warning: the text in {text} yields only {size} pieces, not the 8000" in proc.stderr
+
+
 @pytest.mark.parametrize("entry", ["albert", "python -m albert_tok"])
 def test_tokenize_corpus_without_torch(no_torch, corpus_file, tmp_path, entry):
     args = ["tokenize-corpus", str(corpus_file), "--out", str(tmp_path / "o"), "--tokenizer", str(SPIECE.parent),
