@@ -148,7 +148,8 @@ W. N. Francis and H. Kucera, Brown University.
 - Hardware: {m['machine']}, torch {m.get('torch', '?')}, precision {m.get('precision', 'fp32')}; {minutes:.1f} minutes of
   training ({m['tokens_seen'] / max(1.0, m.get('train_seconds', m['wall_seconds'])):,.0f} tokens/s), {hours * 60:.1f} minutes of wall time
   with start-up and evaluations.{history_note}
-- Final training loss {m['final_loss']:.3f}; held-out loss {training['evals'][-1]['loss']:.3f}.
+- Final training loss {m['final_loss']:.3f}; held-out loss {training['evals'][-1]['loss']:.3f} on the periodic
+  {a['eval_examples']}-sequence sample, {m['loss']:.3f} on all {m['heldout_examples']} held-out sequences.
 
 ## Evaluation (`python bench/mlm_eval.py`)
 
