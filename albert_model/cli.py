@@ -1,17 +1,22 @@
 """The ``albert`` command (also ``python -m albert_model``): text in, answers out.
 
     albert fill-mask "Plants create [MASK] through photosynthesis." [--top-k 5] [--model DIR] [--json]
-    albert classify TEXT... [--model DIR]
-    albert answer --question Q --context C [--model DIR]
+    albert classify TEXT... --model DIR            (a directory fine-tuned for text classification)
+    albert tag TEXT... --model DIR [--aggregation simple]   (fine-tuned for token classification)
+    albert answer --question Q --context C --model DIR      (fine-tuned for question answering)
+    albert export-onnx DIR [--output OUT] [--task TASK] [--quantize int8]
     albert pretrain --tokenizer DIR --train FILE... --output DIR [--steps N] [--resume]
     albert tokenize TEXT... [--model DIR]
     albert train-vocab FILE... --output DIR [--vocab-size N]
     albert tokenize-corpus FILE... --out DIR [--max-length 512] [--pair-sentences] [--workers N]
 
-The last three are the tokenizer commands of :mod:`albert_tok.cli` and need no torch: this module imports
-torch (through the pipelines) only when a model command runs. Texts come from the arguments, from
-standard input (one per line) when none are given, or from ``--input FILE`` with a progress bar. Bad
-input ends with exit code 2 and one line on standard error.
+The prediction commands take ``--backend onnxruntime`` (the checkpoint exported once into ``DIR/onnx/``,
+``--quantize int8`` for int8 weights, ``--threads N``) and ``--device``. A model without the command's
+trained task head (the shipped model is a masked language model: it cannot classify, tag or answer) is
+refused: fine-tune one first. The last three are the tokenizer commands of :mod:`albert_tok.cli` and need
+no torch: this module imports torch (through the pipelines) only when a model command runs. Texts come
+from the arguments, from standard input (one per line) when none are given, or from ``--input FILE`` with
+a progress bar. Bad input ends with exit code 2 and one line on standard error.
 """
 
 from __future__ import annotations
@@ -27,15 +32,43 @@ from albert_tok.cli import ArgumentParser, UsageError, add_commands, emit, read_
 
 __all__ = ["MODEL_COMMANDS", "TORCH_INSTALL", "build_parser", "main"]
 
-MODEL_COMMANDS = ("fill-mask", "classify", "answer", "pretrain")
+MODEL_COMMANDS = ("fill-mask", "classify", "tag", "answer", "export-onnx", "pretrain", "finetune")
 TORCH_INSTALL = "pip install torch==2.13.0"
+_AGGREGATIONS = ("none", "simple", "first", "average", "max")
+_EXPORT_TASKS = ("fill-mask, text-classification, token-classification, question-answering, multiple-choice, "
+                 "feature-extraction, pretraining")
+
+
+def _device(value: str) -> str | int:
+    """``--device``: a name (``cpu``, ``cuda:0``) or transformers' ints (``-1`` is the CPU)."""
+    return int(value) if value.lstrip("-").isdigit() else value
+
+
+def _pipeline(ns: argparse.Namespace, task: str, **defaults: Any) -> Any:
+    """The pipeline a prediction command asked for; a missing task head or onnx extra is a one-line error."""
+    from .checkpoint import MissingHeadError
+    from .pipelines import pipeline
+
+    if ns.backend != "onnxruntime":
+        for flag, value in (("--quantize", ns.quantize), ("--threads", ns.threads)):
+            if value is not None:
+                raise UsageError(f"{flag} is an option of --backend onnxruntime")
+    try:
+        return pipeline(task, model=ns.model, tokenizer=ns.tokenizer, device=ns.device,
+                        batch_size=getattr(ns, "batch_size", 32),
+                        backend=ns.backend, quantize=ns.quantize, threads=ns.threads, **defaults)
+    except MissingHeadError:
+        if ns.model is not None:
+            raise  # its message names the directory, the missing weights and the fix
+        raise UsageError(f"the shipped model is a masked language model without a {task} head: fine-tune it for "
+                         f"{task} first, or pass --model DIR, a directory fine-tuned for {task}") from None
+    except ImportError as exc:  # --backend onnxruntime without the onnx extra
+        raise UsageError(str(exc)) from None
 
 
 def _fill_mask(ns: argparse.Namespace) -> None:
-    from .pipelines import pipeline
-
     texts = read_texts(ns)
-    pipe: Any = pipeline("fill-mask", model=ns.model, batch_size=ns.batch_size)
+    pipe = _pipeline(ns, "fill-mask")
     for batch in text_batches(texts, 256, bool(ns.input)):
         for text, result in zip(batch, pipe(batch, top_k=ns.top_k)):
             emit(ns, text, result, _render_fill_mask)
@@ -52,21 +85,57 @@ def _render_fill_mask(text: str, result: Any) -> str:
 
 
 def _classify(ns: argparse.Namespace) -> None:
-    from .pipelines import pipeline
-
     texts = read_texts(ns)
-    pipe: Any = pipeline("text-classification", model=ns.model, batch_size=ns.batch_size)
+    pipe = _pipeline(ns, "text-classification")
     for batch in text_batches(texts, 256, bool(ns.input)):
         for text, result in zip(batch, pipe(batch)):
             emit(ns, text, result, lambda t, r: f"{r['label']}\t{r['score']:.4f}\t{t}")
 
 
-def _answer(ns: argparse.Namespace) -> None:
-    from .pipelines import pipeline
+def _tag(ns: argparse.Namespace) -> None:
+    texts = read_texts(ns)
+    pipe = _pipeline(ns, "token-classification")
+    for batch in text_batches(texts, 256, bool(ns.input)):
+        for text, result in zip(batch, pipe(batch, aggregation_strategy=ns.aggregation)):
+            emit(ns, text, result, _render_tags)
 
-    pipe: Any = pipeline("question-answering", model=ns.model)
-    result = pipe(question=ns.question, context=ns.context)
-    emit(ns, ns.question, result, lambda t, r: f"{r['answer']}\t(score {r['score']:.4f}, chars {r['start']}-{r['end']})")
+
+def _render_tags(text: str, result: list[dict[str, Any]]) -> str:
+    lines = [text]
+    for e in result:
+        label = e.get("entity_group", e.get("entity"))
+        lines.append(f"  {label:<10} {e['score']:.4f}  {e['start']}-{e['end']}  {text[e['start']:e['end']].strip()}")
+    return "\n".join(lines)
+
+
+def _answer(ns: argparse.Namespace) -> None:
+    pipe = _pipeline(ns, "question-answering")
+    result = pipe(question=ns.question, context=ns.context, top_k=ns.top_k)
+    emit(ns, ns.question, result, _render_answers)
+
+
+def _render_answers(question: str, result: Any) -> str:
+    answers = result if isinstance(result, list) else [result]
+    return "\n".join(f"{r['answer']}\t(score {r['score']:.4f}, chars {r['start']}-{r['end']})" for r in answers)
+
+
+def _export_onnx(ns: argparse.Namespace) -> None:
+    from .onnx_export import cached_export, export_onnx
+    from .onnx_runtime import OnnxAlbertModel
+
+    try:
+        if ns.output:
+            path = export_onnx(ns.dir, ns.output, task=ns.task, quantize=ns.quantize)
+        else:  # DIR/onnx/<Class>[.int8].onnx, the cache that --backend onnxruntime reads
+            path = cached_export(ns.dir, task=ns.task, quantize=ns.quantize)
+        graph = OnnxAlbertModel.from_onnx(path, threads=1)  # it loads, and says whether its head was trained
+    except ImportError as exc:
+        raise UsageError(str(exc)) from None
+    print(path)
+    if graph.missing_head:
+        print(f"albert export-onnx: warning: {ns.dir} has no trained weights for the {graph.model_class} task head "
+              f"({', '.join(graph.missing_head)}): they are random in the graph, and pipelines refuse it; fine-tune "
+              f"the checkpoint first", file=sys.stderr)
 
 
 def _pretrain(ns: argparse.Namespace) -> None:
@@ -75,42 +144,113 @@ def _pretrain(ns: argparse.Namespace) -> None:
     print(json.dumps(pretrain(args_from_namespace(ns)), indent=1))
 
 
-def _model_args(p: argparse.ArgumentParser, texts: bool = True) -> None:
-    p.add_argument("--model", help="checkpoint directory (default: the model shipped with the package)")
+def _model_args(p: argparse.ArgumentParser, texts: bool = True, needs: str | None = None) -> None:
+    """Arguments every prediction command shares; ``needs``: the fine-tuned head ``--model`` must have."""
+    default = "the model shipped with the package" if needs is None else \
+        f"the shipped model, which has no {needs} head: pass a directory fine-tuned for {needs}"
+    p.add_argument("--model", help=f"checkpoint directory, or an .onnx file with --backend onnxruntime "
+                                   f"(default: {default})")
+    p.add_argument("--tokenizer", help="tokenizer directory (default: --model's, or the checkpoint an .onnx file was "
+                                       "exported into)")
     p.add_argument("--json", action="store_true", help="one JSON object per input on standard output")
+    p.add_argument("--device", type=_device, help="cpu (default), cuda, cuda:N, or -1 (CPU) / N (cuda:N)")
+    p.add_argument("--backend", choices=["torch", "onnxruntime"], default="torch",
+                   help="onnxruntime: the checkpoint exported once into DIR/onnx/ and run by ONNX Runtime")
+    p.add_argument("--quantize", choices=["int8"], help="with --backend onnxruntime: int8 weights (faster on some "
+                                                        "CPUs, slightly different scores)")
+    p.add_argument("--threads", type=int, help="with --backend onnxruntime: intra-op threads (default 2)")
     if texts:
         p.add_argument("text", nargs="*", help="input texts (default: lines of standard input)")
         p.add_argument("--input", help="read one text per line from FILE (shows a progress bar)")
         p.add_argument("--batch-size", type=int, default=32)
 
 
-def build_parser(pretrain_arguments: bool = True) -> argparse.ArgumentParser:
-    """The ``albert`` parser. ``pretrain``'s arguments come from :mod:`albert_model.pretrain`, which
-    imports torch: with ``pretrain_arguments=False`` that subcommand is listed without them."""
-    parser = ArgumentParser(prog="albert", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _add_fill_mask(sub: Any) -> None:
     p = sub.add_parser("fill-mask", help="predict the [MASK] token(s) of each text",
                        description="Print the top-k fillers of each [MASK] with their probabilities.")
     _model_args(p)
     p.add_argument("--top-k", type=int, default=5)
     p.set_defaults(run=_fill_mask)
-    p = sub.add_parser("classify", help="label each text with a sequence-classification model",
+
+
+def _add_classify(sub: Any) -> None:
+    p = sub.add_parser("classify", help="label each text with a fine-tuned sequence-classification model",
                        description="Print the best label and its score for each text.")
-    _model_args(p)
+    _model_args(p, needs="text-classification")
     p.set_defaults(run=_classify)
+
+
+def _add_tag(sub: Any) -> None:
+    p = sub.add_parser("tag", help="label the words of each text with a fine-tuned token-classification model",
+                       description="Print the entities (or per-token labels) of each text with their scores and "
+                                   "character spans.")
+    _model_args(p, needs="token-classification")
+    p.add_argument("--aggregation", choices=_AGGREGATIONS, default="simple",
+                   help="none: one label per token; simple: adjacent tokens of one entity grouped; first, "
+                        "average, max: one label per word, then grouped (default: simple)")
+    p.set_defaults(run=_tag)
+
+
+def _add_answer(sub: Any) -> None:
     p = sub.add_parser("answer", help="extract the answer to a question from a context",
-                       description="Print the best answer span of --context for --question.")
-    _model_args(p, texts=False)
+                       description="Print the best answer span(s) of --context for --question.")
+    _model_args(p, texts=False, needs="question-answering")
     p.add_argument("--question", required=True)
     p.add_argument("--context", required=True)
+    p.add_argument("--top-k", type=int, default=1)
     p.set_defaults(run=_answer)
+
+
+def _add_export_onnx(sub: Any) -> None:
+    p = sub.add_parser("export-onnx", help="export a checkpoint to ONNX (fp32, or int8 weights)",
+                       description="Write DIR's model as an ONNX graph with dynamic batch and sequence axes and "
+                                   "print its path.")
+    p.add_argument("dir", help="checkpoint directory")
+    p.add_argument("--output", help="the .onnx file to write (default: DIR/onnx/<Class>[.int8].onnx, the cache "
+                                    "that --backend onnxruntime reads)")
+    p.add_argument("--task", help=f"{_EXPORT_TASKS}, or an ALBERT class name (default: the checkpoint's "
+                                  f"architectures)")
+    p.add_argument("--quantize", choices=["int8"], help="int8 weights (ONNX Runtime dynamic quantization)")
+    p.set_defaults(run=_export_onnx)
+
+
+def _finetune(ns: argparse.Namespace) -> None:
+    from .finetune import args_from_namespace, finetune
+
+    metrics = finetune(args_from_namespace(ns))
+    print(json.dumps({k: v for k, v in metrics.items() if k != "per_type"}, indent=1))
+
+
+def _add_finetune(sub: Any, arguments: bool) -> None:
+    p = sub.add_parser("finetune", help="fine-tune a head (text/token classification, question answering) on your files",
+                       description="Fine-tuning on CSV/TSV/JSONL, CoNLL or SQuAD files; resumable "
+                                   "(see albert_model/finetune.py).")
+    if arguments:  # the arguments come from albert_model.finetune, which imports torch
+        from .finetune import build_parser as finetune_parser
+
+        finetune_parser(p)
+    p.set_defaults(run=_finetune)
+
+
+def _add_pretrain(sub: Any, arguments: bool) -> None:
     p = sub.add_parser("pretrain", help="pretrain an ALBERT (masked LM with n-gram masking + sentence order)",
                        description="ALBERT pretraining on text files; resumable (see albert_model/pretrain.py).")
-    if pretrain_arguments:
+    if arguments:
         from .pretrain import build_parser as pretrain_parser
 
         pretrain_parser(p)
     p.set_defaults(run=_pretrain)
+
+
+def build_parser(pretrain_arguments: bool | str = True) -> argparse.ArgumentParser:
+    """The ``albert`` parser. ``pretrain``'s and ``finetune``'s arguments come from modules that import torch:
+    ``pretrain_arguments`` is True (both), False (neither: listed without them) or the one command's name."""
+    parser = ArgumentParser(prog="albert", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_fill_mask, _add_classify, _add_tag, _add_answer, _add_export_onnx):
+        add(sub)
+    _add_pretrain(sub, pretrain_arguments == "pretrain" or pretrain_arguments is True)
+    _add_finetune(sub, pretrain_arguments == "finetune" or pretrain_arguments is True)
     add_commands(sub)
     return parser
 
@@ -133,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"albert {command}: error: this command needs PyTorch, which cannot be imported ({missing}); "
                   f"install it with: {TORCH_INSTALL}", file=sys.stderr)
             return 2
-    ns = build_parser(pretrain_arguments=command == "pretrain").parse_args(args)
+    ns = build_parser(pretrain_arguments=command if command in ("pretrain", "finetune") else False).parse_args(args)
     return run(ns, "albert", errors=(UsageError, TypeError))
 
 
