@@ -7,6 +7,8 @@ imports torch, nor the Rust ``tokenizers`` library until :class:`AlbertTokenizer
 from typing import TYPE_CHECKING, Any
 
 from . import atomic
+from .added_tokens import AddedToken
+from .alignment import CharSpan, TokenSpan
 from .base import MODEL_MAX_LENGTH
 from .encoding import BatchEncoding
 from .slow import AlbertTokenizer
@@ -18,11 +20,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MODEL_MAX_LENGTH",
+    "AddedToken",
     "AlbertTokenizer",
     "AlbertTokenizerFast",
     "BatchEncoding",
+    "CharSpan",
     "Preprocessing",
     "SpecialTokens",
+    "TokenSpan",
     "__version__",
     "atomic",
 ]

@@ -34,7 +34,7 @@ import posixpath
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 __all__ = ["Writer", "recover", "write_directory", "write_file"]
 
@@ -263,15 +263,18 @@ def _fsync_tree(root: str) -> None:
 
 
 def write_directory(directory: str | os.PathLike[str], contents: Mapping[str, bytes], *, create: bool = False,
-                    writer: Writer | None = None) -> list[str]:
+                    writer: Writer | None = None, remove: Iterable[str] = ()) -> list[str]:
     """Write ``contents`` (relative path -> bytes) into ``directory`` as one atomic step; return the paths.
 
-    Entries of ``directory`` not named in ``contents`` are kept (sub-directories included). With
+    Entries of ``directory`` not named in ``contents`` are kept (sub-directories included), except the
+    relative paths in ``remove``, which are gone after the same step (absent ones are ignored). With
     ``create`` a missing directory (and its parents) is made; otherwise it must exist. ``writer`` writes
     each new file into the staging tree (default: write and fsync). If anything fails, ``directory`` is
     left as it was and the staging tree is removed.
     """
     _check_names(contents)
+    removed = frozenset(remove)
+    _check_names(dict.fromkeys(removed, b""))
     given = os.fspath(directory)
     target = os.path.abspath(given)
     parent, name = os.path.split(target)
@@ -293,7 +296,7 @@ def write_directory(directory: str | os.PathLike[str], contents: Mapping[str, by
             os.mkdir(staging)
             os.chmod(staging, stat.S_IMODE(os.stat(target).st_mode) if exists else 0o777 & ~_umask())
             if exists:
-                _carry_over(target, staging, frozenset(contents))
+                _carry_over(target, staging, frozenset(contents) | removed)
             for rel, data in contents.items():
                 path = os.path.join(staging, *rel.split("/"))
                 os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -1,14 +1,17 @@
-"""Behaviour shared by the slow and fast ALBERT tokenizers.
+"""Behaviour shared by the slow and fast ALBERT tokenizers: the encoding half of the API.
 
-A subclass supplies three things: :meth:`AlbertTokenizerBase._encode_texts` (canonical ids of raw texts,
-without special tokens, optionally with character offsets), :attr:`_pieces` (the vocabulary in id order)
-and :meth:`_model_file_contents` (the vocabulary files it can write). Everything a user calls, from
-``__call__`` to ``decode`` and ``save_pretrained``, is defined here once, so the two classes cannot drift
-apart.
+A subclass supplies :meth:`AlbertTokenizerBase._encode_chunks` (canonical ids of texts that hold no added
+token, optionally with raw character spans; it may also override ``_encode_chunks_flat``, the same without
+offsets as one flat array, which is what a batch call without offsets uses), the vocabulary (``_pieces``, then
+:meth:`~albert_tok.vocab.TokenizerVocabulary._init_vocabulary`), the normaliser predicates offsets are settled
+with, and :meth:`_model_file_contents` (the vocabulary files it can write). Everything a user calls, from
+``__call__`` to ``pad``, ``decode`` and ``save_pretrained``, is defined here or in
+:class:`~albert_tok.vocab.TokenizerVocabulary` once, so the two classes cannot drift apart.
 
-``__call__`` runs four steps, each a method a later feature can reuse or extend:
-:meth:`~AlbertTokenizerBase._check_call` (arguments -> :class:`CallOptions`), :meth:`~AlbertTokenizerBase._rows`
-(texts -> :class:`Rows`: per row the ids with special tokens, their offsets and sequence ids),
+``__call__`` runs four steps, each a function a later feature can reuse or extend:
+:meth:`~AlbertTokenizerBase._check_call` (arguments -> :class:`CallOptions`),
+:meth:`~AlbertTokenizerBase._encode` (texts -> :class:`Encoded`: split on added tokens, then the subclass
+encodes the pieces between them, a whole batch at once: :mod:`albert_tok.split_batch`), :func:`albert_tok.batch.build_rows` (truncation, windows, special tokens),
 :func:`albert_tok.batch.arrays` (rows -> padded numpy arrays) and :func:`albert_tok.batch.format_encoding`
 (arrays -> :class:`BatchEncoding`).
 """
@@ -17,117 +20,56 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import warnings
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Container, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
 from . import files
-from .batch import CallOptions, Rows, arrays, format_encoding, join
+from .added_tokens import Piece, assemble
+from .alignment import Alignment
+from .batch import CallOptions, Encoded, arrays, build_rows, format_encoding
+from .decoding import TokenizerDecoding, clean_up_tokenization, pieces_to_text
 from .encoding import TENSOR_TYPES, BatchEncoding
-from .offsets import Offsets
-from .padding import Padding, Truncation, check_length, resolve_padding, resolve_truncation, truncate_pair
-from .special_tokens import (
-    SpecialTokens,
-    build_inputs,
-    num_special_tokens,
-    special_tokens_mask,
-    token_type_ids,
-)
-from .spm_model import SPIECE_UNDERLINE
+from .inputs import Inputs, check_texts, split_pairs
+from .offsets import Offsets, settle_offsets
+from .pad import pad_features
+from .padding import Padding, Side, Truncation, check_length, resolve_padding, resolve_side, resolve_truncation
+from .special_tokens import SpecialTokens, build_inputs, num_special_tokens, special_tokens_mask, token_type_ids
+from .split_batch import Joiner, encode_split, find_joiners
 from .text import Preprocessing
+from .vocab import as_id_list
 
-__all__ = ["MODEL_MAX_LENGTH", "AlbertTokenizerBase"]
+__all__ = ["MODEL_MAX_LENGTH", "AlbertTokenizerBase", "clean_up_tokenization", "pieces_to_text"]
 
 MODEL_MAX_LENGTH = 512
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _check_items(value: Sequence[Any], name: str) -> list[str]:
-    """Every item a str that can be encoded as UTF-8 (``text[i]`` names the item in errors)."""
-    for i, item in enumerate(value):
-        if not isinstance(item, str):
-            kind = "a nested list" if isinstance(item, (list, tuple)) else type(item).__name__
-            raise TypeError(f"{name}[{i}] is {kind} ({item!r:.60}); every item must be a str "
-                            f"(pre-tokenized input is not supported)")
-        if not item.isascii():
-            bad = _SURROGATE.search(item)
-            if bad is not None:
-                raise ValueError(f"{name}[{i}] is not valid UTF-8: lone surrogate U+{ord(bad.group()):04X} at "
-                                 f"index {bad.start()}; decode bytes with errors='replace' or remove it")
-    return list(value)
-
-
-def _check_texts(text: Any, text_pair: Any) -> tuple[bool, list[str], list[str] | None]:
-    """Validate ``text``/``text_pair``; return (batched, texts, pairs). A single str is item 0."""
-    if isinstance(text, str):
-        if text_pair is not None and not isinstance(text_pair, str):
-            raise TypeError(f"text is a str, so text_pair must be a str or None, got {type(text_pair).__name__}")
-        return False, _check_items([text], "text"), None if text_pair is None else _check_items([text_pair],
-                                                                                              "text_pair")
-    if isinstance(text, (list, tuple)):
-        texts = _check_items(text, "text")
-        if text_pair is None:
-            return True, texts, None
-        if not isinstance(text_pair, (list, tuple)):
-            raise TypeError(f"text is a list, so text_pair must be a list of str or None, got "
-                            f"{type(text_pair).__name__}")
-        pairs = _check_items(text_pair, "text_pair")
-        if len(pairs) != len(texts):
-            raise ValueError(f"text has {len(texts)} items but text_pair has {len(pairs)}; they must match")
-        return True, texts, pairs
-    raise TypeError(f"text must be a str or a list of str, got {type(text).__name__} ({text!r:.60})")
-
-
-def _as_id_list(ids: Any) -> list[int]:
-    if hasattr(ids, "tolist"):
-        ids = ids.tolist()
-    if isinstance(ids, int):
-        return [ids]
-    if not isinstance(ids, (list, tuple)) or not all(isinstance(i, int) for i in ids):
-        raise TypeError(f"token ids must be an int or a flat list of int, got {ids!r:.80}")
-    return list(ids)
-
-
-def pieces_to_text(pieces: Sequence[str]) -> str:
-    """SentencePiece's decoding of ordinary pieces: ``▁`` becomes a space, and the leading ``▁`` of the
-    text (the dummy prefix) is dropped, as long as nothing visible has been written yet."""
-    out: list[str] = []
-    at_start = True
-    for piece in pieces:
-        if at_start and piece.startswith(SPIECE_UNDERLINE):
-            piece = piece[1:]
-        surface = piece.replace(SPIECE_UNDERLINE, " ")
-        if surface:
-            at_start = False
-        out.append(surface)
-    return "".join(out)
-
-
-def clean_up_tokenization(text: str) -> str:
-    """transformers' ``clean_up_tokenization`` (spaces before punctuation and English contractions)."""
-    for old, new in ((" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"),
-                     (" 'm", "'m"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")):
-        text = text.replace(old, new)
-    return text
-
-
-class AlbertTokenizerBase:
+class AlbertTokenizerBase(TokenizerDecoding):
     """The shared public API; see :class:`albert_tok.AlbertTokenizer` for the arguments."""
 
-    _pieces: list[str]
-    _piece_to_id: dict[str, int]
-    supports_offsets = False
+    model_input_names: ClassVar[list[str]] = ["input_ids", "token_type_ids", "attention_mask"]
+    is_fast = False
+    supports_offsets = True
+    # Settled by subclasses: what offsets.settle_offsets needs to know about the vocabulary and normaliser.
+    _word_start_ids: Container[int]
+    _space_id: int | None
+    _is_space: Callable[[str], bool]
+    _is_deleted: Callable[[str], bool]
+    _joiners: list[Joiner] | None = None  # see albert_tok.split_batch
 
     def __init__(self, *, preprocessing: Preprocessing | None = None, do_lower_case: bool | None = None,
                  remove_space: bool | None = None, keep_accents: bool | None = None,
                  special_tokens: SpecialTokens | None = None, model_max_length: int = MODEL_MAX_LENGTH,
-                 **tokens: str) -> None:
+                 padding_side: str = "right", truncation_side: str = "right",
+                 added_tokens_decoder: dict[int, Any] | None = None,
+                 additional_special_tokens: Sequence[Any] | None = None,
+                 clean_up_tokenization_spaces: bool = False, **tokens: str) -> None:
         """The constructor arguments both tokenizers share. Switches given one by one override the
         ``preprocessing`` they come with; special tokens come as one ``special_tokens`` or as
-        ``*_token`` keyword arguments, not both."""
+        ``*_token`` keyword arguments, not both. ``added_tokens_decoder`` (id -> token) and
+        ``additional_special_tokens`` are what a saved directory holds."""
         if preprocessing is None:
             preprocessing = Preprocessing()
         elif not isinstance(preprocessing, Preprocessing):
@@ -148,18 +90,32 @@ class AlbertTokenizerBase:
         self.special_tokens = special_tokens
         check_length("model_max_length", model_max_length, minimum=3)
         self.model_max_length = model_max_length
+        self.padding_side = padding_side
+        self.truncation_side = truncation_side
+        if not isinstance(clean_up_tokenization_spaces, bool):
+            raise TypeError(f"clean_up_tokenization_spaces must be True or False, got {clean_up_tokenization_spaces!r}")
+        self.clean_up_tokenization_spaces = clean_up_tokenization_spaces
+        self._given_added = (added_tokens_decoder, additional_special_tokens)
+        # transformers' data collators read and set this to silence a warning; nothing here warns.
+        self.deprecation_warnings: dict[str, bool] = {}
 
     @property
-    def do_lower_case(self) -> bool:
-        return self.preprocessing.do_lower_case
+    def padding_side(self) -> str:
+        """Where padding goes: ``"right"`` (default) or ``"left"``; settable, checked when set."""
+        return self._padding_side.value
+
+    @padding_side.setter
+    def padding_side(self, value: str) -> None:
+        self._padding_side = resolve_side("padding_side", value)
 
     @property
-    def remove_space(self) -> bool:
-        return self.preprocessing.remove_space
+    def truncation_side(self) -> str:
+        """Which end truncation removes: ``"right"`` (default) or ``"left"``; settable, checked when set."""
+        return self._truncation_side.value
 
-    @property
-    def keep_accents(self) -> bool:
-        return self.preprocessing.keep_accents
+    @truncation_side.setter
+    def truncation_side(self, value: str) -> None:
+        self._truncation_side = resolve_side("truncation_side", value)
 
     @staticmethod
     def _pretrained_options(found: files.TokenizerDirectory, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -174,94 +130,234 @@ class AlbertTokenizerBase:
             raise TypeError("pass either special_tokens or individual *_token arguments, not both")
         return {**options, **overrides}
 
+    def _options(self) -> dict[str, Any]:
+        """The constructor options that rebuild this tokenizer (pickling, conversions)."""
+        return {"preprocessing": self.preprocessing, "special_tokens": self.special_tokens,
+                "model_max_length": self.model_max_length, "padding_side": self.padding_side,
+                "truncation_side": self.truncation_side, "added_tokens_decoder": self.added_tokens_decoder,
+                "additional_special_tokens": list(self._additional_special),
+                "clean_up_tokenization_spaces": self.clean_up_tokenization_spaces}
+
     # -- what subclasses provide -------------------------------------------------------------------
-    def _encode_texts(self, texts: list[str], with_offsets: bool) -> tuple[list[list[int]], list[Offsets] | None]:
+    def _encode_chunks(self, chunks: list[str], with_offsets: bool) -> tuple[list[list[int]], list[Offsets] | None]:
+        """Canonical ids of texts holding no added token (no special tokens added) and, ``with_offsets``,
+        raw character spans of each token in its text (settled afterwards by :func:`settle_offsets`)."""
         raise NotImplementedError
 
-    def _options(self) -> dict[str, Any]:
-        return {"preprocessing": self.preprocessing, "special_tokens": self.special_tokens,
-                "model_max_length": self.model_max_length}
+    def _model_file_contents(self) -> dict[str, bytes]:
+        raise NotImplementedError
 
-    # -- vocabulary --------------------------------------------------------------------------------
-    @property
-    def vocab_size(self) -> int:
-        return len(self._pieces)
+    # -- encoding ----------------------------------------------------------------------------------
+    def _encode_texts(self, texts: list[str], with_offsets: bool) -> Encoded:
+        """Step 2: ids (and offsets) of each text without special tokens: the text is split around added
+        tokens (:mod:`albert_tok.added_tokens`) and the pieces between them are encoded by the subclass,
+        all of a batch in one call."""
+        if not with_offsets:
+            return self._encode_without_offsets(texts)
+        split = self._added.split
+        splits: list[list[Piece] | None] = [split(t) for t in texts]
+        if not any(splits):
+            ids, raw = self._encode_chunks(texts, with_offsets)
+        else:
+            chunks: list[str] = []
+            for text, pieces in zip(texts, splits):
+                if pieces is None:
+                    chunks.append(text)
+                else:
+                    chunks.extend(p.text for p in pieces if p.token is None)
+            chunk_ids, chunk_raw = self._encode_chunks(chunks, with_offsets)
+            ids, raw = assemble(splits, chunk_ids, chunk_raw)
+        if not with_offsets or raw is None:
+            return Encoded(ids)
+        offsets = [settle_offsets(text, row, spans, self._word_start_ids, self._space_id, self._is_space,
+                                  self._is_deleted) for text, row, spans in zip(texts, ids, raw)]
+        return Encoded(ids, offsets)
 
-    def __len__(self) -> int:
-        return len(self._pieces)
+    def _encode_chunks_flat(self, chunks: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_encode_chunks` without offsets, as one flat array of ids and the length of each chunk."""
+        encoded = Encoded(self._encode_chunks(chunks, False)[0])
+        return encoded.flat, encoded.lengths
 
-    def get_vocab(self) -> dict[str, int]:
-        return dict(self._piece_to_id)
+    def _encode_without_offsets(self, texts: list[str]) -> Encoded:
+        """:meth:`_encode_texts` without offsets, the hot path: texts holding no added token go to the
+        subclass as they are; the others are split
+        (:meth:`~albert_tok.added_tokens.AddedVocabulary.split_texts`) and encoded with them in one batch
+        (:func:`albert_tok.split_batch.encode_split`)."""
+        splits = self._added.split_texts(texts)
+        if splits is None:
+            return Encoded.from_flat(*self._encode_chunks_flat(texts))
+        if self._joiners is None:  # depends on the model only: found once
+            self._joiners = find_joiners(self._encode_chunks_flat, self._pieces, self._piece_to_id.get(self.unk_token))
+        return Encoded.from_flat(*encode_split(texts, splits, self._encode_chunks_flat, self._joiners))
 
-    def convert_tokens_to_ids(self, tokens: str | Iterable[str]) -> int | list[int]:
-        if isinstance(tokens, str):
-            return self._piece_to_id.get(tokens, self.unk_token_id)
-        return [self._piece_to_id.get(t, self.unk_token_id) for t in tokens]
+    def _encode_words(self, words: list[list[str]], with_offsets: bool) -> Encoded:
+        """Pre-split words: each word is encoded on its own (as transformers' slow tokenizer does, so each
+        gets SentencePiece's ``▁`` prefix) and its tokens carry its index; offsets are within each word."""
+        flat = [w for ws in words for w in ws]
+        encoded = self._encode_texts(flat, with_offsets)
+        out = Encoded([], [] if with_offsets else None, [])
+        k = 0
+        for ws in words:
+            ids: list[int] = []
+            word_of: list[int] = []
+            offsets: Offsets = []
+            for index in range(len(ws)):
+                ids.extend(encoded.ids[k])
+                word_of.extend([index] * len(encoded.ids[k]))
+                if encoded.offsets is not None:
+                    offsets.extend(encoded.offsets[k])
+                k += 1
+            out.ids.append(ids)
+            out.words.append(word_of)  # type: ignore[union-attr]
+            if out.offsets is not None:
+                out.offsets.append(offsets)
+        return out
 
-    def convert_ids_to_tokens(self, ids: int | Iterable[int],
-                              skip_special_tokens: bool = False) -> str | list[str]:
-        single = isinstance(ids, int)
-        id_list = _as_id_list(ids)
-        size = len(self._pieces)
-        for i in id_list:
-            if not 0 <= i < size:
-                raise ValueError(f"token id {i} is outside the vocabulary (0..{size - 1})")
-        special = self.all_special_ids if skip_special_tokens else ()
-        tokens = [self._pieces[i] for i in id_list if i not in special]
-        return tokens[0] if single and tokens else tokens
+    def _encode(self, inputs: Inputs, with_offsets: bool) -> tuple[Encoded, Encoded | None]:
+        if inputs.words is not None:
+            a = self._encode_words(inputs.words, with_offsets)
+            b = None if inputs.pair_words is None else self._encode_words(inputs.pair_words, with_offsets)
+            return a, b
+        a = self._encode_texts(inputs.texts, with_offsets)
+        b = None if inputs.pairs is None else self._encode_texts(inputs.pairs, with_offsets)
+        return a, b
 
-    # -- special tokens ----------------------------------------------------------------------------
-    def _special_id(self, token: str) -> int:
-        return self._piece_to_id[token]
+    def tokenize(self, text: str, pair: str | None = None, add_special_tokens: bool = False) -> list[str]:
+        """The canonical tokens of ``text`` (added tokens by their content; no special tokens added unless
+        ``add_special_tokens``)."""
+        if not isinstance(text, str):
+            raise TypeError(f"tokenize takes one str, got {type(text).__name__}")
+        return self.convert_ids_to_tokens(self.encode(text, pair, add_special_tokens=add_special_tokens))  # type: ignore[return-value]
 
-    @property
-    def unk_token(self) -> str:
-        return self.special_tokens.unk_token
+    def encode(self, text: str | list[str], text_pair: str | list[str] | None = None, add_special_tokens: bool = True,
+               **kwargs: Any) -> list[int]:
+        """``input_ids`` of one text (or pair, or list of words with ``is_split_into_words=True``) as a list."""
+        if not isinstance(text, str) and not kwargs.get("is_split_into_words"):
+            raise TypeError(f"encode takes one str (use __call__ for batches), got {type(text).__name__}")
+        return self.encode_plus(text, text_pair, add_special_tokens=add_special_tokens, **kwargs)["input_ids"]
 
-    @property
-    def sep_token(self) -> str:
-        return self.special_tokens.sep_token
+    def encode_plus(self, text: str | list[str], text_pair: str | list[str] | None = None,
+                    **kwargs: Any) -> BatchEncoding:
+        """``__call__`` on one text (or pair; or one list of words with ``is_split_into_words=True``)."""
+        words = kwargs.get("is_split_into_words", False)
+        single = isinstance(text, str) or (words and isinstance(text, (list, tuple))
+                                           and not (text and isinstance(text[0], (list, tuple))))
+        if not single:
+            raise TypeError(f"encode_plus takes one text (use batch_encode_plus or __call__ for batches), got "
+                            f"{type(text).__name__} ({text!r:.60})")
+        return self(text, text_pair, **kwargs)
 
-    @property
-    def pad_token(self) -> str:
-        return self.special_tokens.pad_token
+    def batch_encode_plus(self, batch_text_or_text_pairs: Sequence[Any], **kwargs: Any) -> BatchEncoding:
+        """``__call__`` on a batch: a list of texts or of ``(text, text_pair)`` pairs (of word lists with
+        ``is_split_into_words=True``)."""
+        texts, pairs = split_pairs(batch_text_or_text_pairs, kwargs.get("is_split_into_words", False))
+        return self(texts, pairs, **kwargs)
 
-    @property
-    def cls_token(self) -> str:
-        return self.special_tokens.cls_token
+    def __call__(self, text: str | Sequence[Any], text_pair: str | Sequence[Any] | None = None, *,
+                 add_special_tokens: bool = True, padding: bool | str = False,
+                 truncation: bool | str | None = None, max_length: int | None = None, stride: int = 0,
+                 is_split_into_words: bool = False, pad_to_multiple_of: int | None = None,
+                 padding_side: str | None = None, return_tensors: str | None = None,
+                 return_token_type_ids: bool | None = None, return_attention_mask: bool | None = None,
+                 return_overflowing_tokens: bool = False, return_special_tokens_mask: bool = False,
+                 return_offsets_mapping: bool = False, return_length: bool = False,
+                 verbose: bool = True) -> BatchEncoding:
+        """Tokenize one text, a pair, or a batch, with Hugging Face's arguments and semantics.
 
-    @property
-    def mask_token(self) -> str:
-        return self.special_tokens.mask_token
+        ``return_overflowing_tokens=True`` returns one row per window of the truncated sequence (the second
+        one for ``truncation="only_second"``), overlapping by ``stride`` tokens, with
+        ``overflow_to_sample_mapping``: the shape transformers' *fast* tokenizer returns, for both classes.
+        """
+        inputs = check_texts(text, text_pair, is_split_into_words)
+        options = self._check_call(
+            pair=inputs.pairs is not None, add_special_tokens=add_special_tokens, padding=padding,
+            truncation=truncation, max_length=max_length, stride=stride, pad_to_multiple_of=pad_to_multiple_of,
+            padding_side=padding_side, return_tensors=return_tensors,
+            return_token_type_ids=True if return_token_type_ids is None else bool(return_token_type_ids),
+            return_attention_mask=True if return_attention_mask is None else bool(return_attention_mask),
+            return_overflowing_tokens=bool(return_overflowing_tokens),
+            return_special_tokens_mask=bool(return_special_tokens_mask),
+            return_offsets_mapping=bool(return_offsets_mapping), return_length=bool(return_length))
+        a, b = self._encode(inputs, options.return_offsets_mapping)
+        rows = build_rows(a, b, options, self.cls_token_id, self.sep_token_id)
+        rows.word_rule = (self._word_start_ids, self._added.decoder)
+        rows.offsets_of = self._offsets_source(inputs)
+        if options.truncation is Truncation.DO_NOT_TRUNCATE and len(inputs.texts) and verbose:
+            longest = int(rows.lengths.max())
+            if longest > self.model_max_length:
+                warnings.warn(f"Token indices sequence length is longer than the specified maximum sequence "
+                              f"length for this model ({longest} > {self.model_max_length}). Running this "
+                              f"sequence through the model will result in indexing errors; pass truncation=True.",
+                              stacklevel=2)
+        width, shift, padded = arrays(rows, options, self.pad_token_id)
+        alignment = Alignment(rows, self._id_to_token, self.pad_token)
+        encoding = format_encoding(rows, padded, width, shift, options, inputs.batched, alignment)
+        encoding._n_sequences = 1 if b is None else 2
+        return encoding
 
-    @property
-    def unk_token_id(self) -> int:
-        return self._special_id(self.special_tokens.unk_token)
+    def _offsets_source(self, inputs: Inputs) -> Callable[[int], tuple[Offsets, Offsets | None]]:
+        """Offsets of one input, encoded again on demand (``char_to_token`` on a call made without
+        ``return_offsets_mapping``)."""
+        def offsets_of(sample: int) -> tuple[Offsets, Offsets | None]:
+            one = dataclasses.replace(
+                inputs, batched=True, texts=inputs.texts[sample:sample + 1],
+                pairs=None if inputs.pairs is None else inputs.pairs[sample:sample + 1],
+                words=None if inputs.words is None else inputs.words[sample:sample + 1],
+                pair_words=None if inputs.pair_words is None else inputs.pair_words[sample:sample + 1])
+            a, b = self._encode(one, True)
+            assert a.offsets is not None
+            return a.offsets[0], None if b is None or b.offsets is None else b.offsets[0]
 
-    @property
-    def sep_token_id(self) -> int:
-        return self._special_id(self.special_tokens.sep_token)
+        return offsets_of
 
-    @property
-    def pad_token_id(self) -> int:
-        return self._special_id(self.special_tokens.pad_token)
+    def _check_call(self, *, pair: bool, add_special_tokens: bool, padding: Any, truncation: Any,
+                    max_length: Any, stride: Any, pad_to_multiple_of: Any, padding_side: Any, return_tensors: Any,
+                    **flags: bool) -> CallOptions:
+        """Step 1: validate ``__call__``'s arguments and settle the defaults transformers applies."""
+        pad = resolve_padding(padding)
+        if return_tensors not in TENSOR_TYPES:
+            raise ValueError(f"return_tensors={return_tensors!r} is not supported; accepted: None, 'np', 'pt'")
+        check_length("max_length", max_length)
+        check_length("pad_to_multiple_of", pad_to_multiple_of)
+        if isinstance(stride, bool) or not isinstance(stride, int) or stride < 0:
+            raise ValueError(f"stride must be an int >= 0, got {stride!r:.40}")
+        side = self._padding_side if padding_side is None else resolve_side("padding_side", padding_side)
+        if truncation is None and max_length is not None and pad is not Padding.MAX_LENGTH:
+            warnings.warn("max_length is given without truncation; truncating with 'longest_first' as "
+                          "transformers does. Pass truncation=True to silence this.", stacklevel=3)
+            truncation = True
+        trunc = resolve_truncation(truncation)
+        if trunc is not Truncation.DO_NOT_TRUNCATE or pad is Padding.MAX_LENGTH:
+            max_length = self.model_max_length if max_length is None else max_length
+        n_special = num_special_tokens(pair) if add_special_tokens else 0
+        if trunc is not Truncation.DO_NOT_TRUNCATE and max_length < n_special:
+            raise ValueError(f"max_length={max_length} is smaller than the {n_special} special tokens "
+                             f"this input needs; use max_length >= {n_special}")
+        return CallOptions(add_special_tokens=bool(add_special_tokens), padding=pad, truncation=trunc,
+                           max_length=max_length, stride=stride, pad_to_multiple_of=pad_to_multiple_of,
+                           padding_side=side, truncation_side=self._truncation_side, return_tensors=return_tensors,
+                           **flags)
 
-    @property
-    def cls_token_id(self) -> int:
-        return self._special_id(self.special_tokens.cls_token)
+    def pad(self, encoded_inputs: Any, padding: bool | str = True, max_length: int | None = None,
+            pad_to_multiple_of: int | None = None, padding_side: str | None = None,
+            return_attention_mask: bool | None = None, return_tensors: str | None = None,
+            verbose: bool = True) -> BatchEncoding:
+        """Pad already-encoded inputs (transformers' ``tokenizer.pad``, what its data collators call).
 
-    @property
-    def mask_token_id(self) -> int:
-        return self._special_id(self.special_tokens.mask_token)
+        ``encoded_inputs`` is one encoding or a batch: a list of dicts/``BatchEncoding`` or a dict of lists
+        (lists, arrays or tensors). ``input_ids`` are padded with the pad id, ``token_type_ids`` with 0,
+        ``attention_mask`` with 0 (made when missing, unless ``return_attention_mask=False``),
+        ``special_tokens_mask`` with 1; other keys (``labels``...) are left as they are.
+        """
+        side = self._padding_side if padding_side is None else resolve_side("padding_side", padding_side)
+        return pad_features(encoded_inputs, pad_id=self.pad_token_id, padding=resolve_padding(padding),
+                            max_length=check_length("max_length", max_length),
+                            pad_to_multiple_of=check_length("pad_to_multiple_of", pad_to_multiple_of),
+                            model_max_length=self.model_max_length, left=side is Side.LEFT,
+                            return_attention_mask=return_attention_mask, return_tensors=return_tensors,
+                            input_name=self.model_input_names[0])
 
-    @property
-    def all_special_tokens(self) -> list[str]:
-        return list(self.special_tokens.all_tokens)
-
-    @property
-    def all_special_ids(self) -> list[int]:
-        return [self._special_id(t) for t in self.special_tokens.all_tokens]
-
+    # -- special-token layout ----------------------------------------------------------------------
     def num_special_tokens_to_add(self, pair: bool = False) -> int:
         return num_special_tokens(pair)
 
@@ -276,143 +372,13 @@ class AlbertTokenizerBase:
             if token_ids_1 is not None:
                 raise ValueError("token_ids_1 must be None when already_has_special_tokens=True "
                                  "(pass the full sequence as token_ids_0)")
-            special = set(self.all_special_ids)
-            return [1 if i in special else 0 for i in token_ids_0]
+            special = self._special_ids
+            return [1 if i in special else 0 for i in as_id_list(token_ids_0)]
         return special_tokens_mask(len(token_ids_0), None if token_ids_1 is None else len(token_ids_1))
 
     def create_token_type_ids_from_sequences(self, token_ids_0: list[int],
                                              token_ids_1: list[int] | None = None) -> list[int]:
         return token_type_ids(len(token_ids_0), None if token_ids_1 is None else len(token_ids_1))
-
-    # -- encoding ----------------------------------------------------------------------------------
-    def tokenize(self, text: str) -> list[str]:
-        """The canonical pieces of ``text`` (no special tokens added)."""
-        if not isinstance(text, str):
-            raise TypeError(f"tokenize takes one str, got {type(text).__name__}")
-        _, texts, _ = _check_texts(text, None)
-        ids = self._encode_texts(texts, False)[0][0]
-        return [self._pieces[i] for i in ids]
-
-    def encode(self, text: str, text_pair: str | None = None, add_special_tokens: bool = True,
-               **kwargs: Any) -> list[int]:
-        """``input_ids`` of one text (or pair) as a list."""
-        if not isinstance(text, str):
-            raise TypeError(f"encode takes one str (use __call__ for batches), got {type(text).__name__}")
-        return self(text, text_pair, add_special_tokens=add_special_tokens, **kwargs)["input_ids"]
-
-    def __call__(self, text: str | Sequence[str], text_pair: str | Sequence[str] | None = None, *,
-                 add_special_tokens: bool = True, padding: bool | str = False,
-                 truncation: bool | str | None = None, max_length: int | None = None,
-                 pad_to_multiple_of: int | None = None, return_tensors: str | None = None,
-                 return_token_type_ids: bool = True, return_attention_mask: bool = True,
-                 return_special_tokens_mask: bool = False, return_offsets_mapping: bool = False,
-                 return_length: bool = False) -> BatchEncoding:
-        """Tokenize one text, a pair, or a batch, with Hugging Face's arguments and semantics."""
-        batched, texts, pairs = _check_texts(text, text_pair)
-        options = self._check_call(
-            pair=pairs is not None, add_special_tokens=add_special_tokens, padding=padding, truncation=truncation,
-            max_length=max_length, pad_to_multiple_of=pad_to_multiple_of, return_tensors=return_tensors,
-            return_token_type_ids=return_token_type_ids, return_attention_mask=return_attention_mask,
-            return_special_tokens_mask=return_special_tokens_mask, return_offsets_mapping=return_offsets_mapping,
-            return_length=return_length)
-        rows = self._rows(texts, pairs, options)
-        if options.truncation is Truncation.DO_NOT_TRUNCATE and len(texts):
-            longest = int(rows.lengths.max())
-            if longest > self.model_max_length:
-                warnings.warn(f"Token indices sequence length is longer than the specified maximum sequence "
-                              f"length for this model ({longest} > {self.model_max_length}). Running this "
-                              f"sequence through the model will result in indexing errors; pass truncation=True.",
-                              stacklevel=2)
-        width, padded = arrays(rows, options, self.pad_token_id)
-        return format_encoding(rows, padded, width, options, batched)
-
-    def _check_call(self, *, pair: bool, add_special_tokens: bool, padding: Any, truncation: Any,
-                    max_length: Any, pad_to_multiple_of: Any, return_tensors: Any,
-                    **flags: bool) -> CallOptions:
-        """Step 1: validate ``__call__``'s arguments and settle the defaults transformers applies."""
-        pad = resolve_padding(padding)
-        if return_tensors not in TENSOR_TYPES:
-            raise ValueError(f"return_tensors={return_tensors!r} is not supported; accepted: None, 'np', 'pt'")
-        check_length("max_length", max_length)
-        check_length("pad_to_multiple_of", pad_to_multiple_of)
-        if truncation is None and max_length is not None and pad is not Padding.MAX_LENGTH:
-            warnings.warn("max_length is given without truncation; truncating with 'longest_first' as "
-                          "transformers does. Pass truncation=True to silence this.", stacklevel=3)
-            truncation = True
-        trunc = resolve_truncation(truncation)
-        if trunc is not Truncation.DO_NOT_TRUNCATE or pad is Padding.MAX_LENGTH:
-            max_length = self.model_max_length if max_length is None else max_length
-        if flags["return_offsets_mapping"] and not self.supports_offsets:
-            raise NotImplementedError(f"return_offsets_mapping is not available with {type(self).__name__}; "
-                                      "use AlbertTokenizerFast")
-        n_special = num_special_tokens(pair) if add_special_tokens else 0
-        if trunc is not Truncation.DO_NOT_TRUNCATE and max_length < n_special:
-            raise ValueError(f"max_length={max_length} is smaller than the {n_special} special tokens "
-                             f"this input needs; use max_length >= {n_special}")
-        return CallOptions(add_special_tokens=bool(add_special_tokens), padding=pad, truncation=trunc,
-                           max_length=max_length, pad_to_multiple_of=pad_to_multiple_of,
-                           return_tensors=return_tensors, **flags)
-
-    def _rows(self, texts: list[str], pairs: list[str] | None, options: CallOptions) -> Rows:
-        """Step 2: encode, truncate and add special tokens, row by row (no padding yet)."""
-        with_offsets = options.return_offsets_mapping
-        ids_a, offs_a = self._encode_texts(texts, with_offsets)
-        ids_b, offs_b = self._encode_texts(pairs, with_offsets) if pairs is not None else (None, None)
-        n = len(ids_a)
-        n_special = num_special_tokens(pairs is not None) if options.add_special_tokens else 0
-        budget = None
-        if options.truncation is not Truncation.DO_NOT_TRUNCATE and options.max_length is not None:
-            budget = options.max_length - n_special
-        rows = Rows([], [] if with_offsets else None, np.zeros(n, dtype=np.int64),
-                    None if ids_b is None else np.zeros(n, dtype=np.int64), options.add_special_tokens)
-        cls_id, sep_id = self.cls_token_id, self.sep_token_id
-        for i, a in enumerate(ids_a):
-            b = None if ids_b is None else ids_b[i]
-            len_a, len_b = len(a), None if b is None else len(b)
-            if budget is not None:
-                len_a, len_b = truncate_pair(len_a, len_b, budget, options.truncation)
-            rows.len_a[i] = len_a
-            if rows.len_b is not None and b is not None and len_b is not None:
-                rows.len_b[i] = len_b
-                b = b[:len_b]
-            rows.input_ids.append(join(a[:len_a], b, cls_id, sep_id, options.add_special_tokens))
-            if rows.offsets is not None and offs_a is not None:
-                ob = None if offs_b is None or len_b is None else offs_b[i][:len_b]
-                rows.offsets.append(join(offs_a[i][:len_a], ob, (0, 0), (0, 0), options.add_special_tokens))
-        return rows
-
-    # -- decoding ----------------------------------------------------------------------------------
-    def convert_tokens_to_string(self, tokens: Sequence[str]) -> str:
-        """Join pieces into text; special tokens are written as they are, set off by a space."""
-        special = set(self.all_special_tokens)
-        out = ""
-        current: list[str] = []
-        prev_is_special = False
-        for token in tokens:
-            if token in special:
-                if not prev_is_special:
-                    out += " "
-                out += pieces_to_text(current) + token
-                prev_is_special = True
-                current = []
-            else:
-                current.append(token)
-                prev_is_special = False
-        out += pieces_to_text(current)
-        return out.strip()
-
-    def decode(self, token_ids: Any, skip_special_tokens: bool = False,
-               clean_up_tokenization_spaces: bool = False) -> str:
-        """Text of ``token_ids`` (an int, a list, a numpy array or a 1-D tensor)."""
-        tokens = self.convert_ids_to_tokens(_as_id_list(token_ids), skip_special_tokens=skip_special_tokens)
-        text = self.convert_tokens_to_string([tokens] if isinstance(tokens, str) else tokens)
-        return clean_up_tokenization(text) if clean_up_tokenization_spaces else text
-
-    def batch_decode(self, sequences: Any, skip_special_tokens: bool = False,
-                     clean_up_tokenization_spaces: bool = False) -> list[str]:
-        if hasattr(sequences, "tolist"):
-            sequences = sequences.tolist()
-        return [self.decode(s, skip_special_tokens, clean_up_tokenization_spaces) for s in sequences]
 
     # -- saving ------------------------------------------------------------------------------------
     def save_vocabulary(self, save_directory: str | os.PathLike[str],
@@ -424,17 +390,33 @@ class AlbertTokenizerBase:
         return tuple(files.write_atomically(directory, self._model_file_contents(), filename_prefix))
 
     def save_pretrained(self, save_directory: str | os.PathLike[str]) -> tuple[str, ...]:
-        """Write a Hugging Face-format tokenizer directory; files appear complete or not at all."""
+        """Write a Hugging Face-format tokenizer directory (``spiece.model``, ``tokenizer.json``,
+        ``tokenizer_config.json``, ``special_tokens_map.json``, and ``added_tokens.json`` when tokens were
+        added after the vocabulary); files appear complete or not at all."""
         contents = self._model_file_contents()
-        special_ids = {t: self._special_id(t) for t in self.all_special_tokens}
-        contents.update(files.config_files(self.preprocessing, self.special_tokens, self.model_max_length,
-                                           special_ids))
-        return tuple(files.write_atomically(os.fspath(save_directory), contents, None, create=True))
-
-    def _model_file_contents(self) -> dict[str, bytes]:
-        raise NotImplementedError
+        contents.update(files.config_files(files.SavedOptions(
+            preprocessing=self.preprocessing, special_tokens=self.special_tokens,
+            model_max_length=self.model_max_length, added_tokens=self.added_tokens_decoder,
+            additional_special_tokens=tuple(self._additional_special), vocab_size=self.vocab_size,
+            padding_side=self.padding_side, truncation_side=self.truncation_side,
+            clean_up_tokenization_spaces=self.clean_up_tokenization_spaces)))
+        stale = tuple(name for name in files.STALE_WITHOUT_ADDED_TOKENS if name not in contents)
+        return tuple(files.write_atomically(os.fspath(save_directory), contents, None, create=True, remove=stale))
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(vocab_size={self.vocab_size}, do_lower_case={self.do_lower_case}, "
-                f"remove_space={self.remove_space}, keep_accents={self.keep_accents}, "
-                f"model_max_length={self.model_max_length})")
+        return (f"{type(self).__name__}(vocab_size={self.vocab_size}, added_tokens={len(self) - self.vocab_size}, "
+                f"do_lower_case={self.do_lower_case}, remove_space={self.remove_space}, "
+                f"keep_accents={self.keep_accents}, model_max_length={self.model_max_length}, "
+                f"padding_side={self.padding_side!r}, truncation_side={self.truncation_side!r})")
+
+    @property
+    def do_lower_case(self) -> bool:
+        return self.preprocessing.do_lower_case
+
+    @property
+    def remove_space(self) -> bool:
+        return self.preprocessing.remove_space
+
+    @property
+    def keep_accents(self) -> bool:
+        return self.preprocessing.keep_accents

@@ -7,7 +7,9 @@ Where transformers' converter drifts from SentencePiece, this one follows it:
 * ALBERT's preprocessing is generated from :mod:`albert_tok.text` (Python's whitespace set, combining
   classes, quotes, lower-casing), then SentencePiece's ``nmt_nfkc`` charsmap, then SentencePiece's own
   whitespace handling (strip, collapse, dummy prefix only on non-empty text);
-* special tokens are added tokens that are never normalised; ``[MASK]`` strips on its left.
+* added and special tokens are split from the text before this tokenizer sees it
+  (:mod:`albert_tok.added_tokens`); a saved ``tokenizer.json`` lists them with their options
+  (:func:`register_added_tokens`) for other libraries.
 
 Rust's ``Precompiled`` normaliser looks up whole grapheme clusters shorter than 6 bytes and, when only a
 prefix of one has a mapping, drops the rest of the cluster; SentencePiece maps character by character.
@@ -22,9 +24,12 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Mapping
 
-from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
+from tokenizers import AddedToken as RustAddedToken
+from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
 
+from .added_tokens import AddedToken
 from .rules import digit_comma_table, grapheme_extenders, grapheme_risk_pattern, is_digit_comma_piece
 from .special_tokens import SpecialTokens, template_post_processor
 from .spm_model import SPIECE_UNDERLINE, ModelFormatError, PieceType, SentencePieceModel, parse_model
@@ -37,7 +42,9 @@ __all__ = [
     "build_tokenizer",
     "digit_comma_table",
     "grapheme_risk_pattern",
+    "hidden_piece",
     "is_digit_comma_piece",
+    "register_added_tokens",
     "sentencepiece_rows_pattern",
     "tokenizer_from_spiece",
     "tokenizer_json_bytes",
@@ -47,7 +54,18 @@ __all__ = [
 _FLT_MIN = 1.1754943508222875e-38  # SentencePiece starts max_score at FLT_MIN
 
 
-def _unigram_vocab(model: SentencePieceModel) -> list[tuple[str, float]]:
+# SentencePiece never segments text into these pieces; the Rust Unigram model matches every piece it holds.
+_UNMATCHABLE = (PieceType.UNKNOWN, PieceType.CONTROL, PieceType.UNUSED)
+
+
+def hidden_piece(piece: str) -> str:
+    """The name a piece that text must never match (``<pad>``, ``[CLS]``, ``<unk>``...) takes inside the Rust
+    model that encodes text between added tokens: with a leading space, which no pre-tokenized text holds
+    (spaces are ``▁`` by then). Its id and score are kept; tokens are named from this package's own list."""
+    return " " + piece
+
+
+def _unigram_vocab(model: SentencePieceModel, hide_unmatchable: bool = False) -> list[tuple[str, float]]:
     normal = [p.score for p in model.pieces if p.type == PieceType.NORMAL]
     max_score = max([_FLT_MIN, *normal])
     vocab = []
@@ -56,7 +74,8 @@ def _unigram_vocab(model: SentencePieceModel) -> list[tuple[str, float]]:
         if p.type == PieceType.USER_DEFINED:
             # SentencePiece: "User defined symbol receives extra bonus to always be selected."
             score = len(p.piece) * max_score - 0.1
-        vocab.append((p.piece, score))
+        name = hidden_piece(p.piece) if hide_unmatchable and p.type in _UNMATCHABLE else p.piece
+        vocab.append((name, score))
     return vocab
 
 
@@ -83,43 +102,70 @@ def build_normalizer(model: SentencePieceModel, preprocessing: Preprocessing) ->
     return normalizers.Sequence(steps)
 
 
-def build_tokenizer(model: SentencePieceModel, specials: SpecialTokens,
-                    preprocessing: Preprocessing | None = None) -> Tokenizer:
-    """A ``tokenizers.Tokenizer`` giving SentencePiece's canonical ALBERT ids (before the digit rule)."""
-    vocab = _unigram_vocab(model)
+def build_tokenizer(model: SentencePieceModel, specials: SpecialTokens, preprocessing: Preprocessing | None = None,
+                    added: Mapping[int, AddedToken] | None = None) -> Tokenizer:
+    """A ``tokenizers.Tokenizer`` giving SentencePiece's canonical ALBERT ids (before the digit rule).
+
+    Without ``added`` it has no added tokens at all: :class:`albert_tok.fast.AlbertTokenizerFast` splits text
+    on added tokens itself (:mod:`albert_tok.added_tokens`) and gives this tokenizer the text between them,
+    which must never match a control or unknown piece (text glued to a ``single_word`` token can spell
+    ``<pad>``), so those pieces are renamed (:func:`hidden_piece`). With ``added`` (id -> token, the special
+    tokens included) every token is registered with its options and id and every piece keeps its name, for
+    a ``tokenizer.json`` that other libraries load.
+    """
+    vocab = _unigram_vocab(model, hide_unmatchable=added is None)
     tok = Tokenizer(models.Unigram(vocab, model.unk_id, False))
     tok.normalizer = build_normalizer(model, preprocessing or Preprocessing())
     # No piece has an inner "▁", so splitting before each "▁" only bounds the Viterbi lattice.
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement=SPIECE_UNDERLINE, prepend_scheme="never",
                                                  split=True)
     tok.decoder = decoders.Metaspace(replacement=SPIECE_UNDERLINE, prepend_scheme="always", split=True)
-    pieces = {p: i for i, (p, _) in enumerate(vocab)}
-    for name in ("cls_token", "sep_token"):
-        if getattr(specials, name) not in pieces:
-            raise ValueError(f"{name} {getattr(specials, name)!r} is not a piece of the SentencePiece model")
-    tok.post_processor = template_post_processor(specials.cls_token, pieces[specials.cls_token],
-                                                 specials.sep_token, pieces[specials.sep_token])
-    tok.add_special_tokens([
-        AddedToken(t, lstrip=specials.lstrip(t), rstrip=False, normalized=False, special=True)
-        for t in specials.all_tokens if t in pieces
-    ])
+    if added is not None:
+        register_added_tokens(tok, specials, added)
     return tok
 
 
+def register_added_tokens(tok: Tokenizer, specials: SpecialTokens, added: Mapping[int, AddedToken]) -> None:
+    """Register ``added`` (id -> token) on ``tok`` in id order, and the ``[CLS] A [SEP]`` post-processor.
+
+    Raises ``ValueError`` if the Rust tokenizer would give a token another id than ``added`` does (ids
+    after the vocabulary must follow it without a gap)."""
+    for index, token in sorted(added.items()):
+        rust = RustAddedToken(token.content, single_word=token.single_word, lstrip=token.lstrip,
+                              rstrip=token.rstrip, normalized=token.normalized, special=token.special)
+        if token.special:
+            tok.add_special_tokens([rust])
+        else:
+            tok.add_tokens([rust])
+        got = tok.token_to_id(token.content)
+        if got != index:
+            raise ValueError(f"added token {token.content!r} has id {index} but tokenizer.json would give it "
+                             f"{got}; added ids must follow the vocabulary without a gap")
+    ids = {t.content: i for i, t in added.items()}
+    for name in ("cls_token", "sep_token"):
+        if getattr(specials, name) not in ids:
+            raise ValueError(f"{name} {getattr(specials, name)!r} is not a token of the vocabulary")
+    tok.post_processor = template_post_processor(specials.cls_token, ids[specials.cls_token],
+                                                 specials.sep_token, ids[specials.sep_token])
+
+
 def tokenizer_from_spiece(model_bytes: bytes, specials: SpecialTokens, preprocessing: Preprocessing,
-                          source: str = "model_bytes") -> Tokenizer:
+                          source: str = "model_bytes", added: Mapping[int, AddedToken] | None = None) -> Tokenizer:
     """:func:`build_tokenizer` for serialized ``spiece.model`` bytes; ``source`` names them in errors."""
     try:
         model = parse_model(model_bytes)
     except ModelFormatError as exc:
         raise ValueError(f"{source} is not a valid SentencePiece model ({exc}); expected an ALBERT "
                          f"spiece.model") from exc
-    return build_tokenizer(model, specials, preprocessing)
+    return build_tokenizer(model, specials, preprocessing, added)
 
 
-def tokenizer_json_bytes(model_bytes: bytes, specials: SpecialTokens, preprocessing: Preprocessing) -> bytes:
-    """``tokenizer.json`` content for a SentencePiece model, its special tokens and preprocessing."""
-    return tokenizer_from_spiece(model_bytes, specials, preprocessing).to_str(pretty=True).encode("utf-8")
+def tokenizer_json_bytes(model_bytes: bytes, specials: SpecialTokens, preprocessing: Preprocessing,
+                         added: Mapping[int, AddedToken]) -> bytes:
+    """``tokenizer.json`` content for a SentencePiece model, its special and added tokens (id -> token)
+    and preprocessing."""
+    tok = tokenizer_from_spiece(model_bytes, specials, preprocessing, added=added)
+    return tok.to_str(pretty=True).encode("utf-8")
 
 
 @functools.cache

@@ -12,16 +12,24 @@ Offsets keep the contract of :mod:`albert_tok.offsets` on every row.
 from __future__ import annotations
 
 import itertools
+import json
 import os
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from tokenizers import Tokenizer
 
 from . import files
+from .added_tokens import AddedToken
 from .base import AlbertTokenizerBase
-from .convert import sentencepiece_rows_pattern, tokenizer_from_spiece, tokenizer_json_bytes
-from .offsets import Offsets, normaliser_predicates, remap_offsets, settle_offsets, space_pieces
+from .convert import (
+    hidden_piece,
+    register_added_tokens,
+    sentencepiece_rows_pattern,
+    tokenizer_from_spiece,
+    tokenizer_json_bytes,
+)
+from .offsets import Offsets, normaliser_predicates, remap_offsets, space_pieces
 from .rules import deleted_controls_pattern, digit_comma_table
 from .slow import AlbertTokenizer, load_spiece_bytes
 from .special_tokens import SpecialTokens
@@ -36,47 +44,53 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
 
     Args:
         vocab_file: ``spiece.model`` to convert (preferred: the conversion is this package's own).
-        tokenizer_file: a ``tokenizer.json`` to load when no ``spiece.model`` is given.
+        tokenizer_file: a ``tokenizer.json`` to load when no ``spiece.model`` is given (its added tokens
+            are read from it).
         do_lower_case, remove_space, keep_accents: ALBERT's preprocessing switches, or ``preprocessing``
             (used when converting ``spiece.model``; a ``tokenizer.json`` already carries them in its
             normaliser).
+        The other keyword arguments are :class:`AlbertTokenizer`'s.
 
-    Offsets (``return_offsets_mapping=True``) index the original text and keep the contract of
+    Text is split around added and special tokens in Python (the same code as the slow tokenizer's,
+    :mod:`albert_tok.added_tokens`); the Rust tokenizer encodes the text between them, a whole batch at
+    once. Offsets (``return_offsets_mapping=True``) index the original text and keep the contract of
     :mod:`albert_tok.offsets`.
     """
 
-    supports_offsets = True
+    is_fast = True
 
     def __init__(self, vocab_file: str | os.PathLike[str] | None = None,
                  tokenizer_file: str | os.PathLike[str] | None = None, do_lower_case: bool | None = None,
                  remove_space: bool | None = None, keep_accents: bool | None = None, *,
                  model_bytes: bytes | None = None, tokenizer_json: str | None = None,
                  preprocessing: Preprocessing | None = None, special_tokens: SpecialTokens | None = None,
-                 model_max_length: int = 512, **tokens: str) -> None:
+                 model_max_length: int = 512, **options: Any) -> None:
         super().__init__(preprocessing=preprocessing, do_lower_case=do_lower_case, remove_space=remove_space,
                          keep_accents=keep_accents, special_tokens=special_tokens,
-                         model_max_length=model_max_length, **tokens)
+                         model_max_length=model_max_length, **options)
         if model_bytes is None and vocab_file is not None:
             model_bytes = load_spiece_bytes(vocab_file)
         self._model_bytes = None if model_bytes is None else bytes(model_bytes)
+        added, additional = self._given_added
+        user_defined: frozenset[int] | None = None
+        # SentencePiece itself settles float32 ties, when its model is at hand (not for a bare tokenizer.json).
+        self._reference: AlbertTokenizer | None = None
+        self._json_source: str | None = None  # the tokenizer.json this was loaded from, without added tokens
         if self._model_bytes is not None:
             source = repr(os.fspath(vocab_file)) if vocab_file is not None else "model_bytes"
             self._tok = tokenizer_from_spiece(self._model_bytes, self.special_tokens, self.preprocessing, source)
+            self._reference = AlbertTokenizer(model_bytes=self._model_bytes, preprocessing=self.preprocessing,
+                                              special_tokens=self.special_tokens)
+            user_defined = self._reference.user_defined_ids
+            self._pieces = list(self._reference._pieces)  # the Rust model names control pieces otherwise
         else:
-            self._tok = _load_tokenizer_json(tokenizer_file, tokenizer_json)
+            loaded = _load_tokenizer_json(tokenizer_file, tokenizer_json)
+            self._tok, self._json_source, self._pieces = loaded.tokenizer, loaded.source, loaded.pieces
+            added = {**loaded.added, **(added or {})}
         self._tok.no_padding()
         self._tok.no_truncation()
-        vocab = self._tok.get_vocab(with_added_tokens=True)
-        self._pieces = [""] * len(vocab)
-        for piece, i in vocab.items():
-            if not 0 <= i < len(vocab):
-                raise ValueError(f"tokenizer.json has non-contiguous ids (piece {piece!r} has id {i})")
-            self._pieces[i] = piece
-        self._piece_to_id = dict(vocab)
-        for token in self.special_tokens.all_tokens:
-            if token not in self._piece_to_id:
-                raise ValueError(f"special token {token!r} is not in the vocabulary")
-        unk = self._piece_to_id[self.special_tokens.unk_token]
+        self._init_vocabulary(added, additional, user_defined=user_defined)
+        unk = self._unk_id = self._piece_to_id.get(self.special_tokens.unk_token, 0)
         encode_raw = lambda s: self._tok.encode(s, add_special_tokens=False).ids
         self._digit_comma = digit_comma_table(self._pieces, encode_raw, self._piece_to_id.__getitem__)
         self._digit_comma_ids = frozenset(self._digit_comma)
@@ -84,15 +98,19 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
         normalizer = self._tok.normalizer
         self._is_space, self._is_deleted = normaliser_predicates(
             normalizer.normalize_str if normalizer is not None else str)
-        # SentencePiece itself settles float32 ties, when its model is at hand (not for a bare tokenizer.json).
-        self._reference = None if self._model_bytes is None else AlbertTokenizer(
-            model_bytes=self._model_bytes, **self._options())
-        self._ties = TieDetector(self._pieces, frozenset([*self.all_special_ids, unk]))
+        base_specials = frozenset(i for i in self.all_special_ids if i < len(self._pieces))
+        self._ties = TieDetector(self._pieces, base_specials | {unk})
+
+    def _rebuild(self) -> None:
+        super()._rebuild()
+        if self._reference is not None:  # it encodes chunks for this tokenizer: same unknown-surface lookup
+            self._reference._surface_ids = self._surface_ids
 
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike[str], **overrides: Any) -> AlbertTokenizerFast:
         """Load from a Hugging Face-format directory; ``spiece.model`` is converted when present,
-        otherwise ``tokenizer.json`` is loaded as it is."""
+        otherwise ``tokenizer.json`` is loaded as it is (see :func:`albert_tok.files.read_directory` for
+        what else is read); keyword arguments override what was read."""
         found = files.read_directory(directory)
         options = cls._pretrained_options(found, overrides)
         if found.spiece is not None:
@@ -105,7 +123,8 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
 
     @property
     def backend_tokenizer(self) -> Tokenizer:
-        """The Rust tokenizer (no padding or truncation configured on it)."""
+        """The Rust tokenizer that encodes the text between added tokens (it has no added tokens itself,
+        and no padding or truncation configured)."""
         return self._tok
 
     def __getstate__(self) -> dict[str, Any]:
@@ -113,46 +132,46 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
         if self._model_bytes is not None:
             state["model_bytes"] = self._model_bytes
         else:
-            state["tokenizer_json"] = self._tok.to_str()
+            state["tokenizer_json"] = self._json_source
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(**state)  # type: ignore[misc]
 
-    def _encode_texts(self, texts: list[str], with_offsets: bool) -> tuple[list[list[int]], list[Offsets] | None]:
+    def _encode_chunks(self, chunks: list[str], with_offsets: bool) -> tuple[list[list[int]], list[Offsets] | None]:
         if not with_offsets:
-            ids = [e.ids for e in self._tok.encode_batch_fast(texts, add_special_tokens=False)]
-            for i, needs_sentencepiece in self._rows_to_fix(texts, ids):
+            ids = [e.ids for e in self._tok.encode_batch_fast(chunks, add_special_tokens=False)]
+            for i, needs_sentencepiece in self._rows_to_fix(chunks, ids):
                 if needs_sentencepiece and self._reference is not None:
-                    ids[i] = self._reference._encode_texts([texts[i]], False)[0][0]
+                    ids[i] = self._reference._encode_chunks([chunks[i]], False)[0][0]
                 else:
                     ids[i] = self._split_digit_commas(ids[i])
             return ids, None
-        encodings = self._tok.encode_batch(texts, add_special_tokens=False)
+        encodings = self._tok.encode_batch(chunks, add_special_tokens=False)
         ids = [e.ids for e in encodings]
         raw: list[Offsets] = [e.offsets for e in encodings]
-        fix = dict(self._rows_to_fix(texts, ids))
+        fix = dict(self._rows_to_fix(chunks, ids))
         controls = deleted_controls_pattern()
-        fix.update({i: True for i, t in enumerate(texts) if controls.search(t)})
+        fix.update({i: True for i, t in enumerate(chunks) if controls.search(t)})
         for i, needs_sentencepiece in sorted(fix.items()):
             if needs_sentencepiece and self._reference is not None:
-                ids[i], raw[i] = self._reference._encode_with_spans(texts[i])
+                ids[i], raw[i] = self._reference._encode_chunk_with_spans(chunks[i])
             else:
                 new = self._split_digit_commas(ids[i])
                 raw[i] = remap_offsets([self._pieces[k] for k in ids[i]], raw[i], [self._pieces[k] for k in new])
                 ids[i] = new
-        offsets = [settle_offsets(text, row, spans, self._word_start_ids, self._space_id, self._is_space,
-                                  self._is_deleted)
-                   for text, row, spans in zip(texts, ids, raw)]
-        return ids, offsets
+        return ids, raw
 
     def _split_digit_commas(self, ids: list[int]) -> list[int]:
         return [q for pid in ids for q in self._digit_comma.get(pid, (pid,))]
 
     def _rows_to_fix(self, texts: list[str], ids: list[list[int]]) -> list[tuple[int, bool]]:
         """(row, needs SentencePiece) for rows holding a digit-comma piece, a pair of commuting pieces,
-        a multi-character grapheme cluster or a character the Rust Unicode tables map differently."""
+        a multi-character grapheme cluster, a character the Rust Unicode tables map differently, or an
+        unknown piece whose surface may spell an added token."""
         rows = {i: False for i, r in enumerate(ids) if not self._digit_comma_ids.isdisjoint(r)}
+        if self._reference is not None and self._surface_ids:  # an unknown surface may spell an added token
+            rows.update({i: True for i, r in enumerate(ids) if self._unk_id in r})
         if self._reference is not None:
             risky = sentencepiece_rows_pattern()
             joined = "".join(texts)
@@ -172,23 +191,73 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
         return sorted(rows.items())
 
     def _model_file_contents(self) -> dict[str, bytes]:
-        contents = {files.TOKENIZER_JSON: self._tok.to_str(pretty=True).encode("utf-8")}
         if self._model_bytes is not None:
-            contents[files.SPIECE] = self._model_bytes
-        return contents
+            data = tokenizer_json_bytes(self._model_bytes, self.special_tokens, self.preprocessing,
+                                        self.added_tokens_decoder)
+            return {files.TOKENIZER_JSON: data, files.SPIECE: self._model_bytes}
+        assert self._json_source is not None  # set whenever there are no model bytes
+        tok = Tokenizer.from_str(self._json_source)
+        register_added_tokens(tok, self.special_tokens, self.added_tokens_decoder)
+        return {files.TOKENIZER_JSON: tok.to_str(pretty=True).encode("utf-8")}
 
 
-def _load_tokenizer_json(tokenizer_file: str | os.PathLike[str] | None, tokenizer_json: str | None) -> Tokenizer:
+class _LoadedJson(NamedTuple):
+    """A ``tokenizer.json`` read by :func:`_load_tokenizer_json`."""
+
+    tokenizer: Tokenizer  # encodes the text between added tokens; control pieces hidden
+    source: str  # the file without its added tokens, pieces named as they were (what a save writes back)
+    pieces: list[str]  # the vocabulary in id order
+    added: dict[int, AddedToken]  # its added tokens, id -> token
+
+
+def _load_tokenizer_json(tokenizer_file: str | os.PathLike[str] | None, tokenizer_json: str | None) -> _LoadedJson:
+    """The Rust tokenizer of a ``tokenizer.json`` without its added tokens (text is split around them in
+    Python), and those tokens. The pieces of special tokens inside the vocabulary and the unknown piece are
+    hidden from text (:func:`albert_tok.convert.hidden_piece`), as SentencePiece never matches them."""
+    where = "tokenizer_json"
     if tokenizer_json is None:
         if tokenizer_file is None:
             raise TypeError("AlbertTokenizerFast needs vocab_file (spiece.model), tokenizer_file "
                             "(tokenizer.json), model_bytes or tokenizer_json")
         path = os.fspath(tokenizer_file)
+        where = path
         if not os.path.isfile(path):
             raise FileNotFoundError(f"tokenizer file {path!r} does not exist")
         with open(path, encoding="utf-8") as fh:
             tokenizer_json = fh.read()
     try:
-        return Tokenizer.from_str(tokenizer_json)
-    except Exception as exc:  # tokenizers raises a bare Exception on malformed JSON
+        data = json.loads(tokenizer_json)
+    except json.JSONDecodeError as exc:
         raise ValueError(f"not a valid tokenizer.json ({exc})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("added_tokens") or [], list):
+        raise ValueError(  # noqa: TRY004 - bad file content, not a bad argument
+            f"not a valid tokenizer.json ({where} must hold an object whose added_tokens is a list)")
+    model = data.get("model")
+    if not isinstance(model, dict) or model.get("type") != "Unigram" or not isinstance(model.get("vocab"), list):
+        kind = model.get("type") if isinstance(model, dict) else None
+        raise ValueError(f"{where}: the model is {kind!r}, not a Unigram (SentencePiece) vocabulary; it is not an "
+                         f"ALBERT tokenizer.json")
+    added: dict[int, AddedToken] = {}
+    for k, entry in enumerate(data.get("added_tokens") or []):
+        if not isinstance(entry, dict) or isinstance(entry.get("id"), bool) or not isinstance(entry.get("id"), int):
+            raise ValueError(f"{where}: added_tokens[{k}] has no integer \"id\" ({entry!r:.80})")  # noqa: TRY004
+        added[entry["id"]] = AddedToken.coerce({key: v for key, v in entry.items() if key != "id"},
+                                               source=f"{where}: added_tokens[{k}]")
+    data["added_tokens"] = []
+    vocab = model["vocab"]
+    try:
+        pieces = [str(piece) for piece, _ in vocab]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: model.vocab must be a list of [piece, score] pairs ({exc})") from None
+    source = json.dumps(data, ensure_ascii=False)
+    unk = model.get("unk_id")
+    hidden = {i for i, t in added.items() if t.special and i < len(pieces) and pieces[i] == t.content}
+    hidden |= {unk} if isinstance(unk, int) and 0 <= unk < len(pieces) else set()
+    model["vocab"] = [[hidden_piece(p), score] if i in hidden else [p, score] for i, (p, score) in enumerate(vocab)]
+    try:
+        tokenizer = Tokenizer.from_str(json.dumps(data))
+    except Exception as exc:  # tokenizers raises a bare Exception on a malformed tokenizer
+        raise ValueError(f"not a valid tokenizer.json ({exc})") from exc
+    if tokenizer.get_vocab_size(with_added_tokens=False) != len(pieces):
+        raise ValueError(f"{where}: model.vocab has repeated pieces; ids would not be contiguous")
+    return _LoadedJson(tokenizer, source, pieces, added)

@@ -8,22 +8,31 @@ its tokenizer, a ``checkpoint/`` sub-directory).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from . import atomic
-from .padding import MAX_LENGTH_LIMIT
+from .added_tokens import AddedToken, ReadTokens
+from .padding import MAX_LENGTH_LIMIT, resolve_side
 from .special_tokens import SpecialTokens
 from .text import Preprocessing
 
 __all__ = [
+    "ADDED_TOKENS",
+    "BOOKKEEPING_KEYS",
+    "CONFIG_KEYS",
+    "FOREIGN_FILES",
     "MODEL_MAX_LENGTH_LIMIT",
     "SPECIAL_TOKENS_MAP",
     "SPIECE",
+    "STALE_WITHOUT_ADDED_TOKENS",
     "TOKENIZER_CONFIG",
     "TOKENIZER_JSON",
+    "SavedOptions",
     "TokenizerDirectory",
     "config_files",
     "read_directory",
@@ -34,6 +43,27 @@ SPIECE = "spiece.model"
 TOKENIZER_JSON = "tokenizer.json"
 TOKENIZER_CONFIG = "tokenizer_config.json"
 SPECIAL_TOKENS_MAP = "special_tokens_map.json"
+ADDED_TOKENS = "added_tokens.json"
+# Files a tokenizer save removes when it does not write them: a stale added_tokens.json would bring back
+# tokens this save does not have.
+STALE_WITHOUT_ADDED_TOKENS = (ADDED_TOKENS,)
+# Files of other tokenizers: a directory holding one is not (only) an ALBERT tokenizer, and guessing which
+# vocabulary was meant would drop the other silently.
+FOREIGN_FILES = ("vocab.txt", "vocab.json", "merges.txt", "sentencepiece.bpe.model", "spm.model",
+                 "tokenizer.model", "source.spm", "target.spm", "bpe.codes", "sentencepiece.model")
+# tokenizer_config.json keys that are read (sp_model_kwargs and split_special_tokens only when they ask for
+# nothing this loader lacks).
+CONFIG_KEYS = ("tokenizer_class", "do_lower_case", "remove_space", "keep_accents", "model_max_length",
+               "padding_side", "truncation_side", "clean_up_tokenization_spaces", "added_tokens_decoder",
+               "additional_special_tokens", *SpecialTokens.__dataclass_fields__, "sp_model_kwargs",
+               "split_special_tokens")
+# Keys transformers writes that say nothing about tokenization (names, where files were, auto classes), and
+# keys read only when they hold transformers' default (model_input_names, extra_special_tokens). Any other
+# key is refused by name: dropping a setting silently would change ids or outputs behind the user's back.
+BOOKKEEPING_KEYS = ("name_or_path", "auto_map", "processor_class", "tokenizer_file", "vocab_file",
+                    "special_tokens_map_file", "use_fast", "model_input_names", "extra_special_tokens")
+_MODEL_INPUT_NAMES = ["input_ids", "token_type_ids", "attention_mask"]
+_TOKENIZER_CLASSES = ("AlbertTokenizer", "AlbertTokenizerFast")
 # transformers writes a huge model_max_length (1e30) for "unbounded"; such values are not read.
 MODEL_MAX_LENGTH_LIMIT = MAX_LENGTH_LIMIT
 
@@ -42,37 +72,74 @@ _write_file = atomic.write_file
 
 
 def write_atomically(directory: str, contents: dict[str, bytes], prefix: str | None = None,
-                     create: bool = False) -> list[str]:
+                     create: bool = False, remove: tuple[str, ...] = ()) -> list[str]:
     """Write ``contents`` (file name -> bytes) into ``directory`` in one atomic step; return the paths.
 
-    Files are named ``{prefix}-{name}`` with a ``prefix``. Other entries of the directory are kept. With
+    Files are named ``{prefix}-{name}`` with a ``prefix``. Other entries of the directory are kept, except
+    the files named in ``remove`` (what an earlier save wrote that this one must not leave behind). With
     ``create`` a missing directory is made. See :func:`albert_tok.atomic.write_directory`.
     """
     names = {(f"{prefix}-{name}" if prefix else name): data for name, data in contents.items()}
+    gone = [f"{prefix}-{name}" if prefix else name for name in remove]
     # _write_file is looked up per call, so a test can stand in a failing disk for it.
-    return atomic.write_directory(directory, names, create=create, writer=lambda p, d: _write_file(p, d))
+    return atomic.write_directory(directory, names, create=create, writer=lambda p, d: _write_file(p, d),
+                                  remove=gone)
 
 
 def _json_bytes(data: Any) -> bytes:
     return (json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
 
 
-def config_files(preprocessing: Preprocessing, specials: SpecialTokens, model_max_length: int,
-                 special_ids: dict[str, int]) -> dict[str, bytes]:
-    """``tokenizer_config.json`` and ``special_tokens_map.json`` as transformers writes them."""
-    token_map = specials.to_map()
+@dataclass(frozen=True)
+class SavedOptions:
+    """What a tokenizer writes into ``tokenizer_config.json``, ``special_tokens_map.json`` and
+    ``added_tokens.json`` (see :func:`config_files`)."""
+
+    preprocessing: Preprocessing
+    special_tokens: SpecialTokens
+    model_max_length: int
+    added_tokens: Mapping[int, AddedToken]  # id -> token, special tokens of the vocabulary included
+    additional_special_tokens: tuple[str, ...]
+    vocab_size: int
+    padding_side: str = "right"
+    truncation_side: str = "right"
+    clean_up_tokenization_spaces: bool = False
+
+
+def config_files(saved: SavedOptions) -> dict[str, bytes]:
+    """``tokenizer_config.json``, ``special_tokens_map.json`` and ``added_tokens.json`` as transformers' slow
+    tokenizer writes them: ``added_tokens.json`` only when tokens were added after the vocabulary (a save
+    removes the one an earlier save left in the directory, :data:`STALE_WITHOUT_ADDED_TOKENS`)."""
+    by_content = {t.content: t for t in saved.added_tokens.values()}
+
+    def entry(token: str) -> dict[str, Any]:
+        found = by_content.get(token)
+        if found is None:
+            found = AddedToken(token, lstrip=saved.special_tokens.lstrip(token), normalized=False, special=True)
+        out = found.entry()
+        del out["special"]  # special_tokens_map.json leaves it out, as transformers does
+        return out
+
+    names = dataclasses.asdict(saved.special_tokens)
+    token_map: dict[str, Any] = {name: entry(value) for name, value in names.items()}
     config: dict[str, Any] = {
         "tokenizer_class": "AlbertTokenizer",
-        **preprocessing.as_dict(),
-        "model_max_length": model_max_length,
-        "clean_up_tokenization_spaces": False,
-        "added_tokens_decoder": {
-            str(i): {**specials.entry(t), "special": True} for t, i in special_ids.items()
-        },
+        **saved.preprocessing.as_dict(),
+        "model_max_length": saved.model_max_length,
+        "clean_up_tokenization_spaces": saved.clean_up_tokenization_spaces,
+        "padding_side": saved.padding_side,
+        "truncation_side": saved.truncation_side,
+        "added_tokens_decoder": {str(i): t.entry() for i, t in sorted(saved.added_tokens.items())},
+        **names,  # plain strings; the options of each token live in added_tokens_decoder
     }
-    for name, entry in token_map.items():  # plain strings; lstrip lives in added_tokens_decoder
-        config[name] = entry["content"]
-    return {TOKENIZER_CONFIG: _json_bytes(config), SPECIAL_TOKENS_MAP: _json_bytes(token_map)}
+    if saved.additional_special_tokens:
+        config["additional_special_tokens"] = list(saved.additional_special_tokens)
+        token_map["additional_special_tokens"] = [entry(t) for t in saved.additional_special_tokens]
+    beyond = {t.content: i for i, t in saved.added_tokens.items() if i >= saved.vocab_size}
+    out = {TOKENIZER_CONFIG: _json_bytes(config), SPECIAL_TOKENS_MAP: _json_bytes(token_map)}
+    if beyond:
+        out[ADDED_TOKENS] = _json_bytes(beyond)
+    return out
 
 
 @dataclass(frozen=True)
@@ -123,18 +190,134 @@ def _model_max_length(config: dict[str, Any], path: str) -> int | None:
     return None  # "unbounded" or unusable: the tokenizer keeps its default
 
 
+def _side(config: dict[str, Any], key: str, path: str) -> str | None:
+    value = config.get(key)
+    if value is None:
+        return None
+    try:
+        return resolve_side(key, value).value
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def _check_config(config: dict[str, Any], path: str) -> None:
+    """Refuse what this loader cannot honour, naming the file: another tokenizer class, SentencePiece
+    sampling options, ``split_special_tokens``."""
+    name = config.get("tokenizer_class")
+    if name is not None and name not in _TOKENIZER_CLASSES:
+        raise ValueError(f"{path}: tokenizer_class {name!r} is not an ALBERT tokenizer; this loader reads "
+                         f"{list(_TOKENIZER_CLASSES)} directories only")
+    kwargs = config.get("sp_model_kwargs")
+    if kwargs not in (None, {}):
+        raise ValueError(f"{path}: sp_model_kwargs {kwargs!r:.80} would change SentencePiece's segmentation "
+                         f"(sampling); only the canonical segmentation is supported, remove the key")
+    if config.get("split_special_tokens") not in (None, False):
+        raise ValueError(f"{path}: split_special_tokens={config['split_special_tokens']!r} is not supported "
+                         f"(special tokens written in text are always recognised)")
+    names = config.get("model_input_names")
+    if names is not None and names != _MODEL_INPUT_NAMES:
+        raise ValueError(f"{path}: model_input_names {names!r:.80} is not supported; ALBERT tokenizers return "
+                         f"{_MODEL_INPUT_NAMES} (remove the key)")
+    extra = config.get("extra_special_tokens")
+    if extra not in (None, {}, []):
+        raise ValueError(f"{path}: extra_special_tokens {extra!r:.80} (named extra special tokens) are not "
+                         f"supported; list them in additional_special_tokens instead")
+    unknown = sorted(set(config) - set(CONFIG_KEYS) - set(BOOKKEEPING_KEYS))
+    if unknown:
+        raise ValueError(f"{path}: key(s) {unknown} are not understood by this loader, and dropping them could "
+                         f"change what the tokenizer does; it reads {list(CONFIG_KEYS)} and ignores "
+                         f"{list(BOOKKEEPING_KEYS)}. Remove the key(s) if they do not matter to you")
+
+
+def _check_token_map(token_map: dict[str, Any], path: str) -> None:
+    unknown = sorted(set(token_map) - {*SpecialTokens.__dataclass_fields__, "additional_special_tokens"})
+    if unknown:
+        raise ValueError(f"{path}: key(s) {unknown} are not special tokens this loader knows "
+                         f"({[*SpecialTokens.__dataclass_fields__, 'additional_special_tokens']}); remove them "
+                         f"or add such tokens with additional_special_tokens")
+
+
+def _added_tokens(path: str, config: dict[str, Any], config_path: str, tok_json: str | None,
+                  special: set[str]) -> ReadTokens:
+    """Added tokens from ``added_tokens_decoder`` (tokenizer_config.json), tokenizer.json's ``added_tokens``
+    and ``added_tokens.json``, merged: each file may know tokens the others do not, but two files that give
+    one id to different tokens (or one token to different ids) raise ``ValueError`` naming both. Options
+    come from the first file that has the token, in that order (added_tokens.json has none: transformers'
+    defaults, ``normalized`` unless special)."""
+    sources: list[tuple[str, list[tuple[int, AddedToken]]]] = []  # (file, [(id, token)]) in file order
+    decoder = config.get("added_tokens_decoder")
+    if decoder is not None:
+        if not isinstance(decoder, dict):
+            raise ValueError(f"{config_path}: added_tokens_decoder must be an object of id -> token, got "
+                             f"{type(decoder).__name__}")
+        found: list[tuple[int, AddedToken]] = []
+        for key, value in decoder.items():
+            if not str(key).isdigit():
+                raise ValueError(f"{config_path}: added_tokens_decoder key {key!r} is not a token id")
+            found.append((int(key), AddedToken.coerce(value, source=f"{config_path}: added_tokens_decoder[{key!r}]")))
+        sources.append((config_path, found))
+    if tok_json is not None:
+        try:
+            with open(tok_json, encoding="utf-8") as fh:
+                entries = json.load(fh).get("added_tokens") or []
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as exc:
+            raise ValueError(f"{tok_json} is not a valid tokenizer.json ({exc})") from exc
+        if not isinstance(entries, list):
+            raise ValueError(f"{tok_json}: added_tokens must be a list, got {type(entries).__name__}")
+        found = []
+        for k, item in enumerate(entries):
+            if not isinstance(item, dict) or not isinstance(item.get("id"), int):
+                raise ValueError(f"{tok_json}: added_tokens[{k}] has no integer \"id\" ({item!r:.80})")  # noqa: TRY004
+            fields = {key: v for key, v in item.items() if key != "id"}
+            found.append((item["id"], AddedToken.coerce(fields, source=f"{tok_json}: added_tokens[{k}]")))
+        sources.append((tok_json, found))
+    legacy = os.path.join(path, ADDED_TOKENS)
+    if os.path.isfile(legacy):
+        found = []
+        for content, index in _read_json(legacy).items():
+            if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+                raise ValueError(f"{legacy}: the id of {content!r} must be a non-negative int, got {index!r:.40}")
+            is_special = content in special
+            found.append((index, AddedToken.coerce({"content": content, "normalized": not is_special,
+                                                    "special": is_special}, source=f"{legacy}: {content!r}")))
+        sources.append((legacy, found))
+    merged: dict[int, AddedToken] = {}
+    origin: dict[int, str] = {}
+    ids_of: dict[str, tuple[int, str]] = {}
+    for where, tokens in sources:
+        for index, token in tokens:
+            if index in merged and merged[index].content != token.content:
+                raise ValueError(f"{origin[index]} gives id {index} to {merged[index].content!r} but {where} gives "
+                                 f"it to {token.content!r}; the directory is inconsistent")
+            known = ids_of.get(token.content)
+            if known is not None and known[0] != index:
+                raise ValueError(f"{known[1]} gives {token.content!r} the id {known[0]} but {where} gives it "
+                                 f"{index}; the directory is inconsistent")
+            if index not in merged:
+                merged[index], origin[index] = token, where
+                ids_of[token.content] = (index, where)
+    return ReadTokens(merged, origin)
+
+
 def read_directory(directory: str | os.PathLike[str]) -> TokenizerDirectory:
     """Locate the tokenizer files of ``directory`` and read its options.
 
-    A malformed ``tokenizer_config.json`` or ``special_tokens_map.json`` raises ``ValueError`` naming the
-    file and the key. A save that was killed halfway (where ``renameat2`` is unavailable) is completed
-    first.
+    Reads the keys of ``tokenizer_config.json`` in :data:`CONFIG_KEYS` (ignoring :data:`BOOKKEEPING_KEYS`),
+    ``special_tokens_map.json``, ``added_tokens.json`` and the ``added_tokens`` of ``tokenizer.json``. What
+    cannot be honoured raises ``ValueError`` naming the file: unknown or malformed keys, another
+    ``tokenizer_class``, files of another tokenizer (:data:`FOREIGN_FILES`), added tokens whose ids disagree
+    between files. A save that was killed halfway
+    (where ``renameat2`` is unavailable) is completed first.
     """
     path = os.fspath(directory)
     atomic.recover(path)
     if not os.path.isdir(path):
         raise FileNotFoundError(f"tokenizer directory {path!r} does not exist (no model hub here: pass "
                                 f"a local directory holding {SPIECE} or {TOKENIZER_JSON})")
+    for name in FOREIGN_FILES:
+        if os.path.exists(os.path.join(path, name)):
+            raise ValueError(f"{os.path.join(path, name)} belongs to another kind of tokenizer (ALBERT uses "
+                             f"{SPIECE}/{TOKENIZER_JSON}); remove it or load the directory with its own tokenizer")
     spiece = os.path.join(path, SPIECE)
     tok_json = os.path.join(path, TOKENIZER_JSON)
     found_spiece = spiece if os.path.isfile(spiece) else None
@@ -146,10 +329,39 @@ def read_directory(directory: str | os.PathLike[str]) -> TokenizerDirectory:
     map_path = os.path.join(path, SPECIAL_TOKENS_MAP)
     config = _read_json(config_path) if os.path.isfile(config_path) else {}
     token_map = _read_json(map_path) if os.path.isfile(map_path) else {}
+    _check_config(config, config_path)
+    _check_token_map(token_map, map_path)
     tokens = {**SpecialTokens.entries_of(config, config_path), **SpecialTokens.entries_of(token_map, map_path)}
-    options: dict[str, Any] = {"preprocessing": _preprocessing(config, config_path),
-                               "special_tokens": SpecialTokens(**tokens)}
+    additional = _additional(token_map, map_path)
+    if additional is None:
+        additional = _additional(config, config_path) or []
+    specials = SpecialTokens(**tokens)
+    options: dict[str, Any] = {"preprocessing": _preprocessing(config, config_path), "special_tokens": specials}
+    added = _added_tokens(path, config, config_path, found_json, {*specials.all_tokens, *additional})
+    if added:
+        options["added_tokens_decoder"] = added
+    if additional:
+        options["additional_special_tokens"] = additional
     max_len = _model_max_length(config, config_path)
     if max_len is not None:
         options["model_max_length"] = max_len
+    for key in ("padding_side", "truncation_side"):
+        side = _side(config, key, config_path)
+        if side is not None:
+            options[key] = side
+    clean = config.get("clean_up_tokenization_spaces")
+    if clean is not None:
+        if not isinstance(clean, bool):
+            raise ValueError(f"{config_path}: clean_up_tokenization_spaces must be true or false, got {clean!r:.40}")
+        options["clean_up_tokenization_spaces"] = clean
     return TokenizerDirectory(found_spiece, found_json, options)
+
+
+def _additional(data: dict[str, Any], path: str) -> list[str] | None:
+    value = data.get("additional_special_tokens")
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise ValueError(f"{path}: additional_special_tokens must be a list, got {type(value).__name__}")  # noqa: TRY004
+    return [AddedToken.coerce(v, special=True, source=f"{path}: additional_special_tokens[{i}]").content
+            for i, v in enumerate(value)]

@@ -1,7 +1,9 @@
 """Padding and truncation: strategy names, their validation, and the pure functions that apply them.
 
-Semantics follow Hugging Face tokenizers so users need no new habits: right padding, ``longest_first``
-removes one token at a time from the longer sequence (the second one on ties).
+Semantics follow Hugging Face tokenizers so users need no new habits: right padding and truncation by
+default (``padding_side``/``truncation_side`` "left" is the other choice), ``longest_first`` removes one
+token at a time from the longer sequence (the second one on ties), and overflowing windows are cut as
+transformers' fast tokenizer cuts them (:func:`windows`).
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ from enum import Enum
 __all__ = [
     "MAX_LENGTH_LIMIT",
     "Padding",
+    "Side",
     "Truncation",
     "check_length",
     "padded_length",
     "resolve_padding",
+    "resolve_side",
     "resolve_truncation",
     "truncate_pair",
+    "windows",
 ]
 
 # The largest max_length, pad_to_multiple_of and model_max_length accepted: far beyond any ALBERT
@@ -37,6 +42,24 @@ class Padding(str, Enum):
     DO_NOT_PAD = "do_not_pad"
     LONGEST = "longest"
     MAX_LENGTH = "max_length"
+
+
+class Side(str, Enum):
+    """Where padding goes, or which end truncation removes."""
+
+    RIGHT = "right"
+    LEFT = "left"
+
+
+def resolve_side(name: str, value: object) -> Side:
+    """``"right"`` or ``"left"`` (``name`` is the argument, e.g. ``padding_side``); anything else raises."""
+    if isinstance(value, Side):
+        return value
+    if isinstance(value, str):
+        for member in Side:
+            if value == member.value:
+                return member
+    raise ValueError(f"{name}={value!r} is not supported; accepted: 'right', 'left'")
 
 
 class Truncation(str, Enum):
@@ -93,12 +116,14 @@ def truncate_pair(len0: int, len1: int | None, budget: int, strategy: Truncation
         if strategy is Truncation.ONLY_SECOND:
             raise ValueError("truncation='only_second' needs a text_pair; use 'longest_first' or "
                              "'only_first' for single sequences")
-        if excess > len0:
+        # A pair keeps at least one token of the sequence it cuts, as both of transformers' tokenizers
+        # insist (a single sequence may be cut to nothing, as their fast tokenizer does).
+        if excess > len0 or (len1 is not None and excess == len0):
             raise ValueError(f"cannot truncate the first sequence ({len0} tokens) by {excess} tokens to "
                              f"fit max_length; use truncation='longest_first' or a larger max_length")
         return len0 - excess, len1
     if strategy is Truncation.ONLY_SECOND:
-        if excess > len1:
+        if excess >= len1:
             raise ValueError(f"cannot truncate the second sequence ({len1} tokens) by {excess} tokens to "
                              f"fit max_length; use truncation='longest_first' or a larger max_length")
         return len0, len1 - excess
@@ -125,3 +150,30 @@ def padded_length(longest: int, strategy: Padding, max_length: int | None,
     if pad_to_multiple_of:
         target = -(-target // pad_to_multiple_of) * pad_to_multiple_of
     return target
+
+
+def windows(length: int, size: int, stride: int, side: Side = Side.RIGHT) -> list[tuple[int, int]]:
+    """``(start, stop)`` windows of ``size`` tokens over a sequence of ``length``, each overlapping the one
+    before by ``stride`` tokens, in the order transformers' fast tokenizer returns overflowing rows: from
+    the start for right truncation (the last window may be shorter), from the end for left truncation.
+    A sequence that fits is one window. Raises ``ValueError`` unless ``0 <= stride < size``."""
+    if not 0 <= stride < size:
+        raise ValueError(f"stride={stride} must be at least 0 and smaller than the window ({size} tokens)")
+    if length <= size:
+        return [(0, length)]
+    step = size - stride
+    out: list[tuple[int, int]] = []
+    if side is Side.RIGHT:
+        for start in range(0, length, step):
+            stop = min(start + size, length)
+            out.append((start, stop))
+            if stop == length:
+                break
+    else:
+        for last in range(length - 1, -1, -step):
+            stop = last + 1
+            start = max(stop - size, 0)
+            out.append((start, stop))
+            if start == 0:
+                break
+    return out

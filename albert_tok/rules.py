@@ -4,7 +4,8 @@ Both tokenizers read these; none of them needs the Rust ``tokenizers`` library, 
 loads and encodes without importing it.
 
 * the digit-comma rule: ALBERT re-splits a piece ending in a comma right after a digit (``▁2010,`` ->
-  ``▁2010`` ``,``); :func:`digit_comma_table` precomputes it per piece;
+  ``▁2010`` ``,``); :func:`digit_comma_table` precomputes it per piece, :class:`DigitCommaArrays` applies it
+  to a whole batch;
 * grapheme clusters: Rust's ``Precompiled`` normaliser maps short clusters as a whole where SentencePiece
   maps character by character; :func:`grapheme_risk_pattern` finds the texts that may hold one.
 """
@@ -17,11 +18,13 @@ import sys
 import unicodedata
 from collections.abc import Callable
 
+import numpy as np
+
 from .spm_model import SPIECE_UNDERLINE
 from .text import char_class
 
-__all__ = ["deleted_controls_pattern", "digit_comma_table", "grapheme_extenders", "grapheme_risk_pattern",
-           "is_digit_comma_piece"]
+__all__ = ["DigitCommaArrays", "deleted_controls_pattern", "digit_comma_table", "grapheme_extenders",
+           "grapheme_risk_pattern", "is_digit_comma_piece"]
 
 
 def is_digit_comma_piece(piece: str) -> bool:
@@ -49,6 +52,43 @@ def digit_comma_table(pieces: list[str], encode: Callable[[str], list[int]],
                 cur[0] = cur[0][1:]
         table[pid] = tuple(piece_to_id(p) for p in cur) + (piece_to_id(piece[-1]),)
     return table
+
+
+class DigitCommaArrays:
+    """:func:`digit_comma_table` as arrays, to apply the rule to a whole batch of ids in a few numpy steps."""
+
+    def __init__(self, table: dict[int, tuple[int, ...]], vocab_size: int) -> None:
+        if 0 in table:
+            raise ValueError("id 0 cannot be a digit-comma piece")  # it stands in for added tokens in apply
+        self.size = np.ones(vocab_size, dtype=np.int64)  # ids each id becomes
+        self.start = np.arange(vocab_size, dtype=np.int64)  # where they are in values
+        extra: list[int] = []
+        for pid, replacement in sorted(table.items()):
+            self.size[pid] = len(replacement)
+            self.start[pid] = vocab_size + len(extra)
+            extra.extend(replacement)
+        # An id outside the table stands for itself: values[id] == id.
+        self.values = np.concatenate([np.arange(vocab_size, dtype=np.int64), np.asarray(extra, dtype=np.int64)])
+        self.any = bool(table)
+
+    def apply(self, flat: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rule on ``flat`` (the ids of texts of ``lengths`` one after the other): the new flat ids and
+        lengths, or the same arrays when no id is re-split."""
+        if not self.any or not flat.size:
+            return flat, lengths
+        beyond = flat >= len(self.size)  # added tokens: never re-split
+        safe = np.where(beyond, 0, flat) if beyond.any() else flat
+        sizes = self.size[safe]
+        if not (sizes != 1).any():
+            return flat, lengths
+        new_total = int(sizes.sum())
+        ends = np.cumsum(sizes)
+        within = np.arange(new_total) - np.repeat(ends - sizes, sizes)
+        out = self.values[np.repeat(self.start[safe], sizes) + within]
+        out[ends[beyond] - 1] = flat[beyond]
+        bounds = np.concatenate([[0], ends])
+        text_ends = np.cumsum(lengths)
+        return out, bounds[text_ends] - bounds[text_ends - lengths]
 
 
 @functools.cache

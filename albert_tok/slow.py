@@ -1,26 +1,30 @@
 """The slow ALBERT tokenizer: ALBERT's preprocessing in Python, then SentencePiece itself.
 
-It is the canonical reference the fast tokenizer is tested against. It gives no character offsets to
-callers; :meth:`AlbertTokenizer._encode_with_spans` gives the fast tokenizer raw spans for the rows it
-hands over. Loading and encoding never import the Rust ``tokenizers`` library; only writing a
-``tokenizer.json`` (``save_pretrained``) does.
+It is the canonical reference the fast tokenizer is tested against. Its character offsets come from
+SentencePiece's byte offsets (:meth:`AlbertTokenizer._encode_chunk_with_spans`), which also give the fast
+tokenizer spans for the texts it hands over. Loading and encoding never import the Rust ``tokenizers``
+library; only writing a ``tokenizer.json`` (``save_pretrained``) does.
 """
 
 from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import os
 from typing import Any
 
+import numpy as np
 import sentencepiece as spm
 
 from . import files
+from .added_tokens import Piece
 from .base import AlbertTokenizerBase
-from .offsets import Offsets, remap_offsets
-from .rules import digit_comma_table
-from .special_tokens import SpecialTokens, special_token_pattern, special_token_spans, split_on_special_tokens
-from .spm_model import SPIECE_UNDERLINE, ModelFormatError, parse_model, parse_pieces_with_spans
+from .batch import Encoded
+from .offsets import Offsets, normaliser_predicates, remap_offsets, space_pieces
+from .rules import DigitCommaArrays, digit_comma_table
+from .special_tokens import SpecialTokens
+from .spm_model import SPIECE_UNDERLINE, ModelFormatError, PieceType, parse_model, parse_pieces_with_spans
 from .text import Preprocessing
 
 __all__ = ["AlbertTokenizer", "load_spiece_bytes"]
@@ -34,15 +38,16 @@ def load_spiece_bytes(vocab_file: str | os.PathLike[str]) -> bytes:
         return fh.read()
 
 
-def _processor(model_bytes: bytes, source: str) -> spm.SentencePieceProcessor:
+def _processor(model_bytes: bytes, source: str) -> tuple[spm.SentencePieceProcessor, frozenset[int]]:
+    """The SentencePiece processor of ``model_bytes`` and the ids of its user-defined pieces."""
     try:
-        parse_model(model_bytes)
+        model = parse_model(model_bytes)
         processor = spm.SentencePieceProcessor()
         processor.LoadFromSerializedProto(model_bytes)
     except (ModelFormatError, RuntimeError, OSError) as exc:
         raise ValueError(f"{source} is not a valid SentencePiece model ({exc}); expected an ALBERT "
                          f"spiece.model") from exc
-    return processor
+    return processor, frozenset(i for i, p in enumerate(model.pieces) if p.type == PieceType.USER_DEFINED)
 
 
 class AlbertTokenizer(AlbertTokenizerBase):
@@ -53,41 +58,47 @@ class AlbertTokenizer(AlbertTokenizerBase):
         do_lower_case, remove_space, keep_accents: ALBERT's preprocessing switches (or pass
             ``preprocessing=Preprocessing(...)``; switches given here override it).
         model_max_length: longest sequence the model takes (512).
+        padding_side, truncation_side: ``"right"`` (default) or ``"left"``.
         special_tokens: a :class:`SpecialTokens`, or the ``*_token`` keyword arguments.
+        added_tokens_decoder, additional_special_tokens: added tokens (id -> token), as a saved directory
+            holds them; or call :meth:`add_tokens`/:meth:`add_special_tokens`.
 
-    Batches are encoded by SentencePiece's threaded batch API. It does not compute offsets: use
-    :class:`AlbertTokenizerFast` for ``return_offsets_mapping``.
+    Batches are encoded by SentencePiece's threaded batch API. Offsets (``return_offsets_mapping=True``)
+    come from SentencePiece's own byte offsets mapped back through ALBERT's preprocessing
+    (:meth:`~albert_tok.text.Preprocessing.align`) and keep the contract of :mod:`albert_tok.offsets`.
     """
 
     def __init__(self, vocab_file: str | os.PathLike[str] | None = None, do_lower_case: bool | None = None,
                  remove_space: bool | None = None, keep_accents: bool | None = None, *,
                  model_bytes: bytes | None = None, preprocessing: Preprocessing | None = None,
                  special_tokens: SpecialTokens | None = None, model_max_length: int = 512,
-                 num_threads: int = -1, **tokens: str) -> None:
+                 num_threads: int = -1, **options: Any) -> None:
         super().__init__(preprocessing=preprocessing, do_lower_case=do_lower_case, remove_space=remove_space,
                          keep_accents=keep_accents, special_tokens=special_tokens,
-                         model_max_length=model_max_length, **tokens)
+                         model_max_length=model_max_length, **options)
         if model_bytes is None:
             if vocab_file is None:
                 raise TypeError("AlbertTokenizer needs vocab_file (a spiece.model path) or model_bytes")
             model_bytes = load_spiece_bytes(vocab_file)
         self._model_bytes = bytes(model_bytes)
-        self._sp = _processor(self._model_bytes, repr(os.fspath(vocab_file)) if vocab_file else "model_bytes")
+        source = repr(os.fspath(vocab_file)) if vocab_file else "model_bytes"
+        self._sp, self.user_defined_ids = _processor(self._model_bytes, source)
+        # SentencePiece strips and collapses runs of spaces itself: Preprocessing.apply_batch leaves them to it.
+        self._sp_collapses_spaces = parse_model(self._model_bytes).remove_extra_whitespaces
         self.num_threads = num_threads
         self._pieces = [self._sp.id_to_piece(i) for i in range(self._sp.get_piece_size())]
-        self._piece_to_id = {p: i for i, p in enumerate(self._pieces)}
-        for token in self.special_tokens.all_tokens:
-            if token not in self._piece_to_id:
-                raise ValueError(f"special token {token!r} is not a piece of the SentencePiece model")
-        self._special_pattern = special_token_pattern(self.special_tokens)
-        self._special_first_chars = {t[0] for t in self.special_tokens.all_tokens}
+        self._init_vocabulary(*self._given_added, user_defined=self.user_defined_ids)
         self._digit_comma = digit_comma_table(self._pieces, self._sp.encode, self._piece_to_id.__getitem__)
+        self._digit_comma_arrays = DigitCommaArrays(self._digit_comma, len(self._pieces))
         joined = self._sp.normalize("ab")
         self._deleted = functools.lru_cache(maxsize=4096)(lambda c: self._sp.normalize(f"a{c}b") == joined)
+        self._word_start_ids, self._space_id = space_pieces(self._pieces)
+        self._is_space, self._is_deleted = normaliser_predicates(self.normalize_chunk)
 
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike[str], **overrides: Any) -> AlbertTokenizer:
-        """Load from a Hugging Face-format directory holding ``spiece.model``."""
+        """Load from a Hugging Face-format directory holding ``spiece.model`` (see
+        :func:`albert_tok.files.read_directory` for what is read); keyword arguments override it."""
         found = files.read_directory(directory)
         if found.spiece is None:
             raise FileNotFoundError(f"{os.fspath(directory)!r} has no {files.SPIECE}; the slow tokenizer needs "
@@ -105,103 +116,102 @@ class AlbertTokenizer(AlbertTokenizerBase):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(**state)  # type: ignore[misc]
 
-    def _chunks(self, text: str) -> list[tuple[str, bool]]:
-        """Step 1-2 of :mod:`albert_tok.text`: lower outside special tokens, split on them."""
-        if any(c in text for c in self._special_first_chars):
-            return split_on_special_tokens(text, self.special_tokens, self._special_pattern,
-                                           self.preprocessing.lower)
-        text = self.preprocessing.lower(text)
-        return [(text, False)] if text else []
-
-    def _encode_texts(self, texts: list[str], with_offsets: bool) -> tuple[list[list[int]], list[Offsets] | None]:
+    def _encode_chunks(self, chunks: list[str], with_offsets: bool) -> tuple[list[list[int]], list[Offsets] | None]:
+        """Steps 1, 3 and 4 of :mod:`albert_tok.text` on texts that hold no added token."""
         if with_offsets:
-            raise NotImplementedError("AlbertTokenizer does not compute offsets; use AlbertTokenizerFast")
-        plain: list[str] = []
-        layout: list[list[int | str]] = []  # per text: chunk indices into plain, or special tokens
-        for text in texts:
-            row: list[int | str] = []
-            for chunk, is_special in self._chunks(text):
-                if is_special:
-                    row.append(chunk)
-                else:
-                    row.append(len(plain))
-                    plain.append(self.preprocessing.apply(chunk))
-            layout.append(row)
-        encoded = self._sp.encode(plain, num_threads=self.num_threads) if plain else []
-        table = self._digit_comma
-        out: list[list[int]] = []
-        for row in layout:
-            ids: list[int] = []
-            for item in row:
-                if isinstance(item, str):
-                    ids.append(self._piece_to_id[item])
-                    continue
-                piece_ids = encoded[item]
-                if table.keys().isdisjoint(piece_ids):
-                    ids.extend(piece_ids)
-                else:
-                    for pid in piece_ids:
-                        ids.extend(table.get(pid, (pid,)))
-            out.append(ids)
-        return out, None
+            pairs = [self._encode_chunk_with_spans(c) for c in chunks]
+            return [ids for ids, _ in pairs], [spans for _, spans in pairs]
+        return Encoded.from_flat(*self._encode_chunks_flat(chunks)).ids, None
 
-    def _encode_with_spans(self, text: str) -> tuple[list[int], Offsets]:
-        """The ids of :meth:`_encode_texts` for one text, with raw character spans in ``text``.
+    def _sentencepiece(self, chunks: list[str]) -> list[list[int]]:
+        """SentencePiece's ids of texts holding no added token, after ALBERT's preprocessing (before the
+        digit-comma rule)."""
+        plain = self.preprocessing.apply_batch(chunks, spaces_collapsed_later=self._sp_collapses_spaces)
+        encoded = self._sp.encode(plain, num_threads=self.num_threads) if chunks else []
+        if self._surface_ids:
+            self._name_unknown_surfaces(plain, encoded)
+        return encoded
+
+    def _encode_chunks_flat(self, chunks: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The hot path: the ids of a batch flattened once, the digit-comma rule applied to all of it."""
+        encoded = self._sentencepiece(chunks)
+        lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+        flat = np.fromiter(itertools.chain.from_iterable(encoded), dtype=np.int64, count=int(lengths.sum()))
+        return self._digit_comma_arrays.apply(flat, lengths)
+
+    def _name_unknown_surfaces(self, plain: list[str], encoded: list[list[int]]) -> None:
+        """Give an unknown piece whose surface is an added token's content that token's id, in place
+        (see :meth:`~albert_tok.vocab.TokenizerVocabulary._rebuild`); ``plain`` are the preprocessed texts."""
+        unk = self._sp.unk_id()
+        rows = [i for i, ids in enumerate(encoded) if unk in ids]
+        if not rows:
+            return
+        surfaces = self._sp.encode([plain[i] for i in rows], out_type=str)
+        for i, pieces in zip(rows, surfaces):
+            encoded[i] = [self._surface_ids.get(p, pid) if pid == unk else pid for pid, p in zip(encoded[i], pieces)]
+
+    def _encode_chunk_with_spans(self, chunk: str) -> tuple[list[int], Offsets]:
+        """The ids of :meth:`_encode_chunks` for one chunk, with raw character spans in ``chunk``.
 
         Spans come from SentencePiece's own byte offsets into the preprocessed chunk, mapped back through
-        :meth:`albert_tok.text.Preprocessing.align`; a special token written in the text has the span of
-        what was written. :func:`albert_tok.offsets.settle_offsets` turns them into contract offsets.
+        :meth:`albert_tok.text.Preprocessing.align`. :func:`albert_tok.offsets.settle_offsets` turns them
+        into contract offsets.
         """
         ids: list[int] = []
         spans: Offsets = []
-        for start, end, token in special_token_spans(text, self.special_tokens, self._special_pattern):
-            if token is not None:
-                ids.append(self._piece_to_id[token])
-                spans.append((start, end))
-                continue
-            chunk, chunk_spans = self.preprocessing.align(text[start:end])
-            if not chunk:
-                continue
-            proto = self._sp.encode([chunk], out_type="serialized_proto")[0]
-            byte_starts = [0]  # byte offset in chunk's UTF-8 where each character starts
-            for char in chunk:
-                byte_starts.append(byte_starts[-1] + len(char.encode("utf-8")))
-            for piece_id, begin, stop in parse_pieces_with_spans(proto):
-                first = bisect.bisect_right(byte_starts, begin) - 1
-                after = bisect.bisect_left(byte_starts, stop)
-                # SentencePiece counts the characters it deletes (controls) into the piece next to them;
-                # the Rust normaliser leaves them out at a piece's edges. Follow Rust.
-                while after - first > 1 and self._deleted(chunk[after - 1]):
-                    after -= 1
-                while after - first > 1 and self._deleted(chunk[first]):
-                    first += 1
-                covered = chunk_spans[first:after] if after > first else []
-                if covered:
-                    span = (start + min(s for s, _ in covered), start + max(e for _, e in covered))
-                else:  # SentencePiece's dummy prefix: no character of its own
-                    at = start + (chunk_spans[first][0] if first < len(chunk_spans) else end - start)
-                    span = (at, at)
-                replacement = self._digit_comma.get(piece_id)
-                if replacement is None:
-                    ids.append(piece_id)
-                    spans.append(span)
-                else:
-                    ids.extend(replacement)
-                    spans.extend(remap_offsets([self._pieces[piece_id]], [span],
-                                               [self._pieces[i] for i in replacement]))
+        text, char_spans = self.preprocessing.align(chunk)
+        if not text:
+            return ids, spans
+        proto = self._sp.encode([text], out_type="serialized_proto")[0]
+        spans_of = parse_pieces_with_spans(proto)
+        if self._surface_ids:
+            named = [[piece_id for piece_id, _, _ in spans_of]]
+            self._name_unknown_surfaces([text], named)
+            spans_of = [(i, b, e) for i, (_, b, e) in zip(named[0], spans_of)]
+        byte_starts = [0]  # byte offset in text's UTF-8 where each character starts
+        for char in text:
+            byte_starts.append(byte_starts[-1] + len(char.encode("utf-8")))
+        for piece_id, begin, stop in spans_of:
+            first = bisect.bisect_right(byte_starts, begin) - 1
+            after = bisect.bisect_left(byte_starts, stop)
+            # SentencePiece counts the characters it deletes (controls) into the piece next to them;
+            # the Rust normaliser leaves them out at a piece's edges. Follow Rust.
+            while after - first > 1 and self._deleted(text[after - 1]):
+                after -= 1
+            while after - first > 1 and self._deleted(text[first]):
+                first += 1
+            covered = char_spans[first:after] if after > first else []
+            if covered:
+                span = (min(s for s, _ in covered), max(e for _, e in covered))
+            else:  # SentencePiece's dummy prefix: no character of its own
+                at = char_spans[first][0] if first < len(char_spans) else len(chunk)
+                span = (at, at)
+            replacement = self._digit_comma.get(piece_id)
+            if replacement is None:
+                ids.append(piece_id)
+                spans.append(span)
+            else:
+                ids.extend(replacement)
+                spans.extend(remap_offsets([self._pieces[piece_id]], [span],
+                                           [self._pieces[i] for i in replacement]))
         return ids, spans
+
+    def normalize_chunk(self, text: str) -> str:
+        """What SentencePiece segments for ``text`` (a text without added tokens): ALBERT preprocessing then
+        ``nmt_nfkc`` and SentencePiece's whitespace handling, ``▁`` for spaces."""
+        return self._sp.normalize(self.preprocessing.apply(self.preprocessing.lower(text)))
 
     def normalize(self, text: str) -> str:
         """The text SentencePiece segments (ALBERT preprocessing and ``nmt_nfkc``), ``▁`` as spaces,
-        special tokens kept; what ``decode(encode(text), skip_special_tokens=True)`` returns for text
+        added tokens kept; what ``decode(encode(text), skip_special_tokens=True)`` returns for text
         without unknown pieces or special tokens."""
+        pieces = self._added.split(text) or [Piece(0, len(text), None, text)]
         parts = []
-        for chunk, is_special in self._chunks(text):
-            if is_special:
-                parts.append(chunk)
+        for piece in pieces:
+            if piece.token is not None:
+                parts.append(self._id_to_token(piece.token))
             else:
-                normalized = self._sp.normalize(self.preprocessing.apply(chunk))
-                parts.append(normalized.replace(SPIECE_UNDERLINE, " ").strip())
+                parts.append(self.normalize_chunk(piece.text).replace(SPIECE_UNDERLINE, " ").strip())
         return " ".join(p for p in parts if p)
 
     def _model_file_contents(self) -> dict[str, bytes]:
@@ -209,4 +219,4 @@ class AlbertTokenizer(AlbertTokenizerBase):
 
         return {files.SPIECE: self._model_bytes,
                 files.TOKENIZER_JSON: tokenizer_json_bytes(self._model_bytes, self.special_tokens,
-                                                           self.preprocessing)}
+                                                           self.preprocessing, self.added_tokens_decoder)}

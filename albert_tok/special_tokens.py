@@ -7,8 +7,7 @@ same :data:`SINGLE_LAYOUT`/:data:`PAIR_LAYOUT` by :func:`template_post_processor
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
@@ -24,10 +23,7 @@ __all__ = [
     "build_layout",
     "layout_masks",
     "num_special_tokens",
-    "special_token_pattern",
-    "special_token_spans",
     "special_tokens_mask",
-    "split_on_special_tokens",
     "template_post_processor",
     "token_type_ids",
 ]
@@ -152,29 +148,39 @@ def token_type_ids(len0: int, len1: int | None) -> list[int]:
     return out
 
 
-def layout_masks(len0: np.ndarray, len1: np.ndarray | None, width: int,
-                 add_special_tokens: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Vectorised :func:`token_type_ids` and :func:`special_tokens_mask` for a batch, right-padded to
-    ``width`` (padding: type 0, special 1). ``len0``/``len1`` are the per-row sequence lengths."""
+def layout_masks(len0: np.ndarray, len1: np.ndarray | None, width: int, add_special_tokens: bool = True, *,
+                 shift: np.ndarray | None = None, types: bool = True,
+                 special: bool = True) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Vectorised :func:`token_type_ids` and :func:`special_tokens_mask` for a batch, padded to ``width``
+    (padding: type 0, special 1). ``len0``/``len1`` are the per-row sequence lengths; ``shift`` the per-row
+    left padding (None: padding on the right). A mask not asked for (``types``/``special`` False) is not
+    computed and comes back as None; token types of single sequences are all zero and cost nothing."""
     if add_special_tokens:
         layout = SINGLE_LAYOUT if len1 is None else PAIR_LAYOUT
     else:
         layout = (("A", 0),) if len1 is None else (("A", 0), ("B", 1))
     rows = len(len0)
-    col = np.arange(width)[None, :]
-    types = np.zeros((rows, width), dtype=np.int64)
-    special = np.ones((rows, width), dtype=np.int64)
+    types_out = np.zeros((rows, width), dtype=np.int64) if types else None
+    special_out = np.ones((rows, width), dtype=np.int64) if special else None
+    if not special and not any(type_id for _, type_id in layout):
+        return types_out, special_out
+    pos = np.arange(width)[None, :]
+    if shift is not None:
+        pos = pos - shift[:, None]
     cursor = np.zeros(rows, dtype=np.int64)
     counts = {"A": len0, "B": len0 * 0 if len1 is None else len1}
+    one = np.ones(rows, dtype=np.int64)
     for name, type_id in layout:
-        count = counts.get(name, np.ones(rows, dtype=np.int64))
-        inside = (col >= cursor[:, None]) & (col < (cursor + count)[:, None])
-        if type_id:
-            types[inside] = type_id
-        if name in ("A", "B"):
-            special[inside] = 0
+        count = counts.get(name, one)
+        in_sequence = name in ("A", "B")
+        if (types_out is not None and type_id) or (special_out is not None and in_sequence):
+            inside = (pos >= cursor[:, None]) & (pos < (cursor + count)[:, None])
+            if types_out is not None and type_id:
+                types_out[inside] = type_id
+            if special_out is not None and in_sequence:
+                special_out[inside] = 0
         cursor = cursor + count
-    return types, special
+    return types_out, special_out
 
 
 def template_post_processor(cls_token: str, cls_id: int, sep_token: str, sep_id: int) -> Any:
@@ -190,50 +196,3 @@ def template_post_processor(cls_token: str, cls_id: int, sep_token: str, sep_id:
         pair=template(PAIR_LAYOUT),
         special_tokens=[(cls_token, cls_id), (sep_token, sep_id)],
     )
-
-
-def special_token_spans(text: str, specials: SpecialTokens,
-                        pattern: re.Pattern[str]) -> list[tuple[int, int, str | None]]:
-    """Split ``text`` on special tokens written in it: ``[(start, end, token or None), ...]`` in text order
-    (None marks the text between special tokens).
-
-    A token with left-strip (``[MASK]``) swallows the whitespace before it: the text part before it ends
-    earlier and the token's span starts there (as in transformers' fast tokenizer). Empty text parts are
-    left out. ``pattern`` is :func:`special_token_pattern` of ``specials``.
-    """
-    out: list[tuple[int, int, str | None]] = []
-    pos = 0
-    for match in pattern.finditer(text):
-        start, end = match.span()
-        part_end = start
-        if specials.lstrip(match.group()):
-            part_end = pos + len(text[pos:start].rstrip())
-        if part_end > pos:
-            out.append((pos, part_end, None))
-        out.append((part_end, end, match.group()))
-        pos = end
-    if pos < len(text):
-        out.append((pos, len(text), None))
-    return out
-
-
-def split_on_special_tokens(text: str, specials: SpecialTokens, pattern: re.Pattern[str],
-                            transform: Callable[[str], str] | None = None) -> list[tuple[str, bool]]:
-    """Split ``text`` on special tokens written in it: ``[(chunk, is_special), ...]``.
-
-    ``transform`` (lower-casing) is applied to the text between special tokens; a special token's chunk
-    is the token itself (not the whitespace it swallows). Empty chunks are dropped.
-    """
-    out: list[tuple[str, bool]] = []
-    for start, end, token in special_token_spans(text, specials, pattern):
-        if token is not None:
-            out.append((token, True))
-        else:
-            out.append((text[start:end] if transform is None else transform(text[start:end]), False))
-    return out
-
-
-def special_token_pattern(specials: SpecialTokens) -> re.Pattern[str]:
-    """A capturing regex that finds special tokens, longest first."""
-    tokens = sorted(specials.all_tokens, key=len, reverse=True)
-    return re.compile("(" + "|".join(map(re.escape, tokens)) + ")")

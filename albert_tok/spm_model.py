@@ -7,6 +7,7 @@ module never writes a model; it only reads one and says clearly when the bytes a
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass
 
@@ -139,9 +140,17 @@ def _piece(buf: bytes) -> Piece:
 
 
 def parse_model(data: bytes) -> SentencePieceModel:
-    """Parse ``spiece.model`` bytes; raise :class:`ModelFormatError` (and nothing else) naming what is wrong."""
+    """Parse ``spiece.model`` bytes; raise :class:`ModelFormatError` (and nothing else) naming what is wrong.
+
+    The result is immutable and cached per content: a fast tokenizer parses its model when it is built and
+    again for every ``tokenizer.json`` it saves (0.3 s for ALBERT's 30,000 pieces)."""
     if not isinstance(data, (bytes, bytearray)) or not data:
         raise ModelFormatError("a SentencePiece model must be non-empty bytes")
+    return _parse_model(bytes(data))
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_model(data: bytes) -> SentencePieceModel:
     try:
         top = _fields(bytes(data))
         pieces = [_piece(m) for m in _messages(top, 1)]

@@ -18,8 +18,8 @@ _PIECES = [
     # whitespace runs, NBSP, ideographic space, control and zero-width characters
     " ", "  ", "\t", "\n", "\r\n", "\u00a0", "\u3000", "\u2009", "\x1c", "\x85", "\u200b", "\u200d",
     "\ufeff", "\x00", "\x07",
-    # special tokens written in text
-    "[MASK]", " [MASK] ", "[CLS]", "[SEP]", "<unk>", "<pad>", "[mask]",
+    # special tokens written in text, and in other cases (lower-casing can turn "<UNK>" into one)
+    "[MASK]", " [MASK] ", "[CLS]", "[SEP]", "<unk>", "<pad>", "[mask]", "<UNK>", "<Pad>", "[Mask]", "[cls]",
     # digits with commas, quotes, punctuation, user-defined pieces
     "1,000", "2010,", "9,", "3,14", "666", "bbb", "``", "''", '"', "(", ")", "-", "–", "£", "€", ".", ",",
     "!", "?", "'s", "...",
@@ -28,7 +28,7 @@ _PIECES = [
     # words
     "Hello", "world", "ALBERT", "the", "Paris", "photosynthesis", "don't",
 ]
-_SPECIAL_WRITTEN = ("[MASK]", " [MASK] ", "[CLS]", "[SEP]", "<unk>", "<pad>")
+_SPECIAL_WRITTEN = ("[MASK]", " [MASK] ", "[CLS]", "[SEP]", "<unk>", "<pad>", "<UNK>", "<Pad>", "[Mask]", "[cls]")
 
 numbers = st.from_regex(r"\d{1,7}(,\d{1,3}){0,3},?", fullmatch=True)
 """Numbers for the digit-comma rule (``\\d`` includes non-ASCII digits)."""
@@ -97,3 +97,47 @@ any_text = st.one_of(text, vocabulary_text, grapheme_clusters, replacement_then_
 """Every kind of short text above."""
 
 texts = st.lists(text, min_size=1, max_size=6)
+
+
+# -- added tokens ------------------------------------------------------------------------------------
+ADDED_TOKENS: tuple[tuple[str, dict[str, bool]], ...] = (
+    ("new_tok", {}),                                   # a new id
+    ("Hello", {}),                                     # normalized: stored lower-cased, a piece already
+    ("<ent>", {"lstrip": True, "rstrip": True}),       # swallows whitespace on both sides
+    ("ab", {}),                                        # inside words ("abc", "tab")
+    ("x y", {}),                                       # holds a space
+    ("[E]", {"single_word": True}),                    # not a token where glued to text
+    ("\u2581the", {}),                                 # a piece of the vocabulary, written with its "▁"
+    ("WORLD", {"normalized": False}),                  # not lower-cased: never matches a lower-cased text
+    ("é", {}),                                         # an accent, NFKD-stripped in the text around it
+    ("1,", {"rstrip": True}),                          # a digit-comma piece
+)
+"""Tokens :func:`add_test_tokens` adds with ``add_tokens`` (content, AddedToken options)."""
+ADDED_SPECIAL_TOKENS: tuple[tuple[str, dict[str, bool]], ...] = (
+    ("<e1>", {}), ("</E1>", {"single_word": True}), ("[ent]", {"lstrip": True}),
+)
+"""Tokens :func:`add_test_tokens` adds as ``additional_special_tokens``."""
+
+
+def add_test_tokens(tok, token_type=None):
+    """Add :data:`ADDED_TOKENS` and :data:`ADDED_SPECIAL_TOKENS` to ``tok`` (ours or transformers'); options
+    are passed as ``token_type`` objects (default: albert_tok.AddedToken). Returns ``tok``."""
+    if token_type is None:
+        from albert_tok import AddedToken as token_type
+    tok.add_tokens([token_type(c, **o) if o else c for c, o in ADDED_TOKENS])
+    tok.add_special_tokens({"additional_special_tokens": [token_type(c, **o) if o else c
+                                                          for c, o in ADDED_SPECIAL_TOKENS]})
+    return tok
+
+
+_ADDED_CONTENTS = [c for c, _ in ADDED_TOKENS + ADDED_SPECIAL_TOKENS]
+added_token_text = st.lists(
+    st.one_of(
+        st.sampled_from(_ADDED_CONTENTS),
+        st.sampled_from(_ADDED_CONTENTS).map(str.upper),
+        st.sampled_from(_ADDED_CONTENTS).map(str.lower),
+        st.tuples(st.sampled_from(["", " ", "  ", "\t", "x", "İ"]), st.sampled_from(_ADDED_CONTENTS),
+                  st.sampled_from(["", " ", "\n", "y", "s"])).map("".join),
+        st.sampled_from(_PIECES), st.text(max_size=3)),
+    max_size=10).map("".join)
+"""Text mixing :data:`ADDED_TOKENS` (in other cases, glued to text, between whitespace) with hard cases."""

@@ -1,4 +1,5 @@
-"""The offsets contract of albert_tok.offsets, checked on the fast tokenizer, and against transformers."""
+"""The offsets contract of albert_tok.offsets, checked on both tokenizers (their offsets are equal), and
+against transformers' fast tokenizer."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from hypothesis import strategies as st
 
 from albert_tok.offsets import normaliser_predicates, remap_offsets, settle_offsets, space_pieces
 from albert_tok.rules import deleted_controls_pattern
-from albert_tok.special_tokens import special_token_pattern, special_token_spans
 from albert_tok.text import PYTHON_WHITESPACE
 
 from .conftest import SPIECE
@@ -46,9 +46,10 @@ def violations(tok, t: str, ids: list[int], offsets: list[tuple[int, int]]) -> l
             if piece != WORD and s < e and word == e:
                 problems.append((k, f"token {k} {piece!r} span {(s, e)} holds whitespace only, not its word"))
         floor = max(floor, e)
-    for start, end, token in special_token_spans(t, tok.special_tokens, special_token_pattern(tok.special_tokens)):
-        if token is not None and (tok.convert_tokens_to_ids(token), (start, end)) not in zip(ids, offsets):
-            problems.append((-1, f"special token {token!r} written at {(start, end)} has no token with that span"))
+    for piece in tok._added.split(t) or []:  # special and added tokens written in the text
+        if piece.token is not None and (piece.token, (piece.start, piece.end)) not in zip(ids, offsets):
+            problems.append((-1, (f"added token {piece.token} written at {(piece.start, piece.end)} has no "
+                                  f"token with that span")))
     return problems
 
 
@@ -142,14 +143,25 @@ def test_pairs_and_padding_keep_the_contract(fast, alarm, a, b, padding):
     assert all(row_offsets[k] == (0, 0) for k in range(len(row_ids)) if special[k])
 
 
+def slow_offsets(slow, t: str) -> tuple[list[int], list[tuple[int, int]]]:
+    enc = slow(t, add_special_tokens=False, return_offsets_mapping=True)
+    return enc["input_ids"], enc["offset_mapping"]
+
+
 def test_slow_spans_give_the_slow_ids(slow):
     for t in ["a\u0301 [MASK] 2010, 1,000,000 x", "İstanbul ﬁ ``q''", "  \u3000 ", "", "[SEP]"]:
-        assert slow._encode_with_spans(t)[0] == slow.encode(t, add_special_tokens=False)
+        ids, offsets = slow_offsets(slow, t)
+        assert ids == slow.encode(t, add_special_tokens=False)
+        assert contract_violations(slow, t, ids, offsets) == [], t
 
 
 @given(t=st.one_of(any_text, grapheme_clusters))
-def test_slow_spans_give_the_slow_ids_property(slow, t):
-    assert slow._encode_with_spans(t)[0] == slow.encode(t, add_special_tokens=False), repr(t)
+def test_slow_offsets_keep_the_contract_and_equal_fast(slow, fast, alarm, t):
+    alarm()
+    ids, offsets = slow_offsets(slow, t)
+    assert ids == slow.encode(t, add_special_tokens=False), repr(t)  # offsets never change the ids
+    assert contract_violations(slow, t, ids, offsets) == [], repr(t)
+    assert (ids, offsets) == fast_offsets(fast, t), repr(t)
 
 
 # -- the pure functions ------------------------------------------------------------------------------

@@ -10,15 +10,17 @@ import subprocess
 import sys
 import warnings
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from albert_tok import AlbertTokenizer, AlbertTokenizerFast, Preprocessing
 from albert_tok.padding import Truncation, truncate_pair
+from albert_tok.rules import DigitCommaArrays
 
 from .conftest import ROOT, SPIECE
-from .strategies import long_text, plain_text, text
+from .strategies import any_text, long_text, plain_text, text
 
 
 def test_fixture_is_the_real_albert_vocabulary():
@@ -112,8 +114,12 @@ def test_longest_first_keeps_budget(slow, t, data):
 
 def reference_truncate(len0: int, len1: int | None, budget: int, strategy: str) -> tuple[int, int | None]:
     """transformers' rule, one token at a time: longest_first cuts the longer sequence (the second on
-    ties); only_first/only_second cut one sequence and fail when it runs out."""
+    ties); only_first/only_second cut one sequence and fail when it runs out (for a pair, also when it
+    would be cut to nothing: both of transformers' tokenizers refuse that)."""
     excess = len0 + (len1 or 0) - budget
+    if len1 is not None and strategy != "longest_first" and excess > 0 and \
+            excess >= (len0 if strategy == "only_first" else len1):
+        raise ValueError(strategy)
     while excess > 0:
         if strategy == "longest_first":
             if len1 is not None and len1 >= len0:
@@ -271,9 +277,13 @@ def test_fast_offsets_index_original_text(fast):
         assert surface and token.lstrip("▁").startswith(surface[:1]) or token.lstrip("▁") == "", (token, s, e)
 
 
-def test_slow_has_no_offsets(slow):
-    with pytest.raises(NotImplementedError, match="AlbertTokenizerFast"):
-        slow("x", return_offsets_mapping=True)
+def test_slow_offsets_equal_fast(slow, fast):
+    # The slow tokenizer maps SentencePiece's byte offsets back through the preprocessing (it used to refuse).
+    texts = ["Hello  World, 1,000 (x) café", "a [MASK] b", "  İstanbul ﬁ 中文 ", ""]
+    s = slow(texts, return_offsets_mapping=True)
+    f = fast(texts, return_offsets_mapping=True)
+    assert s["input_ids"] == f["input_ids"]
+    assert s["offset_mapping"] == f["offset_mapping"]
 
 
 def test_import_does_not_import_torch():
@@ -395,3 +405,50 @@ def test_batch_path_is_one_backend_call(fast, monkeypatch):
     monkeypatch.setattr(fast, "_tok", Spy())
     fast([f"line {i}" for i in range(1000)], padding=True)
     assert calls == [1000]
+
+
+# -- the batch hot path is the per-text rule, done for the whole batch -------------------------------------
+def _squeezed(text: str) -> str:
+    return " ".join(part for part in text.split(" ") if part)
+
+
+@given(chunks=st.lists(st.one_of(any_text, st.just("a\x01b"), st.just("  x  y ")), max_size=6),
+       switches=st.tuples(st.booleans(), st.booleans(), st.booleans()), later=st.booleans())
+def test_apply_batch_equals_apply(slow, chunks, switches, later):
+    p = Preprocessing(*switches)
+    got = p.apply_batch(chunks, spaces_collapsed_later=later)
+    expected = [p.apply(p.lower(c)) for c in chunks]
+    if not later:
+        assert got == expected
+        return
+    # runs of spaces are left to SentencePiece, which removes them: the only difference, and none to it
+    assert [_squeezed(g) for g in got] == [_squeezed(e) for e in expected]
+    assert slow._sp.encode(got) == slow._sp.encode(expected)
+
+
+@given(rows=st.lists(st.lists(st.integers(0, 30005), max_size=8), max_size=6))
+def test_digit_comma_arrays_equal_the_table(slow, rows):
+    table = slow._digit_comma
+    pieces = sorted(table)
+    rows = [[pieces[i % len(pieces)] if i % 3 == 0 else i for i in row] for row in rows]  # plenty of hits
+    arrays = DigitCommaArrays(table, 30000)
+    lengths = np.array([len(r) for r in rows], dtype=np.int64)
+    flat = np.array([i for r in rows for i in r], dtype=np.int64)
+    new_flat, new_lengths = arrays.apply(flat, lengths)
+    expected = [[q for i in r for q in table.get(i, (i,))] for r in rows]
+    assert new_lengths.tolist() == [len(r) for r in expected]
+    assert new_flat.tolist() == [i for r in expected for i in r]
+
+
+@given(batch=st.lists(text, min_size=1, max_size=6))
+def test_padded_numpy_batch_equals_lists(tokenizer, batch):
+    lists = tokenizer(batch, return_special_tokens_mask=True)
+    for side in ("right", "left"):
+        arrays = tokenizer(batch, padding=True, return_tensors="np", return_special_tokens_mask=True,
+                           padding_side=side)
+        width = arrays["input_ids"].shape[1]
+        for key, rows in lists.items():
+            fill = {"input_ids": 0, "special_tokens_mask": 1}.get(key, 0)
+            padded = [[fill] * (width - len(r)) + r if side == "left" else r + [fill] * (width - len(r))
+                      for r in rows]
+            assert arrays[key].tolist() == padded, key
