@@ -1,34 +1,36 @@
 """Forward latency and peak memory of AlbertModel against transformers (eager and sdpa), same weights.
 
-    python bench/model.py [--shapes 1x16 8x128 4x512] [--repeat 5] [--dtype float32] [--write-readme]
+    python bench/model.py [--shapes 1x16 8x128 4x512] [--repeat 5] [--dtype float32] [--no-onnx] [--write-readme]
 
 albert-base-v2 shapes (random weights), CPU unless --device cuda. Each (implementation, shape) runs in
 its own process so that peak memory (max RSS growth during the forward, or CUDA peak allocation) is
-its own. Prints ratios against transformers sdpa; writes bench/results/model.json. Not a test.
+its own. Prints ratios against transformers sdpa; writes bench/results/model-<device>-<dtype>.json.
+On CPU in float32 it also times the ONNX Runtime backend (the same weights exported by
+``albert_model.onnx_export``, fp32 and int8, 2 intra-op threads) in a second table (README markers
+``bench:model-onnx``), with each graph's max abs diff from transformers sdpa. Not a test.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import platform
+import subprocess
 import sys
-
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-from pathlib import Path  # noqa: E402
+import tempfile
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
 sys.path.insert(0, str(ROOT))
 
 WORKER = r"""
 import json, sys, time, warnings
 warnings.filterwarnings("ignore")
 import torch
-impl, directory, batch, length, repeat, dtype, device = sys.argv[1:8]
-batch, length, repeat, dtype = int(batch), int(length), int(repeat), getattr(torch, dtype)
+impl, directory, batch, length, repeat, dtype, device, _, budget = sys.argv[1:10]
+batch, length, repeat, dtype, budget = int(batch), int(length), int(repeat), getattr(torch, dtype), float(budget)
 torch.manual_seed(0)
 if impl == "albert_model":
     import albert_model
@@ -59,11 +61,51 @@ else:
         fh.write("5")
     rss0 = status("VmRSS")
 times = []
+start = time.perf_counter()
 for _ in range(repeat):
     t0 = time.perf_counter(); out = run(); times.append(time.perf_counter() - t0)
+    if len(times) >= 3 and time.perf_counter() - start > budget:  # a loaded machine: enough for a median
+        break
 peak = (torch.cuda.max_memory_allocated() - base) if device == "cuda" else max(0, status("VmHWM") - rss0)
 torch.save(out.float().cpu()[:, :4, :4], sys.argv[8])
-print(json.dumps({"median_s": sorted(times)[len(times) // 2], "peak_bytes": peak}))
+print(json.dumps({"median_s": sorted(times)[len(times) // 2], "peak_bytes": peak, "runs": len(times)}))
+"""
+
+# The ONNX Runtime comparison runs in one process that takes turns between the implementations, forward by
+# forward, and keeps each one's best: on a shared machine, load then hits every implementation alike.
+ONNX_WORKER = r"""
+import json, sys, time, warnings
+warnings.filterwarnings("ignore")
+import numpy as np, torch, transformers
+import albert_model
+from albert_model.onnx_runtime import OnnxAlbertModel
+directory, shapes, rounds_small, rounds_large = sys.argv[1], sys.argv[2].split(), int(sys.argv[3]), int(sys.argv[4])
+torch.set_num_threads(min(2, torch.get_num_threads()))  # the 2 threads ONNX Runtime gets
+models = {
+    "sdpa": transformers.AlbertModel.from_pretrained(directory, attn_implementation="sdpa").eval(),
+    "albert_model": albert_model.AlbertModel.from_pretrained(directory).eval(),
+    "onnxruntime": OnnxAlbertModel.from_onnx(f"{directory}/onnxruntime.onnx"),
+    "onnxruntime-int8": OnnxAlbertModel.from_onnx(f"{directory}/onnxruntime-int8.onnx"),
+}
+out = []
+for shape in shapes:
+    batch, length = (int(x) for x in shape.split("x"))
+    ids = torch.randint(5, 30000, (batch, length), generator=torch.Generator().manual_seed(0))
+    mask = torch.ones(batch, length, dtype=torch.long)
+    mask[0, length // 2:] = 0
+    def run(name):
+        with torch.inference_mode():
+            return models[name](input_ids=ids, attention_mask=mask).last_hidden_state
+    first = {name: run(name) for name in models}  # warm-up
+    keep = mask.bool()
+    diff = {name: float((first[name] - first["sdpa"])[keep].abs().max()) for name in models}
+    times = {name: [] for name in models}
+    for _ in range(rounds_small if batch * length <= 256 else rounds_large):
+        for name in models:
+            time.sleep(0.2)  # let the other implementation's idle threads stop spinning
+            t0 = time.perf_counter(); run(name); times[name].append(time.perf_counter() - t0)
+    out.append({"shape": f"b{batch}·L{length}", "times": times, "max_abs_diff_vs_sdpa": diff})
+print(json.dumps(out))
 """
 
 
@@ -71,31 +113,44 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shapes", nargs="*", default=["1x16", "8x128", "4x512"])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--budget", type=float, default=8.0,
+                        help="seconds of timed forwards per process after which it stops (at least 3 forwards)")
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime table")
+    parser.add_argument("--onnx-rounds", type=int, default=6,
+                        help="turns of the ONNX Runtime comparison (5 times as many for shapes of <= 256 tokens)")
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args()
     import torch
 
     import albert_model
 
+    onnx = not args.no_onnx and args.device == "cpu" and args.dtype == "float32"
+    impls = ("albert_model", "sdpa", "eager")
     results = []
+    onnx_results: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         torch.manual_seed(0)
         albert_model.AlbertModel(albert_model.AlbertConfig.base()).save_pretrained(tmp)
+        if onnx:
+            from albert_model.onnx_export import export_onnx
+
+            export_onnx(tmp, os.path.join(tmp, "onnxruntime.onnx"))
+            export_onnx(tmp, os.path.join(tmp, "onnxruntime-int8.onnx"), quantize="int8")
         for shape in args.shapes:
             batch, length = (int(x) for x in shape.split("x"))
             row = {"shape": f"b{batch}·L{length}"}
             outs = {}
             # small shapes take milliseconds and feel the order of runs: run the three twice, keep the best
             rounds = 2 if batch * length <= 256 else 1
-            for impl in ("albert_model", "sdpa", "eager") * rounds:
+            for impl in impls * rounds:
                 out_path = os.path.join(tmp, f"{impl}.pt")
                 # small shapes take milliseconds: more repeats so that the median is stable
                 repeat = args.repeat * (6 if batch * length <= 256 else 1)
                 proc = subprocess.run([sys.executable, "-c", WORKER, impl, tmp, str(batch), str(length),
-                                       str(repeat), args.dtype, args.device, out_path],
-                                      capture_output=True, text=True, cwd=ROOT)
+                                       str(repeat), args.dtype, args.device, out_path, str(args.budget)],
+                                      capture_output=True, text=True, cwd=ROOT, check=False)
                 if proc.returncode:
                     raise SystemExit(f"{impl} {shape} failed:\n{proc.stderr[-2000:]}")
                 result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -105,8 +160,17 @@ def main() -> None:
             row["max_abs_diff_vs_sdpa"] = float((outs["albert_model"] - outs["sdpa"]).abs().max())
             results.append(row)
             print(json.dumps(row))
-    lines = [f"| shape ({args.dtype}, {args.device}) | albert_model ms | transformers sdpa ms | transformers eager ms "
-             f"| speed vs sdpa | speed vs eager | peak MB (ours / sdpa / eager) | max abs diff |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        if onnx:
+            proc = subprocess.run([sys.executable, "-c", ONNX_WORKER, tmp, " ".join(args.shapes),
+                                   str(args.onnx_rounds * 5), str(args.onnx_rounds)],
+                                  capture_output=True, text=True, cwd=ROOT, check=False)
+            if proc.returncode:
+                raise SystemExit(f"the ONNX Runtime comparison failed:\n{proc.stderr[-2000:]}")
+            onnx_results = json.loads(proc.stdout.strip().splitlines()[-1])
+            print(json.dumps(onnx_results))
+    header = (f"| shape ({args.dtype}, {args.device}) | albert_model ms | transformers sdpa ms | transformers eager ms "
+              f"| speed vs sdpa | speed vs eager | peak MB (ours / sdpa / eager) | max abs diff |")
+    lines = [header, "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         ours, sdpa, eager = r["albert_model"], r["sdpa"], r["eager"]
         mem = f"{ours['peak_bytes'] / 1e6:.0f} / {sdpa['peak_bytes'] / 1e6:.0f} / {eager['peak_bytes'] / 1e6:.0f}"
@@ -114,20 +178,61 @@ def main() -> None:
                      f"{eager['median_s'] * 1e3:.1f} | {sdpa['median_s'] / ours['median_s']:.2f}x | "
                      f"{eager['median_s'] / ours['median_s']:.2f}x | {mem} | {r['max_abs_diff_vs_sdpa']:.1e} |")
     device = torch.cuda.get_device_name() if args.device == "cuda" else f"{platform.machine()}, {os.cpu_count()} cores"
-    lines += ["", f"albert-base-v2 shapes, random weights, median of {args.repeat} after a warm-up ({args.repeat * 6} for "
-                  f"shapes of <= 256 tokens, whose three processes also run twice, the faster kept), {device}, "
-                  f"torch {torch.__version__}. Peak memory: growth of the peak RSS (VmHWM, reset after the "
-                  f"warm-up) over the RSS before the timed forwards (CPU; it depends on what the allocator hands back "
-                  f"to the system, so read it loosely), or peak CUDA allocation."]
+    runs = min(r[impl]["runs"] for r in results for impl in impls)
+    note = (f"albert-base-v2 shapes, random weights, median of {args.repeat} after a warm-up ({args.repeat * 6} for "
+            f"shapes of <= 256 tokens, whose processes also run twice, the faster kept; a process stops after "
+            f"{args.budget:g} s of forwards, so at least {runs}), {device}, "
+            f"torch {torch.__version__}. Peak memory: growth of the peak RSS (VmHWM, reset after the "
+            f"warm-up) over the RSS before the timed forwards (CPU; it depends on what the allocator hands back "
+            f"to the system, so read it loosely), or peak CUDA allocation.")
+    lines += ["", note]
     table = "\n".join(lines)
     print(table)
+    onnx_table = _onnx_table(onnx_results, device) if onnx else None
+    if onnx_table:
+        print()
+        print(onnx_table)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / f"model-{args.device}-{args.dtype}.json").write_text(json.dumps(results, indent=2) + "\n")
+    if onnx:
+        (out / "model-onnx.json").write_text(json.dumps(onnx_results, indent=2) + "\n")
     if args.write_readme:
         from bench._readme import write_table
 
         write_table(f"model-{args.device}", table)
+        if onnx_table:
+            if "<!-- bench:model-onnx:begin -->" in README.read_text(encoding="utf-8"):
+                write_table("model-onnx", onnx_table)
+            else:
+                print("README.md has no <!-- bench:model-onnx:begin/end --> markers: the ONNX table was not written")
+
+
+def _onnx_table(results: list[dict], device: str) -> str:
+    import onnxruntime
+
+    header = ("| shape (float32, cpu) | transformers sdpa ms | albert_model torch ms | onnxruntime fp32 ms | "
+              "onnxruntime int8 ms | fp32 speed vs sdpa | int8 speed vs sdpa | same, medians (fp32 / int8) | "
+              "max abs diff fp32 / int8 |")
+    lines = [header, "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    names = ("sdpa", "albert_model", "onnxruntime", "onnxruntime-int8")
+    for r in results:
+        sdpa, ours, fp32, int8 = (min(r["times"][k]) for k in names)
+        med = {k: sorted(r["times"][k])[len(r["times"][k]) // 2] for k in names}
+        diff = r["max_abs_diff_vs_sdpa"]
+        lines.append(f"| {r['shape']} | {sdpa * 1e3:.1f} | {ours * 1e3:.1f} | {fp32 * 1e3:.1f} | {int8 * 1e3:.1f} | "
+                     f"{sdpa / fp32:.2f}x | {sdpa / int8:.2f}x | {med['sdpa'] / med['onnxruntime']:.2f}x / "
+                     f"{med['sdpa'] / med['onnxruntime-int8']:.2f}x | {diff['onnxruntime']:.1e} / "
+                     f"{diff['onnxruntime-int8']:.1e} |")
+    rounds = ", ".join(f"{r['shape']}: {len(r['times']['sdpa'])}" for r in results)
+    note = (f"albert-base-v2 shapes, random weights; one process takes turns between the four, forward by forward "
+            f"(rounds: {rounds}), best of each (the medians show how each bears a loaded machine); 2 threads each. "
+            f"`albert_model.onnx_export.export_onnx` graphs (TorchScript exporter, opset 17; int8: dynamic "
+            f"quantization of the encoder's weight products, attention products, embeddings and heads left in "
+            f"float32) run by onnxruntime {onnxruntime.__version__} with ORT_ENABLE_ALL, threads not spinning; "
+            f"{device}. The int8 diff is how far quantization moves the hidden states.")
+    lines += ["", note]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
