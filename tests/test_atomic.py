@@ -68,6 +68,17 @@ def test_replaces_inside_a_subdirectory(tmp_path):
     assert tree(out) == {"checkpoint/a": b"new", "checkpoint/b": b"2", "top": b"t"}
 
 
+def test_remove_drops_named_entries_in_the_same_step(tmp_path):
+    out = tmp_path / "m"
+    atomic.write_directory(out, {"added.json": b"{}", "keep": b"k", "sub/old": b"o", "sub/kept": b"s"}, create=True)
+    paths = atomic.write_directory(out, {"new": b"n"}, remove=["added.json", "sub/old", "absent"])
+    assert paths == [str(out / "new")]
+    assert tree(out) == {"keep": b"k", "new": b"n", "sub/kept": b"s"}
+    assert leftovers(tmp_path, "m") == []
+    with pytest.raises(ValueError, match="relative path"):
+        atomic.write_directory(out, {}, remove=["../x"])
+
+
 def test_bad_arguments(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         atomic.write_directory(tmp_path / "missing", {"a": b""})
