@@ -11,8 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ below imports on first use
     from .checkpoint import CheckpointError as CheckpointError
+    from .checkpoint import HeadInitializedWarning as HeadInitializedWarning
     from .checkpoint import LoadReport as LoadReport
+    from .checkpoint import MissingHeadError as MissingHeadError
     from .config import AlbertConfig as AlbertConfig
+    from .finetune import FinetuneArgs as FinetuneArgs
+    from .finetune import finetune as finetune
     from .heads import AlbertForMaskedLM as AlbertForMaskedLM
     from .heads import AlbertForMultipleChoice as AlbertForMultipleChoice
     from .heads import AlbertForPreTraining as AlbertForPreTraining
@@ -21,6 +25,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ be
     from .heads import AlbertForTokenClassification as AlbertForTokenClassification
     from .modeling import AlbertModel as AlbertModel
     from .modeling import AlbertPreTrainedModel as AlbertPreTrainedModel
+    from .onnx_export import export_onnx as export_onnx
+    from .onnx_runtime import OnnxAlbertModel as OnnxAlbertModel
     from .pipelines import DEFAULT_MODEL as DEFAULT_MODEL
     from .pipelines import pipeline as pipeline
 
@@ -36,6 +42,12 @@ _SOURCES = {
     "AlbertForQuestionAnswering": ".heads",
     "CheckpointError": ".checkpoint",
     "LoadReport": ".checkpoint",
+    "HeadInitializedWarning": ".checkpoint",
+    "MissingHeadError": ".checkpoint",
+    "export_onnx": ".onnx_export",
+    "OnnxAlbertModel": ".onnx_runtime",
+    "FinetuneArgs": ".finetune",
+    "finetune": ".finetune",
     "DEFAULT_MODEL": ".pipelines",
     "pipeline": ".pipelines",
 }
