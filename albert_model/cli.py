@@ -5,7 +5,8 @@
     albert tag TEXT... --model DIR [--aggregation simple]   (fine-tuned for token classification)
     albert answer --question Q --context C --model DIR      (fine-tuned for question answering)
     albert export-onnx DIR [--output OUT] [--task TASK] [--quantize int8]
-    albert pretrain --tokenizer DIR --train FILE... --output DIR [--steps N] [--resume]
+    albert pretrain --tokenizer DIR --train FILE... --output DIR [--max-tokens N] [--resume]
+    albert finetune --task TASK --train FILE... --output DIR [--eval FILE...] [--resume]
     albert tokenize TEXT... [--model DIR]
     albert train-vocab FILE... --output DIR [--vocab-size N]
     albert tokenize-corpus FILE... --out DIR [--max-length 512] [--pair-sentences] [--workers N]
@@ -222,7 +223,8 @@ def _finetune(ns: argparse.Namespace) -> None:
 
 
 def _add_finetune(sub: Any, arguments: bool) -> None:
-    p = sub.add_parser("finetune", help="fine-tune a head (text/token classification, question answering) on your files",
+    p = sub.add_parser("finetune", help="fine-tune a head (text/token classification, question answering) "
+                                        "on your files",
                        description="Fine-tuning on CSV/TSV/JSONL, CoNLL or SQuAD files; resumable "
                                    "(see albert_model/finetune.py).")
     if arguments:  # the arguments come from albert_model.finetune, which imports torch

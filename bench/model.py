@@ -1,6 +1,7 @@
 """Forward latency and peak memory of AlbertModel against transformers (eager and sdpa), same weights.
 
-    python bench/model.py [--shapes 1x16 8x128 4x512] [--repeat 5] [--dtype float32] [--no-onnx] [--write-readme]
+    python bench/model.py [--shapes 1x16 8x128 4x512] [--repeat 5] [--dtype float32] [--no-onnx | --onnx-only]
+                          [--write-readme]
 
 albert-base-v2 shapes (random weights), CPU unless --device cuda. Each (implementation, shape) runs in
 its own process so that peak memory (max RSS growth during the forward, or CUDA peak allocation) is
@@ -117,7 +118,9 @@ def main() -> None:
                         help="seconds of timed forwards per process after which it stops (at least 3 forwards)")
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime table")
+    onnx_choice = parser.add_mutually_exclusive_group()
+    onnx_choice.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime table")
+    onnx_choice.add_argument("--onnx-only", action="store_true", help="only the ONNX Runtime table")
     parser.add_argument("--onnx-rounds", type=int, default=6,
                         help="turns of the ONNX Runtime comparison (5 times as many for shapes of <= 256 tokens)")
     parser.add_argument("--write-readme", action="store_true")
@@ -138,7 +141,7 @@ def main() -> None:
 
             export_onnx(tmp, os.path.join(tmp, "onnxruntime.onnx"))
             export_onnx(tmp, os.path.join(tmp, "onnxruntime-int8.onnx"), quantize="int8")
-        for shape in args.shapes:
+        for shape in [] if args.onnx_only else args.shapes:
             batch, length = (int(x) for x in shape.split("x"))
             row = {"shape": f"b{batch}·L{length}"}
             outs = {}
@@ -168,6 +171,29 @@ def main() -> None:
                 raise SystemExit(f"the ONNX Runtime comparison failed:\n{proc.stderr[-2000:]}")
             onnx_results = json.loads(proc.stdout.strip().splitlines()[-1])
             print(json.dumps(onnx_results))
+    device = torch.cuda.get_device_name() if args.device == "cuda" else f"{platform.machine()}, {os.cpu_count()} cores"
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    if results:
+        _torch_table(args, results, device, out)
+    onnx_table = _onnx_table(onnx_results, device) if onnx else None
+    if onnx_table:
+        print()
+        print(onnx_table)
+        (out / "model-onnx.json").write_text(json.dumps(onnx_results, indent=2) + "\n")
+        if args.write_readme:
+            from bench._readme import write_table
+
+            if "<!-- bench:model-onnx:begin -->" in README.read_text(encoding="utf-8"):
+                write_table("model-onnx", onnx_table)
+            else:
+                print("README.md has no <!-- bench:model-onnx:begin/end --> markers: the ONNX table was not written")
+
+
+def _torch_table(args: argparse.Namespace, results: list[dict], device: str, out: Path) -> None:
+    import torch
+
+    impls = ("albert_model", "sdpa", "eager")
     header = (f"| shape ({args.dtype}, {args.device}) | albert_model ms | transformers sdpa ms | transformers eager ms "
               f"| speed vs sdpa | speed vs eager | peak MB (ours / sdpa / eager) | max abs diff |")
     lines = [header, "|---|---:|---:|---:|---:|---:|---:|---:|"]
@@ -177,7 +203,6 @@ def main() -> None:
         lines.append(f"| {r['shape']} | {ours['median_s'] * 1e3:.1f} | {sdpa['median_s'] * 1e3:.1f} | "
                      f"{eager['median_s'] * 1e3:.1f} | {sdpa['median_s'] / ours['median_s']:.2f}x | "
                      f"{eager['median_s'] / ours['median_s']:.2f}x | {mem} | {r['max_abs_diff_vs_sdpa']:.1e} |")
-    device = torch.cuda.get_device_name() if args.device == "cuda" else f"{platform.machine()}, {os.cpu_count()} cores"
     runs = min(r[impl]["runs"] for r in results for impl in impls)
     note = (f"albert-base-v2 shapes, random weights, median of {args.repeat} after a warm-up ({args.repeat * 6} for "
             f"shapes of <= 256 tokens, whose processes also run twice, the faster kept; a process stops after "
@@ -188,24 +213,11 @@ def main() -> None:
     lines += ["", note]
     table = "\n".join(lines)
     print(table)
-    onnx_table = _onnx_table(onnx_results, device) if onnx else None
-    if onnx_table:
-        print()
-        print(onnx_table)
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
     (out / f"model-{args.device}-{args.dtype}.json").write_text(json.dumps(results, indent=2) + "\n")
-    if onnx:
-        (out / "model-onnx.json").write_text(json.dumps(onnx_results, indent=2) + "\n")
     if args.write_readme:
         from bench._readme import write_table
 
         write_table(f"model-{args.device}", table)
-        if onnx_table:
-            if "<!-- bench:model-onnx:begin -->" in README.read_text(encoding="utf-8"):
-                write_table("model-onnx", onnx_table)
-            else:
-                print("README.md has no <!-- bench:model-onnx:begin/end --> markers: the ONNX table was not written")
 
 
 def _onnx_table(results: list[dict], device: str) -> str:
