@@ -34,6 +34,8 @@ from .text import PYTHON_WHITESPACE, lower_per_char
 
 __all__ = ["NO_TOKEN", "AddedToken", "AddedVocabulary", "Piece", "ReadTokens", "assemble"]
 
+# Joins texts to lower-case them in one call (the per-character rule keeps it apart).
+_JOINER = "\x01"
 # In split_ids' token ids: no token between two texts.
 NO_TOKEN = -1
 # Up to this many distinct first characters of added tokens, a batch is searched for each with str.find.
@@ -219,17 +221,36 @@ class AddedVocabulary:
             ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
             rows = np.unique(np.searchsorted(ends, hits, side="right")).tolist()
         out: list[tuple[list[str], list[int]] | None] = [None] * len(texts)
-        for i in rows:
-            out[i] = self.split_ids(texts[i])
+        lowered = self._lowered_batch([texts[i] for i in rows])
+        for k, i in enumerate(rows):
+            out[i] = self.split_ids(texts[i], None if lowered is None else lowered[k])
         return out
 
-    def split_ids(self, text: str) -> tuple[list[str], list[int]] | None:
+    def _lowered_batch(self, texts: list[str]) -> list[str] | None:
+        """:meth:`_lowered` of every text as one call, when lower-casing keeps every text's length and no
+        protected token that lower-casing would change is written in them; else None."""
+        if not self.do_lower_case or not texts:
+            return None
+        joined = _JOINER.join(texts)
+        if joined.count(_JOINER) != len(texts) - 1:
+            return None
+        if self._case_protected is not None and self._case_protected.search(joined) is not None:
+            return None
+        lowered = lower_per_char(joined)
+        # no character lower-cases to nothing, so the same total length is the same length for every text
+        return lowered.split(_JOINER) if len(lowered) == len(joined) else None
+
+    def split_ids(self, text: str, lowered: str | None = None) -> tuple[list[str], list[int]] | None:
         """What :meth:`split` gives, without character positions: the texts around the tokens (one more than
         the tokens; empty where two tokens touch or at an end) and the tokens' ids (:data:`NO_TOKEN` between two
-        texts that are encoded apart); None when ``text`` holds no added token."""
+        texts that are encoded apart); None when ``text`` holds no added token. ``lowered`` is
+        ``_lowered(text)`` when the caller has it (same length as ``text``)."""
         if self._splitter is None or self._trigger is None or self._trigger.search(text) is None:
             return None
-        matched, positions = self._lowered(text) if self.do_lower_case else (text, None)
+        if lowered is not None:
+            matched, positions = lowered, None
+        else:
+            matched, positions = self._lowered(text) if self.do_lower_case else (text, None)
         if positions is None:
             present = [c for c in self._contents if c in matched]
             if len(present) == 1 and self.encoder[present[0]] in self._plain:  # str.split finds what _match finds

@@ -127,7 +127,7 @@ class AlbertTokenizer(AlbertTokenizerBase):
         """SentencePiece's ids of texts holding no added token, after ALBERT's preprocessing (before the
         digit-comma rule)."""
         plain = self.preprocessing.apply_batch(chunks, spaces_collapsed_later=self._sp_collapses_spaces)
-        encoded = self._sp.encode(plain, num_threads=self.num_threads) if chunks else []
+        encoded = self._sp.encode(plain, num_threads=self.num_threads) if plain else []
         if self._surface_ids:
             self._name_unknown_surfaces(plain, encoded)
         return encoded

@@ -21,6 +21,7 @@ character offsets are built on). This module does not tokenize; it only transfor
 from __future__ import annotations
 
 import functools
+import re
 import sys
 import unicodedata
 from collections.abc import Callable
@@ -53,6 +54,7 @@ COMBINING_MARKS: frozenset[str] = frozenset(
 _DROP_COMBINING = dict.fromkeys(map(ord, COMBINING_MARKS))
 # Joins a batch's chunks for Preprocessing.apply_batch: printable by none of the rules, whitespace to none.
 _BATCH_JOINER = "\x01"
+_NON_ASCII = re.compile("[^\x00-\x7f]+")
 
 
 def lower_per_char(text: str) -> str:
@@ -145,24 +147,54 @@ class Preprocessing:
     def apply_batch(self, chunks: list[str], spaces_collapsed_later: bool = False) -> list[str]:
         """Steps 1 and 3 on every chunk, ``[self.apply(self.lower(c)) for c in chunks]``, as a few calls over
         the whole batch: lower-casing and quotes run once on the chunks joined by a character none of them
-        holds; only chunks that are not printable ASCII are then worked on one by one.
+        holds, accents are stripped from the runs of non-ASCII characters only, and only chunks holding an
+        unprintable character (a tab, a no-break space, a control...) go through :meth:`apply` one by one.
 
         With ``spaces_collapsed_later`` (the tokenizer that reads the result strips the text and collapses
-        runs of spaces itself, as SentencePiece's ``remove_extra_whitespaces`` does), a chunk whose only
-        whitespace is the ASCII space (every other whitespace character is unprintable) keeps its runs of
-        spaces: they are the only difference from :meth:`apply`, and that tokenizer removes them. Without it,
-        and ``remove_space`` set, every chunk is collapsed here as :meth:`apply` does.
+        runs of spaces itself, as SentencePiece's ``remove_extra_whitespaces`` does), a printable chunk, whose
+        only whitespace is the ASCII space (every other whitespace character is unprintable), keeps its runs
+        of spaces: they are the only difference from :meth:`apply`, and that tokenizer removes them. Without
+        it, and ``remove_space`` set, every chunk goes through :meth:`apply`.
         """
         if not chunks:
             return []
-        collapse = self.remove_space and not spaces_collapsed_later
         joined = _BATCH_JOINER.join(chunks)
-        if collapse or joined.count(_BATCH_JOINER) != len(chunks) - 1:
+        if (self.remove_space and not spaces_collapsed_later) or joined.count(_BATCH_JOINER) != len(chunks) - 1:
             return [self.apply(self.lower(c)) for c in chunks]
-        # Printable ASCII: no accents to strip, lower-casing already done, nothing but spaces to collapse.
+        # Steps 1 and 3 but whitespace and accents: what printable ASCII needs (a second lower() changes nothing).
         quick = replace_quotes(self.lower(joined)).split(_BATCH_JOINER)
-        apply, lower = self.apply, self.lower
-        return [q if c.isascii() and c.isprintable() else apply(lower(c)) for c, q in zip(chunks, quick)]
+        if joined.isascii():
+            unprintable = [i for i, c in enumerate(chunks) if not c.isprintable()]
+        else:
+            unprintable = []
+            for i, (c, q) in enumerate(zip(chunks, quick)):
+                if not c.isprintable():
+                    unprintable.append(i)
+                elif not c.isascii():
+                    finished = self._finish_non_ascii(q)
+                    if finished is None:
+                        unprintable.append(i)
+                    else:
+                        quick[i] = finished
+        for i in unprintable:
+            quick[i] = self.apply(self.lower(chunks[i]))
+        return quick
+
+    def _finish_non_ascii(self, text: str) -> str | None:
+        """The accent and lower-casing steps of :meth:`apply` on ``text`` (lower-cased by step 1, quotes
+        replaced), applied to its runs of non-ASCII characters, which are all they change: NFKD changes no
+        ASCII character and never reorders across one. None where a run comes out holding a capital sigma,
+        whose lower case depends on the letters around it."""
+        if self.keep_accents and not self.do_lower_case:
+            return text
+        finished = _NON_ASCII.sub(self._finish_run, text)
+        return None if "\u03a3" in finished else finished
+
+    def _finish_run(self, match: re.Match[str]) -> str:
+        run = match.group()
+        if not self.keep_accents:
+            run = strip_accents(run)
+        return run.lower() if self.do_lower_case else run
 
     def align(self, part: str) -> Aligned:
         """Steps 1 and 3 on ``part`` (original text between special tokens, already right-stripped when a

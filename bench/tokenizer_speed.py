@@ -1,37 +1,53 @@
 """Tokenizer throughput on the shared corpora: our slow and fast batch paths against raw SentencePiece,
 raw Rust tokenizers and transformers 5's ALBERT tokenizer, on the same padded call.
 
-    python bench/tokenizer_speed.py [--corpus FILE ...] [--repeat 3] [--write-readme]
+    python bench/tokenizer_speed.py [--corpus FILE ...] [--repeat 7] [--write-readme]
 
-transformers 5 runs in bench/.venv-tf5 (made by bench/setup_reference.sh) when present, else the
-transformers installed here, labelled with its version. Prints a table, writes bench/results/tokenize.json.
+Two tables. The first is every corpus together: MB/s, lines/s and speed against transformers 5 (run in
+bench/.venv-tf5, made by bench/setup_reference.sh, when present, else the transformers installed here,
+labelled with its version). The second gives, per kind of text (wikitext lines; short prose lines:
+tinyshakespeare and botchan), the share of the raw library each path reaches:
+
+* slow: ``AlbertTokenizer(lines, padding=True, truncation=True, max_length=512, return_tensors="np")``
+  against ``SentencePieceProcessor.encode(lower-cased lines, num_threads=-1)`` (the tokenizer's own
+  ``num_threads``), which does no ALBERT preprocessing, special tokens, added-token split or padding;
+* fast: ``AlbertTokenizerFast`` with the same call against raw ``tokenizers.Tokenizer.encode_batch`` running
+  transformers 4's own converted ``tokenizer.json`` (the Rust tokenizer a transformers user gets).
+
+Every path runs ``--repeat`` times, taking turns with the raw library it is compared with, and the fastest run
+of each is kept: the machine is shared, and the minimum is the figure least disturbed by other work. Writes bench/results/tokenize.json.
 Not a test: figures are ratios measured in one run on one machine.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-
-
 import argparse
 import json
+import os
 import platform
 import subprocess
+import sys
 import tempfile
 import time
+import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from albert_tok import AlbertTokenizer, AlbertTokenizerFast  # noqa: E402
+from albert_tok import AlbertTokenizer, AlbertTokenizerFast
 
 SPIECE = ROOT / "fixtures" / "spiece.model"
-DEFAULT_CORPORA = sorted((ROOT.parent / "shared" / "corpora").glob("*.txt"))
+CORPORA = ROOT.parent / "shared" / "corpora"
+DEFAULT_CORPORA = sorted(CORPORA.glob("*.txt"))
+GROUPS = {"wikitext lines": ("wikitext-2-valid.tokens.txt",),
+          "short prose lines": ("tinyshakespeare.txt", "botchan.txt")}
 REF_PYTHON = ROOT / "bench" / ".venv-tf5" / "bin" / "python"
+CALL: dict[str, Any] = {"padding": True, "truncation": True, "max_length": 512, "return_tensors": "np"}
 
 REFERENCE_SNIPPET = r"""
 import json, os, shutil, sys, tempfile, time
@@ -54,27 +70,46 @@ print(json.dumps({"seconds": best, "version": transformers.__version__, "class":
 """
 
 
-def best_of(fn, repeat: int) -> tuple[float, object]:
-    best, out = float("inf"), None
+def interleaved_best(paths: dict[str, Callable[[], Any]], repeat: int) -> tuple[dict[str, float], dict[str, Any]]:
+    """The fastest of ``repeat`` runs of each path, the paths taking turns; and each path's last output."""
+    best = dict.fromkeys(paths, float("inf"))
+    outputs: dict[str, Any] = {}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+        for name, fn in paths.items():
+            t0 = time.perf_counter()
+            outputs[name] = fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best, outputs
 
 
-def run_reference(lines: list[str], repeat: int) -> tuple[dict, np.ndarray] | None:
+def run_reference(lines: list[str], repeat: int) -> tuple[dict[str, Any], np.ndarray] | None:
     python = str(REF_PYTHON) if REF_PYTHON.exists() else sys.executable
     with tempfile.TemporaryDirectory() as tmp:
         src, ids = os.path.join(tmp, "lines.json"), os.path.join(tmp, "ids.npy")
         with open(src, "w", encoding="utf-8") as fh:
             json.dump(lines, fh)
         proc = subprocess.run([python, "-c", REFERENCE_SNIPPET, src, str(SPIECE), ids, str(repeat)],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             print(f"transformers reference unavailable: {proc.stderr.strip().splitlines()[-1:]}")
             return None
         return json.loads(proc.stdout.strip().splitlines()[-1]), np.load(ids)
+
+
+def transformers_rust_tokenizer(fast: AlbertTokenizerFast) -> tuple[Any, str]:
+    """The Rust tokenizer of transformers 4's own ALBERT conversion (what its fast class runs), or ours
+    when transformers is not installed here."""
+    from tokenizers import Tokenizer
+
+    try:
+        import transformers
+    except ImportError:
+        return fast.backend_tokenizer, "albert_tok's converted tokenizer.json (transformers not installed)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = transformers.AlbertTokenizerFast(vocab_file=str(SPIECE))
+    return (Tokenizer.from_str(theirs.backend_tokenizer.to_str()),
+            f"transformers {transformers.__version__}'s converted tokenizer.json")
 
 
 def rows_equal(a: np.ndarray, b: np.ndarray) -> float:
@@ -85,40 +120,76 @@ def rows_equal(a: np.ndarray, b: np.ndarray) -> float:
     return same / len(a)
 
 
+def read_lines(paths: list[Path]) -> list[str]:
+    lines = [line for path in paths for line in path.read_text(encoding="utf-8").split("\n")]
+    return [line for line in lines if line.strip()]
+
+
+def shares(slow: AlbertTokenizer, fast: AlbertTokenizerFast, rust: Any, repeat: int) -> dict[str, dict[str, Any]]:
+    """Per kind of text: seconds of each path and the shares (raw seconds / our seconds)."""
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_file=str(SPIECE))
+    out: dict[str, dict[str, Any]] = {}
+    for group, names in GROUPS.items():
+        paths = [CORPORA / name for name in names]
+        if not all(p.exists() for p in paths):
+            continue
+        lines = read_lines(paths)
+        lowered = [line.lower() for line in lines]
+        # Each pair on its own: Rust's worker threads keep spinning a while after a batch, which would slow
+        # whatever ran next.
+        seconds, _ = interleaved_best({
+            "slow": lambda lines=lines: slow(lines, **CALL),
+            "raw sentencepiece": lambda lowered=lowered: sp.encode(lowered, num_threads=slow.num_threads),
+        }, repeat)
+        seconds.update(interleaved_best({
+            "fast": lambda lines=lines: fast(lines, **CALL),
+            "raw tokenizers encode_batch": lambda lines=lines: rust.encode_batch(lines),
+        }, repeat)[0])
+        out[group] = {"lines": len(lines), "megabytes": sum(len(x.encode("utf-8")) for x in lines) / 1e6,
+                      "seconds": seconds,
+                      "slow share of raw sentencepiece": seconds["raw sentencepiece"] / seconds["slow"],
+                      "fast share of raw tokenizers": seconds["raw tokenizers encode_batch"] / seconds["fast"]}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", nargs="*", type=Path, default=DEFAULT_CORPORA)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args()
     if not args.corpus:
         raise SystemExit("no corpus: pass --corpus FILE (../shared/corpora is not present)")
-    lines = [line for path in args.corpus for line in path.read_text(encoding="utf-8").split("\n")]
-    lines = [line for line in lines if line.strip()]
+    lines = read_lines(args.corpus)
     megabytes = sum(len(line.encode("utf-8")) for line in lines) / 1e6
 
     slow, fast = AlbertTokenizer(SPIECE), AlbertTokenizerFast(SPIECE)
-    call = dict(padding=True, truncation=True, max_length=512, return_tensors="np")
     import sentencepiece as spm
 
     sp = spm.SentencePieceProcessor(model_file=str(SPIECE))
-    rust = fast.backend_tokenizer
-    paths = {
-        "albert_tok slow (batch, padded np)": lambda: slow(lines, **call)["input_ids"],
-        "albert_tok fast (batch, padded np)": lambda: fast(lines, **call)["input_ids"],
-        "raw sentencepiece encode(list)": lambda: sp.encode(lines, num_threads=-1),
-        "raw tokenizers encode_batch_fast": lambda: rust.encode_batch_fast(lines, add_special_tokens=True),
-    }
-    results: dict[str, dict] = {}
-    outputs: dict[str, object] = {}
-    for name, fn in paths.items():
-        seconds, outputs[name] = best_of(fn, args.repeat)
-        results[name] = {"seconds": seconds}
+    rust, rust_source = transformers_rust_tokenizer(fast)
+    lowered = [line.lower() for line in lines]
+    seconds, outputs = interleaved_best({  # the Python-and-SentencePiece pair, then the Rust pair
+        "albert_tok slow (batch, padded np)": lambda: slow(lines, **CALL)["input_ids"],
+        "raw sentencepiece encode(list), lower-cased lines": lambda: sp.encode(lowered, num_threads=slow.num_threads),
+    }, args.repeat)
+    rust_seconds, rust_outputs = interleaved_best({
+        "albert_tok fast (batch, padded np)": lambda: fast(lines, **CALL)["input_ids"],
+        "raw tokenizers encode_batch": lambda: rust.encode_batch(lines),
+    }, args.repeat)
+    seconds.update(rust_seconds)
+    outputs.update(rust_outputs)
+    order = ["albert_tok slow (batch, padded np)", "albert_tok fast (batch, padded np)",
+             "raw sentencepiece encode(list), lower-cased lines", "raw tokenizers encode_batch"]
+    seconds = {name: seconds[name] for name in order}
+    results: dict[str, dict[str, float]] = {name: {"seconds": s} for name, s in seconds.items()}
     slow_ids = outputs["albert_tok slow (batch, padded np)"]
     fast_ids = outputs["albert_tok fast (batch, padded np)"]
     agree = {"slow == fast": float((slow_ids == fast_ids).all(axis=1).mean())}
 
-    ref = run_reference(lines, args.repeat)
+    ref = run_reference(lines, min(args.repeat, 3))
     ref_name = None
     if ref is not None:
         info, ref_ids = ref
@@ -126,7 +197,7 @@ def main() -> None:
         results[ref_name] = {"seconds": info["seconds"]}
         agree[f"transformers {info['version']} == canonical"] = rows_equal(slow_ids, ref_ids)
 
-    for name, r in results.items():
+    for r in results.values():
         r["MB/s"] = megabytes / r["seconds"]
         r["lines/s"] = len(lines) / r["seconds"]
         if ref_name:
@@ -138,14 +209,28 @@ def main() -> None:
         table.append(f"| {name} | {r['MB/s']:.2f} | {r['lines/s']:.0f} | {ratio} |")
     table.append("")
     table.append(f"{len(lines)} non-empty lines, {megabytes:.2f} MB ({', '.join(p.name for p in args.corpus)}); "
-                 f"best of {args.repeat}; {platform.machine()}, {os.cpu_count()} cores; ids agreement: "
+                 f"fastest of {args.repeat} interleaved runs; raw tokenizers runs {rust_source}; "
+                 f"{platform.machine()}, {os.cpu_count()} cores; ids agreement: "
                  + ", ".join(f"{k}: {v:.1%}" for k, v in agree.items()) + ".")
+
+    by_group = shares(slow, fast, rust, args.repeat)
+    table += ["", "| lines | slow share of raw SentencePiece | fast share of raw tokenizers |", "|---|---:|---:|"]
+    for group, g in by_group.items():
+        table.append(f"| {group} ({g['lines']} lines, {g['megabytes']:.2f} MB) | "
+                     f"{g['slow share of raw sentencepiece']:.0%} | {g['fast share of raw tokenizers']:.0%} |")
+    table.append("")
+    table.append("Share: the raw library's time over ours on the same lines (SentencePiece on the lines lower-cased, "
+                 "tokenizers with transformers' own tokenizer.json); ours also preprocesses, splits added tokens, "
+                 "adds special tokens, truncates to 512 and pads into numpy arrays.")
     text = "\n".join(table)
     print(text)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "tokenize.json").write_text(json.dumps({"results": results, "agreement": agree, "lines": len(lines),
-                                                   "megabytes": megabytes}, indent=2) + "\n")
+    (out / "tokenize.json").write_text(json.dumps({
+        "command": "python bench/tokenizer_speed.py" + (f" --repeat {args.repeat}" if args.repeat != 7 else ""),
+        "results": results, "agreement": agree, "lines": len(lines), "megabytes": megabytes,
+        "raw tokenizers": rust_source, "shares": by_group,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores"}, indent=2) + "\n")
     if args.write_readme:
         from bench._readme import write_table
 
