@@ -25,14 +25,14 @@ import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .offsets import Offsets
 from .text import PYTHON_WHITESPACE, lower_per_char
 
-__all__ = ["NO_TOKEN", "AddedToken", "AddedVocabulary", "Piece", "ReadTokens", "assemble"]
+__all__ = ["NO_TOKEN", "AddedToken", "AddedVocabulary", "Piece", "ReadTokens", "Splits", "assemble"]
 
 # Joins texts to lower-case them in one call (the per-character rule keeps it apart).
 _JOINER = "\x01"
@@ -119,6 +119,15 @@ class ReadTokens(dict[int, AddedToken]):
         self.origin = dict(origin)
 
 
+class Splits(NamedTuple):
+    """:meth:`AddedVocabulary.split_texts` of a batch: per text, its texts around tokens and the tokens' ids
+    (None for a text holding no token); ``lowered``: every text was split and every part is lower-cased by
+    step 1 already (:func:`~albert_tok.text.lower_per_char`)."""
+
+    parts: list[tuple[list[str], list[int]] | None]
+    lowered: bool
+
+
 @dataclass(frozen=True)
 class Piece:
     """One part of a text split around added tokens.
@@ -203,7 +212,7 @@ class AddedVocabulary:
     def __len__(self) -> int:
         return len(self.decoder)
 
-    def split_texts(self, texts: list[str]) -> list[tuple[list[str], list[int]] | None] | None:
+    def split_texts(self, texts: list[str]) -> Splits | None:
         """:meth:`split_ids` of each text, or None when no text holds an added token (checked for the whole
         batch at once: most batches hold none)."""
         if self._trigger is None:
@@ -222,9 +231,21 @@ class AddedVocabulary:
             rows = np.unique(np.searchsorted(ends, hits, side="right")).tolist()
         out: list[tuple[list[str], list[int]] | None] = [None] * len(texts)
         lowered = self._lowered_batch([texts[i] for i in rows])
+        if lowered is not None:
+            # Only one token written in the whole batch, one that neither strips nor glues: str.split finds
+            # what _match finds, in every text.
+            batch = _JOINER.join(lowered)
+            present = [c for c in self._contents if c in batch]
+            if len(present) == 1 and self.encoder[present[0]] in self._plain:
+                content, token = present[0], self.encoder[present[0]]
+                for i, low in zip(rows, lowered):
+                    parts = low.split(content)
+                    if len(parts) > 1:
+                        out[i] = parts, [token] * (len(parts) - 1)
+                return Splits(out, all(split is not None for split in out))
         for k, i in enumerate(rows):
             out[i] = self.split_ids(texts[i], None if lowered is None else lowered[k])
-        return out
+        return Splits(out, False)
 
     def _lowered_batch(self, texts: list[str]) -> list[str] | None:
         """:meth:`_lowered` of every text as one call, when lower-casing keeps every text's length and no

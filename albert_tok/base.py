@@ -173,8 +173,9 @@ class AlbertTokenizerBase(TokenizerDecoding):
                                   self._is_deleted) for text, row, spans in zip(texts, ids, raw)]
         return Encoded(ids, offsets)
 
-    def _encode_chunks_flat(self, chunks: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`_encode_chunks` without offsets, as one flat array of ids and the length of each chunk."""
+    def _encode_chunks_flat(self, chunks: list[str], lowered: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_encode_chunks` without offsets, as one flat array of ids and the length of each chunk;
+        ``lowered``: the chunks are lower-cased by step 1 of :mod:`albert_tok.text` already."""
         encoded = Encoded(self._encode_chunks(chunks, False)[0])
         return encoded.flat, encoded.lengths
 

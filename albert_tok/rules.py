@@ -76,16 +76,17 @@ class DigitCommaArrays:
         lengths, or the same arrays when no id is re-split."""
         if not self.any or not flat.size:
             return flat, lengths
-        beyond = flat >= len(self.size)  # added tokens: never re-split
+        beyond = flat >= len(self.size)  # added tokens: never re-split (looked up as id 0)
         safe = np.where(beyond, 0, flat) if beyond.any() else flat
         sizes = self.size[safe]
-        if not (sizes != 1).any():
+        hits = np.flatnonzero(sizes != 1)
+        if not hits.size:
             return flat, lengths
-        new_total = int(sizes.sum())
         ends = np.cumsum(sizes)
-        within = np.arange(new_total) - np.repeat(ends - sizes, sizes)
-        out = self.values[np.repeat(self.start[safe], sizes) + within]
-        out[ends[beyond] - 1] = flat[beyond]
+        out = np.repeat(flat, sizes)  # right but where a piece is re-split: those few places are written next
+        grown = sizes[hits]
+        within = np.arange(int(grown.sum())) - np.repeat(np.cumsum(grown) - grown, grown)
+        out[np.repeat(ends[hits] - grown, grown) + within] = self.values[np.repeat(self.start[flat[hits]], grown) + within]
         bounds = np.concatenate([[0], ends])
         text_ends = np.cumsum(lengths)
         return out, bounds[text_ends] - bounds[text_ends - lengths]

@@ -123,18 +123,19 @@ class AlbertTokenizer(AlbertTokenizerBase):
             return [ids for ids, _ in pairs], [spans for _, spans in pairs]
         return Encoded.from_flat(*self._encode_chunks_flat(chunks)).ids, None
 
-    def _sentencepiece(self, chunks: list[str]) -> list[list[int]]:
+    def _sentencepiece(self, chunks: list[str], lowered: bool = False) -> list[list[int]]:
         """SentencePiece's ids of texts holding no added token, after ALBERT's preprocessing (before the
         digit-comma rule)."""
-        plain = self.preprocessing.apply_batch(chunks, spaces_collapsed_later=self._sp_collapses_spaces)
+        plain = self.preprocessing.apply_batch(chunks, spaces_collapsed_later=self._sp_collapses_spaces,
+                                               lowered=lowered)
         encoded = self._sp.encode(plain, num_threads=self.num_threads) if plain else []
         if self._surface_ids:
             self._name_unknown_surfaces(plain, encoded)
         return encoded
 
-    def _encode_chunks_flat(self, chunks: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def _encode_chunks_flat(self, chunks: list[str], lowered: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The hot path: the ids of a batch flattened once, the digit-comma rule applied to all of it."""
-        encoded = self._sentencepiece(chunks)
+        encoded = self._sentencepiece(chunks, lowered)
         lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
         flat = np.fromiter(itertools.chain.from_iterable(encoded), dtype=np.int64, count=int(lengths.sum()))
         return self._digit_comma_arrays.apply(flat, lengths)

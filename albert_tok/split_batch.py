@@ -6,7 +6,7 @@ to do that for a whole batch, both in a few numpy steps over the flat ids:
 
 * :func:`encode_split` encodes every text part as an item of the batch and puts the token ids in with one
   ``np.insert``;
-* with a :class:`Joiner`, the parts of a printable-ASCII text are first joined by a word that is one piece of
+* with a :class:`Joiner`, the parts of an ASCII text are first joined by a word that is one piece of
   its own and that the text does not hold (``" # "``) into one item: the model segments words separately (no piece holds an inner ``▁``,
   so every ``▁`` starts a piece), so the joined item gives each part's pieces, separated by that piece, which
   is then overwritten by the token ids. Fewer, longer items are cheaper for SentencePiece (about 4 µs an item).
@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .added_tokens import NO_TOKEN
+from .added_tokens import NO_TOKEN, Splits
 from .spm_model import SPIECE_UNDERLINE
 
 __all__ = ["JOINER_CHARACTERS", "Joiner", "encode_split", "find_joiners"]
@@ -30,18 +30,17 @@ __all__ = ["JOINER_CHARACTERS", "Joiner", "encode_split", "find_joiners"]
 # Printable ASCII characters tried as joiners, in order; a text is joined by the first it does not hold.
 JOINER_CHARACTERS = "#$&*+=~^|@%"
 
-FlatEncoder = Callable[[list[str]], tuple[np.ndarray, np.ndarray]]
+# texts, and whether they are lower-cased already -> flat ids and the length of each text
+FlatEncoder = Callable[[list[str], bool], tuple[np.ndarray, np.ndarray]]
 
 
 class Joiner(NamedTuple):
-    """``" X "``, where the word ``X`` is the single piece ``id`` (``▁X``) wherever it stands between spaces."""
+    """``text`` is ``" X "``, where the word ``X`` (``char``) is the single piece ``id`` (``▁X``) wherever it
+    stands between spaces."""
 
     char: str
     id: int
-
-    @property
-    def text(self) -> str:
-        return f" {self.char} "
+    text: str
 
 
 def find_joiners(encode: FlatEncoder, pieces: Sequence[str], unk_id: int | None) -> list[Joiner]:
@@ -53,7 +52,7 @@ def find_joiners(encode: FlatEncoder, pieces: Sequence[str], unk_id: int | None)
     probes = ["one", "two"]
     for char in JOINER_CHARACTERS:
         probes += [char, f"one {char} two"]
-    flat, lengths = encode(probes)
+    flat, lengths = encode(probes, False)
     ends = np.cumsum(lengths).tolist()
     rows = [flat[end - size:end].tolist() for end, size in zip(ends, lengths.tolist())]
     one, two = rows[0], rows[1]
@@ -62,28 +61,32 @@ def find_joiners(encode: FlatEncoder, pieces: Sequence[str], unk_id: int | None)
         alone, joined = rows[2 + 2 * k], rows[3 + 2 * k]
         if (len(alone) == 1 and alone[0] != unk_id and 0 <= alone[0] < len(pieces)
                 and pieces[alone[0]] == SPIECE_UNDERLINE + char and joined == one + alone + two):
-            found.append(Joiner(char, alone[0]))
+            found.append(Joiner(char, alone[0], f" {char} "))
     return found
 
 
-def encode_split(texts: list[str], splits: list[tuple[list[str], list[int]] | None], encode: FlatEncoder,
+def encode_split(texts: list[str], splits: Splits, encode: FlatEncoder,
                  joiners: Sequence[Joiner] = ()) -> tuple[np.ndarray, np.ndarray]:
     """The flat ids and the length of each text: texts whose split is None are encoded whole; the others
     are the ids of their text parts with each token's id between them (``NO_TOKEN``: none there)."""
+    joined = "".join(texts)
+    unused = [j for j in joiners if j.char not in joined]  # good for every text of the batch
     items: list[str] = []
     tokens: list[int] = []  # put in by np.insert, after their part
     joined_tokens: list[int] = []  # written over the joiners' pieces, in order
     joined_by: list[int] = []  # per item: the piece id of its joiner, -1 when not joined
     parts = np.ones(len(texts), dtype=np.int64)  # items of each text (its inserted tokens: one fewer)
-    for i, (text, split) in enumerate(zip(texts, splits)):
+    for i, (text, split) in enumerate(zip(texts, splits.parts)):
         if split is None:
             items.append(text)
             joined_by.append(-1)
             continue
         # a joiner the text does not hold: its piece then comes only from the joiner, within this item
         joiner = None
-        if joiners and text.isascii() and text.isprintable() and NO_TOKEN not in split[1]:
-            joiner = next((j for j in joiners if j.char not in text), None)
+        # ASCII: what SentencePiece's normaliser does to it is character by character (controls go, tabs and
+        # newlines become spaces), so nothing reaches across the joiner's spaces
+        if joiners and text.isascii() and NO_TOKEN not in split[1]:
+            joiner = unused[0] if unused else next((j for j in joiners if j.char not in text), None)
         if joiner is not None:
             items.append(joiner.text.join(split[0]))
             joined_tokens.extend(split[1])
@@ -93,11 +96,11 @@ def encode_split(texts: list[str], splits: list[tuple[list[str], list[int]] | No
             tokens.extend(split[1])
             joined_by.extend([-1] * len(split[0]))
             parts[i] = len(split[0])
-    flat, sizes = encode(items)
+    flat, sizes = encode(items, splits.lowered)
     if joined_tokens:
         at = flat == np.repeat(np.asarray(joined_by, dtype=np.int64), sizes)
         if int(np.count_nonzero(at)) != len(joined_tokens):  # not reached: joiners were checked on this encoder
-            return encode_split(texts, splits, encode)
+            return encode_split(texts, splits, encode)  # without joiners
         flat = flat.copy()
         flat[at] = joined_tokens
     first = np.cumsum(parts) - parts  # each text's first item

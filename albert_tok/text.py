@@ -144,7 +144,7 @@ class Preprocessing:
             chunk = chunk.lower()
         return chunk
 
-    def apply_batch(self, chunks: list[str], spaces_collapsed_later: bool = False) -> list[str]:
+    def apply_batch(self, chunks: list[str], spaces_collapsed_later: bool = False, lowered: bool = False) -> list[str]:
         """Steps 1 and 3 on every chunk, ``[self.apply(self.lower(c)) for c in chunks]``, as a few calls over
         the whole batch: lower-casing and quotes run once on the chunks joined by a character none of them
         holds, accents are stripped from the runs of non-ASCII characters only, and only chunks holding an
@@ -154,7 +154,8 @@ class Preprocessing:
         runs of spaces itself, as SentencePiece's ``remove_extra_whitespaces`` does), a printable chunk, whose
         only whitespace is the ASCII space (every other whitespace character is unprintable), keeps its runs
         of spaces: they are the only difference from :meth:`apply`, and that tokenizer removes them. Without
-        it, and ``remove_space`` set, every chunk goes through :meth:`apply`.
+        it, and ``remove_space`` set, every chunk goes through :meth:`apply`. ``lowered``: every chunk is
+        ``self.lower(chunk)`` already (step 1 is not run again).
         """
         if not chunks:
             return []
@@ -162,7 +163,7 @@ class Preprocessing:
         if (self.remove_space and not spaces_collapsed_later) or joined.count(_BATCH_JOINER) != len(chunks) - 1:
             return [self.apply(self.lower(c)) for c in chunks]
         # Steps 1 and 3 but whitespace and accents: what printable ASCII needs (a second lower() changes nothing).
-        quick = replace_quotes(self.lower(joined)).split(_BATCH_JOINER)
+        quick = replace_quotes(joined if lowered else self.lower(joined)).split(_BATCH_JOINER)
         if joined.isascii():
             unprintable = [i for i, c in enumerate(chunks) if not c.isprintable()]
         else:
