@@ -6,10 +6,18 @@ to do that for a whole batch, both in a few numpy steps over the flat ids:
 
 * :func:`encode_split` encodes every text part as an item of the batch and puts the token ids in with one
   ``np.insert``;
-* with a :class:`Joiner`, the parts of an ASCII text are first joined by a word that is one piece of
-  its own and that the text does not hold (``" # "``) into one item: the model segments words separately (no piece holds an inner ``▁``,
-  so every ``▁`` starts a piece), so the joined item gives each part's pieces, separated by that piece, which
-  is then overwritten by the token ids. Fewer, longer items are cheaper for SentencePiece (about 4 µs an item).
+* with a :class:`Joiner`, the parts of a text are first joined by a word that is one piece of its own and
+  that the text does not hold (``" # "``) into one item: the model segments words separately (no piece holds
+  an inner ``▁``, so every ``▁`` starts a piece), so the joined item gives each part's pieces, separated by
+  that piece, which is then overwritten by the token ids. Fewer, longer items are cheaper for SentencePiece
+  (about 4 µs an item).
+
+Nothing reaches across the joiner's spaces: ALBERT's preprocessing works character by character (accents on
+runs of non-ASCII characters, which never hold a space; a final sigma sees a space as the end of its word), and
+the keys of SentencePiece's normalisation table are code points and canonical composition sequences (a base
+and its marks), none of which holds a space. Checked for every code point written right before
+and right after a joiner, against both tokenizers (the same ids as the parts encoded apart); the tests repeat
+it for a sample of code points.
 
 Nothing here knows the model: the tokenizer passes its encoder (texts -> flat ids and lengths) and the joiners
 it found (:func:`find_joiners`), each checked against the encoder itself.
@@ -65,12 +73,45 @@ def find_joiners(encode: FlatEncoder, pieces: Sequence[str], unk_id: int | None)
     return found
 
 
+def _joiner_of(text: str, joiners: Sequence[Joiner], unused: Sequence[Joiner]) -> Joiner | None:
+    """A joiner ``text`` does not hold (its piece then comes only from the joiner within the item)."""
+    return unused[0] if unused else next((j for j in joiners if j.char not in text), None)
+
+
+def _one_item_per_text(texts: list[str], splits: Splits, encode: FlatEncoder, joiners: Sequence[Joiner],
+                       unused: Sequence[Joiner]) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`encode_split` with every split text joined into one item; None when one cannot be."""
+    items = list(texts)
+    joined_by = np.full(len(texts), -1, dtype=np.int64)  # the piece id of each item's joiner
+    written: list[int] = []  # the token ids, in the order of the joiners' pieces
+    for i in splits.rows:
+        split = splits.parts[i]
+        assert split is not None  # splits.rows lists the texts that were split
+        joiner = _joiner_of(texts[i], joiners, unused)
+        if joiner is None or (not splits.lowered and NO_TOKEN in split[1]):
+            return None
+        items[i] = joiner.text.join(split[0])
+        joined_by[i] = joiner.id
+        written.extend(split[1])
+    flat, sizes = encode(items, splits.lowered)
+    at = flat == np.repeat(joined_by, sizes)
+    if int(np.count_nonzero(at)) != len(written):  # not reached: joiners were checked against this encoder
+        return None
+    flat = flat.copy()
+    flat[at] = written
+    return flat, sizes
+
+
 def encode_split(texts: list[str], splits: Splits, encode: FlatEncoder,
                  joiners: Sequence[Joiner] = ()) -> tuple[np.ndarray, np.ndarray]:
     """The flat ids and the length of each text: texts whose split is None are encoded whole; the others
     are the ids of their text parts with each token's id between them (``NO_TOKEN``: none there)."""
     joined = "".join(texts)
     unused = [j for j in joiners if j.char not in joined]  # good for every text of the batch
+    if joiners:
+        done = _one_item_per_text(texts, splits, encode, joiners, unused)
+        if done is not None:
+            return done
     items: list[str] = []
     tokens: list[int] = []  # put in by np.insert, after their part
     joined_tokens: list[int] = []  # written over the joiners' pieces, in order
@@ -83,10 +124,8 @@ def encode_split(texts: list[str], splits: Splits, encode: FlatEncoder,
             continue
         # a joiner the text does not hold: its piece then comes only from the joiner, within this item
         joiner = None
-        # ASCII: what SentencePiece's normaliser does to it is character by character (controls go, tabs and
-        # newlines become spaces), so nothing reaches across the joiner's spaces
-        if joiners and text.isascii() and NO_TOKEN not in split[1]:
-            joiner = unused[0] if unused else next((j for j in joiners if j.char not in text), None)
+        if joiners and (splits.lowered or NO_TOKEN not in split[1]):
+            joiner = _joiner_of(text, joiners, unused)
         if joiner is not None:
             items.append(joiner.text.join(split[0]))
             joined_tokens.extend(split[1])

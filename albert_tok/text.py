@@ -55,6 +55,8 @@ _DROP_COMBINING = dict.fromkeys(map(ord, COMBINING_MARKS))
 # Joins a batch's chunks for Preprocessing.apply_batch: printable by none of the rules, whitespace to none.
 _BATCH_JOINER = "\x01"
 _NON_ASCII = re.compile("[^\x00-\x7f]+")
+# Every byte but the ASCII controls (and the batch joiner, itself one).
+_NOT_ASCII_CONTROL = bytes([0x01, *range(0x20, 0x7f), *range(0x80, 0x100)])
 
 
 def lower_per_char(text: str) -> str:
@@ -163,20 +165,30 @@ class Preprocessing:
         if (self.remove_space and not spaces_collapsed_later) or joined.count(_BATCH_JOINER) != len(chunks) - 1:
             return [self.apply(self.lower(c)) for c in chunks]
         # Steps 1 and 3 but whitespace and accents: what printable ASCII needs (a second lower() changes nothing).
-        quick = replace_quotes(joined if lowered else self.lower(joined)).split(_BATCH_JOINER)
-        if joined.isascii():
-            unprintable = [i for i, c in enumerate(chunks) if not c.isprintable()]
-        else:
-            unprintable = []
-            for i, (c, q) in enumerate(zip(chunks, quick)):
-                if not c.isprintable():
+        # Lower-casing goes text by text: one non-ASCII character would send the whole joined text down
+        # str.lower's slower path.
+        all_ascii = joined.isascii()  # str.isascii is O(1)
+        if not lowered and self.do_lower_case:
+            if all_ascii or "\u03a3" in joined:
+                joined = lower_per_char(joined)
+            else:
+                joined = _BATCH_JOINER.join([c.lower() for c in chunks])
+        quick = replace_quotes(joined).split(_BATCH_JOINER)
+        # ASCII controls (tabs, newlines, ...) anywhere? One byte translation of the batch answers for all
+        # ASCII chunks; the non-ASCII ones are checked one by one below.
+        controls = joined.encode("utf-8", "surrogatepass").translate(None, _NOT_ASCII_CONTROL)
+        non_ascii = [] if all_ascii else [i for i, c in enumerate(chunks) if not c.isascii()]
+        unprintable = [] if not controls else [i for i, c in enumerate(chunks) if c.isascii() and not c.isprintable()]
+        if non_ascii:
+            for i in non_ascii:
+                if not chunks[i].isprintable():
                     unprintable.append(i)
-                elif not c.isascii():
-                    finished = self._finish_non_ascii(q)
-                    if finished is None:
-                        unprintable.append(i)
-                    else:
-                        quick[i] = finished
+                    continue
+                finished = self._finish_non_ascii(quick[i])
+                if finished is None:
+                    unprintable.append(i)
+                else:
+                    quick[i] = finished
         for i in unprintable:
             quick[i] = self.apply(self.lower(chunks[i]))
         return quick
@@ -184,18 +196,18 @@ class Preprocessing:
     def _finish_non_ascii(self, text: str) -> str | None:
         """The accent and lower-casing steps of :meth:`apply` on ``text`` (lower-cased by step 1, quotes
         replaced), applied to its runs of non-ASCII characters, which are all they change: NFKD changes no
-        ASCII character and never reorders across one. None where a run comes out holding a capital sigma,
-        whose lower case depends on the letters around it."""
+        ASCII character and never reorders across one. None where accent stripping leaves a capital sigma
+        (U+1D6BA -> U+03A3), whose lower case depends on the letters around it."""
         if self.keep_accents and not self.do_lower_case:
             return text
-        finished = _NON_ASCII.sub(self._finish_run, text)
-        return None if "\u03a3" in finished else finished
-
-    def _finish_run(self, match: re.Match[str]) -> str:
-        run = match.group()
-        if not self.keep_accents:
-            run = strip_accents(run)
-        return run.lower() if self.do_lower_case else run
+        runs = _NON_ASCII.findall(text)
+        done = [strip_accents(run) for run in runs] if not self.keep_accents else runs
+        if self.do_lower_case:
+            if any("\u03a3" in run for run in done):
+                return None
+            done = [run.lower() for run in done]
+        pieces = iter(done)
+        return _NON_ASCII.sub(lambda _: next(pieces), text)
 
     def align(self, part: str) -> Aligned:
         """Steps 1 and 3 on ``part`` (original text between special tokens, already right-stripped when a

@@ -159,6 +159,26 @@ def test_batches_equal_transformers_slow(trio, batch, taken, words):
             ref(split, is_split_into_words=True)["input_ids"]
 
 
+@pytest.mark.parametrize("cls", CLASSES)
+def test_joined_parts_equal_parts_encoded_apart(cls):
+    # What albert_tok.split_batch relies on, for a sample of code points (all of them were checked once):
+    # a character right before or right after the joiner " # " is encoded as it is in its part alone.
+    from albert_tok.batch import Encoded
+
+    tok = cls(SPIECE)
+    joiner = 6926  # "▁#"
+    chars = [chr(c) for c in [*range(0, 0x3000, 7), *range(0x3000, 0x110000, 4099)] if not 0xD800 <= c < 0xE000]
+    chars += ["\u3000", "\u00a0", "\u0301", "\u0130", "\u03a3", "\U0001d6ba", "\uff9e", "\t", "`", "'", "\x00"]
+    items = [f"x{c} # y" for c in chars] + [f"x # {c}y" for c in chars]
+    parts = [f"x{c}" for c in chars] + ["y", "x"] + [f"{c}y" for c in chars]
+    joined = Encoded.from_flat(*tok._encode_chunks_flat(items)).ids
+    apart = Encoded.from_flat(*tok._encode_chunks_flat(parts)).ids
+    n = len(chars)
+    y, x = apart[n], apart[n + 1]
+    assert [k for k in range(n) if joined[k] != apart[k] + [joiner] + y] == []
+    assert [k for k in range(n) if joined[n + k] != x + [joiner] + apart[n + 2 + k]] == []
+
+
 def test_joiners_need_words_segmented_apart():
     from albert_tok.split_batch import find_joiners
 

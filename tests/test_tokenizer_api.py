@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from albert_tok import AlbertTokenizer, AlbertTokenizerFast, Preprocessing
@@ -412,11 +412,20 @@ def _squeezed(text: str) -> str:
     return " ".join(part for part in text.split(" ") if part)
 
 
-@given(chunks=st.lists(st.one_of(any_text, st.just("a\x01b"), st.just("  x  y ")), max_size=6),
-       switches=st.tuples(st.booleans(), st.booleans(), st.booleans()), later=st.booleans())
-def test_apply_batch_equals_apply(slow, chunks, switches, later):
+# Lower-casing that changes the length or leaves ASCII (U+212A KELVIN SIGN), capital sigmas that accent stripping
+# makes (U+1D6BA), quotes, controls and the batch's own joiner.
+_CASE_EDGES = st.lists(st.sampled_from(["\u212a", "K", "a", " ", "\t", "\u0130", "\u03a3", "\U0001d6ba", "`", "'",
+                                        "\u00e9", "\x00", "\x01", "\u00c5", "\u00a0"]), max_size=8).map("".join)
+
+
+@given(chunks=st.lists(st.one_of(any_text, _CASE_EDGES, st.just("  x  y ")), max_size=6),
+       switches=st.tuples(st.booleans(), st.booleans(), st.booleans()), later=st.booleans(), lowered=st.booleans())
+@example(chunks=["K\U0001d6ba", "ok"], switches=(True, False, False), later=True, lowered=False)  # "kς", not "kσ"
+@example(chunks=["\u212aelvin", "x"], switches=(True, True, False), later=True, lowered=False)
+def test_apply_batch_equals_apply(slow, chunks, switches, later, lowered):
     p = Preprocessing(*switches)
-    got = p.apply_batch(chunks, spaces_collapsed_later=later)
+    given_chunks = [p.lower(c) for c in chunks] if lowered else chunks
+    got = p.apply_batch(given_chunks, spaces_collapsed_later=later, lowered=lowered)
     expected = [p.apply(p.lower(c)) for c in chunks]
     if not later:
         assert got == expected
