@@ -188,8 +188,11 @@ class AlbertTokenizerBase(TokenizerDecoding):
         if splits is None:
             return Encoded.from_flat(*self._encode_chunks_flat(texts))
         if self._joiners is None:  # depends on the model only: found once
-            self._joiners = find_joiners(self._encode_chunks_flat, self._pieces, self._piece_to_id.get(self.unk_token))
+            self._joiners = self._find_joiners()
         return Encoded.from_flat(*encode_split(texts, splits, self._encode_chunks_flat, self._joiners))
+
+    def _find_joiners(self) -> list[Joiner]:
+        return find_joiners(self._encode_chunks_flat, self._pieces, self._piece_to_id.get(self.unk_token))
 
     def _encode_words(self, words: list[list[str]], with_offsets: bool) -> Encoded:
         """Pre-split words: each word is encoded on its own (as transformers' slow tokenizer does, so each

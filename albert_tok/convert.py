@@ -33,7 +33,7 @@ from .added_tokens import AddedToken
 from .rules import digit_comma_table, grapheme_extenders, grapheme_risk_pattern, is_digit_comma_piece
 from .special_tokens import SpecialTokens, template_post_processor
 from .spm_model import SPIECE_UNDERLINE, ModelFormatError, PieceType, SentencePieceModel, parse_model
-from .text import Preprocessing, char_class, combining_class, whitespace_class
+from .text import Preprocessing, class_pattern, combining_class, whitespace_class
 
 # The pure rules used to live here; they are re-exported for code that imported them from this module.
 __all__ = [
@@ -189,4 +189,4 @@ def unicode_table_gaps() -> frozenset[str]:
 def sentencepiece_rows_pattern() -> re.Pattern[str]:
     """Characters that send a text to SentencePiece itself: grapheme extenders and
     :func:`unicode_table_gaps`."""
-    return re.compile(char_class(grapheme_extenders() | unicode_table_gaps(), "python"))
+    return class_pattern(grapheme_extenders() | unicode_table_gaps())

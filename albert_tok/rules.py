@@ -21,7 +21,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .spm_model import SPIECE_UNDERLINE
-from .text import char_class
+from .text import class_pattern
 
 __all__ = ["DigitCommaArrays", "deleted_controls_pattern", "digit_comma_table", "grapheme_extenders",
            "grapheme_risk_pattern", "is_digit_comma_piece"]
@@ -108,7 +108,7 @@ def grapheme_extenders() -> frozenset[str]:
 @functools.cache
 def grapheme_risk_pattern() -> re.Pattern[str]:
     """A regex finding any of :func:`grapheme_extenders`."""
-    return re.compile(char_class(grapheme_extenders(), "python"))
+    return class_pattern(grapheme_extenders())
 
 
 @functools.cache
@@ -118,4 +118,4 @@ def deleted_controls_pattern() -> re.Pattern[str]:
     ``▁u`` at (0, 1)), so rows holding one take their offsets from SentencePiece."""
     chars = {chr(c) for c in range(sys.maxunicode + 1)
              if unicodedata.category(chr(c)) in ("Cc", "Cf") and not chr(c).isspace()}
-    return re.compile(char_class(frozenset(chars), "python"))
+    return class_pattern(frozenset(chars))

@@ -461,3 +461,28 @@ def test_padded_numpy_batch_equals_lists(tokenizer, batch):
             padded = [[fill] * (width - len(r)) + r if side == "left" else r + [fill] * (width - len(r))
                       for r in rows]
             assert arrays[key].tolist() == padded, key
+
+
+@given(data=st.data(), chars=st.frozensets(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40))
+def test_class_pattern_finds_exactly_its_characters(data, chars):
+    # the look-ahead guard that makes albert_tok's large character classes fast must not change what they find
+    from albert_tok.text import class_pattern
+
+    text = data.draw(st.text(st.one_of(st.sampled_from(sorted(chars)), st.characters(exclude_categories=["Cs"])),
+                             max_size=60))
+    assert [m.start() for m in class_pattern(chars).finditer(text)] == [i for i, c in enumerate(text) if c in chars]
+
+
+def test_rows_pattern_finds_the_same_characters_as_its_plain_class():
+    import re
+    import sys
+
+    from albert_tok.convert import sentencepiece_rows_pattern
+    from albert_tok.text import char_class
+
+    pattern = sentencepiece_rows_pattern()
+    plain = re.compile(pattern.pattern[pattern.pattern.index(")") + 1:])  # the class without its guard
+    everything = "".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c < 0xE000)
+    found = [m.start() for m in pattern.finditer(everything)]
+    assert found == [m.start() for m in plain.finditer(everything)] and len(found) > 1000
+    assert char_class(frozenset(everything[i] for i in found), "python") == plain.pattern

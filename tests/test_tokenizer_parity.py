@@ -7,7 +7,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from albert_tok import AlbertTokenizer, AlbertTokenizerFast
@@ -175,6 +175,56 @@ def test_every_corpus_line(path: Path):
     expected = [hf.encode(line) for line in lines]
     assert ours(lines)["input_ids"] == expected
     assert fast(lines)["input_ids"] == expected
+
+
+# -- texts encoded in groups (albert_tok.slow._encode_chunks_flat) -----------------------------------
+GROUP_EDGES = st.sampled_from(["", "  ", "#", "a # b", "x \uff03 y", "\uff03", "$ ~", "&*+=~^|@%", " #", "# "])
+
+
+@given(batch=st.lists(st.one_of(any_text, GROUP_EDGES), min_size=2, max_size=40),
+       lowered=st.booleans(), group=st.sampled_from([8, 64, 10**6]))
+@example(batch=["x \uff03 y", "a", "b"], lowered=False, group=10**6)  # NFKC makes the joiner's piece: refused
+def test_grouped_batch_equals_texts_encoded_alone(slow, batch, lowered, group):
+    import albert_tok.slow as slow_module
+
+    if lowered:
+        batch = [slow.preprocessing.lower(t) for t in batch]
+    alone = [slow._encode_chunks_flat([t], lowered)[0].tolist() for t in batch]
+    saved = slow_module.GROUP_CHARACTERS, slow_module.GROUP_MIN_CHARACTERS
+    slow_module.GROUP_CHARACTERS, slow_module.GROUP_MIN_CHARACTERS = group, 0  # small batches grouped too
+    try:
+        flat, lengths = slow._encode_chunks_flat(batch, lowered)
+    finally:
+        slow_module.GROUP_CHARACTERS, slow_module.GROUP_MIN_CHARACTERS = saved
+    assert lengths.tolist() == [len(ids) for ids in alone]
+    assert flat.tolist() == [i for ids in alone for i in ids]
+
+
+def test_grouping_sends_fewer_items(slow, monkeypatch):
+    import albert_tok.slow as slow_module
+
+    items: list[int] = []
+    encode = slow._encode_plain
+    monkeypatch.setattr(slow, "_encode_plain", lambda plain: items.append(len(plain)) or encode(plain))
+    monkeypatch.setattr(slow_module, "GROUP_CHARACTERS", 512)
+    monkeypatch.setattr(slow_module, "GROUP_MIN_CHARACTERS", 0)
+    batch = [f"line {i} of a batch, with some words" for i in range(200)]
+    grouped = slow(batch)["input_ids"]
+    assert items and max(items) < len(batch) / 10
+    monkeypatch.setattr(slow_module, "GROUP_CHARACTERS", 10**9)
+    assert slow(batch)["input_ids"] == grouped
+
+
+def test_ungroup_refuses_a_joiner_piece_a_text_made():
+    import numpy as np
+
+    from albert_tok.slow import _ungroup
+
+    # two items of two texts each: [5, J, 6] and [J, 7]; the second item's first text is empty
+    flat, sizes = np.array([5, 9, 6, 9, 7]), np.array([3, 2])
+    ids, lengths = _ungroup(flat, sizes, 9, 4)
+    assert ids.tolist() == [5, 6, 7] and lengths.tolist() == [1, 1, 0, 1]
+    assert _ungroup(np.array([5, 9, 9, 6, 9, 7]), np.array([4, 2]), 9, 4) is None  # one joiner too many
 
 
 # -- golden ids (copied from ../shared into tests/golden) --------------------------------------------
