@@ -24,6 +24,7 @@ from .batch import Encoded
 from .offsets import Offsets, normaliser_predicates, remap_offsets, space_pieces
 from .rules import DigitCommaArrays, digit_comma_table
 from .special_tokens import SpecialTokens
+from .split_batch import rows_with_ties, splice_rows
 from .spm_model import SPIECE_UNDERLINE, ModelFormatError, PieceType, parse_model, parse_pieces_with_spans
 from .text import Preprocessing
 
@@ -209,7 +210,12 @@ class AlbertTokenizer(AlbertTokenizerBase):
             return None
         items = [joiner.text.join(plain[i:i + per_item]) for i in range(0, len(plain), per_item)]
         flat, item_sizes = _flatten(self._encode_plain(items))
-        return _ungroup(flat, item_sizes, joiner.id, len(plain))
+        ungrouped = _ungroup(flat, item_sizes, joiner.id, len(plain))
+        if ungrouped is None:
+            return None
+        # a float32 tie the text before may have rounded the other way: those texts again, on their own
+        redo = rows_with_ties(*ungrouped, self._tie_suspects)
+        return splice_rows(*ungrouped, redo, *_flatten(self._encode_plain([plain[i] for i in redo])))
 
     def _name_unknown_surfaces(self, plain: list[str], encoded: list[list[int]]) -> None:
         """Give an unknown piece whose surface is an added token's content that token's id, in place

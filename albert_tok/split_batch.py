@@ -19,6 +19,11 @@ and its marks), none of which holds a space. Checked for every code point writte
 and right after a joiner, against both tokenizers (the same ids as the parts encoded apart); the tests repeat
 it for a sample of code points.
 
+One thing does reach across: SentencePiece sums piece scores in float32 along the whole item, so where two
+segmentations of a word use the same pieces in another order (``66``+``6`` against ``6``+``66``, see
+:mod:`albert_tok.unigram`), the text before the word can round the tie the other way. Texts encoded joined whose
+ids hold such a pair are encoded again on their own (:func:`rows_with_ties`, :func:`splice_rows`).
+
 Nothing here knows the model: the tokenizer passes its encoder (texts -> flat ids and lengths) and the joiners
 it found (:func:`find_joiners`), each checked against the encoder itself.
 """
@@ -33,13 +38,44 @@ import numpy as np
 from .added_tokens import NO_TOKEN, Splits
 from .spm_model import SPIECE_UNDERLINE
 
-__all__ = ["JOINER_CHARACTERS", "Joiner", "encode_split", "find_joiners"]
+__all__ = ["JOINER_CHARACTERS", "Joiner", "encode_split", "find_joiners", "rows_with_ties", "splice_rows"]
 
 # Printable ASCII characters tried as joiners, in order; a text is joined by the first it does not hold.
 JOINER_CHARACTERS = "#$&*+=~^|@%"
 
 # texts, and whether they are lower-cased already -> flat ids and the length of each text
 FlatEncoder = Callable[[list[str], bool], tuple[np.ndarray, np.ndarray]]
+# flat ids -> positions i where ids i and i+1 may be a float32 tie (albert_tok.unigram.TieDetector.suspects)
+TieFinder = Callable[[np.ndarray], np.ndarray]
+
+
+def rows_with_ties(flat: np.ndarray, lengths: np.ndarray, ties: TieFinder) -> list[int]:
+    """The rows (texts of ``lengths`` ids, one after the other in ``flat``) holding a possible tie within them."""
+    hits = ties(flat)
+    if not hits.size:
+        return []
+    ends = np.cumsum(lengths)
+    row = np.searchsorted(ends, hits, side="right")
+    same = row == np.searchsorted(ends, hits + 1, side="right")
+    return np.unique(row[same]).tolist()
+
+
+def splice_rows(flat: np.ndarray, lengths: np.ndarray, rows: Sequence[int], new_flat: np.ndarray,
+                new_lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``flat``/``lengths`` with the ids of ``rows`` (ascending) replaced by ``new_flat``/``new_lengths``."""
+    if not len(rows):
+        return flat, lengths
+    starts = np.cumsum(lengths) - lengths
+    new_starts = np.cumsum(new_lengths) - new_lengths
+    pieces, at = [], 0
+    for k, r in enumerate(rows):
+        pieces.append(flat[at:starts[r]])
+        pieces.append(new_flat[new_starts[k]:new_starts[k] + new_lengths[k]])
+        at = starts[r] + lengths[r]
+    pieces.append(flat[at:])
+    lengths = lengths.copy()
+    lengths[list(rows)] = new_lengths
+    return np.concatenate(pieces).astype(flat.dtype, copy=False), lengths
 
 
 class Joiner(NamedTuple):
@@ -102,10 +138,24 @@ def _one_item_per_text(texts: list[str], splits: Splits, encode: FlatEncoder, jo
     return flat, sizes
 
 
-def encode_split(texts: list[str], splits: Splits, encode: FlatEncoder,
-                 joiners: Sequence[Joiner] = ()) -> tuple[np.ndarray, np.ndarray]:
+def encode_split(texts: list[str], splits: Splits, encode: FlatEncoder, joiners: Sequence[Joiner] = (),
+                 ties: TieFinder | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The flat ids and the length of each text: texts whose split is None are encoded whole; the others
-    are the ids of their text parts with each token's id between them (``NO_TOKEN``: none there)."""
+    are the ids of their text parts with each token's id between them (``NO_TOKEN``: none there). With
+    ``joiners``, a split text's parts are encoded as one item; ``ties`` then finds the texts to encode again
+    part by part (see the module docstring)."""
+    flat, lengths = _encode_split(texts, splits, encode, joiners)
+    if not joiners or ties is None:
+        return flat, lengths
+    redo = [i for i in rows_with_ties(flat, lengths, ties) if splits.parts[i] is not None]
+    if not redo:
+        return flat, lengths
+    again = Splits([splits.parts[i] for i in redo], splits.lowered, list(range(len(redo))))
+    return splice_rows(flat, lengths, redo, *_encode_split([texts[i] for i in redo], again, encode, ()))
+
+
+def _encode_split(texts: list[str], splits: Splits, encode: FlatEncoder,
+                  joiners: Sequence[Joiner]) -> tuple[np.ndarray, np.ndarray]:
     joined = "".join(texts)
     unused = [j for j in joiners if j.char not in joined]  # good for every text of the batch
     if joiners:
@@ -139,7 +189,7 @@ def encode_split(texts: list[str], splits: Splits, encode: FlatEncoder,
     if joined_tokens:
         at = flat == np.repeat(np.asarray(joined_by, dtype=np.int64), sizes)
         if int(np.count_nonzero(at)) != len(joined_tokens):  # not reached: joiners were checked on this encoder
-            return encode_split(texts, splits, encode)  # without joiners
+            return _encode_split(texts, splits, encode, ())  # without joiners
         flat = flat.copy()
         flat[at] = joined_tokens
     first = np.cumsum(parts) - parts  # each text's first item

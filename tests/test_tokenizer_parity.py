@@ -178,7 +178,8 @@ def test_every_corpus_line(path: Path):
 
 
 # -- texts encoded in groups (albert_tok.slow._encode_chunks_flat) -----------------------------------
-GROUP_EDGES = st.sampled_from(["", "  ", "#", "a # b", "x \uff03 y", "\uff03", "$ ~", "&*+=~^|@%", " #", "# "])
+GROUP_EDGES = st.sampled_from(["", "  ", "#", "a # b", "x \uff03 y", "\uff03", "$ ~", "&*+=~^|@%", " #", "# ",
+                               "x666", "a66 6666 x6666"])  # float32 ties (see test_ties_in_joined_texts_...)
 
 
 @given(batch=st.lists(st.one_of(any_text, GROUP_EDGES), min_size=2, max_size=40),
@@ -225,6 +226,46 @@ def test_ungroup_refuses_a_joiner_piece_a_text_made():
     ids, lengths = _ungroup(flat, sizes, 9, 4)
     assert ids.tolist() == [5, 6, 7] and lengths.tolist() == [1, 1, 0, 1]
     assert _ungroup(np.array([5, 9, 9, 6, 9, 7]), np.array([4, 2]), 9, 4) is None  # one joiner too many
+
+
+@pytest.mark.parametrize("cls", [AlbertTokenizer, AlbertTokenizerFast])
+def test_ties_in_joined_texts_stay_canonical(cls):
+    # SentencePiece breaks a tie between "66"+"6" and "6"+"66" by float32 rounding of the score summed along
+    # its item, so texts encoded joined (grouped, or parts around an added token) can round it the other way
+    # than alone; those rows must be encoded again on their own (this failed on 441 and 45 rows before).
+    pytest.importorskip("transformers", reason="transformers<5 is the reference implementation")
+    import random
+
+    from transformers import AlbertTokenizer as HFAlbertTokenizer
+
+    hf = HFAlbertTokenizer(str(SPIECE))
+    words = ["Hello", "world.", "ALBERT's", "caf\u00e9", "the", "Paris", "x666", "bbb", "666", "x6666", "a66"]
+    rng = random.Random(0)
+    lines = [" ".join(rng.choice(words) for _ in range(rng.randint(0, 8))) for _ in range(3000)]
+    masked = [f"{line} [MASK] {line}" for line in lines[:300]]
+    tok = cls(SPIECE)
+    for batch in (lines, masked):
+        got = tok(batch)["input_ids"]
+        assert [i for i, text in enumerate(batch) if got[i] != hf.encode(text)] == []
+
+
+@given(rows=st.lists(st.lists(st.integers(0, 99), max_size=5), min_size=1, max_size=8), data=st.data())
+def test_splice_rows_replaces_exactly_the_given_rows(rows, data):
+    import numpy as np
+
+    from albert_tok.split_batch import splice_rows
+
+    chosen = sorted(data.draw(st.sets(st.integers(0, len(rows) - 1))))
+    new = [data.draw(st.lists(st.integers(100, 199), max_size=5)) for _ in chosen]
+    flat = np.array([i for r in rows for i in r], dtype=np.int64)
+    lengths = np.array([len(r) for r in rows], dtype=np.int64)
+    new_flat = np.array([i for r in new for i in r], dtype=np.int64)
+    got_flat, got_lengths = splice_rows(flat, lengths, chosen, new_flat, np.array([len(r) for r in new], dtype=np.int64))
+    expected = list(rows)
+    for k, r in enumerate(chosen):
+        expected[r] = new[k]
+    assert got_flat.tolist() == [i for r in expected for i in r]
+    assert got_lengths.tolist() == [len(r) for r in expected]
 
 
 # -- golden ids (copied from ../shared into tests/golden) --------------------------------------------
