@@ -37,9 +37,8 @@ from .offsets import Offsets, settle_offsets
 from .pad import pad_features
 from .padding import Padding, Side, Truncation, check_length, resolve_padding, resolve_side, resolve_truncation
 from .special_tokens import SpecialTokens, build_inputs, num_special_tokens, special_tokens_mask, token_type_ids
-from .split_batch import Joiner, encode_split, find_joiners
+from .split_batch import encode_split
 from .text import Preprocessing
-from .unigram import TieDetector
 from .vocab import as_id_list
 
 __all__ = ["MODEL_MAX_LENGTH", "AlbertTokenizerBase", "clean_up_tokenization", "pieces_to_text"]
@@ -58,8 +57,6 @@ class AlbertTokenizerBase(TokenizerDecoding):
     _space_id: int | None
     _is_space: Callable[[str], bool]
     _is_deleted: Callable[[str], bool]
-    _joiners: list[Joiner] | None = None  # see albert_tok.split_batch
-    _ties: TieDetector | None = None  # see albert_tok.unigram (the fast tokenizer sets it when it loads)
 
     def __init__(self, *, preprocessing: Preprocessing | None = None, do_lower_case: bool | None = None,
                  remove_space: bool | None = None, keep_accents: bool | None = None,
@@ -189,22 +186,7 @@ class AlbertTokenizerBase(TokenizerDecoding):
         splits = self._added.split_texts(texts)
         if splits is None:
             return Encoded.from_flat(*self._encode_chunks_flat(texts))
-        if self._joiners is None:  # depends on the model only: found once
-            self._joiners = self._find_joiners()
-        return Encoded.from_flat(*encode_split(texts, splits, self._encode_chunks_flat, self._joiners,
-                                               self._tie_suspects))
-
-    def _tie_suspects(self, flat: np.ndarray) -> np.ndarray:
-        """Positions of ``flat`` where two adjacent pieces commute (:class:`~albert_tok.unigram.TieDetector`):
-        where SentencePiece's float32 scores can break a tie differently once the text is joined to others."""
-        if self._ties is None:
-            unk = self._piece_to_id.get(self.unk_token)
-            specials = frozenset(i for i in self.all_special_ids if i < len(self._pieces))
-            self._ties = TieDetector(self._pieces, specials if unk is None else specials | {unk})
-        return self._ties.suspects(flat)
-
-    def _find_joiners(self) -> list[Joiner]:
-        return find_joiners(self._encode_chunks_flat, self._pieces, self._piece_to_id.get(self.unk_token))
+        return Encoded.from_flat(*encode_split(texts, splits, self._encode_chunks_flat))
 
     def _encode_words(self, words: list[list[str]], with_offsets: bool) -> Encoded:
         """Pre-split words: each word is encoded on its own (as transformers' slow tokenizer does, so each

@@ -182,7 +182,7 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
             total = int(lengths.sum())
             if total > 1:
                 flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64, count=total)
-                hits = self._tie_suspects(flat)
+                hits = self._ties.suspects(flat)
                 if hits.size:
                     ends = np.cumsum(lengths)
                     row_of = np.searchsorted(ends, hits, side="right")

@@ -24,7 +24,6 @@ from .batch import Encoded
 from .offsets import Offsets, normaliser_predicates, remap_offsets, space_pieces
 from .rules import DigitCommaArrays, digit_comma_table
 from .special_tokens import SpecialTokens
-from .split_batch import rows_with_ties, splice_rows
 from .spm_model import SPIECE_UNDERLINE, ModelFormatError, PieceType, parse_model, parse_pieces_with_spans
 from .text import Preprocessing
 
@@ -51,39 +50,12 @@ def _processor(model_bytes: bytes, source: str) -> tuple[spm.SentencePieceProces
     return processor, frozenset(i for i, p in enumerate(model.pieces) if p.type == PieceType.USER_DEFINED)
 
 
-# Texts are encoded by SentencePiece joined into items of about this many characters (see
-# AlbertTokenizer._encode_chunks_flat): each item costs SentencePiece and its Python binding a fixed
-# amount, so fewer, longer items are faster; a lattice this long is still small.
-GROUP_CHARACTERS = 2048
-# Batches of fewer characters are not grouped (little to gain).
-GROUP_MIN_CHARACTERS = 8192
-
-
 def _flatten(encoded: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
     """The ids of ``encoded`` as one array, and each text's number of ids."""
     lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
     # via int32 (every SentencePiece id fits): numpy fills it faster from Python ints
     flat = np.fromiter(itertools.chain.from_iterable(encoded), dtype=np.int32, count=int(lengths.sum()))
     return flat.astype(np.int64), lengths
-
-
-def _ungroup(flat: np.ndarray, item_sizes: np.ndarray, joiner_id: int, texts: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """The ids and lengths of ``texts`` texts from the ids of items that joined them with ``joiner_id``'s
-    piece (``item_sizes``: ids per item); None when the piece does not occur exactly once between each two
-    texts of an item (then some text made it too)."""
-    at = np.flatnonzero(flat == joiner_id)
-    if len(at) != texts - len(item_sizes):
-        return None
-    item_ends = np.cumsum(item_sizes)
-    # A text ends at a joiner or at its item's end; the next starts after that joiner or at that end. An
-    # item's end comes before a joiner at the same place (the next item's first text, empty).
-    ends = np.concatenate([item_ends, at])
-    starts = np.concatenate([item_ends, at + 1])
-    order = np.argsort(ends, kind="stable")
-    ends, starts = ends[order], np.concatenate([[0], starts[order][:-1]])
-    keep = np.ones(len(flat), dtype=bool)
-    keep[at] = False
-    return flat[keep], ends - starts
 
 
 class AlbertTokenizer(AlbertTokenizerBase):
@@ -175,47 +147,13 @@ class AlbertTokenizer(AlbertTokenizerBase):
         return encoded
 
     def _encode_chunks_flat(self, chunks: list[str], lowered: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """The hot path: the ids of a batch flattened once, the digit-comma rule applied to all of it.
-
-        Short texts are encoded joined into longer items by a joiner (:mod:`albert_tok.split_batch`: a word
-        that is one piece of its own and that no text holds), whose pieces are then cut out: each text keeps
-        the ids it has alone, and SentencePiece sees a few long items instead of many short ones.
-        """
+        """The hot path: the ids of a batch flattened once, the digit-comma rule applied to all of it. Each
+        text is its own SentencePiece item (see :mod:`albert_tok.split_batch` for why texts are never joined)."""
         plain = self._preprocess(chunks, lowered)
-        grouped = self._grouped(plain)
-        if grouped is not None:
-            return self._digit_comma_arrays.apply(*grouped)
         return self._digit_comma_arrays.apply(*_flatten(self._named(plain, self._encode_plain(plain))))
 
     def _encode_plain(self, plain: list[str]) -> list[list[int]]:
         return self._sp.encode(plain, num_threads=self.num_threads) if plain else []
-
-    def _grouped(self, plain: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
-        """The flat ids and lengths of ``plain`` encoded in groups (see :meth:`_encode_chunks_flat`); None
-        where grouping does not apply (few or long texts, no free joiner, unknown pieces to name)."""
-        total = sum(map(len, plain))
-        per_item = GROUP_CHARACTERS * len(plain) // max(total, 1)
-        if per_item < 2 or total < GROUP_MIN_CHARACTERS or self._surface_ids:
-            return None
-        if self._joiners is None:
-            self._joiners = []  # nothing is grouped while the joiners are found (they are probed by encoding)
-            try:
-                self._joiners = self._find_joiners()
-            except BaseException:
-                self._joiners = None
-                raise
-        everything = "".join(plain)
-        joiner = next((j for j in self._joiners if j.char not in everything), None)
-        if joiner is None:
-            return None
-        items = [joiner.text.join(plain[i:i + per_item]) for i in range(0, len(plain), per_item)]
-        flat, item_sizes = _flatten(self._encode_plain(items))
-        ungrouped = _ungroup(flat, item_sizes, joiner.id, len(plain))
-        if ungrouped is None:
-            return None
-        # a float32 tie the text before may have rounded the other way: those texts again, on their own
-        redo = rows_with_ties(*ungrouped, self._tie_suspects)
-        return splice_rows(*ungrouped, redo, *_flatten(self._encode_plain([plain[i] for i in redo])))
 
     def _name_unknown_surfaces(self, plain: list[str], encoded: list[list[int]]) -> None:
         """Give an unknown piece whose surface is an added token's content that token's id, in place
