@@ -46,8 +46,14 @@ def _check_items(value: Sequence[Any], name: str) -> list[str]:
     plain str is checked with a few whole-batch calls; the item-by-item loop only runs to name a bad item."""
     items = list(value)
     if set(map(type, items)) <= {str}:
-        suspects = [t for t in items if not t.isascii()]
-        if not suspects or _SURROGATE.search("".join(suspects)) is None:
+        joined = "".join(items)
+        if joined.isascii():  # O(1) for str
+            return items
+        try:
+            joined.encode("utf-8")  # fails exactly on a lone surrogate
+        except UnicodeEncodeError:
+            pass
+        else:
             return items
     return [_check_str(item, f"{name}[{i}]", " (pass is_split_into_words=True for lists of words)")
             for i, item in enumerate(items)]
