@@ -28,7 +28,6 @@ import os
 import platform
 import sys
 import time
-import typing
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ from albert_tok import AlbertTokenizerFast
 from . import finetune_data as D
 from .checkpoint import HeadInitializedWarning
 from .config import AlbertConfig
+from .dataclass_flags import add_dataclass_flags, flag, from_namespace, help_text
 from .heads import AlbertForQuestionAnswering, AlbertForSequenceClassification, AlbertForTokenClassification
 from .metrics import classification_metrics, entity_metrics, regression_metrics, squad_metrics
 from .pipeline_base import DEFAULT_MODEL
@@ -81,49 +81,45 @@ MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
 TARGETS = ("labels", "start_positions", "end_positions")
 
 
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
-
-
 @dataclass
 class FinetuneArgs:
     """Everything ``albert finetune`` takes; the command line is generated from these fields."""
 
-    task: str = field(metadata=_help(f"one of {', '.join(TASKS)}"))
-    train: list[str] = field(metadata=_help("training files (CSV/TSV/JSONL, CoNLL, or SQuAD JSON by task)"))
-    output: str = field(metadata=_help("output directory (checkpoint and the fine-tuned model)"))
-    model: str = field(default=DEFAULT_MODEL, metadata=_help("pretrained model directory (default: the shipped "
+    task: str = field(metadata=help_text(f"one of {', '.join(TASKS)}"))
+    train: list[str] = field(metadata=help_text("training files (CSV/TSV/JSONL, CoNLL, or SQuAD JSON by task)"))
+    output: str = field(metadata=help_text("output directory (checkpoint and the fine-tuned model)"))
+    model: str = field(default=DEFAULT_MODEL, metadata=help_text("pretrained model directory (default: the shipped "
                                                              "model)"))
-    tokenizer: str | None = field(default=None, metadata=_help("tokenizer directory (default: --model)"))
-    eval: list[str] = field(default_factory=list, metadata=_help("evaluation files, same format as --train"))
-    text_column: str = field(default="text", metadata=_help("text-classification: column of the text"))
-    text_pair_column: str | None = field(default=None, metadata=_help("text-classification: column of the second "
+    tokenizer: str | None = field(default=None, metadata=help_text("tokenizer directory (default: --model)"))
+    eval: list[str] = field(default_factory=list, metadata=help_text("evaluation files, same format as --train"))
+    text_column: str = field(default="text", metadata=help_text("text-classification: column of the text"))
+    text_pair_column: str | None = field(default=None, metadata=help_text("text-classification: column of the second "
                                                                       "text of a pair"))
-    label_column: str = field(default="label", metadata=_help("text-classification: column of the label"))
-    num_labels: int | None = field(default=None, metadata=_help("number of labels (default: read from the data; "
+    label_column: str = field(default="label", metadata=help_text("text-classification: column of the label"))
+    num_labels: int | None = field(default=None, metadata=help_text("number of labels (default: read from the data; "
                                                                 "must agree with it)"))
-    max_seq_length: int | None = field(default=None, metadata=_help("tokens per sequence (default 128, 384 for "
+    max_seq_length: int | None = field(default=None, metadata=help_text("tokens per sequence (default 128, 384 for "
                                                                     "question answering)"))
-    doc_stride: int = field(default=128, metadata=_help("question answering: tokens shared by adjacent windows of "
+    doc_stride: int = field(default=128, metadata=help_text("question answering: tokens shared by adjacent windows of "
                                                         "a long context"))
-    steps: int | None = field(default=None, metadata=_help("optimizer steps (default: --epochs of the data)"))
-    epochs: float = field(default=3.0, metadata=_help("passes over the training data when --steps is not given"))
-    batch_size: int = field(default=8, metadata=_help("examples per step"))
-    eval_batch_size: int = field(default=32, metadata=_help("examples per evaluation batch"))
-    learning_rate: float = field(default=5e-5, metadata=_help("peak learning rate"))
-    weight_decay: float = field(default=0.0, metadata=_help("AdamW weight decay (not on biases and LayerNorms)"))
-    warmup_fraction: float = field(default=0.0, metadata=_help("share of the steps spent warming up"))
-    max_grad_norm: float = field(default=1.0, metadata=_help("gradient clipping norm"))
-    eval_every: int = field(default=0, metadata=_help("steps between evaluations (0: only at the end)"))
-    log_every: int = field(default=10, metadata=_help("steps averaged into one loss-curve point"))
-    checkpoint_every: int = field(default=100, metadata=_help("steps between checkpoints"))
-    seed: int = field(default=42, metadata=_help("random seed (head initialisation, data order, dropout)"))
-    device: str = field(default="auto", metadata=_help("torch device: auto (cuda when available), cpu, cuda, ..."))
-    precision: str = field(default="fp32", metadata=_help("fp32, or bf16 (autocast; weights stay fp32)"))
-    max_answer_length: int = field(default=30, metadata=_help("question answering: longest answer in tokens"))
-    n_best: int = field(default=20, metadata=_help("question answering: start and end candidates per window"))
-    resume: bool = field(default=False, metadata=_help("continue from OUTPUT/checkpoint/"))
-    progress: bool = field(default=True, metadata=_help("show a progress bar on standard error"))
+    steps: int | None = field(default=None, metadata=help_text("optimizer steps (default: --epochs of the data)"))
+    epochs: float = field(default=3.0, metadata=help_text("passes over the training data when --steps is not given"))
+    batch_size: int = field(default=8, metadata=help_text("examples per step"))
+    eval_batch_size: int = field(default=32, metadata=help_text("examples per evaluation batch"))
+    learning_rate: float = field(default=5e-5, metadata=help_text("peak learning rate"))
+    weight_decay: float = field(default=0.0, metadata=help_text("AdamW weight decay (not on biases and LayerNorms)"))
+    warmup_fraction: float = field(default=0.0, metadata=help_text("share of the steps spent warming up"))
+    max_grad_norm: float = field(default=1.0, metadata=help_text("gradient clipping norm"))
+    eval_every: int = field(default=0, metadata=help_text("steps between evaluations (0: only at the end)"))
+    log_every: int = field(default=10, metadata=help_text("steps averaged into one loss-curve point"))
+    checkpoint_every: int = field(default=100, metadata=help_text("steps between checkpoints"))
+    seed: int = field(default=42, metadata=help_text("random seed (head initialisation, data order, dropout)"))
+    device: str = field(default="auto", metadata=help_text("torch device: auto (cuda when available), cpu, cuda, ..."))
+    precision: str = field(default="fp32", metadata=help_text("fp32, or bf16 (autocast; weights stay fp32)"))
+    max_answer_length: int = field(default=30, metadata=help_text("question answering: longest answer in tokens"))
+    n_best: int = field(default=20, metadata=help_text("question answering: start and end candidates per window"))
+    resume: bool = field(default=False, metadata=help_text("continue from OUTPUT/checkpoint/"))
+    progress: bool = field(default=True, metadata=help_text("show a progress bar on standard error"))
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -460,42 +456,20 @@ def finetune(args: FinetuneArgs) -> dict[str, Any]:
 
 
 # -- command line, generated from FinetuneArgs ----------------------------------------------------------
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     """The ``albert finetune`` arguments: one flag per :class:`FinetuneArgs` field."""
     parser = parser or argparse.ArgumentParser(prog="albert finetune", description=__doc__,
                                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    hints = typing.get_type_hints(FinetuneArgs)
-    for f in dataclasses.fields(FinetuneArgs):
-        help_ = f.metadata.get("help", "")
-        kind = hints[f.name]
-        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        if kind is bool and f.default is True:
-            parser.add_argument("--no-" + f.name.replace("_", "-"), dest=f.name, action="store_false", help=help_)
-        elif kind is bool:
-            parser.add_argument(_flag(f.name), action="store_true", help=help_)
-        elif typing.get_origin(kind) is list:
-            parser.add_argument(_flag(f.name), nargs="+", required=required, help=help_)
-        elif f.name == "task":
-            parser.add_argument(_flag(f.name), choices=sorted(TASKS), required=True, help=help_)
-        else:
-            base = next((t for t in typing.get_args(kind) if t is not type(None)), kind)
-            default = None if required or f.name == "model" else f.default
-            parser.add_argument(_flag(f.name), type=base, required=required,
-                                help=f"{help_} (default: {default})" if default is not None else help_)
-    parser.set_defaults(**{f.name: None for f in dataclasses.fields(FinetuneArgs)
-                           if f.name not in ("resume", "progress")})
-    return parser
+
+    def task(parser: argparse.ArgumentParser, help_: str) -> None:
+        parser.add_argument(flag("task"), choices=sorted(TASKS), required=True, help=help_)
+
+    return add_dataclass_flags(parser, FinetuneArgs, {"task": task}, default_not_shown=("model",))
 
 
 def args_from_namespace(ns: argparse.Namespace) -> FinetuneArgs:
     """:class:`FinetuneArgs` from parsed flags; flags left out keep the dataclass defaults."""
-    given = {f.name: getattr(ns, f.name) for f in dataclasses.fields(FinetuneArgs)
-             if getattr(ns, f.name, None) is not None}
-    return FinetuneArgs(**given)
+    return from_namespace(FinetuneArgs, ns)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,7 +24,6 @@ import os
 import platform
 import sys
 import time
-import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +35,7 @@ import torch
 from albert_tok import AlbertTokenizerFast
 
 from .config import AlbertConfig
+from .dataclass_flags import add_dataclass_flags, from_namespace, help_text
 from .heads import AlbertForPreTraining
 from .pretraining_data import Example, PretrainingCollator, load_corpus, make_examples
 from .training import (
@@ -65,48 +65,44 @@ EVAL_SEED = 12345
 """Seed of the held-out masking: every evaluation masks the same positions, so the numbers compare."""
 
 
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
-
-
 @dataclass
 class PretrainArgs:
     """Everything ``albert pretrain`` takes; the command line is generated from these fields."""
 
-    tokenizer: str = field(metadata=_help("tokenizer directory (spiece.model or tokenizer.json)"))
-    train: list[str] = field(metadata=_help("UTF-8 text files: one sentence per line, a blank line between documents"))
-    output: str = field(metadata=_help("output directory (checkpoint and final model)"))
-    steps: int | None = field(default=None, metadata=_help("optimizer steps to train (default 1000 when "
+    tokenizer: str = field(metadata=help_text("tokenizer directory (spiece.model or tokenizer.json)"))
+    train: list[str] = field(metadata=help_text("UTF-8 text files: one sentence per line, a blank line between documents"))
+    output: str = field(metadata=help_text("output directory (checkpoint and final model)"))
+    steps: int | None = field(default=None, metadata=help_text("optimizer steps to train (default 1000 when "
                                                           "--max-tokens is not given)"))
-    max_tokens: int | None = field(default=None, metadata=_help("token budget: stop after this many non-padding "
+    max_tokens: int | None = field(default=None, metadata=help_text("token budget: stop after this many non-padding "
                                                                "tokens (the schedule follows it)"))
-    batch_size: int = field(default=32, metadata=_help("sequences per step"))
-    max_seq_length: int = field(default=128, metadata=_help("tokens per sequence, [CLS]/[SEP] included"))
-    learning_rate: float = field(default=4e-4, metadata=_help("peak learning rate"))
-    weight_decay: float = field(default=0.01, metadata=_help("AdamW weight decay (not on biases and LayerNorms)"))
-    warmup_fraction: float = field(default=0.1, metadata=_help("share of the budget spent warming up"))
-    max_grad_norm: float = field(default=1.0, metadata=_help("gradient clipping norm"))
-    mlm_probability: float = field(default=0.15, metadata=_help("share of tokens masked"))
-    max_ngram: int = field(default=3, metadata=_help("longest masked n-gram"))
-    heldout_fraction: float = field(default=0.05, metadata=_help("share of each file's documents held out"))
-    eval_every: int = field(default=500, metadata=_help("steps between held-out evaluations (0: only at the end)"))
-    eval_examples: int = field(default=512, metadata=_help("held-out sequences per periodic evaluation"))
-    log_every: int = field(default=10, metadata=_help("steps averaged into one loss-curve point"))
-    checkpoint_every: int = field(default=200, metadata=_help("steps between checkpoints"))
-    seed: int = field(default=0, metadata=_help("random seed (initialisation, pairs, masking, order)"))
-    max_minutes: float | None = field(default=None, metadata=_help("wall-clock budget in minutes (training only; "
+    batch_size: int = field(default=32, metadata=help_text("sequences per step"))
+    max_seq_length: int = field(default=128, metadata=help_text("tokens per sequence, [CLS]/[SEP] included"))
+    learning_rate: float = field(default=4e-4, metadata=help_text("peak learning rate"))
+    weight_decay: float = field(default=0.01, metadata=help_text("AdamW weight decay (not on biases and LayerNorms)"))
+    warmup_fraction: float = field(default=0.1, metadata=help_text("share of the budget spent warming up"))
+    max_grad_norm: float = field(default=1.0, metadata=help_text("gradient clipping norm"))
+    mlm_probability: float = field(default=0.15, metadata=help_text("share of tokens masked"))
+    max_ngram: int = field(default=3, metadata=help_text("longest masked n-gram"))
+    heldout_fraction: float = field(default=0.05, metadata=help_text("share of each file's documents held out"))
+    eval_every: int = field(default=500, metadata=help_text("steps between held-out evaluations (0: only at the end)"))
+    eval_examples: int = field(default=512, metadata=help_text("held-out sequences per periodic evaluation"))
+    log_every: int = field(default=10, metadata=help_text("steps averaged into one loss-curve point"))
+    checkpoint_every: int = field(default=200, metadata=help_text("steps between checkpoints"))
+    seed: int = field(default=0, metadata=help_text("random seed (initialisation, pairs, masking, order)"))
+    max_minutes: float | None = field(default=None, metadata=help_text("wall-clock budget in minutes (training only; "
                                                                    "the schedule follows whichever budget is "
                                                                    "furthest along)"))
-    device: str = field(default="cpu", metadata=_help("torch device, e.g. cpu or cuda"))
-    precision: str = field(default="fp32", metadata=_help("fp32, or bf16 (autocast; weights and optimizer stay fp32)"))
-    workers: int = field(default=0, metadata=_help("processes that tokenize the corpus and build batches "
+    device: str = field(default="cpu", metadata=help_text("torch device, e.g. cpu or cuda"))
+    precision: str = field(default="fp32", metadata=help_text("fp32, or bf16 (autocast; weights and optimizer stay fp32)"))
+    workers: int = field(default=0, metadata=help_text("processes that tokenize the corpus and build batches "
                                                    "(0: in this process); results do not depend on it"))
-    resume: bool = field(default=False, metadata=_help("continue from OUTPUT/checkpoint/"))
-    progress: bool = field(default=True, metadata=_help("show a progress bar on standard error"))
+    resume: bool = field(default=False, metadata=help_text("continue from OUTPUT/checkpoint/"))
+    progress: bool = field(default=True, metadata=help_text("show a progress bar on standard error"))
     model: dict[str, Any] = field(default_factory=lambda: {
         "embedding_size": 128, "hidden_size": 256, "num_hidden_layers": 6, "num_attention_heads": 4,
         "intermediate_size": 1024, "hidden_act": "gelu_new", "classifier_dropout_prob": 0.1},
-        metadata=_help("AlbertConfig fields for the model size, as a JSON object"))
+        metadata=help_text("AlbertConfig fields for the model size, as a JSON object"))
 
     def __post_init__(self) -> None:
         if self.steps is None and self.max_tokens is None and self.max_minutes is None:
@@ -366,42 +362,20 @@ def pretrain(args: PretrainArgs) -> dict[str, Any]:
 
 
 # -- command line, generated from PretrainArgs --------------------------------------------------------
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     """The ``albert pretrain`` arguments: one flag per :class:`PretrainArgs` field."""
     parser = parser or argparse.ArgumentParser(prog="albert pretrain", description=__doc__,
                                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    hints = typing.get_type_hints(PretrainArgs)
-    for f in dataclasses.fields(PretrainArgs):
-        help_ = f.metadata.get("help", "")
-        kind = hints[f.name]
-        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        if f.name == "model":
-            parser.add_argument("--model-json", dest="model", type=json.loads, help=help_)
-        elif kind is bool and f.default is True:
-            parser.add_argument("--no-" + f.name.replace("_", "-"), dest=f.name, action="store_false", help=help_)
-        elif kind is bool:
-            parser.add_argument(_flag(f.name), action="store_true", help=help_)
-        elif typing.get_origin(kind) is list:
-            parser.add_argument(_flag(f.name), nargs="+", required=required, help=help_)
-        else:
-            base = next((t for t in typing.get_args(kind) if t is not type(None)), kind)
-            default = None if required else f.default
-            parser.add_argument(_flag(f.name), type=base, required=required,
-                                help=f"{help_} (default: {default})" if default is not None else help_)
-    parser.set_defaults(**{f.name: None for f in dataclasses.fields(PretrainArgs)
-                           if f.name not in ("resume", "progress")})
-    return parser
+
+    def model_json(parser: argparse.ArgumentParser, help_: str) -> None:
+        parser.add_argument("--model-json", dest="model", type=json.loads, help=help_)
+
+    return add_dataclass_flags(parser, PretrainArgs, {"model": model_json})
 
 
 def args_from_namespace(ns: argparse.Namespace) -> PretrainArgs:
     """:class:`PretrainArgs` from parsed flags; flags left out keep the dataclass defaults."""
-    given = {f.name: getattr(ns, f.name) for f in dataclasses.fields(PretrainArgs)
-             if getattr(ns, f.name, None) is not None}
-    return PretrainArgs(**given)
+    return from_namespace(PretrainArgs, ns)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
