@@ -26,7 +26,7 @@ import argparse
 import importlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from albert_tok.cli import ArgumentParser, UsageError, add_commands, emit, read_texts, run, text_batches
@@ -67,12 +67,17 @@ def _pipeline(ns: argparse.Namespace, task: str, **defaults: Any) -> Any:
         raise UsageError(str(exc)) from None
 
 
-def _fill_mask(ns: argparse.Namespace) -> None:
+def _predict_texts(ns: argparse.Namespace, task: str, render: Callable[[str, Any], str], **call: Any) -> None:
+    """The texts of ``ns`` through the ``task`` pipeline in batches, each result emitted as it comes."""
     texts = read_texts(ns)
-    pipe = _pipeline(ns, "fill-mask")
+    pipe = _pipeline(ns, task)
     for batch in text_batches(texts, 256, bool(ns.input)):
-        for text, result in zip(batch, pipe(batch, top_k=ns.top_k)):
-            emit(ns, text, result, _render_fill_mask)
+        for text, result in zip(batch, pipe(batch, **call)):
+            emit(ns, text, result, render)
+
+
+def _fill_mask(ns: argparse.Namespace) -> None:
+    _predict_texts(ns, "fill-mask", _render_fill_mask, top_k=ns.top_k)
 
 
 def _render_fill_mask(text: str, result: Any) -> str:
@@ -86,19 +91,11 @@ def _render_fill_mask(text: str, result: Any) -> str:
 
 
 def _classify(ns: argparse.Namespace) -> None:
-    texts = read_texts(ns)
-    pipe = _pipeline(ns, "text-classification")
-    for batch in text_batches(texts, 256, bool(ns.input)):
-        for text, result in zip(batch, pipe(batch)):
-            emit(ns, text, result, lambda t, r: f"{r['label']}\t{r['score']:.4f}\t{t}")
+    _predict_texts(ns, "text-classification", lambda t, r: f"{r['label']}\t{r['score']:.4f}\t{t}")
 
 
 def _tag(ns: argparse.Namespace) -> None:
-    texts = read_texts(ns)
-    pipe = _pipeline(ns, "token-classification")
-    for batch in text_batches(texts, 256, bool(ns.input)):
-        for text, result in zip(batch, pipe(batch, aggregation_strategy=ns.aggregation)):
-            emit(ns, text, result, _render_tags)
+    _predict_texts(ns, "token-classification", _render_tags, aggregation_strategy=ns.aggregation)
 
 
 def _render_tags(text: str, result: list[dict[str, Any]]) -> str:
