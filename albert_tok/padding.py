@@ -9,6 +9,7 @@ transformers' fast tokenizer cuts them (:func:`windows`).
 from __future__ import annotations
 
 from enum import Enum
+from typing import TypeVar
 
 __all__ = [
     "MAX_LENGTH_LIMIT",
@@ -38,6 +39,9 @@ def check_length(name: str, value: object, minimum: int = 1) -> int | None:
     return value
 
 
+E = TypeVar("E", bound=Enum)
+
+
 class Padding(str, Enum):
     DO_NOT_PAD = "do_not_pad"
     LONGEST = "longest"
@@ -51,14 +55,22 @@ class Side(str, Enum):
     LEFT = "left"
 
 
-def resolve_side(name: str, value: object) -> Side:
-    """``"right"`` or ``"left"`` (``name`` is the argument, e.g. ``padding_side``); anything else raises."""
-    if isinstance(value, Side):
+def _member(enum: type[E], value: object) -> E | None:
+    """The member of ``enum`` that ``value`` is, or whose value it is (a str); None for anything else."""
+    if isinstance(value, enum):
         return value
     if isinstance(value, str):
-        for member in Side:
+        for member in enum:
             if value == member.value:
                 return member
+    return None
+
+
+def resolve_side(name: str, value: object) -> Side:
+    """``"right"`` or ``"left"`` (``name`` is the argument, e.g. ``padding_side``); anything else raises."""
+    side = _member(Side, value)
+    if side is not None:
+        return side
     raise ValueError(f"{name}={value!r} is not supported; accepted: 'right', 'left'")
 
 
@@ -75,12 +87,9 @@ def resolve_padding(padding: object) -> Padding:
         return Padding.DO_NOT_PAD
     if padding is True:
         return Padding.LONGEST
-    if isinstance(padding, Padding):
-        return padding
-    if isinstance(padding, str):
-        for member in Padding:
-            if padding == member.value:
-                return member
+    member = _member(Padding, padding)
+    if member is not None:
+        return member
     raise ValueError(f"padding={padding!r} is not a padding strategy; accepted: False, True, "
                      + ", ".join(repr(m.value) for m in Padding))
 
@@ -92,12 +101,9 @@ def resolve_truncation(truncation: object) -> Truncation:
         return Truncation.DO_NOT_TRUNCATE
     if truncation is True:
         return Truncation.LONGEST_FIRST
-    if isinstance(truncation, Truncation):
-        return truncation
-    if isinstance(truncation, str):
-        for member in Truncation:
-            if truncation == member.value:
-                return member
+    member = _member(Truncation, truncation)
+    if member is not None:
+        return member
     raise ValueError(f"truncation={truncation!r} is not a truncation strategy; accepted: False, True, "
                      + ", ".join(repr(m.value) for m in Truncation))
 
