@@ -50,14 +50,6 @@ def _processor(model_bytes: bytes, source: str) -> tuple[spm.SentencePieceProces
     return processor, frozenset(i for i, p in enumerate(model.pieces) if p.type == PieceType.USER_DEFINED)
 
 
-def _flatten(encoded: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-    """The ids of ``encoded`` as one array, and each text's number of ids."""
-    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-    # via int32 (every SentencePiece id fits): numpy fills it faster from Python ints
-    flat = np.fromiter(itertools.chain.from_iterable(encoded), dtype=np.int32, count=int(lengths.sum()))
-    return flat.astype(np.int64), lengths
-
-
 class AlbertTokenizer(AlbertTokenizerBase):
     """ALBERT tokenizer on ``sentencepiece``: the canonical ids the published checkpoints were trained on.
 
@@ -131,29 +123,18 @@ class AlbertTokenizer(AlbertTokenizerBase):
             return [ids for ids, _ in pairs], [spans for _, spans in pairs]
         return Encoded.from_flat(*self._encode_chunks_flat(chunks)).ids, None
 
-    def _sentencepiece(self, chunks: list[str], lowered: bool = False) -> list[list[int]]:
-        """SentencePiece's ids of texts holding no added token, after ALBERT's preprocessing (before the
-        digit-comma rule)."""
-        plain = self._preprocess(chunks, lowered)
-        return self._named(plain, self._sp.encode(plain, num_threads=self.num_threads) if plain else [])
-
-    def _preprocess(self, chunks: list[str], lowered: bool) -> list[str]:
-        return self.preprocessing.apply_batch(chunks, spaces_collapsed_later=self._sp_collapses_spaces,
-                                              lowered=lowered)
-
-    def _named(self, plain: list[str], encoded: list[list[int]]) -> list[list[int]]:
-        if self._surface_ids:
-            self._name_unknown_surfaces(plain, encoded)
-        return encoded
-
     def _encode_chunks_flat(self, chunks: list[str], lowered: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The hot path: the ids of a batch flattened once, the digit-comma rule applied to all of it. Each
         text is its own SentencePiece item (see :mod:`albert_tok.split_batch` for why texts are never joined)."""
-        plain = self._preprocess(chunks, lowered)
-        return self._digit_comma_arrays.apply(*_flatten(self._named(plain, self._encode_plain(plain))))
-
-    def _encode_plain(self, plain: list[str]) -> list[list[int]]:
-        return self._sp.encode(plain, num_threads=self.num_threads) if plain else []
+        plain = self.preprocessing.apply_batch(chunks, spaces_collapsed_later=self._sp_collapses_spaces,
+                                               lowered=lowered)
+        encoded = self._sp.encode(plain, num_threads=self.num_threads) if plain else []
+        if self._surface_ids:
+            self._name_unknown_surfaces(plain, encoded)
+        lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+        # via int32 (every SentencePiece id fits): numpy fills it faster from Python ints
+        flat = np.fromiter(itertools.chain.from_iterable(encoded), dtype=np.int32, count=int(lengths.sum()))
+        return self._digit_comma_arrays.apply(flat.astype(np.int64), lengths)
 
     def _name_unknown_surfaces(self, plain: list[str], encoded: list[list[int]]) -> None:
         """Give an unknown piece whose surface is an added token's content that token's id, in place

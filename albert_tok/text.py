@@ -97,10 +97,6 @@ def _finish_run(run: str, keep_accents: bool, do_lower_case: bool) -> str | None
     return None if "\u03a3" in done else done.lower()
 
 
-# Short runs (an accented letter, a dash, a word of Greek) repeat across a corpus: their result is cached.
-_CACHED_RUN = 16
-_finished_run = functools.lru_cache(maxsize=1 << 14)(_finish_run)
-
 
 def preprocess_text(
     text: str, *, remove_space: bool = True, keep_accents: bool = False, do_lower_case: bool = True
@@ -221,8 +217,7 @@ class Preprocessing:
         def finish(match: re.Match[str]) -> str:
             nonlocal sigma
             run = match.group()
-            done = (_finished_run if len(run) <= _CACHED_RUN else _finish_run)(run, self.keep_accents,
-                                                                               self.do_lower_case)
+            done = _finish_run(run, self.keep_accents, self.do_lower_case)
             if done is None:
                 sigma = True
                 return run

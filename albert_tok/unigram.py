@@ -42,11 +42,6 @@ class TieDetector:
         """Positions ``i`` of a flat id array where ids ``i`` and ``i+1`` commute but differ."""
         if flat_ids.size < 2:
             return np.zeros(0, dtype=np.int64)
-        table = self._root_ids
-        if int(flat_ids.max()) >= len(table):  # added tokens' ids: never part of a tie
-            inside = flat_ids < len(table)
-            roots = np.where(inside, table[np.where(inside, flat_ids, 0)], -1)
-        else:
-            roots = table[flat_ids]
+        roots = self._root_ids[flat_ids]
         hit = (roots[:-1] >= 0) & (roots[:-1] == roots[1:]) & (flat_ids[:-1] != flat_ids[1:])
         return np.flatnonzero(hit)
