@@ -121,12 +121,11 @@ class ReadTokens(dict[int, AddedToken]):
 
 class Splits(NamedTuple):
     """:meth:`AddedVocabulary.split_texts` of a batch: per text, its texts around tokens and the tokens' ids
-    (None for a text holding no token, or one part and no id); ``lowered``: no text is None and every part is
-    lower-cased by step 1 already (:func:`~albert_tok.text.lower_per_char`)."""
+    (None for a text holding no token); ``lowered``: every text was split and every part is lower-cased by
+    step 1 already (:func:`~albert_tok.text.lower_per_char`)."""
 
     parts: list[tuple[list[str], list[int]] | None]
     lowered: bool
-    rows: list[int]  # the texts that are not None, in order
 
 
 @dataclass(frozen=True)
@@ -243,15 +242,10 @@ class AddedVocabulary:
                     parts = low.split(content)
                     if len(parts) > 1:
                         out[i] = parts, [token] * (len(parts) - 1)
-                if 2 * len(rows) >= len(texts):  # mostly split: lower-case the others too, as texts of one part
-                    for i, split in enumerate(out):
-                        if split is None:
-                            out[i] = [lower_per_char(texts[i])], []
-                    return Splits(out, True, list(range(len(texts))))
-                return Splits(out, False, [i for i in rows if out[i] is not None])
+                return Splits(out, all(split is not None for split in out))
         for k, i in enumerate(rows):
             out[i] = self.split_ids(texts[i], None if lowered is None else lowered[k])
-        return Splits(out, False, [i for i in rows if out[i] is not None])
+        return Splits(out, False)
 
     def _lowered_batch(self, texts: list[str]) -> list[str] | None:
         """:meth:`_lowered` of every text as one call, when lower-casing keeps every text's length and no
