@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SPIECE = ROOT / "fixtures" / "spiece.model"
+EVAL = ROOT / "fixtures" / "eval"  # copies of ../shared/eval, so the suite runs without ../shared
 SHARED = Path(os.environ.get("ALBERT_SHARED", ROOT.parent / "shared"))
 
 # Example counts live here, not in the tests: "ci" (the default) keeps the suite fast on two shared

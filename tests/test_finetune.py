@@ -23,11 +23,11 @@ import albert_model.finetune_data as D
 from albert_model import metrics as M
 from albert_tok import AlbertTokenizerFast
 
-from .conftest import ROOT, SHARED, SPIECE
+from .conftest import EVAL, ROOT, SPIECE
 from .strategies import plain_text
 
-MRPC = SHARED / "eval" / "mrpc_dev.tsv"
-SQUAD = SHARED / "eval" / "squad_sample.json"
+MRPC = EVAL / "mrpc_dev.tsv"
+SQUAD = EVAL / "squad_sample.json"
 TINY = {"vocab_size": 30000, "embedding_size": 16, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
         "intermediate_size": 37, "max_position_embeddings": 160, "hidden_dropout_prob": 0.1,
         "attention_probs_dropout_prob": 0.1, "classifier_dropout_prob": 0.1}

@@ -13,7 +13,7 @@ import albert_model as A
 from albert_model import finetune_data as D
 from albert_tok import AlbertTokenizerFast
 
-from .conftest import SHARED, SPIECE
+from .conftest import EVAL, SPIECE
 
 TINY = {"vocab_size": 30000, "embedding_size": 16, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
         "intermediate_size": 37, "max_position_embeddings": 128, "hidden_dropout_prob": 0.1,
@@ -47,7 +47,7 @@ def token_data(tok):
 
 
 def qa_data(tok):
-    examples, _ = D.read_squad(SHARED / "eval" / "squad_sample.json")
+    examples, _ = D.read_squad(EVAL / "squad_sample.json")
     keep = ("input_ids", "token_type_ids", "attention_mask", "start_positions", "end_positions")
     return [{k: f[k] for k in keep} for f in D.encode_squad(tok, examples, 96, 24)]
 
