@@ -58,38 +58,39 @@ class DigitCommaArrays:
     """:func:`digit_comma_table` as arrays, to apply the rule to a whole batch of ids in a few numpy steps."""
 
     def __init__(self, table: dict[int, tuple[int, ...]], vocab_size: int) -> None:
-        if 0 in table:
-            raise ValueError("id 0 cannot be a digit-comma piece")  # it stands in for added tokens in apply
+        # whether an id is re-split; one entry more, False, for every id beyond the vocabulary (added tokens,
+        # which are never re-split: np.take clips them to it)
+        self.resplit = np.zeros(vocab_size + 1, dtype=bool)
         self.size = np.ones(vocab_size, dtype=np.int64)  # ids each id becomes
-        self.start = np.arange(vocab_size, dtype=np.int64)  # where they are in values
-        extra: list[int] = []
+        self.start = np.zeros(vocab_size, dtype=np.int64)  # where they are in values
+        values: list[int] = []
         for pid, replacement in sorted(table.items()):
+            self.resplit[pid] = True
             self.size[pid] = len(replacement)
-            self.start[pid] = vocab_size + len(extra)
-            extra.extend(replacement)
-        # An id outside the table stands for itself: values[id] == id.
-        self.values = np.concatenate([np.arange(vocab_size, dtype=np.int64), np.asarray(extra, dtype=np.int64)])
+            self.start[pid] = len(values)
+            values.extend(replacement)
+        self.values = np.asarray(values, dtype=np.int64)
         self.any = bool(table)
 
     def apply(self, flat: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The rule on ``flat`` (the ids of texts of ``lengths`` one after the other): the new flat ids and
-        lengths, or the same arrays when no id is re-split."""
+        lengths, or the same arrays when no id is re-split. Re-split pieces are rare (a number glued to a
+        comma), so only the places they are at are touched: one lookup over the batch, then one insert."""
         if not self.any or not flat.size:
             return flat, lengths
-        beyond = flat >= len(self.size)  # added tokens: never re-split (looked up as id 0)
-        safe = np.where(beyond, 0, flat) if beyond.any() else flat
-        sizes = self.size[safe]
-        hits = np.flatnonzero(sizes != 1)
+        hits = np.flatnonzero(np.take(self.resplit, flat, mode="clip"))
         if not hits.size:
             return flat, lengths
-        ends = np.cumsum(sizes)
-        out = np.repeat(flat, sizes)  # right but where a piece is re-split: those few places are written next
-        grown = sizes[hits]
+        hit_ids = flat[hits]
+        grown = self.size[hit_ids] - 1  # ids each hit adds after its first
+        first = self.values[self.start[hit_ids]]
+        # the ids after the first of each replacement, in order
         within = np.arange(int(grown.sum())) - np.repeat(np.cumsum(grown) - grown, grown)
-        out[np.repeat(ends[hits] - grown, grown) + within] = self.values[np.repeat(self.start[flat[hits]], grown) + within]
-        bounds = np.concatenate([[0], ends])
-        text_ends = np.cumsum(lengths)
-        return out, bounds[text_ends] - bounds[text_ends - lengths]
+        rest = self.values[np.repeat(self.start[hit_ids] + 1, grown) + within]
+        out = np.insert(flat, np.repeat(hits + 1, grown), rest)
+        out[hits + np.cumsum(grown) - grown] = first  # where each hit is after the ids added before it
+        text = np.searchsorted(np.cumsum(lengths), hits, side="right")
+        return out, lengths + np.bincount(text, weights=grown, minlength=len(lengths)).astype(lengths.dtype)
 
 
 @functools.cache
