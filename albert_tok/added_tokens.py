@@ -121,8 +121,9 @@ class ReadTokens(dict[int, AddedToken]):
 
 class Splits(NamedTuple):
     """:meth:`AddedVocabulary.split_texts` of a batch: per text, its texts around tokens and the tokens' ids
-    (None for a text holding no token); ``lowered``: every text was split and every part is lower-cased by
-    step 1 already (:func:`~albert_tok.text.lower_per_char`)."""
+    (None for a text to encode whole: it holds no token); ``lowered``: no text is None and every part is
+    lower-cased by step 1 already (:func:`~albert_tok.text.lower_per_char`); a text without a token is then
+    one part and no token."""
 
     parts: list[tuple[list[str], list[int]] | None]
     lowered: bool
@@ -240,9 +241,13 @@ class AddedVocabulary:
                 content, token = present[0], self.encoder[present[0]]
                 for i, low in zip(rows, lowered):
                     parts = low.split(content)
-                    if len(parts) > 1:
-                        out[i] = parts, [token] * (len(parts) - 1)
-                return Splits(out, all(split is not None for split in out))
+                    out[i] = parts, [token] * (len(parts) - 1)
+                # the texts without a trigger character are lower-cased here too (one part, no token), so the
+                # encoder skips step 1 for the whole batch instead of lower-casing the split rows again
+                for i, split in enumerate(out):
+                    if split is None:
+                        out[i] = [lower_per_char(texts[i])], []
+                return Splits(out, True)
         for k, i in enumerate(rows):
             out[i] = self.split_ids(texts[i], None if lowered is None else lowered[k])
         return Splits(out, False)
