@@ -3,7 +3,8 @@
 Module attribute names are the checkpoint keys (``embeddings.LayerNorm``, ``encoder.albert_layer_groups.0.
 albert_layers.0.attention.query``, ...), so a transformers checkpoint loads key for key. Attention runs
 through ``scaled_dot_product_attention`` unless attention weights are asked for, which takes the exact
-eager path. Input is checked up front; nothing fails with a bare shape error from deep inside.
+eager path; ``attn_implementation="varlen"`` packs a padded batch to its real tokens (:mod:`.unpadded`).
+Input is checked up front; nothing fails with a bare shape error from deep inside.
 ``AlbertPreTrainedModel`` (loading, saving, the transformers model API) lives in :mod:`.pretrained`.
 """
 
@@ -19,6 +20,7 @@ from torch import nn
 from .config import AlbertConfig
 from .outputs import BaseModelOutputWithPooling
 from .pretrained import AlbertPreTrainedModel
+from .unpadded import Packing
 
 __all__ = [
     "AlbertAttention",
@@ -82,8 +84,15 @@ class AlbertAttention(nn.Module):
         b, t, _ = x.shape
         return x.view(b, t, self.num_attention_heads, self.attention_head_size).transpose(1, 2)  # (B, nh, T, hd)
 
-    def forward(self, hidden_states: torch.Tensor, mask: torch.Tensor | None,
+    def forward(self, hidden_states: torch.Tensor, mask: torch.Tensor | Packing | None,
                 output_attentions: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if isinstance(mask, Packing):  # packed real tokens, (N, H): see albert_model.unpadded
+            n = hidden_states.shape[0]
+            q, k, v = (proj(hidden_states).view(n, self.num_attention_heads, self.attention_head_size)
+                       for proj in (self.query, self.key, self.value))
+            p = self.attention_dropout.p if self.training else 0.0
+            context = mask.attention(q, k, v, p).reshape(n, -1)  # (N, H)
+            return self.LayerNorm(hidden_states + self.output_dropout(self.dense(context))), None
         q, k, v = (self._heads(proj(hidden_states)) for proj in (self.query, self.key, self.value))
         probs = None
         if output_attentions:
@@ -112,7 +121,7 @@ class AlbertLayer(nn.Module):
         self.ffn_output = nn.Linear(config.intermediate_size, config.hidden_size)
         self.activation = activation(config.hidden_act)
 
-    def forward(self, hidden_states: torch.Tensor, mask: torch.Tensor | None,
+    def forward(self, hidden_states: torch.Tensor, mask: torch.Tensor | Packing | None,
                 output_attentions: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         attn, probs = self.attention(hidden_states, mask, output_attentions)
         ffn = self.ffn_output(self.activation(self.ffn(attn)))
@@ -126,7 +135,7 @@ class AlbertLayerGroup(nn.Module):
         super().__init__()
         self.albert_layers = nn.ModuleList([AlbertLayer(config) for _ in range(config.inner_group_num)])
 
-    def forward(self, hidden_states: torch.Tensor, mask: torch.Tensor | None,
+    def forward(self, hidden_states: torch.Tensor, mask: torch.Tensor | Packing | None,
                 output_attentions: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
         attentions = []
         for layer in self.albert_layers:
@@ -150,9 +159,9 @@ class AlbertTransformer(nn.Module):
         self.gradient_checkpointing = False
         self.gradient_checkpointing_func: Any = None
 
-    def forward(self, embeddings: torch.Tensor, mask: torch.Tensor | None, output_attentions: bool = False,
+    def forward(self, embeddings: torch.Tensor, mask: torch.Tensor | Packing | None, output_attentions: bool = False,
                 output_hidden_states: bool = False) -> tuple[torch.Tensor, tuple | None, tuple | None]:
-        hidden_states = self.embedding_hidden_mapping_in(embeddings)  # (B, T, H)
+        hidden_states = self.embedding_hidden_mapping_in(embeddings)  # (B, T, H), or (N, H) packed
         all_hidden = [hidden_states] if output_hidden_states else None
         all_attn: list[torch.Tensor] | None = [] if output_attentions else None
         layers_per_group = self.config.num_hidden_layers // self.config.num_hidden_groups
@@ -259,7 +268,16 @@ class AlbertModel(AlbertPreTrainedModel):
             # additive mask (B, 1, 1, T): 0 where attended, the dtype's minimum where masked
             keep = attention_mask[:, None, None, :].to(x.dtype)
             mask = (1.0 - keep) * torch.finfo(x.dtype).min
-        sequence, hidden, attentions = self.encoder(x, mask, output_attentions, output_hidden_states)
+        packing = None
+        if (mask is not None and attention_mask is not None and self.attn_implementation == "varlen"
+                and not output_attentions and not bool(attention_mask.all())):
+            packing = Packing.from_mask(attention_mask, mask)
+            x = packing.unpad(x)  # (N, E): the real tokens only
+        sequence, hidden, attentions = self.encoder(x, mask if packing is None else packing, output_attentions,
+                                                    output_hidden_states)
+        if packing is not None:
+            sequence = packing.pad(sequence)
+            hidden = None if hidden is None else tuple(packing.pad(h) for h in hidden)
         pooled = None
         if self.pooler is not None and self.pooler_activation is not None:
             pooled = self.pooler_activation(self.pooler(sequence[:, 0]))

@@ -318,11 +318,14 @@ def export_onnx(model: str | os.PathLike[str] | AlbertPreTrainedModel, output_pa
 def _write_graph(model: AlbertPreTrainedModel, fp32_path: str, quantize: str | None) -> None:
     """The fp32 graph at ``fp32_path`` (and the int8 one at ``_final(fp32_path, "int8")``), with metadata."""
     was_training, device, dtype = model.training, model.device, model.dtype
+    implementation = model.attn_implementation
     model.to(device="cpu", dtype=torch.float32).eval()
+    model.set_attn_implementation("sdpa")  # the graph is traced: packing ("varlen") depends on the mask's values
     try:
         _trace(model, fp32_path)
     finally:
         model.to(device=device, dtype=dtype).train(was_training)
+        model.set_attn_implementation(implementation)
     metadata = _metadata(model, _missing_head(model))
     _set_metadata(fp32_path, metadata)
     if quantize == "int8":

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .config import LIMITS, AlbertConfig
+from .unpadded import ATTN_IMPLEMENTATIONS
 
 __all__ = ["AlbertPreTrainedModel"]
 
@@ -38,6 +39,19 @@ class AlbertPreTrainedModel(nn.Module):
         if not isinstance(config, AlbertConfig):
             raise TypeError(f"config must be an AlbertConfig, got {type(config).__name__}")
         self.config = config
+        # "sdpa" and "eager" run the same padded path (attention weights always come from the eager one);
+        # "varlen" packs padded batches to their real tokens (albert_model.unpadded)
+        self.attn_implementation = "sdpa"
+
+    def set_attn_implementation(self, attn_implementation: str) -> None:
+        """``"sdpa"`` (the default), ``"eager"`` or ``"varlen"`` (see :mod:`albert_model.unpadded`), for this
+        model and every ALBERT model inside it, as transformers' method of the same name."""
+        if attn_implementation not in ATTN_IMPLEMENTATIONS:
+            raise ValueError(f"attn_implementation must be one of {', '.join(map(repr, ATTN_IMPLEMENTATIONS))}, "
+                             f"got {attn_implementation!r}")
+        for module in self.modules():
+            if isinstance(module, AlbertPreTrainedModel):
+                module.attn_implementation = attn_implementation
 
     def _init_weights(self, module: nn.Module) -> None:
         std = self.config.initializer_range
@@ -104,16 +118,21 @@ class AlbertPreTrainedModel(nn.Module):
         ``model.load_report`` (``load_report.head_missing``); head parameters of another class are listed as
         unused. Any other missing, unexpected or mis-shaped key raises one ``CheckpointError`` listing them all
         (or only goes into the report with ``strict=False``); a tensor whose dtype cannot hold its parameter
-        (int, bool) always raises. ``attn_implementation`` is accepted for compatibility: attention runs
-        through ``scaled_dot_product_attention``, and eagerly when attention weights are asked for.
+        (int, bool) always raises. ``attn_implementation``: ``"sdpa"`` and ``"eager"`` run
+        ``scaled_dot_product_attention`` (eagerly when attention weights are asked for); ``"varlen"`` packs
+        padded batches to their real tokens (:meth:`set_attn_implementation`).
         """
         from .checkpoint import load_into
 
-        if attn_implementation not in (None, "sdpa", "eager"):
-            raise ValueError(f"attn_implementation must be 'sdpa', 'eager' or None, got {attn_implementation!r}")
-        return load_into(cls, directory, device=device, dtype=dtype, torch_dtype=torch_dtype, strict=strict,
-                         config=config, ignore_mismatched_sizes=ignore_mismatched_sizes,
-                         output_loading_info=output_loading_info, **kwargs)
+        if attn_implementation is not None and attn_implementation not in ATTN_IMPLEMENTATIONS:
+            raise ValueError(f"attn_implementation must be one of {', '.join(map(repr, ATTN_IMPLEMENTATIONS))} "
+                             f"or None, got {attn_implementation!r}")
+        loaded = load_into(cls, directory, device=device, dtype=dtype, torch_dtype=torch_dtype, strict=strict,
+                           config=config, ignore_mismatched_sizes=ignore_mismatched_sizes,
+                           output_loading_info=output_loading_info, **kwargs)
+        if attn_implementation is not None:
+            (loaded[0] if output_loading_info else loaded).set_attn_implementation(attn_implementation)
+        return loaded
 
     def save_pretrained(self, directory: str | os.PathLike[str], *, max_shard_size: int | str = "5GB",
                         safe_serialization: bool = True,

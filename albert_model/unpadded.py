@@ -1,0 +1,84 @@
+"""Unpadded ("varlen") attention: a padded batch packed down to its real tokens.
+
+With ``attn_implementation="varlen"`` (:meth:`AlbertPreTrainedModel.set_attn_implementation`, or
+``from_pretrained(..., attn_implementation="varlen")``), a batch whose ``attention_mask`` holds padding runs
+the encoder on its real tokens only, packed one row after the other as ``(tokens, hidden)`` instead of
+``(batch, length, hidden)``: no projection, feed-forward or LayerNorm is computed for a padding position.
+
+Attention over the packed tokens runs through ``torch.nn.attention.varlen.varlen_attn`` (FlashAttention
+with cumulative sequence offsets) on CUDA in float16/bfloat16 without attention dropout. Anywhere else
+(CPU, float32, training with attention dropout, a torch without the kernel) that one step pads the batch
+again, runs ``scaled_dot_product_attention`` with the model's usual mask, and packs the result: the layers
+around it still skip the padding.
+
+What it does not do: padding positions of the returned ``last_hidden_state`` (and ``hidden_states``) hold
+zeros rather than the values the padded model computes there (which no real token reads), and attention
+weights (``output_attentions=True``) always come from the padded eager path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["ATTN_IMPLEMENTATIONS", "Packing", "varlen_kernel"]
+
+# What ``attn_implementation`` accepts: transformers' two names, and the unpadded path of this module.
+ATTN_IMPLEMENTATIONS = ("sdpa", "eager", "varlen")
+
+
+def varlen_kernel() -> Callable[..., torch.Tensor] | None:
+    """torch's packed FlashAttention (``torch.nn.attention.varlen.varlen_attn``), or None where this torch
+    has none."""
+    try:
+        from torch.nn.attention.varlen import varlen_attn
+    except ImportError:
+        return None
+    return varlen_attn  # type: ignore[return-value]  # returns (out, lse) only when asked with return_aux
+
+
+@dataclass(frozen=True)
+class Packing:
+    """Where a padded batch's real tokens are, to pack ``(batch, length, ...)`` tensors into ``(tokens, ...)``
+    and back. Works for any mask (right or left padding, holes): a row's tokens keep their order."""
+
+    index: torch.Tensor  # (tokens,) positions of the real tokens in the flattened (batch * length)
+    cu_seqlens: torch.Tensor  # (batch + 1,) int32: where each row's tokens start in the packed tensor
+    max_length: int  # the most real tokens in one row
+    batch: int
+    length: int
+    mask: torch.Tensor  # (batch, 1, 1, length) the padded model's additive mask, for the fallback
+
+    @classmethod
+    def from_mask(cls, attention_mask: torch.Tensor, additive_mask: torch.Tensor) -> Packing:
+        """``attention_mask``: ``(batch, length)``, nonzero on real tokens; ``additive_mask``: the same as the
+        model's ``(batch, 1, 1, length)`` additive mask."""
+        batch, length = attention_mask.shape
+        keep = attention_mask != 0
+        counts = keep.sum(dim=1)
+        cu_seqlens = F.pad(torch.cumsum(counts, dim=0, dtype=torch.int32), (1, 0))
+        index = torch.nonzero(keep.reshape(-1), as_tuple=False).squeeze(1)
+        return cls(index, cu_seqlens, int(counts.max()) if batch else 0, batch, length, additive_mask)
+
+    def unpad(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, length, *rest)`` -> ``(tokens, *rest)``."""
+        return x.reshape(self.batch * self.length, *x.shape[2:])[self.index]
+
+    def pad(self, x: torch.Tensor) -> torch.Tensor:
+        """``(tokens, *rest)`` -> ``(batch, length, *rest)``, zeros at padding positions."""
+        out = x.new_zeros(self.batch * self.length, *x.shape[1:])
+        out[self.index] = x
+        return out.view(self.batch, self.length, *x.shape[1:])
+
+    def attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, dropout_p: float) -> torch.Tensor:
+        """Attention of each row's packed tokens to the same row's: ``(tokens, heads, head_dim)`` each, and
+        the context in the same shape."""
+        kernel = varlen_kernel()
+        if kernel is not None and q.is_cuda and q.dtype in (torch.float16, torch.bfloat16) and dropout_p == 0.0:
+            return kernel(q, k, v, self.cu_seqlens, self.cu_seqlens, self.max_length, self.max_length)
+        qp, kp, vp = (self.pad(t).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hd)
+        context = F.scaled_dot_product_attention(qp, kp, vp, attn_mask=self.mask, dropout_p=dropout_p)
+        return self.unpad(context.transpose(1, 2))  # (tokens, nh, hd)
