@@ -14,6 +14,9 @@ Tasks, in this order (each one a section of the JSON, which is rewritten wheneve
   16..512 tokens padded to the longest: ms per forward (median after warm-up), sequences/s, peak CUDA memory.
 - ``pipeline:<dtype>`` (bf16, fp16): ``albert_model.pipeline("fill-mask")`` against transformers'
   fill-mask pipeline (with its SentencePiece ``AlbertTokenizer``) on the same sentences; top-1 agreement.
+- ``varlen:<dtype>`` (bf16, fp16): the same batches through ``AlbertModel`` padded and with
+  ``attn_implementation="varlen"`` (real tokens packed, FlashAttention's varlen kernel), against transformers'
+  sdpa: ms, peak memory, and the largest difference between packed and padded outputs on real tokens.
 - ``compile:<dtype>``: ``torch.compile(AlbertModel)`` on the same shapes, with its compile time.
 
 The measuring runs in a worker process that this script watches: a task past its cap or past the global
@@ -110,6 +113,7 @@ def plan(dry_run: bool, compile_: bool) -> list[dict[str, Any]]:
     dtypes, halves = (("bfloat16",), ("bfloat16",)) if dry_run else (DTYPES, HALF_DTYPES)
     tasks = [("parity", 120, 15), ("dtype_agreement", 60, 10)]
     tasks += [(f"throughput:{d}", 90, 15) for d in dtypes]
+    tasks += [(f"varlen:{d}", 75, 15) for d in halves]
     tasks += [(f"pipeline:{d}", 75, 15) for d in halves]
     if compile_:
         tasks += [(f"compile:{d}", 150, 40) for d in dtypes]
@@ -581,6 +585,46 @@ def task_throughput(ctx: Context, out: Out, dtype_name: str, _deadline: float) -
         torch.cuda.empty_cache()
 
 
+def task_varlen(ctx: Context, out: Out, dtype_name: str, _deadline: float) -> None:
+    """The same batches through ``AlbertModel`` padded (sdpa) and packed (``attn_implementation="varlen"``,
+    FlashAttention over the real tokens where the kernel exists), and transformers' sdpa."""
+    import torch
+    import transformers
+
+    from albert_model import AlbertModel
+    from albert_model.unpadded import varlen_kernel
+
+    dtype = getattr(torch, dtype_name)
+    ours = AlbertModel.from_pretrained(ctx.weights(), dtype=dtype, device=ctx.device).eval()
+    ref = transformers.AlbertModel.from_pretrained(ctx.weights(), attn_implementation="sdpa",
+                                                   **hf_dtype(dtype)).to(ctx.device).eval()
+    kernel = varlen_kernel() is not None and ctx.cuda and dtype in (torch.float16, torch.bfloat16)
+    for label, ids, mask in ctx.batches():
+        keep = mask.bool()
+        with torch.inference_mode():
+            ours.set_attn_implementation("sdpa")
+            padded = ours(input_ids=ids, attention_mask=mask).last_hidden_state
+            ours.set_attn_implementation("varlen")
+            packed = ours(input_ids=ids, attention_mask=mask).last_hidden_state
+        best: dict[str, dict[str, Any]] = {}
+        for _ in range(ctx.spec["rounds"]):
+            for impl in ("padded", "varlen", "transformers"):
+                if impl != "transformers":
+                    ours.set_attn_implementation("sdpa" if impl == "padded" else impl)
+                model = ref if impl == "transformers" else ours
+                m = ctx.measure(functools.partial(model, input_ids=ids, attention_mask=mask), len(ids), model)
+                if impl not in best or m["ms"] < best[impl]["ms"]:
+                    best[impl] = m
+        out.row({"shape": label, "dtype": dtype_name, "tokens": int(mask.sum()), "positions": mask.numel(),
+                 "flash_varlen_kernel": kernel, **best,
+                 "varlen_speedup_vs_padded": best["padded"]["ms"] / best["varlen"]["ms"],
+                 "varlen_speedup_vs_transformers": best["transformers"]["ms"] / best["varlen"]["ms"],
+                 "max_abs_diff_varlen_vs_padded": max_abs_diff(packed[keep], padded[keep])})
+    del ours, ref
+    if ctx.cuda:
+        torch.cuda.empty_cache()
+
+
 def task_compile(ctx: Context, out: Out, dtype_name: str, deadline: float) -> None:
     import torch
 
@@ -656,7 +700,7 @@ def task_pipeline(ctx: Context, out: Out, dtype_name: str, _deadline: float) -> 
 
 TASKS: dict[str, Callable[[Context, Out, str, float], None]] = {
     "parity": task_parity, "dtype_agreement": task_dtype_agreement, "throughput": task_throughput,
-    "compile": task_compile, "pipeline": task_pipeline}
+    "compile": task_compile, "pipeline": task_pipeline, "varlen": task_varlen}
 
 
 def environment(device: str) -> dict[str, Any]:
@@ -747,6 +791,17 @@ def render(doc: dict[str, Any]) -> str:
                          f"{ours['sequences_per_s']:.0f} / {ref['sequences_per_s']:.0f} | "
                          f"{r['speedup_vs_transformers']:.2f}x / {c_speed} | {_f(ours['peak_mb'], '.0f')} / "
                          f"{_f(cm.get('peak_mb'), '.0f')} / {_f(ref['peak_mb'], '.0f')} |")
+    lines += ["", ("| shape (dtype), real tokens / positions | padded ms | varlen ms | transformers sdpa ms | varlen "
+                   "speed vs padded / vs transformers | peak MB (padded / varlen) | max abs diff varlen vs padded |"),
+              "|---|---:|---:|---:|---:|---:|---:|"]
+    for dtype in HALF_DTYPES:
+        sec = sections.get(f"varlen:{dtype}", {})
+        lines += [f"| {r['shape']} ({dtype}{'' if r['flash_varlen_kernel'] else ', no varlen kernel'}), "
+                  f"{r['tokens']} / {r['positions']} | {r['padded']['ms']:.2f} | {r['varlen']['ms']:.2f} | "
+                  f"{r['transformers']['ms']:.2f} | {r['varlen_speedup_vs_padded']:.2f}x / "
+                  f"{r['varlen_speedup_vs_transformers']:.2f}x | {_f(r['padded']['peak_mb'], '.0f')} / "
+                  f"{_f(r['varlen']['peak_mb'], '.0f')} | {r['max_abs_diff_varlen_vs_padded']:.1e} |"
+                  for r in sec.get("rows", [])] or [f"| varlen {dtype}: {_status(sec)} | — | — | — | — | — | — |"]
     lines += ["", ("| fill-mask pipeline (top-5, batch 32) | albert_model s | transformers s | sentences/s "
                    "(ours / transformers) | speed vs transformers | top-1 agreement |"), "|---|---:|---:|---:|---:|---:|"]
     for dtype in HALF_DTYPES:

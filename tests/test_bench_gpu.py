@@ -241,6 +241,13 @@ def test_dry_run_measures_every_section_and_parity_passes(tmp_path):
     compiled = sections["compile:bfloat16"]["rows"]
     assert [r["shape"] for r in compiled] == [r["shape"] for r in rows]
     assert all(r["compile_s"] > 0 and r["albert_model_compiled"]["ms"] > 0 for r in compiled)
+    varlen = sections["varlen:bfloat16"]["rows"]
+    assert [r["shape"] for r in varlen] == [r["shape"] for r in rows]
+    for r in varlen:
+        assert not r["flash_varlen_kernel"] and r["tokens"] < r["positions"]  # CPU: the padded-attention fallback
+        assert all(r[impl]["ms"] > 0 for impl in ("padded", "varlen", "transformers"))
+        assert r["max_abs_diff_varlen_vs_padded"] < 0.05  # bf16
+    assert "no varlen kernel" in doc["table"]
     (pipe,) = sections["pipeline:bfloat16"]["rows"]
     assert pipe["sentences"] == 8 and pipe["albert_model_s"] > 0 and pipe["top1_agreement"] >= 0.75
 
