@@ -18,6 +18,7 @@ weights (``output_attentions=True``) always come from the padded eager path.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ __all__ = ["ATTN_IMPLEMENTATIONS", "Packing", "varlen_kernel"]
 ATTN_IMPLEMENTATIONS = ("sdpa", "eager", "varlen")
 
 
+@functools.cache
 def varlen_kernel() -> Callable[..., torch.Tensor] | None:
     """torch's packed FlashAttention (``torch.nn.attention.varlen.varlen_attn``), or None where this torch
     has none."""
