@@ -449,6 +449,20 @@ def test_digit_comma_arrays_equal_the_table(slow, rows):
     assert new_flat.tolist() == [i for r in expected for i in r]
 
 
+@given(table=st.dictionaries(st.integers(1, 19), st.lists(st.integers(0, 19), min_size=2, max_size=4).map(tuple),
+                             max_size=6),
+       rows=st.lists(st.lists(st.integers(0, 24), max_size=8), max_size=6))
+def test_digit_comma_arrays_any_table(table, rows):
+    """Replacements of any length (the real table only has pairs), ids beyond the vocabulary, empty rows."""
+    arrays = DigitCommaArrays(table, 20)
+    lengths = np.array([len(r) for r in rows], dtype=np.int64)
+    flat = np.array([i for r in rows for i in r], dtype=np.int64)
+    new_flat, new_lengths = arrays.apply(flat, lengths)
+    expected = [[q for i in r for q in table.get(i, (i,))] for r in rows]
+    assert new_lengths.tolist() == [len(r) for r in expected]
+    assert new_flat.tolist() == [i for r in expected for i in r]
+
+
 @given(batch=st.lists(text, min_size=1, max_size=6))
 def test_padded_numpy_batch_equals_lists(tokenizer, batch):
     lists = tokenizer(batch, return_special_tokens_mask=True)
