@@ -18,7 +18,6 @@ weights (``output_attentions=True``) always come from the padded eager path.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -31,15 +30,22 @@ __all__ = ["ATTN_IMPLEMENTATIONS", "Packing", "varlen_kernel"]
 ATTN_IMPLEMENTATIONS = ("sdpa", "eager", "varlen")
 
 
-@functools.cache
-def varlen_kernel() -> Callable[..., torch.Tensor] | None:
-    """torch's packed FlashAttention (``torch.nn.attention.varlen.varlen_attn``), or None where this torch
-    has none."""
+def _find_kernel() -> Callable[..., torch.Tensor] | None:
     try:
         from torch.nn.attention.varlen import varlen_attn
     except ImportError:
         return None
     return varlen_attn  # type: ignore[return-value]  # returns (out, lse) only when asked with return_aux
+
+
+# looked up once at import: a cached function call inside forward would make torch.compile warn
+_KERNEL = _find_kernel()
+
+
+def varlen_kernel() -> Callable[..., torch.Tensor] | None:
+    """torch's packed FlashAttention (``torch.nn.attention.varlen.varlen_attn``), or None where this torch
+    has none."""
+    return _KERNEL
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,7 @@ class Packing:
     def attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, dropout_p: float) -> torch.Tensor:
         """Attention of each row's packed tokens to the same row's: ``(tokens, heads, head_dim)`` each, and
         the context in the same shape."""
-        kernel = varlen_kernel()
+        kernel = _KERNEL
         if kernel is not None and q.is_cuda and q.dtype in (torch.float16, torch.bfloat16) and dropout_p == 0.0:
             return kernel(q, k, v, self.cu_seqlens, self.cu_seqlens, self.max_length, self.max_length)
         qp, kp, vp = (self.pad(t).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hd)
