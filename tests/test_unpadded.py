@@ -146,3 +146,13 @@ def test_onnx_export_traces_the_padded_graph(tmp_path):
     got = load(path, None)(input_ids=ids, attention_mask=mask).logits  # rows padded differently from the trace
     real = mask.bool()
     torch.testing.assert_close(torch.as_tensor(got)[real], expected[real], atol=1e-4, rtol=1e-4)
+
+
+def test_torch_compile_runs_the_packed_path():
+    model = tiny(A.AlbertForTokenClassification)
+    model.set_attn_implementation("varlen")
+    ids = torch.randint(5, 99, (3, 7), generator=torch.Generator().manual_seed(5))
+    mask = (torch.arange(7) < torch.tensor([[7], [3], [5]])).long()
+    compiled = torch.compile(model, backend="eager")  # packing is a graph break: its shape depends on the mask
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(ids, attention_mask=mask).logits, model(ids, attention_mask=mask).logits)
