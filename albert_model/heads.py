@@ -25,6 +25,7 @@ from .outputs import (
     SequenceClassifierOutput,
     TokenClassifierOutput,
 )
+from .unpadded import labels_read_padding
 
 __all__ = [
     "AlbertForMaskedLM",
@@ -122,7 +123,8 @@ class AlbertForPreTraining(_WithMLMHead):
         """``masked_positions`` (bool (B, T)) projects only those positions: ``prediction_logits`` is then
         ``(num_masked, vocab_size)`` and ``labels`` are taken at the same positions."""
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
-                          output_attentions, output_hidden_states, return_dict=True)
+                          output_attentions, output_hidden_states, return_dict=True,
+                          unpad=not labels_read_padding(labels, attention_mask))
         hidden, labels = _select_masked(out.last_hidden_state, labels, masked_positions)
         prediction_logits = self.predictions(hidden)
         sop_logits = self.sop_classifier(out.pooler_output)
@@ -152,7 +154,8 @@ class AlbertForMaskedLM(_WithMLMHead):
                 output_attentions: bool | None = None, output_hidden_states: bool | None = None,
                 masked_positions: torch.Tensor | None = None, return_dict: bool | None = None) -> Any:
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
-                          output_attentions, output_hidden_states, return_dict=True)
+                          output_attentions, output_hidden_states, return_dict=True,
+                          unpad=not labels_read_padding(labels, attention_mask))
         hidden, labels = _select_masked(out.last_hidden_state, labels, masked_positions)
         logits = self.predictions(hidden)
         loss = _mlm_loss(logits, labels) if labels is not None else None
@@ -251,7 +254,8 @@ class AlbertForTokenClassification(AlbertPreTrainedModel):
                 output_attentions: bool | None = None, output_hidden_states: bool | None = None,
                 return_dict: bool | None = None) -> Any:
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
-                          output_attentions, output_hidden_states, return_dict=True)
+                          output_attentions, output_hidden_states, return_dict=True,
+                          unpad=not labels_read_padding(labels, attention_mask))
         logits = self.classifier(self.dropout(out.last_hidden_state))
         loss = None
         if labels is not None:
@@ -277,8 +281,10 @@ class AlbertForQuestionAnswering(AlbertPreTrainedModel):
                 inputs_embeds: torch.Tensor | None = None, start_positions: torch.Tensor | None = None,
                 end_positions: torch.Tensor | None = None, output_attentions: bool | None = None,
                 output_hidden_states: bool | None = None, return_dict: bool | None = None) -> Any:
+        # the start/end loss reads every position, padding included: a batch with positions runs padded
         out = self.albert(input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds,
-                          output_attentions, output_hidden_states, return_dict=True)
+                          output_attentions, output_hidden_states, return_dict=True,
+                          unpad=start_positions is None and end_positions is None)
         logits = self.qa_outputs(out.last_hidden_state)  # (B, T, 2)
         start_logits, end_logits = (x.squeeze(-1).contiguous() for x in logits.split(1, dim=-1))
         loss = None

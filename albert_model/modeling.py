@@ -20,7 +20,7 @@ from torch import nn
 from .config import AlbertConfig
 from .outputs import BaseModelOutputWithPooling
 from .pretrained import AlbertPreTrainedModel
-from .unpadded import Packing
+from .unpadded import Packing, packs
 
 __all__ = [
     "AlbertAttention",
@@ -249,10 +249,12 @@ class AlbertModel(AlbertPreTrainedModel):
     def forward(self, input_ids: torch.Tensor | None = None, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None, position_ids: torch.Tensor | None = None,
                 inputs_embeds: torch.Tensor | None = None, output_attentions: bool | None = None,
-                output_hidden_states: bool | None = None, return_dict: bool | None = None) -> Any:
+                output_hidden_states: bool | None = None, return_dict: bool | None = None, *,
+                unpad: bool = True) -> Any:
         """``BaseModelOutputWithPooling``; with ``return_dict=False`` the tuple ``(last_hidden_state,
         pooler_output, [hidden_states], [attentions])`` as transformers returns it. Flags left None take
-        the config's (``output_attentions``, ``output_hidden_states``, ``return_dict``)."""
+        the config's (``output_attentions``, ``output_hidden_states``, ``return_dict``). ``unpad=False``
+        keeps a batch padded under ``attn_implementation="varlen"`` (heads whose loss reads padding pass it)."""
         cfg = self.config
         output_attentions = cfg.output_attentions if output_attentions is None else output_attentions
         output_hidden_states = cfg.output_hidden_states if output_hidden_states is None else output_hidden_states
@@ -269,8 +271,8 @@ class AlbertModel(AlbertPreTrainedModel):
             keep = attention_mask[:, None, None, :].to(x.dtype)
             mask = (1.0 - keep) * torch.finfo(x.dtype).min
         packing = None
-        if (mask is not None and attention_mask is not None and self.attn_implementation == "varlen"
-                and not output_attentions and not bool(attention_mask.all())):
+        if (mask is not None and attention_mask is not None and self.attn_implementation == "varlen" and unpad
+                and not output_attentions and packs(attention_mask)):
             packing = Packing.from_mask(attention_mask, mask)
             x = packing.unpad(x)  # (N, E): the real tokens only
         sequence, hidden, attentions = self.encoder(x, mask if packing is None else packing, output_attentions,

@@ -7,13 +7,15 @@ the encoder on its real tokens only, packed one row after the other as ``(tokens
 
 Attention over the packed tokens runs through ``torch.nn.attention.varlen.varlen_attn`` (FlashAttention
 with cumulative sequence offsets) on CUDA in float16/bfloat16 without attention dropout. Anywhere else
-(CPU, float32, training with attention dropout, a torch without the kernel) that one step pads the batch
+(CPU, float32, training with attention dropout, a card older than Ampere, a torch without the kernel) that one step pads the batch
 again, runs ``scaled_dot_product_attention`` with the model's usual mask, and packs the result: the layers
 around it still skip the padding.
 
-What it does not do: padding positions of the returned ``last_hidden_state`` (and ``hidden_states``) hold
-zeros rather than the values the padded model computes there (which no real token reads), and attention
-weights (``output_attentions=True``) always come from the padded eager path.
+Only batches where packing changes nothing a caller reads are packed (:func:`packs`): right padding, 0/1 masks,
+and no label on a padding position (:func:`labels_read_padding`; question answering with start/end positions,
+whose loss reads every position, runs padded). Padding positions of the returned ``last_hidden_state`` (and
+``hidden_states``, and per-token logits) come from zeros rather than from what the padded model computes there.
+Attention weights (``output_attentions=True``) always come from the padded eager path.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-__all__ = ["ATTN_IMPLEMENTATIONS", "Packing", "varlen_kernel"]
+__all__ = ["ATTN_IMPLEMENTATIONS", "Packing", "labels_read_padding", "packs", "varlen_kernel"]
 
 # What ``attn_implementation`` accepts: transformers' two names, and the unpadded path of this module.
 ATTN_IMPLEMENTATIONS = ("sdpa", "eager", "varlen")
@@ -46,6 +48,22 @@ def varlen_kernel() -> Callable[..., torch.Tensor] | None:
     """torch's packed FlashAttention (``torch.nn.attention.varlen.varlen_attn``), or None where this torch
     has none."""
     return _KERNEL
+
+
+def packs(attention_mask: torch.Tensor) -> bool:
+    """Whether a batch is packed: it holds padding, its mask is 0/1, and every row starts with a real token.
+    The pooler, and every head reading it, reads position 0: under left padding (or in a row of padding
+    only) that position is padding, whose value only the padded model computes, so such batches run padded."""
+    return (not bool(attention_mask.all()) and bool(attention_mask[:, 0].all())
+            and bool(((attention_mask == 0) | (attention_mask == 1)).all()))
+
+
+def labels_read_padding(labels: torch.Tensor | None, attention_mask: torch.Tensor | None) -> bool:
+    """Whether per-token ``labels`` give a padding position a label (not -100), so that the loss reads the
+    logits there: the batch must then run padded to give the padded model's loss."""
+    if labels is None or attention_mask is None or labels.shape != attention_mask.shape:
+        return False
+    return bool((labels[attention_mask == 0] != -100).any())
 
 
 @dataclass(frozen=True)
@@ -85,8 +103,17 @@ class Packing:
         """Attention of each row's packed tokens to the same row's: ``(tokens, heads, head_dim)`` each, and
         the context in the same shape."""
         kernel = _KERNEL
-        if kernel is not None and q.is_cuda and q.dtype in (torch.float16, torch.bfloat16) and dropout_p == 0.0:
+        if kernel is not None and dropout_p == 0.0 and _flash_fits(q):
             return kernel(q, k, v, self.cu_seqlens, self.cu_seqlens, self.max_length, self.max_length)
         qp, kp, vp = (self.pad(t).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hd)
         context = F.scaled_dot_product_attention(qp, kp, vp, attn_mask=self.mask, dropout_p=dropout_p)
         return self.unpad(context.transpose(1, 2))  # (tokens, nh, hd)
+
+
+def _flash_fits(q: torch.Tensor) -> bool:
+    """Whether FlashAttention's varlen kernel takes ``q``: CUDA, half precision, an Ampere or newer card, a head
+    size it supports (a multiple of 8 up to 256). Anything else runs the padded fallback."""
+    if _KERNEL is None or not q.is_cuda or q.dtype not in (torch.float16, torch.bfloat16):
+        return False
+    head_dim = q.shape[-1]
+    return torch.cuda.get_device_capability(q.device)[0] >= 8 and head_dim % 8 == 0 and head_dim <= 256

@@ -215,7 +215,8 @@ class AddedVocabulary:
 
     def split_texts(self, texts: list[str]) -> Splits | None:
         """:meth:`split_ids` of each text, or None when no text holds an added token (checked for the whole
-        batch at once: most batches hold none)."""
+        batch at once: most batches hold none). When the batch comes back lower-cased (:class:`Splits`), a text
+        without a token is one lower-cased part and no token instead of None."""
         if self._trigger is None:
             return None
         joined = "".join(texts)

@@ -19,14 +19,27 @@ CLASSES = [A.AlbertModel, A.AlbertForPreTraining, A.AlbertForMaskedLM, A.AlbertF
 
 
 @st.composite
-def masks(draw, max_rows=4, max_length=12):
-    """Attention masks of any pattern (right or left padding, holes), each row holding one real token or more."""
+def masks(draw, max_rows=4, max_length=12, first_real=True):
+    """Attention masks of any pattern (right padding, holes; left padding too without ``first_real``), each row
+    holding one real token or more (its first one with ``first_real``: the batches that are packed)."""
     rows = draw(st.integers(1, max_rows))
     length = draw(st.integers(1, max_length))
     cells = draw(st.lists(st.lists(st.booleans(), min_size=length, max_size=length), min_size=rows, max_size=rows))
     mask = torch.tensor(cells, dtype=torch.long)
     mask[torch.arange(rows), draw(st.lists(st.integers(0, length - 1), min_size=rows, max_size=rows))] = 1
+    if first_real:
+        mask[:, 0] = 1
     return mask
+
+
+def _refuse(cls, *_args):
+    raise AssertionError("this batch must run padded")
+
+
+@pytest.fixture
+def no_packing(monkeypatch):
+    """Fail if a batch is packed."""
+    monkeypatch.setattr(Packing, "from_mask", classmethod(_refuse))
 
 
 def outputs(model, impl, **inputs):
@@ -45,8 +58,53 @@ def test_packed_equals_padded_on_real_tokens(mask, seed):
     torch.testing.assert_close(packed.logits[real], padded.logits[real], atol=1e-5, rtol=1e-5)
     for a, b in zip(packed.hidden_states, padded.hidden_states):
         torch.testing.assert_close(a[real], b[real], atol=1e-5, rtol=1e-5)
-    if not real.all():  # packing only runs where there is padding; then padding positions hold zeros
+    if not real.all():  # packed (there is padding): padding positions hold zeros
         assert packed.hidden_states[-1][~real].abs().max() == 0
+        torch.testing.assert_close(packed.hidden_states[-1][real], padded.hidden_states[-1][real])
+
+
+@settings(max_examples=25, deadline=None)
+@given(mask=masks(first_real=False))
+def test_batches_reading_padding_run_padded(mask):
+    """Left padding (the pooler reads position 0) and rows of padding only give every output of the padded
+    model, pooled outputs and sequence-classification logits included, without packing."""
+    mask[0, 0] = 0
+    model = tiny(A.AlbertForSequenceClassification)
+    ids = torch.randint(5, 99, mask.shape, generator=torch.Generator().manual_seed(6))
+    padded = outputs(model, "sdpa", input_ids=ids, attention_mask=mask)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Packing, "from_mask", classmethod(_refuse))  # a fixture would outlive hypothesis' examples
+        packed = outputs(model, "varlen", input_ids=ids, attention_mask=mask)
+    torch.testing.assert_close(packed.logits, padded.logits)
+    all_padding = torch.zeros_like(mask)
+    torch.testing.assert_close(outputs(model, "varlen", input_ids=ids, attention_mask=all_padding).logits,
+                               outputs(model, "sdpa", input_ids=ids, attention_mask=all_padding).logits)
+
+
+@pytest.mark.parametrize("cls, labels", [
+    (A.AlbertForQuestionAnswering, {"start_positions": torch.tensor([1, 0]), "end_positions": torch.tensor([2, 1])}),
+    (A.AlbertForTokenClassification, {"labels": torch.tensor([[1] * 6, [0] * 6])}),
+    (A.AlbertForMaskedLM, {"labels": torch.tensor([[7] * 6, [8] * 6])}),
+], ids=["qa", "tokens", "mlm"])
+def test_losses_reading_padding_run_padded(cls, labels, no_packing):
+    """A loss over padding positions (QA's start/end, labels not -100 on padding) needs the padded logits."""
+    model = tiny(cls)
+    ids = torch.randint(5, 99, (2, 6), generator=torch.Generator().manual_seed(7))
+    mask = torch.tensor([[1] * 6, [1, 1, 1, 0, 0, 0]])
+    padded = outputs(model, "sdpa", input_ids=ids, attention_mask=mask, **labels)
+    packed = outputs(model, "varlen", input_ids=ids, attention_mask=mask, **labels)
+    torch.testing.assert_close(packed.loss, padded.loss)
+
+
+def test_labels_ignored_on_padding_are_packed():
+    model = tiny(A.AlbertForTokenClassification)
+    ids = torch.randint(5, 99, (2, 6), generator=torch.Generator().manual_seed(8))
+    mask = torch.tensor([[1] * 6, [1, 1, 1, 0, 0, 0]])
+    labels = torch.tensor([[1] * 6, [0, 1, 0, -100, -100, -100]])
+    padded = outputs(model, "sdpa", input_ids=ids, attention_mask=mask, labels=labels)
+    packed = outputs(model, "varlen", input_ids=ids, attention_mask=mask, labels=labels)
+    torch.testing.assert_close(packed.loss, padded.loss, atol=1e-6, rtol=1e-5)
+    assert packed.logits[1, 3:].sub(model.classifier.bias).abs().max() < 1e-6  # packed: padding from zeros
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
@@ -97,8 +155,16 @@ def test_attention_weights_and_unpadded_batches_take_the_padded_path():
     for a, b in zip(padded.attentions, packed.attentions):
         torch.testing.assert_close(b, a)
     torch.testing.assert_close(packed.last_hidden_state, padded.last_hidden_state)  # padding rows included
-    full = outputs(model, "varlen", input_ids=ids, attention_mask=torch.ones_like(mask))
+
+
+def test_batches_without_padding_or_with_other_mask_values_are_not_packed(no_packing):
+    model = tiny()
+    ids = torch.randint(5, 99, (2, 6), generator=torch.Generator().manual_seed(3))
+    full = outputs(model, "varlen", input_ids=ids, attention_mask=torch.ones_like(ids))
     torch.testing.assert_close(full.last_hidden_state, outputs(model, "sdpa", input_ids=ids).last_hidden_state)
+    mask = torch.tensor([[1] * 6, [1, 1, 2, 0, 0, 0]])  # not 0/1: the additive mask's own semantics
+    torch.testing.assert_close(outputs(model, "varlen", input_ids=ids, attention_mask=mask).last_hidden_state,
+                               outputs(model, "sdpa", input_ids=ids, attention_mask=mask).last_hidden_state)
 
 
 @given(mask=masks(), width=st.integers(1, 5))
