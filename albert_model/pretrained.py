@@ -20,6 +20,12 @@ from .unpadded import ATTN_IMPLEMENTATIONS
 
 __all__ = ["AlbertPreTrainedModel"]
 
+
+def _check_attn_implementation(value: str) -> None:
+    if value not in ATTN_IMPLEMENTATIONS:
+        raise ValueError(f"attn_implementation must be one of {', '.join(map(repr, ATTN_IMPLEMENTATIONS))}, "
+                         f"got {value!r}")
+
 class AlbertPreTrainedModel(nn.Module):
     """Weight initialisation, checkpoint loading and saving shared by every ALBERT class."""
 
@@ -46,9 +52,7 @@ class AlbertPreTrainedModel(nn.Module):
     def set_attn_implementation(self, attn_implementation: str) -> None:
         """``"sdpa"`` (the default), ``"eager"`` or ``"varlen"`` (see :mod:`albert_model.unpadded`), for this
         model and every ALBERT model inside it, as transformers' method of the same name."""
-        if attn_implementation not in ATTN_IMPLEMENTATIONS:
-            raise ValueError(f"attn_implementation must be one of {', '.join(map(repr, ATTN_IMPLEMENTATIONS))}, "
-                             f"got {attn_implementation!r}")
+        _check_attn_implementation(attn_implementation)
         for module in self.modules():
             if isinstance(module, AlbertPreTrainedModel):
                 module.attn_implementation = attn_implementation
@@ -124,9 +128,8 @@ class AlbertPreTrainedModel(nn.Module):
         """
         from .checkpoint import load_into
 
-        if attn_implementation is not None and attn_implementation not in ATTN_IMPLEMENTATIONS:
-            raise ValueError(f"attn_implementation must be one of {', '.join(map(repr, ATTN_IMPLEMENTATIONS))} "
-                             f"or None, got {attn_implementation!r}")
+        if attn_implementation is not None:
+            _check_attn_implementation(attn_implementation)  # before loading, which may take long
         loaded = load_into(cls, directory, device=device, dtype=dtype, torch_dtype=torch_dtype, strict=strict,
                            config=config, ignore_mismatched_sizes=ignore_mismatched_sizes,
                            output_loading_info=output_loading_info, **kwargs)

@@ -6,10 +6,10 @@ the encoder on its real tokens only, packed one row after the other as ``(tokens
 ``(batch, length, hidden)``: no projection, feed-forward or LayerNorm is computed for a padding position.
 
 Attention over the packed tokens runs through ``torch.nn.attention.varlen.varlen_attn`` (FlashAttention
-with cumulative sequence offsets) on CUDA in float16/bfloat16 without attention dropout. Anywhere else
-(CPU, float32, training with attention dropout, a card older than Ampere, a torch without the kernel) that one step pads the batch
-again, runs ``scaled_dot_product_attention`` with the model's usual mask, and packs the result: the layers
-around it still skip the padding.
+with cumulative sequence offsets) on CUDA in float16/bfloat16 without attention dropout. Anywhere else (CPU,
+float32, training with attention dropout, a card older than Ampere, a torch without the kernel) that one step
+pads the batch again, runs ``scaled_dot_product_attention`` with the model's usual mask, and packs the result:
+the layers around it still skip the padding.
 
 Only batches where packing changes nothing a caller reads are packed (:func:`packs`): right padding, 0/1 masks,
 and no label on a padding position (:func:`labels_read_padding`; question answering with start/end positions,
