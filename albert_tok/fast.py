@@ -24,6 +24,7 @@ from .added_tokens import AddedToken
 from .base import AlbertTokenizerBase
 from .convert import (
     hidden_piece,
+    printable_ascii_tokenizer,
     register_added_tokens,
     sentencepiece_rows_pattern,
     tokenizer_from_spiece,
@@ -76,9 +77,11 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
         # SentencePiece itself settles float32 ties, when its model is at hand (not for a bare tokenizer.json).
         self._reference: AlbertTokenizer | None = None
         self._json_source: str | None = None  # the tokenizer.json this was loaded from, without added tokens
+        self._plain_tok: Tokenizer | None = None  # printable ASCII texts, preprocessed in Python
         if self._model_bytes is not None:
             source = repr(os.fspath(vocab_file)) if vocab_file is not None else "model_bytes"
             self._tok = tokenizer_from_spiece(self._model_bytes, self.special_tokens, self.preprocessing, source)
+            self._plain_tok = printable_ascii_tokenizer(self._model_bytes, self._tok)
             self._reference = AlbertTokenizer(model_bytes=self._model_bytes, preprocessing=self.preprocessing,
                                               special_tokens=self.special_tokens)
             user_defined = self._reference.user_defined_ids
@@ -140,7 +143,7 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
 
     def _encode_chunks(self, chunks: list[str], with_offsets: bool) -> tuple[list[list[int]], list[Offsets] | None]:
         if not with_offsets:
-            ids = [e.ids for e in self._tok.encode_batch_fast(chunks, add_special_tokens=False)]
+            ids = self._rust_ids(chunks)
             for i, needs_sentencepiece in self._rows_to_fix(chunks, ids):
                 if needs_sentencepiece and self._reference is not None:
                     ids[i] = self._reference._encode_chunks([chunks[i]], False)[0][0]
@@ -161,6 +164,34 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
                 raw[i] = remap_offsets([self._pieces[k] for k in ids[i]], raw[i], [self._pieces[k] for k in new])
                 ids[i] = new
         return ids, raw
+
+    def _rust_ids(self, chunks: list[str]) -> list[list[int]]:
+        """The Rust encoder's ids of ``chunks`` (before the rules of :meth:`_rows_to_fix`). Printable ASCII
+        chunks, nearly all of most corpora, are preprocessed in Python (the slow tokenizer's batch code) and
+        encoded without the Rust normaliser, whose per-character alignment bookkeeping over a dozen steps costs
+        as much as the Unigram search (:func:`albert_tok.convert.printable_ascii_tokenizer`: the same ids)."""
+        full = self._tok
+        plain = self._plain_tok
+        if plain is None:
+            return [e.ids for e in full.encode_batch_fast(chunks, add_special_tokens=False)]
+        joined = "".join(chunks)
+        rows: range | list[int] = range(len(chunks))
+        others: list[int] = []
+        if not (joined.isascii() and joined.isprintable()):
+            rows = [i for i, c in enumerate(chunks) if c.isascii() and c.isprintable()]
+            others = sorted(set(range(len(chunks))).difference(rows))
+        texts = self.preprocessing.apply_batch([chunks[i] for i in rows] if others else chunks,
+                                               spaces_collapsed_later=True)
+        encoded = [e.ids for e in plain.encode_batch_fast(texts, add_special_tokens=False)]
+        if not others:
+            return encoded
+        ids: list[list[int]] = [[] for _ in chunks]
+        for i, row in zip(rows, encoded):
+            ids[i] = row
+        rest = full.encode_batch_fast([chunks[i] for i in others], add_special_tokens=False)
+        for i, e in zip(others, rest):
+            ids[i] = e.ids
+        return ids
 
     def _split_digit_commas(self, ids: list[int]) -> list[int]:
         return [q for pid in ids for q in self._digit_comma.get(pid, (pid,))]

@@ -93,6 +93,15 @@ plain_text = st.lists(
 ).map("".join)
 """Text without special tokens written in it."""
 
+_ASCII_PIECES = [p for p in _PIECES if p.isascii() and p.isprintable()] + ["   ", " x ", "A", "7,", ",5"]
+ascii_text = st.lists(
+    st.one_of(st.sampled_from(_ASCII_PIECES), st.from_regex(r"[0-9]{1,7}(,[0-9]{1,3}){0,3},?", fullmatch=True),
+              st.sampled_from([p for p in _commuting() if p.isascii()]),
+              st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=4)),
+    max_size=12).map("".join)
+"""Printable ASCII text (the fast tokenizer's Python-preprocessed path): words, runs of spaces, quotes,
+digit commas, commuting pieces, special tokens written in text."""
+
 any_text = st.one_of(text, vocabulary_text, grapheme_clusters, replacement_then_extenders, numbers)
 """Every kind of short text above."""
 

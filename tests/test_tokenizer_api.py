@@ -389,22 +389,31 @@ def test_failed_save_leaves_no_directory(slow, tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == ["kept"]
 
 
-def test_batch_path_is_one_backend_call(fast, monkeypatch):
+def test_batch_path_is_one_backend_call_per_kind_of_text(fast, monkeypatch):
+    # Printable ASCII texts go to the tokenizer without a normaliser, the others to the full one: one call
+    # each per batch, however many texts.
     calls = []
-    backend = fast.backend_tokenizer
-    real = type(backend).encode_batch_fast
 
     class Spy:
-        def __getattr__(self, name):
-            return getattr(backend, name)
+        def __init__(self, name, backend):
+            self.name, self.backend = name, backend
+
+        def __getattr__(self, attr):
+            return getattr(self.backend, attr)
 
         def encode_batch_fast(self, texts, **kw):
-            calls.append(len(texts))
-            return real(backend, texts, **kw)
+            calls.append((self.name, len(texts)))
+            return self.backend.encode_batch_fast(texts, **kw)
 
-    monkeypatch.setattr(fast, "_tok", Spy())
-    fast([f"line {i}" for i in range(1000)], padding=True)
-    assert calls == [1000]
+    monkeypatch.setattr(fast, "_tok", Spy("full", fast._tok))
+    monkeypatch.setattr(fast, "_plain_tok", Spy("plain", fast._plain_tok))
+    ascii_lines = [f"line {i}" for i in range(1000)]
+    fast(ascii_lines, padding=True)
+    assert calls == [("plain", 1000)]
+    calls.clear()
+    mixed = fast(ascii_lines[:500] + ["café\tline"] * 10 + ascii_lines[500:])["input_ids"]
+    assert calls == [("plain", 1000), ("full", 10)]
+    assert mixed[500] == fast("café\tline")["input_ids"] and mixed[510] == fast("line 500")["input_ids"]
 
 
 # -- the batch hot path is the per-text rule, done for the whole batch -------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import warnings
 from pathlib import Path
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from albert_tok import AlbertTokenizer, AlbertTokenizerFast
 
 from .conftest import SHARED, SPIECE
-from .strategies import any_text, grapheme_clusters, long_text, numbers, text, texts, vocabulary_text
+from .strategies import any_text, ascii_text, grapheme_clusters, long_text, numbers, text, texts, vocabulary_text
 
 FIELDS = ("input_ids", "token_type_ids", "attention_mask", "special_tokens_mask")
 VARIANTS = [
@@ -99,6 +100,48 @@ def test_fast_fixes_rust_divergences(slow, fast):
              "1,000,000 and 2010, yes", '"quoted" text', "bbb", "\u00a0lead"]
     for case in cases:
         assert slow.encode(case) == fast.encode(case), case
+
+
+# -- printable ASCII: preprocessed in Python, encoded without the Rust normaliser -----------------------
+@given(batch=st.lists(ascii_text, min_size=1, max_size=6), other=st.none() | text, at=st.integers(0, 6))
+def test_printable_ascii_path_equals_rust_normaliser(pair, batch, other, at):
+    slow, fast = pair
+    assert fast._plain_tok is not None  # the published model's charsmap leaves printable ASCII as it is
+    if other is not None:  # a batch mixing both paths keeps its rows in order
+        batch.insert(min(at, len(batch)), other)
+    through_normaliser = [e.ids for e in fast.backend_tokenizer.encode_batch_fast(batch, add_special_tokens=False)]
+    assert fast._rust_ids(batch) == through_normaliser, batch
+    assert fast(batch)["input_ids"] == slow(batch)["input_ids"], batch
+
+
+def _trained_model_bytes(tmp_path: Path, **options) -> bytes:
+    import sentencepiece as spm
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("Hello World, the Quick brown Fox jumps over 1,000 lazy dogs.\n" * 300, encoding="utf-8")
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(input=str(corpus), model_writer=model, vocab_size=80, model_type="unigram",
+                                   pad_id=0, unk_id=1, bos_id=-1, eos_id=-1,
+                                   control_symbols=["[CLS]", "[SEP]", "[MASK]"], hard_vocab_limit=False,
+                                   minloglevel=2, **options)
+    return model.getvalue()
+
+
+@pytest.mark.parametrize("options, plain", [
+    ({}, True),
+    ({"normalization_rule_name": "nmt_nfkc_cf"}, False),  # case folding maps "A" to "a"
+    ({"remove_extra_whitespaces": False}, False),  # runs of spaces are pieces of their own
+])
+def test_printable_ascii_path_only_where_the_model_leaves_ascii_alone(tmp_path, options, plain):
+    model = _trained_model_bytes(tmp_path, **options)
+    options = {"do_lower_case": False, "remove_space": False}  # capitals and runs of spaces reach the model
+    slow = AlbertTokenizer(model_bytes=model, **options)
+    fast = AlbertTokenizerFast(model_bytes=model, **options)
+    assert (fast._plain_tok is not None) is plain
+    batch = ["Hello  World", "  The QUICK fox  ", "a   b", "1,000 Dogs", ""]
+    through_normaliser = [e.ids for e in fast.backend_tokenizer.encode_batch_fast(batch, add_special_tokens=False)]
+    assert fast._rust_ids(batch) == through_normaliser
+    assert fast(batch)["input_ids"] == slow(batch)["input_ids"]
 
 
 # -- a vocabulary trained here, not only the published one ------------------------------------------
