@@ -251,6 +251,8 @@ class AddedVocabulary:
                 return Splits(out, True)
         for k, i in enumerate(rows):
             out[i] = self.split_ids(texts[i], None if lowered is None else lowered[k])
+        if all(out[i] is None for i in rows):  # a trigger character, but no token ("[" in prose)
+            return None
         return Splits(out, False)
 
     def _lowered_batch(self, texts: list[str]) -> list[str] | None:
