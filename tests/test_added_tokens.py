@@ -109,6 +109,15 @@ def test_unknown_surface_spells_an_added_token(cls):
     assert 30000 in tok.encode("ＷＯＲＬＤ")
 
 
+def test_batch_with_trigger_characters_but_no_token_is_not_split():
+    # "[" and "<" start the special tokens; text holding them but no token goes to the encoder whole
+    tok = AlbertTokenizer(SPIECE)
+    texts = ["a [b] c", "x < y", "plain", "[MASK"]
+    assert tok._added.split_texts(texts) is None
+    assert tok._added.split_texts(texts + ["a [MASK] b"]).parts[:4] == [None] * 4
+    assert tok(texts)["input_ids"] == [tok(t)["input_ids"] for t in texts]
+
+
 @pytest.mark.parametrize("source", ["spiece", "tokenizer.json"])
 def test_text_glued_to_a_token_never_spells_a_control_piece(source, tmp_path):
     # "[E]" is single_word: glued to "<Pad>" it is text, and "<pad>" inside that text is "<", "pad", ">" to
