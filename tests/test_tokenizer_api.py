@@ -507,3 +507,53 @@ def test_rows_pattern_finds_the_same_characters_as_its_plain_class():
     found = [m.start() for m in pattern.finditer(everything)]
     assert found == [m.start() for m in plain.finditer(everything)] and len(found) > 1000
     assert char_class(frozenset(everything[i] for i in found), "python") == plain.pattern
+
+
+# -- a large padded batch makes its attention mask on a thread of its own ----------------------------------
+def _big_batch() -> list[str]:
+    # 2,100 rows padded to 512: over albert_tok.batch._MASK_ON_ANOTHER_CORE elements
+    return [("word " * (i % 37)).strip() for i in range(2100)]
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_large_batch_attention_mask_equals_small_batches(slow, side):
+    import albert_tok.batch as B
+
+    texts = _big_batch()
+    kw = {"padding": "max_length", "max_length": 512, "return_tensors": "np", "padding_side": side}
+    assert len(texts) * 512 >= B._MASK_ON_ANOTHER_CORE
+    big = slow(texts, **kw)
+    parts = [slow(texts[i:i + 100], **kw) for i in range(0, len(texts), 100)]  # each under the threshold
+    assert 100 * 512 < B._MASK_ON_ANOTHER_CORE
+    for field in ("input_ids", "attention_mask", "token_type_ids"):
+        assert (big[field] == np.concatenate([p[field] for p in parts])).all(), field
+    assert (big["attention_mask"] == (big["input_ids"] != slow.pad_token_id)).all()
+
+
+def test_attention_mask_thread_error_reaches_the_caller(slow, monkeypatch):
+    import albert_tok.batch as B
+
+    def fail(*args):
+        raise MemoryError("no room for the mask")
+
+    monkeypatch.setattr(B, "attention_mask", fail)
+    with pytest.raises(MemoryError, match="no room for the mask"):
+        slow(_big_batch(), padding="max_length", max_length=512, return_tensors="np")
+
+
+def _ids_in_child(texts):
+    from albert_tok import AlbertTokenizer
+
+    enc = AlbertTokenizer(SPIECE)(texts, padding="max_length", max_length=512, return_tensors="np")
+    return int(enc["attention_mask"].sum())
+
+
+def test_large_batch_in_a_forked_worker(slow):
+    # a data-loader worker forked after the parent made large batches still makes them (no pool thread that
+    # fork leaves behind)
+    import multiprocessing
+
+    texts = _big_batch()
+    expected = int(slow(texts, padding="max_length", max_length=512, return_tensors="np")["attention_mask"].sum())
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply_async(_ids_in_child, (texts,)).get(timeout=120) == expected
