@@ -6,7 +6,9 @@ are applied afterwards, only to the rows that need them (found with set and nump
 Python loops): the digit-comma rule (a per-piece table, :mod:`albert_tok.rules`), and SentencePiece's
 float32 tie-breaking and character-by-character normalisation (:mod:`albert_tok.unigram`,
 :func:`albert_tok.rules.grapheme_risk_pattern`: such rows are re-encoded by SentencePiece itself).
-Offsets keep the contract of :mod:`albert_tok.offsets` on every row.
+Offsets keep the contract of :mod:`albert_tok.offsets` on every row. Printable ASCII texts skip the Rust
+normaliser (:func:`albert_tok.convert.printable_ascii_tokenizer`): Python preprocesses them as the slow
+tokenizer does, and a tokenizer on the same Unigram model encodes them.
 """
 
 from __future__ import annotations
@@ -127,7 +129,9 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
     @property
     def backend_tokenizer(self) -> Tokenizer:
         """The Rust tokenizer that encodes the text between added tokens (it has no added tokens itself,
-        and no padding or truncation configured)."""
+        and no padding or truncation configured). Printable ASCII texts go to a second tokenizer on the
+        same model without a normaliser (:meth:`_rust_ids`), so changing this one's normaliser reaches
+        only the other texts and offset mappings."""
         return self._tok
 
     def __getstate__(self) -> dict[str, Any]:
