@@ -186,7 +186,7 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
             others = sorted(set(range(len(chunks))).difference(rows))
         texts = self.preprocessing.apply_batch([chunks[i] for i in rows] if others else chunks,
                                                spaces_collapsed_later=True)
-        encoded = [e.ids for e in plain.encode_batch_fast(texts, add_special_tokens=False)]
+        encoded = [e.ids for e in plain.encode_batch_fast(texts, add_special_tokens=False)] if texts else []
         if not others:
             return encoded
         ids: list[list[int]] = [[] for _ in chunks]
