@@ -139,15 +139,17 @@ def printable_ascii_tokenizer(model_bytes: bytes, tok: Tokenizer) -> Tokenizer |
     lower-casing once, and SentencePiece's strip, collapse, dummy prefix and escape leave ``▁word`` pieces,
     which the Metaspace split cuts apart anyway. The charsmap is the one step that depends on the model:
     None unless it maps each printable ASCII character to itself (Rust's ``Precompiled`` applies it to ASCII
-    character by character, each one a grapheme cluster of its own) and the model strips, collapses, prefixes
-    and escapes spaces as ALBERT's does.
+    character by character, each one a grapheme cluster of its own; each is checked alone) and the model
+    strips, collapses, prefixes and escapes spaces as ALBERT's does.
     """
     model = parse_model(model_bytes)
     if not (model.add_dummy_prefix and model.remove_extra_whitespaces and model.escape_whitespaces):
         return None
-    if model.precompiled_charsmap and \
-            normalizers.Precompiled(model.precompiled_charsmap).normalize_str(PRINTABLE_ASCII) != PRINTABLE_ASCII:
-        return None
+    if model.precompiled_charsmap:
+        charsmap = normalizers.Precompiled(model.precompiled_charsmap)
+        # character by character: over the joined string, " " -> " !" with "!" -> "" would give it back unchanged
+        if any(charsmap.normalize_str(c) != c for c in PRINTABLE_ASCII):
+            return None
     plain = Tokenizer(tok.model)
     plain.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.WhitespaceSplit(),

@@ -131,14 +131,20 @@ def _trained_model_bytes(tmp_path: Path, **options) -> bytes:
     ({}, True),
     ({"normalization_rule_name": "nmt_nfkc_cf"}, False),  # case folding maps "A" to "a"
     ({"remove_extra_whitespaces": False}, False),  # runs of spaces are pieces of their own
+    # " " -> " !" and "!" -> "": the joined printable characters come back unchanged, each alone does not
+    ({"normalization_rule_tsv": "20\t20 21\n21\t\n"}, False),
 ])
 def test_printable_ascii_path_only_where_the_model_leaves_ascii_alone(tmp_path, options, plain):
+    if "normalization_rule_tsv" in options:
+        rules = tmp_path / "rules.tsv"
+        rules.write_text(options["normalization_rule_tsv"], encoding="utf-8")
+        options = {"normalization_rule_tsv": str(rules)}
     model = _trained_model_bytes(tmp_path, **options)
     options = {"do_lower_case": False, "remove_space": False}  # capitals and runs of spaces reach the model
     slow = AlbertTokenizer(model_bytes=model, **options)
     fast = AlbertTokenizerFast(model_bytes=model, **options)
     assert (fast._plain_tok is not None) is plain
-    batch = ["Hello  World", "  The QUICK fox  ", "a   b", "1,000 Dogs", ""]
+    batch = ["Hello  World", "  The QUICK fox  ", "a   b", "1,000 Dogs", "", "a!b"]
     through_normaliser = [e.ids for e in fast.backend_tokenizer.encode_batch_fast(batch, add_special_tokens=False)]
     assert fast._rust_ids(batch) == through_normaliser
     assert fast(batch)["input_ids"] == slow(batch)["input_ids"]
