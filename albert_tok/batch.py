@@ -396,17 +396,26 @@ def _on_another_thread(fn: Callable[..., T], *args: Any) -> Callable[[], T]:
             outcome.append(exc)
 
     thread = threading.Thread(target=run, name="albert_tok-attention-mask", daemon=True)
-    thread.start()
+    try:
+        thread.start()
+    except RuntimeError:  # no thread to be had (a thread limit, interpreter shutdown): run it here
+        run()
+        return lambda: _outcome(outcome, fn)
 
     def result() -> T:
         thread.join()
-        if not outcome:
-            raise RuntimeError(f"{getattr(fn, '__name__', fn)!s} stopped on its thread without a result")
-        if isinstance(outcome[0], Exception):
-            raise outcome[0]
-        return outcome[0]
+        return _outcome(outcome, fn)
 
     return result
+
+
+def _outcome(outcome: list[Any], fn: Callable[..., Any]) -> Any:
+    """What :func:`_on_another_thread`'s function returned, or raise what it raised."""
+    if not outcome:
+        raise RuntimeError(f"{getattr(fn, '__name__', fn)!s} stopped on its thread without a result")
+    if isinstance(outcome[0], Exception):
+        raise outcome[0]
+    return outcome[0]
 
 
 def attention_mask(lengths: np.ndarray, width: int, left: bool = False) -> np.ndarray:

@@ -530,6 +530,34 @@ def test_large_batch_attention_mask_equals_small_batches(slow, side):
     assert (big["attention_mask"] == (big["input_ids"] != slow.pad_token_id)).all()
 
 
+def test_only_large_batches_make_their_mask_on_another_thread(slow, monkeypatch):
+    import albert_tok.batch as B
+
+    started = []
+    real = B._on_another_thread
+    monkeypatch.setattr(B, "_on_another_thread", lambda fn, *args: started.append(fn) or real(fn, *args))
+    kw = {"padding": "max_length", "max_length": 512, "return_tensors": "np"}
+    slow(_big_batch()[:100], **kw)
+    assert started == []
+    big = slow(_big_batch(), **kw)
+    assert started == [B.attention_mask]
+    assert (big["attention_mask"] == (big["input_ids"] != slow.pad_token_id)).all()
+
+
+def test_large_batch_when_no_thread_can_start(slow, monkeypatch):
+    import threading
+
+    kw = {"padding": "max_length", "max_length": 512, "return_tensors": "np"}
+    expected = slow(_big_batch(), **kw)
+
+    def refuse(self):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    got = slow(_big_batch(), **kw)
+    assert (got["attention_mask"] == expected["attention_mask"]).all()
+
+
 def test_attention_mask_thread_error_reaches_the_caller(slow, monkeypatch):
     import albert_tok.batch as B
 
