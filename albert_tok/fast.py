@@ -129,9 +129,9 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
     @property
     def backend_tokenizer(self) -> Tokenizer:
         """The Rust tokenizer that encodes the text between added tokens (it has no added tokens itself,
-        and no padding or truncation configured). Printable ASCII texts go to a second tokenizer on the
-        same model without a normaliser (:meth:`_rust_ids`), so changing this one's normaliser reaches
-        only the other texts and offset mappings."""
+        and no padding or truncation configured). Printable ASCII texts go to a second tokenizer built
+        from it without a normaliser (:meth:`_rust_ids`), so a normaliser, pre-tokenizer or model set on
+        this one later reaches only the other texts and offset mappings."""
         return self._tok
 
     def __getstate__(self) -> dict[str, Any]:
