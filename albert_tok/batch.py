@@ -369,10 +369,8 @@ def arrays(rows: Rows, options: CallOptions, pad_id: int) -> tuple[int, np.ndarr
                                   types=options.return_token_type_ids, special=options.return_special_tokens_mask)
     if types is not None:
         out["token_type_ids"] = types
-    if mask is not None:
-        out["attention_mask"] = mask()
-    elif options.return_attention_mask:
-        out["attention_mask"] = attention_mask(lengths, width, left=shift is not None)
+    if options.return_attention_mask:
+        out["attention_mask"] = mask() if mask is not None else attention_mask(lengths, width, shift is not None)
     if special is not None:
         out["special_tokens_mask"] = special
     return width, shift, out
@@ -399,23 +397,18 @@ def _on_another_thread(fn: Callable[..., T], *args: Any) -> Callable[[], T]:
     try:
         thread.start()
     except RuntimeError:  # no thread to be had (a thread limit, interpreter shutdown): run it here
-        run()
-        return lambda: _outcome(outcome, fn)
+        value = fn(*args)
+        return lambda: value
 
     def result() -> T:
         thread.join()
-        return _outcome(outcome, fn)
+        if not outcome:
+            raise RuntimeError(f"{getattr(fn, '__name__', fn)!s} stopped on its thread without a result")
+        if isinstance(outcome[0], Exception):
+            raise outcome[0]
+        return outcome[0]
 
     return result
-
-
-def _outcome(outcome: list[Any], fn: Callable[..., Any]) -> Any:
-    """What :func:`_on_another_thread`'s function returned, or raise what it raised."""
-    if not outcome:
-        raise RuntimeError(f"{getattr(fn, '__name__', fn)!s} stopped on its thread without a result")
-    if isinstance(outcome[0], Exception):
-        raise outcome[0]
-    return outcome[0]
 
 
 def attention_mask(lengths: np.ndarray, width: int, left: bool = False) -> np.ndarray:

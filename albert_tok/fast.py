@@ -182,8 +182,9 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
         rows: range | list[int] = range(len(chunks))
         others: list[int] = []
         if not (joined.isascii() and joined.isprintable()):
-            rows = [i for i, c in enumerate(chunks) if c.isascii() and c.isprintable()]
-            others = sorted(set(range(len(chunks))).difference(rows))
+            rows = []
+            for i, c in enumerate(chunks):
+                (rows if c.isascii() and c.isprintable() else others).append(i)
         texts = self.preprocessing.apply_batch([chunks[i] for i in rows] if others else chunks,
                                                spaces_collapsed_later=True)
         encoded = [e.ids for e in plain.encode_batch_fast(texts, add_special_tokens=False)] if texts else []
