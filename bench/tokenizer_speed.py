@@ -129,15 +129,27 @@ def read_lines(paths: list[Path]) -> list[str]:
 
 
 def sentencepiece_items(slow: AlbertTokenizer, lines: list[str]) -> list[str]:
-    """The items the slow tokenizer hands SentencePiece for ``lines``: each line, or each part of it around an
-    added token (wikitext's ``<unk>``), preprocessed. Exact ids need them apart (albert_tok/split_batch.py)."""
-    splits = slow._added.split_texts(lines)
-    if splits is None:
-        items, lowered = lines, False
-    else:
-        items = [part for line, split in zip(lines, splits.parts) for part in ([line] if split is None else split[0])]
-        lowered = splits.lowered
-    return slow.preprocessing.apply_batch(items, spaces_collapsed_later=slow._sp_collapses_spaces, lowered=lowered)
+    """The items the slow tokenizer hands SentencePiece for ``lines`` (each line, or each part of it around an
+    added token such as wikitext's ``<unk>``, preprocessed; exact ids need them apart, albert_tok/split_batch.py),
+    taken from its own padded call on them."""
+    real = slow._sp
+    items: list[str] = []
+
+    class Capture:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def encode(self, texts: Any, **kwargs: Any) -> Any:
+            if "out_type" not in kwargs:  # the ids call, not the look-up of an unknown piece's surface
+                items.extend(texts)
+            return real.encode(texts, **kwargs)
+
+    slow._sp = Capture()
+    try:
+        slow(lines, **CALL)
+    finally:
+        slow._sp = real
+    return items
 
 
 def shares(slow: AlbertTokenizer, fast: AlbertTokenizerFast, rust: Any, repeat: int) -> dict[str, dict[str, Any]]:
