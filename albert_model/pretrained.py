@@ -26,6 +26,7 @@ def _check_attn_implementation(value: str) -> None:
         raise ValueError(f"attn_implementation must be one of {', '.join(map(repr, ATTN_IMPLEMENTATIONS))}, "
                          f"got {value!r}")
 
+
 class AlbertPreTrainedModel(nn.Module):
     """Weight initialisation, checkpoint loading and saving shared by every ALBERT class."""
 
