@@ -158,7 +158,7 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
         ids = [e.ids for e in encodings]
         raw: list[Offsets] = [e.offsets for e in encodings]
         fix = dict(self._rows_to_fix(chunks, ids))
-        controls = deleted_controls_pattern()
+        controls = deleted_controls_pattern(whitespace_too=not self.preprocessing.remove_space)
         fix.update({i: True for i, t in enumerate(chunks) if controls.search(t)})
         for i, needs_sentencepiece in sorted(fix.items()):
             if needs_sentencepiece and self._reference is not None:

@@ -113,10 +113,12 @@ def grapheme_risk_pattern() -> re.Pattern[str]:
 
 
 @functools.cache
-def deleted_controls_pattern() -> re.Pattern[str]:
+def deleted_controls_pattern(whitespace_too: bool = False) -> re.Pattern[str]:
     """Control and format characters that are not whitespace (``\\x1b``, U+200E...): normalisers delete
     most of them, and Rust's alignments shift after a deleted one at the start of a text (``\\x1bu`` gets
-    ``▁u`` at (0, 1)), so rows holding one take their offsets from SentencePiece."""
+    ``▁u`` at (0, 1)), so rows holding one take their offsets from SentencePiece. ``whitespace_too``: the
+    whitespace controls as well, for a tokenizer whose preprocessing keeps whitespace (``remove_space``
+    off): the charsmap then sees them, and deletes ``\\x1c``-``\\x1f`` (``\\x1c[`` gets ``▁[`` at (0, 1))."""
     chars = {chr(c) for c in range(sys.maxunicode + 1)
-             if unicodedata.category(chr(c)) in ("Cc", "Cf") and not chr(c).isspace()}
+             if unicodedata.category(chr(c)) in ("Cc", "Cf") and (whitespace_too or not chr(c).isspace())}
     return class_pattern(frozenset(chars))
