@@ -104,9 +104,12 @@ def test_unknown_surface_spells_an_added_token(cls):
     tok.add_tokens([AddedToken("WORLD", normalized=False)])
     ref = hf_slow(do_lower_case=False)
     ref.add_tokens([transformers.AddedToken("WORLD", normalized=False)])
-    for text in ["ＷＯＲＬＤ", "x ＷＯＲＬＤ y", "WORLD[E]", "the WORLD"]:
+    texts = ["ＷＯＲＬＤ", "x ＷＯＲＬＤ y", "WORLD[E]", "the WORLD", "", "ＷＯＲＬＤ ¿ ＷＯＲＬＤ", "x"]
+    for text in texts:
         assert tok.encode(text) == ref.encode(text), text
     assert 30000 in tok.encode("ＷＯＲＬＤ")
+    # in a batch (texts of no ids among them), each text as alone
+    assert tok(texts)["input_ids"] == [ref.encode(t) for t in texts]
 
 
 def test_batch_with_trigger_characters_but_no_token_is_not_split():
