@@ -159,9 +159,11 @@ class Preprocessing:
 
     def apply_batch(self, chunks: list[str], spaces_collapsed_later: bool = False, lowered: bool = False) -> list[str]:
         """Steps 1 and 3 on every chunk, ``[self.apply(self.lower(c)) for c in chunks]``, as a few calls over
-        the whole batch: lower-casing and quotes run once on the chunks joined by a character none of them
-        holds, accents are stripped from the runs of non-ASCII characters only, and only chunks holding an
-        unprintable character (a tab, a no-break space, a control...) go through :meth:`apply` one by one.
+        the whole batch: the checks run once on the chunks joined by a character none of them holds,
+        lower-casing once on that joined text (chunk by chunk where some are not ASCII), quotes are replaced
+        only where the batch holds a pair, accents are stripped from the runs of non-ASCII characters only, and
+        only chunks holding an unprintable character (a tab, a no-break space, a control...) go through
+        :meth:`apply` one by one.
 
         With ``spaces_collapsed_later`` (the tokenizer that reads the result strips the text and collapses
         runs of spaces itself, as SentencePiece's ``remove_extra_whitespaces`` does), a printable chunk, whose
@@ -179,12 +181,16 @@ class Preprocessing:
         # Lower-casing goes text by text: one non-ASCII character would send the whole joined text down
         # str.lower's slower path.
         all_ascii = joined.isascii()  # str.isascii is O(1)
-        if not lowered and self.do_lower_case:
-            if all_ascii or "\u03a3" in joined:
-                joined = lower_per_char(joined)
-            else:
-                joined = _BATCH_JOINER.join([c.lower() for c in chunks])
-        quick = replace_quotes(joined).split(_BATCH_JOINER)
+        if lowered or not self.do_lower_case:
+            quick = list(chunks)
+        elif all_ascii or "\u03a3" in joined:
+            quick = lower_per_char(joined).split(_BATCH_JOINER)
+        else:
+            quick = [c.lower() for c in chunks]
+        # LaTeX-style quote pairs are rare in most text: the chunks are touched only when the batch holds one
+        # (lower-casing makes no quote character, so the batch as given answers).
+        if "``" in joined or "''" in joined:
+            quick = [replace_quotes(c) for c in quick]
         # ASCII controls (tabs, newlines, ...) anywhere? One byte translation of the batch answers for all
         # ASCII chunks; the non-ASCII ones are checked one by one below.
         controls = joined.encode("utf-8", "surrogatepass").translate(None, _NOT_ASCII_CONTROL)

@@ -431,6 +431,9 @@ _CASE_EDGES = st.lists(st.sampled_from(["\u212a", "K", "a", " ", "\t", "\u0130",
        switches=st.tuples(st.booleans(), st.booleans(), st.booleans()), later=st.booleans(), lowered=st.booleans())
 @example(chunks=["K\U0001d6ba", "ok"], switches=(True, False, False), later=True, lowered=False)  # "kς", not "kσ"
 @example(chunks=["\u212aelvin", "x"], switches=(True, True, False), later=True, lowered=False)
+@example(chunks=["x``y''", "it's", "Q"], switches=(True, True, False), later=True, lowered=False)  # quotes: one chunk
+@example(chunks=["x``y''", "it's", "q"], switches=(True, True, False), later=True, lowered=True)
+@example(chunks=["\u00e9''", "'", "'"], switches=(True, False, False), later=True, lowered=False)
 def test_apply_batch_equals_apply(slow, chunks, switches, later, lowered):
     p = Preprocessing(*switches)
     given_chunks = [p.lower(c) for c in chunks] if lowered else chunks
