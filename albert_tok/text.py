@@ -188,8 +188,9 @@ class Preprocessing:
         else:
             quick = [c.lower() for c in chunks]
         # LaTeX-style quote pairs are rare in most text: the chunks are touched only when the batch holds one
-        # (lower-casing makes no quote character, so the batch as given answers).
-        if "``" in joined or "''" in joined:
+        # (lower-casing makes no quote character, so the batch as given answers). A one-character search is
+        # several times faster than a two-character one, and most text has no backquote.
+        if ("`" in joined and "``" in joined) or "''" in joined:
             quick = [replace_quotes(c) for c in quick]
         # ASCII controls (tabs, newlines, ...) anywhere? One byte translation of the batch answers for all
         # ASCII chunks; the non-ASCII ones are checked one by one below.
