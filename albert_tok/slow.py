@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import os
 from typing import Any
 
@@ -23,7 +24,6 @@ from .batch import Encoded
 from .offsets import Offsets, normaliser_predicates, remap_offsets, space_pieces
 from .rules import DigitCommaArrays, digit_comma_table
 from .special_tokens import SpecialTokens
-from .spm_encode import FlatEncoder
 from .spm_model import SPIECE_UNDERLINE, ModelFormatError, PieceType, parse_model, parse_pieces_with_spans
 from .text import Preprocessing
 
@@ -83,7 +83,6 @@ class AlbertTokenizer(AlbertTokenizerBase):
         self._model_bytes = bytes(model_bytes)
         source = repr(os.fspath(vocab_file)) if vocab_file else "model_bytes"
         self._sp, self.user_defined_ids = _processor(self._model_bytes, source)
-        self._encode_flat = FlatEncoder(self._sp)
         # SentencePiece strips and collapses runs of spaces itself: Preprocessing.apply_batch leaves them to it.
         self._sp_collapses_spaces = parse_model(self._model_bytes).remove_extra_whitespaces
         self.num_threads = num_threads
@@ -129,25 +128,24 @@ class AlbertTokenizer(AlbertTokenizerBase):
         text is its own SentencePiece item (see :mod:`albert_tok.split_batch` for why texts are never joined)."""
         plain = self.preprocessing.apply_batch(chunks, spaces_collapsed_later=self._sp_collapses_spaces,
                                                lowered=lowered)
-        flat, lengths = self._encode_flat(plain, self.num_threads)
+        encoded = self._sp.encode(plain, num_threads=self.num_threads) if plain else []
         if self._surface_ids:
-            self._name_unknown_surfaces(plain, flat, lengths)
-        return self._digit_comma_arrays.apply(flat, lengths)
+            self._name_unknown_surfaces(plain, encoded)
+        lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+        # via int32 (every SentencePiece id fits): numpy fills it faster from Python ints
+        flat = np.fromiter(itertools.chain.from_iterable(encoded), dtype=np.int32, count=int(lengths.sum()))
+        return self._digit_comma_arrays.apply(flat.astype(np.int64), lengths)
 
-    def _name_unknown_surfaces(self, plain: list[str], flat: np.ndarray, lengths: np.ndarray) -> None:
-        """Give an unknown piece whose surface is an added token's content that token's id, in ``flat`` (the
-        ids of every text, ``lengths`` of each; see :meth:`~albert_tok.vocab.TokenizerVocabulary._rebuild`);
-        ``plain`` are the preprocessed texts."""
+    def _name_unknown_surfaces(self, plain: list[str], encoded: list[list[int]]) -> None:
+        """Give an unknown piece whose surface is an added token's content that token's id, in place
+        (see :meth:`~albert_tok.vocab.TokenizerVocabulary._rebuild`); ``plain`` are the preprocessed texts."""
         unk = self._sp.unk_id()
-        at = np.flatnonzero(flat == unk)
-        if not at.size:
+        rows = [i for i, ids in enumerate(encoded) if unk in ids]
+        if not rows:
             return
-        ends = np.cumsum(lengths)
-        row_of = np.searchsorted(ends, at, side="right")  # a text of no ids ends where the one before it does
-        rows = np.unique(row_of).tolist()
-        surfaces = dict(zip(rows, self._sp.encode([plain[i] for i in rows], out_type=str)))
-        starts = (ends - lengths)[row_of]
-        flat[at] = [self._surface_ids.get(surfaces[r][k], unk) for r, k in zip(row_of.tolist(), (at - starts).tolist())]
+        surfaces = self._sp.encode([plain[i] for i in rows], out_type=str)
+        for i, pieces in zip(rows, surfaces):
+            encoded[i] = [self._surface_ids.get(p, pid) if pid == unk else pid for pid, p in zip(encoded[i], pieces)]
 
     def _encode_chunk_with_spans(self, chunk: str) -> tuple[list[int], Offsets]:
         """The ids of :meth:`_encode_chunks` for one chunk, with raw character spans in ``chunk``.
@@ -164,9 +162,9 @@ class AlbertTokenizer(AlbertTokenizerBase):
         proto = self._sp.encode([text], out_type="serialized_proto")[0]
         spans_of = parse_pieces_with_spans(proto)
         if self._surface_ids:
-            named = np.array([piece_id for piece_id, _, _ in spans_of], dtype=np.int64)
-            self._name_unknown_surfaces([text], named, np.array([named.size]))
-            spans_of = [(i, b, e) for i, (_, b, e) in zip(named.tolist(), spans_of)]
+            named = [[piece_id for piece_id, _, _ in spans_of]]
+            self._name_unknown_surfaces([text], named)
+            spans_of = [(i, b, e) for i, (_, b, e) in zip(named[0], spans_of)]
         byte_starts = [0]  # byte offset in text's UTF-8 where each character starts
         for char in text:
             byte_starts.append(byte_starts[-1] + len(char.encode("utf-8")))

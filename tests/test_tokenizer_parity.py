@@ -7,7 +7,6 @@ import json
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -274,63 +273,3 @@ def test_golden_ids(cls):
     accents = cls(SPIECE, keep_accents=True)
     for sentence, ids in GOLDEN["extra_keep_accents_true"].items():
         assert accents.encode(sentence, add_special_tokens=False) == ids
-
-
-# -- SentencePiece's ids read from its int32 buffers (albert_tok.spm_encode) ---------------------------------
-def _spm_processor():
-    import sentencepiece as spm
-
-    return spm.SentencePieceProcessor(model_file=str(SPIECE))
-
-
-@given(batch=st.lists(st.one_of(any_text, BATCH_EDGES), min_size=1, max_size=30),
-       num_threads=st.sampled_from([1, 2, -1]))
-def test_flat_encoder_gives_sentencepiece_ids(batch, num_threads):
-    from albert_tok.spm_encode import FlatEncoder
-
-    processor = _spm_processor()
-    encoder = FlatEncoder(processor)
-    assert encoder.uses_buffers  # the sentencepiece the test extra installs has them
-    expected = processor.encode(batch)
-    flat, lengths = encoder(batch, num_threads)
-    assert flat.dtype == lengths.dtype == np.int64
-    assert lengths.tolist() == [len(ids) for ids in expected]
-    assert flat.tolist() == [i for ids in expected for i in ids]
-
-
-class _Processor:
-    """A SentencePieceProcessor whose private buffer entry point is missing, raises or lies."""
-
-    def __init__(self, buffers):
-        self._real = _spm_processor()
-        self._processor = type("Binding", (), {"_EncodeAsBufferBatch": staticmethod(buffers)})()
-
-    def encode(self, texts, **kwargs):
-        return self._real.encode(texts, **kwargs)
-
-
-def _fails(*args):
-    raise RuntimeError("a C++ exception")
-
-
-def _changed_signature(*args):
-    raise TypeError("incompatible function arguments")
-
-
-def _shifted(texts, *args):  # every id one too high: a buffer layout this module does not know
-    return [(np.array(ids, dtype=np.int32) + 1).tobytes() for ids in _spm_processor().encode(texts)]
-
-
-@pytest.mark.parametrize("buffers", [_fails, _changed_signature, _shifted, None])
-def test_flat_encoder_falls_back_to_lists_where_buffers_do_not_agree(buffers):
-    from albert_tok.spm_encode import FlatEncoder
-
-    processor = _Processor(buffers) if buffers is not None else type("Old", (), {"encode": _spm_processor().encode})()
-    encoder = FlatEncoder(processor)
-    assert not encoder.uses_buffers
-    texts = ["Hello world", "", "x666 ünï"]
-    expected = _spm_processor().encode(texts)
-    flat, lengths = encoder(texts, -1)
-    assert lengths.tolist() == [len(ids) for ids in expected]
-    assert flat.tolist() == [i for ids in expected for i in ids]
-    assert [a.size for a in encoder([], -1)] == [0, 0]
