@@ -18,7 +18,9 @@ tinyshakespeare and botchan), the share of the raw library each path reaches:
   transformers 4's own converted ``tokenizer.json`` (the Rust tokenizer a transformers user gets).
 
 Every path runs ``--repeat`` times, taking turns with the raw library it is compared with, and the fastest run
-of each is kept: the machine is shared, and the minimum is the figure least disturbed by other work. Writes bench/results/tokenize.json.
+of each is kept: the machine is shared, and the minimum is the figure least disturbed by other work. The shares
+are also given as the median over rounds of the ratio within a round (:func:`paired_share`), which a burst of
+other work during a few rounds does not move. Writes bench/results/tokenize.json.
 Not a test: figures are ratios measured in one run on one machine.
 """
 
@@ -73,16 +75,30 @@ print(json.dumps({"seconds": best, "version": transformers.__version__, "class":
 """
 
 
-def interleaved_best(paths: dict[str, Callable[[], Any]], repeat: int) -> tuple[dict[str, float], dict[str, Any]]:
-    """The fastest of ``repeat`` runs of each path, the paths taking turns; and each path's last output."""
-    best = dict.fromkeys(paths, float("inf"))
+def interleaved_runs(paths: dict[str, Callable[[], Any]], repeat: int) -> tuple[dict[str, list[float]], dict[str, Any]]:
+    """The seconds of each of ``repeat`` runs of each path, the paths taking turns (round ``i`` of every path
+    ran within moments of the others); and each path's last output."""
+    runs: dict[str, list[float]] = {name: [] for name in paths}
     outputs: dict[str, Any] = {}
     for _ in range(repeat):
         for name, fn in paths.items():
             t0 = time.perf_counter()
             outputs[name] = fn()
-            best[name] = min(best[name], time.perf_counter() - t0)
-    return best, outputs
+            runs[name].append(time.perf_counter() - t0)
+    return runs, outputs
+
+
+def interleaved_best(paths: dict[str, Callable[[], Any]], repeat: int) -> tuple[dict[str, float], dict[str, Any]]:
+    """The fastest of ``repeat`` runs of each path, the paths taking turns; and each path's last output."""
+    runs, outputs = interleaved_runs(paths, repeat)
+    return {name: min(r) for name, r in runs.items()}, outputs
+
+
+def paired_share(runs: dict[str, list[float]], raw: str, ours: str) -> float:
+    """The median over rounds of the raw path's seconds over ours in the same round: a burst of other work on
+    the machine slows both runs of a round, or shows in a few rounds only, where it can move a ratio of two
+    minimums taken minutes apart."""
+    return float(np.median([r / o for r, o in zip(runs[raw], runs[ours])]))
 
 
 def run_reference(lines: list[str], repeat: int) -> tuple[dict[str, Any], np.ndarray] | None:
@@ -167,22 +183,25 @@ def shares(slow: AlbertTokenizer, fast: AlbertTokenizerFast, rust: Any, repeat: 
         items = sentencepiece_items(slow, lines)
         # Each pair on its own: Rust's worker threads keep spinning a while after a batch, which would slow
         # whatever ran next.
-        seconds, _ = interleaved_best({
+        runs, _ = interleaved_runs({
             "slow": lambda lines=lines: slow(lines, **CALL),
             "raw sentencepiece": lambda lowered=lowered: sp.encode(lowered, num_threads=slow.num_threads),
             "raw sentencepiece on the slow tokenizer's items":
                 lambda items=items: sp.encode(items, num_threads=slow.num_threads),
         }, repeat)
-        seconds.update(interleaved_best({
+        runs.update(interleaved_runs({
             "fast": lambda lines=lines: fast(lines, **CALL),
             "raw tokenizers encode_batch": lambda lines=lines: rust.encode_batch(lines),
         }, repeat)[0])
+        seconds = {name: min(r) for name, r in runs.items()}
         out[group] = {"lines": len(lines), "megabytes": sum(len(x.encode("utf-8")) for x in lines) / 1e6,
                       "items": len(items), "seconds": seconds,
                       "slow share bound": seconds["raw sentencepiece"]
                       / seconds["raw sentencepiece on the slow tokenizer's items"],
                       "slow share of raw sentencepiece": seconds["raw sentencepiece"] / seconds["slow"],
-                      "fast share of raw tokenizers": seconds["raw tokenizers encode_batch"] / seconds["fast"]}
+                      "fast share of raw tokenizers": seconds["raw tokenizers encode_batch"] / seconds["fast"],
+                      "slow share, paired median": paired_share(runs, "raw sentencepiece", "slow"),
+                      "fast share, paired median": paired_share(runs, "raw tokenizers encode_batch", "fast")}
     return out
 
 
@@ -246,19 +265,21 @@ def main() -> None:
                  + ", ".join(f"{k}: {v:.1%}" for k, v in agree.items()) + ".")
 
     by_group = shares(slow, fast, rust, args.repeat)
-    table += ["", ("| lines | slow share of raw SentencePiece | its bound (SentencePiece items) | "
-                   "fast share of raw tokenizers |"), "|---|---:|---:|---:|"]
+    table += ["", ("| lines | slow share of raw SentencePiece (paired median) | its bound (SentencePiece items) | "
+                   "fast share of raw tokenizers (paired median) |"), "|---|---:|---:|---:|"]
     for group, g in by_group.items():
         table.append(f"| {group} ({g['lines']} lines, {g['megabytes']:.2f} MB) | "
-                     f"{g['slow share of raw sentencepiece']:.0%} | {g['slow share bound']:.0%} "
-                     f"({g['items']} items) | {g['fast share of raw tokenizers']:.0%} |")
+                     f"{g['slow share of raw sentencepiece']:.0%} ({g['slow share, paired median']:.0%}) | "
+                     f"{g['slow share bound']:.0%} ({g['items']} items) | {g['fast share of raw tokenizers']:.0%} "
+                     f"({g['fast share, paired median']:.0%}) |")
     table.append("")
     table.append("Share: the raw library's time over ours on the same lines (SentencePiece on the lines lower-cased, "
-                 "tokenizers with transformers' own tokenizer.json); ours also preprocesses, splits added tokens, "
-                 "adds special tokens, truncates to 512 and pads into numpy arrays. Bound: raw SentencePiece on the "
-                 "lines over raw SentencePiece on the items the slow tokenizer gives it (each line, or each part "
-                 "around an added token such as wikitext's <unk>, which exact ids need apart): the slow share "
-                 "if everything else cost nothing.")
+                 "tokenizers with transformers' own tokenizer.json), fastest run over fastest run; in brackets, the "
+                 "median over the rounds of the same ratio within a round (each round runs both within moments). "
+                 "Ours also preprocesses, splits added tokens, adds special tokens, truncates to 512 and pads into "
+                 "numpy arrays. Bound: raw SentencePiece on the lines over raw SentencePiece on the items the slow "
+                 "tokenizer gives it (each line, or each part around an added token such as wikitext's <unk>, which "
+                 "exact ids need apart): the slow share if everything else cost nothing.")
     text = "\n".join(table)
     print(text)
     out = ROOT / "bench" / "results"
