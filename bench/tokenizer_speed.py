@@ -91,7 +91,12 @@ def interleaved_runs(paths: dict[str, Callable[[], Any]], repeat: int) -> tuple[
 def interleaved_best(paths: dict[str, Callable[[], Any]], repeat: int) -> tuple[dict[str, float], dict[str, Any]]:
     """The fastest of ``repeat`` runs of each path, the paths taking turns; and each path's last output."""
     runs, outputs = interleaved_runs(paths, repeat)
-    return {name: min(r) for name, r in runs.items()}, outputs
+    return fastest(runs), outputs
+
+
+def fastest(runs: dict[str, list[float]]) -> dict[str, float]:
+    """Each path's fastest run."""
+    return {name: min(r) for name, r in runs.items()}
 
 
 def paired_share(runs: dict[str, list[float]], raw: str, ours: str) -> float:
@@ -193,7 +198,7 @@ def shares(slow: AlbertTokenizer, fast: AlbertTokenizerFast, rust: Any, repeat: 
             "fast": lambda lines=lines: fast(lines, **CALL),
             "raw tokenizers encode_batch": lambda lines=lines: rust.encode_batch(lines),
         }, repeat)[0])
-        seconds = {name: min(r) for name, r in runs.items()}
+        seconds = fastest(runs)
         out[group] = {"lines": len(lines), "megabytes": sum(len(x.encode("utf-8")) for x in lines) / 1e6,
                       "items": len(items), "seconds": seconds,
                       "slow share bound": seconds["raw sentencepiece"]
