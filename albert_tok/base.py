@@ -32,6 +32,7 @@ from .alignment import Alignment
 from .batch import CallOptions, Encoded, arrays, build_rows, format_encoding
 from .decoding import TokenizerDecoding, clean_up_tokenization, pieces_to_text
 from .encoding import TENSOR_TYPES, BatchEncoding
+from .gc_pause import gc_paused
 from .inputs import Inputs, check_texts, split_pairs
 from .offsets import Offsets, settle_offsets
 from .pad import pad_features
@@ -276,20 +277,21 @@ class AlbertTokenizerBase(TokenizerDecoding):
             return_overflowing_tokens=bool(return_overflowing_tokens),
             return_special_tokens_mask=bool(return_special_tokens_mask),
             return_offsets_mapping=bool(return_offsets_mapping), return_length=bool(return_length))
-        a, b = self._encode(inputs, options.return_offsets_mapping)
-        rows = build_rows(a, b, options, self.cls_token_id, self.sep_token_id)
-        rows.word_rule = (self._word_start_ids, self._added.decoder)
-        rows.offsets_of = self._offsets_source(inputs)
-        if options.truncation is Truncation.DO_NOT_TRUNCATE and len(inputs.texts) and verbose:
-            longest = int(rows.lengths.max())
-            if longest > self.model_max_length:
-                warnings.warn(f"Token indices sequence length is longer than the specified maximum sequence "
-                              f"length for this model ({longest} > {self.model_max_length}). Running this "
-                              f"sequence through the model will result in indexing errors; pass truncation=True.",
-                              stacklevel=2)
-        width, shift, padded = arrays(rows, options, self.pad_token_id)
-        alignment = Alignment(rows, self._id_to_token, self.pad_token)
-        encoding = format_encoding(rows, padded, width, shift, options, inputs.batched, alignment)
+        with gc_paused():  # nothing the call allocates is garbage before it returns (albert_tok.gc_pause)
+            a, b = self._encode(inputs, options.return_offsets_mapping)
+            rows = build_rows(a, b, options, self.cls_token_id, self.sep_token_id)
+            rows.word_rule = (self._word_start_ids, self._added.decoder)
+            rows.offsets_of = self._offsets_source(inputs)
+            if options.truncation is Truncation.DO_NOT_TRUNCATE and len(inputs.texts) and verbose:
+                longest = int(rows.lengths.max())
+                if longest > self.model_max_length:
+                    warnings.warn(f"Token indices sequence length is longer than the specified maximum sequence "
+                                  f"length for this model ({longest} > {self.model_max_length}). Running this "
+                                  f"sequence through the model will result in indexing errors; pass "
+                                  f"truncation=True.", stacklevel=2)
+            width, shift, padded = arrays(rows, options, self.pad_token_id)
+            alignment = Alignment(rows, self._id_to_token, self.pad_token)
+            encoding = format_encoding(rows, padded, width, shift, options, inputs.batched, alignment)
         encoding._n_sequences = 1 if b is None else 2
         return encoding
 

@@ -1,7 +1,7 @@
 """Tokenizer throughput on the shared corpora: our slow and fast batch paths against raw SentencePiece,
 raw Rust tokenizers and transformers 5's ALBERT tokenizer, on the same padded call.
 
-    python bench/tokenizer_speed.py [--corpus FILE ...] [--repeat 7] [--write-readme]
+    python bench/tokenizer_speed.py [--corpus FILE ...] [--repeat 15] [--write-readme]
 
 Two tables. The first is every corpus together: MB/s, lines/s and speed against transformers 5 (run in
 bench/.venv-tf5, made by bench/setup_reference.sh, when present, else the transformers installed here,
@@ -14,6 +14,9 @@ tinyshakespeare and botchan), the share of the raw library each path reaches:
 * the slow share's bound: raw SentencePiece on the lines over raw SentencePiece on the items the slow tokenizer
   gives it (:func:`sentencepiece_items`: each line, or each part around an added token, preprocessed), the share
   the slow path would reach if nothing but SentencePiece cost time;
+* the garbage collector: both tokenizers pause it for the length of a call (albert_tok/gc_pause.py); the
+  slow share is also given with that pause made a no-op (the call as it was before), and against raw
+  SentencePiece called inside the same pause;
 * fast: ``AlbertTokenizerFast`` with the same call against raw ``tokenizers.Tokenizer.encode_batch`` running
   transformers 4's own converted ``tokenizer.json`` (the Rust tokenizer a transformers user gets).
 
@@ -27,9 +30,12 @@ Not a test: figures are ratios measured in one run on one machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import json
 import os
 import platform
+import random
 import subprocess
 import sys
 import tempfile
@@ -44,7 +50,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from albert_tok import AlbertTokenizer, AlbertTokenizerFast
+from albert_tok import AlbertTokenizer, AlbertTokenizerFast, base
+from albert_tok.gc_pause import gc_paused
 
 SPIECE = ROOT / "fixtures" / "spiece.model"
 CORPORA = ROOT.parent / "shared" / "corpora"
@@ -77,11 +84,13 @@ print(json.dumps({"seconds": best, "version": transformers.__version__, "class":
 
 def interleaved_runs(paths: dict[str, Callable[[], Any]], repeat: int) -> tuple[dict[str, list[float]], dict[str, Any]]:
     """The seconds of each of ``repeat`` runs of each path, the paths taking turns (round ``i`` of every path
-    ran within moments of the others); and each path's last output."""
+    ran within moments of the others), in an order shuffled every round (seeded) so that no path always runs
+    right after the same other one; and each path's last output."""
     runs: dict[str, list[float]] = {name: [] for name in paths}
     outputs: dict[str, Any] = {}
+    order = random.Random(0)
     for _ in range(repeat):
-        for name, fn in paths.items():
+        for name, fn in order.sample(list(paths.items()), len(paths)):
             t0 = time.perf_counter()
             outputs[name] = fn()
             runs[name].append(time.perf_counter() - t0)
@@ -173,6 +182,49 @@ def sentencepiece_items(slow: AlbertTokenizer, lines: list[str]) -> list[str]:
     return items
 
 
+def paused(fn: Callable[[], Any]) -> Any:
+    """``fn()`` with the garbage collector paused, as the tokenizers' calls pause it (albert_tok/gc_pause.py)."""
+    with gc_paused():
+        return fn()
+
+
+def collector_left_on(fn: Callable[[], Any]) -> Any:
+    """``fn()`` (a tokenizer call) with the tokenizers' pause of the garbage collector made a no-op: the call as
+    it ran before the pause was added."""
+    saved = base.gc_paused
+    base.gc_paused = contextlib.nullcontext
+    try:
+        return fn()
+    finally:
+        base.gc_paused = saved
+
+
+class CollectorClock:
+    """The time the garbage collector spends in the calls :meth:`measure` runs, per generation (2: full
+    collections, which scan every object the process tracks)."""
+
+    def __init__(self) -> None:
+        self.seconds = [0.0, 0.0, 0.0]
+        self.count = [0, 0, 0]
+        self.calls = 0
+        self._started = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds[info["generation"]] += time.perf_counter() - self._started
+            self.count[info["generation"]] += 1
+
+    def measure(self, fn: Callable[[], Any]) -> Any:
+        gc.callbacks.append(self._callback)
+        try:
+            return fn()
+        finally:
+            gc.callbacks.remove(self._callback)
+            self.calls += 1
+
+
 def shares(slow: AlbertTokenizer, fast: AlbertTokenizerFast, rust: Any, repeat: int) -> dict[str, dict[str, Any]]:
     """Per kind of text: seconds of each path and the shares (raw seconds / our seconds)."""
     import sentencepiece as spm
@@ -186,6 +238,7 @@ def shares(slow: AlbertTokenizer, fast: AlbertTokenizerFast, rust: Any, repeat: 
         lines = read_lines(paths)
         lowered = [line.lower() for line in lines]
         items = sentencepiece_items(slow, lines)
+        clock = CollectorClock()
         # Each pair on its own: Rust's worker threads keep spinning a while after a batch, which would slow
         # whatever ran next.
         runs, _ = interleaved_runs({
@@ -193,6 +246,10 @@ def shares(slow: AlbertTokenizer, fast: AlbertTokenizerFast, rust: Any, repeat: 
             "raw sentencepiece": lambda lowered=lowered: sp.encode(lowered, num_threads=slow.num_threads),
             "raw sentencepiece on the slow tokenizer's items":
                 lambda items=items: sp.encode(items, num_threads=slow.num_threads),
+            "slow, collector left on":
+                lambda lines=lines, clock=clock: clock.measure(lambda: collector_left_on(lambda: slow(lines, **CALL))),
+            "raw sentencepiece, collector paused":
+                lambda lowered=lowered: paused(lambda: sp.encode(lowered, num_threads=slow.num_threads)),
         }, repeat)
         runs.update(interleaved_runs({
             "fast": lambda lines=lines: fast(lines, **CALL),
@@ -206,14 +263,21 @@ def shares(slow: AlbertTokenizer, fast: AlbertTokenizerFast, rust: Any, repeat: 
                       "slow share of raw sentencepiece": seconds["raw sentencepiece"] / seconds["slow"],
                       "fast share of raw tokenizers": seconds["raw tokenizers encode_batch"] / seconds["fast"],
                       "slow share, paired median": paired_share(runs, "raw sentencepiece", "slow"),
-                      "fast share, paired median": paired_share(runs, "raw tokenizers encode_batch", "fast")}
+                      "slow share, collector left on": seconds["raw sentencepiece"]
+                      / seconds["slow, collector left on"],
+                      "slow share of raw sentencepiece with the collector paused":
+                          seconds["raw sentencepiece, collector paused"] / seconds["slow"],
+                      "fast share, paired median": paired_share(runs, "raw tokenizers encode_batch", "fast"),
+                      "collector left on": {"calls": clock.calls, "seconds per call": sum(clock.seconds) / clock.calls,
+                                            "full collections": clock.count[2],
+                                            "seconds in full collections": clock.seconds[2]}}
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", nargs="*", type=Path, default=DEFAULT_CORPORA)
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args()
     if not args.corpus:
@@ -271,12 +335,22 @@ def main() -> None:
 
     by_group = shares(slow, fast, rust, args.repeat)
     table += ["", ("| lines | slow share of raw SentencePiece (paired median) | its bound (SentencePiece items) | "
-                   "fast share of raw tokenizers (paired median) |"), "|---|---:|---:|---:|"]
+                   "slow share, collector left on | slow share of raw SentencePiece with the collector paused | "
+                   "fast share of raw tokenizers (paired median) |"), "|---|---:|---:|---:|---:|---:|"]
     for group, g in by_group.items():
         table.append(f"| {group} ({g['lines']} lines, {g['megabytes']:.2f} MB) | "
                      f"{g['slow share of raw sentencepiece']:.0%} ({g['slow share, paired median']:.0%}) | "
-                     f"{g['slow share bound']:.0%} ({g['items']} items) | {g['fast share of raw tokenizers']:.0%} "
-                     f"({g['fast share, paired median']:.0%}) |")
+                     f"{g['slow share bound']:.0%} ({g['items']} items) | "
+                     f"{g['slow share, collector left on']:.0%} | "
+                     f"{g['slow share of raw sentencepiece with the collector paused']:.0%} | "
+                     f"{g['fast share of raw tokenizers']:.0%} ({g['fast share, paired median']:.0%}) |")
+    tracked = len(gc.get_objects())
+    table.append("")
+    table.append("With the collector left on, the slow call spent, per call, " + "; ".join(
+        f"{g['collector left on']['seconds per call'] * 1e3:.0f} ms in collections on {group} "
+        f"({g['collector left on']['full collections']} full collections in {g['collector left on']['calls']} "
+        f"calls, {g['collector left on']['seconds in full collections'] * 1e3:.0f} ms)"
+        for group, g in by_group.items()) + f", in this process, which tracks {tracked} objects.")
     table.append("")
     table.append("Share: the raw library's time over ours on the same lines (SentencePiece on the lines lower-cased, "
                  "tokenizers with transformers' own tokenizer.json), fastest run over fastest run; in brackets, the "
@@ -284,13 +358,17 @@ def main() -> None:
                  "Ours also preprocesses, splits added tokens, adds special tokens, truncates to 512 and pads into "
                  "numpy arrays. Bound: raw SentencePiece on the lines over raw SentencePiece on the items the slow "
                  "tokenizer gives it (each line, or each part around an added token such as wikitext's <unk>, which "
-                 "exact ids need apart): the slow share if everything else cost nothing.")
+                 "exact ids need apart): the slow share if everything else cost nothing. Our calls pause Python's "
+                 "garbage collector while they run (albert_tok/gc_pause.py): nothing they allocate is garbage before "
+                 "they return. Collector left on: the slow call with that pause made a no-op, as it ran before. "
+                 "With the collector paused: raw SentencePiece called inside the same pause, so that only the "
+                 "work differs.")
     text = "\n".join(table)
     print(text)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "tokenize.json").write_text(json.dumps({
-        "command": "python bench/tokenizer_speed.py" + (f" --repeat {args.repeat}" if args.repeat != 7 else ""),
+        "command": "python bench/tokenizer_speed.py" + (f" --repeat {args.repeat}" if args.repeat != 15 else ""),
         "results": results, "agreement": agree, "lines": len(lines), "megabytes": megabytes,
         "raw tokenizers": rust_source, "shares": by_group,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores"}, indent=2) + "\n")

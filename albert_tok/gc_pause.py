@@ -1,0 +1,35 @@
+"""CPython's cyclic garbage collector paused for the length of a batch call.
+
+A batch call allocates tens of thousands of containers that all live until it returns: one list of ids per text
+from SentencePiece, the parts of texts split around added tokens, the rows. The generational collector counts
+them. Every 700 it scans the young objects and promotes the survivors (most of what the call has made so far);
+once enough have been promoted it runs a full collection, which scans every object the process tracks (hundreds
+of thousands once transformers or torch is imported). None of those scans frees anything of the call's: the
+collector frees only reference cycles, and the call makes none (what it drops, reference counting frees). In such a process a large batch call runs a full collection every call or two, and
+that can take longer than the tokenization itself: bench/tokenizer_speed.py measures the call with this pause
+made a no-op, and the time it then spends in collections.
+
+The collector is process-wide: while a call runs, no thread's cycles are collected; they are collected after it
+returns. The collector is turned back on only by the call that turned it off, and never when it was off already.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections.abc import Iterator
+
+__all__ = ["gc_paused"]
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Automatic garbage collection off inside the block (when it was on), back on after it, even on an error."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
