@@ -11,25 +11,45 @@ made a no-op, and the time it then spends in collections.
 
 The collector is process-wide: while a call runs, no thread's cycles are collected; they are collected after it
 returns. The collector is turned back on only by the call that turned it off, and never when it was off already.
+A process forked while a call has it paused (another thread forking a data-loader worker) gets it back on in the
+child, where the pausing thread does not exist to turn it on.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import os
 from collections.abc import Iterator
 
 __all__ = ["gc_paused"]
+
+# Whether a pause of this module is in effect (the collector is off because a call turned it off).
+_pausing = False
 
 
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:
     """Automatic garbage collection off inside the block (when it was on), back on after it, even on an error."""
+    global _pausing
     if not gc.isenabled():
         yield
         return
     gc.disable()
+    _pausing = True
     try:
         yield
     finally:
+        _pausing = False
         gc.enable()
+
+
+def _resume_in_child() -> None:
+    global _pausing
+    if _pausing:
+        _pausing = False
+        gc.enable()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_resume_in_child)

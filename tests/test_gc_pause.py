@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 
 import pytest
 from hypothesis import given
@@ -76,3 +77,16 @@ def test_call_leaves_the_collector_as_it_found_it(tokenizer, batch, enabled, pai
         assert gc.isenabled() is enabled
     finally:
         gc.enable() if was else gc.disable()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_child_forked_during_a_pause_gets_the_collector_back(collector_restored):
+    gc.enable()
+    with gc_paused():
+        pid = os.fork()
+        if pid == 0:  # the child: exit status 0 only when its collector is on
+            os._exit(0 if gc.isenabled() else 1)
+        _, status = os.waitpid(pid, 0)
+        assert not gc.isenabled()  # the parent's pause goes on
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert gc.isenabled()
