@@ -1,7 +1,7 @@
 """Tokenizer throughput on the shared corpora: our slow and fast batch paths against raw SentencePiece,
 raw Rust tokenizers and transformers 5's ALBERT tokenizer, on the same padded call.
 
-    python bench/tokenizer_speed.py [--corpus FILE ...] [--repeat 15] [--write-readme]
+    python bench/tokenizer_speed.py [--corpus FILE ...] [--repeat 15] [--share-runs 5] [--write-readme]
 
 Two tables. The first is every corpus together: MB/s, lines/s and speed against transformers 5 (run in
 bench/.venv-tf5, made by bench/setup_reference.sh, when present, else the transformers installed here,
@@ -23,7 +23,8 @@ tinyshakespeare and botchan), the share of the raw library each path reaches:
 Every path runs ``--repeat`` times, taking turns with the raw library it is compared with, and the fastest run
 of each is kept: the machine is shared, and the minimum is the figure least disturbed by other work. The shares
 are also given as the median over rounds of the ratio within a round (:func:`paired_share`), which a burst of
-other work during a few rounds does not move. Writes bench/results/tokenize.json.
+other work during a few rounds does not move. The share measurement runs ``--share-runs`` times (5), and the
+range of each share over those runs is printed under the table. Writes bench/results/tokenize.json.
 Not a test: figures are ratios measured in one run on one machine.
 """
 
@@ -278,8 +279,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", nargs="*", type=Path, default=DEFAULT_CORPORA)
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--share-runs", type=int, default=5,
+                        help="times the share measurement runs; the range over them is printed too")
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args()
+    if args.share_runs < 1:
+        raise SystemExit(f"--share-runs must be at least 1, got {args.share_runs}")
     if not args.corpus:
         raise SystemExit("no corpus: pass --corpus FILE (../shared/corpora is not present)")
     lines = read_lines(args.corpus)
@@ -334,6 +339,7 @@ def main() -> None:
                  + ", ".join(f"{k}: {v:.1%}" for k, v in agree.items()) + ".")
 
     by_group = shares(slow, fast, rust, args.repeat)
+    share_runs = [by_group] + [shares(slow, fast, rust, args.repeat) for _ in range(args.share_runs - 1)]
     table += ["", ("| lines | slow share of raw SentencePiece (paired median) | its bound (SentencePiece items) | "
                    "slow share, collector left on | slow share of raw SentencePiece with the collector paused | "
                    "fast share of raw tokenizers (paired median) |"), "|---|---:|---:|---:|---:|---:|"]
@@ -344,6 +350,22 @@ def main() -> None:
                      f"{g['slow share, collector left on']:.0%} | "
                      f"{g['slow share of raw sentencepiece with the collector paused']:.0%} | "
                      f"{g['fast share of raw tokenizers']:.0%} ({g['fast share, paired median']:.0%}) |")
+    if len(share_runs) > 1:
+        table += ["", (f"The same share measurement run {len(share_runs)} times (the run above and "
+                       f"{len(share_runs) - 1} more), lowest to highest:"), "",
+                  ("| lines | slow share (paired median) | slow share, collector left on | bound | "
+                   "slow share of raw SentencePiece with the collector paused | fast share (paired median) |"),
+                  "|---|---:|---:|---:|---:|---:|"]
+        for group in by_group:
+            def spread(key: str, group: str = group) -> str:
+                values = [run[group][key] for run in share_runs]
+                return f"{min(values):.0%}-{max(values):.0%}"
+
+            table.append(f"| {group} | {spread('slow share of raw sentencepiece')} "
+                         f"({spread('slow share, paired median')}) | {spread('slow share, collector left on')} | "
+                         f"{spread('slow share bound')} | "
+                         f"{spread('slow share of raw sentencepiece with the collector paused')} | "
+                         f"{spread('fast share of raw tokenizers')} ({spread('fast share, paired median')}) |")
     tracked = len(gc.get_objects())
     table.append("")
     table.append("With the collector left on, the slow call spent, per call, " + "; ".join(
@@ -368,9 +390,10 @@ def main() -> None:
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "tokenize.json").write_text(json.dumps({
-        "command": "python bench/tokenizer_speed.py" + (f" --repeat {args.repeat}" if args.repeat != 15 else ""),
+        "command": "python bench/tokenizer_speed.py" + (f" --repeat {args.repeat}" if args.repeat != 15 else "")
+        + (f" --share-runs {args.share_runs}" if args.share_runs != 5 else ""),
         "results": results, "agreement": agree, "lines": len(lines), "megabytes": megabytes,
-        "raw tokenizers": rust_source, "shares": by_group,
+        "raw tokenizers": rust_source, "shares": by_group, "share runs": share_runs,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores"}, indent=2) + "\n")
     if args.write_readme:
         from bench._readme import write_table
