@@ -10,7 +10,8 @@ that can take longer than the tokenization itself: bench/tokenizer_speed.py meas
 made a no-op, and the time it then spends in collections.
 
 The collector is process-wide: while a call runs, no thread's cycles are collected; they are collected after it
-returns. The collector is turned back on only by the call that turned it off, and never when it was off already.
+returns. The collector is turned back on only by the call that turned it off, and never when it was off already;
+a thread that turns it off while a call of another thread has it paused finds it on again once that call returns.
 A process forked while a call has it paused (another thread forking a data-loader worker) gets it back on in the
 child, where the pausing thread does not exist to turn it on.
 """
