@@ -5,9 +5,10 @@ from SentencePiece, the parts of texts split around added tokens, the rows. The 
 them. Every 700 it scans the young objects and promotes the survivors (most of what the call has made so far);
 once enough have been promoted it runs a full collection, which scans every object the process tracks (hundreds
 of thousands once transformers or torch is imported). None of those scans frees anything of the call's: the
-collector frees only reference cycles, and the call makes none (what it drops, reference counting frees). In such a process a large batch call runs a full collection every call or two, and
-that can take longer than the tokenization itself: bench/tokenizer_speed.py measures the call with this pause
-made a no-op, and the time it then spends in collections.
+collector frees only reference cycles, and the call makes none (what it drops, reference counting frees). In
+such a process a large batch call runs a full collection every call or two, and that can take longer than the
+tokenization itself: bench/tokenizer_speed.py measures the call with this pause made a no-op, and the time it
+then spends in collections.
 
 The collector is process-wide: while a call runs, no thread's cycles are collected; they are collected after it
 returns. The collector is turned back on only by the call that turned it off, and never when it was off already;

@@ -69,14 +69,10 @@ def test_call_that_raises_inside_the_pause_restores_the_collector(tokenizer, col
 
 
 @given(batch=texts, enabled=st.booleans(), pair=st.booleans())
-def test_call_leaves_the_collector_as_it_found_it(tokenizer, batch, enabled, pair):
-    was = gc.isenabled()
-    try:
-        gc.enable() if enabled else gc.disable()
-        tokenizer(batch, batch if pair else None, padding=True, truncation=True, max_length=32)
-        assert gc.isenabled() is enabled
-    finally:
-        gc.enable() if was else gc.disable()
+def test_call_leaves_the_collector_as_it_found_it(tokenizer, collector_restored, batch, enabled, pair):
+    gc.enable() if enabled else gc.disable()
+    tokenizer(batch, batch if pair else None, padding=True, truncation=True, max_length=32)
+    assert gc.isenabled() is enabled
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
