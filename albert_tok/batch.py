@@ -301,18 +301,23 @@ def _fill_sequence(out: np.ndarray, seqs: Encoded, rows: Rows, starts: np.ndarra
     if not total:
         return
     sizes, flat = seqs.lengths, seqs.flat
+    # token k of the batch is token k - first[row] of its row: one arange plus one per-row offset repeated
+    # over the row's tokens gives each index (cheaper than the position within the row, then the index)
+    first = np.cumsum(lengths) - lengths
+    count = np.arange(total)
+    width = out.shape[1]
+    # one flat index per token: row * width + column + position within the row
+    target = np.repeat(np.arange(len(lengths)) * width + column - first, lengths)
+    target += count
+    if total == len(flat) and rows.sample is None and starts is None:
+        out.reshape(-1)[target] = flat
+        return
     begin = np.cumsum(sizes) - sizes  # where each input's tokens start in flat
     if rows.sample is not None:
         begin = begin[rows.sample]
     if starts is not None:
         begin = begin + starts
-    ends = np.cumsum(lengths)
-    within = np.arange(total) - np.repeat(ends - lengths, lengths)
-    source = within + np.repeat(begin, lengths)
-    width = out.shape[1]
-    # one flat index per token: row * width + column
-    out.reshape(-1)[within + np.repeat(np.arange(len(lengths)) * width + column, lengths)] = \
-        flat if total == len(flat) and rows.sample is None and starts is None else flat[source]
+    out.reshape(-1)[target] = flat[count + np.repeat(begin - first, lengths)]
 
 
 def _fill_ids(out: np.ndarray, rows: Rows, shift: np.ndarray | None) -> None:
