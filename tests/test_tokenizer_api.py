@@ -80,6 +80,16 @@ def test_return_tensors_pt(tokenizer):
     assert enc["input_ids"].dtype == torch.int64 and enc["input_ids"].shape[0] == 2
 
 
+def test_numpy_fields_are_int64_and_lists_hold_python_ints(tokenizer):
+    # the slow tokenizer keeps its flat ids int32 inside a call: nothing of that may reach the user
+    batch = ["plain words", "1,000 and <unk> [MASK] split", "[CLS]", ""]
+    enc = tokenizer(batch, padding=True, return_tensors="np", return_special_tokens_mask=True)
+    assert {name: arr.dtype for name, arr in enc.items()} == dict.fromkeys(enc, np.dtype(np.int64))
+    rows = tokenizer(batch)["input_ids"]
+    assert all(type(i) is int for row in rows for i in row)
+    assert rows == [[i for i in row if i != tokenizer.pad_token_id] for row in enc["input_ids"].tolist()]
+
+
 @given(t=plain_text)
 def test_decode_inverts_encode(slow, fast, t):
     ids = slow.encode(t)
