@@ -61,6 +61,15 @@ GROUPS = {"wikitext lines": ("wikitext-2-valid.tokens.txt",),
           "short prose lines": ("tinyshakespeare.txt", "botchan.txt")}
 REF_PYTHON = ROOT / "bench" / ".venv-tf5" / "bin" / "python"
 CALL: dict[str, Any] = {"padding": True, "truncation": True, "max_length": 512, "return_tensors": "np"}
+# The share table's columns: header, the key of :func:`shares`' result, and the key of its paired median (or None).
+SHARE_COLUMNS = [
+    ("slow share of raw SentencePiece (paired median)", "slow share of raw sentencepiece", "slow share, paired median"),
+    ("its bound (SentencePiece items)", "slow share bound", None),
+    ("slow share, collector left on", "slow share, collector left on", None),
+    ("slow share of raw SentencePiece with the collector paused",
+     "slow share of raw sentencepiece with the collector paused", None),
+    ("fast share of raw tokenizers (paired median)", "fast share of raw tokenizers", "fast share, paired median"),
+]
 
 REFERENCE_SNIPPET = r"""
 import json, os, shutil, sys, tempfile, time
@@ -226,19 +235,26 @@ class CollectorClock:
             self.calls += 1
 
 
-def shares(slow: AlbertTokenizer, fast: AlbertTokenizerFast, rust: Any, repeat: int) -> dict[str, dict[str, Any]]:
+def share_inputs(slow: AlbertTokenizer) -> dict[str, tuple[list[str], list[str], list[str]]]:
+    """Per kind of text present here: its lines, the lines lower-cased (raw SentencePiece's input) and the items
+    the slow tokenizer hands SentencePiece. Read once, for every run of :func:`shares`."""
+    inputs = {}
+    for group, names in GROUPS.items():
+        paths = [CORPORA / name for name in names]
+        if all(p.exists() for p in paths):
+            lines = read_lines(paths)
+            inputs[group] = lines, [line.lower() for line in lines], sentencepiece_items(slow, lines)
+    return inputs
+
+
+def shares(slow: AlbertTokenizer, fast: AlbertTokenizerFast, rust: Any, repeat: int,
+           inputs: dict[str, tuple[list[str], list[str], list[str]]]) -> dict[str, dict[str, Any]]:
     """Per kind of text: seconds of each path and the shares (raw seconds / our seconds)."""
     import sentencepiece as spm
 
     sp = spm.SentencePieceProcessor(model_file=str(SPIECE))
     out: dict[str, dict[str, Any]] = {}
-    for group, names in GROUPS.items():
-        paths = [CORPORA / name for name in names]
-        if not all(p.exists() for p in paths):
-            continue
-        lines = read_lines(paths)
-        lowered = [line.lower() for line in lines]
-        items = sentencepiece_items(slow, lines)
+    for group, (lines, lowered, items) in inputs.items():
         clock = CollectorClock()
         # Each pair on its own: Rust's worker threads keep spinning a while after a batch, which would slow
         # whatever ran next.
@@ -338,34 +354,26 @@ def main() -> None:
                  f"{platform.machine()}, {os.cpu_count()} cores; ids agreement: "
                  + ", ".join(f"{k}: {v:.1%}" for k, v in agree.items()) + ".")
 
-    by_group = shares(slow, fast, rust, args.repeat)
-    share_runs = [by_group] + [shares(slow, fast, rust, args.repeat) for _ in range(args.share_runs - 1)]
-    table += ["", ("| lines | slow share of raw SentencePiece (paired median) | its bound (SentencePiece items) | "
-                   "slow share, collector left on | slow share of raw SentencePiece with the collector paused | "
-                   "fast share of raw tokenizers (paired median) |"), "|---|---:|---:|---:|---:|---:|"]
+    inputs = share_inputs(slow)
+    share_runs = [shares(slow, fast, rust, args.repeat, inputs) for _ in range(args.share_runs)]
+    by_group = share_runs[0]
+    header = "| lines | " + " | ".join(name for name, _, _ in SHARE_COLUMNS) + " |"
+    rule = "|---|" + "---:|" * len(SHARE_COLUMNS)
+    table += ["", header, rule]
     for group, g in by_group.items():
-        table.append(f"| {group} ({g['lines']} lines, {g['megabytes']:.2f} MB) | "
-                     f"{g['slow share of raw sentencepiece']:.0%} ({g['slow share, paired median']:.0%}) | "
-                     f"{g['slow share bound']:.0%} ({g['items']} items) | "
-                     f"{g['slow share, collector left on']:.0%} | "
-                     f"{g['slow share of raw sentencepiece with the collector paused']:.0%} | "
-                     f"{g['fast share of raw tokenizers']:.0%} ({g['fast share, paired median']:.0%}) |")
+        cells = [f"{g[key]:.0%}" + (f" ({g[paired]:.0%})" if paired else "") for _, key, paired in SHARE_COLUMNS]
+        table.append(f"| {group} ({g['lines']} lines, {g['megabytes']:.2f} MB; {g['items']} SentencePiece items) | "
+                     + " | ".join(cells) + " |")
     if len(share_runs) > 1:
         table += ["", (f"The same share measurement run {len(share_runs)} times (the run above and "
-                       f"{len(share_runs) - 1} more), lowest to highest:"), "",
-                  ("| lines | slow share (paired median) | slow share, collector left on | bound | "
-                   "slow share of raw SentencePiece with the collector paused | fast share (paired median) |"),
-                  "|---|---:|---:|---:|---:|---:|"]
+                       f"{len(share_runs) - 1} more), lowest to highest:"), "", header, rule]
         for group in by_group:
             def spread(key: str, group: str = group) -> str:
                 values = [run[group][key] for run in share_runs]
                 return f"{min(values):.0%}-{max(values):.0%}"
 
-            table.append(f"| {group} | {spread('slow share of raw sentencepiece')} "
-                         f"({spread('slow share, paired median')}) | {spread('slow share, collector left on')} | "
-                         f"{spread('slow share bound')} | "
-                         f"{spread('slow share of raw sentencepiece with the collector paused')} | "
-                         f"{spread('fast share of raw tokenizers')} ({spread('fast share, paired median')}) |")
+            cells = [spread(key) + (f" ({spread(paired)})" if paired else "") for _, key, paired in SHARE_COLUMNS]
+            table.append(f"| {group} | " + " | ".join(cells) + " |")
     tracked = len(gc.get_objects())
     table.append("")
     table.append("With the collector left on, the slow call spent, per call, " + "; ".join(
@@ -393,7 +401,7 @@ def main() -> None:
         "command": "python bench/tokenizer_speed.py" + (f" --repeat {args.repeat}" if args.repeat != 15 else "")
         + (f" --share-runs {args.share_runs}" if args.share_runs != 5 else ""),
         "results": results, "agreement": agree, "lines": len(lines), "megabytes": megabytes,
-        "raw tokenizers": rust_source, "shares": by_group, "share runs": share_runs,
+        "raw tokenizers": rust_source, "share runs": share_runs,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores"}, indent=2) + "\n")
     if args.write_readme:
         from bench._readme import write_table
