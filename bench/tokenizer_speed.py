@@ -17,6 +17,8 @@ tinyshakespeare and botchan), the share of the raw library each path reaches:
 * the garbage collector: both tokenizers pause it for the length of a call (albert_tok/gc_pause.py); the
   slow share is also given with that pause made a no-op (the call as it was before), and against raw
   SentencePiece called inside the same pause;
+* page faults: the minor page faults and system time of each slow call and raw SentencePiece call
+  (:class:`FaultClock`): the first write to each fresh 4 KiB page of the padded arrays costs a fault;
 * fast: ``AlbertTokenizerFast`` with the same call against raw ``tokenizers.Tokenizer.encode_batch`` running
   transformers 4's own converted ``tokenizer.json`` (the Rust tokenizer a transformers user gets).
 
@@ -37,6 +39,7 @@ import json
 import os
 import platform
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -235,6 +238,31 @@ class CollectorClock:
             self.calls += 1
 
 
+class FaultClock:
+    """Minor page faults and system CPU time of the calls :meth:`measure` runs, per path, from
+    ``getrusage`` (the whole process: SentencePiece's threads included). A fault is the kernel handing the
+    process a fresh page of memory on its first write."""
+
+    def __init__(self) -> None:
+        self.faults: dict[str, int] = {}
+        self.system: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+
+    def measure(self, name: str, fn: Callable[[], Any]) -> Any:
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        try:
+            return fn()
+        finally:
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            self.faults[name] = self.faults.get(name, 0) + after.ru_minflt - before.ru_minflt
+            self.system[name] = self.system.get(name, 0.0) + after.ru_stime - before.ru_stime
+            self.calls[name] = self.calls.get(name, 0) + 1
+
+    def per_call(self) -> dict[str, dict[str, float]]:
+        return {name: {"minor faults": self.faults[name] / calls, "system seconds": self.system[name] / calls}
+                for name, calls in self.calls.items()}
+
+
 def share_inputs(slow: AlbertTokenizer) -> dict[str, tuple[list[str], list[str], list[str]]]:
     """Per kind of text present here: its lines, the lines lower-cased (raw SentencePiece's input) and the items
     the slow tokenizer hands SentencePiece. Read once, for every run of :func:`shares`."""
@@ -255,12 +283,13 @@ def shares(slow: AlbertTokenizer, fast: AlbertTokenizerFast, rust: Any, repeat: 
     sp = spm.SentencePieceProcessor(model_file=str(SPIECE))
     out: dict[str, dict[str, Any]] = {}
     for group, (lines, lowered, items) in inputs.items():
-        clock = CollectorClock()
+        clock, faults = CollectorClock(), FaultClock()
         # Each pair on its own: Rust's worker threads keep spinning a while after a batch, which would slow
         # whatever ran next.
-        runs, _ = interleaved_runs({
-            "slow": lambda lines=lines: slow(lines, **CALL),
-            "raw sentencepiece": lambda lowered=lowered: sp.encode(lowered, num_threads=slow.num_threads),
+        runs, last = interleaved_runs({
+            "slow": lambda lines=lines, faults=faults: faults.measure("slow", lambda: slow(lines, **CALL)),
+            "raw sentencepiece": lambda lowered=lowered, faults=faults: faults.measure(
+                "raw sentencepiece", lambda: sp.encode(lowered, num_threads=slow.num_threads)),
             "raw sentencepiece on the slow tokenizer's items":
                 lambda items=items: sp.encode(items, num_threads=slow.num_threads),
             "slow, collector left on":
@@ -287,7 +316,8 @@ def shares(slow: AlbertTokenizer, fast: AlbertTokenizerFast, rust: Any, repeat: 
                       "fast share, paired median": paired_share(runs, "raw tokenizers encode_batch", "fast"),
                       "collector left on": {"calls": clock.calls, "seconds per call": sum(clock.seconds) / clock.calls,
                                             "full collections": clock.count[2],
-                                            "seconds in full collections": clock.seconds[2]}}
+                                            "seconds in full collections": clock.seconds[2]},
+                      "page faults": faults.per_call(), "padded shape": list(last["slow"]["input_ids"].shape)}
     return out
 
 
@@ -381,6 +411,15 @@ def main() -> None:
         f"({g['collector left on']['full collections']} full collections in {g['collector left on']['calls']} "
         f"calls, {g['collector left on']['seconds in full collections'] * 1e3:.0f} ms)"
         for group, g in by_group.items()) + f", in this process, which tracks {tracked} objects.")
+    table.append("")
+    table.append("Minor page faults per call (the kernel's system time in the call beside them): " + "; ".join(
+        f"on {group}, the slow call {g['page faults']['slow']['minor faults']:.0f} "
+        f"({g['page faults']['slow']['system seconds'] * 1e3:.1f} ms), raw SentencePiece "
+        f"{g['page faults']['raw sentencepiece']['minor faults']:.0f} "
+        f"({g['page faults']['raw sentencepiece']['system seconds'] * 1e3:.1f} ms)"
+        for group, g in by_group.items()) + ". A page is 4 KiB: the padded int64 input_ids alone fill " + ", ".join(
+        f"{g['padded shape'][0] * g['padded shape'][1] * 8 // 4096} ({group}, {g['padded shape'][0]} x "
+        f"{g['padded shape'][1]})" for group, g in by_group.items()) + ".")
     table.append("")
     table.append("Share: the raw library's time over ours on the same lines (SentencePiece on the lines lower-cased, "
                  "tokenizers with transformers' own tokenizer.json), fastest run over fastest run; in brackets, the "
