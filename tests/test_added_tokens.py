@@ -121,6 +121,39 @@ def test_batch_with_trigger_characters_but_no_token_is_not_split():
     assert tok(texts)["input_ids"] == [tok(t)["input_ids"] for t in texts]
 
 
+# texts around the one token of a batch (<unk>), with what its split by str.split must not trip on: the joiner
+# the batch is lower-cased with ("\x01"), capital sigmas (lower-cased by character), touching and end tokens
+_ONE_TOKEN_TEXT = st.lists(st.one_of(st.sampled_from(["<unk>", " <unk> ", "<unk><unk>", "<UNK>", "\x01", "\u03a3",
+                                                      "\u0391\u03a3 ", " ", "x", "Plain", "1,000"]), any_text),
+                           max_size=6).map("".join)
+
+
+def test_batch_split_on_its_one_token():
+    # only <unk> is written in the batch: every text is lower-cased once and split with str.split
+    ref, slow, fast = hf_slow(), AlbertTokenizer(SPIECE), AlbertTokenizerFast(SPIECE)
+    batch = ["A <unk> B<unk>", "x\x01y", "\u03a3 <unk>\u03a3", "", "<unk>", "Plain Text", "<unk> <unk>"]
+    splits = slow._added.split_texts(batch)
+    assert splits.lowered
+    assert splits.parts == [(["a ", " b", ""], [1, 1]), (["x\x01y"], []), (["\u03c3 ", "\u03c3"], [1]), ([""], []),
+                            (["", ""], [1]), (["plain text"], []), (["", " ", ""], [1, 1])]
+    expected = [ref.encode(t) for t in batch]
+    assert slow(batch)["input_ids"] == fast(batch)["input_ids"] == expected
+
+
+@pytest.fixture(scope="module")
+def plain_trio():
+    """(transformers slow, ours slow, ours fast) with no token added: "<" and "[" are the only trigger characters."""
+    return hf_slow(), AlbertTokenizer(SPIECE), AlbertTokenizerFast(SPIECE)
+
+
+@given(batch=st.lists(_ONE_TOKEN_TEXT, min_size=1, max_size=8))
+def test_batch_of_one_token_equals_transformers_slow(plain_trio, batch):
+    ref, slow, fast = plain_trio
+    expected = [ref.encode(t) for t in batch]
+    assert slow(batch)["input_ids"] == expected
+    assert fast(batch)["input_ids"] == expected
+
+
 @pytest.mark.parametrize("source", ["spiece", "tokenizer.json"])
 def test_text_glued_to_a_token_never_spells_a_control_piece(source, tmp_path):
     # "[E]" is single_word: glued to "<Pad>" it is text, and "<pad>" inside that text is "<", "pad", ">" to
