@@ -81,6 +81,7 @@ warnings.filterwarnings("ignore")
 import numpy as np, torch, transformers
 import albert_model
 from albert_model.onnx_runtime import OnnxAlbertModel
+from bench import weight_products
 directory, shapes, rounds_small, rounds_large = sys.argv[1], sys.argv[2].split(), int(sys.argv[3]), int(sys.argv[4])
 torch.set_num_threads(min(2, torch.get_num_threads()))  # the 2 threads ONNX Runtime gets
 models = {
@@ -90,71 +91,32 @@ models = {
     "onnxruntime-int8": OnnxAlbertModel.from_onnx(f"{directory}/onnxruntime-int8.onnx"),
 }
 config = models["albert_model"].config
-H, I, E = config.hidden_size, config.intermediate_size, config.embedding_size
-def weight_product_chains():
-    # The forward's weight products alone, in its order and with its one shared layer's weights cycled through
-    # every layer, as ONNX Runtime and torch run them: the embedding map, then per layer x [H, 3H] (Q/K/V as one
-    # product), the three parts summed (the only other op), x [H, H], x [H, I], x [I, H]. Attention, biases, norms
-    # and GELU cost nothing here, so no fp32 graph that does these products can take less time.
-    import onnxruntime as ort
-    from onnx import TensorProto, helper, numpy_helper
-    from albert_model.onnx_runtime import session_options
-    rng = np.random.default_rng(0)
-    w = {name: rng.standard_normal(size, np.float32) * 0.02 for name, size in
-         {"emb": (E, H), "qkv": (H, 3 * H), "o": (H, H), "i": (H, I), "out": (I, H)}.items()}
-    nodes = [helper.make_node("MatMul", ["x", "emb"], ["h0"])]
-    for n in range(config.num_hidden_layers):
-        nodes += [helper.make_node("MatMul", [f"h{n}", "qkv"], [f"qkv{n}"]),
-                  helper.make_node("Reshape", [f"qkv{n}", "three"], [f"parts{n}"]),
-                  helper.make_node("ReduceSum", [f"parts{n}", "axis"], [f"sum{n}"], keepdims=0),
-                  helper.make_node("MatMul", [f"sum{n}", "o"], [f"o{n}"]),
-                  helper.make_node("MatMul", [f"o{n}", "i"], [f"i{n}"]),
-                  helper.make_node("MatMul", [f"i{n}", "out"], [f"h{n + 1}"])]
-    constants = [numpy_helper.from_array(array, name) for name, array in w.items()]
-    constants += [numpy_helper.from_array(np.array([-1, 3, H], np.int64), "three"),
-                  numpy_helper.from_array(np.array([1], np.int64), "axis")]
-    graph = helper.make_graph(nodes, "weight_products",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, E])],
-                              [helper.make_tensor_value_info(f"h{config.num_hidden_layers}", TensorProto.FLOAT,
-                                                             [None, H])], constants)
-    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    session = ort.InferenceSession(proto.SerializeToString(), session_options(), providers=["CPUExecutionProvider"])
-    tw = {name: torch.from_numpy(array) for name, array in w.items()}
-    def torch_chain(x):
-        with torch.inference_mode():
-            h = x @ tw["emb"]
-            for _ in range(config.num_hidden_layers):
-                h = (h @ tw["qkv"]).view(-1, 3, H).sum(1) @ tw["o"] @ tw["i"] @ tw["out"]
-            return h
-    return session, torch_chain
-chain_session, torch_chain = weight_product_chains()
+E = config.embedding_size
+chains = weight_products.chains(config)
 out = []
 for shape in shapes:
     batch, length = (int(x) for x in shape.split("x"))
     tokens = batch * length
-    # the arithmetic of the weight products: embedding map, then per layer Q/K/V/output (4 H^2) and FFN (2 H I)
-    flops = 2 * tokens * (E * H + config.num_hidden_layers * (4 * H * H + 2 * H * I))
     ids = torch.randint(5, 30000, (batch, length), generator=torch.Generator().manual_seed(0))
     mask = torch.ones(batch, length, dtype=torch.long)
     mask[0, length // 2:] = 0
     x = np.random.default_rng(1).standard_normal((tokens, E), np.float32)
-    chains = {"weight products, onnxruntime": lambda: chain_session.run(None, {"x": x}),
-              "weight products, torch": lambda: torch_chain(torch.from_numpy(x))}
+    floors = {f"weight products, {library}": (lambda chain=chain: chain(x)) for library, chain in chains.items()}
     def run(name):
-        if name in chains:
-            return chains[name]()
+        if name in floors:
+            return floors[name]()
         with torch.inference_mode():
             return models[name](input_ids=ids, attention_mask=mask).last_hidden_state
-    first = {name: run(name) for name in [*models, *chains]}  # warm-up
+    first = {name: run(name) for name in [*models, *floors]}  # warm-up
     keep = mask.bool()
     diff = {name: float((first[name] - first["sdpa"])[keep].abs().max()) for name in models}
-    times = {name: [] for name in [*models, *chains]}
+    times = {name: [] for name in [*models, *floors]}
     for _ in range(rounds_small if batch * length <= 256 else rounds_large):
         for name in times:
             time.sleep(0.2)  # let the other implementation's idle threads stop spinning
             t0 = time.perf_counter(); run(name); times[name].append(time.perf_counter() - t0)
     out.append({"shape": f"b{batch}·L{length}", "times": times, "max_abs_diff_vs_sdpa": diff,
-                "weight product gflop": flops / 1e9})
+                "weight product gflop": weight_products.gflop(config, tokens)})
 print(json.dumps(out))
 """
 

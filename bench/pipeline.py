@@ -8,7 +8,9 @@ pipeline returns top-5 with batch size 32; transformers gets the canonical Sente
 torch, on ONNX Runtime (fp32, and int8 weights), and transformers'; the implementations take turns in each
 round and the best round counts (the machine is shared). Top-1 tokens are compared with transformers';
 int8 is also compared with fp32 on fill-mask and on the shipped model's trained sentence-order head (a
-classification: argmax agreement over sentence pairs). ``--base``: an albert-base-v2-shaped masked LM with
+classification: argmax agreement over sentence pairs). The fp32 ONNX Runtime pipeline's ceiling: its time
+outside the graph plus the forward's weight products alone (bench/weight_products.py) on the batches it ran,
+timed in the same rounds: no fp32 graph made of those products gives this pipeline more. ``--base``: an albert-base-v2-shaped masked LM with
 random weights (and the shipped tokenizer) instead of the shipped model, where the model's compute rather
 than the pipeline's overhead dominates. Writes bench/results/pipeline.json (pipeline-base.json). Not a test.
 """
@@ -83,6 +85,30 @@ def sentence_order_agreement(model_dir: str, tmp: str, pairs: int = 128) -> dict
     return {"pairs": len(firsts), "argmax_agreement": agree / len(firsts)}
 
 
+class ForwardClock:
+    """Stands in for a pipeline's ONNX Runtime session: the seconds its runs take and the ``input_ids`` shape
+    of each run, since the last :meth:`reset`."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.reset()
+
+    def reset(self) -> None:
+        self.seconds = 0.0
+        self.shapes: list[tuple[int, ...]] = []
+
+    def run(self, outputs: Any, feed: dict[str, Any]) -> Any:
+        started = time.perf_counter()
+        try:
+            return self.session.run(outputs, feed)
+        finally:
+            self.seconds += time.perf_counter() - started
+            self.shapes.append(tuple(feed["input_ids"].shape))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.session, name)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     which = parser.add_mutually_exclusive_group()
@@ -122,15 +148,47 @@ def main() -> None:
         reference = f"transformers {transformers.__version__} pipeline"
         calls = {name: (lambda p=p: p(texts, top_k=5)) for name, p in pipes.items()}
         calls[reference] = lambda: ref(texts, batch_size=32, top_k=5)
+        fp32 = "albert_model (onnxruntime fp32)"
+        clock = None if args.no_onnx else ForwardClock(pipes[fp32].model.session)
+        if clock is not None:
+            pipes[fp32].model.session = clock
         for call in calls.values():  # warm-up
             call()
+        floor = None
+        if clock is not None:  # the forward's weight products alone, on the batches the fp32 pipeline ran
+            import numpy as np
+
+            from bench import weight_products
+
+            chain = weight_products.chains(pipes[fp32].model.config)["onnxruntime"]
+            rng = np.random.default_rng(0)
+            shapes = list(clock.shapes)  # the pipeline batches the same texts the same way every call
+            batches = [rng.standard_normal((b * t, pipes[fp32].model.config.embedding_size), np.float32)
+                       for b, t in shapes]
+
+            def floor() -> None:
+                for x in batches:
+                    chain(x)
+
+            floor()
         best: dict[str, float] = {}
         outputs: dict[str, Any] = {}
+        outside = products = float("inf")  # the fp32 pipeline's time outside its graph; the products' time
         for _ in range(args.repeat):
             for name, call in calls.items():
+                if name == fp32:
+                    clock.reset()
                 t0 = time.perf_counter()
                 outputs[name] = call()
                 best[name] = min(best.get(name, float("inf")), time.perf_counter() - t0)
+                if name == fp32:
+                    outside = min(outside, time.perf_counter() - t0 - clock.seconds)
+                    if clock.shapes != shapes:
+                        raise RuntimeError(f"the fp32 pipeline ran batches {clock.shapes}, not {shapes} as before")
+            if floor is not None:
+                t0 = time.perf_counter()
+                floor()
+                products = min(products, time.perf_counter() - t0)
         sop = None if args.no_onnx else sentence_order_agreement(model_dir, tmp)
 
     def top1(a: list[Any], b: list[Any]) -> float:
@@ -146,8 +204,11 @@ def main() -> None:
         int8_vs_fp32 = top1(int8, fp32)
         # a top-1 that differs is mostly a near-tie: is int8's first answer among fp32's five?
         in_top5 = sum(x[0]["token"] in {a["token"] for a in y} for x, y in zip(int8, fp32)) / len(texts)
+    ceiling = None if floor is None else {"seconds outside the graph": outside, "weight products seconds": products,
+                                          "batches": len(shapes), "tokens": sum(b * t for b, t in shapes),
+                                          "speedup": best[reference] / (outside + products)}
     machine = f"{platform.machine()}, {os.cpu_count()} cores"
-    result = {"sentences": len(texts), "rows": rows, "int8_top1_vs_fp32": int8_vs_fp32,
+    result = {"sentences": len(texts), "rows": rows, "int8_top1_vs_fp32": int8_vs_fp32, "fp32 ceiling": ceiling,
               "int8_top1_in_fp32_top5": in_top5, "int8_sentence_order": sop,
               "transformers": transformers.__version__, "torch": torch.__version__, "machine": machine}
     header = ("| pipeline (fill-mask, top-5, batch 32) | seconds | sentences/s | speed vs transformers | "
@@ -168,6 +229,12 @@ def main() -> None:
                  f"{in_top5:.1%})")
         note += (f", and its sentence-order argmax (the shipped model's trained classification head, {sop['pairs']} "
                  f"sentence pairs) on {sop['argmax_agreement']:.1%}." if sop else ".")
+    if ceiling is not None:
+        note += (f" fp32 ceiling: {ceiling['speedup']:.2f}x transformers' pipeline, the fp32 pipeline's best time outside "
+                 f"its graph ({ceiling['seconds outside the graph']:.2f} s) plus the forward's weight products alone "
+                 f"on the {ceiling['batches']} batches it ran ({ceiling['tokens']} positions; "
+                 f"{ceiling['weight products seconds']:.2f} s, bench/weight_products.py), timed in the same rounds: "
+                 f"no fp32 graph made of those products gives this pipeline more.")
     lines += ["", note]
     table = "\n".join(lines)
     print(table)
