@@ -29,6 +29,12 @@ from .text import Preprocessing
 
 __all__ = ["AlbertTokenizer", "load_spiece_bytes"]
 
+# SentencePiece's list call starts a pool of threads on every call, about 0.1 ms on a 2-core machine. A batch
+# this small is encoded text by text in the calling thread instead (same ids: the same Encode runs either way),
+# which is several times faster for one or a few texts (bench/tokenizer_speed.py, small calls).
+_ONE_THREAD_TEXTS = 16
+_ONE_THREAD_CHARACTERS = 4000
+
 
 def load_spiece_bytes(vocab_file: str | os.PathLike[str]) -> bytes:
     path = os.fspath(vocab_file)
@@ -63,9 +69,10 @@ class AlbertTokenizer(AlbertTokenizerBase):
         added_tokens_decoder, additional_special_tokens: added tokens (id -> token), as a saved directory
             holds them; or call :meth:`add_tokens`/:meth:`add_special_tokens`.
 
-    Batches are encoded by SentencePiece's threaded batch API. Offsets (``return_offsets_mapping=True``)
-    come from SentencePiece's own byte offsets mapped back through ALBERT's preprocessing
-    (:meth:`~albert_tok.text.Preprocessing.align`) and keep the contract of :mod:`albert_tok.offsets`.
+    Batches are encoded by SentencePiece's threaded batch API (a few short texts on the calling thread).
+    Offsets (``return_offsets_mapping=True``) come from SentencePiece's own byte offsets mapped back through
+    ALBERT's preprocessing (:meth:`~albert_tok.text.Preprocessing.align`) and keep the contract of
+    :mod:`albert_tok.offsets`.
     """
 
     def __init__(self, vocab_file: str | os.PathLike[str] | None = None, do_lower_case: bool | None = None,
@@ -128,7 +135,7 @@ class AlbertTokenizer(AlbertTokenizerBase):
         text is its own SentencePiece item (see :mod:`albert_tok.split_batch` for why texts are never joined)."""
         plain = self.preprocessing.apply_batch(chunks, spaces_collapsed_later=self._sp_collapses_spaces,
                                                lowered=lowered)
-        encoded = self._sp.encode(plain, num_threads=self.num_threads) if plain else []
+        encoded = self._encode_ids(plain)
         if self._surface_ids:
             self._name_unknown_surfaces(plain, encoded)
         lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
@@ -136,6 +143,14 @@ class AlbertTokenizer(AlbertTokenizerBase):
         # before the padded int64 batch is filled are half the size
         flat = np.fromiter(itertools.chain.from_iterable(encoded), dtype=np.int32, count=int(lengths.sum()))
         return self._digit_comma_arrays.apply(flat, lengths)
+
+    def _encode_ids(self, plain: list[str]) -> list[list[int]]:
+        """SentencePiece's ids of each preprocessed text: one list call on its threads, or, for one text or a few
+        short ones, one call per text on this thread (see ``_ONE_THREAD_TEXTS``)."""
+        if len(plain) == 1 or (len(plain) <= _ONE_THREAD_TEXTS and sum(map(len, plain)) <= _ONE_THREAD_CHARACTERS):
+            encode = self._sp.encode
+            return [encode(text) for text in plain]
+        return self._sp.encode(plain, num_threads=self.num_threads) if plain else []
 
     def _name_unknown_surfaces(self, plain: list[str], encoded: list[list[int]]) -> None:
         """Give an unknown piece whose surface is an added token's content that token's id, in place
@@ -160,7 +175,7 @@ class AlbertTokenizer(AlbertTokenizerBase):
         text, char_spans = self.preprocessing.align(chunk)
         if not text:
             return ids, spans
-        proto = self._sp.encode([text], out_type="serialized_proto")[0]
+        proto = self._sp.encode(text, out_type="serialized_proto")  # one text: no pool of threads to start
         spans_of = parse_pieces_with_spans(proto)
         if self._surface_ids:
             named = [[piece_id for piece_id, _, _ in spans_of]]

@@ -91,7 +91,19 @@ for _ in range(int(sys.argv[4])):
     enc = tok(lines, padding=True, return_tensors="np")
     best = min(best, time.perf_counter() - t0)
 np.save(sys.argv[3], enc["input_ids"])
-print(json.dumps({"seconds": best, "version": transformers.__version__, "class": type(tok).__name__}))
+small = {}
+for name, texts in json.load(open(sys.argv[5], encoding="utf-8")).items():
+    # one text as a str, unpadded lists; a batch padded into numpy arrays (as small_calls does)
+    call = (lambda: tok(texts[0])) if len(texts) == 1 else (lambda: tok(texts, padding=True, return_tensors="np"))
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(int(sys.argv[6])):
+            call()
+        times.append((time.perf_counter() - t0) / int(sys.argv[6]))
+    small[name] = min(times)
+print(json.dumps({"seconds": best, "version": transformers.__version__, "class": type(tok).__name__,
+                  "small calls": small}))
 """
 
 
@@ -128,18 +140,63 @@ def paired_share(runs: dict[str, list[float]], raw: str, ours: str) -> float:
     return float(np.median([r / o for r, o in zip(runs[raw], runs[ours])]))
 
 
-def run_reference(lines: list[str], repeat: int) -> tuple[dict[str, Any], np.ndarray] | None:
+def run_reference(lines: list[str], repeat: int,
+                  small: dict[str, list[str]]) -> tuple[dict[str, Any], np.ndarray] | None:
+    """transformers 5's tokenizer on ``lines`` (fastest of ``repeat`` padded calls) and on the
+    :func:`small_call_batches` (seconds per call), in its own environment; None where it can't run."""
     python = str(REF_PYTHON) if REF_PYTHON.exists() else sys.executable
     with tempfile.TemporaryDirectory() as tmp:
-        src, ids = os.path.join(tmp, "lines.json"), os.path.join(tmp, "ids.npy")
-        with open(src, "w", encoding="utf-8") as fh:
-            json.dump(lines, fh)
-        proc = subprocess.run([python, "-c", REFERENCE_SNIPPET, src, str(SPIECE), ids, str(repeat)],
-                              capture_output=True, text=True, check=False)
+        src, ids, small_src = (os.path.join(tmp, name) for name in ("lines.json", "ids.npy", "small.json"))
+        for path, value in ((src, lines), (small_src, small)):
+            with open(path, "w", encoding="utf-8") as fh:
+                json.dump(value, fh)
+        proc = subprocess.run([python, "-c", REFERENCE_SNIPPET, src, str(SPIECE), ids, str(repeat), small_src,
+                               str(SMALL_CALL_LOOPS)], capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             print(f"transformers reference unavailable: {proc.stderr.strip().splitlines()[-1:]}")
             return None
         return json.loads(proc.stdout.strip().splitlines()[-1]), np.load(ids)
+
+
+# Small calls: what one text, or one pipeline-sized batch, costs per call (start-up costs of a call show here, not
+# in the corpus tables).
+SMALL_CALL_SIZES = {"1 text (str, unpadded lists)": 1, "8 texts (padded np)": 8, "32 texts (padded np)": 32}
+SMALL_CALL_LOOPS = 200
+
+
+def small_call_batches(lines: list[str]) -> dict[str, list[str]]:
+    """For each of :data:`SMALL_CALL_SIZES`, that many corpus lines of 40-200 characters (a sentence or two),
+    the same for every path."""
+    pool = [line for line in lines if 40 <= len(line) <= 200]
+    rng = random.Random(0)
+    return {name: rng.sample(pool, size) for name, size in SMALL_CALL_SIZES.items()}
+
+
+def small_calls(slow: AlbertTokenizer, batches: dict[str, list[str]]) -> dict[str, dict[str, float]]:
+    """Seconds per call of the slow tokenizer and of raw SentencePiece (one text: ``encode(str)``; a batch:
+    ``encode(list, num_threads)``, lower-cased) on each batch, best of 5 loops, the two taking turns."""
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_file=str(SPIECE))
+    out: dict[str, dict[str, float]] = {}
+    for name, texts in batches.items():
+        lowered = [t.lower() for t in texts]
+        if len(texts) == 1:
+            paths = {"slow": lambda texts=texts: slow(texts[0]),
+                     "raw sentencepiece": lambda lowered=lowered: sp.encode(lowered[0])}
+        else:
+            paths = {"slow": lambda texts=texts: slow(texts, padding=True, return_tensors="np"),
+                     "raw sentencepiece": lambda lowered=lowered: sp.encode(lowered, num_threads=slow.num_threads)}
+
+        def loop(fn: Callable[[], Any]) -> Callable[[], None]:
+            def run() -> None:
+                for _ in range(SMALL_CALL_LOOPS):
+                    fn()
+            return run
+
+        runs, _ = interleaved_runs({path: loop(fn) for path, fn in paths.items()}, 5)
+        out[name] = {path: seconds / SMALL_CALL_LOOPS for path, seconds in fastest(runs).items()}
+    return out
 
 
 def transformers_rust_tokenizer(fast: AlbertTokenizerFast) -> tuple[Any, str]:
@@ -360,7 +417,9 @@ def main() -> None:
     fast_ids = outputs["albert_tok fast (batch, padded np)"]
     agree = {"slow == fast": float((slow_ids == fast_ids).all(axis=1).mean())}
 
-    ref = run_reference(lines, min(args.repeat, 3))
+    batches = small_call_batches(lines)
+    small = small_calls(slow, batches)
+    ref = run_reference(lines, min(args.repeat, 3), batches)
     ref_name = None
     if ref is not None:
         info, ref_ids = ref
@@ -383,6 +442,21 @@ def main() -> None:
                  f"fastest of {args.repeat} interleaved runs; raw tokenizers runs {rust_source}; "
                  f"{platform.machine()}, {os.cpu_count()} cores; ids agreement: "
                  + ", ".join(f"{k}: {v:.1%}" for k, v in agree.items()) + ".")
+
+    reference_small = ref[0].get("small calls") if ref is not None else None
+    reference_label = ref_name.split(" (")[0] if ref_name else "transformers"
+    table += ["", (f"| call (slow tokenizer) | albert_tok slow us | raw SentencePiece us | {reference_label} us | "
+                   "speed vs it | share of raw SentencePiece |"), "|---|---:|---:|---:|---:|---:|"]
+    for name, timed in small.items():
+        theirs = reference_small[name] if reference_small else None
+        table.append(f"| {name} | {timed['slow'] * 1e6:.0f} | {timed['raw sentencepiece'] * 1e6:.0f} | "
+                     + (f"{theirs * 1e6:.0f} | {theirs / timed['slow']:.2f}x" if theirs else "n/a | n/a")
+                     + f" | {timed['raw sentencepiece'] / timed['slow']:.0%} |")
+    table += ["", (f"Small calls: the same corpus lines of 40-200 characters for every path, microseconds per call, "
+                   f"best of 5 loops of {SMALL_CALL_LOOPS} calls taking turns; raw SentencePiece encodes one text "
+                   f"with encode(str) and a batch with encode(list, num_threads). SentencePiece's list call starts "
+                   f"a pool of threads each call, so the slow tokenizer encodes one text, or up to 16 texts of up "
+                   f"to 4000 characters in all, one call per text on the calling thread (albert_tok/slow.py).")]
 
     inputs = share_inputs(slow)
     share_runs = [shares(slow, fast, rust, args.repeat, inputs) for _ in range(args.share_runs)]
@@ -440,7 +514,8 @@ def main() -> None:
         "command": "python bench/tokenizer_speed.py" + (f" --repeat {args.repeat}" if args.repeat != 15 else "")
         + (f" --share-runs {args.share_runs}" if args.share_runs != 5 else ""),
         "results": results, "agreement": agree, "lines": len(lines), "megabytes": megabytes,
-        "raw tokenizers": rust_source, "share runs": share_runs,
+        "raw tokenizers": rust_source, "share runs": share_runs, "small calls": small,
+        "reference small calls": reference_small,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores"}, indent=2) + "\n")
     if args.write_readme:
         from bench._readme import write_table

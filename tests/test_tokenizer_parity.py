@@ -241,6 +241,39 @@ def test_batch_equals_texts_encoded_alone(slow, batch, lowered):
     assert flat.tolist() == [i for ids in alone for i in ids]
 
 
+@given(batch=st.lists(st.one_of(any_text, long_text, BATCH_EDGES), min_size=1, max_size=40))
+def test_one_thread_and_threaded_sentencepiece_calls_agree(slow, batch):
+    # a few short texts are encoded one call per text on the calling thread, the rest by one threaded list call
+    # (albert_tok.slow._ONE_THREAD_TEXTS): both are SentencePiece's own ids of each preprocessed text
+    plain = slow.preprocessing.apply_batch([slow.preprocessing.lower(t) for t in batch], lowered=True)
+    expected = slow._sp.encode(plain, num_threads=2)
+    assert slow._encode_ids(plain) == expected
+    assert [slow._sp.encode(text) for text in plain] == expected
+
+
+@pytest.mark.parametrize("count, chars", [(1, 5000), (16, 250), (17, 10), (3, 2000)])
+def test_both_sentencepiece_paths_run(slow, monkeypatch, count, chars):
+    """The batch-size rule picks the path it says: one call per text for one text, or for at most 16 texts of
+    at most 4000 characters in all; one threaded list call otherwise."""
+    calls: list[bool] = []
+    real = slow._sp
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def encode(self, texts, **kwargs):
+            calls.append(isinstance(texts, list))
+            return real.encode(texts, **kwargs)
+
+    monkeypatch.setattr(slow, "_sp", Spy())
+    plain = ["ab " * (chars // 3)] * count
+    ids = slow._encode_ids(plain)
+    assert ids == real.encode(plain)
+    one_thread = count == 1 or (count <= 16 and count * len(plain[0]) <= 4000)
+    assert calls == ([False] * count if one_thread else [True])
+
+
 @pytest.mark.parametrize("cls", [AlbertTokenizer, AlbertTokenizerFast])
 def test_ties_stay_canonical_in_batches(cls):
     # SentencePiece breaks a tie between "66"+"6" and "6"+"66" by float32 rounding of the score summed along
