@@ -147,10 +147,10 @@ class AlbertTokenizer(AlbertTokenizerBase):
     def _encode_ids(self, plain: list[str]) -> list[list[int]]:
         """SentencePiece's ids of each preprocessed text: one list call on its threads, or, for one text or a few
         short ones, one call per text on this thread (see ``_ONE_THREAD_TEXTS``)."""
-        if len(plain) == 1 or (len(plain) <= _ONE_THREAD_TEXTS and sum(map(len, plain)) <= _ONE_THREAD_CHARACTERS):
+        if len(plain) <= 1 or (len(plain) <= _ONE_THREAD_TEXTS and sum(map(len, plain)) <= _ONE_THREAD_CHARACTERS):
             encode = self._sp.encode
             return [encode(text) for text in plain]
-        return self._sp.encode(plain, num_threads=self.num_threads) if plain else []
+        return self._sp.encode(plain, num_threads=self.num_threads)
 
     def _name_unknown_surfaces(self, plain: list[str], encoded: list[list[int]]) -> None:
         """Give an unknown piece whose surface is an added token's content that token's id, in place
