@@ -10,9 +10,9 @@ round and the best round counts (the machine is shared). Top-1 tokens are compar
 int8 is also compared with fp32 on fill-mask and on the shipped model's trained sentence-order head (a
 classification: argmax agreement over sentence pairs). The fp32 ONNX Runtime pipeline's ceiling: its time
 outside the graph plus the forward's weight products alone (bench/weight_products.py) on the batches it ran,
-timed in the same rounds: no fp32 graph made of those products gives this pipeline more. ``--base``: an albert-base-v2-shaped masked LM with
-random weights (and the shipped tokenizer) instead of the shipped model, where the model's compute rather
-than the pipeline's overhead dominates. Writes bench/results/pipeline.json (pipeline-base.json). Not a test.
+timed in the same rounds: no fp32 graph made of those products gives this pipeline more. ``--base``: an
+albert-base-v2-shaped masked LM with random weights (and the shipped tokenizer) instead of the shipped model,
+where the model's compute rather than the pipeline's overhead dominates. Writes bench/results/pipeline.json (pipeline-base.json). Not a test.
 """
 
 from __future__ import annotations

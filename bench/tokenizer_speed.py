@@ -55,6 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from albert_tok import AlbertTokenizer, AlbertTokenizerFast, base
+from albert_tok import slow as slow_module
 from albert_tok.gc_pause import gc_paused
 
 SPIECE = ROOT / "fixtures" / "spiece.model"
@@ -455,8 +456,9 @@ def main() -> None:
     table += ["", (f"Small calls: the same corpus lines of 40-200 characters for every path, microseconds per call, "
                    f"best of 5 loops of {SMALL_CALL_LOOPS} calls taking turns; raw SentencePiece encodes one text "
                    f"with encode(str) and a batch with encode(list, num_threads). SentencePiece's list call starts "
-                   f"a pool of threads each call, so the slow tokenizer encodes one text, or up to 16 texts of up "
-                   f"to 4000 characters in all, one call per text on the calling thread (albert_tok/slow.py).")]
+                   f"a pool of threads each call, so the slow tokenizer encodes one text, or up to "
+                   f"{slow_module._ONE_THREAD_TEXTS} texts of up to {slow_module._ONE_THREAD_CHARACTERS} characters "
+                   f"in all, one call per text on the calling thread (albert_tok/slow.py).")]
 
     inputs = share_inputs(slow)
     share_runs = [shares(slow, fast, rust, args.repeat, inputs) for _ in range(args.share_runs)]
