@@ -36,7 +36,7 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
-__all__ = ["Writer", "recover", "write_directory", "write_file"]
+__all__ = ["Writer", "recover", "replace_directory", "write_directory", "write_file"]
 
 Writer = Callable[[str, bytes], None]
 """Writes bytes to a path and syncs them (the path's directory exists)."""
@@ -327,3 +327,49 @@ def _swap_in(staging: str, target: str, exists: bool) -> None:
     os.rename(ready, target)  # killed before this line: recover() renames ready into place
     _fsync_directory(parent)
     _remove(old)
+
+
+def replace_directory(path: str | os.PathLike[str], contents: Mapping[str, bytes], *,
+                      writer: Writer | None = None) -> list[str]:
+    """Make the directory ``path`` hold exactly ``contents`` (relative path -> bytes), as ONE unit.
+
+    For a caller that owns the whole directory (a training checkpoint): a reader, or a process killed at
+    any moment, finds the complete old directory or the complete new one, never a mix, and nothing that
+    was in the old directory survives. The new tree is built as the hidden sibling ``.NAME.atomic-new``
+    and swapped in (``renameat2(RENAME_EXCHANGE)``, or rename-aside with recovery; :func:`recover`).
+    Missing parents are created. ``path`` itself must not be a mount point (it is renamed); its parent
+    must be writable. Returns the paths written, in ``contents`` order.
+
+    Raises:
+        ValueError, TypeError: a name that is not a relative path inside the directory, or data not bytes.
+        NotADirectoryError: ``path`` exists and is not a directory.
+        OSError: the write failed; ``path`` is then as it was and the staging tree is gone.
+    """
+    _check_names(contents)
+    given = os.fspath(path)
+    target = os.path.abspath(given)
+    parent, name = os.path.split(target)
+    if os.path.lexists(target) and not os.path.isdir(target):
+        raise NotADirectoryError(f"{given!r} exists and is not a directory")
+    os.makedirs(parent, exist_ok=True)
+    file_mode = 0o666 & ~_umask()
+    write = writer or (lambda p, data: _write_synced(p, bytes(data), file_mode))
+    with _locked(parent), _locked(target):
+        _recover(parent, name)
+        exists = os.path.isdir(target)
+        staging = _temporary(parent, name, _NEW)
+        try:
+            os.mkdir(staging)
+            os.chmod(staging, stat.S_IMODE(os.stat(target).st_mode) if exists else 0o777 & ~_umask())
+            for rel, data in contents.items():
+                file = os.path.join(staging, *rel.split("/"))
+                os.makedirs(os.path.dirname(file), exist_ok=True)
+                write(file, bytes(data))
+            _fsync_tree(staging)
+            _swap_in(staging, target, exists)
+        except BaseException:
+            if os.path.lexists(staging):
+                _remove(staging)
+            _recover(parent, name)
+            raise
+    return [os.path.join(given, *rel.split("/")) for rel in contents]
