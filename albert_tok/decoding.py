@@ -12,10 +12,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from .spm_model import SPIECE_UNDERLINE
 from .vocab import TokenizerVocabulary, as_id_list
 
 __all__ = ["TokenizerDecoding", "clean_up_tokenization", "pieces_to_text"]
+
+
+def _python_ints(token_ids: Any) -> Any:
+    """Numpy integer scalars (``np.int64``, ...) in a list or tuple of ids as ``int``, as transformers'
+    ``decode`` takes them; anything else is left for :func:`~albert_tok.vocab.as_id_list` to check."""
+    if isinstance(token_ids, (list, tuple)) and not all(type(i) is int for i in token_ids):
+        return [int(i) if isinstance(i, np.integer) else i for i in token_ids]
+    return token_ids
 
 
 def pieces_to_text(pieces: Sequence[str]) -> str:
@@ -67,10 +77,11 @@ class TokenizerDecoding(TokenizerVocabulary):
 
     def decode(self, token_ids: Any, skip_special_tokens: bool = False,
                clean_up_tokenization_spaces: bool | None = None, spaces_between_special_tokens: bool = True) -> str:
-        """Text of ``token_ids`` (an int, a list, a numpy array or a 1-D tensor), as transformers' slow
-        tokenizer decodes: added tokens that are not special (and special ones after the vocabulary) are
-        written as they are, joined to the text around them by a space."""
-        tokens = self.convert_ids_to_tokens(as_id_list(token_ids), skip_special_tokens=skip_special_tokens)
+        """Text of ``token_ids`` (an int, a list or tuple of ints or numpy integers, a numpy array or a 1-D
+        tensor), as transformers' slow tokenizer decodes: added tokens that are not special (and special ones
+        after the vocabulary) are written as they are, joined to the text around them by a space."""
+        tokens = self.convert_ids_to_tokens(as_id_list(_python_ints(token_ids)),
+                                            skip_special_tokens=skip_special_tokens)
         special = set(self.all_special_tokens)
         base = self.vocab_size
         verbatim = {t for t in self._added.encoder if t not in special}
@@ -99,7 +110,12 @@ class TokenizerDecoding(TokenizerVocabulary):
     def batch_decode(self, sequences: Any, skip_special_tokens: bool = False,
                      clean_up_tokenization_spaces: bool | None = None,
                      spaces_between_special_tokens: bool = True) -> list[str]:
+        """``decode`` of each sequence of ``sequences`` (a list or tuple of id sequences, or a 2-D array or
+        tensor)."""
         if hasattr(sequences, "tolist"):
             sequences = sequences.tolist()
+        if not isinstance(sequences, (list, tuple)):
+            raise TypeError(f"batch_decode takes a list of token id sequences (or a 2-D array), got "
+                            f"{type(sequences).__name__} {sequences!r:.40}; decode() takes one sequence")
         return [self.decode(s, skip_special_tokens, clean_up_tokenization_spaces, spaces_between_special_tokens)
                 for s in sequences]
