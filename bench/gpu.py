@@ -756,7 +756,7 @@ def _status(sec: dict[str, Any]) -> str:
 
 
 def render(doc: dict[str, Any]) -> str:
-    """The README table from a results document (complete or partial)."""
+    """The docs/benchmarks.md table from a results document (complete or partial)."""
     sections: dict[str, Any] = doc.get("sections", {})
     env: dict[str, Any] = doc.get("env", {})
     device = doc.get("device", "cuda")
@@ -825,12 +825,12 @@ def render(doc: dict[str, Any]) -> str:
 
 
 def write_readme(table: str) -> bool:
-    """Write the table between README.md's ``bench:gpu`` markers; without them, say so and go on."""
+    """Write the table between docs/benchmarks.md's ``bench:gpu`` markers; without them, say so and go on."""
     from bench import _readme
 
     text = _readme.README.read_text(encoding="utf-8")
     if "<!-- bench:gpu:begin -->" not in text or "<!-- bench:gpu:end -->" not in text:
-        print("README.md has no <!-- bench:gpu:begin --> ... <!-- bench:gpu:end --> markers; table not written")
+        print(f"{_readme.README} has no <!-- bench:gpu:begin --> ... <!-- bench:gpu:end --> markers; table not written")
         return False
     _readme.write_table("gpu", table)
     return True
@@ -851,7 +851,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--compile-backend", default=None, help="default inductor (dry run: eager)")
     parser.add_argument("--corpora", default=str(DEFAULT_CORPORA),
                         help="folder of .txt files for the sentences (else built-in ones)")
-    parser.add_argument("--write-readme", action="store_true", help="write the table into README.md")
+    parser.add_argument("--write-readme", action="store_true", help="write the table into docs/benchmarks.md")
     parser.add_argument("--from-json", type=Path, default=None,
                         help="render the table of an earlier run's JSON instead of measuring")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -864,7 +864,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not args.budget_seconds > 0:
         parser.error(f"--budget-seconds must be > 0, got {args.budget_seconds}")
     if args.write_readme and args.dry_run:
-        parser.error("--write-readme with --dry-run would put a dry run's table into README.md")
+        parser.error("--write-readme with --dry-run would put a dry run's table into docs/benchmarks.md")
     if args.from_json is not None and not args.from_json.is_file():
         parser.error(f"--from-json {args.from_json}: no such file")
     return args
@@ -877,7 +877,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.from_json is not None:
         doc = json.loads(args.from_json.read_text(encoding="utf-8"))
         if doc.get("dry_run") and args.write_readme:
-            raise SystemExit(f"{args.from_json} is a dry run; its table does not go into README.md")
+            raise SystemExit(f"{args.from_json} is a dry run; its table does not go into docs/benchmarks.md")
         table = render(doc)
         print(table)
         if args.write_readme:

@@ -7,7 +7,7 @@ albert-base-v2 shapes (random weights), CPU unless --device cuda. Each (implemen
 its own process so that peak memory (max RSS growth during the forward, or CUDA peak allocation) is
 its own. Prints ratios against transformers sdpa; writes bench/results/model-<device>-<dtype>.json.
 On CPU in float32 it also times the ONNX Runtime backend (the same weights exported by
-``albert_model.onnx_export``, fp32 and int8, 2 intra-op threads) in a second table (README markers
+``albert_model.onnx_export``, fp32 and int8, 2 intra-op threads) in a second table (docs/benchmarks.md markers
 ``bench:model-onnx``), with each graph's max abs diff from transformers sdpa and the fp32 ceiling: the
 forward's weight products alone, timed in the same turns. Not a test.
 """
@@ -24,7 +24,6 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
 sys.path.insert(0, str(ROOT))
 
 WORKER = r"""
@@ -193,12 +192,12 @@ def main() -> None:
         print(onnx_table)
         (out / "model-onnx.json").write_text(json.dumps(onnx_results, indent=2) + "\n")
         if args.write_readme:
-            from bench._readme import write_table
+            from bench._readme import README, write_table
 
             if "<!-- bench:model-onnx:begin -->" in README.read_text(encoding="utf-8"):
                 write_table("model-onnx", onnx_table)
             else:
-                print("README.md has no <!-- bench:model-onnx:begin/end --> markers: the ONNX table was not written")
+                print(f"{README} has no <!-- bench:model-onnx:begin/end --> markers: the ONNX table was not written")
 
 
 def _torch_table(args: argparse.Namespace, results: list[dict], device: str, out: Path) -> None:

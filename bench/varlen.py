@@ -7,7 +7,7 @@ transformers' sdpa, same weights, same run.
 albert-base-v2 shapes with random weights (seed 0), saved once and loaded by both libraries. Each batch
 draws its lengths uniformly between the two bounds (seed 0) and is padded on the right to its longest row.
 The three implementations take turns ``--repeat`` times; the fastest run of each is kept. Prints the table
-(README markers ``bench:varlen``) and writes bench/results/varlen-<device>.json. On the CPU the packed path
+(docs/benchmarks.md markers ``bench:varlen``) and writes bench/results/varlen-<device>.json. On the CPU the packed path
 computes no projection, feed-forward or LayerNorm for padding and pads the batch again for attention alone;
 on CUDA in float16/bfloat16 attention runs FlashAttention's varlen kernel (bench/gpu.py measures that).
 Not a test.
