@@ -233,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--tasks", nargs="+", default=list(RUNS), choices=list(RUNS))
     parser.add_argument("--output", default=str(RESULTS))
-    parser.add_argument("--write-readme", action="store_true", help="write the table between its markers in docs/benchmarks.md")
+    parser.add_argument("--write-readme", action="store_true",
+                        help="write the table between its markers in docs/benchmarks.md")
     ns = parser.parse_args(argv)
     import torch
     import transformers
