@@ -1,26 +1,44 @@
-"""Atomic writes on a local POSIX file system: one file, or a whole directory replaced as one.
+"""Atomic writes on a local POSIX file system: one file, a save of some files into a directory, or a whole
+directory replaced as one.
 
 :func:`write_file` writes a file under a temporary name beside it, syncs it and renames it into place.
 
-:func:`write_directory` writes a set of files into a directory so that a reader (or a process killed at
-any moment) sees either the complete old directory or the complete new one, never a mix:
+:func:`write_directory` saves a set of files into a directory that may hold other things (a model beside its
+tokenizer, a user's notes, a ``checkpoint/`` sub-directory) and may be a mount point or sit under a read-only
+parent. It touches only its own files, inside the directory; nothing else is renamed, copied or linked:
 
-1. the new directory is built as a hidden sibling, ``.NAME.atomic-new``: every existing entry that is not
-   being replaced is carried over (hard-linked, or copied where links fail; sub-directories recursively),
-   then the new files are written; every file and directory is synced;
-2. the sibling is swapped with the directory in one step by Linux ``renameat2(RENAME_EXCHANGE)``, and the
-   parent is synced. Without it (another OS, a file system that refuses it) the directory is renamed to
-   ``.NAME.atomic-old`` and ``.NAME.atomic-ready`` (the complete new one) into its place; a process killed
-   between the two renames leaves no directory, and the next :func:`write_directory` or
-   :func:`recover` (which the tokenizer loaders call) finishes the swap;
-3. the old tree is removed. Temporaries left by a killed earlier save of the same directory are removed
-   (or, for a half-done swap, completed) before each save, so at most one set exists at a time.
+1. under an exclusive ``flock`` on the directory (and on each sub-directory it writes into), a save killed
+   earlier is dealt with first: one that had committed is finished (see 3), the parts of one that had not
+   are deleted;
+2. each file is written and synced as ``.NAME.atomic-part`` beside its final name;
+3. the list of files to publish and to remove is written as ``.atomic-journal`` (synced, renamed into place):
+   this is the commit point. A save of one file that removes nothing needs no journal (one rename is atomic);
+4. each part is renamed over its name in the publish order below, the files in ``remove`` are deleted, the
+   directories are synced and the journal is deleted.
 
-Writers of the same directory take an exclusive ``flock`` on its parent, and on the directory itself,
-so two processes saving into one model directory (the model and its tokenizer, or a checkpoint in a
-sub-directory) do not lose each other's files. (A :func:`write_file` into a directory that is being
-replaced at that moment can be lost with the old tree; it takes no lock, so it can never wait.) Files are never modified in place, which is what makes
-hard links between the old and the new tree safe.
+So every file is always either its old or its new version, complete. A save killed before 3 leaves the old
+files (and parts that readers ignore and the next save deletes); one killed after 3 is finished by the next
+save or by :func:`recover`, which every loader of this project calls before reading. Once recovered, a
+directory holds every file of the old save or every file of the new one, never a mix.
+
+A reader that does not call :func:`recover` (another library), reading during step 4 or after a kill in it,
+can meet some files of each save. The publish order keeps that safe for Hugging Face-style directories:
+files that are not JSON (weights, shards, ``spiece.model``) first, then JSON files (an index after the
+shards it names, ``tokenizer.json``), and ``config.json`` and ``tokenizer_config.json``, which a loader
+reads first, last (:data:`PUBLISH_LAST`): whoever sees the new config sees every new file it names.
+Files in ``remove`` (superseded shards, a stale ``added_tokens.json``) go only after the new files are in.
+
+:func:`replace_directory` is for a caller that owns a whole directory (a training checkpoint): it is
+replaced as one unit. The new tree is built as the hidden sibling ``.NAME.atomic-new`` and swapped in by
+Linux ``renameat2(RENAME_EXCHANGE)``; without it the directory is renamed to ``.NAME.atomic-old`` and
+``.NAME.atomic-ready`` into its place, and a process killed between the two renames leaves no directory
+until the next :func:`replace_directory` or :func:`recover` completes the swap. This needs a writable
+parent and a directory that is not a mount point.
+
+Writers of one directory exclude each other with an exclusive ``flock`` (a ``replace_directory`` also locks
+the parent), always taken from the outermost directory inwards, so two processes saving into one model
+directory (the model and its tokenizer, or a checkpoint in a sub-directory) never lose each other's files.
+:func:`write_file` takes no lock, so it can never wait.
 """
 
 from __future__ import annotations
@@ -29,21 +47,40 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import json
 import os
 import posixpath
+import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
-__all__ = ["Writer", "recover", "replace_directory", "write_directory", "write_file"]
+from ._regular import read_json
+
+__all__ = ["PUBLISH_LAST", "Writer", "recover", "replace_directory", "write_directory", "write_file",
+           "write_synced"]
 
 Writer = Callable[[str, bytes], None]
 """Writes bytes to a path and syncs them (the path's directory exists)."""
 
-_NEW, _READY, _OLD = "atomic-new", "atomic-ready", "atomic-old"
-_FILE_TMP = "atomic-tmp"
+PUBLISH_LAST = ("config.json", "tokenizer_config.json")
+"""Top-level files :func:`write_directory` publishes after all others, in this order: what loaders read first."""
+
+_NEW, _READY, _OLD = "atomic-new", "atomic-ready", "atomic-old"  # replace_directory's siblings
+_FILE_TMP = "atomic-tmp"  # write_file's temporaries: .NAME.<8 random>.atomic-tmp
+_PART = "atomic-part"  # write_directory's parts: .NAME.atomic-part
+_JOURNAL = ".atomic-journal"  # write_directory's commit record
 _LEGACY_TMP = ".tmp-"  # staging names of this package's earlier versions: always garbage
+
+# Called with a label at each step of a save ("part NAME", "commit", "publish NAME", "remove NAME", "done";
+# replace_directory: "staged", "aside", "done"). Tests stop or kill a save at a chosen step through it.
+_step_hook: Callable[[str], None] | None = None
+
+
+def _step(label: str) -> None:
+    if _step_hook is not None:
+        _step_hook(label)
 
 
 def _umask() -> int:
@@ -57,8 +94,9 @@ def _temporary(directory: str, name: str, kind: str) -> str:
 
 
 def _is_temporary(name: str) -> bool:
-    return name.startswith(_LEGACY_TMP) or (name.startswith(".") and name.rsplit(".", 1)[-1] in
-                                              (_NEW, _READY, _OLD, _FILE_TMP))
+    """Whether ``name`` is a temporary of this module (or of its earlier versions): readers ignore it."""
+    return name == _JOURNAL or name.startswith(_LEGACY_TMP) or (
+        name.startswith(".") and name.rsplit(".", 1)[-1] in (_NEW, _READY, _OLD, _FILE_TMP, _PART))
 
 
 def _fsync_directory(path: str) -> None:
@@ -122,6 +160,15 @@ def _locked(path: str) -> Iterator[None]:
         return
 
 
+@contextlib.contextmanager
+def _locked_all(paths: Iterable[str]) -> Iterator[None]:
+    """Lock directories outermost first (the one order every writer uses, so none can deadlock another)."""
+    with contextlib.ExitStack() as stack:
+        for path in sorted(set(paths), key=lambda p: p.split(os.sep)):
+            stack.enter_context(_locked(path))
+        yield
+
+
 def _write_synced(path: str, data: bytes, mode: int) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
@@ -134,12 +181,20 @@ def _write_synced(path: str, data: bytes, mode: int) -> None:
         os.close(fd)
 
 
+def write_synced(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` (created or truncated, mode ``0o666`` less the umask) and sync it to disk.
+
+    Not atomic by itself: the default :data:`Writer` of :func:`write_directory`, which writes a temporary."""
+    _write_synced(os.fspath(path), bytes(data), 0o666 & ~_umask())
+
+
 def write_file(path: str | os.PathLike[str], data: bytes) -> None:
     """Replace the file ``path`` with ``data`` atomically: readers see the old or the new content.
 
     The data goes to a temporary ``.NAME.<random>.atomic-tmp`` beside ``path``, is synced, renamed over
     ``path``, and the directory is synced. No lock is taken (a rename needs none); a write killed before
-    the rename leaves its temporary, which :func:`write_directory` drops and readers ignore.
+    the rename leaves its temporary, which the next :func:`write_directory` of the same name drops and
+    readers ignore.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be bytes, got {type(data).__name__}")
@@ -161,14 +216,32 @@ def write_file(path: str | os.PathLike[str], data: bytes) -> None:
     _fsync_directory(directory)
 
 
-def _check_names(contents: Mapping[str, bytes]) -> None:
+def _check_names(contents: Mapping[str, bytes], what: str = "file name") -> None:
     for rel, data in contents.items():
         if not isinstance(rel, str) or not rel or rel.startswith("/") or "\\" in rel or \
                 posixpath.normpath(rel) != rel or rel == "." or rel.split("/")[0] == "..":
-            raise ValueError(f"file name {rel!r} must be a relative path inside the directory "
+            raise ValueError(f"{what} {rel!r} must be a relative path inside the directory "
                              f"(like 'config.json' or 'sub/file.bin')")
+        if _is_temporary(posixpath.basename(rel)):
+            raise ValueError(f"{what} {rel!r} is reserved for the temporaries of atomic saves; choose another name")
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"contents[{rel!r}] must be bytes, got {type(data).__name__}")
+    for rel in contents:
+        parts = rel.split("/")
+        for depth in range(1, len(parts)):
+            if "/".join(parts[:depth]) in contents:
+                raise ValueError(f"{'/'.join(parts[:depth])!r} cannot be both a file and the directory of {rel!r}")
+
+
+def _publish_order(names: Iterable[str]) -> list[str]:
+    """The order :func:`write_directory` renames its files into place: files that are not JSON, then JSON
+    files, then :data:`PUBLISH_LAST` (each group in the given order)."""
+    def group(rel: str) -> tuple[int, int]:
+        if rel in PUBLISH_LAST:
+            return 2, PUBLISH_LAST.index(rel)
+        return (1 if rel.endswith(".json") else 0), 0
+
+    return sorted(names, key=group)  # sorted() is stable: the given order within a group
 
 
 def _load_exchange() -> Callable[[str, str], bool] | None:
@@ -204,8 +277,236 @@ def _remove(path: str) -> None:
             os.unlink(path)
 
 
+# -- write_directory ------------------------------------------------------------------------------------
+def _part(target: str, rel: str) -> str:
+    directory, name = posixpath.split(rel)
+    return os.path.join(target, *([directory] if directory else []), f".{name}.{_PART}")
+
+
+def _final(target: str, rel: str) -> str:
+    return os.path.join(target, *rel.split("/"))
+
+
+def _directories(target: str, names: Iterable[str]) -> list[str]:
+    """The directories the files ``names`` live in (``target`` first)."""
+    return sorted({target, *(os.path.dirname(_final(target, rel)) for rel in names)}, key=lambda p: p.split(os.sep))
+
+
+def _read_journal(target: str) -> tuple[bool, list[str], list[str]]:
+    """``(committed, publish, remove)`` of the journal in ``target``."""
+    path = os.path.join(target, _JOURNAL)
+    record = read_json(path, "save journal")
+    ok = isinstance(record, dict) and isinstance(record.get("committed"), bool) and \
+        all(isinstance(record.get(k), list) for k in ("publish", "remove"))
+    if ok:
+        names = [*record["publish"], *record["remove"]]
+        ok = all(isinstance(n, str) for n in names)
+        if ok:
+            try:
+                _check_names(dict.fromkeys(names, b""))
+            except ValueError:
+                ok = False
+    if not ok:
+        raise ValueError(f"{path}: not a journal of albert_tok.atomic (expected {{\"committed\": true|false, "
+                         f"\"publish\": [...], \"remove\": [...]}} with relative file names); remove it if "
+                         f"nothing is being saved there")
+    return record["committed"], record["publish"], record["remove"]
+
+
+def _write_journal(target: str, committed: bool, publish: Sequence[str], remove: Sequence[str]) -> None:
+    """Write (or replace) the journal of ``target`` atomically and durably."""
+    record = json.dumps({"committed": committed, "publish": list(publish), "remove": list(remove)}) + "\n"
+    part = os.path.join(target, f".{_JOURNAL}.{_PART}")
+    _write_synced(part, record.encode("utf-8"), 0o666 & ~_umask())
+    os.replace(part, os.path.join(target, _JOURNAL))
+    _fsync_directory(target)
+
+
+def _end_journal(target: str) -> None:
+    os.unlink(os.path.join(target, _JOURNAL))
+    _fsync_directory(target)
+
+
+def _publish(target: str, publish: Sequence[str], remove: Sequence[str]) -> None:
+    """Rename the parts into place, delete ``remove``, sync. Idempotent: a part already renamed is skipped,
+    so a committed save can be run again after a kill."""
+    for rel in publish:
+        part = _part(target, rel)
+        if os.path.lexists(part):
+            os.replace(part, _final(target, rel))
+            _step(f"publish {rel}")
+    for rel in remove:
+        path = _final(target, rel)
+        if os.path.lexists(path) and not (os.path.isdir(path) and not os.path.islink(path)):
+            os.unlink(path)
+            _step(f"remove {rel}")
+    for directory in _directories(target, [*publish, *remove]):
+        if os.path.isdir(directory):
+            _fsync_directory(directory)
+
+
+def _discard(target: str, publish: Iterable[str]) -> None:
+    """Delete the parts of a save that did not commit (and the journal's own part)."""
+    for part in [*(_part(target, rel) for rel in publish), os.path.join(target, f".{_JOURNAL}.{_PART}")]:
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            os.unlink(part)
+
+
+def _finish_journal(target: str) -> None:
+    """Deal with a save killed halfway (lock on ``target`` held): finish it if it had committed, otherwise
+    delete its parts."""
+    if not os.path.lexists(os.path.join(target, _JOURNAL)):
+        return
+    committed, publish, remove = _read_journal(target)
+    inner = [d for d in _directories(target, [*publish, *remove]) if d != target]
+    with _locked_all(inner):
+        if committed:
+            _publish(target, publish, remove)
+        else:
+            _discard(target, publish)
+        _end_journal(target)
+
+
+def _drop_stale(directory: str, is_target: bool, names: set[str]) -> None:
+    """Delete what killed saves left in ``directory`` (its lock held): parts, the journal's part, legacy
+    staging entries, and ``write_file`` temporaries of the ``names`` about to be written."""
+    tmp = re.compile(r"\.(.+)\.[A-Za-z0-9_]{8}\." + _FILE_TMP)
+    for entry in os.scandir(directory):
+        name = entry.name
+        stale = name.endswith("." + _PART) and name.startswith(".")
+        if not stale and name.endswith(_FILE_TMP):
+            match = tmp.fullmatch(name)
+            stale = match is not None and match.group(1) in names
+        if is_target and name.startswith(_LEGACY_TMP):
+            _remove(entry.path)
+        elif stale and entry.is_file(follow_symlinks=False):
+            os.unlink(entry.path)
+
+
+def _make_directories(path: str, created: list[str]) -> None:
+    """``os.makedirs`` that records what it created (outermost first), so a failed save can remove it."""
+    if os.path.isdir(path):
+        return
+    parent = os.path.dirname(path)
+    if parent != path:
+        _make_directories(parent, created)
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise NotADirectoryError(errno.ENOTDIR, f"{path!r} exists and is not a directory", path) from None
+        return
+    created.append(path)
+
+
+def write_directory(directory: str | os.PathLike[str], contents: Mapping[str, bytes], *, create: bool = False,
+                    writer: Writer | None = None, remove: Iterable[str] = ()) -> list[str]:
+    """Save ``contents`` (relative path -> bytes) into ``directory``; return the paths, in ``contents`` order.
+
+    Only the named files are touched: every other entry of ``directory`` stays as it is (no copy, no link,
+    the directory itself is never renamed, so it may be a mount point or sit under a read-only parent).
+    Each file is replaced atomically; the save as a whole commits at one point (see the module docstring):
+    a failure or kill before it leaves every old file, one after it is finished by :func:`recover`. The
+    files are published in :func:`_publish_order` (``config.json`` last). Files named in ``remove`` (and
+    absent from ``contents``) are deleted after the new ones are in place; absent ones are ignored.
+
+    Args:
+        directory: the directory. With ``create`` it (and its parents) is made when missing; a save that
+            fails then removes what it made.
+        contents: relative path (``"config.json"``, ``"sub/file.bin"``) -> bytes.
+        writer: writes each temporary (default: :func:`write_synced`).
+        remove: relative paths of files to delete with this save.
+
+    Raises:
+        ValueError, TypeError: a name that is not a relative path inside the directory (or is reserved for
+            temporaries), data that is not bytes.
+        FileNotFoundError: ``directory`` is missing and ``create`` is false.
+        NotADirectoryError: ``directory`` (or a sub-directory a name needs) exists and is not a directory.
+        IsADirectoryError: a name in ``contents`` or ``remove`` is an existing directory.
+        OSError: the write failed; before the commit point nothing in ``directory`` changed.
+    """
+    _check_names(contents)
+    removed = [rel for rel in dict.fromkeys(remove) if rel not in contents]
+    _check_names(dict.fromkeys(removed, b""), "name to remove")
+    given = os.fspath(directory)
+    target = os.path.abspath(given)
+    if os.path.lexists(target) and not os.path.isdir(target):
+        raise NotADirectoryError(f"{given!r} exists and is not a directory")
+    if not os.path.isdir(target):
+        recover(target)  # a replace_directory killed halfway may have left it aside
+    created: list[str] = []
+    if not os.path.isdir(target):
+        if not create:
+            raise FileNotFoundError(f"directory {given!r} does not exist")
+        _make_directories(target, created)
+    write = writer or write_synced
+    order = _publish_order(contents)
+    written: list[str] = []
+    journal = committed = False
+    try:
+        with _locked(target):
+            _finish_journal(target)
+            for rel in [*contents, *removed]:
+                path = _final(target, rel)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    raise IsADirectoryError(errno.EISDIR, f"{path!r} is a directory; a save writes and removes "
+                                            f"files only", path)
+            for rel in contents:
+                _make_directories(os.path.dirname(_final(target, rel)), created)
+            directories = _directories(target, contents)
+            with _locked_all(d for d in directories if d != target):
+                try:
+                    for d in directories:
+                        _drop_stale(d, d == target, {posixpath.basename(r) for r in contents})
+                    gone = [rel for rel in removed if os.path.lexists(_final(target, rel))]
+                    # One file in the directory itself needs no journal: its rename is the whole save, and a
+                    # killed save's part is found by the next one. Otherwise the journal says where parts are.
+                    journal = len(order) + len(gone) > 1 or any("/" in rel for rel in order)
+                    if journal:
+                        _write_journal(target, False, order, gone)
+                        _step("begin")
+                    for rel in order:
+                        part = _part(target, rel)
+                        written.append(part)
+                        write(part, bytes(contents[rel]))
+                        _step(f"part {rel}")
+                    for d in directories:
+                        _fsync_directory(d)
+                    if journal:
+                        _write_journal(target, True, order, gone)
+                        committed = True  # from here on the save is finished, never undone
+                        _step("commit")
+                    _publish(target, order, gone)
+                    if journal:
+                        _end_journal(target)
+                    _step("done")
+                except BaseException:
+                    if committed:  # finish what can be finished now (after Ctrl-C, say); recover() does the rest
+                        with contextlib.suppress(Exception):
+                            _publish(target, order, gone)
+                            _end_journal(target)
+                    else:  # undo: no old file was touched yet
+                        for part in written:
+                            with contextlib.suppress(OSError):
+                                os.unlink(part)
+                        if journal:
+                            with contextlib.suppress(OSError):
+                                _discard(target, order)
+                                _end_journal(target)
+                    raise
+    except BaseException:
+        if not committed:
+            for path in reversed(created):
+                with contextlib.suppress(OSError):
+                    os.rmdir(path)
+        raise
+    return [os.path.join(given, *rel.split("/")) for rel in contents]
+
+
+# -- replace_directory and recovery ---------------------------------------------------------------------
 def _recover(parent: str, name: str) -> None:
-    """Finish a swap a killed save left half done, then drop that save's temporaries (lock held)."""
+    """Finish a swap a killed :func:`replace_directory` left half done, then drop its temporaries (lock
+    on ``parent`` held)."""
     target = os.path.join(parent, name)
     if not os.path.lexists(target):
         for kind in (_READY, _OLD):  # the complete new tree if it got that far, else the old one
@@ -221,112 +522,26 @@ def _recover(parent: str, name: str) -> None:
 
 
 def recover(directory: str | os.PathLike[str]) -> None:
-    """Complete or undo a :func:`write_directory` that was killed halfway through, if there was one.
+    """Finish a :func:`write_directory` or :func:`replace_directory` that was killed halfway, if there was one.
 
-    Only needed where ``renameat2`` is unavailable (then a killed swap can leave no ``directory``); it is
-    cheap and safe to call before reading any directory written by :func:`write_directory`.
+    Cheap (one or two ``stat`` calls) when there is nothing to do, and it then writes nothing, so it is safe
+    before reading any directory, read-only ones included. A save in progress is waited for.
     """
     target = os.path.abspath(os.fspath(directory))
     parent, name = os.path.split(target)
-    if os.path.lexists(target) or not os.path.isdir(parent):
+    if not os.path.lexists(target):
+        if os.path.isdir(parent):
+            with _locked(parent):
+                _recover(parent, name)
         return
-    with _locked(parent):
-        _recover(parent, name)
-
-
-def _carry_over(source: str, destination: str, replaced: frozenset[str], prefix: str = "") -> None:
-    """Link every entry of ``source`` into ``destination`` except the ``replaced`` paths, recursively."""
-    for entry in os.scandir(source):
-        rel = prefix + entry.name
-        if rel in replaced or _is_temporary(entry.name):
-            continue
-        inside = any(r.startswith(rel + "/") for r in replaced)
-        target = os.path.join(destination, entry.name)
-        if entry.is_dir(follow_symlinks=False):
-            os.mkdir(target)
-            os.chmod(target, stat.S_IMODE(entry.stat(follow_symlinks=False).st_mode))
-            _carry_over(entry.path, target, replaced, rel + "/")
-        elif inside:
-            continue  # a file where a replaced path needs a directory: the new directory replaces it
-        elif entry.is_symlink():
-            os.symlink(os.readlink(entry.path), target)
-        else:
-            try:
-                os.link(entry.path, target, follow_symlinks=False)
-            except OSError:  # a file system without hard links (or at their limit): copy instead
-                shutil.copy2(entry.path, target, follow_symlinks=False)
+    if os.path.isdir(target) and os.path.lexists(os.path.join(target, _JOURNAL)):
+        with _locked(target):
+            _finish_journal(target)
 
 
 def _fsync_tree(root: str) -> None:
     for directory, _, _ in os.walk(root, topdown=False):
         _fsync_directory(directory)
-
-
-def write_directory(directory: str | os.PathLike[str], contents: Mapping[str, bytes], *, create: bool = False,
-                    writer: Writer | None = None, remove: Iterable[str] = ()) -> list[str]:
-    """Write ``contents`` (relative path -> bytes) into ``directory`` as one atomic step; return the paths.
-
-    Entries of ``directory`` not named in ``contents`` are kept (sub-directories included), except the
-    relative paths in ``remove``, which are gone after the same step (absent ones are ignored). With
-    ``create`` a missing directory (and its parents) is made; otherwise it must exist. ``writer`` writes
-    each new file into the staging tree (default: write and fsync). If anything fails, ``directory`` is
-    left as it was and the staging tree is removed.
-    """
-    _check_names(contents)
-    removed = frozenset(remove)
-    _check_names(dict.fromkeys(removed, b""))
-    given = os.fspath(directory)
-    target = os.path.abspath(given)
-    parent, name = os.path.split(target)
-    if os.path.lexists(target) and not os.path.isdir(target):
-        raise NotADirectoryError(f"{given!r} exists and is not a directory")
-    if create:
-        os.makedirs(parent, exist_ok=True)
-    elif not os.path.isdir(parent):
-        raise FileNotFoundError(f"directory {given!r} does not exist")
-    file_mode = 0o666 & ~_umask()
-    write = writer or (lambda path, data: _write_synced(path, bytes(data), file_mode))
-    with _locked(parent), _locked(target):
-        _recover(parent, name)
-        exists = os.path.isdir(target)
-        if not exists and not create:
-            raise FileNotFoundError(f"directory {given!r} does not exist")
-        staging = _temporary(parent, name, _NEW)
-        try:
-            os.mkdir(staging)
-            os.chmod(staging, stat.S_IMODE(os.stat(target).st_mode) if exists else 0o777 & ~_umask())
-            if exists:
-                _carry_over(target, staging, frozenset(contents) | removed)
-            for rel, data in contents.items():
-                path = os.path.join(staging, *rel.split("/"))
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                write(path, bytes(data))
-            _fsync_tree(staging)
-            _swap_in(staging, target, exists)
-        except BaseException:
-            if os.path.lexists(staging):
-                _remove(staging)
-            _recover(parent, name)  # a fallback swap that failed halfway is completed or undone
-            raise
-    return [os.path.join(given, *rel.split("/")) for rel in contents]
-
-
-def _swap_in(staging: str, target: str, exists: bool) -> None:
-    parent, name = os.path.split(target)
-    if not exists:
-        os.rename(staging, target)
-        _fsync_directory(parent)
-        return
-    if _exchange is not None and _exchange(staging, target):
-        _fsync_directory(parent)
-        _remove(staging)  # now the old tree
-        return
-    ready, old = _temporary(parent, name, _READY), _temporary(parent, name, _OLD)
-    os.rename(staging, ready)
-    os.rename(target, old)
-    os.rename(ready, target)  # killed before this line: recover() renames ready into place
-    _fsync_directory(parent)
-    _remove(old)
 
 
 def replace_directory(path: str | os.PathLike[str], contents: Mapping[str, bytes], *,
@@ -343,7 +558,8 @@ def replace_directory(path: str | os.PathLike[str], contents: Mapping[str, bytes
     Raises:
         ValueError, TypeError: a name that is not a relative path inside the directory, or data not bytes.
         NotADirectoryError: ``path`` exists and is not a directory.
-        OSError: the write failed; ``path`` is then as it was and the staging tree is gone.
+        OSError: the write failed (``EBUSY``: ``path`` is a mount point); ``path`` is then as it was and
+            the staging tree is gone.
     """
     _check_names(contents)
     given = os.fspath(path)
@@ -352,8 +568,7 @@ def replace_directory(path: str | os.PathLike[str], contents: Mapping[str, bytes
     if os.path.lexists(target) and not os.path.isdir(target):
         raise NotADirectoryError(f"{given!r} exists and is not a directory")
     os.makedirs(parent, exist_ok=True)
-    file_mode = 0o666 & ~_umask()
-    write = writer or (lambda p, data: _write_synced(p, bytes(data), file_mode))
+    write = writer or write_synced
     with _locked(parent), _locked(target):
         _recover(parent, name)
         exists = os.path.isdir(target)
@@ -362,14 +577,42 @@ def replace_directory(path: str | os.PathLike[str], contents: Mapping[str, bytes
             os.mkdir(staging)
             os.chmod(staging, stat.S_IMODE(os.stat(target).st_mode) if exists else 0o777 & ~_umask())
             for rel, data in contents.items():
-                file = os.path.join(staging, *rel.split("/"))
+                file = _final(staging, rel)
                 os.makedirs(os.path.dirname(file), exist_ok=True)
                 write(file, bytes(data))
+                _step(f"part {rel}")
             _fsync_tree(staging)
-            _swap_in(staging, target, exists)
+            _step("staged")
+            _swap_in(staging, target, exists, given)
+            _step("done")
         except BaseException:
             if os.path.lexists(staging):
                 _remove(staging)
-            _recover(parent, name)
+            _recover(parent, name)  # a fallback swap that failed halfway is completed or undone
             raise
     return [os.path.join(given, *rel.split("/")) for rel in contents]
+
+
+def _swap_in(staging: str, target: str, exists: bool, given: str) -> None:
+    parent, name = os.path.split(target)
+    try:
+        if not exists:
+            os.rename(staging, target)
+            _fsync_directory(parent)
+            return
+        if _exchange is not None and _exchange(staging, target):
+            _fsync_directory(parent)
+            _remove(staging)  # now the old tree
+            return
+        ready, old = _temporary(parent, name, _READY), _temporary(parent, name, _OLD)
+        os.rename(staging, ready)
+        os.rename(target, old)
+        _step("aside")
+        os.rename(ready, target)  # killed before this line: recover() renames ready into place
+    except OSError as exc:
+        if exc.errno == errno.EBUSY:
+            raise OSError(errno.EBUSY, f"{given!r} cannot be replaced as a whole: it is a mount point or in use "
+                          f"(EBUSY); give a directory inside it", given) from exc
+        raise
+    _fsync_directory(parent)
+    _remove(old)
