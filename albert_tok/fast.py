@@ -22,6 +22,7 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from . import files
+from ._regular import load_json, read_json
 from .added_tokens import AddedToken
 from .base import AlbertTokenizerBase
 from .convert import (
@@ -255,15 +256,10 @@ def _load_tokenizer_json(tokenizer_file: str | os.PathLike[str] | None, tokenize
         if tokenizer_file is None:
             raise TypeError("AlbertTokenizerFast needs vocab_file (spiece.model), tokenizer_file "
                             "(tokenizer.json), model_bytes or tokenizer_json")
-        path = os.fspath(tokenizer_file)
-        where = path
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"tokenizer file {path!r} does not exist")
-        with open(path, encoding="utf-8") as fh:
-            tokenizer_json = fh.read()
-    try:
-        data = json.loads(tokenizer_json)
-    except json.JSONDecodeError as exc:
+        where = os.fspath(tokenizer_file)
+    try:  # a directory, device or FIFO is refused, never read; nesting is bounded (no RecursionError)
+        data = read_json(where, "tokenizer file") if tokenizer_json is None else load_json(tokenizer_json, where)
+    except ValueError as exc:  # invalid JSON, not UTF-8, nested too deeply
         raise ValueError(f"not a valid tokenizer.json ({exc})") from exc
     if not isinstance(data, dict) or not isinstance(data.get("added_tokens") or [], list):
         raise ValueError(  # noqa: TRY004 - bad file content, not a bad argument

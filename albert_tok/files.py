@@ -1,9 +1,10 @@
 """Hugging Face-format tokenizer directories: writing them atomically, config files, reading them back.
 
 A directory holds ``spiece.model`` (SentencePiece), ``tokenizer.json`` (Rust ``tokenizers``),
-``tokenizer_config.json`` and ``special_tokens_map.json``. A save replaces them all in one step
-(:func:`albert_tok.atomic.write_directory`), keeping the directory's other files (a model saved beside
-its tokenizer, a ``checkpoint/`` sub-directory).
+``tokenizer_config.json`` and ``special_tokens_map.json``. A save writes each of them atomically and commits
+them as one save (:func:`albert_tok.atomic.write_directory`), ``tokenizer_config.json`` last; it touches no
+other file of the directory (a model saved beside its tokenizer, a ``checkpoint/`` sub-directory, a user's
+files), so the directory may be a mount point or sit under a read-only parent.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import atomic
+from ._regular import read_json, regular_file
 from .added_tokens import AddedToken, ReadTokens
 from .padding import MAX_LENGTH_LIMIT, resolve_side
 from .special_tokens import SpecialTokens
@@ -67,17 +69,18 @@ _TOKENIZER_CLASSES = ("AlbertTokenizer", "AlbertTokenizerFast")
 # transformers writes a huge model_max_length (1e30) for "unbounded"; such values are not read.
 MODEL_MAX_LENGTH_LIMIT = MAX_LENGTH_LIMIT
 
-# Kept for the corpus writer until it imports albert_tok.atomic.write_file itself.
-_write_file = atomic.write_file
+# The writer of each temporary file of a save; looked up per call, so a test can stand in a failing disk.
+_write_file = atomic.write_synced
 
 
 def write_atomically(directory: str, contents: dict[str, bytes], prefix: str | None = None,
                      create: bool = False, remove: tuple[str, ...] = ()) -> list[str]:
-    """Write ``contents`` (file name -> bytes) into ``directory`` in one atomic step; return the paths.
+    """Save ``contents`` (file name -> bytes) into ``directory`` as one committed save; return the paths.
 
-    Files are named ``{prefix}-{name}`` with a ``prefix``. Other entries of the directory are kept, except
-    the files named in ``remove`` (what an earlier save wrote that this one must not leave behind). With
-    ``create`` a missing directory is made. See :func:`albert_tok.atomic.write_directory`.
+    Files are named ``{prefix}-{name}`` with a ``prefix``. Other entries of the directory are left alone,
+    except the files named in ``remove`` (what an earlier save wrote that this one must not leave behind),
+    which go after the new files are in place. With ``create`` a missing directory is made. See
+    :func:`albert_tok.atomic.write_directory`.
     """
     names = {(f"{prefix}-{name}" if prefix else name): data for name, data in contents.items()}
     gone = [f"{prefix}-{name}" if prefix else name for name in remove]
@@ -156,12 +159,16 @@ class TokenizerDirectory:
 # never TypeError, which would point at the caller's arguments.
 
 
+def _present(path: str) -> str | None:
+    """``path`` when it names a regular file, None when nothing is there. A directory, device or FIFO in
+    place of a tokenizer file raises ``NotARegularFileError`` (it is never read, nor silently skipped)."""
+    if not os.path.lexists(path):
+        return None
+    return regular_file(path, "tokenizer file")
+
+
 def _read_json(path: str) -> dict[str, Any]:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not valid JSON: {exc}") from exc
+    data = read_json(path, "tokenizer file")  # "PATH: ..." for invalid JSON, not UTF-8, nested too deeply
     if not isinstance(data, dict):
         raise ValueError(f"{path} must hold a JSON object, got {type(data).__name__}")  # noqa: TRY004
     return data
@@ -258,9 +265,8 @@ def _added_tokens(path: str, config: dict[str, Any], config_path: str, tok_json:
         sources.append((config_path, found))
     if tok_json is not None:
         try:
-            with open(tok_json, encoding="utf-8") as fh:
-                entries = json.load(fh).get("added_tokens") or []
-        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as exc:
+            entries = read_json(tok_json, "tokenizer file").get("added_tokens") or []
+        except (ValueError, AttributeError) as exc:
             raise ValueError(f"{tok_json} is not a valid tokenizer.json ({exc})") from exc
         if not isinstance(entries, list):
             raise ValueError(f"{tok_json}: added_tokens must be a list, got {type(entries).__name__}")
@@ -272,7 +278,7 @@ def _added_tokens(path: str, config: dict[str, Any], config_path: str, tok_json:
             found.append((item["id"], AddedToken.coerce(fields, source=f"{tok_json}: added_tokens[{k}]")))
         sources.append((tok_json, found))
     legacy = os.path.join(path, ADDED_TOKENS)
-    if os.path.isfile(legacy):
+    if _present(legacy):
         found = []
         for content, index in _read_json(legacy).items():
             if isinstance(index, bool) or not isinstance(index, int) or index < 0:
@@ -307,7 +313,8 @@ def read_directory(directory: str | os.PathLike[str]) -> TokenizerDirectory:
     cannot be honoured raises ``ValueError`` naming the file: unknown or malformed keys, another
     ``tokenizer_class``, files of another tokenizer (:data:`FOREIGN_FILES`), added tokens whose ids disagree
     between files. A save that was killed halfway
-    (where ``renameat2`` is unavailable) is completed first.
+    is finished (or, if it had not committed, undone) first (:func:`albert_tok.atomic.recover`). A
+    directory, device or FIFO in place of one of the files raises ``NotARegularFileError``.
     """
     path = os.fspath(directory)
     atomic.recover(path)
@@ -320,15 +327,15 @@ def read_directory(directory: str | os.PathLike[str]) -> TokenizerDirectory:
                              f"{SPIECE}/{TOKENIZER_JSON}); remove it or load the directory with its own tokenizer")
     spiece = os.path.join(path, SPIECE)
     tok_json = os.path.join(path, TOKENIZER_JSON)
-    found_spiece = spiece if os.path.isfile(spiece) else None
-    found_json = tok_json if os.path.isfile(tok_json) else None
+    found_spiece = _present(spiece)
+    found_json = _present(tok_json)
     if found_spiece is None and found_json is None:
         raise FileNotFoundError(f"{path!r} holds neither {SPIECE} nor {TOKENIZER_JSON}; "
                                 f"it is not a tokenizer directory")
     config_path = os.path.join(path, TOKENIZER_CONFIG)
     map_path = os.path.join(path, SPECIAL_TOKENS_MAP)
-    config = _read_json(config_path) if os.path.isfile(config_path) else {}
-    token_map = _read_json(map_path) if os.path.isfile(map_path) else {}
+    config = _read_json(config_path) if _present(config_path) else {}
+    token_map = _read_json(map_path) if _present(map_path) else {}
     _check_config(config, config_path)
     _check_token_map(token_map, map_path)
     tokens = {**SpecialTokens.entries_of(config, config_path), **SpecialTokens.entries_of(token_map, map_path)}

@@ -18,6 +18,7 @@ import numpy as np
 import sentencepiece as spm
 
 from . import files
+from ._regular import regular_file
 from .added_tokens import Piece
 from .base import AlbertTokenizerBase
 from .batch import Encoded
@@ -37,9 +38,7 @@ _ONE_THREAD_CHARACTERS = 4000
 
 
 def load_spiece_bytes(vocab_file: str | os.PathLike[str]) -> bytes:
-    path = os.fspath(vocab_file)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"SentencePiece model {path!r} does not exist")
+    path = regular_file(vocab_file, "SentencePiece model")  # a directory, device or FIFO is refused, never read
     with open(path, "rb") as fh:
         return fh.read()
 
