@@ -9,7 +9,9 @@ Graphs take ``input_ids``, ``attention_mask`` and ``token_type_ids`` (int64; ``(
 class's output fields under their names (``logits``, ``start_logits``, ...). The two masked-LM classes take
 a fourth input, ``masked_index`` (int64, flat indices into ``batch * sequence``), and project only those
 positions to the vocabulary, as ``masked_positions=`` does in PyTorch. The file's metadata holds the class
-name, ``config.json`` and the head parameters the checkpoint lacked, so it can be used on its own.
+name, ``config.json`` and the head parameters the checkpoint lacked, so it can be used on its own; a graph
+of the cache beside a checkpoint (:func:`cached_export`) also holds the sha256 of the checkpoint content it
+was exported from (``albert.checkpoint_sha256``).
 
 The TorchScript exporter (``dynamo=False``) is used: the dynamo exporter needs ``onnxscript`` and gives no
 faster graph here; ONNX Runtime fuses the traced graph itself (``ORT_ENABLE_ALL``).
@@ -17,12 +19,18 @@ faster graph here; ONNX Runtime fuses the traced graph itself (``ORT_ENABLE_ALL`
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import importlib.util
 import json
 import logging
 import os
+import secrets
+import shutil
+import stat
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +39,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from albert_tok import atomic
+from albert_tok._regular import NotARegularFileError, read_json, regular_file
+
 from .checkpoint import FINE_TUNE_HINT, MissingHeadError
+from .config import CONFIG_NAME
 from .heads import (
     AlbertForMaskedLM,
     AlbertForMultipleChoice,
@@ -41,11 +53,12 @@ from .heads import (
     AlbertForTokenClassification,
 )
 from .modeling import AlbertModel, AlbertPreTrainedModel
+from .weight_files import WEIGHT_NAMES, resolve_inside
 
 __all__ = ["CLASSES", "EXPORT_VERSION", "METADATA_PREFIX", "ONNX_INSTALL", "QUANTIZATIONS", "TASK_CLASSES",
            "cached_export", "export_onnx", "head_error", "input_names", "output_axes", "require_onnx", "resolve_class"]
 
-EXPORT_VERSION = 2  # bump when the graph layout changes: cached exports of older versions are redone
+EXPORT_VERSION = 3  # bump when the graph layout changes: cached exports of older versions are redone
 OPSET = 17
 METADATA_PREFIX = "albert."
 QUANTIZATIONS = (None, "int8")
@@ -315,8 +328,10 @@ def export_onnx(model: str | os.PathLike[str] | AlbertPreTrainedModel, output_pa
     return target
 
 
-def _write_graph(model: AlbertPreTrainedModel, fp32_path: str, quantize: str | None) -> None:
-    """The fp32 graph at ``fp32_path`` (and the int8 one at ``_final(fp32_path, "int8")``), with metadata."""
+def _write_graph(model: AlbertPreTrainedModel, fp32_path: str, quantize: str | None,
+                 extra: dict[str, str] | None = None) -> None:
+    """The fp32 graph at ``fp32_path`` (and the int8 one at ``_final(fp32_path, "int8")``), with metadata
+    (and the ``extra`` entries)."""
     was_training, device, dtype = model.training, model.device, model.dtype
     implementation = model.attn_implementation
     model.to(device="cpu", dtype=torch.float32).eval()
@@ -326,7 +341,7 @@ def _write_graph(model: AlbertPreTrainedModel, fp32_path: str, quantize: str | N
     finally:
         model.to(device=device, dtype=dtype).train(was_training)
         model.set_attn_implementation(implementation)
-    metadata = _metadata(model, _missing_head(model))
+    metadata = {**_metadata(model, _missing_head(model)), **(extra or {})}
     _set_metadata(fp32_path, metadata)
     if quantize == "int8":
         int8 = _final(fp32_path, quantize)
@@ -338,39 +353,158 @@ def _final(fp32_path: str, quantize: str | None) -> str:
     return fp32_path if quantize is None else fp32_path[: -len(".onnx")] + f".{quantize}.onnx"
 
 
-@contextmanager
-def _scratch(folder: str) -> Iterator[str]:
-    """A temporary folder inside ``folder`` (same file system, so ``os.replace`` out of it is atomic)."""
-    with tempfile.TemporaryDirectory(prefix=".onnx-export-", dir=folder) as scratch:
-        yield scratch
-
-
 # -- the cache beside a checkpoint ------------------------------------------------------------------
-def _weight_files(directory: str) -> list[str]:
-    """``config.json`` and every weight file (shards and indexes included) of a checkpoint directory."""
-    names = sorted(n for n in os.listdir(directory)
-                   if n == "config.json" or (n.startswith(("model", "pytorch_model"))
-                                             and n.endswith((".safetensors", ".bin", ".index.json"))))
-    return [os.path.join(directory, n) for n in names]
+# A cached graph is keyed on the content of the checkpoint's files: the sha256 of each, computed once per
+# file version and kept in the graph's record with the file's identity (device, inode, size, modification
+# and change times). ``cp -p``, ``tar`` and ``unzip`` put an old modification time back, but they cannot set
+# the change time, and a file replaced by another has another inode, so any such change is a new version.
+# A write within one tick of the file system's clock can leave every time as it was, so a hash taken less
+# than _SETTLE_NS after the file last changed is not trusted on its identity: the file is hashed again on its
+# next use (git's rule for "racily clean" files).
+_SETTLE_NS = 2 * 10**9
+_SCRATCH = ".onnx-export-"  # a running (locked) or killed (unlocked) export's folder
+_STAGING = ".onnx-staging-"  # a scratch folder between its creation and its lock: microseconds
+_STALE_NS = 24 * 3600 * 10**9  # where locks do not work, a scratch folder this old is a killed export's
+_KEY_METADATA = f"{METADATA_PREFIX}checkpoint_sha256"
 
 
-def _stats(files: list[str]) -> list[list[Any]]:
-    return [[os.path.basename(f), os.stat(f).st_size, os.stat(f).st_mtime_ns] for f in files]
+def _now_ns() -> int:
+    return time.time_ns()
 
 
-def _sha256(files: list[str]) -> str:
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(os.path.basename(path).encode() + b"\0")
-        with open(path, "rb") as fh:
+def _identity(st: os.stat_result) -> list[int]:
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def _hash_file(path: str, copy_to: str | None = None) -> dict[str, Any]:
+    """``{"sha256", "identity", "hashed_at"}`` of the regular file ``path``, read once (and written to
+    ``copy_to`` as it is read, so that the copy is exactly the bytes hashed). ``identity`` is None when the
+    file changed while it was read: that hash is never trusted on the file's identity."""
+    regular_file(path, "file")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO swapped in meanwhile is refused, not waited on
+    try:
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            raise NotARegularFileError(f"file {path!r} is not a regular file: give a file")
+        hashed_at = _now_ns()
+        digest = hashlib.sha256()
+        with open(fd, "rb", closefd=False) as fh, \
+                (open(copy_to, "xb") if copy_to is not None else contextlib.nullcontext()) as out:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
+                if out is not None:
+                    out.write(block)
+        after = os.fstat(fd)
+    finally:
+        os.close(fd)
+    steady = _identity(before) == _identity(after)
+    return {"sha256": digest.hexdigest(), "identity": _identity(after) if steady else None, "hashed_at": hashed_at}
+
+
+def _trusted(entry: Any, st: os.stat_result) -> bool:
+    """Whether the hash in ``entry`` still holds for the file whose status is ``st``: same identity, and the
+    file had not changed for _SETTLE_NS when it was hashed."""
+    return (isinstance(entry, dict) and entry.get("identity") == _identity(st)
+            and isinstance(entry.get("hashed_at"), int) and st.st_ctime_ns + _SETTLE_NS < entry["hashed_at"])
+
+
+def _current(path: str, entry: Any) -> dict[str, Any] | None:
+    """``entry`` when it still holds for the file at ``path``, else the file hashed now; None when ``path``
+    is not a regular file (any more)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    if _trusted(entry, st):
+        return entry
+    try:
+        return _hash_file(path)
+    except (FileNotFoundError, NotARegularFileError):
+        return None  # replaced meanwhile
+
+
+def _checkpoint_key(hashes: dict[str, str]) -> str:
+    """The sha256 naming a checkpoint's content: its files' names and sha256s."""
+    digest = hashlib.sha256()
+    for name in sorted(hashes):
+        digest.update(f"{name}\0{hashes[name]}\n".encode())
     return digest.hexdigest()
 
 
-def _cache_folder(directory: str, files: list[str]) -> str:
-    """``DIR/onnx``, or a per-checkpoint folder of the user's cache (named by the weights' sha256) when
-    ``DIR`` cannot be written."""
+def _weight_entry(directory: str) -> str:
+    """The weight file a load of ``directory`` reads first (:data:`~albert_model.weight_files.WEIGHT_NAMES`),
+    refused, as the loader refuses it, when it is a link to outside the directory."""
+    for name in WEIGHT_NAMES:
+        if os.path.isfile(os.path.join(directory, name)):
+            resolve_inside(directory, name, f"checkpoint directory {directory!r}")
+            return name
+    raise FileNotFoundError(f"{directory!r} holds no model weights ({', '.join(WEIGHT_NAMES)})")
+
+
+def _shards(directory: str, index: str, read_from: str | None = None) -> list[str]:
+    """The shard files the index ``directory/index`` names (read from ``read_from``, its copy, if given),
+    relative to ``directory``; a name outside it raises. A malformed index gives none: loading the
+    checkpoint then says what is wrong with it."""
+    where = os.path.join(directory, index)
+    try:
+        data = read_json(read_from or where, "shard index")
+    except (OSError, ValueError):
+        return []
+    weight_map = data.get("weight_map") if isinstance(data, dict) else None
+    if not isinstance(weight_map, dict):
+        return []
+    names = {name for name in weight_map.values() if isinstance(name, str) and name}
+    root = os.path.abspath(directory)
+    return sorted(os.path.relpath(resolve_inside(directory, name, where), root) for name in names)
+
+
+def _checkpoint_files(directory: str) -> list[str]:
+    """What a load of ``directory`` reads, relative to it: ``config.json``, the weight file, any shards."""
+    entry = _weight_entry(directory)
+    shards = _shards(directory, entry) if entry.endswith(".index.json") else []
+    return [CONFIG_NAME, entry, *shards]
+
+
+def _snapshot(source: str, target: str) -> dict[str, dict[str, Any]]:
+    """Copy what a load of ``source`` reads into the new folder ``target``, hashing the bytes as they are
+    copied; return each file's hash entry. The model is then loaded from the copy, so the graph exported
+    and the hashes recorded for it describe the same bytes, whatever happens to ``source`` meanwhile."""
+    os.makedirs(target)
+    entries: dict[str, dict[str, Any]] = {}
+    entry = _weight_entry(source)
+    for name in (CONFIG_NAME, entry):
+        entries[name] = _hash_file(os.path.join(source, name), os.path.join(target, name))
+    if entry.endswith(".index.json"):
+        for name in _shards(source, entry, read_from=os.path.join(target, entry)):  # those the copy names
+            path = os.path.join(source, name)
+            if name not in entries and os.path.isfile(path):  # one missing is named by the loader's error
+                os.makedirs(os.path.dirname(os.path.join(target, name)), exist_ok=True)
+                entries[name] = _hash_file(path, os.path.join(target, name))
+    return entries
+
+
+def _load_snapshot(name: str, snapshot: str, source: str) -> AlbertPreTrainedModel:
+    """Class ``name`` from the copy ``snapshot`` of ``source``; errors name ``source``, not the copy."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a missing head is recorded in the graph's metadata
+            return CLASSES[name].from_pretrained(snapshot, device="cpu", dtype=torch.float32)
+    except (OSError, ValueError) as exc:
+        message = str(exc)
+        if snapshot not in message:
+            raise
+        try:
+            renamed = type(exc)(message.replace(snapshot, source))
+        except TypeError:  # an exception type that takes other arguments: keep it as it is
+            raise exc from None
+        raise renamed from None
+
+
+def _cache_folder(directory: str) -> str:
+    """``DIR/onnx``, or a folder of the user's cache named by the checkpoint's path when ``DIR`` cannot be
+    written (named by path, not content: the record inside says whether the content is still the same)."""
     beside = os.path.join(directory, "onnx")
     try:
         os.makedirs(beside, exist_ok=True)
@@ -379,27 +513,54 @@ def _cache_folder(directory: str, files: list[str]) -> str:
         return beside
     except OSError:
         root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        fallback = os.path.join(root, "albert", "onnx", _sha256(files)[:32])
+        where = hashlib.sha256(os.path.realpath(directory).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+        fallback = os.path.join(root, "albert", "onnx", where)
         os.makedirs(fallback, exist_ok=True)
         return fallback
 
 
-def _read_json(path: str) -> dict[str, Any] | None:
+def _read_record(path: str) -> dict[str, Any] | None:
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+        data = read_json(path, "ONNX cache record")
     except (OSError, ValueError):
-        return None  # absent or torn: the export is redone
+        return None  # absent, torn or not a file: the export is redone
     return data if isinstance(data, dict) else None
 
 
-def _write_json(path: str, data: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=1, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+def _write_record(path: str, data: dict[str, Any]) -> None:
+    # atomic.write_file gives the record the mode a new graph file gets (0666 less the umask), so whoever
+    # can read the graph can read its record
+    atomic.write_file(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+
+
+def _verified(record: dict[str, Any], source: str, graph: str, record_path: str) -> str | None:
+    """The checkpoint key when ``record`` describes the checkpoint's files as they are and the graph on disk;
+    None when anything differs. Files hashed again and found unchanged (touched) are recorded anew."""
+    files, graph_entry = record.get("files"), record.get("graph")
+    if record.get("export_version") != EXPORT_VERSION or not isinstance(files, dict) or \
+            not isinstance(graph_entry, dict):
+        return None
+    try:
+        names = _checkpoint_files(source)
+    except (OSError, ValueError):
+        return None  # the export says what is wrong
+    if sorted(names) != sorted(files):
+        return None
+    current: dict[str, dict[str, Any]] = {}
+    for name in names:
+        entry = _current(os.path.join(source, name), files[name])
+        if entry is None or not isinstance(files[name], dict) or entry["sha256"] != files[name].get("sha256"):
+            return None
+        current[name] = entry
+    now = _current(graph, graph_entry)
+    if now is None or now["sha256"] != graph_entry.get("sha256"):
+        return None
+    key = _checkpoint_key({name: entry["sha256"] for name, entry in current.items()})
+    if record.get("sha256") != key:
+        return None
+    if current != files or now != graph_entry:
+        _write_record(record_path, {**record, "files": current, "graph": now})
+    return key
 
 
 def cached_export(directory: str | os.PathLike[str], task: str | type | None = None, quantize: str | None = None,
@@ -407,60 +568,148 @@ def cached_export(directory: str | os.PathLike[str], task: str | type | None = N
     """The path of ``directory``'s ONNX export for ``task``, exported on first use.
 
     Exports live in ``DIR/onnx/<Class>[.int8].onnx`` (or ``cache_dir``; or the user's cache when ``DIR`` is
-    read-only), each with a ``.json`` record of the checkpoint files it came from (sizes, modification
-    times, sha256) and the export version. A record whose sizes and times match is trusted; otherwise the
-    files are hashed, and the export is redone only when their content changed. Files are written to
-    temporary names and renamed, the record last, so a crash or a concurrent export never leaves a
-    half-written graph under the final name.
+    read-only), each with a ``.json`` record of the sha256 of every checkpoint file it was exported from
+    (``config.json``, the weights, every shard) and of the graph itself. A graph is used only while both
+    still hold: each file is hashed once per version (a new inode, size, modification or change time is a
+    new version, so ``cp -p``, ``tar`` or ``unzip`` over the weights is seen) and the export is redone when
+    the content changed or the graph is not the one recorded. The weights are read once, into a copy that
+    is hashed as it is written and exported from, so a checkpoint re-saved during an export is never
+    recorded as the graph's source. Files are written to temporary names and renamed, the record last; a
+    killed export's scratch folder is removed by the next use of the cache.
 
     ``require_head=True`` raises :class:`~albert_model.checkpoint.MissingHeadError` when the class's task head
     is not in the checkpoint, before anything is exported (pipelines ask for it: they refuse such a graph).
     """
+    return _cached_export(directory, task, quantize, cache_dir, require_head=require_head)[0]
+
+
+def _cached_export(directory: str | os.PathLike[str], task: str | type | None, quantize: str | None,
+                   cache_dir: str | os.PathLike[str] | None, *, require_head: bool = False) -> tuple[str, str, str]:
+    """:func:`cached_export`, returning ``(graph path, checkpoint key, class name)``: the graph's metadata
+    holds the key (``albert.checkpoint_sha256``), for a check that the file opened is the one verified."""
     _check_quantize(quantize)
     require_onnx()
     source = os.fspath(directory)
     if not os.path.isdir(source):
         raise FileNotFoundError(f"checkpoint directory {source!r} does not exist")
-    files = _weight_files(source)
-    if not any(os.path.basename(f) != "config.json" for f in files):
+    if not any(os.path.isfile(os.path.join(source, n)) for n in WEIGHT_NAMES):
         raise FileNotFoundError(f"{source!r} holds no model weights (model.safetensors, pytorch_model.bin or "
                                 f"their sharded index)")
     name = resolve_class(task, _architecture(source))
-    stats = _stats(files)
-    sha: str | None = None
     if cache_dir is None:
-        folder = _cache_folder(source, files)
+        folder = _cache_folder(source)
     else:
         folder = os.fspath(cache_dir)
         os.makedirs(folder, exist_ok=True)
+    _sweep(folder)
     stem = os.path.join(folder, name if quantize is None else f"{name}.{quantize}")
     graph, record_path = stem + ".onnx", stem + ".json"
-    record = _read_json(record_path)
-    if record is not None and record.get("export_version") == EXPORT_VERSION and os.path.isfile(graph):
-        fresh = record.get("files") == stats
-        if not fresh:
-            sha = _sha256(files)
-            fresh = record.get("sha256") == sha
-            if fresh:
-                _write_json(record_path, {**record, "files": stats})  # same content, touched: trust the new times
-        if fresh:
-            if require_head and record.get("missing_head"):
-                raise MissingHeadError(head_error(name, source, list(record["missing_head"])))
-            return graph
-    sha = sha or _sha256(files)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a missing head is recorded in the graph's metadata
-        model = CLASSES[name].from_pretrained(source, device="cpu", dtype=torch.float32)
-    if require_head and _missing_head(model):
-        raise MissingHeadError(head_error(name, source, _missing_head(model)))
+    record = _read_record(record_path)
+    key = _verified(record, source, graph, record_path) if record is not None else None
+    if record is not None and key is not None:
+        if require_head and record.get("missing_head"):
+            raise MissingHeadError(head_error(name, source, list(record["missing_head"])))
+        return graph, key, name
     with _scratch(folder) as scratch:
+        snapshot = os.path.join(scratch, "checkpoint")
+        files = _snapshot(source, snapshot)
+        key = _checkpoint_key({n: entry["sha256"] for n, entry in files.items()})
+        model = _load_snapshot(name, snapshot, source)
+        missing = _missing_head(model)
+        if require_head and missing:
+            raise MissingHeadError(head_error(name, source, missing))
         fp32 = os.path.join(scratch, "model.onnx")
-        _write_graph(model, fp32, quantize)
-        os.replace(_final(fp32, quantize), graph)
-    _write_json(record_path, {"export_version": EXPORT_VERSION, "files": stats, "sha256": sha, "model_class": name,
-                              "quantize": quantize, "torch": torch.__version__,
-                              "missing_head": _missing_head(model)})
-    return graph
+        _write_graph(model, fp32, quantize, {_KEY_METADATA: key})
+        final = _final(fp32, quantize)
+        graph_entry = _hash_file(final)
+        os.replace(final, graph)
+        graph_entry["identity"] = _renamed_identity(graph, graph_entry["identity"])
+    _write_record(record_path, {"export_version": EXPORT_VERSION, "sha256": key, "files": files,
+                                "graph": graph_entry, "model_class": name, "quantize": quantize,
+                                "torch": torch.__version__, "missing_head": missing})
+    return graph, key, name
+
+
+def _renamed_identity(path: str, identity: list[int] | None) -> list[int] | None:
+    """The identity of the file renamed to ``path`` (a rename changes its change time), or None when the
+    file there now is not the one renamed (another process's, renamed after ours)."""
+    st = os.stat(path)
+    if identity is None or [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns] != identity[:4]:
+        return None
+    return _identity(st)
+
+
+# -- scratch folders --------------------------------------------------------------------------------
+@contextmanager
+def _scratch(folder: str) -> Iterator[str]:
+    """A new folder inside ``folder`` for one export (same file system, so ``os.replace`` out of it is
+    atomic), removed afterwards. It is locked (``flock``) while the export runs and named as a scratch
+    folder only once locked, so when a killed export leaves it behind, :func:`_sweep` (the next export or
+    cache check in ``folder``) can tell that nobody holds it and remove it."""
+    _sweep(folder)
+    staging = _new_folder(folder, _STAGING)
+    fd = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with contextlib.suppress(OSError):  # no locks on this file system: _sweep goes by age instead
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        path = os.path.join(folder, _SCRATCH + os.path.basename(staging)[len(_STAGING):])
+        os.rename(staging, path)
+        try:
+            yield path
+        finally:
+            with contextlib.suppress(FileNotFoundError):  # gone with a checkpoint directory replaced meanwhile
+                shutil.rmtree(path)
+    finally:
+        os.close(fd)  # the lock is held until the folder is gone
+
+
+def _new_folder(folder: str, prefix: str) -> str:
+    """A new folder ``folder/prefix<random>``, with the mode the umask gives (unlike ``mkdtemp``'s 0700, so
+    that the users who share ``folder`` can remove it if its export is killed)."""
+    for _ in range(100):
+        path = os.path.join(folder, prefix + secrets.token_hex(8))
+        try:
+            os.mkdir(path, 0o777)
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not make a new scratch folder in {folder!r} (100 names taken)")
+
+
+def _sweep(folder: str) -> None:
+    """Remove the scratch folders killed exports left in ``folder``: those nobody holds the lock of."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(folder, name)
+        if name.startswith(_SCRATCH):
+            _remove_if_abandoned(path)
+        elif name.startswith(_STAGING):  # killed between its creation and its lock
+            with contextlib.suppress(OSError):
+                if time.time_ns() - os.lstat(path).st_mtime_ns > _STALE_NS:
+                    shutil.rmtree(path)
+
+
+def _remove_if_abandoned(path: str) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return  # gone meanwhile, or not a folder
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # an export is running in it
+        except OSError:  # no locks on this file system: only an old folder is known to be abandoned
+            if time.time_ns() - os.fstat(fd).st_mtime_ns < _STALE_NS:
+                return
+        # a folder another user's killed export left, which this user may not remove, stays for that user's
+        # next use to remove; it is garbage, never read
+        shutil.rmtree(path, ignore_errors=True)
+    finally:
+        os.close(fd)
 
 
 def head_error(class_name: str, source: str, missing_head: list[str]) -> str:

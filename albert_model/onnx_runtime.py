@@ -10,23 +10,32 @@ Inputs are torch tensors or numpy arrays; outputs are the torch class's ``ModelO
 torch tensors (shared with ONNX Runtime's buffers, no copy), so code written for the torch classes runs
 unchanged. What the graph does not compute is refused: ``labels`` (losses), ``output_attentions``,
 ``output_hidden_states``, ``position_ids`` and ``inputs_embeds``. The session runs with 2 intra-op threads
-(``threads=``; they sleep when idle rather than spin) and ``ORT_ENABLE_ALL`` graph optimisations, on CPU
-(or CUDA when ONNX Runtime has it).
+(``threads=``, 1 to :data:`MAX_THREADS`; they sleep when idle rather than spin) and ``ORT_ENABLE_ALL`` graph
+optimisations, on CPU (or CUDA when ONNX Runtime has it).
+
+A graph is checked when it is opened, not at its first call: its metadata must name one of the ALBERT
+classes, hold a valid ``config.json`` and list its missing head parameters as JSON, and its inputs and
+outputs must be that class's. A graph from a checkpoint's export cache must also name the checkpoint
+content its record was verified against (``albert.checkpoint_sha256``), or it is exported again.
 """
 
 from __future__ import annotations
 
-import json
 import os
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
 import torch
 
+from albert_tok._regular import load_json
+
 from .config import AlbertConfig
 from .onnx_export import (
+    CLASSES,
     METADATA_PREFIX,
-    cached_export,
+    QUANTIZATIONS,
+    _cached_export,
     head_error,
     input_names,
     require_onnx,
@@ -43,9 +52,12 @@ from .outputs import (
     TokenClassifierOutput,
 )
 
-__all__ = ["DEFAULT_THREADS", "OnnxAlbertModel", "load", "session_options"]
+__all__ = ["DEFAULT_THREADS", "MAX_THREADS", "OnnxAlbertModel", "load", "session_options"]
 
 DEFAULT_THREADS = 2
+# ONNX Runtime starts every thread it is asked for when a session opens: 100000 of them never finished
+# starting. One forward gains nothing from more threads than cores; 256 covers the largest CPUs.
+MAX_THREADS = 256
 _OUTPUTS: dict[str, type[ModelOutput]] = {
     "AlbertModel": BaseModelOutputWithPooling,
     "AlbertForPreTraining": AlbertForPreTrainingOutput,
@@ -69,8 +81,7 @@ def session_options(threads: int = DEFAULT_THREADS) -> Any:
     it saves is microseconds against forwards of milliseconds."""
     import onnxruntime as ort
 
-    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
-        raise ValueError(f"threads must be a positive int, got {threads!r}")
+    _check_threads(threads)
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -79,6 +90,13 @@ def session_options(threads: int = DEFAULT_THREADS) -> Any:
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     return options
+
+
+def _check_threads(threads: Any) -> None:
+    if not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= MAX_THREADS:
+        raise ValueError(f"threads must be an int from 1 to {MAX_THREADS}, got {threads!r}: the ONNX Runtime "
+                         f"threads one forward runs on (default {DEFAULT_THREADS}); more than this machine's "
+                         f"{os.cpu_count()} cores only slows it down")
 
 
 def _providers(device: Any) -> list[str]:
@@ -111,8 +129,9 @@ def _as_int64(name: str, value: Any) -> np.ndarray | None:
 
 class OnnxAlbertModel:
     """An exported ALBERT class run by ONNX Runtime. ``config``, ``model_class`` (the exported class's
-    name) and ``missing_head`` (head parameters the checkpoint lacked: predictions are noise when not
-    empty) come from the file's metadata."""
+    name), ``missing_head`` (head parameters the checkpoint lacked: predictions are noise when not
+    empty), ``quantize`` and ``checkpoint_sha256`` (the checkpoint content a cached export came from; None
+    for a file from :func:`~albert_model.onnx_export.export_onnx`) come from the file's metadata."""
 
     def __init__(self, path: str | os.PathLike[str], *, threads: int = DEFAULT_THREADS,
                  device: str | torch.device | None = None) -> None:
@@ -128,17 +147,58 @@ class OnnxAlbertModel:
             self.session = ort.InferenceSession(self.path, session_options(threads), providers=_providers(device))
         except (ort_errors.Fail, ort_errors.InvalidGraph, ort_errors.InvalidProtobuf) as exc:
             raise ValueError(f"{self.path} is not an ONNX model ONNX Runtime can load: {exc}") from None
-        meta = self.session.get_modelmeta().custom_metadata_map
-        if f"{METADATA_PREFIX}model_class" not in meta:
-            raise ValueError(f"{self.path} was not written by albert_model.onnx_export.export_onnx (its metadata "
-                             f"lacks {METADATA_PREFIX}model_class)")
-        self.model_class: str = meta[f"{METADATA_PREFIX}model_class"]
-        self.config = AlbertConfig.from_dict(json.loads(meta[f"{METADATA_PREFIX}config"]))
-        self.missing_head: list[str] = json.loads(meta.get(f"{METADATA_PREFIX}missing_head", "[]"))
-        self.quantize: str | None = meta.get(f"{METADATA_PREFIX}quantize")
+        self._read_metadata(self.session.get_modelmeta().custom_metadata_map)
         self._inputs = input_names(self.model_class)
         self._outputs = [o.name for o in self.session.get_outputs()]
+        self._check_signature()
         self.device = torch.device("cpu")  # where inputs are read from and outputs land, whatever the provider
+
+    def _read_metadata(self, meta: dict[str, str]) -> None:
+        """The class, config, missing head, quantization and checkpoint key from the file's metadata, each
+        checked: a file that cannot be run as what it claims is refused here, not at its first call."""
+        def entry(name: str) -> str | None:
+            return meta.get(f"{METADATA_PREFIX}{name}")
+
+        where = f"{self.path}: metadata {METADATA_PREFIX}"
+        model_class = entry("model_class")
+        if model_class is None:
+            raise ValueError(f"{self.path} was not written by albert_model.onnx_export.export_onnx (its metadata "
+                             f"lacks {METADATA_PREFIX}model_class)")
+        if model_class not in CLASSES:
+            raise ValueError(f"{where}model_class names {model_class!r}, which is not an ALBERT class (one of "
+                             f"{', '.join(CLASSES)})")
+        self.model_class: str = model_class
+        config = entry("config")
+        if config is None:
+            raise ValueError(f"{self.path}: its metadata lacks {METADATA_PREFIX}config (the model's config.json)")
+        try:
+            self.config = AlbertConfig.from_dict(load_json(config, f"{where}config"))
+        except (TypeError, ValueError) as exc:
+            if str(exc).startswith(where):
+                raise
+            raise ValueError(f"{where}config is not a valid ALBERT config: {exc}") from None
+        missing = load_json(entry("missing_head") or "[]", f"{where}missing_head")
+        if not isinstance(missing, list) or not all(isinstance(k, str) for k in missing):
+            raise ValueError(f"{where}missing_head must be a JSON list of parameter names, got "
+                             f"{entry('missing_head')!r:.80}")
+        self.missing_head: list[str] = missing
+        quantize = entry("quantize")
+        if quantize not in QUANTIZATIONS:
+            raise ValueError(f"{where}quantize is {quantize!r}; accepted: absent or 'int8'")
+        self.quantize: str | None = quantize
+        self.checkpoint_sha256: str | None = entry("checkpoint_sha256")
+
+    def _check_signature(self) -> None:
+        """The graph's inputs and outputs are those of the class its metadata names."""
+        got = [i.name for i in self.session.get_inputs()]
+        if got != self._inputs:
+            raise ValueError(f"{self.path}: its inputs are {', '.join(got)}, but an {self.model_class} graph "
+                             f"takes {', '.join(self._inputs)} (its metadata names the wrong class)")
+        allowed = [f.name for f in fields(_OUTPUTS[self.model_class])]  # type: ignore[arg-type]
+        if not self._outputs or any(name not in allowed for name in self._outputs):
+            raise ValueError(f"{self.path}: its outputs are {', '.join(self._outputs) or 'none'}, but an "
+                             f"{self.model_class} graph returns some of {', '.join(allowed)} (its metadata "
+                             f"names the wrong class)")
 
     @classmethod
     def from_onnx(cls, path: str | os.PathLike[str], *, threads: int = DEFAULT_THREADS,
@@ -153,7 +213,7 @@ class OnnxAlbertModel:
         """The checkpoint directory's class for ``task`` (a task name, class or class name; default: the
         checkpoint's ``architectures``), exported into ``DIR/onnx/`` on first use and reused while the
         weights are unchanged (see :func:`~albert_model.onnx_export.cached_export`)."""
-        return cls(cached_export(directory, task, quantize, cache_dir), threads=threads, device=device)
+        return _open_cached(directory, task, quantize, cache_dir, threads=threads, device=device)
 
     @property
     def dtype(self) -> torch.dtype:
@@ -263,9 +323,7 @@ def load(path_or_directory: str | os.PathLike[str], task: str | type | None, *, 
     require_onnx()
     path = os.fspath(path_or_directory)
     if not os.path.isfile(path):
-        _providers(device)  # a device ONNX Runtime cannot use is refused before exporting
-        return OnnxAlbertModel(cached_export(path, task, quantize, require_head=require_head), threads=threads,
-                               device=device)
+        return _open_cached(path, task, quantize, None, threads=threads, device=device, require_head=require_head)
     model = OnnxAlbertModel.from_onnx(path, threads=threads, device=device)
     if quantize not in (None, model.quantize):
         raise ValueError(f"{path} is a {model.quantize or 'float32'} graph; quantize={quantize!r} applies to "
@@ -276,3 +334,20 @@ def load(path_or_directory: str | os.PathLike[str], task: str | type | None, *, 
     if require_head:
         model.require_head()
     return model
+
+
+def _open_cached(directory: str | os.PathLike[str], task: str | type | None, quantize: str | None,
+                 cache_dir: str | os.PathLike[str] | None, *, threads: int, device: str | torch.device | None,
+                 require_head: bool = False) -> OnnxAlbertModel:
+    """The checkpoint's cached export, opened, and checked to be the graph its record was verified against:
+    a graph replaced between that check and the opening is seen by the checkpoint key in its metadata, and
+    the cache is checked (and the graph exported) again."""
+    _check_threads(threads)  # a bad thread count or device is refused before anything is exported
+    _providers(device)
+    for _ in range(3):
+        path, key, name = _cached_export(directory, task, quantize, cache_dir, require_head=require_head)
+        model = OnnxAlbertModel(path, threads=threads, device=device)
+        if (model.checkpoint_sha256, model.model_class, model.quantize) == (key, name, quantize):
+            return model
+    raise OSError(f"{path} was replaced after every check of it, three times: another process keeps rewriting "
+                  f"the export cache of {os.fspath(directory)}; stop it or pass cache_dir=")

@@ -53,8 +53,8 @@ def pipeline(task: str, model: str | os.PathLike[str] | Any = None,
     ``device``: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, a ``torch.device``, or transformers' ints (``-1`` is the
     CPU, ``N >= 0`` is ``cuda:N``). ``backend="onnxruntime"`` exports the directory's task class on first use
     into ``DIR/onnx/`` (reused while the weights are unchanged) and runs it with ONNX Runtime on ``threads``
-    intra-op threads (default 2); ``quantize="int8"`` uses int8 weights. Other keywords are defaults for
-    every call (``pipeline("ner", aggregation_strategy="simple")``).
+    intra-op threads (default 2; 1 to 256, more than the cores only slows it down); ``quantize="int8"`` uses
+    int8 weights. Other keywords are defaults for every call (``pipeline("ner", aggregation_strategy="simple")``).
     """
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; accepted: {', '.join(sorted(TASKS))}")
