@@ -156,7 +156,9 @@ def _model_args(p: argparse.ArgumentParser, texts: bool = True, needs: str | Non
                    help="onnxruntime: the checkpoint exported once into DIR/onnx/ and run by ONNX Runtime")
     p.add_argument("--quantize", choices=["int8"], help="with --backend onnxruntime: int8 weights (faster on some "
                                                         "CPUs, slightly different scores)")
-    p.add_argument("--threads", type=int, help="with --backend onnxruntime: intra-op threads (default 2)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="with --backend onnxruntime: the threads ONNX Runtime runs one forward on, 1 to 256 "
+                        "(default 2); more than the machine's cores only slows it down")
     if texts:
         p.add_argument("text", nargs="*", help="input texts (default: lines of standard input)")
         p.add_argument("--input", help="read one text per line from FILE (shows a progress bar)")
