@@ -13,8 +13,8 @@ parent. It touches only its own files, inside the directory; nothing else is ren
 2. each file is written and synced as ``.NAME.atomic-part`` beside its final name;
 3. the list of files to publish and to remove is written as ``.atomic-journal`` (synced, renamed into place):
    this is the commit point. A save of one file that removes nothing needs no journal (one rename is atomic);
-4. each part is renamed over its name in the publish order below, the files in ``remove`` are deleted, the
-   directories are synced and the journal is deleted.
+4. the files in ``remove_first`` are deleted, each part is renamed over its name in the publish order
+   below, the files in ``remove`` are deleted, the directories are synced and the journal is deleted.
 
 So every file is always either its old or its new version, complete. A save killed before 3 leaves the old
 files (and parts that readers ignore and the next save deletes); one killed after 3 is finished by the next
@@ -26,7 +26,8 @@ can meet some files of each save. The publish order keeps that safe for Hugging 
 files that are not JSON (weights, shards, ``spiece.model``) first, then JSON files (an index after the
 shards it names, ``tokenizer.json``), and ``config.json`` and ``tokenizer_config.json``, which a loader
 reads first, last (:data:`PUBLISH_LAST`): whoever sees the new config sees every new file it names.
-Files in ``remove`` (superseded shards, a stale ``added_tokens.json``) go only after the new files are in.
+Files in ``remove`` (superseded shards, a stale ``added_tokens.json``) go only after the new files are in;
+files in ``remove_first`` (a ``model.safetensors`` that would be read instead of new shards) go before.
 
 :func:`replace_directory` is for a caller that owns a whole directory (a training checkpoint): it is
 replaced as one unit. The new tree is built as the hidden sibling ``.NAME.atomic-new`` and swapped in by
@@ -292,14 +293,14 @@ def _directories(target: str, names: Iterable[str]) -> list[str]:
     return sorted({target, *(os.path.dirname(_final(target, rel)) for rel in names)}, key=lambda p: p.split(os.sep))
 
 
-def _read_journal(target: str) -> tuple[bool, list[str], list[str]]:
-    """``(committed, publish, remove)`` of the journal in ``target``."""
+def _read_journal(target: str) -> tuple[bool, list[str], list[str], list[str]]:
+    """``(committed, publish, remove, remove_first)`` of the journal in ``target``."""
     path = os.path.join(target, _JOURNAL)
     record = read_json(path, "save journal")
     ok = isinstance(record, dict) and isinstance(record.get("committed"), bool) and \
-        all(isinstance(record.get(k), list) for k in ("publish", "remove"))
+        all(isinstance(record.get(k, []), list) for k in ("publish", "remove", "remove_first"))
     if ok:
-        names = [*record["publish"], *record["remove"]]
+        names = [*record.get("publish", []), *record.get("remove", []), *record.get("remove_first", [])]
         ok = all(isinstance(n, str) for n in names)
         if ok:
             try:
@@ -308,14 +309,16 @@ def _read_journal(target: str) -> tuple[bool, list[str], list[str]]:
                 ok = False
     if not ok:
         raise ValueError(f"{path}: not a journal of albert_tok.atomic (expected {{\"committed\": true|false, "
-                         f"\"publish\": [...], \"remove\": [...]}} with relative file names); remove it if "
-                         f"nothing is being saved there")
-    return record["committed"], record["publish"], record["remove"]
+                         f"\"publish\": [...], \"remove\": [...], \"remove_first\": [...]}} with relative file "
+                         f"names); remove it if nothing is being saved there")
+    return record["committed"], record.get("publish", []), record.get("remove", []), record.get("remove_first", [])
 
 
-def _write_journal(target: str, committed: bool, publish: Sequence[str], remove: Sequence[str]) -> None:
+def _write_journal(target: str, committed: bool, publish: Sequence[str], remove: Sequence[str],
+                   remove_first: Sequence[str]) -> None:
     """Write (or replace) the journal of ``target`` atomically and durably."""
-    record = json.dumps({"committed": committed, "publish": list(publish), "remove": list(remove)}) + "\n"
+    record = json.dumps({"committed": committed, "publish": list(publish), "remove": list(remove),
+                         "remove_first": list(remove_first)}) + "\n"
     part = os.path.join(target, f".{_JOURNAL}.{_PART}")
     _write_synced(part, record.encode("utf-8"), 0o666 & ~_umask())
     os.replace(part, os.path.join(target, _JOURNAL))
@@ -327,20 +330,25 @@ def _end_journal(target: str) -> None:
     _fsync_directory(target)
 
 
-def _publish(target: str, publish: Sequence[str], remove: Sequence[str]) -> None:
-    """Rename the parts into place, delete ``remove``, sync. Idempotent: a part already renamed is skipped,
-    so a committed save can be run again after a kill."""
+def _unlink(target: str, names: Iterable[str]) -> None:
+    for rel in names:
+        path = _final(target, rel)
+        if os.path.lexists(path) and not (os.path.isdir(path) and not os.path.islink(path)):
+            os.unlink(path)
+            _step(f"remove {rel}")
+
+
+def _publish(target: str, publish: Sequence[str], remove: Sequence[str], remove_first: Sequence[str]) -> None:
+    """Delete ``remove_first``, rename the parts into place, delete ``remove``, sync. Idempotent: what is
+    already done is skipped, so a committed save can be run again after a kill."""
+    _unlink(target, remove_first)
     for rel in publish:
         part = _part(target, rel)
         if os.path.lexists(part):
             os.replace(part, _final(target, rel))
             _step(f"publish {rel}")
-    for rel in remove:
-        path = _final(target, rel)
-        if os.path.lexists(path) and not (os.path.isdir(path) and not os.path.islink(path)):
-            os.unlink(path)
-            _step(f"remove {rel}")
-    for directory in _directories(target, [*publish, *remove]):
+    _unlink(target, remove)
+    for directory in _directories(target, [*publish, *remove, *remove_first]):
         if os.path.isdir(directory):
             _fsync_directory(directory)
 
@@ -357,11 +365,11 @@ def _finish_journal(target: str) -> None:
     delete its parts."""
     if not os.path.lexists(os.path.join(target, _JOURNAL)):
         return
-    committed, publish, remove = _read_journal(target)
-    inner = [d for d in _directories(target, [*publish, *remove]) if d != target]
+    committed, publish, remove, remove_first = _read_journal(target)
+    inner = [d for d in _directories(target, [*publish, *remove, *remove_first]) if d != target]
     with _locked_all(inner):
         if committed:
-            _publish(target, publish, remove)
+            _publish(target, publish, remove, remove_first)
         else:
             _discard(target, publish)
         _end_journal(target)
@@ -400,7 +408,8 @@ def _make_directories(path: str, created: list[str]) -> None:
 
 
 def write_directory(directory: str | os.PathLike[str], contents: Mapping[str, bytes], *, create: bool = False,
-                    writer: Writer | None = None, remove: Iterable[str] = ()) -> list[str]:
+                    writer: Writer | None = None, remove: Iterable[str] = (),
+                    remove_first: Iterable[str] = ()) -> list[str]:
     """Save ``contents`` (relative path -> bytes) into ``directory``; return the paths, in ``contents`` order.
 
     Only the named files are touched: every other entry of ``directory`` stays as it is (no copy, no link,
@@ -408,14 +417,17 @@ def write_directory(directory: str | os.PathLike[str], contents: Mapping[str, by
     Each file is replaced atomically; the save as a whole commits at one point (see the module docstring):
     a failure or kill before it leaves every old file, one after it is finished by :func:`recover`. The
     files are published in :func:`_publish_order` (``config.json`` last). Files named in ``remove`` (and
-    absent from ``contents``) are deleted after the new ones are in place; absent ones are ignored.
+    absent from ``contents``) are deleted after the new ones are in place, those in ``remove_first`` once
+    the save has committed but before the first new file appears (a file a reader would take instead of
+    the new ones, such as ``model.safetensors`` beside new shards); absent ones are ignored.
 
     Args:
         directory: the directory. With ``create`` it (and its parents) is made when missing; a save that
             fails then removes what it made.
         contents: relative path (``"config.json"``, ``"sub/file.bin"``) -> bytes.
         writer: writes each temporary (default: :func:`write_synced`).
-        remove: relative paths of files to delete with this save.
+        remove: relative paths of files to delete with this save, after its new files are in.
+        remove_first: relative paths of files to delete with this save, before its new files are in.
 
     Raises:
         ValueError, TypeError: a name that is not a relative path inside the directory (or is reserved for
@@ -426,8 +438,9 @@ def write_directory(directory: str | os.PathLike[str], contents: Mapping[str, by
         OSError: the write failed; before the commit point nothing in ``directory`` changed.
     """
     _check_names(contents)
-    removed = [rel for rel in dict.fromkeys(remove) if rel not in contents]
-    _check_names(dict.fromkeys(removed, b""), "name to remove")
+    removed_first = [rel for rel in dict.fromkeys(remove_first) if rel not in contents]
+    removed = [rel for rel in dict.fromkeys(remove) if rel not in contents and rel not in removed_first]
+    _check_names(dict.fromkeys([*removed_first, *removed], b""), "name to remove")
     given = os.fspath(directory)
     target = os.path.abspath(given)
     if os.path.lexists(target) and not os.path.isdir(target):
@@ -446,7 +459,7 @@ def write_directory(directory: str | os.PathLike[str], contents: Mapping[str, by
     try:
         with _locked(target):
             _finish_journal(target)
-            for rel in [*contents, *removed]:
+            for rel in [*contents, *removed_first, *removed]:
                 path = _final(target, rel)
                 if os.path.isdir(path) and not os.path.islink(path):
                     raise IsADirectoryError(errno.EISDIR, f"{path!r} is a directory; a save writes and removes "
@@ -459,11 +472,12 @@ def write_directory(directory: str | os.PathLike[str], contents: Mapping[str, by
                     for d in directories:
                         _drop_stale(d, d == target, {posixpath.basename(r) for r in contents})
                     gone = [rel for rel in removed if os.path.lexists(_final(target, rel))]
+                    gone_first = [rel for rel in removed_first if os.path.lexists(_final(target, rel))]
                     # One file in the directory itself needs no journal: its rename is the whole save, and a
                     # killed save's part is found by the next one. Otherwise the journal says where parts are.
-                    journal = len(order) + len(gone) > 1 or any("/" in rel for rel in order)
+                    journal = len(order) + len(gone) + len(gone_first) > 1 or any("/" in rel for rel in order)
                     if journal:
-                        _write_journal(target, False, order, gone)
+                        _write_journal(target, False, order, gone, gone_first)
                         _step("begin")
                     for rel in order:
                         part = _part(target, rel)
@@ -473,17 +487,17 @@ def write_directory(directory: str | os.PathLike[str], contents: Mapping[str, by
                     for d in directories:
                         _fsync_directory(d)
                     if journal:
-                        _write_journal(target, True, order, gone)
+                        _write_journal(target, True, order, gone, gone_first)
                         committed = True  # from here on the save is finished, never undone
                         _step("commit")
-                    _publish(target, order, gone)
+                    _publish(target, order, gone, gone_first)
                     if journal:
                         _end_journal(target)
                     _step("done")
                 except BaseException:
                     if committed:  # finish what can be finished now (after Ctrl-C, say); recover() does the rest
                         with contextlib.suppress(Exception):
-                            _publish(target, order, gone)
+                            _publish(target, order, gone, gone_first)
                             _end_journal(target)
                     else:  # undo: no old file was touched yet
                         for part in written:

@@ -74,19 +74,22 @@ _write_file = atomic.write_synced
 
 
 def write_atomically(directory: str, contents: dict[str, bytes], prefix: str | None = None,
-                     create: bool = False, remove: tuple[str, ...] = ()) -> list[str]:
+                     create: bool = False, remove: tuple[str, ...] = (),
+                     remove_first: tuple[str, ...] = ()) -> list[str]:
     """Save ``contents`` (file name -> bytes) into ``directory`` as one committed save; return the paths.
 
     Files are named ``{prefix}-{name}`` with a ``prefix``. Other entries of the directory are left alone,
     except the files named in ``remove`` (what an earlier save wrote that this one must not leave behind),
-    which go after the new files are in place. With ``create`` a missing directory is made. See
-    :func:`albert_tok.atomic.write_directory`.
+    which go after the new files are in place, and those in ``remove_first`` (that a reader would take
+    instead of the new files), which go once the save has committed, before any new file appears. With
+    ``create`` a missing directory is made. See :func:`albert_tok.atomic.write_directory`.
     """
     names = {(f"{prefix}-{name}" if prefix else name): data for name, data in contents.items()}
     gone = [f"{prefix}-{name}" if prefix else name for name in remove]
+    gone_first = [f"{prefix}-{name}" if prefix else name for name in remove_first]
     # _write_file is looked up per call, so a test can stand in a failing disk for it.
     return atomic.write_directory(directory, names, create=create, writer=lambda p, d: _write_file(p, d),
-                                  remove=gone)
+                                  remove=gone, remove_first=gone_first)
 
 
 def _json_bytes(data: Any) -> bytes:

@@ -100,6 +100,31 @@ def test_remove_drops_named_files_after_the_new_ones_are_in(tmp_path, monkeypatc
         atomic.write_directory(out, {}, remove=["../x"])
 
 
+def test_remove_first_drops_shadowing_files_after_the_commit_before_any_new_file(tmp_path, monkeypatch):
+    # A model.safetensors beside new shards would be read instead of them: it must be gone before the new
+    # config.json appears, but only once the save has committed (a failure before keeps the old save whole).
+    out = tmp_path / "m"
+    old = {"model.safetensors": b"old", "config.json": b"old"}
+    new = {"model-00001-of-00002.safetensors": b"1", "model-00002-of-00002.safetensors": b"2",
+           "model.safetensors.index.json": b"{}", "config.json": b"new"}
+    atomic.write_directory(out, old, create=True)
+
+    def failing(path, data):
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        atomic.write_directory(out, new, remove_first=["model.safetensors"], writer=failing)
+    assert tree(out) == old
+    steps: list[str] = []
+    monkeypatch.setattr(atomic, "_step_hook", steps.append)
+    atomic.write_directory(out, new, remove_first=["model.safetensors"], remove=["absent"])
+    assert tree(out) == new
+    commit = steps.index("commit")
+    assert steps[commit + 1:] == ["remove model.safetensors", "publish model-00001-of-00002.safetensors",
+                                  "publish model-00002-of-00002.safetensors", "publish model.safetensors.index.json",
+                                  "publish config.json", "done"]
+
+
 def test_bad_arguments(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         atomic.write_directory(tmp_path / "missing", {"a": b""})
@@ -283,7 +308,7 @@ def _killed_at(step: int, save: Callable[[], object]) -> tuple[list[str], int]:
 
 names = st.sampled_from(["config.json", "a.bin", "b.bin", "index.json", "sub/c.json", "sub/d.bin"])
 save_plans = st.tuples(st.dictionaries(names, st.binary(max_size=8), min_size=1, max_size=4),
-                       st.lists(names, max_size=2))
+                       st.lists(names, max_size=2), st.lists(names, max_size=2))
 
 
 @settings(max_examples=25)
@@ -293,17 +318,18 @@ def test_kill_at_any_step_leaves_one_consistent_save(tmp_path_factory, plans, st
     atomic.write_directory(out, {"mine.txt": b"user"}, create=True)
     state = {"mine.txt": b"user"}
     killed_at = None
-    for contents, remove in plans:
-        after = {k: v for k, v in state.items() if k not in remove or k in contents} | contents
+    for contents, remove, first in plans:
+        after = {k: v for k, v in state.items() if k not in {*remove, *first} or k in contents} | contents
         if killed_at is None:
-            labels, code = _killed_at(step, lambda c=contents, r=remove: atomic.write_directory(out, c, remove=r))
+            labels, code = _killed_at(step, lambda c=contents, r=remove, f=first:
+                                      atomic.write_directory(out, c, remove=r, remove_first=f))
             if code == -signal.SIGKILL:
                 killed_at = labels[-1]
                 atomic.recover(out)  # what every loader does first
                 # committed: the journal is in, or (a save of one file needs none) the file was renamed in
                 if any(x in ("commit", "done") or x.startswith(("publish", "remove")) for x in labels):
                     state = after
-                assert saved(out) == state, (labels, contents, remove)
+                assert saved(out) == state, (labels, contents, remove, first)
                 # recovered: parts are left only by a save of one file, beside it (the next save drops them)
                 assert all("/" not in t and t.endswith(".atomic-part") for t in temporaries(out)), labels
                 step = 10**6  # no further kills
@@ -311,7 +337,7 @@ def test_kill_at_any_step_leaves_one_consistent_save(tmp_path_factory, plans, st
             assert code == 0, labels
             step -= len(labels)
         else:
-            atomic.write_directory(out, contents, remove=remove)
+            atomic.write_directory(out, contents, remove=remove, remove_first=first)
         state = after
         assert saved(out) == state
     atomic.write_directory(out, {"last": b""})  # the next save leaves no temporaries of a killed one
