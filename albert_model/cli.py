@@ -34,7 +34,8 @@ from albert_tok.cli import ArgumentParser, UsageError, add_commands, emit, read_
 __all__ = ["MODEL_COMMANDS", "TORCH_INSTALL", "build_parser", "main"]
 
 MODEL_COMMANDS = ("fill-mask", "classify", "tag", "answer", "export-onnx", "pretrain", "finetune")
-TORCH_INSTALL = "pip install torch==2.13.0"
+TORCH_INSTALL = ("pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu (CPU only), or "
+                 "pip install torch==2.13.0 (NVIDIA GPU on Linux: the CUDA build)")
 _AGGREGATIONS = ("none", "simple", "first", "average", "max")
 _EXPORT_TASKS = ("fill-mask, text-classification, token-classification, question-answering, multiple-choice, "
                  "feature-extraction, pretraining")
