@@ -210,28 +210,62 @@ MOUNT_SCRIPT = textwrap.dedent("""
     atomic.replace_directory(out / "checkpoint", {"state.json": b"{}", "more": b""})
     assert AlbertTokenizerFast.from_pretrained(out).encode("Hello") == AlbertTokenizer(sys.argv[2]).encode("Hello")
     assert sorted(os.listdir(out / "checkpoint")) == ["more", "state.json"]
+    if sys.argv[3] == "model":
+        import torch
+        import albert_model as A
+        config = A.AlbertConfig(vocab_size=99, embedding_size=16, hidden_size=32, num_hidden_layers=1,
+                                num_attention_heads=4, intermediate_size=37, max_position_embeddings=64)
+        for size in ("10KB", "5GB"):  # sharded, then one file over the shards
+            torch.manual_seed(0)
+            model = A.AlbertModel(config)
+            model.save_pretrained(out, max_shard_size=size)
+        loaded = A.AlbertModel.from_pretrained(out)
+        assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values()))
     print("saved", sorted(os.listdir(out)))
 """)
 
 
-def test_save_into_a_real_mount_point(tmp_path):
-    # A private mount namespace (root or user namespaces needed): the tmpfs vanishes with the process.
+def _in_mount_namespace(setup: str, out: Path, model: bool) -> str:
+    """Run ``setup`` (shell, ``$1`` is ``out``) and then MOUNT_SCRIPT in a private mount namespace (root or
+    user namespaces needed; skipped where that is not allowed): its mounts vanish with the process."""
     unshare = shutil.which("unshare")
     if unshare is None:
         pytest.skip("no unshare(1)")
-    out = tmp_path / "mnt"
-    out.mkdir()
-    probe = subprocess.run([unshare, "-m", "sh", "-c", f"mount -t tmpfs none {out}"], check=False,
+    probe = subprocess.run([unshare, "-m", "sh", "-c", 'mount -t tmpfs none "$1"', "sh", str(out)], check=False,
                            capture_output=True)
     if probe.returncode != 0:
         pytest.skip(f"cannot mount here: {probe.stderr.decode(errors='replace').strip()}")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false"}
-    command = 'mount -t tmpfs none "$1" && exec "$2" -c "$3" "$1" "$4"'
+    command = f'set -e; {setup}; exec "$2" -c "$3" "$1" "$4" "$5"'
     done = subprocess.run([unshare, "-m", "sh", "-c", command, "sh", str(out), sys.executable, MOUNT_SCRIPT,
-                           str(SPIECE)], check=False, capture_output=True, text=True, env=env, timeout=120)
+                           str(SPIECE), "model" if model else "-"], check=False, capture_output=True, text=True,
+                          env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "saved" in done.stdout and "'checkpoint'" in done.stdout
+    return done.stdout
+
+
+def test_save_into_a_real_mount_point(tmp_path):
+    out = tmp_path / "mnt"
+    out.mkdir()
+    _in_mount_namespace('mount -t tmpfs none "$1"', out, model=False)
     assert os.listdir(out) == []  # it all went into the mount, which is gone now
+
+
+def test_save_into_a_writable_volume_under_a_read_only_parent(tmp_path):
+    # As with docker -v: the directory is a mount point, writable, inside a read-only file system. Real
+    # kernel semantics, for root too: creating anything beside it fails with EROFS, renaming it with EBUSY.
+    parent = tmp_path / "readonly"
+    out = parent / "out"
+    out.mkdir(parents=True)
+    setup = ('p="$(dirname "$1")"; mount --bind "$p" "$p"; mount -o remount,bind,ro "$p"; '
+             'mount --bind "$1" "$1"; mount -o remount,bind,rw "$1"; ! touch "$p/probe" 2>/dev/null')
+    _in_mount_namespace(setup, out, model=True)
+    assert os.listdir(parent) == ["out"]
+    assert {"spiece.model", "tokenizer.json", "config.json", "model.safetensors", "checkpoint", "big.bin"} <= \
+        set(os.listdir(out))
+    assert not any(name.startswith("model-") for name in os.listdir(out))  # the shards were superseded
+    assert [n for n in os.listdir(out) if atomic._is_temporary(n)] == []
 
 
 # -- files the save did not write -------------------------------------------------------------------------
