@@ -27,6 +27,7 @@ from .weight_files import (
     SAFETENSORS_NAME,
     CheckpointError,
     read_state_dict,
+    resolve_inside,
     serialize,
     superseded_files,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "fit_prefix",
     "head_prefixes",
     "load_into",
+    "non_finite",
     "read_state_dict",
     "rename_legacy_keys",
     "resolve_dtype",
@@ -74,8 +76,8 @@ class LoadReport:
 
     Errors (``ok`` is False): keys ``missing`` or ``unexpected``, shape mismatches ``mismatched``
     ``(key, checkpoint shape, model shape)``. Not errors: ``newly_initialized`` (head and pooler parameters
-    the checkpoint lacks, and mismatched ones re-initialised under ``ignore_mismatched_sizes``, also listed in
-    ``reinitialized``), ``unused`` (parameters of another head). ``missing_head`` is the part of
+    the checkpoint lacks, and mismatched task-head ones re-initialised under ``ignore_mismatched_sizes``, also
+    listed in ``reinitialized``), ``unused`` (parameters of another head). ``missing_head`` is the part of
     ``newly_initialized`` the class's predictions depend on: ask ``head_missing`` or call ``require_head()``.
     """
 
@@ -117,7 +119,9 @@ class LoadReport:
         for key, found, wanted in self.mismatched:
             lines.append(f"shape mismatch for {key}: checkpoint {list(found)}, model {list(wanted)}")
         if self.mismatched:
-            lines.append("(pass ignore_mismatched_sizes=True to initialise the mismatched parameters afresh)")
+            lines.append("(a task head of another size, e.g. for a new num_labels: pass ignore_mismatched_sizes=True "
+                         "to initialise it afresh; any other mis-shaped parameter means the weights do not match "
+                         "config.json, and only strict=False loads them, leaving it at random with a warning)")
         return "\n".join(lines)
 
 
@@ -209,6 +213,21 @@ def wrong_dtypes(state: StateDict, expected: dict[str, torch.Tensor]) -> list[st
     return out
 
 
+def non_finite(state: StateDict) -> list[str]:
+    """``"key (2 NaN, 1 inf)"`` for each floating-point tensor holding values that are not finite, by key."""
+    out = []
+    for key in sorted(state):
+        tensor = state[key]
+        if not tensor.is_floating_point():
+            continue
+        # in slices, so the check never needs more than a few MB beside the weights
+        if all(bool(torch.isfinite(part).all()) for part in tensor.reshape(-1).split(1 << 22)):
+            continue
+        counts = ((int(torch.isnan(tensor).sum()), "NaN"), (int(torch.isinf(tensor).sum()), "inf"))
+        out.append(f"{key} ({', '.join(f'{n} {kind}' for n, kind in counts if n)})")
+    return out
+
+
 # -- from_pretrained arguments ------------------------------------------------------------------------
 def resolve_dtype(dtype: Any, torch_dtype: Any, config: AlbertConfig, state: StateDict) -> torch.dtype:
     """The dtype to load in: given, ``"auto"`` (config's ``dtype``, else the weights'), or the default (fp32)."""
@@ -256,18 +275,29 @@ def load_into(cls: Any, directory: str | os.PathLike[str], *, device: Any = None
     """Build ``cls`` from a checkpoint directory; see :meth:`AlbertPreTrainedModel.from_pretrained`."""
     from albert_tok.atomic import recover
 
+    from .pretrained import check_fits
+
     path = os.fspath(directory)
     recover(path)  # finish a save that was killed halfway where the atomic swap had no renameat2
-    if not os.path.isdir(path):
+    if not os.path.exists(path):
         raise FileNotFoundError(f"checkpoint directory {path!r} does not exist (no model hub here: pass a "
                                 f"local directory with {CONFIG_NAME} and {SAFETENSORS_NAME})")
-    if config is None:
-        config = AlbertConfig.from_json(os.path.join(path, CONFIG_NAME))
+    if not os.path.isdir(path):
+        raise NotADirectoryError(f"checkpoint directory {path!r} is not a directory: pass a directory with "
+                                 f"{CONFIG_NAME} and {SAFETENSORS_NAME}")
+    if config is None:  # held to the weights' rule: inside the directory (or its hub-cache blobs)
+        config = AlbertConfig.from_json(resolve_inside(path, CONFIG_NAME, f"checkpoint directory {path!r}"))
     elif not isinstance(config, AlbertConfig):
         raise TypeError(f"config must be an AlbertConfig, got {type(config).__name__}")
     overrides, init_kwargs = _split_kwargs(cls, config, kwargs)
     config = config.with_overrides(**overrides)
+    check_fits(config, cls.__name__)  # before reading weights that could not be held anyway
     state, source = read_state_dict(path)
+    bad_values = non_finite(state)
+    if bad_values:  # never relaxed by strict=False: every answer computed from them would be NaN
+        raise CheckpointError(f"{source} holds weights that are not finite numbers, so every answer would be NaN "
+                              f"or inf: {', '.join(bad_values)}; the file is damaged or was saved from a run that "
+                              f"diverged")
     target = resolve_dtype(dtype, torch_dtype, config, state)
     model = cls(config, **init_kwargs)
     prefix = model.base_model_prefix
@@ -284,7 +314,11 @@ def load_into(cls: Any, directory: str | os.PathLike[str], *, device: Any = None
         raise CheckpointError(f"{source} holds tensors whose dtype cannot hold {cls.__name__}'s parameters:\n"
                               + "\n".join(bad_dtypes))
     if ignore_mismatched_sizes and report.mismatched:
-        report.reinitialized, report.mismatched = report.mismatched, []
+        # a task head only: its shape follows num_labels, which a caller may change; a mis-shaped base
+        # parameter means the weights do not match config.json, and re-initialising it would wipe what the
+        # checkpoint knows without a word (fine-tuning passes this flag for every run)
+        report.reinitialized = [m for m in report.mismatched if model.is_head_key(m[0])]
+        report.mismatched = [m for m in report.mismatched if not model.is_head_key(m[0])]
         report.newly_initialized = sorted(report.newly_initialized + [k for k, _, _ in report.reinitialized])
     if strict and not report.ok:
         raise CheckpointError(f"{source} does not fit {cls.__name__}:\n{report.describe()}")

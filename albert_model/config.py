@@ -15,7 +15,10 @@ import warnings
 from dataclasses import InitVar, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["ACTIVATIONS", "CONFIG_NAME", "DTYPES", "LIMITS", "MAX_LABELS", "PROBLEM_TYPES", "AlbertConfig", "dtype_name"]
+from albert_tok._regular import read_json
+
+__all__ = ["ACTIVATIONS", "CONFIG_NAME", "DTYPES", "LIMITS", "MAX_LABELS", "MAX_PARAMETERS", "PROBLEM_TYPES", "AlbertConfig",
+           "dtype_name", "format_bytes"]
 
 ACTIVATIONS = ("gelu", "gelu_new", "gelu_pytorch_tanh", "relu", "silu", "swish", "tanh")
 PROBLEM_TYPES = (None, "regression", "single_label_classification", "multi_label_classification")
@@ -27,6 +30,11 @@ CONFIG_NAME = "config.json"
 LIMITS = {"vocab_size": 10**7, "embedding_size": 65536, "hidden_size": 65536, "num_hidden_layers": 1024,
           "num_hidden_groups": 1024, "num_attention_heads": 65536, "intermediate_size": 262144,
           "inner_group_num": 1024, "max_position_embeddings": 10**6, "type_vocab_size": 10**6}
+# Each size may be in range while their product is not: 1e11 parameters (400 GB in float32) is far above any
+# ALBERT (xxlarge has 2.2e8) and far below the terabytes a typo in two sizes asks for.
+MAX_PARAMETERS = 10**11
+_SIZES = ("vocab_size", "embedding_size", "max_position_embeddings", "type_vocab_size", "hidden_size",
+          "intermediate_size", "inner_group_num", "num_hidden_groups")
 # Generic transformers switches: written to config.json only when they differ from these defaults.
 _FLAGS = {"output_attentions": False, "output_hidden_states": False, "return_dict": True}
 
@@ -87,6 +95,15 @@ def _default_labels(count: Any) -> tuple[dict[int, str], dict[str, int]]:
         raise ValueError(f"config.num_labels must be an int in [1, {MAX_LABELS}], got {count!r}")
     ids = {i: f"LABEL_{i}" for i in range(count)}
     return ids, {name: i for i, name in ids.items()}
+
+
+def format_bytes(count: float) -> str:
+    """``"2.6 TB"``: a byte count in decimal units, for messages."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if count < 1000:
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    return f"{count:.1f} PB"
 
 
 def dtype_name(value: Any) -> str | None:
@@ -177,6 +194,12 @@ class AlbertConfig:
         if self.num_hidden_layers % self.num_hidden_groups:
             raise ValueError(f"config.num_hidden_layers ({self.num_hidden_layers}) must be a multiple of "
                              f"config.num_hidden_groups ({self.num_hidden_groups})")
+        count = self.parameter_count()
+        if count > MAX_PARAMETERS:  # before anything is built: allocating this would take the machine down
+            sizes = ", ".join(f"config.{name}={getattr(self, name)}" for name in _SIZES)
+            raise ValueError(f"config sizes {sizes} make a model of about {count:.3g} parameters "
+                             f"({format_bytes(count * 4)} in float32); at most {MAX_PARAMETERS:.0e} are accepted: "
+                             f"check these sizes for a typo")
         if not isinstance(self.hidden_act, str) or self.hidden_act not in ACTIVATIONS:
             raise ValueError(f"config.hidden_act={self.hidden_act!r} is not supported; accepted: {ACTIVATIONS}")
         for name in ("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout_prob"):
@@ -215,6 +238,13 @@ class AlbertConfig:
                 raise _bad(f"config.{name} must be true or false, got {getattr(self, name)!r}")
         if not isinstance(self.extra, dict):
             raise _bad(f"config.extra must be a dict, got {type(self.extra).__name__}")
+
+    def parameter_count(self) -> int:
+        """Parameters of :class:`AlbertModel` with its pooler, from the sizes alone (a task head adds a few)."""
+        e, h, i = self.embedding_size, self.hidden_size, self.intermediate_size
+        embeddings = e * (self.vocab_size + self.max_position_embeddings + self.type_vocab_size + 2)  # + LayerNorm
+        layer = 4 * (h * h + h) + 2 * h + (h * i + i) + (i * h + h) + 2 * h  # attention, its norm, FFN, norm
+        return embeddings + (e * h + h) + self.num_hidden_groups * self.inner_group_num * layer + (h * h + h)
 
     @property
     def head_dim(self) -> int:
@@ -308,13 +338,7 @@ class AlbertConfig:
     def from_json(cls, path: str | os.PathLike[str]) -> AlbertConfig:
         """Read transformers' ``config.json`` or Google's ``albert_config.json``; errors name the file."""
         p = os.fspath(path)
-        if not os.path.isfile(p):
-            raise FileNotFoundError(f"config file {p!r} does not exist")
-        try:
-            with open(p, encoding="utf-8") as fh:
-                data = json.load(fh)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{p} is not valid JSON: {exc}") from exc
+        data = read_json(p, "config file")  # a directory, device or FIFO is refused before it is opened
         if not isinstance(data, dict):
             raise _bad(f"{p} must hold a JSON object of config keys, got a JSON {type(data).__name__}")
         try:

@@ -15,10 +15,33 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from .config import LIMITS, AlbertConfig
+from .config import LIMITS, AlbertConfig, format_bytes
 from .unpadded import ATTN_IMPLEMENTATIONS
 
-__all__ = ["AlbertPreTrainedModel"]
+__all__ = ["AlbertPreTrainedModel", "check_fits", "physical_memory"]
+
+
+def physical_memory() -> int | None:
+    """Bytes of memory this machine has, or None where the platform does not say (no ``os.sysconf``)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_fits(config: AlbertConfig, name: str) -> None:
+    """Refuse, before a byte is allocated, a model whose parameters alone exceed the machine's memory."""
+    if torch.get_default_device().type != "cpu":  # meta (nothing allocated) or an accelerator: not RAM
+        return
+    memory = physical_memory()
+    dtype = torch.get_default_dtype()
+    count = config.parameter_count()
+    need = count * dtype.itemsize
+    if memory is not None and need > memory:
+        raise ValueError(f"{name}: the config makes a model of about {count:.3g} parameters ({format_bytes(need)} "
+                         f"in {str(dtype).removeprefix('torch.')}), more than the {format_bytes(memory)} of memory "
+                         f"this machine has; check config.vocab_size, embedding_size, hidden_size, "
+                         f"intermediate_size, num_hidden_groups and inner_group_num")
 
 
 def _check_attn_implementation(value: str) -> None:
@@ -45,6 +68,7 @@ class AlbertPreTrainedModel(nn.Module):
         super().__init__()
         if not isinstance(config, AlbertConfig):
             raise TypeError(f"config must be an AlbertConfig, got {type(config).__name__}")
+        check_fits(config, type(self).__name__)
         self.config = config
         # "sdpa" and "eager" run the same padded path (attention weights always come from the eager one);
         # "varlen" packs padded batches to their real tokens (albert_model.unpadded)
@@ -122,8 +146,10 @@ class AlbertPreTrainedModel(nn.Module):
         from the checkpoint are initialised with a :class:`HeadInitializedWarning` and listed in
         ``model.load_report`` (``load_report.head_missing``); head parameters of another class are listed as
         unused. Any other missing, unexpected or mis-shaped key raises one ``CheckpointError`` listing them all
-        (or only goes into the report with ``strict=False``); a tensor whose dtype cannot hold its parameter
-        (int, bool) always raises. ``attn_implementation``: ``"sdpa"`` and ``"eager"`` run
+        (or only goes into the report with ``strict=False``): ``ignore_mismatched_sizes`` re-initialises task
+        head parameters only, since a mis-shaped base parameter means the weights do not match ``config.json``.
+        A tensor whose dtype cannot hold its parameter (int, bool), or holding NaN or inf, always raises; so
+        does a config whose model would not fit in this machine's memory, before the weights are read. ``attn_implementation``: ``"sdpa"`` and ``"eager"`` run
         ``scaled_dot_product_attention`` (eagerly when attention weights are asked for); ``"varlen"`` packs
         padded batches to their real tokens (:meth:`set_attn_implementation`).
         """

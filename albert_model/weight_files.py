@@ -4,8 +4,12 @@ Reading follows transformers' order: ``model.safetensors``, ``model.safetensors.
 ``pytorch_model.bin`` (unpickled with ``weights_only=True``, never more), ``pytorch_model.bin.index.json``.
 Every file read must resolve inside the checkpoint directory, symlinks resolved: a shard index cannot name
 ``../x`` or ``/etc/x``. The one allowance is the Hugging Face cache, whose ``snapshots/<revision>/`` files are
-symlinks into the same repository's ``blobs/``. Whatever is read is checked to be ``{str: Tensor}``; anything
-else raises a :class:`CheckpointError` naming the file.
+symlinks into the same repository's ``blobs/``: a snapshot (found by its resolved path,
+``models--<org>--<name>/snapshots/<revision>``) may reach that repository's ``blobs`` when it is a real
+directory, never a link, so no layout can stretch the allowance outside the repository. A weight file that
+is there must be a regular file (a FIFO or a device would be read forever), and is never skipped for the
+next name. Whatever is read is checked to be ``{str: Tensor}``; anything else raises a
+:class:`CheckpointError` naming the file.
 
 Writing plans shards as ``huggingface_hub`` does (greedy in state-dict order, a tensor larger than the limit
 alone in its shard), names them ``model-00001-of-00003.safetensors`` with a ``model.safetensors.index.json``,
@@ -22,6 +26,8 @@ from typing import Any
 
 import torch
 
+from albert_tok._regular import load_json, regular_file
+
 __all__ = [
     "BIN_INDEX_NAME",
     "BIN_NAME",
@@ -35,6 +41,7 @@ __all__ = [
     "resolve_inside",
     "serialize",
     "superseded_files",
+    "weight_file",
 ]
 
 SAFETENSORS_NAME = "model.safetensors"
@@ -58,10 +65,16 @@ def _within(path: str, root: str) -> bool:
 
 
 def _roots(directory: str) -> list[str]:
-    roots = [os.path.realpath(directory)]
-    here = os.path.abspath(directory)
-    if os.path.basename(os.path.dirname(here)) == "snapshots":  # <cache>/models--x/snapshots/<rev>
-        roots.append(os.path.realpath(os.path.join(here, os.pardir, os.pardir, "blobs")))
+    """The directories a file of ``directory`` may resolve into: itself, and for a hub-cache snapshot its own
+    repository's ``blobs``, only when that is a real directory (a link could name ``/``)."""
+    real = os.path.realpath(directory)
+    roots = [real]
+    snapshots = os.path.dirname(real)
+    repo = os.path.dirname(snapshots)
+    if os.path.basename(snapshots) == "snapshots" and os.path.basename(repo).startswith("models--"):
+        blobs = os.path.join(repo, "blobs")  # repo is resolved: only blobs itself could still be a link
+        if os.path.isdir(blobs) and not os.path.islink(blobs):
+            roots.append(blobs)
     return roots
 
 
@@ -124,9 +137,11 @@ def _read_bin(path: str) -> StateDict:
 def _read_index(path: str) -> dict[str, str]:
     try:
         with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{path} is not valid JSON ({exc})") from exc
+            data = load_json(fh.read(), path)
+    except UnicodeDecodeError as exc:
+        raise CheckpointError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except ValueError as exc:  # invalid JSON, or nested past the depth limit
+        raise CheckpointError(str(exc)) from None
     if not isinstance(data, dict) or "weight_map" not in data:
         raise CheckpointError(f"{path} must be a JSON object with a \"weight_map\" of parameter name -> shard "
                               f"file; got {type(data).__name__}" + (" without weight_map" if isinstance(data, dict)
@@ -150,9 +165,9 @@ def _read_sharded(directory: str, index: str, read: Any) -> StateDict:
     paths = {shard: resolve_inside(directory, shard, index) for shard in sorted(by_shard)}
     state: StateDict = {}
     for shard, path in paths.items():
-        if not os.path.isfile(path):
+        if not os.path.lexists(path):
             raise CheckpointError(f"{index} names shard {shard!r}, which is not a file in {directory!r}")
-        tensors = read(path)
+        tensors = read(regular_file(path, f"shard named by {index}"))
         listed = set(by_shard[shard])
         absent = sorted(listed - set(tensors))
         if absent:
@@ -164,20 +179,29 @@ def _read_sharded(directory: str, index: str, read: Any) -> StateDict:
     return state
 
 
-def read_state_dict(directory: str) -> tuple[StateDict, str]:
-    """The weights of a checkpoint directory and the file they came from (see the module docstring)."""
+def weight_file(directory: str) -> tuple[str, str]:
+    """``(name, path)`` of the weight file a load of ``directory`` reads first (:data:`WEIGHT_NAMES` order).
+
+    A name that is there is the one to read: a link out of the directory (:class:`CheckpointError`), a
+    dangling link (``FileNotFoundError``), a directory, device or FIFO (``NotARegularFileError``) is an
+    error, never a reason to fall back on the next name.
+    """
     for name in WEIGHT_NAMES:
-        candidate = os.path.join(directory, name)
-        if not os.path.isfile(candidate):
-            continue
-        path = resolve_inside(directory, name, f"checkpoint directory {directory!r}")
-        if name == SAFETENSORS_NAME:
-            return _read_safetensors(path), path
-        if name == BIN_NAME:
-            return _read_bin(path), path
-        return _read_sharded(directory, path, _read_safetensors if name == SAFETENSORS_INDEX_NAME else _read_bin), path
+        if os.path.lexists(os.path.join(directory, name)):
+            path = resolve_inside(directory, name, f"checkpoint directory {directory!r}")
+            return name, regular_file(path, "weights file")
     raise FileNotFoundError(f"{directory!r} has no {SAFETENSORS_NAME}, {SAFETENSORS_INDEX_NAME}, {BIN_NAME} or "
                             f"{BIN_INDEX_NAME}")
+
+
+def read_state_dict(directory: str) -> tuple[StateDict, str]:
+    """The weights of a checkpoint directory and the file they came from (see the module docstring)."""
+    name, path = weight_file(directory)
+    if name == SAFETENSORS_NAME:
+        return _read_safetensors(path), path
+    if name == BIN_NAME:
+        return _read_bin(path), path
+    return _read_sharded(directory, path, _read_safetensors if name == SAFETENSORS_INDEX_NAME else _read_bin), path
 
 
 # -- writing ----------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ torch = pytest.importorskip("torch")
 import albert_model as A
 from albert_model.checkpoint import CheckpointError, HeadInitializedWarning, MissingHeadError, head_prefixes
 from albert_model.weight_files import parse_size, plan_shards, resolve_inside
+from albert_tok._regular import NotARegularFileError
 
 TINY = {"vocab_size": 99, "embedding_size": 16, "hidden_size": 32, "num_hidden_layers": 4, "num_hidden_groups": 2,
         "num_attention_heads": 4, "intermediate_size": 37, "inner_group_num": 2, "max_position_embeddings": 64}
@@ -41,6 +42,39 @@ def saved(tmp_path, cls=A.AlbertForSequenceClassification, name="m", **kwargs):
 
 def write_index(directory: Path, weight_map) -> None:
     (directory / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
+
+
+def not_a_file(path: Path, kind: str) -> Path:
+    """``path`` made into a directory or a FIFO, or a link to a device: a name that is no regular file."""
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        os.symlink(kind, path)
+    return path
+
+
+def finishes(call):
+    """Run ``call`` on a thread and return what it returned, re-raising what it raised; a call still running after
+    a minute (reading a FIFO or a device forever) fails the test instead of hanging the suite."""
+    import threading
+
+    outcome: dict = {}
+
+    def target():
+        try:
+            outcome["value"] = call()
+        except Exception as exc:  # noqa: BLE001 -- whatever it raised is re-raised on the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the call is still reading"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 # -- 1. no path out of a checkpoint directory --------------------------------------------------------
@@ -91,6 +125,115 @@ def test_hugging_face_cache_snapshot_links_into_blobs_load(tmp_path):
         torch.testing.assert_close(loaded(ids()).logits, model(ids()).logits)
 
 
+def cache_layout(tmp_path, link_blobs_to=None):
+    """A hub-cache-shaped models--org--tiny/{blobs,snapshots/abc123} with a real config.json in the snapshot, and
+    a saved model's weights in tmp_path/elsewhere; ``blobs`` is a real directory, or a link to ``link_blobs_to``."""
+    model = tiny()
+    model.save_pretrained(tmp_path / "elsewhere")
+    repo = tmp_path / "models--org--tiny"
+    snapshot = repo / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    if link_blobs_to is None:
+        (repo / "blobs").mkdir()
+    else:
+        os.symlink(link_blobs_to, repo / "blobs")
+    os.replace(tmp_path / "elsewhere" / "config.json", snapshot / "config.json")
+    return model, repo, snapshot
+
+
+def test_cache_blobs_linked_to_the_root_cannot_reach_outside(tmp_path):
+    # blobs -> /: "../../blobs/<absolute path>" would resolve anywhere on the machine
+    _, _, snapshot = cache_layout(tmp_path, link_blobs_to="/")
+    os.symlink(f"../../blobs{tmp_path}/elsewhere/model.safetensors", snapshot / "model.safetensors")
+    with pytest.raises(CheckpointError, match="resolves to .* outside the checkpoint directory"):
+        A.AlbertForSequenceClassification.from_pretrained(snapshot)
+
+
+def test_cache_blobs_linked_to_a_directory_elsewhere_is_not_the_repositorys(tmp_path):
+    _, _, snapshot = cache_layout(tmp_path, link_blobs_to=str(tmp_path / "elsewhere"))
+    os.symlink("../../blobs/model.safetensors", snapshot / "model.safetensors")
+    with pytest.raises(CheckpointError, match="resolves to .* outside the checkpoint directory"):
+        A.AlbertForSequenceClassification.from_pretrained(snapshot)
+
+
+def test_cache_snapshot_cannot_link_into_another_repositorys_blobs(tmp_path):
+    _, _, snapshot = cache_layout(tmp_path)
+    other = tmp_path / "models--org--other" / "blobs"
+    other.mkdir(parents=True)
+    os.replace(tmp_path / "elsewhere" / "model.safetensors", other / "hash0")
+    os.symlink("../../../models--org--other/blobs/hash0", snapshot / "model.safetensors")
+    with pytest.raises(CheckpointError, match="resolves to .* outside the checkpoint directory"):
+        A.AlbertForSequenceClassification.from_pretrained(snapshot)
+
+
+def test_cache_config_json_is_held_to_the_same_rule(tmp_path):
+    _, _, snapshot = cache_layout(tmp_path, link_blobs_to="/")
+    os.replace(snapshot / "config.json", tmp_path / "elsewhere" / "config.json")
+    os.symlink(f"../../blobs{tmp_path}/elsewhere/config.json", snapshot / "config.json")
+    os.symlink(f"../../blobs{tmp_path}/elsewhere/model.safetensors", snapshot / "model.safetensors")
+    with pytest.raises(CheckpointError, match=r"config\.json.* resolves to .* outside the checkpoint directory"):
+        A.AlbertForSequenceClassification.from_pretrained(snapshot)
+
+
+def test_cache_snapshot_reached_through_a_link_loads(tmp_path):
+    model, repo, snapshot = cache_layout(tmp_path)
+    os.replace(tmp_path / "elsewhere" / "model.safetensors", repo / "blobs" / "hash0")
+    os.symlink("../../blobs/hash0", snapshot / "model.safetensors")
+    os.symlink(snapshot, tmp_path / "my-model")
+    loaded = A.AlbertForSequenceClassification.from_pretrained(tmp_path / "my-model")
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(ids()).logits, model(ids()).logits)
+
+
+_TARGETS = ["../../blobs/h", "../../blobs/sub/h", "../../blobs/../blobs/h", "../../blobs/link", "../../x",
+            "../../../models--org--other/blobs/h", "../../blobs/out/h", "h2", "../abc123/h2", "/etc/hostname"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(blobs=st.sampled_from(["dir", "/", "..", "../../outside", "sub"]), target=st.sampled_from(_TARGETS),
+       snapshots_link=st.booleans())
+def test_cache_links_resolve_only_into_the_snapshot_or_its_own_real_blobs(tmp_path_factory, blobs, target,
+                                                                        snapshots_link):
+    base = tmp_path_factory.mktemp("cache")
+    (base / "outside").mkdir()
+    (base / "outside" / "h").write_bytes(b"x")
+    other = base / "models--org--other" / "blobs"
+    other.mkdir(parents=True)
+    (other / "h").write_bytes(b"x")
+    repo = base / "models--org--tiny"
+    repo.mkdir()
+    (repo / "x").write_bytes(b"x")
+    (repo / "real").mkdir()
+    (repo / "real" / "h").write_bytes(b"x")
+    if blobs == "dir":
+        (repo / "blobs" / "sub").mkdir(parents=True)
+        for name in ("h", "sub/h"):
+            (repo / "blobs" / name).write_bytes(b"x")
+        os.symlink("/etc", repo / "blobs" / "out")  # a link inside blobs that leaves it
+        os.symlink("h", repo / "blobs" / "link")
+    else:
+        os.symlink({"sub": "real"}.get(blobs, blobs), repo / "blobs")
+    if snapshots_link:  # snapshots/ itself a link to a directory elsewhere
+        (base / "snaps" / "abc123").mkdir(parents=True)
+        os.symlink(base / "snaps", repo / "snapshots")
+    else:
+        (repo / "snapshots" / "abc123").mkdir(parents=True)
+    snapshot = repo / "snapshots" / "abc123"
+    (snapshot / "h2").write_bytes(b"x")
+    os.symlink(target, snapshot / "weights")
+    try:
+        path = resolve_inside(str(snapshot), "weights", "test")
+    except CheckpointError:
+        return
+    real = os.path.realpath(path)
+    own_blobs = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(snapshot))), "blobs")
+    inside_snapshot = os.path.commonpath([real, os.path.realpath(snapshot)]) == os.path.realpath(snapshot)
+    in_own_blobs = os.path.commonpath([real, own_blobs]) == own_blobs and os.path.isdir(own_blobs) \
+        and not os.path.islink(own_blobs) and own_blobs.startswith(str(repo))
+    assert inside_snapshot or in_own_blobs, (blobs, target, real)
+    assert blobs == "dir" or inside_snapshot
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(["..", ".", "a", "b", "", "/", "//", "x.safetensors", "..a", "~"]), max_size=6))
 def test_resolve_inside_never_leaves_the_directory(tmp_path_factory, parts):
@@ -102,6 +245,69 @@ def test_resolve_inside_never_leaves_the_directory(tmp_path_factory, parts):
     except CheckpointError:
         return
     assert os.path.commonpath([os.path.realpath(path), os.path.realpath(directory)]) == os.path.realpath(directory)
+
+
+# -- names that are no regular file: said so, never read -------------------------------------------------------
+@pytest.mark.parametrize("kind", ["directory", "fifo", "/dev/null", "/dev/zero", "/dev/urandom"])
+def test_config_json_that_is_not_a_regular_file_says_so(tmp_path, kind):
+    _, d = saved(tmp_path)
+    os.unlink(d / "config.json")
+    not_a_file(d / "config.json", kind)
+    with pytest.raises((NotARegularFileError, CheckpointError), match="is not a regular file|outside the checkpoint"):
+        finishes(lambda: A.AlbertForSequenceClassification.from_pretrained(d))
+
+
+@pytest.mark.parametrize("name", ["model.safetensors", "pytorch_model.bin", "model.safetensors.index.json"])
+@pytest.mark.parametrize("kind", ["directory", "fifo"])
+def test_weights_file_that_is_not_a_regular_file_says_so(tmp_path, name, kind):
+    _, d = saved(tmp_path, safe_serialization=False)  # pytorch_model.bin, which a bad model.safetensors hid
+    os.unlink(d / "pytorch_model.bin")
+    not_a_file(d / name, kind)
+    with pytest.raises(NotARegularFileError, match=rf"'{re.escape(str(d / name))}' is not a regular file"):
+        finishes(lambda: A.AlbertForSequenceClassification.from_pretrained(d))
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo"])
+def test_shard_that_is_not_a_regular_file_says_so(tmp_path, kind):
+    from safetensors.torch import load_file
+
+    _, d = saved(tmp_path)
+    keys = list(load_file(str(d / "model.safetensors")))
+    os.unlink(d / "model.safetensors")
+    not_a_file(d / "model-00001-of-00001.safetensors", kind)
+    write_index(d, dict.fromkeys(keys, "model-00001-of-00001.safetensors"))
+    with pytest.raises(NotARegularFileError, match=r"model-00001-of-00001.safetensors' is not a regular file"):
+        finishes(lambda: A.AlbertForSequenceClassification.from_pretrained(d))
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom", "/dev/null"])
+def test_weights_linked_to_a_device_are_never_read(tmp_path, device):
+    _, d = saved(tmp_path)
+    os.unlink(d / "model.safetensors")
+    os.symlink(device, d / "model.safetensors")
+    with pytest.raises(CheckpointError, match=f"resolves to '{device}', outside the checkpoint directory"):
+        finishes(lambda: A.AlbertForSequenceClassification.from_pretrained(d))
+
+
+def test_a_dangling_weights_link_is_reported_not_skipped(tmp_path):
+    _, d = saved(tmp_path)
+    os.symlink("gone.safetensors", d / "pytorch_model.bin")  # read after model.safetensors...
+    os.replace(d / "model.safetensors", d / "gone.safetensors")
+    os.symlink("gone.safetensors", d / "model.safetensors")
+    A.AlbertForSequenceClassification.from_pretrained(d)  # (a link inside is fine)
+    os.unlink(d / "gone.safetensors")  # ...and now neither points anywhere
+    with pytest.raises(FileNotFoundError, match=r"weights file .*model.safetensors' does not exist"):
+        A.AlbertForSequenceClassification.from_pretrained(d)
+
+
+@pytest.mark.parametrize("path", ["/dev/null", "file"])
+def test_checkpoint_directory_that_is_a_file_says_so(tmp_path, path):
+    target = tmp_path / path if path == "file" else Path(path)
+    if path == "file":
+        target.write_text("{}")
+    with pytest.raises(NotADirectoryError, match=rf"checkpoint directory '{re.escape(str(target))}' is not a "
+                                                 r"directory"):
+        A.AlbertForSequenceClassification.from_pretrained(target)
 
 
 # -- 1. malformed indexes and state dicts: CheckpointError naming the file ------------------------------

@@ -112,6 +112,17 @@ def test_config_file_that_is_not_an_object_names_the_file(tmp_path, content, kin
         A.AlbertConfig.from_json(path)
 
 
+@pytest.mark.parametrize("kind", ["directory", "fifo", "/dev/null", "/dev/zero", "/dev/urandom"])
+def test_config_file_that_is_not_a_regular_file_says_so(tmp_path, kind):
+    from albert_tok._regular import NotARegularFileError
+
+    from .test_checkpoint_reliability import finishes, not_a_file
+
+    path = not_a_file(tmp_path / "config.json", kind)
+    with pytest.raises(NotARegularFileError, match=rf"config file '{re.escape(str(path))}' is not a regular file"):
+        finishes(lambda: A.AlbertConfig.from_json(path))
+
+
 def test_pad_token_id_may_be_null_as_in_transformers():
     cfg = A.AlbertConfig(**TINY, pad_token_id=None)
     model = A.AlbertModel(cfg)
