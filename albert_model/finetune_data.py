@@ -1,7 +1,8 @@
 """Fine-tuning data: reading the files users have and turning them into model features (no torch here).
 
-Readers, one per task, each checking its file up front and raising one :class:`DataError` that names the
-file, the line and the fix:
+Readers, one per task, each checking its file up front (a regular UTF-8 file: a directory, a device or a
+FIFO is refused before anything is read) and raising one :class:`DataError` that names the file, the line and
+the fix:
 
 * :func:`read_table` -- CSV, TSV (GLUE style: no quoting) or JSON Lines, one text or a text pair and a label;
 * :func:`read_conll` -- CoNLL-style files: a token per line, its tag in the last column, a blank line (or a
@@ -10,10 +11,12 @@ file, the line and the fix:
   flat one of Hugging Face ``datasets`` (``{"id", "question", "context", "answers": {"text", "answer_start"}}``
   records under ``"data"``, or one per line in a ``.jsonl`` file).
 
-:func:`label_set` decides the label ids: integer labels are their own ids, other strings are names (kept in
-``id2label``, sorted, ``O`` first for tags), real numbers mean regression. The encoders return one dict of
-lists per feature; question answering cuts long contexts into windows of ``max_length`` tokens overlapping
-by ``stride`` and :func:`squad_predictions` maps the windows' logits back to answer text.
+:func:`label_set` decides what the labels are, from the user's ``problem_type`` or from all labels agreeing
+(the rule is in its docstring): integer labels are their own ids, other strings are names (kept in
+``id2label``, sorted, ``O`` first for tags), real numbers mean regression; one odd label is an error naming its
+line, never a change of task. The encoders return one dict of lists per feature; question answering cuts long
+contexts into windows of ``max_length`` tokens overlapping by ``stride`` and :func:`squad_predictions` maps the
+windows' logits back to answer text.
 """
 
 from __future__ import annotations
@@ -24,12 +27,20 @@ import math
 import os
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from albert_tok._regular import load_json, regular_file
+
+from .config import MAX_LABELS
+
 __all__ = [
+    "MAX_CLASS_ID",
+    "MAX_FIELD_CHARS",
+    "PROBLEM_TYPES",
     "TABLE_FORMATS",
     "DataError",
     "LabelSet",
@@ -51,6 +62,17 @@ __all__ = [
 TABLE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}
 """File suffixes :func:`read_table` reads and the format each one means."""
 
+PROBLEM_TYPES = ("regression", "single_label_classification")
+"""What ``problem_type`` (``--problem-type``) may say text-classification labels are."""
+
+MAX_FIELD_CHARS = 1 << 24
+"""The longest CSV/TSV field read (16 Mi characters: far past the csv module's default of 131,072 and any
+text a model reads). A longer one is refused naming its record: usually an unclosed quote running on."""
+
+MAX_CLASS_ID = 10_000
+"""Without ``--num-labels``, integer class ids must be below this (and below 100 times the number of
+distinct ids): a date, a score or a typo written as a label is refused before a label table is made."""
+
 
 class DataError(ValueError):
     """A problem in a data file: ``str(error)`` is ``FILE:LINE: problem; fix``."""
@@ -58,6 +80,61 @@ class DataError(ValueError):
     def __init__(self, path: str | os.PathLike[str], line: int, problem: str, fix: str) -> None:
         self.path, self.line, self.problem, self.fix = os.fspath(path), line, problem, fix
         super().__init__(f"{self.path}:{line}: {problem}; {fix}")
+
+
+# -- reading files ----------------------------------------------------------------------------------------
+def _data_file(path: str | os.PathLike[str]) -> str:
+    return regular_file(path, "data file")
+
+
+def _not_utf8(path: str) -> DataError:
+    """The first line of ``path`` that is not UTF-8 (called after decoding failed somewhere in it: text
+    files are decoded in blocks, so the error itself does not know the line). ``\\n`` never occurs inside
+    a UTF-8 sequence, so splitting the bytes there first is exact."""
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return DataError(path, number, f"not UTF-8 text ({exc.reason} at byte {exc.start + 1} of the line: "
+                                 f"{raw[max(0, exc.start - 12):exc.end + 12]!r})", "save the file as UTF-8")
+    return DataError(path, 1, "not UTF-8 text", "save the file as UTF-8")
+
+
+@contextmanager
+def _utf8(path: str) -> Iterator[None]:
+    """Reading ``path`` inside: invalid UTF-8 becomes a :class:`DataError` naming its line."""
+    try:
+        yield
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+
+
+def _json(text: str, path: str, line: int, fix: str) -> Any:
+    """``text``, which starts on line ``line`` of ``path``, parsed with its nesting bounded (``load_json``)."""
+    source = f"{path}:{line}"
+    try:
+        return load_json(text, source)
+    except ValueError as exc:  # load_json's "SOURCE: problem", or int's own for a number of over 4300 digits
+        message = str(exc)
+        if not message.startswith(f"{source}: "):
+            raise DataError(path, line, f"a number too long to read ({message.split(':')[0]})", fix) from None
+        cause = exc.__cause__
+        at = line + cause.lineno - 1 if isinstance(cause, json.JSONDecodeError) else line
+        raise DataError(path, at, message.removeprefix(f"{source}: "), fix) from None
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _DuplicateKey(key)
+        seen.add(key)
+    return dict(pairs)
 
 
 # -- text classification ------------------------------------------------------------------------------
@@ -69,41 +146,69 @@ class TextExample:
     line: int
 
 
-def _rows(path: str, fmt: str) -> Iterator[tuple[int, dict[str, Any], list[str]]]:
-    """(line, row, columns) for each record; ``columns`` are the header's (or the JSON object's keys)."""
-    with open(path, encoding="utf-8-sig", newline="") as fh:  # utf-8-sig: a BOM is not part of a column name
+def _jsonl_rows(path: str, fh: Any) -> Iterator[tuple[int, dict[str, Any], list[str]]]:
+    fix = 'JSON Lines files hold one JSON object per line, e.g. {"text": "...", "label": "pos"}'
+    for number, text in enumerate(fh, 1):
+        if not text.strip():
+            continue
+        row = _json(text, path, number, fix)
+        if not isinstance(row, dict):
+            raise DataError(path, number, f"a JSON {type(row).__name__}, not an object", fix)
+        try:  # json keeps the last of repeated keys without a word: parse again, checking
+            json.loads(text, object_pairs_hook=_unique_keys)
+        except _DuplicateKey as exc:
+            raise DataError(path, number, f"key {exc.args[0]!r} appears twice in this object",
+                            "give each key once") from None
+        yield number, row, list(row)
+
+
+def _rows(path: str, fmt: str, wanted: Sequence[str]) -> Iterator[tuple[int, dict[str, Any], list[str]]]:
+    """(line, row, columns) for each record; ``columns`` are the header's (or the JSON object's keys).
+    ``wanted``: the columns read, which the header must name once each."""
+    with _utf8(path), open(path, encoding="utf-8-sig", newline="") as fh:  # a BOM is not part of a column name
         if fmt == "jsonl":
-            for number, text in enumerate(fh, 1):
-                if not text.strip():
-                    continue
-                try:
-                    row = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise DataError(path, number, f"not a JSON object ({exc.msg})",
-                                    "JSON Lines files hold one JSON object per line") from exc
-                if not isinstance(row, dict):
-                    raise DataError(path, number, f"a JSON {type(row).__name__}, not an object",
-                                    'write one object per line, e.g. {"text": "...", "label": "pos"}')
-                yield number, row, list(row)
+            yield from _jsonl_rows(path, fh)
             return
-        reader = csv.DictReader(fh, delimiter="\t" if fmt == "tsv" else ",",
-                                quoting=csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL)
-        columns = list(reader.fieldnames or [])
-        for row in reader:
-            if None in row:  # DictReader puts surplus fields under the key None
-                raise DataError(path, reader.line_num, f"{len(columns) + len(row[None])} fields but the header "
-                                f"has {len(columns)}", "quote fields that contain the delimiter, or fix the row")
-            if any(value is None for value in row.values()):
-                raise DataError(path, reader.line_num, f"{sum(v is not None for v in row.values())} fields but the "
-                                f"header has {len(columns)}", "fill in the missing fields")
-            yield reader.line_num, row, columns
+        limit = csv.field_size_limit(MAX_FIELD_CHARS)  # the module's limit is global: restored below
+        try:
+            reader = csv.DictReader(fh, delimiter="\t" if fmt == "tsv" else ",",
+                                    quoting=csv.QUOTE_NONE if fmt == "tsv" else csv.QUOTE_MINIMAL)
+            start = 1
+            try:
+                columns = list(reader.fieldnames or [])
+                for name in wanted:
+                    if columns.count(name) > 1:
+                        raise DataError(path, 1, f"column {name!r} appears {columns.count(name)} times in the "
+                                        f"header {columns}", "give each column its own name")
+                while True:
+                    start = reader.line_num + 1
+                    row = next(reader, None)
+                    if row is None:
+                        break
+                    if None in row:  # DictReader puts surplus fields under the key None
+                        raise DataError(path, reader.line_num, f"{len(columns) + len(row[None])} fields but the "
+                                        f"header has {len(columns)}",
+                                        "quote fields that contain the delimiter, or fix the row")
+                    if any(value is None for value in row.values()):
+                        raise DataError(path, reader.line_num, f"{sum(v is not None for v in row.values())} fields "
+                                        f"but the header has {len(columns)}", "fill in the missing fields")
+                    yield reader.line_num, row, columns
+            except csv.Error as exc:
+                if "field larger than field limit" in str(exc):
+                    raise DataError(path, start, f"a field of over {MAX_FIELD_CHARS} characters starts in the "
+                                    f"record of this line", "an unclosed quote runs a field on over the lines after "
+                                    "it: close it, or double the quotes inside quoted fields") from None
+                raise DataError(path, start, f"not readable as {fmt.upper()} ({exc})",
+                                "fix the quoting of this record") from None
+        finally:
+            csv.field_size_limit(limit)
 
 
 def read_table(path: str | os.PathLike[str], text_column: str = "text", text_pair_column: str | None = None,
                label_column: str | None = "label") -> list[TextExample]:
     """Text-classification examples of a CSV, TSV or JSON Lines file (format from the suffix:
     :data:`TABLE_FORMATS`). ``label_column=None`` reads texts only (for prediction)."""
-    path = os.fspath(path)
+    path = _data_file(path)
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in TABLE_FORMATS:
         raise DataError(path, 1, f"unknown table format {suffix or '(no suffix)'!r}",
@@ -112,7 +217,7 @@ def read_table(path: str | os.PathLike[str], text_column: str = "text", text_pai
     wanted = [("text", "--text-column", text_column), ("text pair", "--text-pair-column", text_pair_column),
               ("label", "--label-column", label_column)]
     examples = []
-    for number, row, columns in _rows(path, fmt):
+    for number, row, columns in _rows(path, fmt, [name for _, _, name in wanted if name is not None]):
         for what, flag, name in wanted:
             if name is not None and name not in row:
                 where = "the header has" if fmt != "jsonl" else "this object has"
@@ -157,49 +262,163 @@ class LabelSet:
 
 
 _INT = re.compile(r"[+-]?\d+")
+_INT_DIGITS = 18  # longer integer texts are far past any class id, and int() refuses over 4300 digits
 
 
 def _kind(value: str) -> str:
+    """What a label's text is: ``"int"`` (digits), ``"whole"`` (a real number of integer value written as
+    one: ``1.0``, ``2e0``), ``"real"`` (any other finite number), ``"nonfinite"`` (nan, inf) or ``"name"``."""
     text = value.strip()
     if _INT.fullmatch(text):
         return "int"
     try:
-        return "float" if math.isfinite(float(text)) else "str"
+        number = float(text)
     except ValueError:
-        return "str"
+        return "name"
+    if not math.isfinite(number):
+        return "nonfinite"
+    return "whole" if number.is_integer() else "real"
+
+
+def _class_id(value: str) -> int:
+    """The class id of an ``"int"`` or ``"whole"`` label. Ids of over 18 digits come back as +-2**63 (no
+    range check lets them through, and ``int`` of over 4300 digits would raise without naming the line)."""
+    text = value.strip()
+    if _INT.fullmatch(text):
+        digits = text.lstrip("+-").lstrip("0")
+        return int(text) if len(digits) <= _INT_DIGITS else (-1 if text.startswith("-") else 1) * 2**63
+    number = float(text)
+    return int(number) if abs(number) < 2**63 else (-1 if number < 0 else 1) * 2**63
+
+
+def _show(text: str, quote: bool = True) -> str:
+    """A label as messages show it: at most 40 characters (a 5000-digit label would fill the screen)."""
+    if len(text) > 40:
+        return f"{text[:20]!r}... ({len(text)} characters)"
+    return repr(text) if quote else text.strip()
 
 
 def _is_default_name(i: int, name: str) -> bool:
     return name == f"LABEL_{i}"
 
 
+_NONFINITE_FIX = "give the row its label (nan and inf are missing or broken values, not labels), or drop the row"
+
+
+def _check_problem_type(problem_type: str | None) -> None:
+    if problem_type is not None and problem_type not in PROBLEM_TYPES:
+        raise ValueError(f"problem_type must be one of {PROBLEM_TYPES} or None (read from the labels), got "
+                         f"{problem_type!r}")
+
+
+def _decide(labels: Sequence[tuple[str, int]], path: str, problem_type: str | None) -> str:
+    """The LabelSet kind of text-classification ``labels`` ("int", "str" or "float"); raises naming the
+    line of a label that does not fit the stated ``problem_type``, or that disagrees with the others."""
+    kinds = [_kind(value) for value, _ in labels]
+    fix_type = ("fix the label, or say what the labels are with --problem-type single_label_classification "
+                "(class ids or names) or --problem-type regression (real numbers)")
+    for (value, line), kind in zip(labels, kinds):
+        if kind == "nonfinite":
+            raise DataError(path, line, f"label {_show(value)} is not a finite number (a missing value?)",
+                            _NONFINITE_FIX)
+    if problem_type == "regression":
+        for (value, line), kind in zip(labels, kinds):
+            if kind == "name":
+                raise DataError(path, line, f"label {_show(value)} is not a finite number, and --problem-type is "
+                                            f"regression", "give every row a real number")
+        return "float"
+    if problem_type == "single_label_classification":
+        return "int" if all(k in ("int", "whole") for k in kinds) else "str"
+    names = sum(k == "name" for k in kinds)
+    if 0 < names < len(kinds):  # names and numbers: the rarer kind is the odd one out (a tie: the later one)
+        names_odd = names < len(kinds) - names or (2 * names == len(kinds) and kinds[0] != "name")
+        i = next(i for i, k in enumerate(kinds) if (k == "name") == names_odd)
+        value, line = labels[i]
+        problem = (f"label {_show(value)} is not a number, but the other labels are" if names_odd else
+                   f"label {_show(value)} is a number, but the other labels are class names")
+        raise DataError(path, line, problem, fix_type)
+    if names:
+        return "str"
+    if "real" in kinds:
+        return "float"  # a real number that is no integer: regression, whatever else is whole
+    if "whole" in kinds:  # 1.0 among class ids, or whole numbers written as reals: class ids or scores?
+        i = kinds.index("whole")
+        value, line = labels[i]
+        among = "integer class ids" if "int" in kinds else "whole numbers written as real numbers"
+        raise DataError(path, line, f"label {_show(value)} is a real number of integer value among {among}: class "
+                                    f"{_class_id(value)} or a score?", fix_type)
+    return "int"
+
+
 def label_set(labels: Sequence[tuple[str, int]], path: str, num_labels: int | None = None,
-              base: dict[int, str] | None = None, tags: bool = False) -> LabelSet:
+              base: dict[int, str] | None = None, tags: bool = False,
+              problem_type: str | None = None) -> LabelSet:
     """The :class:`LabelSet` of ``labels`` (``(label, line)`` pairs of training file ``path``).
 
-    ``num_labels`` (``--num-labels``) must agree with the data; ``base`` is the pretrained config's
-    ``id2label``: when it has real names covering every label, its ids are kept. ``tags`` puts ``O`` first.
+    ``problem_type`` (``--problem-type``, text classification only) says what the labels are; every label
+    must fit it: ``"regression"`` takes finite numbers, ``"single_label_classification"`` integer class ids
+    (``1.0`` is class 1) or, when any label is not one, class names (every label as written). Without it, all
+    labels must agree: all integers are class ids, all names are class names, all numbers with at least one
+    that is not a whole number are regression; a name among numbers (or a number among names), a ``1.0`` among
+    integers (or labels that are all whole numbers written as reals) is an error naming that label's line.
+    ``nan`` and ``inf`` are never labels. Class ids are checked before a table of them is made: at most
+    ``MAX_CLASS_ID`` and 100 times the number of distinct ids without ``num_labels``, below ``num_labels``
+    (``--num-labels``, at most ``config.MAX_LABELS``) with it. A training set of one class (or of one
+    regression value) is refused: it trains to zero loss and learns nothing.
+
+    ``num_labels`` must agree with the data; ``base`` is the pretrained config's ``id2label``: when it has real
+    names covering every label, its ids are kept. ``tags`` (token classification: names) puts ``O`` first.
     """
-    if num_labels is not None and (not isinstance(num_labels, int) or num_labels < 1):
-        raise ValueError(f"num_labels must be a positive int, got {num_labels!r}")
-    kinds = {_kind(value) for value, _ in labels}
-    kind = "str" if tags or "str" in kinds else "float" if "float" in kinds else "int"
+    if num_labels is not None and (not isinstance(num_labels, int) or isinstance(num_labels, bool)
+                                   or not 1 <= num_labels <= MAX_LABELS):
+        raise ValueError(f"num_labels must be an int in [1, {MAX_LABELS}], got {num_labels!r}")
+    _check_problem_type(problem_type)
+    if tags and problem_type is not None:
+        raise ValueError(f"problem_type applies to text classification only; tags are class names (got "
+                         f"{problem_type!r})")
+    if not labels:
+        raise DataError(path, 1, "no labels", "the training data needs labelled examples")
+    kind = "str" if tags else _decide(labels, path, problem_type)
     fix_count = "drop --num-labels (it is read from the data) or fix the labels"
+    one_class = ("a classifier needs examples of at least two classes (with one it trains to zero loss and "
+                 "learns nothing)")
     if kind == "float":
+        values = [float(v) for v, _ in labels]
+        for (text, line), value in zip(labels, values):
+            if not math.isfinite(value):  # digits past the float range
+                raise DataError(path, line, f"label {_show(text)} is too large for a real number",
+                                "fix the label")
         if num_labels not in (None, 1):
-            line = next(n for v, n in labels if _kind(v) == "float")
+            line = next((n for v, n in labels if _kind(v) == "real"), labels[0][1])
             raise DataError(path, line, f"labels are real numbers (regression, one output) but --num-labels is "
                                         f"{num_labels}", fix_count)
+        if len(set(values)) == 1:
+            raise DataError(path, labels[0][1], f"every label is {values[0]:g}: a regression needs labels that "
+                                                f"differ", "add examples with other values")
         return LabelSet("float", {0: "LABEL_0"})
     if kind == "int":
-        values = [(int(v), n) for v, n in labels]
-        for value, line in values:
+        ids = [_class_id(v) for v, _ in labels]
+        for (text, line), value in zip(labels, ids):
             if value < 0:
-                raise DataError(path, line, f"label {value} is negative", "integer labels are class ids 0, 1, ...")
-            if num_labels is not None and value >= num_labels:
-                raise DataError(path, line, f"label {value} is out of range for --num-labels {num_labels} (ids "
-                                            f"0..{num_labels - 1})", fix_count)
-        count = num_labels or max(2, max(v for v, _ in values) + 1)  # one class would mean regression
+                raise DataError(path, line, f"label {_show(text, False)} is negative",
+                                "integer labels are class ids 0, 1, ...")
+        top_index = max(range(len(ids)), key=ids.__getitem__)  # the first of the largest id
+        top, (top_text, top_line) = ids[top_index], labels[top_index]
+        distinct = len(set(ids))
+        if num_labels is not None and top >= num_labels:
+            raise DataError(path, top_line, f"label {_show(top_text, False)} is out of range for --num-labels "
+                                            f"{num_labels} (ids 0..{num_labels - 1})", fix_count)
+        bound = min(MAX_CLASS_ID, 100 * distinct)
+        if num_labels is None and top >= bound:
+            raise DataError(path, top_line, f"label {_show(top_text, False)} is a class id far above the others "
+                                            f"({distinct} distinct ids; without --num-labels ids must be below "
+                                            f"{bound})", "class ids are 0, 1, ...: fix the label, or pass "
+                                                         "--num-labels N for ids 0..N-1 (--problem-type regression "
+                                                         "for scores)")
+        if distinct == 1:
+            raise DataError(path, labels[0][1], f"every label is class {top} (one class): {one_class}",
+                            "add examples of another class")
+        count = num_labels or top + 1
         named = base if base and len(base) == count and not all(_is_default_name(i, s) for i, s in base.items()) \
             else None
         return LabelSet("int", dict(named) if named else {i: f"LABEL_{i}" for i in range(count)})
@@ -207,35 +426,47 @@ def label_set(labels: Sequence[tuple[str, int]], path: str, num_labels: int | No
     for name, line in labels:
         names.setdefault(name, line)
     if base and set(names) <= set(base.values()) and (num_labels is None or num_labels == len(base)):
+        if len(names) == 1:
+            raise DataError(path, labels[0][1], f"every label is {_show(labels[0][0])} (one class): {one_class}",
+                            "add examples of another class")
         return LabelSet("str", dict(base))
     ordered = sorted(names, key=lambda s: (s != "O", s)) if tags else sorted(names)
     if num_labels is not None and num_labels != len(ordered):
         line = names[ordered[num_labels]] if len(ordered) > num_labels else 1
         raise DataError(path, line, f"the data has {len(ordered)} label names {ordered[:20]} but --num-labels is "
                                     f"{num_labels}", fix_count)
+    if len(ordered) == 1:
+        what = "tag" if tags else "label"
+        raise DataError(path, labels[0][1], f"every {what} is {_show(ordered[0])} (one class): {one_class}",
+                        f"add examples of another {'tag' if tags else 'class'}")
     return LabelSet("str", dict(enumerate(ordered)))
 
 
-def label_ids(labels: Sequence[tuple[str, int]], path: str, label_set: LabelSet) -> list[int | float]:
+def label_ids(labels: Sequence[tuple[str, int]], path: str, label_set: LabelSet,
+              problem_type: str | None = None) -> list[int | float]:
     """Each ``(label, line)`` as its id (or float value), checked against ``label_set`` (made from the
-    training files): an unknown name or an id out of range raises naming the line."""
+    training files, with the same ``problem_type``): an unknown name, an id out of range or a label of
+    another kind raises naming the line."""
+    _check_problem_type(problem_type)
     out: list[int | float] = []
     table = label_set.label2id
+    ids = ("int", "whole") if problem_type == "single_label_classification" else ("int",)
     for value, line in labels:
         kind = _kind(value)
         if label_set.kind == "float":
-            if kind == "str":
-                raise DataError(path, line, f"label {value!r} is not a number but the training labels are "
+            if kind not in ("int", "whole", "real") or not math.isfinite(float(value)):
+                what = "a number" if kind == "name" else "a finite number"
+                raise DataError(path, line, f"label {_show(value)} is not {what} but the training labels are "
                                             f"(regression)", "use numeric labels in every file")
             out.append(float(value))
         elif label_set.kind == "int":
-            if kind != "int" or not 0 <= int(value) < label_set.num_labels:
-                raise DataError(path, line, f"label {value!r} is not a class id 0..{label_set.num_labels - 1} "
+            if kind not in ids or not 0 <= _class_id(value) < label_set.num_labels:
+                raise DataError(path, line, f"label {_show(value)} is not a class id 0..{label_set.num_labels - 1} "
                                             f"of the training data", "fix the label or add it to the training data")
-            out.append(int(value))
+            out.append(_class_id(value))
         else:
             if value not in table:
-                raise DataError(path, line, f"label {value!r} does not occur in the training data (labels: "
+                raise DataError(path, line, f"label {_show(value)} does not occur in the training data (labels: "
                                             f"{sorted(table)[:20]})", "fix the label or add examples of it to the "
                                                                      "training data")
             out.append(table[value])
@@ -267,12 +498,12 @@ class Sentence:
 def read_conll(path: str | os.PathLike[str]) -> list[Sentence]:
     """Sentences of a CoNLL-style file: ``TOKEN [other columns] TAG`` per line (spaces or tabs), a blank line
     or ``-DOCSTART-`` between sentences."""
-    path = os.fspath(path)
+    path = _data_file(path)
     sentences: list[Sentence] = []
     tokens: list[str] = []
     tags: list[str] = []
     first = 0
-    with open(path, encoding="utf-8-sig") as fh:
+    with _utf8(path), open(path, encoding="utf-8-sig") as fh:
         for number, text in enumerate(fh, 1):
             columns = text.split()
             if not columns or columns[0] == "-DOCSTART-":
@@ -350,75 +581,153 @@ def _id_lines(raw: str) -> dict[str, int]:
     return lines
 
 
-def _flat_answers(qa: dict[str, Any]) -> list[dict[str, Any]]:
+def _a(value: Any) -> str:
+    """A JSON value's type as messages name it."""
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null", int: "a number",
+            float: "a number"}.get(type(value), f"a {type(value).__name__}")
+
+
+_ANSWER_FIX = ('answers are [{"text": "...", "answer_start": N}, ...] (N: the character where the text starts in the '
+               'context) or, as in datasets, {"text": [...], "answer_start": [...]} with one start per text')
+
+
+def _answers(qa: dict[str, Any], qid: str, path: str, line: int) -> list[tuple[Any, Any]]:
+    """The ``(text, answer_start)`` pairs of a question, its ``answers`` checked for shape."""
     answers = qa.get("answers", [])
     if isinstance(answers, dict):  # datasets' layout: {"text": [...], "answer_start": [...]}
-        texts, starts = answers.get("text", []), answers.get("answer_start", [])
-        return [{"text": t, "answer_start": s} for t, s in zip(texts, starts)]
-    return list(answers)
+        texts, starts = answers.get("text"), answers.get("answer_start")
+        if not isinstance(texts, list) or not isinstance(starts, list):
+            raise DataError(path, line, f"question {qid!r}: answers 'text' is {_a(texts)} and 'answer_start' "
+                                        f"{_a(starts)}, not two lists", _ANSWER_FIX)
+        if len(texts) != len(starts):
+            raise DataError(path, line, f"question {qid!r} has {len(texts)} answer texts but {len(starts)} "
+                                        f"answer_start values", "give one answer_start per answer text")
+        return list(zip(texts, starts))
+    if not isinstance(answers, list):
+        raise DataError(path, line, f"question {qid!r}: 'answers' is {_a(answers)} ({_show(str(answers))}), not "
+                                    f"a list", _ANSWER_FIX)
+    pairs = []
+    for answer in answers:
+        if not isinstance(answer, dict):
+            raise DataError(path, line, f"question {qid!r} has an answer that is {_a(answer)}, not an object: "
+                                        f"{_show(repr(answer), False)}", _ANSWER_FIX)
+        pairs.append((answer.get("text"), answer.get("answer_start")))
+    return pairs
 
 
-def _qa_example(qa: Any, context: Any, path: str, line: int) -> QAExample:
-    if not isinstance(qa, dict) or not isinstance(qa.get("question"), str) or not isinstance(context, str):
-        raise DataError(path, line, "a question without a 'question' string or a 'context' string",
-                        "each question needs 'id', 'question' and (or its paragraph) 'context'")
-    qid = str(qa.get("id", line))
-    impossible = bool(qa.get("is_impossible", False))
+def _qa_example(qa: Any, context: Any, path: str, line: int, where: str, nested: bool) -> QAExample:
+    """One question, checked: ``where`` is its place in the file (``data[0].paragraphs[1].qas[2]``, or
+    ``line N`` in a ``.jsonl`` file, where a question without an id gets ``N``), ``nested`` whether it is in
+    the official layout (where only ``is_impossible`` makes a question unanswerable; in the flat one of
+    datasets an empty answer list does)."""
+    if not isinstance(qa, dict):
+        raise DataError(path, line, f"{where} is {_a(qa)}, not an object", "each question is an object with 'id', "
+                        "'question', 'answers' (and, in the flat layout, 'context')")
+    id_fix = "give every question a unique string 'id' (answers are scored by it)"
+    if "id" not in qa and not where.startswith("line "):
+        raise DataError(path, line, f"{where} has no 'id'", id_fix)
+    qid: Any = qa.get("id", str(line))
+    if isinstance(qid, int) and not isinstance(qid, bool):
+        qid = str(qid)
+    if not isinstance(qid, str):
+        raise DataError(path, line, f"{where} has 'id' {_show(repr(qid), False)}, not a string", id_fix)
+    if not isinstance(qa.get("question"), str) or not isinstance(context, str):
+        raise DataError(path, line, f"question {qid!r} has 'question' {_a(qa.get('question'))} and 'context' "
+                        f"{_a(context)}, not two strings", "each question needs 'id', 'question' and (or its "
+                        "paragraph) 'context'")
+    impossible = qa.get("is_impossible", False)
+    if not isinstance(impossible, bool):
+        raise DataError(path, line, f"question {qid!r} has is_impossible {_show(repr(impossible), False)}, which "
+                        f"is {_a(impossible)}", "write is_impossible as JSON true or false (no quotes)")
+    pairs = _answers(qa, qid, path, line)
+    if impossible and pairs:
+        raise DataError(path, line, f"question {qid!r} is marked is_impossible but has {len(pairs)} answer"
+                        f"{'s' if len(pairs) > 1 else ''}", "drop its answers (keep them as 'plausible_answers'), "
+                        "or set is_impossible to false")
+    if nested and not impossible and not pairs:
+        raise DataError(path, line, f"question {qid!r} has no answers and is not marked is_impossible",
+                        "give it its answers, or set is_impossible to true (SQuAD 2.0)")
     texts, starts = [], []
-    for answer in [] if impossible else _flat_answers(qa):
-        text, start = answer.get("text"), answer.get("answer_start")
+    for text, start in pairs:
         if not isinstance(text, str) or not isinstance(start, int) or isinstance(start, bool):
             raise DataError(path, line, f"question {qid!r} has an answer without a 'text' string and an integer "
-                            f"'answer_start': {answer!r}", "give each answer both")
-        if context[start:start + len(text)] != text:
-            found = [m.start() for m in re.finditer(re.escape(text), context)] if text else []
+                            f"'answer_start': text {_show(repr(text), False)}, answer_start "
+                            f"{_show(repr(start), False)}", "give each answer both")
+        if not text:
+            raise DataError(path, line, f"question {qid!r} has an empty answer text", "give the answer's text")
+        if context[start:start + len(text)] != text or start < 0:
+            found = [m.start() for m in re.finditer(re.escape(text), context)]
             fix = (f"set answer_start to {min(found, key=lambda s: abs(s - start))} (where the text occurs)"
                    if found else "the answer text does not occur in the context: fix the text or the context")
+            shown = context[start:start + len(text)] if start >= 0 else ""
             raise DataError(path, line, f"answer {text!r} of question {qid!r} has answer_start {start}, but the "
-                            f"context there reads {context[start:start + len(text)]!r}", fix)
+                            f"context there reads {shown!r}", fix)
         texts.append(text)
         starts.append(start)
     return QAExample(qid, qa["question"], context, texts, starts, line)
 
 
+def _list(value: Any, where: str, path: str, line: int, fix: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise DataError(path, line, f"{where} is {_a(value)}, not a list", fix)
+    return value
+
+
+_LAYOUT = ('SQuAD files are {"data": [{"paragraphs": [{"context": "...", "qas": [{"id": ..., "question": ..., '
+           '"answers": [...]}]}]}]} or, as in datasets, {"data": [{"id", "question", "context", "answers"}, ...]}')
+
+
 def read_squad(path: str | os.PathLike[str]) -> tuple[list[QAExample], int]:
     """The questions of a SQuAD file and the SQuAD version that scores them (2 when the file says so or any
-    question is unanswerable, else 1). Errors name the line of the question's ``id``."""
-    path = os.fspath(path)
-    with open(path, encoding="utf-8-sig") as fh:
+    question is unanswerable, else 1). Every level is checked for shape (``is_impossible`` is a JSON boolean,
+    answer lists are lists of equal length, ids are unique); errors name the line of the question's ``id``
+    (in a ``.jsonl`` file, its line) and its place in the file."""
+    path = _data_file(path)
+    with _utf8(path), open(path, encoding="utf-8-sig") as fh:
         raw = fh.read()
     lines = _id_lines(raw)
+
+    def line_of(qa: Any, fallback: int = 1) -> int:
+        qid = qa.get("id") if isinstance(qa, dict) else None
+        return lines.get(str(qid), fallback) if isinstance(qid, (str, int)) else fallback
+
+    examples: list[QAExample] = []
     if path.lower().endswith(".jsonl"):
-        records = []
         for number, text in enumerate(raw.splitlines(), 1):
             if text.strip():
-                try:
-                    records.append((json.loads(text), number))
-                except json.JSONDecodeError as exc:
-                    raise DataError(path, number, f"not JSON ({exc.msg})", "one question object per line") from exc
+                record = _json(text, path, number, "one question object per line")
+                examples.append(_qa_example(record, record.get("context") if isinstance(record, dict) else None,
+                                            path, number, f"line {number}", nested=False))
         version_field: Any = None
     else:
-        try:
-            document = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise DataError(path, exc.lineno, f"not valid JSON ({exc.msg})", "fix the JSON") from exc
+        document = _json(raw, path, 1, "fix the JSON")
         if not isinstance(document, dict) or not isinstance(document.get("data"), list):
-            raise DataError(path, 1, "no 'data' list at the top level",
-                            'SQuAD files are {"version": ..., "data": [...]}')
+            raise DataError(path, 1, "no 'data' list at the top level", _LAYOUT)
         version_field = document.get("version")
-        records = [(item, 0) for item in document["data"]]  # 0: the line is found from the id
-    examples = []
-    for item, number in records:
-        if isinstance(item, dict) and "paragraphs" in item:  # the official nested layout
-            for paragraph in item["paragraphs"]:
-                for qa in paragraph.get("qas", []):
-                    line = number or (lines.get(str(qa.get("id")), 1) if isinstance(qa, dict) else 1)
-                    examples.append(_qa_example(qa, paragraph.get("context"), path, line))
-        else:
-            line = number or (lines.get(str(item.get("id")), 1) if isinstance(item, dict) else 1)
-            examples.append(_qa_example(item, item.get("context") if isinstance(item, dict) else None, path, line))
+        for i, item in enumerate(document["data"]):
+            if not isinstance(item, dict):
+                raise DataError(path, 1, f"data[{i}] is {_a(item)}, not an object", _LAYOUT)
+            if "paragraphs" not in item:  # the flat layout of datasets
+                examples.append(_qa_example(item, item.get("context"), path, line_of(item), f"data[{i}]",
+                                            nested=False))
+                continue
+            paragraphs = _list(item["paragraphs"], f"data[{i}].paragraphs", path, 1, _LAYOUT)
+            for j, paragraph in enumerate(paragraphs):
+                where = f"data[{i}].paragraphs[{j}]"
+                if not isinstance(paragraph, dict):
+                    raise DataError(path, 1, f"{where} is {_a(paragraph)}, not an object", _LAYOUT)
+                qas = _list(paragraph.get("qas", []), f"{where}.qas", path, 1, _LAYOUT)
+                for k, qa in enumerate(qas):
+                    examples.append(_qa_example(qa, paragraph.get("context"), path, line_of(qa),
+                                                f"{where}.qas[{k}]", nested=True))
     if not examples:
         raise DataError(path, 1, "no questions", "the file needs at least one question")
+    seen: dict[str, int] = {}
+    for e in examples:
+        if e.id in seen:
+            raise DataError(path, e.line, f"question id {e.id!r} occurs twice (first on line {seen[e.id]})",
+                            "give every question its own id (answers are scored by id)")
+        seen[e.id] = e.line
     stated = str(version_field or "").lstrip("v")
     version = 2 if stated.startswith("2") or any(not e.answers for e in examples) else 1
     return examples, version

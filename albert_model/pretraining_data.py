@@ -11,13 +11,13 @@ This module holds the data half of :mod:`albert_model.pretrain`; it never touche
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from albert_tok._regular import regular_file
 from albert_tok.encoding import to_tensors
 from albert_tok.padding import Padding, padded_length
 from albert_tok.special_tokens import layout_masks
@@ -42,9 +42,13 @@ _TOKENIZE_CHUNK = 20_000  # lines tokenized per call: bounds the Python lists al
 
 
 def read_documents(path: str) -> list[list[str]]:
-    """Documents of a UTF-8 text file: runs of non-blank lines."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"training file {path!r} does not exist")
+    """Documents of a UTF-8 text file: runs of non-blank lines.
+
+    Raises:
+        FileNotFoundError, NotARegularFileError: ``path`` is missing, or a directory, device or FIFO.
+        ValueError: ``"PATH:LINE: not UTF-8 text ..."``.
+    """
+    path = regular_file(path, "training file")
     docs: list[list[str]] = [[]]
     try:
         with open(path, encoding="utf-8", errors="strict") as fh:
@@ -54,10 +58,22 @@ def read_documents(path: str) -> list[list[str]]:
                     docs[-1].append(line)
                 elif docs[-1]:
                     docs.append([])
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"training file {path!r} is not valid UTF-8 (byte {exc.start} of a read block): "
-                         f"{exc.reason}") from None
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
     return [d for d in docs if d]
+
+
+def _not_utf8(path: str) -> ValueError:
+    """The first line of ``path`` that is not UTF-8 (text is decoded in blocks, so the decoding error does
+    not know its line; ``\\n`` never occurs inside a UTF-8 sequence, so splitting the bytes first is exact)."""
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return ValueError(f"{path}:{number}: not UTF-8 text ({exc.reason} at byte {exc.start + 1} of the "
+                                  f"line); save the file as UTF-8")
+    return ValueError(f"{path}: not UTF-8 text; save the file as UTF-8")
 
 
 _WORKER_TOKENIZER: Any = None

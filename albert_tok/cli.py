@@ -20,6 +20,8 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NoReturn
 
+from ._regular import regular_file
+
 __all__ = ["ArgumentParser", "UsageError", "add_commands", "build_parser", "default_tokenizer_dir", "emit", "main",
            "read_texts", "run", "text_batches"]
 
@@ -51,13 +53,12 @@ def default_tokenizer_dir() -> str:
 def read_texts(ns: argparse.Namespace) -> list[str]:
     """The texts of a command: ``--input FILE`` (non-blank lines), the TEXT arguments, or standard input."""
     if getattr(ns, "input", None):
-        try:
-            with open(ns.input, encoding="utf-8") as fh:
+        try:  # a directory, a device such as /dev/zero or a FIFO is refused, never read (forever)
+            with open(regular_file(ns.input, "input file"), encoding="utf-8") as fh:
                 lines = [line.rstrip("\n") for line in fh]
-        except FileNotFoundError:
-            raise UsageError(f"input file {ns.input!r} does not exist") from None
-        except UnicodeDecodeError as exc:
-            raise UsageError(f"input file {ns.input!r} is not UTF-8 (byte offset {exc.start})") from None
+        except UnicodeDecodeError:
+            offset, line = _first_invalid_utf8(ns.input)
+            raise UsageError(f"input file {ns.input!r} is not UTF-8 (byte offset {offset}) on line {line}") from None
         return [line for line in lines if line.strip()]
     if ns.text:
         return list(ns.text)
@@ -67,6 +68,20 @@ def read_texts(ns: argparse.Namespace) -> list[str]:
         return [line.rstrip("\n") for line in sys.stdin if line.strip()]
     except UnicodeDecodeError as exc:
         raise UsageError(f"standard input is not UTF-8 (byte offset {exc.start} of a read block)") from None
+
+
+def _first_invalid_utf8(path: str) -> tuple[int, int]:
+    """(byte offset in the file, line) of the first invalid UTF-8 in ``path``: the error raised while reading
+    counts from the start of a decoded block, not of the file. ``\\n`` never occurs inside a UTF-8 sequence."""
+    offset = 0
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return offset + exc.start, number
+            offset += len(raw)
+    return offset, 1
 
 
 def text_batches(texts: list[str], size: int, progress: bool) -> Iterable[list[str]]:
