@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from albert_tok._regular import load_json, regular_file
+from albert_tok._regular import first_invalid_utf8, load_json, regular_file
 
 from .config import MAX_LABELS
 
@@ -88,17 +88,12 @@ def _data_file(path: str | os.PathLike[str]) -> str:
 
 
 def _not_utf8(path: str) -> DataError:
-    """The first line of ``path`` that is not UTF-8 (called after decoding failed somewhere in it: text
-    files are decoded in blocks, so the error itself does not know the line). ``\\n`` never occurs inside
-    a UTF-8 sequence, so splitting the bytes there first is exact."""
-    with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, 1):
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                return DataError(path, number, f"not UTF-8 text ({exc.reason} at byte {exc.start + 1} of the line: "
-                                 f"{raw[max(0, exc.start - 12):exc.end + 12]!r})", "save the file as UTF-8")
-    return DataError(path, 1, "not UTF-8 text", "save the file as UTF-8")
+    """The first line of ``path`` that is not UTF-8 (called after decoding failed somewhere in it)."""
+    bad = first_invalid_utf8(path)
+    if bad is None:
+        return DataError(path, 1, "not UTF-8 text", "save the file as UTF-8")
+    return DataError(path, bad.line, f"not UTF-8 text ({bad.reason} at byte {bad.column + 1} of the line: "
+                     f"{bad.excerpt!r})", "save the file as UTF-8")
 
 
 @contextmanager

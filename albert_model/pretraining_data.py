@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from albert_tok._regular import regular_file
+from albert_tok._regular import first_invalid_utf8, regular_file
 from albert_tok.encoding import to_tensors
 from albert_tok.padding import Padding, padded_length
 from albert_tok.special_tokens import layout_masks
@@ -64,16 +64,12 @@ def read_documents(path: str) -> list[list[str]]:
 
 
 def _not_utf8(path: str) -> ValueError:
-    """The first line of ``path`` that is not UTF-8 (text is decoded in blocks, so the decoding error does
-    not know its line; ``\\n`` never occurs inside a UTF-8 sequence, so splitting the bytes first is exact)."""
-    with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, 1):
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                return ValueError(f"{path}:{number}: not UTF-8 text ({exc.reason} at byte {exc.start + 1} of the "
-                                  f"line); save the file as UTF-8")
-    return ValueError(f"{path}: not UTF-8 text; save the file as UTF-8")
+    """The first line of ``path`` that is not UTF-8 (called after decoding failed somewhere in it)."""
+    bad = first_invalid_utf8(path)
+    if bad is None:
+        return ValueError(f"{path}: not UTF-8 text; save the file as UTF-8")
+    return ValueError(f"{path}:{bad.line}: not UTF-8 text ({bad.reason} at byte {bad.column + 1} of the line); "
+                      f"save the file as UTF-8")
 
 
 _WORKER_TOKENIZER: Any = None

@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import os
 import stat
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MAX_JSON_DEPTH", "NotARegularFileError", "load_json", "read_json", "regular_file"]
+__all__ = ["MAX_JSON_DEPTH", "InvalidUtf8", "NotARegularFileError", "first_invalid_utf8", "load_json", "read_json",
+           "regular_file"]
 
 # Far deeper than any real tokenizer, config or SQuAD file (SQuAD nests 6 levels), far shallower than the
 # interpreter's recursion limit, which json would otherwise hit with a RecursionError.
@@ -59,6 +61,42 @@ def regular_file(path: str | os.PathLike[str], what: str = "file") -> str:
     if not stat.S_ISREG(mode):
         raise NotARegularFileError(f"{what} {name!r} is not a regular file (it is {_kind(mode)}): give a file")
     return name
+
+
+@dataclass(frozen=True)
+class InvalidUtf8:
+    """Where a file first stops being UTF-8."""
+
+    line: int
+    """1-based line number."""
+    column: int
+    """0-based byte offset of the first bad byte within its line."""
+    offset: int
+    """0-based byte offset of the first bad byte within the file."""
+    reason: str
+    """The codec's reason (``"invalid start byte"``, ...)."""
+    excerpt: bytes
+    """The bad bytes with up to 12 bytes of context on each side."""
+
+
+def first_invalid_utf8(path: str | os.PathLike[str]) -> InvalidUtf8 | None:
+    """Find the first byte of ``path`` that is not UTF-8, with its line: a decoding error raised while
+    reading text counts from the start of a decoded block, not of the file or the line. ``\\n`` never occurs
+    inside a UTF-8 sequence, so decoding line by line finds the same first error.
+
+    Returns:
+        Where the first invalid byte is, or None when the whole file is UTF-8.
+    """
+    offset = 0
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return InvalidUtf8(number, exc.start, offset + exc.start, exc.reason,
+                                   raw[max(0, exc.start - 12):exc.end + 12])
+            offset += len(raw)
+    return None
 
 
 def _depth(text: str) -> int:

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NoReturn
 
-from ._regular import regular_file
+from ._regular import first_invalid_utf8, regular_file
 
 __all__ = ["ArgumentParser", "UsageError", "add_commands", "build_parser", "default_tokenizer_dir", "emit", "main",
            "read_texts", "run", "text_batches"]
@@ -57,7 +57,8 @@ def read_texts(ns: argparse.Namespace) -> list[str]:
             with open(regular_file(ns.input, "input file"), encoding="utf-8") as fh:
                 lines = [line.rstrip("\n") for line in fh]
         except UnicodeDecodeError:
-            offset, line = _first_invalid_utf8(ns.input)
+            bad = first_invalid_utf8(ns.input)
+            offset, line = (bad.offset, bad.line) if bad is not None else (0, 1)
             raise UsageError(f"input file {ns.input!r} is not UTF-8 (byte offset {offset}) on line {line}") from None
         return [line for line in lines if line.strip()]
     if ns.text:
@@ -68,20 +69,6 @@ def read_texts(ns: argparse.Namespace) -> list[str]:
         return [line.rstrip("\n") for line in sys.stdin if line.strip()]
     except UnicodeDecodeError as exc:
         raise UsageError(f"standard input is not UTF-8 (byte offset {exc.start} of a read block)") from None
-
-
-def _first_invalid_utf8(path: str) -> tuple[int, int]:
-    """(byte offset in the file, line) of the first invalid UTF-8 in ``path``: the error raised while reading
-    counts from the start of a decoded block, not of the file. ``\\n`` never occurs inside a UTF-8 sequence."""
-    offset = 0
-    with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, 1):
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                return offset + exc.start, number
-            offset += len(raw)
-    return offset, 1
 
 
 def text_batches(texts: list[str], size: int, progress: bool) -> Iterable[list[str]]:

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from albert_tok._regular import MAX_JSON_DEPTH, NotARegularFileError, load_json, read_json, regular_file
+from albert_tok._regular import (
+    MAX_JSON_DEPTH,
+    NotARegularFileError,
+    first_invalid_utf8,
+    load_json,
+    read_json,
+    regular_file,
+)
 
 
 @pytest.mark.parametrize("special", ["/dev/null", "/dev/zero", "/dev/urandom"])
@@ -70,3 +77,22 @@ def test_depth_limit_is_exact_and_ignores_brackets_in_strings(depth: int, inside
             load_json(text, "x")
     else:
         assert load_json(text, "x") == json.loads(text)
+
+
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r")),
+                min_size=1, max_size=6),
+       st.data())
+def test_first_invalid_utf8_finds_the_line_column_and_offset(tmp_path_factory, lines, data) -> None:
+    path = tmp_path_factory.mktemp("utf8") / "f.txt"
+    encoded = [line.encode("utf-8") + b"\n" for line in lines]
+    path.write_bytes(b"".join(encoded))
+    assert first_invalid_utf8(path) is None
+    line = data.draw(st.integers(0, len(lines) - 1))
+    cut = data.draw(st.sampled_from([i for i in range(len(encoded[line]))
+                                     if i == 0 or (encoded[line][i] & 0xC0) != 0x80]))  # a character boundary
+    broken = encoded[:line] + [encoded[line][:cut] + b"\xff" + encoded[line][cut:]] + encoded[line + 1:]
+    path.write_bytes(b"".join(broken))
+    bad = first_invalid_utf8(path)
+    assert bad is not None
+    assert (bad.line, bad.column, bad.offset) == (line + 1, cut, sum(map(len, encoded[:line])) + cut)
+    assert b"\xff" in bad.excerpt
