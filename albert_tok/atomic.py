@@ -544,7 +544,7 @@ def recover(directory: str | os.PathLike[str]) -> None:
     target = os.path.abspath(os.fspath(directory))
     parent, name = os.path.split(target)
     if not os.path.lexists(target):
-        if os.path.isdir(parent):
+        if any(os.path.lexists(_temporary(parent, name, kind)) for kind in (_NEW, _READY, _OLD)):
             with _locked(parent):
                 _recover(parent, name)
         return

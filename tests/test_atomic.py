@@ -247,6 +247,7 @@ def test_recover_writes_nothing_when_there_is_nothing_to_do(tmp_path, monkeypatc
 
     monkeypatch.setattr(os, "open", refuse)
     atomic.recover(out)
+    atomic.recover(tmp_path / "absent")  # no half-done replace_directory beside it: the parent is not locked
     atomic.recover(tmp_path / "missing" / "x")
 
 
