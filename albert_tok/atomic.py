@@ -8,20 +8,23 @@ tokenizer, a user's notes, a ``checkpoint/`` sub-directory) and may be a mount p
 parent. It touches only its own files, inside the directory; nothing else is renamed, copied or linked:
 
 1. under an exclusive ``flock`` on the directory (and on each sub-directory it writes into), a save killed
-   earlier is dealt with first: one that had committed is finished (see 3), the parts of one that had not
-   are deleted;
-2. each file is written and synced as ``.NAME.atomic-part`` beside its final name;
-3. the list of files to publish and to remove is written as ``.atomic-journal`` (synced, renamed into place):
-   this is the commit point. A save of one file that removes nothing needs no journal (one rename is atomic);
-4. the files in ``remove_first`` are deleted, each part is renamed over its name in the publish order
+   earlier is dealt with first: one that had committed is finished, the parts of one that had not are
+   deleted;
+2. a journal, ``.atomic-journal``, records what this save will publish and remove (written to a temporary,
+   synced, renamed into place), marked not committed;
+3. each file is written and synced as ``.NAME.atomic-part`` beside its final name;
+4. the journal is replaced by one marked committed: this is the commit point;
+5. the files in ``remove_first`` are deleted, each part is renamed over its name in the publish order
    below, the files in ``remove`` are deleted, the directories are synced and the journal is deleted.
 
-So every file is always either its old or its new version, complete. A save killed before 3 leaves the old
-files (and parts that readers ignore and the next save deletes); one killed after 3 is finished by the next
-save or by :func:`recover`, which every loader of this project calls before reading. Once recovered, a
-directory holds every file of the old save or every file of the new one, never a mix.
+A save of one file in the directory itself that removes nothing needs no journal (its one rename is the
+commit). Every file is always either its old or its new version, complete. A save killed before 4 leaves
+the old files (and parts, which readers ignore); one killed after it is finished. Either is settled by the
+next save or by :func:`recover`, which every loader of this project calls before reading: once recovered,
+a directory holds every file of the old save or every file of the new one, never a mix (and no temporary
+but the part of a killed one-file save, which the next save deletes).
 
-A reader that does not call :func:`recover` (another library), reading during step 4 or after a kill in it,
+A reader that does not call :func:`recover` (another library), reading during step 5 or after a kill in it,
 can meet some files of each save. The publish order keeps that safe for Hugging Face-style directories:
 files that are not JSON (weights, shards, ``spiece.model``) first, then JSON files (an index after the
 shards it names, ``tokenizer.json``), and ``config.json`` and ``tokenizer_config.json``, which a loader
