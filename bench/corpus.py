@@ -1,6 +1,6 @@
 """tokenize-corpus throughput against tokenizing the same lines in-process, in the same run.
 
-    python bench/corpus.py [--megabytes 17.5] [--corpus FILE ...] [--write-readme]
+    python -m bench.corpus [--megabytes 17.5] [--corpus FILE ...] [--write-readme]
 
 Rows (each its own process, so start-up, imports and worker spawning count for ``albert tokenize-corpus``):
 
@@ -30,16 +30,16 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 CORPORA = sorted((ROOT.parent / "shared" / "corpora").glob("*.txt"))
 REF_PYTHON = ROOT / "bench" / ".venv-tf5" / "bin" / "python"
 ALBERT = Path(sys.executable).parent / "albert"
 
+# The snippets run with ``-c`` from the repository root (bench/.venv-tf5's interpreter too, which has no albert
+# installed), which makes bench._timing importable.
 MEASURE = r"""
-import json, resource, subprocess, sys, time
-t0 = time.perf_counter()
-proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-wall = time.perf_counter() - t0
+import json, resource, subprocess, sys
+from bench._timing import timed
+wall, proc = timed(lambda: subprocess.run(sys.argv[1:], capture_output=True, text=True))
 if proc.returncode:
     sys.stderr.write(proc.stderr[-3000:]); sys.exit(proc.returncode)
 peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
@@ -50,7 +50,8 @@ print(json.dumps({"seconds": wall, "peak_bytes": peak, **extra}))
 
 # argv: corpus, spiece.model. Prints {"tokenize_seconds": ..., "version": ...}: the calls only.
 IN_PROCESS = r"""
-import json, os, shutil, sys, tempfile, time
+import json, os, shutil, sys, tempfile
+from bench._timing import timed
 lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
 if lines and lines[-1] == "":
     lines.pop()  # the rows tokenize-corpus makes: one per line
@@ -63,13 +64,15 @@ else:
     shutil.copy(sys.argv[2], os.path.join(d, "spiece.model"))
     json.dump({"tokenizer_class": "AlbertTokenizer"}, open(os.path.join(d, "tokenizer_config.json"), "w"))
     tok, version = transformers.AutoTokenizer.from_pretrained(d), "transformers " + transformers.__version__
-t0 = time.perf_counter()
-tokens = 0
-for i in range(0, len(lines), 10_000):
-    enc = tok(lines[i:i + 10_000], truncation=True, max_length=512, return_attention_mask=False,
-              return_token_type_ids=False)
-    tokens += sum(map(len, enc["input_ids"]))
-print(json.dumps({"tokenize_seconds": time.perf_counter() - t0, "version": version, "tokens": tokens}))
+def tokenize():
+    tokens = 0
+    for i in range(0, len(lines), 10_000):
+        enc = tok(lines[i:i + 10_000], truncation=True, max_length=512, return_attention_mask=False,
+                  return_token_type_ids=False)
+        tokens += sum(map(len, enc["input_ids"]))
+    return tokens
+seconds, tokens = timed(tokenize)
+print(json.dumps({"tokenize_seconds": seconds, "version": version, "tokens": tokens}))
 """
 
 DATASETS = r"""
@@ -95,7 +98,8 @@ def measure(command: list[str]) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bench.corpus", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--megabytes", type=float, default=17.5)
     parser.add_argument("--corpus", nargs="*", type=Path, default=CORPORA)
     parser.add_argument("--write-readme", action="store_true")

@@ -1,6 +1,6 @@
 """Fine-tune the shipped model briefly with ``albert finetune``'s loop and with transformers' ``Trainer``, and compare.
 
-    python bench/finetune.py [--steps 20] [--device cpu] [--write-readme]
+    python -m bench.finetune [--steps 20] [--device cpu] [--write-readme]
 
 Two tasks on the shared evaluation files: text classification on ``../shared/eval/mrpc_dev.tsv`` (MRPC sentence
 pairs) and question answering on ``../shared/eval/squad_sample.json`` (SQuAD v2-style, six unanswerable
@@ -30,10 +30,9 @@ import time
 from pathlib import Path
 from typing import Any, cast
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from bench._readme import write_table
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SHARED = Path(os.environ.get("ALBERT_SHARED", ROOT.parent / "shared"))
 RESULTS = ROOT / "bench" / "results" / "finetune.json"
@@ -227,7 +226,8 @@ def table(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bench.finetune", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=42)
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         machine += f" ({torch.cuda.get_device_name()})"
     results = {"machine": machine, "torch": torch.__version__, "transformers": transformers.__version__,
                "model": "albert_model/default_model",
-               "command": " ".join(["python bench/finetune.py", *(argv if argv is not None else sys.argv[1:])]),
+               "command": " ".join(["python -m bench.finetune", *(argv if argv is not None else sys.argv[1:])]),
                "tasks": tasks}
     Path(ns.output).parent.mkdir(parents=True, exist_ok=True)
     Path(ns.output).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")

@@ -1,7 +1,7 @@
 """GPU benchmark: CUDA parity, bf16/fp16 agreement, forward throughput and fill-mask pipelines against transformers.
 
-    python bench/gpu.py [--out bench/results/gpu.json] [--write-readme] [--dry-run] [--device cuda]
-                        [--budget-seconds 420] [--no-compile] [--from-json FILE]
+    python -m bench.gpu [--out bench/results/gpu.json] [--write-readme] [--dry-run] [--device cuda]
+                       [--budget-seconds 420] [--no-compile] [--from-json FILE]
 
 Tasks, in this order (each one a section of the JSON, which is rewritten whenever a result arrives):
 
@@ -49,8 +49,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench._timing import repeated, timed
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 DEFAULT_OUT = ROOT / "bench" / "results" / "gpu.json"
 DRY_RUN_OUT = ROOT / "bench" / "out" / "gpu-dry-run.json"
@@ -299,7 +300,7 @@ def supervise(tasks: list[dict[str, Any]], deadline: float, spawn: Callable[[lis
 
 
 def spawner(base: dict[str, Any], tmp: Path) -> Callable[[list[dict[str, Any]]], Worker]:
-    """``spawn`` for :func:`supervise`: this script in ``--worker`` mode, in its own process group."""
+    """``spawn`` for :func:`supervise`: this module in ``--worker`` mode, in its own process group."""
     counter = itertools.count(1)
 
     def spawn(tasks: list[dict[str, Any]]) -> Worker:
@@ -307,7 +308,7 @@ def spawner(base: dict[str, Any], tmp: Path) -> Callable[[list[dict[str, Any]]],
         rows, log, spec = tmp / f"worker{n}.jsonl", tmp / f"worker{n}.log", tmp / f"worker{n}.json"
         spec.write_text(json.dumps({**base, "tasks": tasks, "rows": str(rows)}), encoding="utf-8")
         with open(log, "wb") as out:  # the child keeps its own descriptor
-            proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--worker", str(spec)],
+            proc = subprocess.Popen([sys.executable, "-m", "bench.gpu", "--worker", str(spec)],
                                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
                                     env={**os.environ, **WORKER_ENV}, start_new_session=True)
         return Worker(proc, rows, log)
@@ -411,12 +412,7 @@ class Context:
             if self.cuda:
                 torch.cuda.reset_peak_memory_stats(self.device)
                 base = torch.cuda.memory_allocated(self.device)
-            times = []
-            for _ in range(self.spec["repeat"]):
-                t0 = time.perf_counter()
-                fn()
-                self.sync()
-                times.append(time.perf_counter() - t0)
+            times, _ = repeated(fn, self.spec["repeat"], sync=self.sync)
         ms = statistics.median(times) * 1e3
         result = {"ms": ms, "ms_min": min(times) * 1e3, "sequences_per_s": batch * 1e3 / ms,
                   "peak_mb": None, "activation_peak_mb": None, "weights_mb": None}
@@ -641,17 +637,18 @@ def task_compile(ctx: Context, out: Out, dtype_name: str, deadline: float) -> No
             out.row({"shape": label, "skipped": why})
             continue
         fn = functools.partial(compiled, input_ids=ids, attention_mask=mask)
-        t0 = time.perf_counter()
-        try:
+
+        def first_call(fn: Callable[[], Any] = fn) -> Any:
             with torch.inference_mode():
-                got = fn().last_hidden_state
-            ctx.sync()
+                return fn().last_hidden_state
+
+        try:
+            compile_s, got = timed(first_call, sync=ctx.sync)
         # a compiler failure is a finding to record, not a reason to lose the rest of the run
         except Exception as exc:  # noqa: BLE001
             failed = f"not attempted after the compile error on {label}"
             out.error(f"torch.compile(backend={backend!r}) on {label}: {type(exc).__name__}: {str(exc)[:1500]}")
             continue
-        compile_s = time.perf_counter() - t0
         with torch.inference_mode():
             want = model(input_ids=ids, attention_mask=mask).last_hidden_state
         keep = mask.bool()
@@ -681,13 +678,9 @@ def task_pipeline(ctx: Context, out: Out, dtype_name: str, _deadline: float) -> 
                                     device=(ctx.device.index or 0) if ctx.cuda else -1, **hf_dtype(dtype))
 
         def best(fn: Callable[[], list[Any]]) -> tuple[float, list[Any]]:
-            fn()  # warm-up on the whole set: every padded width the timed runs see
-            times, result = [], []
-            for _ in range(ctx.spec["pipeline_repeat"]):
-                t0 = time.perf_counter()
-                result = fn()
-                times.append(time.perf_counter() - t0)
-            return min(times), result
+            # a warm-up on the whole set: every padded width the timed runs see
+            times, result = repeated(fn, ctx.spec["pipeline_repeat"], warmup=1)
+            return min(times), result or []
 
         t_ours, r_ours = best(lambda: ours(texts, top_k=5))
         t_ref, r_ref = best(lambda: ref(texts, batch_size=32, top_k=5))
@@ -840,7 +833,8 @@ def write_readme(table: str) -> bool:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bench.gpu", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=None,
                         help=f"results JSON (default {DEFAULT_OUT.relative_to(ROOT)}; dry run: "
                              f"{DRY_RUN_OUT.relative_to(ROOT)})")

@@ -1,6 +1,6 @@
 """Masked-token accuracy of a pretrained checkpoint, in domain and out of domain, against the best constant guess.
 
-    python bench/mlm_eval.py [--model DIR] [--train-files FILE...] [--write-readme]
+    python -m bench.mlm_eval [--model DIR] [--train-files FILE...] [--write-readme]
 
 Two held-out sets:
 
@@ -20,14 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from bench._readme import write_table
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def pydoc_documents(min_words: int = 8) -> list[list[str]]:
@@ -117,7 +115,8 @@ def table(r: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bench.mlm_eval", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="model directory (default: the shipped model)")
     parser.add_argument("--train-files", nargs="+", default=None)
     parser.add_argument("--write-readme", action="store_true")

@@ -1,6 +1,6 @@
 """Forward latency and peak memory of AlbertModel against transformers (eager and sdpa), same weights.
 
-    python bench/model.py [--shapes 1x16 8x128 4x512] [--repeat 5] [--dtype float32] [--no-onnx | --onnx-only]
+    python -m bench.model [--shapes 1x16 8x128 4x512] [--repeat 5] [--dtype float32] [--no-onnx | --onnx-only]
                           [--write-readme]
 
 albert-base-v2 shapes (random weights), CPU unless --device cuda. Each (implementation, shape) runs in
@@ -24,12 +24,13 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
+# The workers run with ``python -c`` from the repository root, which makes albert_model and bench importable.
 WORKER = r"""
-import json, sys, time, warnings
+import json, sys, warnings
 warnings.filterwarnings("ignore")
 import torch
+from bench._timing import repeated
 impl, directory, batch, length, repeat, dtype, device, _, budget = sys.argv[1:10]
 batch, length, repeat, dtype, budget = int(batch), int(length), int(repeat), getattr(torch, dtype), float(budget)
 torch.manual_seed(0)
@@ -61,12 +62,7 @@ else:
     with open("/proc/self/clear_refs", "w") as fh:  # resets the peak RSS (VmHWM) to the current RSS
         fh.write("5")
     rss0 = status("VmRSS")
-times = []
-start = time.perf_counter()
-for _ in range(repeat):
-    t0 = time.perf_counter(); out = run(); times.append(time.perf_counter() - t0)
-    if len(times) >= 3 and time.perf_counter() - start > budget:  # a loaded machine: enough for a median
-        break
+times, out = repeated(run, repeat, budget=budget, min_runs=3)  # a loaded machine: enough for a median
 peak = (torch.cuda.max_memory_allocated() - base) if device == "cuda" else max(0, status("VmHWM") - rss0)
 torch.save(out.float().cpu()[:, :4, :4], sys.argv[8])
 print(json.dumps({"median_s": sorted(times)[len(times) // 2], "peak_bytes": peak, "runs": len(times)}))
@@ -75,12 +71,13 @@ print(json.dumps({"median_s": sorted(times)[len(times) // 2], "peak_bytes": peak
 # The ONNX Runtime comparison runs in one process that takes turns between the implementations, forward by
 # forward, and keeps each one's best: on a shared machine, load then hits every implementation alike.
 ONNX_WORKER = r"""
-import json, sys, time, warnings
+import json, sys, warnings
 warnings.filterwarnings("ignore")
 import numpy as np, torch, transformers
 import albert_model
 from albert_model.onnx_runtime import OnnxAlbertModel
 from bench import weight_products
+from bench._timing import interleaved_runs
 directory, shapes, rounds_small, rounds_large = sys.argv[1], sys.argv[2].split(), int(sys.argv[3]), int(sys.argv[4])
 torch.set_num_threads(min(2, torch.get_num_threads()))  # the 2 threads ONNX Runtime gets
 models = {
@@ -109,11 +106,9 @@ for shape in shapes:
     first = {name: run(name) for name in [*models, *floors]}  # warm-up
     keep = mask.bool()
     diff = {name: float((first[name] - first["sdpa"])[keep].abs().max()) for name in models}
-    times = {name: [] for name in [*models, *floors]}
-    for _ in range(rounds_small if batch * length <= 256 else rounds_large):
-        for name in times:
-            time.sleep(0.2)  # let the other implementation's idle threads stop spinning
-            t0 = time.perf_counter(); run(name); times[name].append(time.perf_counter() - t0)
+    # a pause before each forward lets the other implementation's idle threads stop spinning
+    times, _ = interleaved_runs({name: (lambda name=name: run(name)) for name in [*models, *floors]},
+                                rounds_small if batch * length <= 256 else rounds_large, pause=0.2)
     out.append({"shape": f"b{batch}·L{length}", "times": times, "max_abs_diff_vs_sdpa": diff,
                 "weight product gflop": weight_products.gflop(config, tokens)})
 print(json.dumps(out))
@@ -121,7 +116,8 @@ print(json.dumps(out))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bench.model", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shapes", nargs="*", default=["1x16", "8x128", "4x512"])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--budget", type=float, default=8.0,

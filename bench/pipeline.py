@@ -1,6 +1,6 @@
 """fill-mask pipeline speed against transformers' pipeline("fill-mask"), same checkpoint, same ids.
 
-    python bench/pipeline.py [--model DIR | --base] [--sentences 256] [--repeat 3] [--no-onnx] [--write-readme]
+    python -m bench.pipeline [--model DIR | --base] [--sentences 256] [--repeat 3] [--no-onnx] [--write-readme]
 
 Sentences are lines of the shared corpora (variable length), each with one word replaced by [MASK]. Every
 pipeline returns top-5 with batch size 32; transformers gets the canonical SentencePiece
@@ -21,15 +21,14 @@ import argparse
 import json
 import os
 import platform
-import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 from typing import Any
 
+from bench._timing import timed
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 CORPORA = sorted((ROOT.parent / "shared" / "corpora").glob("*.txt"))
 
 
@@ -98,19 +97,18 @@ class ForwardClock:
         self.shapes: list[tuple[int, ...]] = []
 
     def run(self, outputs: Any, feed: dict[str, Any]) -> Any:
-        started = time.perf_counter()
-        try:
-            return self.session.run(outputs, feed)
-        finally:
-            self.seconds += time.perf_counter() - started
-            self.shapes.append(tuple(feed["input_ids"].shape))
+        seconds, result = timed(lambda: self.session.run(outputs, feed))
+        self.seconds += seconds
+        self.shapes.append(tuple(feed["input_ids"].shape))
+        return result
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.session, name)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--model", default=None, help="checkpoint directory (default: the shipped model)")
     which.add_argument("--base", action="store_true", help="an albert-base-v2-shaped masked LM, random weights")
@@ -178,17 +176,14 @@ def main() -> None:
             for name, call in calls.items():
                 if name == fp32:
                     clock.reset()
-                t0 = time.perf_counter()
-                outputs[name] = call()
-                best[name] = min(best.get(name, float("inf")), time.perf_counter() - t0)
+                seconds, outputs[name] = timed(call)
+                best[name] = min(best.get(name, float("inf")), seconds)
                 if name == fp32:
-                    outside = min(outside, time.perf_counter() - t0 - clock.seconds)
+                    outside = min(outside, seconds - clock.seconds)
                     if clock.shapes != shapes:
                         raise RuntimeError(f"the fp32 pipeline ran batches {clock.shapes}, not {shapes} as before")
             if floor is not None:
-                t0 = time.perf_counter()
-                floor()
-                products = min(products, time.perf_counter() - t0)
+                products = min(products, timed(floor)[0])
         sop = None if args.no_onnx else sentence_order_agreement(model_dir, tmp)
 
     def top1(a: list[Any], b: list[Any]) -> float:

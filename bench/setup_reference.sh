@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A separate environment with transformers 5 (its Rust-only ALBERT tokenizer), for bench/tokenizer_speed.py:
+# A separate environment with transformers 5 (its Rust-only ALBERT tokenizer), for python -m bench.tokenizer_speed
+# and python -m bench.corpus:
 # transformers<5 is the test reference in the main environment, and one environment cannot hold both.
 set -euo pipefail
 cd "$(dirname "$0")"

@@ -1,7 +1,7 @@
 """Tokenizer throughput on the shared corpora: our slow and fast batch paths against raw SentencePiece,
 raw Rust tokenizers and transformers 5's ALBERT tokenizer, on the same padded call.
 
-    python bench/tokenizer_speed.py [--corpus FILE ...] [--repeat 15] [--share-runs 5] [--write-readme]
+    python -m bench.tokenizer_speed [--corpus FILE ...] [--repeat 15] [--share-runs 5] [--write-readme]
 
 Two tables. The first is every corpus together: MB/s, lines/s and speed against transformers 5 (run in
 bench/.venv-tf5, made by bench/setup_reference.sh, when present, else the transformers installed here,
@@ -51,12 +51,12 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 from albert_tok import AlbertTokenizer, AlbertTokenizerFast, base
 from albert_tok import slow as slow_module
 from albert_tok.gc_pause import gc_paused
+from bench._timing import fastest, interleaved_best, interleaved_runs
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SPIECE = ROOT / "fixtures" / "spiece.model"
 CORPORA = ROOT.parent / "shared" / "corpora"
@@ -65,6 +65,8 @@ GROUPS = {"wikitext lines": ("wikitext-2-valid.tokens.txt",),
           "short prose lines": ("tinyshakespeare.txt", "botchan.txt")}
 REF_PYTHON = ROOT / "bench" / ".venv-tf5" / "bin" / "python"
 CALL: dict[str, Any] = {"padding": True, "truncation": True, "max_length": 512, "return_tensors": "np"}
+# Every comparison here takes turns in an order shuffled each round with this seed (bench._timing.interleaved_runs).
+SHUFFLED = 0
 # The share table's columns: header, the key of :func:`shares`' result, and the key of its paired median (or None).
 SHARE_COLUMNS = [
     ("slow share of raw SentencePiece (paired median)", "slow share of raw sentencepiece", "slow share, paired median"),
@@ -75,10 +77,13 @@ SHARE_COLUMNS = [
     ("fast share of raw tokenizers (paired median)", "fast share of raw tokenizers", "fast share, paired median"),
 ]
 
+# Runs in bench/.venv-tf5 (which has no albert installed) from the repository root, which makes bench._timing
+# importable there.
 REFERENCE_SNIPPET = r"""
-import json, os, shutil, sys, tempfile, time
+import json, os, shutil, sys, tempfile
 import numpy as np
 import transformers
+from bench._timing import repeated
 lines = json.load(open(sys.argv[1], encoding="utf-8"))
 # A directory with spiece.model only, so transformers converts it with its own converter.
 d = tempfile.mkdtemp()
@@ -86,52 +91,20 @@ shutil.copy(sys.argv[2], os.path.join(d, "spiece.model"))
 with open(os.path.join(d, "tokenizer_config.json"), "w") as fh:
     json.dump({"tokenizer_class": "AlbertTokenizer"}, fh)
 tok = transformers.AutoTokenizer.from_pretrained(d)
-best = float("inf")
-for _ in range(int(sys.argv[4])):
-    t0 = time.perf_counter()
-    enc = tok(lines, padding=True, return_tensors="np")
-    best = min(best, time.perf_counter() - t0)
+times, enc = repeated(lambda: tok(lines, padding=True, return_tensors="np"), int(sys.argv[4]))
+best = min(times)
 np.save(sys.argv[3], enc["input_ids"])
 small = {}
 for name, texts in json.load(open(sys.argv[5], encoding="utf-8")).items():
     # one text as a str, unpadded lists; a batch padded into numpy arrays (as small_calls does)
     call = (lambda: tok(texts[0])) if len(texts) == 1 else (lambda: tok(texts, padding=True, return_tensors="np"))
-    times = []
-    for _ in range(5):
-        t0 = time.perf_counter()
+    def loop():
         for _ in range(int(sys.argv[6])):
             call()
-        times.append((time.perf_counter() - t0) / int(sys.argv[6]))
-    small[name] = min(times)
+    small[name] = min(repeated(loop, 5)[0]) / int(sys.argv[6])
 print(json.dumps({"seconds": best, "version": transformers.__version__, "class": type(tok).__name__,
                   "small calls": small}))
 """
-
-
-def interleaved_runs(paths: dict[str, Callable[[], Any]], repeat: int) -> tuple[dict[str, list[float]], dict[str, Any]]:
-    """The seconds of each of ``repeat`` runs of each path, the paths taking turns (round ``i`` of every path
-    ran within moments of the others), in an order shuffled every round (seeded) so that no path always runs
-    right after the same other one; and each path's last output."""
-    runs: dict[str, list[float]] = {name: [] for name in paths}
-    outputs: dict[str, Any] = {}
-    order = random.Random(0)
-    for _ in range(repeat):
-        for name, fn in order.sample(list(paths.items()), len(paths)):
-            t0 = time.perf_counter()
-            outputs[name] = fn()
-            runs[name].append(time.perf_counter() - t0)
-    return runs, outputs
-
-
-def interleaved_best(paths: dict[str, Callable[[], Any]], repeat: int) -> tuple[dict[str, float], dict[str, Any]]:
-    """The fastest of ``repeat`` runs of each path, the paths taking turns; and each path's last output."""
-    runs, outputs = interleaved_runs(paths, repeat)
-    return fastest(runs), outputs
-
-
-def fastest(runs: dict[str, list[float]]) -> dict[str, float]:
-    """Each path's fastest run."""
-    return {name: min(r) for name, r in runs.items()}
 
 
 def paired_share(runs: dict[str, list[float]], raw: str, ours: str) -> float:
@@ -152,7 +125,7 @@ def run_reference(lines: list[str], repeat: int,
             with open(path, "w", encoding="utf-8") as fh:
                 json.dump(value, fh)
         proc = subprocess.run([python, "-c", REFERENCE_SNIPPET, src, str(SPIECE), ids, str(repeat), small_src,
-                               str(SMALL_CALL_LOOPS)], capture_output=True, text=True, check=False)
+                               str(SMALL_CALL_LOOPS)], capture_output=True, text=True, check=False, cwd=ROOT)
         if proc.returncode != 0:
             print(f"transformers reference unavailable: {proc.stderr.strip().splitlines()[-1:]}")
             return None
@@ -195,7 +168,7 @@ def small_calls(slow: AlbertTokenizer, batches: dict[str, list[str]]) -> dict[st
                     fn()
             return run
 
-        runs, _ = interleaved_runs({path: loop(fn) for path, fn in paths.items()}, 5)
+        runs, _ = interleaved_runs({path: loop(fn) for path, fn in paths.items()}, 5, order_seed=SHUFFLED)
         out[name] = {path: seconds / SMALL_CALL_LOOPS for path, seconds in fastest(runs).items()}
     return out
 
@@ -354,11 +327,11 @@ def shares(slow: AlbertTokenizer, fast: AlbertTokenizerFast, rust: Any, repeat: 
                 lambda lines=lines, clock=clock: clock.measure(lambda: collector_left_on(lambda: slow(lines, **CALL))),
             "raw sentencepiece, collector paused":
                 lambda lowered=lowered: paused(lambda: sp.encode(lowered, num_threads=slow.num_threads)),
-        }, repeat)
+        }, repeat, order_seed=SHUFFLED)
         runs.update(interleaved_runs({
             "fast": lambda lines=lines: fast(lines, **CALL),
             "raw tokenizers encode_batch": lambda lines=lines: rust.encode_batch(lines),
-        }, repeat)[0])
+        }, repeat, order_seed=SHUFFLED)[0])
         seconds = fastest(runs)
         out[group] = {"lines": len(lines), "megabytes": sum(len(x.encode("utf-8")) for x in lines) / 1e6,
                       "items": len(items), "seconds": seconds,
@@ -380,7 +353,8 @@ def shares(slow: AlbertTokenizer, fast: AlbertTokenizerFast, rust: Any, repeat: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bench.tokenizer_speed", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", nargs="*", type=Path, default=DEFAULT_CORPORA)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--share-runs", type=int, default=5,
@@ -403,11 +377,11 @@ def main() -> None:
     seconds, outputs = interleaved_best({  # the Python-and-SentencePiece pair, then the Rust pair
         "albert_tok slow (batch, padded np)": lambda: slow(lines, **CALL)["input_ids"],
         "raw sentencepiece encode(list), lower-cased lines": lambda: sp.encode(lowered, num_threads=slow.num_threads),
-    }, args.repeat)
+    }, args.repeat, order_seed=SHUFFLED)
     rust_seconds, rust_outputs = interleaved_best({
         "albert_tok fast (batch, padded np)": lambda: fast(lines, **CALL)["input_ids"],
         "raw tokenizers encode_batch": lambda: rust.encode_batch(lines),
-    }, args.repeat)
+    }, args.repeat, order_seed=SHUFFLED)
     seconds.update(rust_seconds)
     outputs.update(rust_outputs)
     order = ["albert_tok slow (batch, padded np)", "albert_tok fast (batch, padded np)",
@@ -513,7 +487,7 @@ def main() -> None:
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "tokenize.json").write_text(json.dumps({
-        "command": "python bench/tokenizer_speed.py" + (f" --repeat {args.repeat}" if args.repeat != 15 else "")
+        "command": "python -m bench.tokenizer_speed" + (f" --repeat {args.repeat}" if args.repeat != 15 else "")
         + (f" --share-runs {args.share_runs}" if args.share_runs != 5 else ""),
         "results": results, "agreement": agree, "lines": len(lines), "megabytes": megabytes,
         "raw tokenizers": rust_source, "share runs": share_runs, "small calls": small,

@@ -1,7 +1,7 @@
 """Variable-length batches: AlbertModel padded against ``attn_implementation="varlen"`` (real tokens packed) and
 transformers' sdpa, same weights, same run.
 
-    python bench/varlen.py [--batches 16x8-128 8x16-512] [--repeat 3] [--device cpu] [--dtype float32]
+    python -m bench.varlen [--batches 16x8-128 8x16-512] [--repeat 3] [--device cpu] [--dtype float32]
                            [--write-readme]
 
 albert-base-v2 shapes with random weights (seed 0), saved once and loaded by both libraries. Each batch
@@ -16,18 +16,19 @@ Not a test.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 from typing import Any
 
+from bench._timing import interleaved_best
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def batch(spec: str, vocab: int, seed: int) -> tuple[Any, Any]:
@@ -43,7 +44,8 @@ def batch(spec: str, vocab: int, seed: int) -> tuple[Any, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bench.varlen", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", nargs="*", default=["16x8-128", "8x16-512"])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--device", default="cpu")
@@ -79,16 +81,10 @@ def main() -> None:
     for i, spec in enumerate(args.batches):
         ids, mask = (t.to(args.device) for t in batch(spec, ours.config.vocab_size, seed=i))
         keep = mask.bool()
-        best = dict.fromkeys(("padded", "varlen", "transformers"), float("inf"))
-        outputs: dict[str, Any] = {}
         with torch.inference_mode():
-            for _ in range(args.repeat):
-                for impl in best:
-                    sync()
-                    t0 = time.perf_counter()
-                    outputs[impl] = forward(impl, ids, mask)
-                    sync()
-                    best[impl] = min(best[impl], time.perf_counter() - t0)
+            best, outputs = interleaved_best(
+                {impl: functools.partial(forward, impl, ids, mask) for impl in ("padded", "varlen", "transformers")},
+                args.repeat, sync=sync)
         rows.append({"batch": spec, "rows": len(ids), "padded_length": ids.shape[1], "tokens": int(keep.sum()),
                      "seconds": best, "varlen_speedup_vs_padded": best["padded"] / best["varlen"],
                      "varlen_speedup_vs_transformers": best["transformers"] / best["varlen"],
@@ -109,13 +105,13 @@ def main() -> None:
                      f"{r['max_abs_diff_varlen_vs_padded']:.1e} / {r['max_abs_diff_varlen_vs_transformers']:.1e} |")
     table += ["", (f"albert-base-v2 shapes, random weights, {args.dtype} on {args.device} ({machine}), torch "
                    f"{torch.__version__}, transformers {transformers.__version__}; fastest of {args.repeat} "
-                   f"interleaved runs; `python bench/varlen.py`.")]
+                   f"interleaved runs; `python -m bench.varlen`.")]
     text = "\n".join(table)
     print(text)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / f"varlen-{args.device.split(':')[0]}.json").write_text(json.dumps(
-        {"command": "python bench/varlen.py " + " ".join(sys.argv[1:]), "device": args.device, "machine": machine,
+        {"command": "python -m bench.varlen " + " ".join(sys.argv[1:]), "device": args.device, "machine": machine,
          "dtype": args.dtype, "torch": torch.__version__, "transformers": transformers.__version__,
          "rows": rows}, indent=2) + "\n")
     if args.write_readme:

@@ -209,7 +209,7 @@ def test_dry_run_measures_every_section_and_parity_passes(tmp_path):
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
     out = tmp_path / "gpu.json"
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "gpu.py"), "--dry-run", "--out", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "bench.gpu", "--dry-run", "--out", str(out)],
                           check=False, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     doc = json.loads(out.read_text(encoding="utf-8"))
@@ -253,6 +253,6 @@ def test_dry_run_measures_every_section_and_parity_passes(tmp_path):
 
     assert doc["table"] in proc.stdout and "| AlbertForMultipleChoice | 0.0e+00 | yes |" in doc["table"]
     assert "Not complete" not in doc["table"]
-    rendered = subprocess.run([sys.executable, str(ROOT / "bench" / "gpu.py"), "--from-json", str(out)],
+    rendered = subprocess.run([sys.executable, "-m", "bench.gpu", "--from-json", str(out)],
                               check=False, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert rendered.returncode == 0 and doc["table"] in rendered.stdout
