@@ -9,7 +9,7 @@ limit=${LIMIT:-575}
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
   bench/out/gpu-carry/whl/*.whl && export PYTHONPATH=/tmp/site
 nvidia-smi -L
-PYTHONUNBUFFERED=1 python3 bench/gpu.py --out "$OUT/gpu.json" --budget-seconds "${BENCH_BUDGET:-230}" \
+PYTHONUNBUFFERED=1 python3 -m bench.gpu --out "$OUT/gpu.json" --budget-seconds "${BENCH_BUDGET:-230}" \
   --corpora bench/out/gpu-carry/corpora > "$OUT/gpu.log" 2>&1
 echo "gpu.py exit $? after $((SECONDS - start)) s"
 mkdir -p /tmp/corpus && tar xJf bench/out/gpu-carry/corpus.tar.xz -C /tmp/corpus

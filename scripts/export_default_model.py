@@ -1,10 +1,10 @@
 """Copy a finished `albert pretrain` output into albert_model/default_model with its model card.
 
-    python scripts/export_default_model.py OUTPUT_DIR --command-file RUN_SH [--sources SOURCES.json]
+    python -m scripts.export_default_model OUTPUT_DIR --command-file RUN_SH [--sources SOURCES.json]
 
 Weights are stored in float16 (the directory must stay under 30 MB; loading gives float32 unless a dtype is
 asked for). The card records the data (scripts/corpus_sources.md and the corpus build's SOURCES.json), the
-command, the budget, the tokens seen, the hardware and wall time, both evaluations of bench/mlm_eval.py
+command, the budget, the tokens seen, the hardware and wall time, both evaluations of bench.mlm_eval
 (held-out tails of the training files and out-of-domain Python documentation prose) and the loss curve
 (training.json, plotted to loss_curve.png when matplotlib is installed).
 """
@@ -14,12 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 TARGET = ROOT / "albert_model" / "default_model"
 TOKENIZER_FILES = ["spiece.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]
 MAX_MB = 30.0
@@ -124,7 +122,7 @@ parameters, not compute, which a GPU has to spare for a model this small.
 
 {chr(10).join(rows)}
 
-Built by `scripts/build_pretrain_corpus.py` (standard library, deterministic): one file per source, one
+Built by `python -m scripts.build_pretrain_corpus` (standard library, deterministic): one file per source, one
 sentence per line, documents separated by blank lines, de-duplicated; Python's documentation and anything
 derived from it is kept out (it is the out-of-domain test below). The last {a['heldout_fraction']:.0%} of each
 file's documents is held out. Details and credits: `scripts/corpus_sources.md`. Credit lines: WordNet 3.0
@@ -151,7 +149,7 @@ W. N. Francis and H. Kucera, Brown University.
 - Final training loss {m['final_loss']:.3f}; held-out loss {training['evals'][-1]['loss']:.3f} on the periodic
   {a['eval_examples']}-sequence sample, {m['loss']:.3f} on all {m['heldout_examples']} held-out sequences.
 
-## Evaluation (`python bench/mlm_eval.py`)
+## Evaluation (`python -m bench.mlm_eval`)
 
 {table(evals)}
 
@@ -172,7 +170,8 @@ Licence: the weights are released under Apache-2.0 like the vocabulary. Parts of
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m scripts.export_default_model", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("output", help="the `albert pretrain --output` directory")
     parser.add_argument("--command-file", required=True, help="the script that ran the training (its text goes in the card)")
     parser.add_argument("--sources", default="/work/corpus/SOURCES.json", help="the corpus build's SOURCES.json")

@@ -6,7 +6,7 @@
 #
 # The learning-rate schedule follows the wall-clock budget (--max-minutes), so a faster or slower card
 # sees more or fewer tokens with the same warm-up/decay shape; training.json records the tokens seen.
-# Then: python scripts/export_default_model.py OUTPUT_DIR --command-file scripts/train_default_model.sh ...
+# Then: python -m scripts.export_default_model OUTPUT_DIR --command-file scripts/train_default_model.sh ...
 set -euo pipefail
 corpus=$1 out=$2 minutes=$3
 shift 3
