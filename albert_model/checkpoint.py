@@ -9,7 +9,6 @@ Reading the files is :mod:`albert_model.weight_files`'.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import inspect
 import os
@@ -349,11 +348,11 @@ def load_into(cls: Any, directory: str | os.PathLike[str], *, device: Any = None
 # -- saving -----------------------------------------------------------------------------------------
 def save_model(model: Any, directory: str | os.PathLike[str], *, max_shard_size: int | str = "5GB",
                safe_serialization: bool = True, state_dict: StateDict | None = None) -> list[str]:
-    """``config.json`` and the weights (one file, or shards and their index) in ONE atomic write.
+    """``config.json`` and the weights (one file, or shards and their index) in ONE committed save.
 
-    Weight files of an earlier save that the new one does not overwrite are removed: those that would be
-    read before the new ones first (so a crash leaves no weights rather than weights from another save),
-    the rest afterwards.
+    Weight files of an earlier save that the new one does not overwrite are removed as part of the save:
+    those that a reader would take before the new ones once the save has committed and before any new file
+    appears, the rest after the new files are in place. A crash before the commit leaves the old save whole.
     """
     from albert_tok.files import write_atomically
 
@@ -366,10 +365,6 @@ def save_model(model: Any, directory: str | os.PathLike[str], *, max_shard_size:
                         total_parameters=model.num_parameters())
     target = os.fspath(directory)
     shadowing, leftover = superseded_files(target, set(weights))
-    for stale in shadowing:
-        os.remove(stale)
-    paths = write_atomically(target, {CONFIG_NAME: config.to_json_string().encode("utf-8"), **weights}, create=True)
-    for stale in leftover:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(stale)
-    return paths
+    return write_atomically(target, {CONFIG_NAME: config.to_json_string().encode("utf-8"), **weights}, create=True,
+                            remove=tuple(os.path.basename(p) for p in leftover),
+                            remove_first=tuple(os.path.basename(p) for p in shadowing))

@@ -477,9 +477,9 @@ def test_every_file_of_a_save_goes_in_one_atomic_write(tmp_path, monkeypatch):
     calls = []
     real = files.write_atomically
 
-    def spy(directory, contents, prefix=None, create=False):
+    def spy(directory, contents, **kwargs):
         calls.append(sorted(contents))
-        return real(directory, contents, prefix=prefix, create=create)
+        return real(directory, contents, **kwargs)
 
     monkeypatch.setattr(files, "write_atomically", spy)
     tiny().save_pretrained(tmp_path / "m", max_shard_size="40KB")
@@ -577,3 +577,30 @@ def test_strict_false_never_loads_quietly(tmp_path):
     report = model.load_report
     assert not report.ok and report.head_missing and "classifier.weight" in report.missing_head
     assert report.missing == ["albert.embeddings.LayerNorm.weight"]
+
+
+@pytest.mark.parametrize(("first", "second"), [({}, {"max_shard_size": "40KB"}),
+                                               ({"max_shard_size": "40KB"}, {}),
+                                               ({}, {"safe_serialization": False})])
+def test_a_save_that_fails_before_its_commit_leaves_the_old_save_loadable(tmp_path, monkeypatch, first, second):
+    """Weight files of the old save that a reader would take first are removed only once the new save has
+    committed: a disk that fails while the new save writes its parts leaves the old save whole."""
+    from albert_tok import files
+
+    old = tiny()
+    old.save_pretrained(tmp_path / "m", **first)
+    expected = {k: v.clone() for k, v in old.state_dict().items()}
+    written = []
+
+    def failing_disk(path, data):
+        written.append(path)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files, "_write_file", failing_disk)
+    with pytest.raises(OSError, match="No space left"):
+        tiny(seed=1).save_pretrained(tmp_path / "m", **second)
+    monkeypatch.undo()
+    assert written, "the failing disk was never used"
+    loaded = A.AlbertForSequenceClassification.from_pretrained(tmp_path / "m")
+    for key, value in loaded.state_dict().items():
+        assert torch.equal(value, expected[key]), key
