@@ -53,7 +53,7 @@ from .heads import (
     AlbertForTokenClassification,
 )
 from .modeling import AlbertModel, AlbertPreTrainedModel
-from .weight_files import WEIGHT_NAMES, resolve_inside
+from .weight_files import resolve_inside, weight_file
 
 __all__ = ["CLASSES", "EXPORT_VERSION", "METADATA_PREFIX", "ONNX_INSTALL", "QUANTIZATIONS", "TASK_CLASSES",
            "cached_export", "export_onnx", "head_error", "input_names", "output_axes", "require_onnx", "resolve_class"]
@@ -434,13 +434,9 @@ def _checkpoint_key(hashes: dict[str, str]) -> str:
 
 
 def _weight_entry(directory: str) -> str:
-    """The weight file a load of ``directory`` reads first (:data:`~albert_model.weight_files.WEIGHT_NAMES`),
-    refused, as the loader refuses it, when it is a link to outside the directory."""
-    for name in WEIGHT_NAMES:
-        if os.path.isfile(os.path.join(directory, name)):
-            resolve_inside(directory, name, f"checkpoint directory {directory!r}")
-            return name
-    raise FileNotFoundError(f"{directory!r} holds no model weights ({', '.join(WEIGHT_NAMES)})")
+    """The weight file a load of ``directory`` reads first, refused as the loader refuses it
+    (:func:`~albert_model.weight_files.weight_file`)."""
+    return weight_file(directory)[0]
 
 
 def _shards(directory: str, index: str, read_from: str | None = None) -> list[str]:
@@ -592,9 +588,7 @@ def _cached_export(directory: str | os.PathLike[str], task: str | type | None, q
     source = os.fspath(directory)
     if not os.path.isdir(source):
         raise FileNotFoundError(f"checkpoint directory {source!r} does not exist")
-    if not any(os.path.isfile(os.path.join(source, n)) for n in WEIGHT_NAMES):
-        raise FileNotFoundError(f"{source!r} holds no model weights (model.safetensors, pytorch_model.bin or "
-                                f"their sharded index)")
+    weight_file(source)  # the loader's rule: missing weights, a link out, a directory, device or FIFO is an error
     name = resolve_class(task, _architecture(source))
     if cache_dir is None:
         folder = _cache_folder(source)

@@ -499,3 +499,22 @@ def test_the_tokenizer_of_a_cached_graph_or_of_its_own_folder_is_found(pool, tmp
     beside = tmp_path / "ckpt" / "x.onnx"
     shutil.copyfile(pool["graph"][0], beside)
     assert _onnx_file_tokenizer(str(beside)) == str(directory)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "dangling link"])
+def test_weights_that_are_not_a_file_are_named_as_the_loader_names_them(tmp_path, kind):
+    """The export reads the weights file the loader would read, under the loader's rule: a FIFO (never
+    opened: reading it would block), a directory or a dangling link is an error naming it, not 'no weights'."""
+    directory = tmp_path / "ckpt"
+    model(0).save_pretrained(directory)
+    weights = directory / WEIGHTS
+    weights.unlink()
+    if kind == "fifo":
+        os.mkfifo(weights)
+    elif kind == "directory":
+        weights.mkdir()
+    else:
+        weights.symlink_to(directory / "gone.safetensors")
+    expected = (FileNotFoundError, "does not exist") if kind == "dangling link" else (OSError, "not a regular file")
+    with pytest.raises(expected[0], match=expected[1]):
+        cached_export(directory, "fill-mask")
