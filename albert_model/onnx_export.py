@@ -293,7 +293,8 @@ def _architecture(directory: str) -> str | None:
     """The class ``config.json`` names in ``architectures``, when it is one of ours."""
     from .config import AlbertConfig
 
-    names = AlbertConfig.from_json(os.path.join(directory, "config.json")).architectures or []
+    config = resolve_inside(directory, CONFIG_NAME, f"checkpoint directory {directory!r}")  # the loader's rule
+    names = AlbertConfig.from_json(config).architectures or []
     return names[0] if names and names[0] in CLASSES else None
 
 

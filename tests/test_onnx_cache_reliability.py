@@ -518,3 +518,14 @@ def test_weights_that_are_not_a_file_are_named_as_the_loader_names_them(tmp_path
     expected = (FileNotFoundError, "does not exist") if kind == "dangling link" else (OSError, "not a regular file")
     with pytest.raises(expected[0], match=expected[1]):
         cached_export(directory, "fill-mask")
+
+
+def test_config_json_linked_out_of_the_checkpoint_is_refused(tmp_path):
+    """The export reads config.json under the loader's containment rule: a link out of the directory is refused."""
+    directory = tmp_path / "ckpt"
+    model(0).save_pretrained(directory)
+    outside = tmp_path / "elsewhere.json"
+    (directory / "config.json").rename(outside)
+    (directory / "config.json").symlink_to(outside)
+    with pytest.raises(ValueError, match="outside the checkpoint directory"):
+        cached_export(directory, "fill-mask")
