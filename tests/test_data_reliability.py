@@ -8,6 +8,7 @@ import io
 import json
 import os
 import random
+import select
 import signal
 import subprocess
 import sys
@@ -70,19 +71,77 @@ def record_times(out_dir: Path) -> dict[str, int]:
 
 
 # -- kill -9 at random points, then resume: byte for byte a clean run ---------------------------------------
+# The run stops before the N-th file-system step of its main thread (a write, fsync, rename or unlink: the
+# points between which a kill leaves different files behind), says "stopped" on standard output and waits
+# there, reading standard input (a pipe the test never writes to), until the test kills it: the kill lands
+# at a point the test chose, however slow the machine. Each worker says "ready PID" once it is set up.
 KILLABLE = textwrap.dedent("""
-    import sys, time
+    import os, sys, threading
     import albert_tok.data.corpus as C
     from albert_tok import AlbertTokenizer
 
-    real = C.write_shard
-    def slow_write(*args):  # stretch the run so that kills land inside it; the output does not change
-        time.sleep(0.02)
-        real(*args)
-    C.write_shard = slow_write
-    C.tokenize_corpus([sys.argv[1]], sys.argv[2], AlbertTokenizer(sys.argv[3]), workers=int(sys.argv[4]),
-                      shard_lines=60, chunk_bytes=700, progress=False)
+    source, out, spiece, workers, stop_at = sys.argv[1:6]
+    main, steps, say = os.getpid(), [0], os.write
+
+    def step(real):
+        def hooked(*args, **kwargs):
+            if os.getpid() == main and threading.current_thread() is threading.main_thread():
+                steps[0] += 1
+                if steps[0] == int(stop_at):
+                    say(1, b"stopped\\n")
+                    os.read(0, 1)
+            return real(*args, **kwargs)
+        return hooked
+
+    for name in ("write", "fsync", "replace", "rename", "unlink"):
+        setattr(os, name, step(getattr(os, name)))
+    real_init = C.init_worker
+
+    def init_worker(*args):
+        real_init(*args)
+        say(1, f"ready {os.getpid()}\\n".encode())
+
+    C.init_worker = init_worker
+    C.tokenize_corpus([source], out, AlbertTokenizer(spiece), workers=int(workers), shard_lines=60,
+                      chunk_bytes=700, progress=False)
 """)
+WAIT = 120  # seconds a run may take to reach its stop; far more than it needs
+
+
+def start_killable(source: Path, out: Path, workers: int, stop_at: int) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", KILLABLE, str(source), str(out), str(SPIECE), str(workers),
+                             str(stop_at)], cwd=ROOT, start_new_session=True, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def read_until_stopped(proc: subprocess.Popen, workers: int = 0) -> tuple[bool, list[int]]:
+    """Read the run's lines until it has stopped and ``workers`` workers are ready (True), or until it ended
+    without stopping (False); also the ready workers' pids. Bounded: one line per read, ``WAIT`` seconds."""
+    deadline = time.monotonic() + WAIT
+    stopped, ready = False, []
+    while not (stopped and len(ready) >= workers):
+        left = deadline - time.monotonic()
+        assert left > 0 and select.select([proc.stdout], [], [], left)[0], \
+            f"the run neither stopped nor ended within {WAIT} s"
+        line = proc.stdout.readline().decode()
+        if not line:  # end of output: the run is over
+            assert proc.wait() == 0, proc.stderr.read().decode()[-2000:]
+            return False, ready
+        if line == "stopped\n":
+            stopped = True
+        else:
+            assert line.startswith("ready "), line
+            ready.append(int(line.split()[1]))
+    return True, ready
+
+
+def finish(proc: subprocess.Popen) -> None:
+    """Kill what is left of the run's session and close its pipes."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        stream.close()
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -93,16 +152,15 @@ def test_kill_9_anywhere_then_resume_is_byte_identical_to_a_clean_run(slow, tmp_
     rng = random.Random(1234 + workers)
     partial = 0
     for _ in range(4):
-        done = len(list(resumed.glob("shard-*.json"))) if resumed.exists() else 0
-        target = done + rng.randint(1, 5)  # kill once this many shards are complete, plus a random moment
-        proc = subprocess.Popen([sys.executable, "-c", KILLABLE, str(source), str(resumed), str(SPIECE), str(workers)],
-                                cwd=ROOT, start_new_session=True, stderr=subprocess.DEVNULL)
-        while proc.poll() is None and len(list(resumed.glob("shard-*.json"))) < target:
-            time.sleep(0.005)
-        time.sleep(rng.uniform(0, 0.05))
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)  # the run and its worker processes, as `kill -9` of the job
-        proc.wait()
+        stop_at = rng.randint(1, 60)  # about 12 steps a shard: somewhere in the next five shards
+        proc = start_killable(source, resumed, workers, stop_at)
+        try:
+            stopped, _ = read_until_stopped(proc)
+            if stopped:
+                os.killpg(proc.pid, signal.SIGKILL)  # the run and its worker processes, as `kill -9` of the job
+                assert proc.wait() == -signal.SIGKILL
+        finally:
+            finish(proc)
         if not (resumed / "manifest.json").exists():
             partial += 1
             with pytest.raises(CorpusError, match="no manifest.json"):
@@ -126,22 +184,36 @@ def _session(sid: int) -> list[int]:
     return alive
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def _wait_for_exit(pid: int, timeout: float) -> bool:
+    """Whether process ``pid`` (not a child of ours) ends within ``timeout`` seconds: waits on a pidfd."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True  # already gone
+    try:
+        return bool(select.select([fd], [], [], timeout)[0])
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists() or not hasattr(os, "pidfd_open"),
+                    reason="reads /proc, waits on pidfds")
 def test_workers_of_a_killed_run_exit_and_free_the_directory(slow, tmp_path):
     source = write_lines(tmp_path / "in.txt", make_lines(1500))
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-c", KILLABLE, str(source), str(out), str(SPIECE), "2"], cwd=ROOT,
-                            start_new_session=True, stderr=subprocess.DEVNULL)
-    while proc.poll() is None and not list(out.glob("shard-*.json")):
-        time.sleep(0.005)
-    proc.kill()  # the parent only: its workers are orphaned
-    proc.wait()
-    with open(out / LOCK) as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free at once: the workers closed their copy
-    deadline = time.monotonic() + 10
-    while _session(proc.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _session(proc.pid) == []  # and they exit by themselves
+    proc = start_killable(source, out, 2, stop_at=20)  # inside shard 1 or 2, of 25
+    try:
+        stopped, workers = read_until_stopped(proc, workers=2)
+        assert stopped and len(workers) == 2
+        assert set(workers) <= set(_session(proc.pid))
+        proc.kill()  # the parent only: its workers are orphaned
+        proc.wait()
+        with open(out / LOCK) as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free at once: the workers closed their copy
+        assert all(_wait_for_exit(pid, timeout=10) for pid in workers)  # and they exit by themselves
+        assert _session(proc.pid) == []
+    finally:
+        finish(proc)
 
 
 def test_files_left_by_a_killed_run_are_removed(slow, tmp_path):
