@@ -1,8 +1,10 @@
 """What every pipeline shares: loading (torch or ONNX Runtime), device parsing, batching, input checks.
 
 A pipeline loads its task class from a checkpoint directory and refuses one whose task head is missing
-from the checkpoint (it would answer with a random head). Inputs are tokenized once, sorted by length and
-padded per batch only as far as that batch needs; results come back in input order.
+from the checkpoint (it would answer with a random head). A call reads its inputs a window at a time
+(:attr:`Pipeline.WINDOW_BATCHES` batches): the window is tokenized, sorted by length, run in batches padded
+only as far as each batch needs, and turned into results before the next window is read, so the memory a
+call needs beyond its results does not grow with the number of inputs. Results come back in input order.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ from __future__ import annotations
 import inspect
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch
@@ -27,6 +29,7 @@ __all__ = ["BACKENDS", "DEFAULT_MODEL", "Pipeline", "as_batch", "check_positive_
 DEFAULT_MODEL = str(Path(__file__).resolve().parent / "default_model")
 """The small ALBERT this package ships (trained by ``albert pretrain``; see its README.md model card)."""
 BACKENDS = ("torch", "onnxruntime")
+_Item = TypeVar("_Item")
 _DEVICE_HELP = "accepted: None, 'cpu', 'cuda', 'cuda:N', 'mps', a torch.device, or an int (-1: CPU, N >= 0: cuda:N)"
 
 
@@ -86,23 +89,35 @@ def as_batch(inputs: Any, name: str = "inputs", item: tuple[type, ...] = (str,))
 
 
 def _onnx_file_tokenizer(path: str) -> str:
-    """The tokenizer directory for an ``.onnx`` file: its folder, or the checkpoint above ``DIR/onnx/``."""
+    """The tokenizer directory for an ``.onnx`` file: its own folder, or, for a graph of the export cache
+    (``DIR/onnx/<Class>.onnx`` in a checkpoint ``DIR``), that checkpoint. No other folder above the file is
+    looked at: a tokenizer that happens to be there need not be the graph's."""
     folder = os.path.dirname(os.path.abspath(path))
-    for candidate in (folder, os.path.dirname(folder)):
+    parent = os.path.dirname(folder)
+    candidates = [folder]
+    if os.path.basename(folder) == "onnx" and os.path.isfile(os.path.join(parent, "config.json")):
+        candidates.append(parent)
+    for candidate in candidates:
         if os.path.isfile(os.path.join(candidate, "spiece.model")) or \
                 os.path.isfile(os.path.join(candidate, "tokenizer.json")):
             return candidate
-    raise ValueError(f"no tokenizer beside {path} (looked for spiece.model or tokenizer.json in {folder} and "
-                     f"{os.path.dirname(folder)}); pass tokenizer=DIR")
+    raise ValueError(f"no tokenizer beside {path} (looked for spiece.model or tokenizer.json in "
+                     f"{' and '.join(candidates)}); pass tokenizer=DIR")
 
 
 class Pipeline:
     """Loading, batching and ordering. Subclasses set ``task`` and ``model_class`` and implement
     ``predict``; calling the pipeline calls ``predict`` with the keyword defaults given to the pipeline
-    (``pipeline("ner", aggregation_strategy="simple")``) under the call's own keywords."""
+    (``pipeline("ner", aggregation_strategy="simple")``) under the call's own keywords.
+
+    ``window`` (None: ``WINDOW_BATCHES * batch_size``) is how many inputs a call reads, tokenizes and runs
+    before it turns them into results and reads the next ones. It changes no answer beyond float rounding
+    (rows are batched with other neighbours), and none with ``batch_size=1``."""
 
     task: ClassVar[str] = "feature-extraction"
     model_class: ClassVar[type[AlbertPreTrainedModel]] = AlbertModel
+    WINDOW_BATCHES: ClassVar[int] = 16
+    """Batches per window: enough rows to sort by length, few enough that a window's encodings are small."""
 
     def __init__(self, model: str | os.PathLike[str] | Any = None,
                  tokenizer: str | os.PathLike[str] | AlbertTokenizerFast | None = None,
@@ -112,6 +127,7 @@ class Pipeline:
         from .onnx_runtime import OnnxAlbertModel
 
         self.batch_size = check_positive_int("batch_size", batch_size)
+        self.window: int | None = None
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(map(repr, BACKENDS))}, got {backend!r}")
         if isinstance(model, OnnxAlbertModel):
@@ -214,7 +230,24 @@ class Pipeline:
     def _batch_size(self, batch_size: int | None) -> int:
         return self.batch_size if batch_size is None else check_positive_int("batch_size", batch_size)
 
-    def _run(self, rows: Sequence[dict[str, list[int]]], step: Callable[[dict[str, torch.Tensor]], list[Any]],
+    def _stream(self, items: Sequence[_Item], encode: Callable[[list[_Item], int], list[dict[str, Any]]],
+                step: Callable[[dict[str, torch.Tensor]], list[Any]],
+                finish: Callable[[list[_Item], list[dict[str, Any]], list[Any]], Iterable[Any]],
+                batch_size: int | None = None) -> list[Any]:
+        """The results of ``items``, a window at a time: ``encode(window, index of its first item)`` gives
+        the window's rows (unpadded encodings; extra keys ride along), :meth:`_run` runs ``step`` over them,
+        and ``finish(window, rows, step's per-row outputs)`` gives one result per item. Only the results
+        outlive a window."""
+        size = self._batch_size(batch_size)
+        span = size * self.WINDOW_BATCHES if self.window is None else check_positive_int("window", self.window)
+        results: list[Any] = []
+        for begin in range(0, len(items), span):
+            chunk = list(items[begin:begin + span])
+            rows = encode(chunk, begin)
+            results.extend(finish(chunk, rows, self._run(rows, step, size)))
+        return results
+
+    def _run(self, rows: Sequence[dict[str, Any]], step: Callable[[dict[str, torch.Tensor]], list[Any]],
              batch_size: int | None = None) -> list[Any]:
         """Run ``step`` over ``rows`` (one unpadded encoding each) in length-sorted, per-batch padded
         batches; return its per-row results in the original order."""

@@ -23,12 +23,14 @@ class FeatureExtractionPipeline(Pipeline):
         texts, batched = as_batch(inputs)
         for i, text in enumerate(texts):
             check_text(f"inputs[{i}]" if batched else "inputs", text)
-        rows = self._encode(texts)
 
         def step(batch: dict[str, torch.Tensor]) -> list[Any]:
             hidden = self.model(**batch).last_hidden_state.float().cpu()
             lengths = batch["attention_mask"].sum(1).tolist()
-            return [hidden[j:j + 1, :n] for j, n in enumerate(lengths)]
+            # a copy per row: a view would keep the whole padded batch alive for as long as the result
+            return [hidden[j:j + 1, :n].clone() if return_tensors else hidden[j:j + 1, :n].tolist()
+                    for j, n in enumerate(lengths)]
 
-        out = [t if return_tensors else t.tolist() for t in self._run(rows, step, batch_size)]
+        out = self._stream(texts, lambda window, _: self._encode(window), step, lambda _, rows, outs: outs,
+                           batch_size)
         return out if batched else out[0]

@@ -31,7 +31,6 @@ class FillMaskPipeline(Pipeline):
         check_positive_int("top_k", top_k)
         target_ids = None if targets is None else self._target_ids(targets)
         k = min(top_k, self.tokenizer.vocab_size if target_ids is None else len(target_ids))
-        rows = self._rows(texts, batched)
         mask_id = self.tokenizer.mask_token_id
         columns = None if target_ids is None else torch.tensor(target_ids)
 
@@ -52,18 +51,23 @@ class FillMaskPipeline(Pipeline):
             return out
 
         token_strs: dict[int, str] = {}  # a token's text, decoded once per call
-        results = [self._answers(row["input_ids"], scores, ids, token_strs)
-                   for row, (scores, ids) in zip(rows, self._run(rows, step, batch_size))]
+
+        def finish(texts: list[str], rows: list[dict[str, Any]], outs: list[Any]) -> list[Any]:
+            return [self._answers(row["input_ids"], scores, ids, token_strs) for row, (scores, ids) in zip(rows, outs)]
+
+        results = self._stream(texts, lambda window, index: self._rows(window, batched, index), step, finish,
+                               batch_size)
         return results if batched else results[0]
 
-    def _rows(self, texts: list[str], batched: bool) -> list[dict[str, list[int]]]:
-        """Encodings cut to the model's length; a text whose mask would be cut off is refused."""
+    def _rows(self, texts: list[str], batched: bool, index: int = 0) -> list[dict[str, Any]]:
+        """Encodings cut to the model's length; a text whose mask would be cut off is refused (``index``:
+        the place of ``texts[0]`` in the call, for messages)."""
         mask_id, sep_id = self.tokenizer.mask_token_id, self.tokenizer.sep_token_id
         with warnings.catch_warnings():  # long texts are cut below, where a lost mask can be reported
             warnings.simplefilter("ignore")
             enc = self.tokenizer(texts) if texts else {"input_ids": [], "token_type_ids": []}
         rows = []
-        for i, (text, ids, types) in enumerate(zip(texts, enc["input_ids"], enc["token_type_ids"])):
+        for i, (text, ids, types) in enumerate(zip(texts, enc["input_ids"], enc["token_type_ids"]), start=index):
             where = f"input {i}" if batched else "the input"
             if mask_id not in ids:
                 raise ValueError(f"no mask token ({self.tokenizer.mask_token}) found in {where}: {text!r:.80}")

@@ -55,46 +55,52 @@ class QuestionAnsweringPipeline(Pipeline):
         check_positive_int("doc_stride", doc_stride, minimum=0)
         if doc_stride > max_seq_len:
             raise ValueError(f"doc_stride ({doc_stride}) is larger than max_seq_len ({max_seq_len})")
-        rows, windows, contexts_enc = self._windows(questions, contexts, max_seq_len, doc_stride, max_question_len,
-                                                    batched)
+
+        def encode(examples: list[tuple[str, str]], index: int) -> list[dict[str, Any]]:
+            return self._windows([q for q, _ in examples], [c for _, c in examples], max_seq_len, doc_stride,
+                                 max_question_len, batched, index)
 
         def step(batch: dict[str, torch.Tensor]) -> list[Any]:
             out = self.model(**batch)
             return list(zip(out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()))
 
         pre_topk = top_k * 2 + 10 if align_to_words else top_k
-        answers: list[list[dict[str, Any]]] = [[] for _ in questions]
-        null = [1_000_000.0] * len(questions)
-        for (i, offset, first, n), (start_logits, end_logits) in zip(windows, self._run(rows, step, batch_size)):
-            keep = np.concatenate([[0], np.arange(first, first + n)])  # [CLS] and the context
-            p_start, p_end = _softmax(start_logits[keep]), _softmax(end_logits[keep])
-            null[i] = min(null[i], float(p_start[0] * p_end[0]))
-            words = contexts_enc[i]
-            for s, e, score in _best_spans(p_start[1:], p_end[1:], pre_topk, max_answer_len):
-                begin, end = words.span(offset + s, offset + e, align_to_words)
-                _add(answers[i], contexts[i], begin, end, score)
-        results = []
-        for i, found in enumerate(answers):
-            if handle_impossible_answer:
-                found.append({"score": null[i], "start": 0, "end": 0, "answer": ""})
-            best = sorted(found, key=lambda a: a["score"], reverse=True)[:top_k]
-            results.append(best[0] if len(best) == 1 else best)
+
+        def finish(examples: list[tuple[str, str]], rows: list[dict[str, Any]], outs: list[Any]) -> list[Any]:
+            answers: list[list[dict[str, Any]]] = [[] for _ in examples]
+            null = [1_000_000.0] * len(examples)
+            for row, (start_logits, end_logits) in zip(rows, outs):
+                i, offset, at, n = row["example"], row["offset"], row["at"], row["length"]
+                keep = np.concatenate([[0], np.arange(at, at + n)])  # [CLS] and the context
+                p_start, p_end = _softmax(start_logits[keep]), _softmax(end_logits[keep])
+                null[i] = min(null[i], float(p_start[0] * p_end[0]))
+                for s, e, score in _best_spans(p_start[1:], p_end[1:], pre_topk, max_answer_len):
+                    begin, end = row["words"].span(offset + s, offset + e, align_to_words)
+                    _add(answers[i], examples[i][1], begin, end, score)
+            results = []
+            for i, found in enumerate(answers):
+                if handle_impossible_answer:
+                    found.append({"score": null[i], "start": 0, "end": 0, "answer": ""})
+                best = sorted(found, key=lambda a: a["score"], reverse=True)[:top_k]
+                results.append(best[0] if len(best) == 1 else best)
+            return results
+
+        results = self._stream(list(zip(questions, contexts)), encode, step, finish, batch_size)
         return results if batched else results[0]
 
     def _windows(self, questions: list[str], contexts: list[str], max_seq_len: int, doc_stride: int,
-                 max_question_len: int, batched: bool) -> tuple[list[dict[str, list[int]]], list[tuple[int, ...]],
-                                                                list[_Words]]:
-        """Model rows (``[CLS] q [SEP] window [SEP]``) and, per row, ``(example, first context token of the
-        window, position of the window in the row, window length)``."""
+                 max_question_len: int, batched: bool, index: int = 0) -> list[dict[str, Any]]:
+        """Model rows (``[CLS] q [SEP] window [SEP]``), each with its ``example`` (an index into
+        ``questions``), the ``offset`` of its window's first context token, the position (``at``) and
+        ``length`` of the window in the row, and the context's ``words``. ``index``: the place of
+        ``questions[0]`` in the call, for messages."""
         q_ids = self.tokenizer(questions, add_special_tokens=False)["input_ids"]
         with warnings.catch_warnings():  # long contexts are expected here: they are read in windows
             warnings.simplefilter("ignore")
             c_enc = self.tokenizer(contexts, add_special_tokens=False, return_offsets_mapping=True)
-        rows: list[dict[str, list[int]]] = []
-        windows: list[tuple[int, ...]] = []
-        words = []
+        rows: list[dict[str, Any]] = []
         for i, (q, c) in enumerate(zip(q_ids, c_enc["input_ids"])):
-            where = f" {i}" if batched else ""
+            where = f" {index + i}" if batched else ""
             for name, ids, text in (("question", q, questions[i]), ("context", c, contexts[i])):
                 if not ids:
                     raise ValueError(f"{name}{where} ({text!r:.40}) has no tokens once normalised (accents and "
@@ -110,19 +116,18 @@ class QuestionAnsweringPipeline(Pipeline):
                                  f"context{where} ({room} tokens of max_seq_len={max_seq_len}), or windows would "
                                  f"not advance; lower doc_stride or raise max_seq_len")
             pieces = self.tokenizer.convert_ids_to_tokens(c)
-            words.append(_Words(contexts[i], [pieces] if isinstance(pieces, str) else pieces,
-                                c_enc["offset_mapping"][i]))
+            words = _Words(contexts[i], [pieces] if isinstance(pieces, str) else pieces, c_enc["offset_mapping"][i])
             start = 0
             while True:
                 window = c[start:start + room]
                 ids = self.tokenizer.build_inputs_with_special_tokens(q, window)
                 types = self.tokenizer.create_token_type_ids_from_sequences(q, window)
-                rows.append({"input_ids": ids, "token_type_ids": types})
-                windows.append((i, start, len(q) + 2, len(window)))
+                rows.append({"input_ids": ids, "token_type_ids": types, "example": i, "offset": start,
+                             "at": len(q) + 2, "length": len(window), "words": words})
                 if start + room >= len(c):
                     break
                 start += room - doc_stride
-        return rows, windows, words
+        return rows
 
 
 class _Words:

@@ -55,24 +55,28 @@ class TextClassificationPipeline(Pipeline):
                 top_k = None if return_all_scores else 1
         function = self._function(function_to_apply)
         texts, pairs = self._split(items, batched)
-        rows = self._encode(texts, pairs)
 
         def step(batch: dict[str, torch.Tensor]) -> list[Any]:
             return list(self.model(**batch).logits.float().cpu().numpy())
 
         id2label = self.model.config.id2label
-        results: list[Any] = []
-        for logits in self._run(rows, step, batch_size):
+
+        def result(logits: np.ndarray) -> Any:
             scores = _apply(function, logits)
             if legacy and top_k == 1:
                 best = int(scores.argmax())
-                results.append({"label": id2label[best], "score": float(scores[best])})
-                continue
+                return {"label": id2label[best], "score": float(scores[best])}
             answer = [{"label": id2label[i], "score": float(s)} for i, s in enumerate(scores)]
             if sort:
                 answer.sort(key=lambda a: a["score"], reverse=True)
                 answer = answer if top_k is None else answer[:top_k]
-            results.append(answer)
+            return answer
+
+        def encode(window: list[tuple[str, str | None]], _: int) -> list[dict[str, Any]]:
+            return self._encode([text for text, _ in window], [pair for _, pair in window])
+
+        results = self._stream(list(zip(texts, pairs)), encode, step, lambda _, rows, outs: map(result, outs),
+                               batch_size)
         if batched:
             return results
         # transformers wraps the answer for one text (not for one dict) in a list when top_k is not given

@@ -49,18 +49,23 @@ class TokenClassificationPipeline(Pipeline):
         texts, batched = as_batch(inputs)
         for i, text in enumerate(texts):
             check_text(f"inputs[{i}]" if batched else "inputs", text)
-        rows = self._encode(texts, return_offsets_mapping=True, return_special_tokens_mask=True)
+
+        def encode(window: list[str], _: int) -> list[dict[str, Any]]:
+            return self._encode(window, return_offsets_mapping=True, return_special_tokens_mask=True)
 
         def step(batch: dict[str, torch.Tensor]) -> list[Any]:
             logits = self.model(**batch).logits.float().cpu().numpy()
             shifted = np.exp(logits - logits.max(-1, keepdims=True))
             return list(shifted / shifted.sum(-1, keepdims=True))
 
-        results = []
-        for text, row, scores in zip(texts, rows, self._run(rows, step, batch_size)):
-            tokens = self._tokens(text, row, scores)
-            entities = self._aggregate(tokens, strategy)
-            results.append([e for e in entities if e.get("entity", e.get("entity_group")) not in ignore])
+        def finish(window: list[str], rows: list[dict[str, Any]], outs: list[Any]) -> list[Any]:
+            found = []
+            for text, row, scores in zip(window, rows, outs):
+                entities = self._aggregate(self._tokens(text, row, scores), strategy)
+                found.append([e for e in entities if e.get("entity", e.get("entity_group")) not in ignore])
+            return found
+
+        results = self._stream(texts, encode, step, finish, batch_size)
         return results if batched else results[0]
 
     def _tokens(self, text: str, row: dict[str, Any], scores: np.ndarray) -> list[dict[str, Any]]:
