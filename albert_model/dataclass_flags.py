@@ -4,17 +4,21 @@ One flag per field, named by the field (``max_seq_length`` -> ``--max-seq-length
 metadata (:func:`help_text`), its type, default and requiredness from the field itself: a ``bool`` that defaults
 to True becomes ``--no-NAME``, a ``list`` takes one or more values. Flags left out parse as None, and
 :func:`from_namespace` then keeps the dataclass default, so the defaults have one home: the dataclass.
+
+The dataclasses check their fields in ``__post_init__`` with :func:`check_int` and :func:`check_float`, whose
+``ValueError`` names the flag, the value and the accepted range, the same for the command line and for Python.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import typing
 from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 
-__all__ = ["add_dataclass_flags", "flag", "from_namespace", "help_text"]
+__all__ = ["add_dataclass_flags", "check_float", "check_int", "flag", "from_namespace", "help_text"]
 
 T = TypeVar("T")
 # Adds the flag of one field its own way: (parser, help text).
@@ -30,6 +34,47 @@ def help_text(text: str) -> dict[str, str]:
 
 def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
+
+
+def _int_range(low: int, high: int | None) -> str:
+    if high is None:
+        return "a positive int" if low == 1 else f"an int >= {low}"
+    return f"a positive int (1..{high})" if low == 1 else f"an int in {low}..{high}"
+
+
+def check_int(value: Any, name: str, low: int, high: int | None = None) -> int:
+    """``value`` when it is an int (not a bool) in ``low..high``; otherwise a ``ValueError`` naming the flag
+    of field ``name``, the value and the range."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
+        raise ValueError(f"{flag(name)} must be {_int_range(low, high)}, got {value!r}")
+    return value
+
+
+def _number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(x)
+
+
+def check_float(value: Any, name: str, low: float | None = None, high: float | None = None, *,
+                low_open: bool = False, high_open: bool = False) -> float:
+    """``value`` when it is a finite number (int or float, not a bool) within the bounds (``low_open``,
+    ``high_open``: the bound itself excluded); otherwise a ``ValueError`` naming the flag of field ``name``, the
+    value and the range. NaN and infinities are never accepted."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        if low is not None and high is not None:
+            bounds = f"in {'(' if low_open else '['}{_number(low)}, {_number(high)}{')' if high_open else ']'}"
+        elif low is not None:
+            bounds = f"{'>' if low_open else '>='} {_number(low)}"
+        elif high is not None:
+            bounds = f"{'<' if high_open else '<='} {_number(high)}"
+        else:
+            bounds = ""
+        raise ValueError(f"{flag(name)} must be a finite number {bounds}".rstrip() + f", got {value!r}")
+    return float(value)
 
 
 def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type, custom: dict[str, CustomFlag] | None = None,

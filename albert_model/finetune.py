@@ -31,27 +31,35 @@ import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from albert_tok import AlbertTokenizerFast
+from albert_tok.atomic import write_file
 
 from . import finetune_data as D
 from .checkpoint import HeadInitializedWarning
 from .config import AlbertConfig
-from .dataclass_flags import add_dataclass_flags, flag, from_namespace, help_text
+from .dataclass_flags import add_dataclass_flags, check_float, check_int, flag, from_namespace, help_text
 from .heads import AlbertForQuestionAnswering, AlbertForSequenceClassification, AlbertForTokenClassification
 from .metrics import classification_metrics, entity_metrics, regression_metrics, squad_metrics
 from .pipeline_base import DEFAULT_MODEL
 from .training import (
     CHECKPOINT_DIR,
+    MAX_SEED,
+    MAX_STEPS,
     Progress,
+    check_device,
+    check_fingerprint,
+    check_loss,
     linear_schedule,
     load_training_state,
     parameter_groups,
+    prepare_output,
+    resume_state,
+    run_fingerprint,
     save_training_state,
 )
 
@@ -77,6 +85,9 @@ TASKS = {"text-classification": AlbertForSequenceClassification,
 """``--task`` values and the head each one trains."""
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
+MAX_EPOCHS = 1_000_000
+"""The most ``--epochs`` a run may be given (the steps they come to must also be at most
+:data:`albert_model.training.MAX_STEPS`)."""
 MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
 TARGETS = ("labels", "start_positions", "end_positions")
 
@@ -133,28 +144,25 @@ class FinetuneArgs:
                 if not os.path.isfile(path):
                     raise FileNotFoundError(f"--{name} file {path!r} does not exist")
         if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {self.precision!r}")
-        positive = ("batch_size", "eval_batch_size", "log_every", "checkpoint_every", "max_answer_length", "n_best")
-        for name in (*positive, "steps", "max_seq_length", "num_labels"):
-            value = getattr(self, name)
-            if (name in positive or value is not None) and (not isinstance(value, int) or isinstance(value, bool)
-                                                            or value < 1):
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        for name in ("eval_every", "doc_stride", "seed"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
-        if self.max_seq_length is not None and not 8 <= self.max_seq_length <= 512:
-            raise ValueError(f"max_seq_length must be in 8..512, got {self.max_seq_length}")
-        if self.steps is None and not (isinstance(self.epochs, (int, float)) and self.epochs > 0):
-            raise ValueError(f"epochs must be a number > 0, got {self.epochs!r}")
-        if not 0.0 < self.learning_rate < 1.0:
-            raise ValueError(f"learning_rate must be in (0, 1), got {self.learning_rate!r}")
-        if not 0.0 <= self.warmup_fraction < 1.0:
-            raise ValueError(f"warmup_fraction must be in [0, 1), got {self.warmup_fraction!r}")
-        if self.weight_decay < 0 or self.max_grad_norm <= 0:
-            raise ValueError(f"weight_decay must be >= 0 and max_grad_norm > 0, got {self.weight_decay!r}, "
-                             f"{self.max_grad_norm!r}")
+            raise ValueError(f"--precision must be one of {sorted(PRECISIONS)}, got {self.precision!r}")
+        for name in ("batch_size", "eval_batch_size", "log_every", "checkpoint_every", "max_answer_length", "n_best"):
+            check_int(getattr(self, name), name, 1)
+        if self.steps is not None:
+            check_int(self.steps, "steps", 1, MAX_STEPS)
+        if self.num_labels is not None:
+            check_int(self.num_labels, "num_labels", 1)
+        check_int(self.eval_every, "eval_every", 0)
+        check_int(self.doc_stride, "doc_stride", 0)
+        check_int(self.seed, "seed", 0, MAX_SEED)
+        if self.max_seq_length is not None:
+            check_int(self.max_seq_length, "max_seq_length", 8, 512)
+        check_float(self.epochs, "epochs", 0.0, MAX_EPOCHS, low_open=True)
+        check_float(self.learning_rate, "learning_rate", 0.0, 1.0, low_open=True, high_open=True)
+        check_float(self.warmup_fraction, "warmup_fraction", 0.0, 1.0, high_open=True)
+        check_float(self.weight_decay, "weight_decay", 0.0)
+        check_float(self.max_grad_norm, "max_grad_norm", 0.0, low_open=True)
+        if self.device != "auto":
+            self.device = check_device(self.device)
         if self.task == "question-answering" and self.doc_stride >= self.sequence_length - 4:
             raise ValueError(f"doc_stride ({self.doc_stride}) must be well below max_seq_length "
                              f"({self.sequence_length})")
@@ -206,6 +214,7 @@ def _read(args: FinetuneArgs, tokenizer: Any, paths: list[str], labels: D.LabelS
             pairs = [(e.label or "", e.line) for _, rows in examples for e in rows]
             labels = D.label_set(pairs, paths[0], args.num_labels, base)
         ids = [v for p, rows in examples for v in D.label_ids([(e.label or "", e.line) for e in rows], p, labels)]
+        _check_regression_labels(examples, ids, args)
         rows = [e for _, group in examples for e in group]
         features = D.encode_classification(tokenizer, rows, ids, length)
         return features, EvalSet(args.task, features, labels=labels), labels
@@ -232,6 +241,21 @@ def _read(args: FinetuneArgs, tokenizer: Any, paths: list[str], labels: D.LabelS
         raise ValueError(f"question answering predicts a start and an end (num_labels 2); drop --num-labels "
                          f"{args.num_labels}")
     return features, EvalSet(args.task, features, questions=questions, version=version), None
+
+
+def _check_regression_labels(examples: list[tuple[str, list[D.TextExample]]], ids: Sequence[Any],
+                             args: FinetuneArgs) -> None:
+    """Real-valued labels so large that the loss overflows are a data problem, named before training: the
+    squared error of a batch sums up to ``max(batch sizes)`` squares in 32-bit floats."""
+    batch = max(args.batch_size, args.eval_batch_size)
+    limit = math.sqrt(float(np.finfo(np.float32).max) / batch)
+    rows = ((path, example) for path, group in examples for example in group)
+    for (path, example), value in zip(rows, ids):
+        if isinstance(value, float) and not abs(value) <= limit:
+            raise D.DataError(path, example.line, f"regression label {value:g} is too large to train on: the loss "
+                                                  f"adds up the squares of up to {batch} labels in 32-bit floats, "
+                                                  f"which overflow above {limit:.2g}",
+                              "scale the labels (to standard units, say) and the predictions back")
 
 
 def prepare(args: FinetuneArgs) -> Prepared:
@@ -328,42 +352,52 @@ def evaluate(model: Any, eval_set: EvalSet, pad_id: int, batch_size: int = 32, p
 
 # -- the loop -------------------------------------------------------------------------------------------
 def _total_steps(args: FinetuneArgs, size: int) -> int:
-    return args.steps or max(1, math.ceil(args.epochs * math.ceil(size / args.batch_size)))
+    if args.steps:
+        return args.steps
+    batches = math.ceil(size / args.batch_size)
+    total = max(1, math.ceil(args.epochs * batches))
+    if total > MAX_STEPS:
+        raise ValueError(f"--epochs {args.epochs} of {batches} batches each is {total} steps, more than "
+                         f"{MAX_STEPS}; lower --epochs or give --steps")
+    return total
+
+
+_RESUME_SETTINGS = ("task", "text_column", "text_pair_column", "label_column", "doc_stride", "batch_size", "seed")
+"""Arguments that decide the data stream: a checkpoint resumes only with the values it was made with (with
+``--max-seq-length``, the train files, the tokenizer's vocabulary and the model config, labels included;
+:func:`albert_model.training.run_fingerprint`)."""
 
 
 def _fingerprint(prepared: Prepared, args: FinetuneArgs) -> dict[str, Any]:
-    """What a checkpoint must agree with to be resumed: the task, the labels and the training data."""
-    lengths = [len(f["input_ids"]) for f in prepared.features]
-    return {"task": args.task, "id2label": {str(k): v for k, v in (prepared.labels.id2label.items()
-                                                                    if prepared.labels else [])},
-            "features": len(prepared.features), "tokens": int(sum(lengths)), "seed": args.seed,
-            "batch_size": args.batch_size}
+    """What a checkpoint must agree with to be resumed."""
+    return run_fingerprint(args.train, prepared.tokenizer, prepared.model.config.to_dict(),
+                           max_seq_length=args.sequence_length,
+                           **{name: getattr(args, name) for name in _RESUME_SETTINGS})
+
+
+def _new_state(total: int, fingerprint: dict[str, Any]) -> dict[str, Any]:
+    """The loop state of a run that starts now (also what a checkpoint's state is checked against)."""
+    return {"step": 0, "epoch": 0, "position": 0, "window": [], "history": [], "evals": [], "total_steps": total,
+            "train_seconds": 0.0, "cpu_seconds": 0.0, "wall_seconds": 0.0, "fingerprint": fingerprint}
 
 
 def train(prepared: Prepared, args: FinetuneArgs) -> dict[str, Any]:
     """Fine-tune ``prepared.model`` (resuming from ``OUTPUT/checkpoint/`` with ``args.resume``), save the model
     directory and return the final metrics."""
     started = time.time()
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_output(args.output, "albert finetune")
     device = args.torch_device
     model, tokenizer, features = prepared.model.to(device), prepared.tokenizer, prepared.features
     pad_id = tokenizer.pad_token_id
     optimizer = torch.optim.AdamW(parameter_groups(model, args.weight_decay), lr=args.learning_rate)
     total = _total_steps(args, len(features))
-    fingerprint = _fingerprint(prepared, args)
-    state: dict[str, Any] = {"step": 0, "epoch": 0, "position": 0, "window": [], "history": [], "evals": [],
-                             "total_steps": total, "train_seconds": 0.0, "cpu_seconds": 0.0, "wall_seconds": 0.0,
-                             "data": fingerprint}
+    state = _new_state(total, _fingerprint(prepared, args))
     # transformers' Trainer seeds after the model is built: the dropout stream starts from the seed
     torch.manual_seed(args.seed)
     ckpt = out / CHECKPOINT_DIR
-    if args.resume and ckpt.exists():
-        saved = json.loads((ckpt / "trainer_state.json").read_text(encoding="utf-8")).get("data")
-        if saved != fingerprint:
-            raise ValueError(f"{ckpt} was made for other data or settings ({saved}); now {fingerprint}. Start "
-                             f"without --resume or use another --output")
-        state = load_training_state(ckpt, model, optimizer)
+    if args.resume:
+        check_fingerprint(resume_state(out, state)["fingerprint"], state["fingerprint"], ckpt)
+        state = load_training_state(ckpt, model, optimizer, state)
         if state["total_steps"] != total:
             print(f"albert finetune: resuming with {total} steps (the checkpoint was made for "
                   f"{state['total_steps']}); the schedule follows the new count", file=sys.stderr)
@@ -405,10 +439,7 @@ def train(prepared: Prepared, args: FinetuneArgs) -> dict[str, Any]:
             torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
             optimizer.step()
             loss = float(result["loss"].detach())
-            if not math.isfinite(loss):
-                raise FloatingPointError(f"the training loss became {loss} at step {state['step'] + 1}; lower "
-                                         f"--learning-rate (now {args.learning_rate}) and --resume from the last "
-                                         f"checkpoint")
+            check_loss(loss, state["step"] + 1, args.learning_rate, cpu_batch.get("labels"))
             now, cpu_now = time.monotonic(), time.process_time()
             state["train_seconds"] += now - tick
             state["cpu_seconds"] = state.get("cpu_seconds", 0.0) + cpu_now - cpu_tick  # CPU time of this process
@@ -444,14 +475,19 @@ def train(prepared: Prepared, args: FinetuneArgs) -> dict[str, Any]:
                     "torch": torch.__version__})
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    (out / "training.json").write_text(json.dumps({"args": dataclasses.asdict(args), "metrics": metrics,
+    write_file(out / "training.json", (json.dumps({"args": dataclasses.asdict(args), "metrics": metrics,
                                                    "history": state["history"], "evals": state["evals"]},
-                                                  indent=1) + "\n", encoding="utf-8")
+                                                  indent=1) + "\n").encode("utf-8"))
     return metrics
 
 
 def finetune(args: FinetuneArgs) -> dict[str, Any]:
-    """Read the data, fine-tune (or resume) and write ``args.output``; return the final metrics."""
+    """Read the data, fine-tune (or resume) and write ``args.output``; return the final metrics.
+
+    With ``--resume`` the checkpoint is checked before the data is read; the output directory is made and
+    checked after it (bad data leaves no directory behind), before the model trains."""
+    if args.resume:
+        resume_state(os.path.realpath(args.output), _new_state(0, {}))
     return train(prepare(args), args)
 
 

@@ -5,10 +5,13 @@
 Data comes from :mod:`albert_model.pretraining_data` (documents, sentence-order pairs re-drawn each epoch,
 n-gram masked batches). Training uses AdamW (no decay on biases and LayerNorms), a learning rate that
 warms up and decays linearly over the budget -- a number of steps or of (non-padding) tokens, whichever is
-reached first -- and gradient clipping. Every ``checkpoint_every`` steps the whole loop state is written
-atomically to ``OUTPUT/checkpoint/`` (safetensors, a ``weights_only`` optimizer file and JSON: nothing is
+reached first -- and gradient clipping. Every ``checkpoint_every`` steps the whole loop state replaces
+``OUTPUT/checkpoint/`` as one unit (safetensors, a ``weights_only`` optimizer file and JSON: nothing is
 unpickled on ``--resume``); the schedule is a function of the saved progress, so a resumed run continues
-where the interrupted one stopped. Every ``eval_every`` steps the held-out loss and masked-token accuracy
+where the interrupted one stopped, with the same losses. ``--resume`` refuses, naming what changed, a run
+whose train text, tokenizer vocabulary, model config or data settings (``--max-seq-length``,
+``--batch-size``, ``--seed``, ...) differ from the checkpoint's; the budget and the learning rate may
+change. Every argument is checked before any file is read. Every ``eval_every`` steps the held-out loss and masked-token accuracy
 are measured on a fixed, identically masked held-out sample. At the end ``OUTPUT`` holds a Hugging
 Face-format model directory, the tokenizer files and ``training.json`` (arguments, metrics, loss curve).
 The last ``heldout_fraction`` of each file's documents is held out.
@@ -19,7 +22,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import os
 import platform
 import sys
@@ -33,17 +35,26 @@ import numpy as np
 import torch
 
 from albert_tok import AlbertTokenizerFast
+from albert_tok.atomic import write_file
 
 from .config import AlbertConfig
-from .dataclass_flags import add_dataclass_flags, from_namespace, help_text
+from .dataclass_flags import add_dataclass_flags, check_float, check_int, from_namespace, help_text
 from .heads import AlbertForPreTraining
 from .pretraining_data import Example, PretrainingCollator, load_corpus, make_examples
 from .training import (
     CHECKPOINT_DIR,
+    MAX_SEED,
+    MAX_STEPS,
     Progress,
+    check_device,
+    check_fingerprint,
+    check_loss,
     linear_schedule,
     load_training_state,
     parameter_groups,
+    prepare_output,
+    resume_state,
+    run_fingerprint,
     save_training_state,
 )
 
@@ -63,6 +74,10 @@ PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
 
 EVAL_SEED = 12345
 """Seed of the held-out masking: every evaluation masks the same positions, so the numbers compare."""
+
+_RESUME_SETTINGS = ("max_seq_length", "batch_size", "seed", "heldout_fraction", "mlm_probability", "max_ngram")
+"""Arguments that decide the data stream: a checkpoint resumes only with the values it was made with (with
+the train files, the tokenizer's vocabulary and the model config; :func:`albert_model.training.run_fingerprint`)."""
 
 
 @dataclass
@@ -105,41 +120,34 @@ class PretrainArgs:
         metadata=help_text("AlbertConfig fields for the model size, as a JSON object"))
 
     def __post_init__(self) -> None:
+        # every check here runs before any file is read or any directory made; messages name the flag
+        if self.max_minutes is not None:
+            check_float(self.max_minutes, "max_minutes", 0.0, low_open=True)
         if self.steps is None and self.max_tokens is None and self.max_minutes is None:
             self.steps = 1000
-        if self.max_minutes is not None and not (isinstance(self.max_minutes, (int, float)) and self.max_minutes > 0):
-            raise ValueError(f"max_minutes must be a number > 0, got {self.max_minutes!r}")
         if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {self.precision!r}")
-        if not isinstance(self.workers, int) or isinstance(self.workers, bool) or self.workers < 0:
-            raise ValueError(f"workers must be an int >= 0, got {self.workers!r}")
-        if isinstance(self.train, str) or not self.train:
-            raise ValueError(f"train must be a non-empty list of text files, got {self.train!r}")
-        positive = ("batch_size", "max_seq_length", "max_ngram", "eval_examples", "log_every", "checkpoint_every")
-        for name in (*positive, "steps", "max_tokens"):
-            value = getattr(self, name)
-            checked = name in positive or value is not None
-            if checked and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be an int >= 0, got {self.seed!r}")
-        if not isinstance(self.eval_every, int) or self.eval_every < 0:
-            raise ValueError(f"eval_every must be an int >= 0 (0: evaluate only at the end), got {self.eval_every!r}")
-        if not 5 <= self.max_seq_length <= 512:
-            raise ValueError(f"max_seq_length must be in 5..512, got {self.max_seq_length}")
-        for name, low, high in (("learning_rate", 0.0, 1.0), ("mlm_probability", 0.0, 1.0)):
-            value = getattr(self, name)
-            if not low < value < high:
-                raise ValueError(f"{name} must be in ({low}, {high}), got {value!r}")
-        for name in ("warmup_fraction", "heldout_fraction"):
-            value = getattr(self, name)
-            if not 0.0 <= value < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-        if self.weight_decay < 0 or self.max_grad_norm <= 0:
-            raise ValueError(f"weight_decay must be >= 0 and max_grad_norm > 0, got {self.weight_decay!r}, "
-                             f"{self.max_grad_norm!r}")
+            raise ValueError(f"--precision must be one of {sorted(PRECISIONS)}, got {self.precision!r}")
+        check_int(self.workers, "workers", 0)
+        if isinstance(self.train, str) or not isinstance(self.train, list) or not self.train:
+            raise ValueError(f"--train must be a non-empty list of text files, got {self.train!r}")
+        for name in ("batch_size", "max_ngram", "eval_examples", "log_every", "checkpoint_every"):
+            check_int(getattr(self, name), name, 1)
+        if self.steps is not None:
+            check_int(self.steps, "steps", 1, MAX_STEPS)
+        if self.max_tokens is not None:
+            check_int(self.max_tokens, "max_tokens", 1)
+        check_int(self.seed, "seed", 0, MAX_SEED)
+        check_int(self.eval_every, "eval_every", 0)
+        check_int(self.max_seq_length, "max_seq_length", 5, 512)
+        check_float(self.learning_rate, "learning_rate", 0.0, 1.0, low_open=True, high_open=True)
+        check_float(self.mlm_probability, "mlm_probability", 0.0, 1.0, low_open=True, high_open=True)
+        check_float(self.warmup_fraction, "warmup_fraction", 0.0, 1.0, high_open=True)
+        check_float(self.heldout_fraction, "heldout_fraction", 0.0, 1.0, high_open=True)
+        check_float(self.weight_decay, "weight_decay", 0.0)
+        check_float(self.max_grad_norm, "max_grad_norm", 0.0, low_open=True)
+        self.device = check_device(self.device)
         if not isinstance(self.model, dict):
-            raise TypeError(f"model must be a JSON object of AlbertConfig fields, got {self.model!r}")
+            raise TypeError(f"--model-json must be a JSON object of AlbertConfig fields, got {self.model!r}")
 
     def progress_of(self, step: int, tokens: int, seconds: float = 0.0) -> float:
         """Share of the budget used after ``step`` steps, ``tokens`` tokens and ``seconds`` of training
@@ -238,30 +246,34 @@ def pretrain(args: PretrainArgs) -> dict[str, Any]:
     """Run (or resume) pretraining; return the final metrics."""
     started = time.time()
     torch.manual_seed(args.seed)
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_output(args.output, "albert pretrain")
+    ckpt = out / CHECKPOINT_DIR
+    budget = {"steps": args.steps, "max_tokens": args.max_tokens, "max_minutes": args.max_minutes}
+    state: dict[str, Any] = {"step": 0, "tokens": 0, "epoch": 0, "position": 0, "window": [], "history": [],
+                             "evals": [], "budget": budget, "wall_seconds": 0.0, "train_seconds": 0.0,
+                             "fingerprint": {}}
+    if args.resume:
+        _old_pickle_checkpoint(out)
+        saved = resume_state(out, state)  # before the corpus is read: a missing or corrupt checkpoint is named now
     tokenizer = AlbertTokenizerFast.from_pretrained(args.tokenizer)
-    corpus = load_corpus(tokenizer, args.train, args.heldout_fraction, workers=max(1, args.workers))
-    held = make_examples(corpus.heldout, args.max_seq_length, np.random.default_rng([args.seed, 0, 2]))
     config = AlbertConfig(**{"max_position_embeddings": 512, **args.model, "vocab_size": tokenizer.vocab_size,
                              "pad_token_id": tokenizer.pad_token_id})
+    state["fingerprint"] = run_fingerprint(args.train, tokenizer, config.to_dict(), **{
+        name: getattr(args, name) for name in _RESUME_SETTINGS})
+    if args.resume:
+        check_fingerprint(saved["fingerprint"], state["fingerprint"], ckpt)
+    corpus = load_corpus(tokenizer, args.train, args.heldout_fraction, workers=max(1, args.workers))
+    held = make_examples(corpus.heldout, args.max_seq_length, np.random.default_rng([args.seed, 0, 2]))
     model = AlbertForPreTraining(config).to(args.device)
     collator = PretrainingCollator.for_tokenizer(tokenizer, mlm_probability=args.mlm_probability,
                                                  max_ngram=args.max_ngram, seed=args.seed)
     optimizer = torch.optim.AdamW(parameter_groups(model, args.weight_decay), lr=args.learning_rate)
-    budget = {"steps": args.steps, "max_tokens": args.max_tokens, "max_minutes": args.max_minutes}
-    state: dict[str, Any] = {"step": 0, "tokens": 0, "epoch": 0, "position": 0, "history": [], "evals": [],
-                             "budget": budget, "wall_seconds": 0.0, "train_seconds": 0.0}
-    ckpt = out / CHECKPOINT_DIR
     if args.resume:
-        _old_pickle_checkpoint(out)
-        if ckpt.exists():
-            state = load_training_state(ckpt, model, optimizer)
-            state.setdefault("train_seconds", 0.0)
-            if {k: state.get("budget", {}).get(k) for k in budget} != budget:
-                print(f"albert pretrain: resuming with budget {budget} (the checkpoint was made for "
-                      f"{state.get('budget')}); the schedule follows the new budget", file=sys.stderr)
-                state["budget"] = budget
+        state = load_training_state(ckpt, model, optimizer, state)
+        if {k: state["budget"].get(k) for k in budget} != budget:
+            print(f"albert pretrain: resuming with budget {budget} (the checkpoint was made for "
+                  f"{state['budget']}); the schedule follows the new budget", file=sys.stderr)
+            state["budget"] = budget
     if args.max_tokens:
         unit, total, done = "tok", float(args.max_tokens), (lambda: float(state["tokens"]))
     elif args.steps:
@@ -270,7 +282,7 @@ def pretrain(args: PretrainArgs) -> dict[str, Any]:
         unit, total, done = "s", 60.0 * float(args.max_minutes or 0), (lambda: float(state["train_seconds"]))
     bar = Progress(total, done(), unit, args.progress, "pretrain")
     run_started, run_wall = time.monotonic(), state["wall_seconds"]
-    window: list[float] = []
+    window: list[float] = state["window"]  # the losses since the last loss-curve point, kept by checkpoints
     autocast = PRECISIONS[args.precision]
     device_type = torch.device(args.device).type
 
@@ -309,10 +321,7 @@ def pretrain(args: PretrainArgs) -> dict[str, Any]:
             torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
             optimizer.step()
             loss = float(result.loss.detach())
-            if not math.isfinite(loss):
-                raise FloatingPointError(f"the training loss became {loss} at step {state['step'] + 1}; lower "
-                                         f"--learning-rate (now {args.learning_rate}) and --resume from the last "
-                                         f"checkpoint")
+            check_loss(loss, state["step"] + 1, args.learning_rate)
             tokens = int(cpu_batch["attention_mask"].sum())
             now = time.monotonic()
             state["train_seconds"] += now - tick
@@ -326,7 +335,7 @@ def pretrain(args: PretrainArgs) -> dict[str, Any]:
                 state["history"].append({"step": state["step"], "tokens": state["tokens"],
                                          "loss": float(np.mean(window)), "lr": lr,
                                          "tokens_per_second": rates["tokens_per_second"]})
-                window = []
+                window.clear()
             if args.eval_every and state["step"] % args.eval_every == 0:
                 held_out_eval()
             if state["step"] % args.checkpoint_every == 0:
@@ -339,6 +348,7 @@ def pretrain(args: PretrainArgs) -> dict[str, Any]:
     if window:
         state["history"].append({"step": state["step"], "tokens": state["tokens"], "loss": float(np.mean(window)),
                                  "lr": 0.0, "tokens_per_second": 0.0})
+        window.clear()  # in the history now: a run that extends this one starts a new point
     if not state["evals"] or state["evals"][-1]["step"] != state["step"]:
         held_out_eval()
     checkpoint()
@@ -355,9 +365,9 @@ def pretrain(args: PretrainArgs) -> dict[str, Any]:
                     "torch": torch.__version__})
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    (out / "training.json").write_text(json.dumps({"args": dataclasses.asdict(args), "metrics": metrics,
+    write_file(out / "training.json", (json.dumps({"args": dataclasses.asdict(args), "metrics": metrics,
                                                    "history": state["history"], "evals": state["evals"]},
-                                                  indent=1) + "\n")
+                                                  indent=1) + "\n").encode("utf-8"))
     return metrics
 
 
