@@ -126,7 +126,8 @@ def test_label_sets():
     assert names.config_overrides()["label2id"] == {"neg": 0, "pos": 1}
     ints = D.label_set([("2", 2), ("0", 3)], "f")
     assert ints.kind == "int" and ints.num_labels == 3 and ints.id2label[2] == "LABEL_2"
-    assert D.label_set([("0", 2)], "f").num_labels == 2  # one class would make a regression head
+    with pytest.raises(D.DataError, match=r"^f:2: every label is class 0 \(one class\)"):
+        D.label_set([("0", 2)], "f")  # nothing to learn (and num_labels 1 would make a regression head)
     floats = D.label_set([("0.5", 2), ("3", 3)], "f")
     assert floats.kind == "float" and floats.config_overrides()["problem_type"] == "regression"
     assert floats.num_labels == 1
@@ -134,7 +135,7 @@ def test_label_sets():
     assert list(tags.id2label.values()) == ["O", "B-X", "I-X"]
     # a base model's names are kept when they cover the data
     base = {0: "pos", 1: "neg"}
-    assert D.label_set([("neg", 1)], "f", base=base).id2label == base
+    assert D.label_set([("neg", 1), ("pos", 2)], "f", base=base).id2label == base
     assert D.label_set([("neg", 1), ("meh", 2)], "f", base=base).id2label == {0: "meh", 1: "neg"}
 
 
@@ -159,12 +160,13 @@ def test_eval_labels_are_checked_against_training():
     with pytest.raises(D.DataError, match=r"^e:7: label 'meh' does not occur in the training data"):
         D.label_ids([("pos", 6), ("meh", 7)], "e", names)
     with pytest.raises(D.DataError, match=r"^e:3: label '2' is not a class id 0..1"):
-        D.label_ids([("2", 3)], "e", D.label_set([("1", 2)], "t"))
+        D.label_ids([("2", 3)], "e", D.label_set([("1", 2), ("0", 3)], "t"))
     with pytest.raises(D.DataError, match=r"^e:4: label 'x' is not a number"):
-        D.label_ids([("x", 4)], "e", D.label_set([("1.5", 2)], "t"))
+        D.label_ids([("x", 4)], "e", D.label_set([("1.5", 2), ("0.5", 3)], "t"))
 
 
-@given(st.lists(st.sampled_from(["pos", "neg", "meh", "O", "B-PER", "10", "x y"]), min_size=1, max_size=20))
+@given(st.lists(st.sampled_from(["pos", "neg", "meh", "O", "B-PER", "10", "x y"]), min_size=2, max_size=20)
+       .filter(lambda names: len(set(names)) > 1))  # one class is refused (nothing to learn)
 def test_label_ids_round_trip_through_id2label(names):
     labels = D.label_set([(n, i + 2) for i, n in enumerate(names)], "f", tags=True)
     ids = D.label_ids([(n, 1) for n in names], "f", labels)
