@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from albert_tok import AlbertTokenizerFast
+from albert_tok._regular import regular_file
 from albert_tok.atomic import write_file
 
 from . import finetune_data as D
@@ -109,6 +110,9 @@ class FinetuneArgs:
     label_column: str = field(default="label", metadata=help_text("text-classification: column of the label"))
     num_labels: int | None = field(default=None, metadata=help_text("number of labels (default: read from the data; "
                                                                 "must agree with it)"))
+    problem_type: str | None = field(default=None, metadata=help_text(
+        f"text-classification: what the labels are, {' or '.join(D.PROBLEM_TYPES)} (default: read from the "
+        f"labels, which must all agree)"))
     max_seq_length: int | None = field(default=None, metadata=help_text("tokens per sequence (default 128, 384 for "
                                                                     "question answering)"))
     doc_stride: int = field(default=128, metadata=help_text("question answering: tokens shared by adjacent windows of "
@@ -141,8 +145,11 @@ class FinetuneArgs:
                 raise ValueError(f"{name} must be a {'non-empty ' if name == 'train' else ''}list of files, "
                                  f"got {files!r}")
             for path in files:
-                if not os.path.isfile(path):
-                    raise FileNotFoundError(f"--{name} file {path!r} does not exist")
+                regular_file(path, f"--{name} file")
+        if self.problem_type is not None and (self.problem_type not in D.PROBLEM_TYPES
+                                              or self.task != "text-classification"):
+            raise ValueError(f"--problem-type must be one of {D.PROBLEM_TYPES} (text-classification only), got "
+                             f"{self.problem_type!r} for task {self.task!r}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"--precision must be one of {sorted(PRECISIONS)}, got {self.precision!r}")
         for name in ("batch_size", "eval_batch_size", "log_every", "checkpoint_every", "max_answer_length", "n_best"):
@@ -212,8 +219,9 @@ def _read(args: FinetuneArgs, tokenizer: Any, paths: list[str], labels: D.LabelS
         examples = [(p, D.read_table(p, args.text_column, args.text_pair_column, args.label_column)) for p in paths]
         if labels is None:
             pairs = [(e.label or "", e.line) for _, rows in examples for e in rows]
-            labels = D.label_set(pairs, paths[0], args.num_labels, base)
-        ids = [v for p, rows in examples for v in D.label_ids([(e.label or "", e.line) for e in rows], p, labels)]
+            labels = D.label_set(pairs, paths[0], args.num_labels, base, problem_type=args.problem_type)
+        ids = [v for p, rows in examples for v in D.label_ids([(e.label or "", e.line) for e in rows], p, labels,
+                                                              args.problem_type)]
         _check_regression_labels(examples, ids, args)
         rows = [e for _, group in examples for e in group]
         features = D.encode_classification(tokenizer, rows, ids, length)

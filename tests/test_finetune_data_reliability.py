@@ -452,9 +452,9 @@ def test_finetune_problem_type_flag(tmp_path):
     train = write(tmp_path / "t.csv", "text,label\na,0\nb,1\nc,2\n")
     common = {"task": "text-classification", "train": [str(train)], "output": str(tmp_path / "o")}
     assert F.FinetuneArgs(**common, problem_type="regression").problem_type == "regression"
-    with pytest.raises(ValueError, match="problem_type must be one of"):
+    with pytest.raises(ValueError, match="--problem-type must be one of"):
         F.FinetuneArgs(**common, problem_type="multi_label")
-    with pytest.raises(ValueError, match="problem_type"):
+    with pytest.raises(ValueError, match="--problem-type"):
         F.FinetuneArgs(**{**common, "task": "token-classification"}, problem_type="regression")
     ns = F.build_parser().parse_args(["--task", "text-classification", "--train", str(train), "--output", "o",
                                       "--problem-type", "regression"])
