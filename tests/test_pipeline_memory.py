@@ -142,7 +142,7 @@ words = st.lists(st.sampled_from(["the", "Paris", "tower", "1,000", "café", "a"
                  max_size=8).map(" ".join)
 
 
-@settings(max_examples=20)
+@settings(max_examples=12)
 @given(parts=st.lists(st.tuples(plain_text, plain_text, st.booleans()), max_size=7), window=st.integers(1, 4))
 def test_fill_mask_answers_do_not_depend_on_the_window(one_by_one, parts, window):
     texts = [f"{a} [MASK] {b}" + (" [MASK]" if two else "") for a, b, two in parts]
