@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from .data.collate import PaddingCollator, moved
+from .data.collate import PaddingCollator
 
 __all__ = ["PaddingCollator"]
-
-
-def __getattr__(name: str) -> Any:
-    raise moved(__name__, name)

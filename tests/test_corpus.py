@@ -211,24 +211,24 @@ def test_ray_data_tokenizes_like_one_process(tok):
     assert [r["input_ids"].tolist() for r in result] == tok(lines)["input_ids"]
 
 
-def test_old_import_paths_still_work():
-    import albert_tok.collate
-    import albert_tok.corpus
+def test_data_pipeline_names_live_only_in_albert_tok_data():
+    """One place for each name: the pipeline names come from albert_tok.data; no top-level module re-exports
+    them and no module points to names that moved (a 0.1 package moves its importers instead)."""
+    import importlib.util
+
     import albert_tok.data
     import albert_tok.data.collate
-    import albert_tok.ray_data
 
-    assert albert_tok.corpus.tokenize_corpus is albert_tok.data.tokenize_corpus
-    assert albert_tok.corpus.ShardedCorpus is albert_tok.data.ShardedCorpus
-    assert albert_tok.corpus.CorpusError is albert_tok.data.CorpusError
-    assert albert_tok.collate.PaddingCollator is albert_tok.data.PaddingCollator
-    assert albert_tok.ray_data.TokenizeBatch is albert_tok.data.TokenizeBatch
-    for module in (albert_tok.collate, albert_tok.data.collate):  # what `from module import name` looks up
-        for name in ("PretrainingCollator", "ngram_mask"):
-            with pytest.raises(ImportError, match=f"{module.__name__}.{name} moved to albert_model.pretraining_data"):
-                getattr(module, name)
-        with pytest.raises(AttributeError, match="no attribute 'nothing'"):
-            getattr(module, "nothing" + "")
+    assert sorted(albert_tok.data.__all__) == ["CorpusError", "CorpusSettings", "PaddingCollator", "ShardedCorpus",
+                                               "TokenizeBatch", "load_tokenizer", "tokenize_corpus",
+                                               "tokenizer_hash", "vocabulary_hash"]
+    for name in albert_tok.data.__all__:
+        assert getattr(albert_tok.data, name).__module__.startswith("albert_tok.data."), name
+    for old in ("albert_tok.corpus", "albert_tok.ray_data"):
+        assert importlib.util.find_spec(old) is None, old
+    for name in ("PretrainingCollator", "ngram_mask"):
+        with pytest.raises(AttributeError, match=f"has no attribute '{name}'"):
+            getattr(albert_tok.data.collate, name)
 
 
 def test_sharded_corpus_in_spawned_dataloader_workers(tok, corpus_file, tmp_path):

@@ -249,11 +249,6 @@ def test_examples_keep_order_and_fit(sentences, max_len, seed):
         assert swapped in (0, 1)
 
 
-def test_pretraining_collator_moved_with_a_clear_error():
-    with pytest.raises(ImportError, match="albert_model.pretraining_data"):
-        from albert_tok.collate import PretrainingCollator  # noqa: F401
-
-
 def test_batches_do_not_depend_on_worker_processes(corpus, tmp_path):
     """Each batch is a pure function of (seed, epoch, its start): built here or in 2 workers, the run is the same."""
     P.pretrain(_args(corpus, tmp_path / "w0", steps=8, eval_every=0, workers=0))

@@ -18,18 +18,6 @@ from ..padding import Padding, padded_length
 
 __all__ = ["PaddingCollator"]
 
-MOVED = {"PretrainingCollator": "albert_model.pretraining_data", "ngram_mask": "albert_model.pretraining_data"}
-"""Names that used to live here, and where they went."""
-
-
-def moved(module: str, name: str) -> Exception:
-    """The error for ``module.name``: an ImportError pointing to the new place of a moved name."""
-    if name in MOVED:
-        return ImportError(f"{module}.{name} moved to {MOVED[name]} (it is part of the pretraining recipe): use "
-                           f"'from {MOVED[name]} import {name}'")
-    return AttributeError(f"module {module!r} has no attribute {name!r}")
-
-
 def _pad_rows(rows: Sequence[Sequence[int]], value: int, width: int) -> np.ndarray:
     out = np.full((len(rows), width), value, dtype=np.int64)
     for i, row in enumerate(rows):
@@ -62,7 +50,3 @@ class PaddingCollator:
         if "attention_mask" not in out:
             out["attention_mask"] = (np.arange(width)[None, :] < np.asarray(lengths)[:, None]).astype(np.int64)
         return to_tensors(out, self.return_tensors, True)
-
-
-def __getattr__(name: str) -> Any:
-    raise moved(__name__, name)

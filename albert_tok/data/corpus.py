@@ -39,7 +39,7 @@ from .errors import CorpusError
 from .shards import FORMAT_VERSION, MANIFEST, is_shard_file, load_shard, read_json, shard_name, write_json, write_shard
 from .sources import STDIN, Input, ShardSource, open_inputs, plan_shards
 
-__all__ = ["CHUNK_BYTES", "CorpusError", "CorpusSettings", "tokenize_corpus", "tokenizer_hash", "vocabulary_hash"]
+__all__ = ["CHUNK_BYTES", "CorpusSettings", "tokenize_corpus", "tokenizer_hash", "vocabulary_hash"]
 
 LOCK = ".tokenize-corpus.lock"
 """Held (``flock``) by the run writing the directory; the empty file stays."""
