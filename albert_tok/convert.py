@@ -30,20 +30,15 @@ from tokenizers import AddedToken as RustAddedToken
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
 
 from .added_tokens import AddedToken
-from .rules import digit_comma_table, grapheme_extenders, grapheme_risk_pattern, is_digit_comma_piece
+from .rules import grapheme_extenders
 from .special_tokens import SpecialTokens, template_post_processor
 from .spm_model import SPIECE_UNDERLINE, ModelFormatError, PieceType, SentencePieceModel, parse_model
 from .text import Preprocessing, class_pattern, combining_class, whitespace_class
 
-# The pure rules used to live here; they are re-exported for code that imported them from this module.
 __all__ = [
-    "SPIECE_UNDERLINE",
     "build_normalizer",
     "build_tokenizer",
-    "digit_comma_table",
-    "grapheme_risk_pattern",
     "hidden_piece",
-    "is_digit_comma_piece",
     "printable_ascii_tokenizer",
     "register_added_tokens",
     "sentencepiece_rows_pattern",

@@ -40,7 +40,7 @@ from .special_tokens import SpecialTokens
 from .text import Preprocessing
 from .unigram import TieDetector
 
-__all__ = ["AlbertTokenizerFast", "remap_offsets", "tokenizer_json_bytes"]
+__all__ = ["AlbertTokenizerFast"]
 
 
 class AlbertTokenizerFast(AlbertTokenizerBase):
