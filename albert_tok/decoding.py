@@ -12,20 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from .spm_model import SPIECE_UNDERLINE
 from .vocab import TokenizerVocabulary, as_id_list
 
 __all__ = ["TokenizerDecoding", "clean_up_tokenization", "pieces_to_text"]
-
-
-def _python_ints(token_ids: Any) -> Any:
-    """Numpy integer scalars (``np.int64``, ...) in a list or tuple of ids as ``int``, as transformers'
-    ``decode`` takes them; anything else is left for :func:`~albert_tok.vocab.as_id_list` to check."""
-    if isinstance(token_ids, (list, tuple)) and not all(type(i) is int for i in token_ids):
-        return [int(i) if isinstance(i, np.integer) else i for i in token_ids]
-    return token_ids
 
 
 def pieces_to_text(pieces: Sequence[str]) -> str:
@@ -80,7 +70,7 @@ class TokenizerDecoding(TokenizerVocabulary):
         """Text of ``token_ids`` (an int, a list or tuple of ints or numpy integers, a numpy array or a 1-D
         tensor), as transformers' slow tokenizer decodes: added tokens that are not special (and special ones
         after the vocabulary) are written as they are, joined to the text around them by a space."""
-        tokens = self.convert_ids_to_tokens(as_id_list(_python_ints(token_ids)),
+        tokens = self.convert_ids_to_tokens(as_id_list(token_ids),
                                             skip_special_tokens=skip_special_tokens)
         special = set(self.all_special_tokens)
         base = self.vocab_size

@@ -14,6 +14,8 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from .added_tokens import AddedToken, AddedVocabulary
 from .special_tokens import SpecialTokens
 
@@ -24,14 +26,21 @@ SPECIAL_TOKEN_KEYS = (*SpecialTokens.__dataclass_fields__, "additional_special_t
 
 
 def as_id_list(ids: Any) -> list[int]:
-    """Token ids as a list of int from an int, a list, a numpy array or a 1-D tensor."""
-    if hasattr(ids, "tolist"):
+    """Token ids as a list of int from an int, a list or tuple of ints (numpy integer scalars such as
+    ``np.int64`` included, as transformers takes them), a numpy array or a 1-D tensor.
+
+    Raises:
+        TypeError: anything else (a float, a string, a nested list), naming what was given.
+    """
+    if hasattr(ids, "tolist"):  # a numpy array or scalar, a tensor
         ids = ids.tolist()
     if isinstance(ids, int):
         return [ids]
-    if not isinstance(ids, (list, tuple)) or not all(isinstance(i, int) for i in ids):
-        raise TypeError(f"token ids must be an int or a flat list of int, got {ids!r:.80}")
-    return list(ids)
+    if isinstance(ids, (list, tuple)):
+        ids = [int(i) if isinstance(i, np.integer) else i for i in ids]
+        if all(isinstance(i, int) for i in ids):
+            return ids
+    raise TypeError(f"token ids must be an int or a flat list of int, got {ids!r:.80}")
 
 
 class TokenizerVocabulary:

@@ -57,3 +57,10 @@ def test_ids_outside_the_vocabulary_are_refused(tokenizer):
 def test_batch_decode_refuses_what_is_not_a_list_of_sequences(tokenizer, bad):
     with pytest.raises(TypeError, match="batch_decode takes a list of token id sequences"):
         tokenizer.batch_decode(bad)
+
+
+@settings(max_examples=30)
+@given(ids=ids, kind=kinds)
+def test_convert_ids_to_tokens_takes_numpy_integers_as_ints(tokenizer, ids, kind):
+    """One rule for ids everywhere (vocab.as_id_list): convert_ids_to_tokens takes numpy integers as decode does."""
+    assert tokenizer.convert_ids_to_tokens([kind(i) for i in ids]) == tokenizer.convert_ids_to_tokens(ids)
