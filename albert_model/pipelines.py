@@ -1,7 +1,7 @@
 """Text in, prediction out: ``pipeline(task, model=DIR)`` for the ALBERT heads.
 
-Every pipeline tokenizes with the fast tokenizer, sorts inputs by length and pads each batch only as far
-as it needs, runs the model (PyTorch under ``torch.inference_mode``, or ONNX Runtime with
+Every pipeline reads its inputs a window at a time (16 batches by default), tokenizes the window with the
+fast tokenizer, sorts it by length and pads each batch only as far as it needs, runs the model (PyTorch under ``torch.inference_mode``, or ONNX Runtime with
 ``backend="onnxruntime"``) and returns results in input order, shaped as transformers' pipelines return
 them. Fill-mask projects to the vocabulary only at ``[MASK]`` positions. A checkpoint without the task's
 head (the shipped masked-LM model asked to classify) is refused with :class:`MissingHeadError`.
