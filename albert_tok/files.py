@@ -28,7 +28,6 @@ __all__ = [
     "BOOKKEEPING_KEYS",
     "CONFIG_KEYS",
     "FOREIGN_FILES",
-    "MODEL_MAX_LENGTH_LIMIT",
     "SPECIAL_TOKENS_MAP",
     "SPIECE",
     "STALE_WITHOUT_ADDED_TOKENS",
@@ -66,8 +65,6 @@ BOOKKEEPING_KEYS = ("name_or_path", "auto_map", "processor_class", "tokenizer_fi
                     "special_tokens_map_file", "use_fast", "model_input_names", "extra_special_tokens")
 _MODEL_INPUT_NAMES = ["input_ids", "token_type_ids", "attention_mask"]
 _TOKENIZER_CLASSES = ("AlbertTokenizer", "AlbertTokenizerFast")
-# transformers writes a huge model_max_length (1e30) for "unbounded"; such values are not read.
-MODEL_MAX_LENGTH_LIMIT = MAX_LENGTH_LIMIT
 
 # The writer of each temporary file of a save; looked up per call, so a test can stand in a failing disk.
 _write_file = atomic.write_synced
@@ -195,7 +192,8 @@ def _model_max_length(config: dict[str, Any], path: str) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{path}: model_max_length must be a number, got {value!r:.60}")  # noqa: TRY004
-    if isinstance(value, int) and 3 <= value <= MODEL_MAX_LENGTH_LIMIT:
+    # transformers writes a huge model_max_length (1e30) for "unbounded"; such values are not read
+    if isinstance(value, int) and 3 <= value <= MAX_LENGTH_LIMIT:
         return value
     return None  # "unbounded" or unusable: the tokenizer keeps its default
 

@@ -51,9 +51,21 @@ def test_modules_export_only_what_they_define(module):
     assert exported_but_not_defined((ROOT / module).read_text(encoding="utf-8")) == [], module
 
 
+def aliases(source: str) -> list[str]:
+    """Top-level ``NAME = OTHER`` bindings: one value under a second name."""
+    return [ast.unparse(node) for node in ast.parse(source).body
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name)]
+
+
+@pytest.mark.parametrize("module", _modules())
+def test_no_value_is_kept_under_a_second_name(module):
+    assert aliases((ROOT / module).read_text(encoding="utf-8")) == [], module
+
+
 def test_the_check_sees_a_re_export():
     assert exported_but_not_defined("from .x import a\ndef b(): pass\n__all__ = ['a', 'b']\n") == ["a"]
     assert exported_but_not_defined("A = 1\nB: int = 2\n__all__ = ('A', 'B')\n") == []
+    assert aliases("from .x import LIMIT\nOLD_LIMIT = LIMIT\n_hook = x.write\n") == ["OLD_LIMIT = LIMIT"]
 
 
 def test_not_yet_lists_only_modules_that_still_re_export():
