@@ -28,7 +28,6 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -65,7 +64,6 @@ __all__ = [
     "build_parser",
     "evaluate",
     "main",
-    "masked_token_accuracy",
     "pretrain",
 ]
 
@@ -189,12 +187,6 @@ def evaluate(model: AlbertForPreTraining, collator: PretrainingCollator, example
             "constant_guess_accuracy": counts.get(best, 0) / max(1, total), "constant_guess_token_id": best}
 
 
-def masked_token_accuracy(model: AlbertForPreTraining, collator: PretrainingCollator, examples: list[Example],
-                          batch_size: int = 64) -> dict[str, float]:
-    """:func:`evaluate` (kept under its earlier name)."""
-    return evaluate(model, collator, examples, batch_size)
-
-
 def _eval_collator(tokenizer: Any, args: PretrainArgs) -> PretrainingCollator:
     return PretrainingCollator.for_tokenizer(tokenizer, mlm_probability=args.mlm_probability,
                                              max_ngram=args.max_ngram, seed=EVAL_SEED)
@@ -207,12 +199,6 @@ def _epoch(train_docs: list[Any], args: PretrainArgs, epoch: int) -> tuple[list[
         raise ValueError(f"only {len(examples)} training examples; need at least batch_size={args.batch_size} "
                          f"(more text, or a smaller --batch-size)")
     return examples, np.random.default_rng([args.seed, epoch, 1]).permutation(len(examples))
-
-
-def _old_pickle_checkpoint(out: Path) -> None:
-    if (out / "checkpoint.pt").exists() and not (out / CHECKPOINT_DIR).exists():
-        raise ValueError(f"{out / 'checkpoint.pt'} is a pickled checkpoint of an earlier version; it is never "
-                         f"loaded (unpickling can run code). Start without --resume or use a new --output")
 
 
 class _EpochBatches(torch.utils.data.Dataset):
@@ -253,7 +239,6 @@ def pretrain(args: PretrainArgs) -> dict[str, Any]:
                              "evals": [], "budget": budget, "wall_seconds": 0.0, "train_seconds": 0.0,
                              "fingerprint": {}}
     if args.resume:
-        _old_pickle_checkpoint(out)
         saved = resume_state(out, state)  # before the corpus is read: a missing or corrupt checkpoint is named now
     tokenizer = AlbertTokenizerFast.from_pretrained(args.tokenizer)
     config = AlbertConfig(**{"max_position_embeddings": 512, **args.model, "vocab_size": tokenizer.vocab_size,

@@ -139,13 +139,18 @@ def test_checkpoint_is_never_unpickled(corpus, tmp_path):
     with pytest.raises(ValueError, match="not a safe optimizer state"):
         P.pretrain(_args(corpus, out, steps=20, eval_every=0, resume=True))
     assert not marker.exists()
-    # an old pickled checkpoint.pt is never loaded either
+    # a pickled checkpoint.pt is not a checkpoint: never loaded, --resume finds none
     old = tmp_path / "old"
     old.mkdir()
     (old / "checkpoint.pt").write_bytes(pickle.dumps(Exploit()))
-    with pytest.raises(ValueError, match="never loaded"):
+    with pytest.raises(FileNotFoundError, match="has no checkpoint to resume from"):
         P.pretrain(_args(corpus, old, resume=True))
     assert not marker.exists()
+
+
+def test_evaluate_has_one_name():
+    assert "evaluate" in P.__all__
+    assert not hasattr(P, "masked_token_accuracy")
 
 
 def test_no_unsafe_load_anywhere():
