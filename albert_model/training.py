@@ -417,7 +417,7 @@ def _duration(seconds: float) -> str:
 class Progress:
     """A progress line on standard error: progress of the budget, tokens/s, ETA and the latest metrics.
 
-    Uses tqdm when it is installed and enabled; otherwise (or with ``enabled=False``) it is silent.
+    Drawn with tqdm when ``enabled``; silent otherwise.
     Throughput counts the tokens of this run only, so a resumed run's rate is not inflated.
     """
 
@@ -429,13 +429,10 @@ class Progress:
         self.total = total
         self._bar = None
         if enabled:
-            try:
-                from tqdm import tqdm
+            from tqdm import tqdm
 
-                self._bar = tqdm(total=total, initial=initial, unit=unit, desc=desc, file=sys.stderr,
-                                 unit_scale=unit == "tok", dynamic_ncols=True)
-            except ImportError:  # progress is optional
-                self._bar = None
+            self._bar = tqdm(total=total, initial=initial, unit=unit, desc=desc, file=sys.stderr,
+                             unit_scale=unit == "tok", dynamic_ncols=True)
 
     def update(self, done: float, tokens: int, **metrics: float) -> dict[str, float]:
         """Advance to ``done`` (in the bar's unit) after a step of ``tokens``; return the rates."""

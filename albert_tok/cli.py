@@ -75,12 +75,9 @@ def text_batches(texts: list[str], size: int, progress: bool) -> Iterable[list[s
     """``texts`` in batches of ``size``, with a progress bar on standard error when asked."""
     bar = None
     if progress:
-        try:
-            from tqdm import tqdm
+        from tqdm import tqdm
 
-            bar = tqdm(total=len(texts), unit="line", file=sys.stderr, disable=None)  # terminals only
-        except ImportError:  # progress is optional
-            bar = None
+        bar = tqdm(total=len(texts), unit="line", file=sys.stderr, disable=None)  # terminals only
     for i in range(0, len(texts), size):
         batch = texts[i:i + size]
         yield batch

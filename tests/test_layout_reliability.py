@@ -7,6 +7,7 @@ names from its modules. Read from the source with ``ast`` (nothing is imported),
 from __future__ import annotations
 
 import ast
+import re
 
 import pytest
 
@@ -73,3 +74,41 @@ def test_not_yet_lists_only_modules_that_still_re_export():
         path = ROOT / module
         assert path.exists() and exported_but_not_defined(path.read_text(encoding="utf-8")), (
             f"{module} no longer re-exports: remove it from NOT_YET")
+
+
+def base_dependencies() -> set[str]:
+    """The import names of the packages every install has (pyproject's ``dependencies``)."""
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")  # tomllib is Python 3.11+
+    listed = re.search(r"^dependencies = \[(.*?)^\]", text, re.MULTILINE | re.DOTALL)
+    assert listed, "pyproject.toml has no dependencies list"
+    return {re.split(r"[<>=!~\[ ;]", spec, maxsplit=1)[0].replace("-", "_")
+            for spec in re.findall(r'"([^"]+)"', listed.group(1))}
+
+
+def guarded_imports(source: str) -> list[str]:
+    """Modules imported inside a ``try`` whose handlers catch ImportError: code for when they are missing."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Try) and any(
+                h.type is not None and any(isinstance(n, ast.Name) and n.id in ("ImportError", "ModuleNotFoundError")
+                                           for n in ast.walk(h.type)) for h in node.handlers):
+            for inner in (n for stmt in node.body for n in ast.walk(stmt)):
+                if isinstance(inner, ast.Import):
+                    found += [a.name.split(".")[0] for a in inner.names]
+                elif isinstance(inner, ast.ImportFrom) and inner.module and not inner.level:
+                    found.append(inner.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("module", _modules())
+def test_no_fallback_for_a_base_dependency(module):
+    """A base dependency is always installed: code for its absence is dead, and would hide a broken install."""
+    dead = base_dependencies() & set(guarded_imports((ROOT / module).read_text(encoding="utf-8")))
+    assert not dead, f"{module} has an ImportError fallback for {sorted(dead)}"
+
+
+def test_the_fallback_check_sees_one():
+    assert {"tqdm", "numpy", "sentencepiece"} <= base_dependencies()
+    assert guarded_imports("try:\n    from tqdm import tqdm\nexcept ImportError:\n    tqdm = None\n") == ["tqdm"]
+    assert guarded_imports("try:\n    import torch\nexcept (ImportError, OSError):\n    pass\n") == ["torch"]
+    assert guarded_imports("try:\n    import tqdm\nexcept ValueError:\n    pass\n") == []

@@ -272,10 +272,8 @@ def _in_order(jobs: Iterator[tuple[ShardSource, dict[str, Any] | None, tuple[Any
 def _progress(enabled: bool, total: int | None) -> Any:
     if not enabled:
         return None
-    try:
-        from tqdm import tqdm
-    except ImportError:  # progress is optional
-        return None
+    from tqdm import tqdm
+
     # disable=None: on a terminal only, so logs and error output stay free of bar redraws
     return tqdm(total=total, unit="B", unit_scale=True, desc="tokenize-corpus", file=sys.stderr, disable=None)
 
