@@ -2,9 +2,11 @@
 
 Conversion is a chain of pure ``dict[str, Tensor] -> dict[str, Tensor]`` functions: legacy LayerNorm
 names (``gamma``/``beta``), stale buffers (``position_ids``), the ``albert.`` prefix added or stripped to
-fit the target class, and tied aliases dropped (they are re-tied after loading). Which keys belong to a
-task head is declared by the head classes themselves (``head_modules``); nothing here names a head.
-Reading the files is :mod:`albert_model.weight_files`'.
+fit the target class, and tied aliases dropped (they are re-tied after loading). Keys are judged by the
+class being loaded and by nothing else: its base-model prefix, the modules it holds, its own ``head_modules``
+(:meth:`~albert_model.pretrained.AlbertPreTrainedModel.is_head_key`). No other class is consulted, so a
+class defined anywhere else (a user's, a test's) never changes how another one loads; nothing here names a
+head, and this module imports no model class. Reading the files is :mod:`albert_model.weight_files`'.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+
+from albert_tok import atomic
 
 from .config import CONFIG_NAME, DTYPES, AlbertConfig, dtype_name
 from .weight_files import (
@@ -45,7 +49,6 @@ __all__ = [
     "drop_aliases",
     "drop_buffers",
     "fit_prefix",
-    "head_prefixes",
     "load_into",
     "non_finite",
     "read_state_dict",
@@ -162,36 +165,34 @@ def drop_aliases(state: StateDict, tied: dict[str, str]) -> StateDict:
     return {k: v for k, v in state.items() if k not in tied}
 
 
-def head_prefixes() -> tuple[str, ...]:
-    """Key prefixes of every task head, collected from the classes' ``head_modules``."""
-    from . import heads  # noqa: F401 -- the head classes must be defined to be asked
-    from .pretrained import AlbertPreTrainedModel
-
-    found: set[str] = set()
-    stack: list[type] = [AlbertPreTrainedModel]
-    while stack:
-        cls = stack.pop()
-        found.update(getattr(cls, "head_modules", ()))
-        stack.extend(cls.__subclasses__())
-    return tuple(sorted(f"{name}." for name in found))
+def _own_modules(expected: dict[str, torch.Tensor]) -> frozenset[str]:
+    """The top-level modules (and parameters) that hold the model's own keys: ``embeddings``, ``encoder``,
+    ``pooler`` for :class:`AlbertModel`; ``albert`` and the head for a task class."""
+    return frozenset(key.split(".", 1)[0] for key in expected)
 
 
-def _is_base_key(key: str, prefix: str, heads: tuple[str, ...]) -> bool:
-    return key.startswith(prefix + ".") if prefix else not key.startswith(heads)
+def _is_base_key(key: str, prefix: str, own: frozenset[str]) -> bool:
+    """Whether ``key`` belongs to the base model of the class being loaded: under its ``prefix`` for a task
+    class; under one of its own modules for the base model (anything else is another class's)."""
+    return key.startswith(prefix + ".") if prefix else key.split(".", 1)[0] in own
 
 
-def compare(state: StateDict, expected: dict[str, torch.Tensor], prefix: str,
-            heads: tuple[str, ...] | None = None) -> LoadReport:
-    """Sort checkpoint keys against the model's into a :class:`LoadReport`."""
-    if heads is None:
-        heads = head_prefixes()
+def compare(state: StateDict, expected: dict[str, torch.Tensor], prefix: str) -> LoadReport:
+    """Sort checkpoint keys against the model's into a :class:`LoadReport`, judged by the model alone.
+
+    ``expected`` is the model's state dict (tied aliases left out), ``prefix`` its base-model prefix. A key
+    outside the base model (a head, this class's or another's; for the base model, anything outside its own
+    modules) is ``newly_initialized`` when the model lacks it in ``state``, ``unused`` when only ``state``
+    has it; a base key is ``missing`` or ``unexpected`` (except the pooler, which a class may lack).
+    """
+    own = _own_modules(expected)
     report = LoadReport()
     for key in sorted(set(expected) - set(state)):
         # the head (and a pooler the checkpoint's class did not have) may start fresh
-        fresh = not _is_base_key(key, prefix, heads) or ".pooler." in f".{key}"
+        fresh = not _is_base_key(key, prefix, own) or ".pooler." in f".{key}"
         (report.newly_initialized if fresh else report.missing).append(key)
     for key in sorted(set(state) - set(expected)):
-        unused = not _is_base_key(key, prefix, heads) or ".pooler." in f".{key}"
+        unused = not _is_base_key(key, prefix, own) or ".pooler." in f".{key}"
         (report.unused if unused else report.unexpected).append(key)
     for key in sorted(set(state) & set(expected)):
         if tuple(state[key].shape) != tuple(expected[key].shape):
@@ -271,13 +272,14 @@ def load_into(cls: Any, directory: str | os.PathLike[str], *, device: Any = None
               torch_dtype: Any = None, strict: bool = True, config: AlbertConfig | None = None,
               ignore_mismatched_sizes: bool = False, output_loading_info: bool = False,
               **kwargs: Any) -> Any:
-    """Build ``cls`` from a checkpoint directory; see :meth:`AlbertPreTrainedModel.from_pretrained`."""
-    from albert_tok.atomic import recover
+    """Build ``cls`` from a checkpoint directory; see :meth:`AlbertPreTrainedModel.from_pretrained`.
 
-    from .pretrained import check_fits
-
+    What is asked of ``cls``: ``cls(config, **init_kwargs)``, ``cls._check_fits(config)`` (refuse a model too
+    large for this machine before its weights are read), and of the model built: ``base_model_prefix``,
+    ``tied_weights``, ``is_head_key``, ``state_dict``/``load_state_dict``, ``tie_weights``.
+    """
     path = os.fspath(directory)
-    recover(path)  # finish a save that was killed halfway where the atomic swap had no renameat2
+    atomic.recover(path)  # finish a save that was killed halfway where the atomic swap had no renameat2
     if not os.path.exists(path):
         raise FileNotFoundError(f"checkpoint directory {path!r} does not exist (no model hub here: pass a "
                                 f"local directory with {CONFIG_NAME} and {SAFETENSORS_NAME})")
@@ -290,7 +292,7 @@ def load_into(cls: Any, directory: str | os.PathLike[str], *, device: Any = None
         raise TypeError(f"config must be an AlbertConfig, got {type(config).__name__}")
     overrides, init_kwargs = _split_kwargs(cls, config, kwargs)
     config = config.with_overrides(**overrides)
-    check_fits(config, cls.__name__)  # before reading weights that could not be held anyway
+    cls._check_fits(config)  # before reading weights that could not be held anyway
     state, source = read_state_dict(path)
     bad_values = non_finite(state)
     if bad_values:  # never relaxed by strict=False: every answer computed from them would be NaN
@@ -302,10 +304,10 @@ def load_into(cls: Any, directory: str | os.PathLike[str], *, device: Any = None
     prefix = model.base_model_prefix
     state = drop_aliases(fit_prefix(drop_buffers(rename_legacy_keys(state)), prefix), model.tied_weights)
     expected = {k: v for k, v in model.state_dict().items() if k not in model.tied_weights}
-    heads = head_prefixes()
-    report = compare(state, expected, prefix, heads)
+    report = compare(state, expected, prefix)
     report.model_class, report.source = cls.__name__, source
-    if not any(k in expected and _is_base_key(k, prefix, heads) for k in state):
+    own = _own_modules(expected)
+    if not any(k in expected and _is_base_key(k, prefix, own) for k in state):
         raise CheckpointError(f"{source} is not an ALBERT checkpoint: none of its {len(state)} keys "
                               f"(e.g. {sorted(state)[:3]}) belongs to {cls.__name__}")
     bad_dtypes = wrong_dtypes(state, expected)
@@ -354,8 +356,6 @@ def save_model(model: Any, directory: str | os.PathLike[str], *, max_shard_size:
     those that a reader would take before the new ones once the save has committed and before any new file
     appears, the rest after the new files are in place. A crash before the commit leaves the old save whole.
     """
-    from albert_tok.files import write_atomically
-
     source = model.state_dict() if state_dict is None else state_dict
     state = {k: v.detach().to("cpu").contiguous() for k, v in source.items() if k not in model.tied_weights}
     config = copy.deepcopy(model.config)
@@ -365,6 +365,7 @@ def save_model(model: Any, directory: str | os.PathLike[str], *, max_shard_size:
                         total_parameters=model.num_parameters())
     target = os.fspath(directory)
     shadowing, leftover = superseded_files(target, set(weights))
-    return write_atomically(target, {CONFIG_NAME: config.to_json_string().encode("utf-8"), **weights}, create=True,
-                            remove=tuple(os.path.basename(p) for p in leftover),
-                            remove_first=tuple(os.path.basename(p) for p in shadowing))
+    # albert_tok.atomic is looked up per call, so a test can stand in a failing disk (its write_synced)
+    return atomic.write_directory(target, {CONFIG_NAME: config.to_json_string().encode("utf-8"), **weights},
+                                  create=True, remove=[os.path.basename(p) for p in leftover],
+                                  remove_first=[os.path.basename(p) for p in shadowing])

@@ -1,7 +1,7 @@
 """Task heads on top of :class:`AlbertModel`, each under the checkpoint key ``albert``.
 
-Each class declares its ``head_modules`` (checkpoint key prefixes of its head); loading reads them to tell
-a missing head from a broken checkpoint. Losses are computed only when labels are given; ``-100`` labels
+Each class declares its ``head_modules`` (checkpoint key prefixes of its head); loading a class reads its
+own to tell a missing head from a broken checkpoint (no class is asked about another's). Losses are computed only when labels are given; ``-100`` labels
 are ignored. ``return_dict=False`` returns transformers' tuples. Sequence classification
 infers the problem type as transformers does (one label: regression; integer labels: single-label;
 float labels: multi-label) without writing it back into the config.

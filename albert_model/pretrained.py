@@ -2,7 +2,9 @@
 
 Weight initialisation and tying, ``from_pretrained``/``save_pretrained``, embeddings access and resizing,
 parameter counts and gradient checkpointing. Each task class declares its ``head_modules`` (the checkpoint
-key prefixes of its head), which is how loading tells a missing head from a broken checkpoint.
+key prefixes of its head), which is how loading tells a missing head from a broken checkpoint: loading
+(:mod:`albert_model.checkpoint`, which this module imports and which imports no model class) asks the class
+being loaded, never any other.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from .checkpoint import load_into, save_model
 from .config import LIMITS, AlbertConfig, format_bytes
 from .unpadded import ATTN_IMPLEMENTATIONS
 
@@ -68,11 +71,17 @@ class AlbertPreTrainedModel(nn.Module):
         super().__init__()
         if not isinstance(config, AlbertConfig):
             raise TypeError(f"config must be an AlbertConfig, got {type(config).__name__}")
-        check_fits(config, type(self).__name__)
+        self._check_fits(config)
         self.config = config
         # "sdpa" and "eager" run the same padded path (attention weights always come from the eager one);
         # "varlen" packs padded batches to their real tokens (albert_model.unpadded)
         self.attn_implementation = "sdpa"
+
+    @classmethod
+    def _check_fits(cls, config: AlbertConfig) -> None:
+        """Refuse, before a byte is allocated, a config whose model of this class exceeds the machine's memory
+        (:func:`check_fits`); loading asks it before reading the weights."""
+        check_fits(config, cls.__name__)
 
     def set_attn_implementation(self, attn_implementation: str) -> None:
         """``"sdpa"`` (the default), ``"eager"`` or ``"varlen"`` (see :mod:`albert_model.unpadded`), for this
@@ -153,8 +162,6 @@ class AlbertPreTrainedModel(nn.Module):
         ``scaled_dot_product_attention`` (eagerly when attention weights are asked for); ``"varlen"`` packs
         padded batches to their real tokens (:meth:`set_attn_implementation`).
         """
-        from .checkpoint import load_into
-
         if attn_implementation is not None:
             _check_attn_implementation(attn_implementation)  # before loading, which may take long
         loaded = load_into(cls, directory, device=device, dtype=dtype, torch_dtype=torch_dtype, strict=strict,
@@ -173,8 +180,6 @@ class AlbertPreTrainedModel(nn.Module):
         ``model.safetensors.index.json``, as transformers writes them; ``safe_serialization=False`` writes
         ``pytorch_model.bin``. Tied aliases are not written. Returns the written paths.
         """
-        from .checkpoint import save_model
-
         return save_model(self, directory, max_shard_size=max_shard_size, safe_serialization=safe_serialization,
                           state_dict=state_dict)
 

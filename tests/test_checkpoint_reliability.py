@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 torch = pytest.importorskip("torch")
 
 import albert_model as A
-from albert_model.checkpoint import CheckpointError, HeadInitializedWarning, MissingHeadError, head_prefixes
+from albert_model.checkpoint import CheckpointError, HeadInitializedWarning, MissingHeadError
 from albert_model.weight_files import parse_size, plan_shards, resolve_inside
 from albert_tok._regular import NotARegularFileError
 
@@ -444,15 +444,36 @@ def test_complete_checkpoint_loads_quietly(tmp_path):
     model.load_report.require_head()
 
 
-# -- 5. head prefixes come from the head classes ----------------------------------------------------------
-def test_head_prefixes_are_the_classes_declarations():
-    declared = {m for cls in (A.AlbertForPreTraining, A.AlbertForMaskedLM, A.AlbertForSequenceClassification,
-                              A.AlbertForMultipleChoice, A.AlbertForTokenClassification, A.AlbertForQuestionAnswering)
-                for m in cls.head_modules}
-    assert set(head_prefixes()) == {f"{m}." for m in declared}
-    source = (PACKAGE / "checkpoint.py").read_text()
-    for name in declared:
-        assert f'"{name}.' not in source and f"'{name}." not in source, name
+# -- 5. keys are judged by the class being loaded, nothing else ----------------------------------------------
+def without(d: Path, drop) -> None:
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(str(d / "model.safetensors"))
+    save_file({k: v for k, v in state.items() if not drop(k)}, str(d / "model.safetensors"))
+
+
+def test_a_class_defined_elsewhere_never_changes_how_another_class_loads(tmp_path):
+    """A subclass whose head is named like a base module (defined here, as any user or test may) must not
+    turn a base checkpoint's missing encoder into a head "initialised at random"."""
+    tiny(A.AlbertModel).save_pretrained(tmp_path / "whole")
+    before = A.AlbertModel.from_pretrained(tmp_path / "whole").load_report
+
+    class AlbertWithEncoderHead(A.AlbertPreTrainedModel):
+        head_modules = ("encoder", "embeddings")
+
+        def __init__(self, config):
+            super().__init__(config)
+            self.albert = A.AlbertModel(config)
+            self.encoder = torch.nn.Linear(config.hidden_size, 1)
+            self.embeddings = torch.nn.Linear(config.hidden_size, 1)
+            self.post_init()
+
+    assert AlbertWithEncoderHead(A.AlbertConfig(**TINY)).is_head_key("encoder.weight")
+    assert A.AlbertModel.from_pretrained(tmp_path / "whole").load_report == before
+    tiny(A.AlbertModel).save_pretrained(tmp_path / "broken")
+    without(tmp_path / "broken", lambda k: k.startswith("encoder."))
+    with pytest.raises(CheckpointError, match=r"missing keys \(\d+\): encoder\.albert_layer_groups"):
+        A.AlbertModel.from_pretrained(tmp_path / "broken")
 
 
 def test_a_new_head_class_is_known_to_the_loader(tmp_path):
@@ -468,20 +489,55 @@ def test_a_new_head_class_is_known_to_the_loader(tmp_path):
     AlbertForScoring(A.AlbertConfig(**TINY)).save_pretrained(tmp_path)
     _, report = A.AlbertModel.from_pretrained(tmp_path, output_loading_info=True)
     assert report.ok and report.unused == ["scorer.bias", "scorer.weight"]
+    tiny(A.AlbertModel).save_pretrained(tmp_path / "base")
+    with pytest.warns(HeadInitializedWarning, match="scorer.weight"):
+        model = AlbertForScoring.from_pretrained(tmp_path / "base")
+    assert model.load_report.missing_head == ["scorer.bias", "scorer.weight"]
+
+
+def test_keys_outside_the_base_models_own_modules_are_unused_not_refused(tmp_path):
+    """AlbertModel owns embeddings., encoder. and pooler.: any other key of its checkpoint (another class's
+    head, or anything else) is reported unused; a key under one of its own modules that it lacks is refused."""
+    from safetensors.torch import load_file, save_file
+
+    tiny(A.AlbertModel).save_pretrained(tmp_path)
+    state = load_file(str(tmp_path / "model.safetensors"))
+    save_file({**state, "adapter.weight": torch.zeros(3)}, str(tmp_path / "model.safetensors"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, report = A.AlbertModel.from_pretrained(tmp_path, output_loading_info=True)
+    assert report.ok and report.unused == ["adapter.weight"] and not report.newly_initialized
+    save_file({**state, "encoder.extra.weight": torch.zeros(3)}, str(tmp_path / "model.safetensors"))
+    with pytest.raises(CheckpointError, match=r"unexpected keys \(1\): encoder\.extra\.weight"):
+        A.AlbertModel.from_pretrained(tmp_path)
+
+
+def test_loading_a_class_imports_no_other_class(tmp_path):
+    """Loading the base model asks nothing of the head classes: it does not even import them."""
+    import subprocess
+    import sys
+
+    tiny(A.AlbertModel).save_pretrained(tmp_path)
+    code = ("import sys\nfrom albert_model.modeling import AlbertModel\n"
+            f"AlbertModel.from_pretrained({str(tmp_path)!r})\n"
+            "print(sorted(m for m in sys.modules if m.startswith('albert_model.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert "'albert_model.heads'" not in out.stdout, out.stdout
+    assert "'albert_model.checkpoint'" in out.stdout, out.stdout
 
 
 # -- saving: one write, never files of two saves ---------------------------------------------------------
 def test_every_file_of_a_save_goes_in_one_atomic_write(tmp_path, monkeypatch):
-    from albert_tok import files
+    from albert_tok import atomic
 
     calls = []
-    real = files.write_atomically
+    real = atomic.write_directory
 
     def spy(directory, contents, **kwargs):
         calls.append(sorted(contents))
         return real(directory, contents, **kwargs)
 
-    monkeypatch.setattr(files, "write_atomically", spy)
+    monkeypatch.setattr(atomic, "write_directory", spy)
     tiny().save_pretrained(tmp_path / "m", max_shard_size="40KB")
     assert len(calls) == 1
     names = calls[0]
@@ -510,7 +566,7 @@ def test_resaving_in_another_layout_never_reads_stale_weights(tmp_path, formats)
 
 
 def test_crash_during_a_save_never_pairs_new_config_with_old_weights(tmp_path, monkeypatch):
-    from albert_tok import files
+    from albert_tok import atomic
 
     old = tiny(seed=1)
     old.save_pretrained(tmp_path)
@@ -518,7 +574,7 @@ def test_crash_during_a_save_never_pairs_new_config_with_old_weights(tmp_path, m
     def crash(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(files, "write_atomically", crash)
+    monkeypatch.setattr(atomic, "write_directory", crash)
     with pytest.raises(OSError, match="disk full"):
         tiny(seed=2, num_labels=3).save_pretrained(tmp_path, max_shard_size="40KB")
     monkeypatch.undo()
@@ -585,7 +641,7 @@ def test_strict_false_never_loads_quietly(tmp_path):
 def test_a_save_that_fails_before_its_commit_leaves_the_old_save_loadable(tmp_path, monkeypatch, first, second):
     """Weight files of the old save that a reader would take first are removed only once the new save has
     committed: a disk that fails while the new save writes its parts leaves the old save whole."""
-    from albert_tok import files
+    from albert_tok import atomic
 
     old = tiny()
     old.save_pretrained(tmp_path / "m", **first)
@@ -596,7 +652,7 @@ def test_a_save_that_fails_before_its_commit_leaves_the_old_save_loadable(tmp_pa
         written.append(path)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(files, "_write_file", failing_disk)
+    monkeypatch.setattr(atomic, "write_synced", failing_disk)
     with pytest.raises(OSError, match="No space left"):
         tiny(seed=1).save_pretrained(tmp_path / "m", **second)
     monkeypatch.undo()
