@@ -75,7 +75,6 @@ _NEW, _READY, _OLD = "atomic-new", "atomic-ready", "atomic-old"  # replace_direc
 _FILE_TMP = "atomic-tmp"  # write_file's temporaries: .NAME.<8 random>.atomic-tmp
 _PART = "atomic-part"  # write_directory's parts: .NAME.atomic-part
 _JOURNAL = ".atomic-journal"  # write_directory's commit record
-_LEGACY_TMP = ".tmp-"  # staging names of this package's earlier versions: always garbage
 
 # Called with a label at each step of a save ("part NAME", "commit", "publish NAME", "remove NAME", "done";
 # replace_directory: "staged", "aside", "done"). Tests stop or kill a save at a chosen step through it.
@@ -98,9 +97,8 @@ def _temporary(directory: str, name: str, kind: str) -> str:
 
 
 def _is_temporary(name: str) -> bool:
-    """Whether ``name`` is a temporary of this module (or of its earlier versions): readers ignore it."""
-    return name == _JOURNAL or name.startswith(_LEGACY_TMP) or (
-        name.startswith(".") and name.rsplit(".", 1)[-1] in (_NEW, _READY, _OLD, _FILE_TMP, _PART))
+    """Whether ``name`` is a temporary of this module: readers ignore it."""
+    return name == _JOURNAL or (name.startswith(".") and name.rsplit(".", 1)[-1] in (_NEW, _READY, _OLD, _FILE_TMP, _PART))
 
 
 def _fsync_directory(path: str) -> None:
@@ -378,9 +376,9 @@ def _finish_journal(target: str) -> None:
         _end_journal(target)
 
 
-def _drop_stale(directory: str, is_target: bool, names: set[str]) -> None:
-    """Delete what killed saves left in ``directory`` (its lock held): parts, the journal's part, legacy
-    staging entries, and ``write_file`` temporaries of the ``names`` about to be written."""
+def _drop_stale(directory: str, names: set[str]) -> None:
+    """Delete what killed saves left in ``directory`` (its lock held): parts, the journal's part, and
+    ``write_file`` temporaries of the ``names`` about to be written."""
     tmp = re.compile(r"\.(.+)\.[A-Za-z0-9_]{8}\." + _FILE_TMP)
     for entry in os.scandir(directory):
         name = entry.name
@@ -388,9 +386,7 @@ def _drop_stale(directory: str, is_target: bool, names: set[str]) -> None:
         if not stale and name.endswith(_FILE_TMP):
             match = tmp.fullmatch(name)
             stale = match is not None and match.group(1) in names
-        if is_target and name.startswith(_LEGACY_TMP):
-            _remove(entry.path)
-        elif stale and entry.is_file(follow_symlinks=False):
+        if stale and entry.is_file(follow_symlinks=False):
             os.unlink(entry.path)
 
 
@@ -473,7 +469,7 @@ def write_directory(directory: str | os.PathLike[str], contents: Mapping[str, by
             with _locked_all(d for d in directories if d != target):
                 try:
                     for d in directories:
-                        _drop_stale(d, d == target, {posixpath.basename(r) for r in contents})
+                        _drop_stale(d, {posixpath.basename(r) for r in contents})
                     gone = [rel for rel in removed if os.path.lexists(_final(target, rel))]
                     gone_first = [rel for rel in removed_first if os.path.lexists(_final(target, rel))]
                     # One file in the directory itself needs no journal: its rename is the whole save, and a
