@@ -15,6 +15,7 @@ import warnings
 from dataclasses import InitVar, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
+from albert_tok import atomic
 from albert_tok._regular import read_json
 
 __all__ = ["ACTIVATIONS", "CONFIG_NAME", "DTYPES", "LIMITS", "MAX_LABELS", "MAX_PARAMETERS", "PROBLEM_TYPES", "AlbertConfig",
@@ -358,10 +359,8 @@ class AlbertConfig:
 
     def save_pretrained(self, directory: str | os.PathLike[str]) -> list[str]:
         """Write ``directory/config.json`` atomically (the directory is created if missing)."""
-        from albert_tok.files import write_atomically
-
-        return write_atomically(os.fspath(directory), {CONFIG_NAME: self.to_json_string().encode("utf-8")},
-                                create=True)
+        return atomic.write_directory(os.fspath(directory), {CONFIG_NAME: self.to_json_string().encode("utf-8")},
+                                      create=True)
 
 
 def _get_num_labels(self: AlbertConfig) -> int:
