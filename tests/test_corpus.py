@@ -224,7 +224,7 @@ def test_data_pipeline_names_live_only_in_albert_tok_data():
                                                "tokenizer_hash", "vocabulary_hash"]
     for name in albert_tok.data.__all__:
         assert getattr(albert_tok.data, name).__module__.startswith("albert_tok.data."), name
-    for old in ("albert_tok.corpus", "albert_tok.ray_data"):
+    for old in ("albert_tok.corpus", "albert_tok.ray_data", "albert_tok.collate"):
         assert importlib.util.find_spec(old) is None, old
     for name in ("PretrainingCollator", "ngram_mask"):
         with pytest.raises(AttributeError, match=f"has no attribute '{name}'"):

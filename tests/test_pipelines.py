@@ -22,7 +22,7 @@ from albert_model.checkpoint import MissingHeadError
 from albert_model.pipeline_question_answering import _best_spans
 from albert_model.pipelines import DEFAULT_MODEL, pipeline, resolve_device
 from albert_tok import AlbertTokenizer, AlbertTokenizerFast
-from albert_tok.collate import PaddingCollator
+from albert_tok.data import PaddingCollator
 
 from .conftest import ROOT, SPIECE
 from .strategies import plain_text

@@ -98,8 +98,8 @@ def tokenizer_hash(tokenizer: Any) -> str:
 
 
 def _is_temporary(name: str) -> bool:
-    """A staging file of :func:`albert_tok.atomic.write_file` (or of this package's earlier versions)."""
-    return name.startswith(".tmp-") or (name.startswith(".") and name.endswith(".atomic-tmp"))
+    """A staging file of :func:`albert_tok.atomic.write_file`; any other file in the folder is the user's."""
+    return name.startswith(".") and name.endswith(".atomic-tmp")
 
 
 def _differences(found: dict[str, Any], wanted: dict[str, Any]) -> str:
