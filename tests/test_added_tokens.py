@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+import transformers
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,8 +19,6 @@ from albert_tok import AddedToken, AlbertTokenizer, AlbertTokenizerFast
 from .conftest import SPIECE
 from .strategies import add_test_tokens, added_token_text, any_text
 from .test_offsets import contract_violations
-
-transformers = pytest.importorskip("transformers", reason="transformers 4.x is the reference implementation")
 
 CLASSES = [AlbertTokenizer, AlbertTokenizerFast]
 VARIANTS = [{}, {"do_lower_case": False}, {"keep_accents": True, "remove_space": False}]

@@ -111,8 +111,6 @@ def test_a_worker_that_never_begins_a_task_is_killed_and_fails_them_all(tmp_path
 
 
 def test_the_worker_records_a_failing_task_and_runs_the_next(tmp_path, monkeypatch):
-    pytest.importorskip("torch")
-
     def boom(ctx, out, dtype, deadline):
         raise ValueError(f"bad {dtype}")
 
@@ -206,8 +204,6 @@ def test_bad_arguments_are_refused(argv):
 
 
 def test_dry_run_measures_every_section_and_parity_passes(tmp_path):
-    pytest.importorskip("torch")
-    pytest.importorskip("transformers")
     out = tmp_path / "gpu.json"
     proc = subprocess.run([sys.executable, "-m", "bench.gpu", "--dry-run", "--out", str(out)],
                           check=False, capture_output=True, text=True, cwd=ROOT, timeout=600)

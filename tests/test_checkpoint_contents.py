@@ -9,10 +9,9 @@ import os
 import re
 
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-torch = pytest.importorskip("torch")
 
 import albert_model as A
 from albert_model import cli

@@ -10,10 +10,9 @@ import warnings
 from pathlib import Path
 
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-torch = pytest.importorskip("torch")
 
 import albert_model as A
 from albert_model.checkpoint import CheckpointError, HeadInitializedWarning, MissingHeadError
@@ -596,7 +595,7 @@ def test_config_records_the_dtype(tmp_path):
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.integers(1, 600), min_size=1, max_size=12), st.integers(1, 2000))
 def test_shard_plan_matches_huggingface_hub(sizes, limit):
-    hub = pytest.importorskip("huggingface_hub")
+    import huggingface_hub as hub
     state = {f"w{i:02d}": torch.zeros(n) for i, n in enumerate(sizes)}
     ours = plan_shards(state, limit)
     ref = hub.split_torch_state_dict_into_shards(state, max_shard_size=limit)
@@ -609,7 +608,7 @@ def test_shard_plan_matches_huggingface_hub(sizes, limit):
 
 @pytest.mark.parametrize("size", ["5GB", "20KB", "1.5MB", " 10mb ", "3TB", 12345])
 def test_parse_size_matches_huggingface_hub(size):
-    hub = pytest.importorskip("huggingface_hub.serialization._base")
+    import huggingface_hub.serialization._base as hub
     assert parse_size(size) == (size if isinstance(size, int) else hub.parse_size_to_int(size))
 
 

@@ -78,7 +78,6 @@ def test_importing_the_command_does_not_import_torch(no_torch):
 
 
 def test_albert_model_names_resolve_on_first_use():
-    pytest.importorskip("torch")
     code = ("import sys, albert_model\nassert 'torch' not in sys.modules\n"
             "from albert_model import AlbertConfig, pipeline, DEFAULT_MODEL\nimport albert_model.pipelines as p\n"
             "assert DEFAULT_MODEL == p.DEFAULT_MODEL and pipeline is p.pipeline\n"
@@ -150,7 +149,6 @@ def test_model_commands_without_torch_say_how_to_install_it(no_torch, args):
 
 
 def test_model_commands_with_torch_keep_working():
-    pytest.importorskip("torch")
     proc = albert("pretrain", "--help")
     assert proc.returncode == 0 and "--max-tokens" in proc.stdout
     assert albert("fill-mask", "--help").returncode == 0

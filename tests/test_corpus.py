@@ -45,8 +45,6 @@ def rows(out_dir):
 
 @pytest.mark.parametrize("workers, fmt", [(1, "npy"), (2, "npy"), (1, "parquet")])
 def test_shards_equal_direct_tokenization(tok, corpus_file, tmp_path, workers, fmt):
-    if fmt == "parquet":
-        pytest.importorskip("pyarrow")
     manifest = tokenize_corpus([str(corpus_file)], str(tmp_path / "out"), tok, workers=workers, shard_lines=8,
                                format=fmt, progress=False)
     assert manifest["rows"] == len(LINES) and manifest["shards"] == 6
@@ -121,7 +119,8 @@ def test_input_errors(tok, tmp_path):
 
 
 def test_dataloader_with_two_workers(tok, corpus_file, tmp_path):
-    torch = pytest.importorskip("torch")
+    import torch
+
     from albert_tok.data import PaddingCollator
 
     tokenize_corpus([str(corpus_file)], str(tmp_path / "out"), tok, shard_lines=8, progress=False)
@@ -143,7 +142,8 @@ class _TextDataset:
 
 
 def test_pickled_tokenizer_in_dataloader_workers(tok):
-    torch = pytest.importorskip("torch")
+    import torch
+
     from albert_tok.data import PaddingCollator
 
     loader = torch.utils.data.DataLoader(_TextDataset(tok, LINES), batch_size=4, num_workers=2,
@@ -194,7 +194,8 @@ def test_tokenize_batch_arguments_checked_early(tok, tmp_path):
 
 def test_ray_data_tokenizes_like_one_process(tok):
     """A local Ray (one CPU, one actor) over a small dataset: the ids of one process, in order."""
-    ray = pytest.importorskip("ray", reason="the [ray] extra is not installed")
+    import ray
+
     from albert_tok.data import TokenizeBatch
 
     lines = [line for line in LINES if line]
@@ -233,8 +234,9 @@ def test_data_pipeline_names_live_only_in_albert_tok_data():
 
 def test_sharded_corpus_in_spawned_dataloader_workers(tok, corpus_file, tmp_path):
     """Spawned workers get the corpus by its directory (memory maps do not pickle)."""
-    torch = pytest.importorskip("torch")
     import pickle
+
+    import torch
 
     from albert_tok.data import PaddingCollator
 

@@ -86,7 +86,6 @@ def test_missing_data_file_still_says_does_not_exist(tmp_path):
 
 
 def test_finetune_train_and_eval_must_be_regular_files(tmp_path):
-    torch = pytest.importorskip("torch")  # noqa: F841 - albert_model.finetune needs it
     import albert_model.finetune as F
 
     good = write(tmp_path / "t.csv", "text,label\na,pos\nb,neg\n")
@@ -446,7 +445,6 @@ def test_eval_labels_follow_the_same_rules():
 
 
 def test_finetune_problem_type_flag(tmp_path):
-    pytest.importorskip("torch")
     import albert_model.finetune as F
 
     train = write(tmp_path / "t.csv", "text,label\na,0\nb,1\nc,2\n")
@@ -462,7 +460,6 @@ def test_finetune_problem_type_flag(tmp_path):
 
 
 def test_finetune_reads_labels_with_the_stated_problem_type(tmp_path, fast):
-    pytest.importorskip("torch")
     import albert_model.finetune as F
 
     train = write(tmp_path / "t.csv", "text,label\na,0\nb,1\nc,2\nd,1.0\n")

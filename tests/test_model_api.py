@@ -12,10 +12,9 @@ import re
 import warnings
 
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-torch = pytest.importorskip("torch")
 
 import albert_model as A
 from albert_model.checkpoint import CheckpointError, HeadInitializedWarning
@@ -28,7 +27,10 @@ CLASSES = ["AlbertModel", "AlbertForPreTraining", "AlbertForMaskedLM", "AlbertFo
 
 
 def transformers():
-    return pytest.importorskip("transformers", reason="transformers<5 is the reference implementation")
+    """transformers<5, the reference implementation."""
+    import transformers as T
+
+    return T
 
 
 def reference(name: str, seed: int = 0, **extra):
@@ -306,7 +308,6 @@ def test_config_flags_give_forward_defaults(tmp_path):
 
 def test_transformers_trainer_trains_and_evaluates(tmp_path):
     T = transformers()
-    pytest.importorskip("accelerate")
     torch.manual_seed(0)
     model = A.AlbertForSequenceClassification(A.AlbertConfig(**TINY))
     g = torch.Generator().manual_seed(0)

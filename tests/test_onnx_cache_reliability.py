@@ -23,13 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import onnx
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-torch = pytest.importorskip("torch")
-pytest.importorskip("onnxruntime")
-onnx = pytest.importorskip("onnx")
 
 import albert_model as A
 from albert_model import onnx_export, onnx_runtime

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-torch = pytest.importorskip("torch")
 
 import albert_model as A
 from albert_model.checkpoint import MissingHeadError
@@ -413,7 +412,8 @@ def test_predict_batch_callable(tiny_dir):
 
 
 def test_predict_batch_in_ray_data(tiny_dir):
-    ray = pytest.importorskip("ray")
+    import ray
+
     from albert_model.ray_predict import PredictBatch
 
     ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)

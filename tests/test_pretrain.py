@@ -11,18 +11,17 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-torch = pytest.importorskip("torch")
+import albert_model as A
+import albert_model.pretrain as P
+from albert_model.pretraining_data import PretrainingCollator, make_examples
+from albert_model.training import linear_schedule, no_decay, parameter_groups
+from albert_tok import AlbertTokenizerFast
 
-import albert_model as A  # noqa: E402
-import albert_model.pretrain as P  # noqa: E402
-from albert_model.pretraining_data import PretrainingCollator, make_examples  # noqa: E402
-from albert_model.training import linear_schedule, no_decay, parameter_groups  # noqa: E402
-from albert_tok import AlbertTokenizerFast  # noqa: E402
-
-from .conftest import ROOT, SPIECE  # noqa: E402
+from .conftest import ROOT, SPIECE
 
 TINY_MODEL = dict(embedding_size=16, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37)
 

@@ -37,7 +37,8 @@ def _tokenizer_save(kind: str) -> Callable[[Path], object]:
 
 
 def _model_save(directory: Path) -> object:
-    torch = pytest.importorskip("torch")
+    import torch
+
     import albert_model as A
 
     torch.manual_seed(0)
@@ -47,7 +48,8 @@ def _model_save(directory: Path) -> object:
 
 
 def _sharded_model_save(directory: Path) -> object:
-    torch = pytest.importorskip("torch")
+    import torch
+
     import albert_model as A
 
     torch.manual_seed(0)

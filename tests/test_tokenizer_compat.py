@@ -13,6 +13,8 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
+import transformers
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -21,9 +23,6 @@ from albert_tok.padding import Side, windows
 
 from .conftest import SPIECE
 from .strategies import text, vocabulary_text
-
-transformers = pytest.importorskip("transformers", reason="transformers 4.x is the reference implementation")
-torch = pytest.importorskip("torch")
 
 CLASSES = [AlbertTokenizer, AlbertTokenizerFast]
 LONG = "one two three four five six seven eight nine ten"

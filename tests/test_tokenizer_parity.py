@@ -182,7 +182,6 @@ def test_trained_vocabulary_on_its_corpus(trained):
 # -- transformers' SentencePiece tokenizer (the 4.x slow one) as the reference ---------------------
 @pytest.fixture(scope="module", params=range(len(VARIANTS)), ids=lambda i: str(VARIANTS[i]) or "default")
 def reference(request):
-    pytest.importorskip("transformers", reason="transformers<5 is the reference implementation")
     from transformers import AlbertTokenizer as HFAlbertTokenizer
 
     options = VARIANTS[request.param]
@@ -215,7 +214,6 @@ CORPORA = sorted((SHARED / "corpora").glob("*.txt")) if (SHARED / "corpora").is_
 @pytest.mark.skipif(not CORPORA, reason="../shared/corpora is not present")
 @pytest.mark.parametrize("path", CORPORA, ids=lambda p: p.name)
 def test_every_corpus_line(path: Path):
-    pytest.importorskip("transformers", reason="transformers<5 is the reference implementation")
     from transformers import AlbertTokenizer as HFAlbertTokenizer
 
     lines = path.read_text(encoding="utf-8").split("\n")
@@ -279,7 +277,6 @@ def test_ties_stay_canonical_in_batches(cls):
     # SentencePiece breaks a tie between "66"+"6" and "6"+"66" by float32 rounding of the score summed along
     # its item, so a text encoded joined to others (grouped, or the parts around an added token as one item)
     # can round it the other way than alone: joined encodings failed here on 441 and 45 rows.
-    pytest.importorskip("transformers", reason="transformers<5 is the reference implementation")
     import random
 
     from transformers import AlbertTokenizer as HFAlbertTokenizer

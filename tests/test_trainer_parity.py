@@ -4,10 +4,8 @@ the losses transformers' own classes give from the same initial weights and seed
 from __future__ import annotations
 
 import pytest
-
-torch = pytest.importorskip("torch")
-T = pytest.importorskip("transformers", reason="transformers<5 is the reference implementation")
-pytest.importorskip("accelerate", reason="transformers.Trainer needs accelerate")
+import torch
+import transformers as T
 
 import albert_model as A
 from albert_model import finetune_data as D

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-torch = pytest.importorskip("torch")
-
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -197,7 +195,6 @@ def test_attn_implementation_names(tmp_path):
 
 
 def test_onnx_export_traces_the_padded_graph(tmp_path):
-    pytest.importorskip("onnxruntime")
     from albert_model.onnx_export import export_onnx
     from albert_model.onnx_runtime import load
 
