@@ -161,7 +161,7 @@ def test_built_in_sentences_have_one_mask_each_and_depend_only_on_the_seed(count
     assert gpu.masked_sentences(count, seed, None) == (texts, source)
 
 
-@pytest.mark.skipif(not (SHARED / "corpora").is_dir(), reason="shared corpora not present")
+@pytest.mark.skipif(not (SHARED / "corpora").is_dir(), reason="../shared/corpora is not present")
 def test_corpus_sentences_have_one_mask_each():
     texts, source = gpu.masked_sentences(50, 0, str(SHARED / "corpora"))
     assert source.startswith("corpora:") and len(set(texts)) == 50

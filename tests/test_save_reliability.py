@@ -232,7 +232,7 @@ def _in_mount_namespace(setup: str, out: Path, model: bool) -> str:
     user namespaces needed; skipped where that is not allowed): its mounts vanish with the process."""
     unshare = shutil.which("unshare")
     if unshare is None:
-        pytest.skip("no unshare(1)")
+        pytest.skip("no unshare(1) to mount in a private namespace")
     probe = subprocess.run([unshare, "-m", "sh", "-c", 'mount -t tmpfs none "$1"', "sh", str(out)], check=False,
                            capture_output=True)
     if probe.returncode != 0:
