@@ -31,14 +31,15 @@ from typing import Any
 
 from albert_tok.cli import ArgumentParser, UsageError, add_commands, emit, read_texts, run, text_batches
 
+from .tasks import TASK_TABLE
+
 __all__ = ["MODEL_COMMANDS", "TORCH_INSTALL", "build_parser", "main"]
 
 MODEL_COMMANDS = ("fill-mask", "classify", "tag", "answer", "export-onnx", "pretrain", "finetune")
 TORCH_INSTALL = ("pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu (CPU only), or "
                  "pip install torch==2.13.0 (NVIDIA GPU on Linux: the CUDA build)")
 _AGGREGATIONS = ("none", "simple", "first", "average", "max")
-_EXPORT_TASKS = ("fill-mask, text-classification, token-classification, question-answering, multiple-choice, "
-                 "feature-extraction, pretraining")
+_EXPORT_TASKS = ", ".join(row.name for row in TASK_TABLE)
 
 
 def _device(value: str) -> str | int:

@@ -39,14 +39,16 @@ import torch
 from albert_tok import AlbertTokenizerFast
 from albert_tok._regular import regular_file
 from albert_tok.atomic import write_file
+from albert_tok.encoding import MODEL_INPUT_NAMES
 
 from . import finetune_data as D
 from .checkpoint import HeadInitializedWarning
 from .config import AlbertConfig
 from .dataclass_flags import add_dataclass_flags, check_float, check_int, flag, from_namespace, help_text
-from .heads import AlbertForQuestionAnswering, AlbertForSequenceClassification, AlbertForTokenClassification
 from .metrics import classification_metrics, entity_metrics, regression_metrics, squad_metrics
+from .modeling import AlbertPreTrainedModel
 from .pipeline_base import DEFAULT_MODEL
+from .tasks import TASK_TABLE
 from .training import (
     CHECKPOINT_DIR,
     MAX_SEED,
@@ -80,16 +82,15 @@ __all__ = [
     "train",
 ]
 
-TASKS = {"text-classification": AlbertForSequenceClassification,
-         "token-classification": AlbertForTokenClassification,
-         "question-answering": AlbertForQuestionAnswering}
-"""``--task`` values and the head each one trains."""
+TASKS: dict[str, type[AlbertPreTrainedModel]] = {row.name: row.load_model_class() for row in TASK_TABLE
+                                                 if row.finetune}
+"""``--task`` values and the head each one trains: the rows of :data:`albert_model.tasks.TASK_TABLE` marked
+``finetune``, under their canonical names only."""
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
 MAX_EPOCHS = 1_000_000
 """The most ``--epochs`` a run may be given (the steps they come to must also be at most
 :data:`albert_model.training.MAX_STEPS`)."""
-MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
 TARGETS = ("labels", "start_positions", "end_positions")
 
 
@@ -295,7 +296,7 @@ def collate(features: Sequence[dict[str, Any]], pad_id: int) -> dict[str, torch.
     width = max(len(f["input_ids"]) for f in features)
     pads = {"input_ids": pad_id, "token_type_ids": 0, "attention_mask": 0, "labels": -100}
     batch = {}
-    for key in (*MODEL_INPUTS, *TARGETS):
+    for key in (*MODEL_INPUT_NAMES, *TARGETS):
         if key not in features[0]:
             continue
         values = [f[key] for f in features]

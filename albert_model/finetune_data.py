@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from albert_tok._regular import first_invalid_utf8, load_json, regular_file
+from albert_tok.encoding import MODEL_INPUT_NAMES
 
 from .config import MAX_LABELS
 
@@ -474,8 +475,7 @@ def encode_classification(tokenizer: Any, examples: Sequence[TextExample], label
     texts = [e.text for e in examples]
     pairs = [e.text_pair or "" for e in examples] if any(e.text_pair is not None for e in examples) else None
     enc = tokenizer(texts, pairs, truncation=True, max_length=max_length)
-    keys = ("input_ids", "token_type_ids", "attention_mask")
-    features = [{k: enc[k][i] for k in keys} for i in range(len(texts))]
+    features = [{k: enc[k][i] for k in MODEL_INPUT_NAMES} for i in range(len(texts))]
     if labels is not None:
         for feature, label in zip(features, labels):
             feature["labels"] = label

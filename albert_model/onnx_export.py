@@ -23,6 +23,7 @@ import contextlib
 import fcntl
 import hashlib
 import importlib.util
+import inspect
 import json
 import logging
 import os
@@ -41,18 +42,13 @@ from torch import nn
 
 from albert_tok import atomic
 from albert_tok._regular import NotARegularFileError, read_json, regular_file
+from albert_tok.encoding import MODEL_INPUT_NAMES
 
 from .checkpoint import FINE_TUNE_HINT, MissingHeadError
 from .config import CONFIG_NAME
-from .heads import (
-    AlbertForMaskedLM,
-    AlbertForMultipleChoice,
-    AlbertForPreTraining,
-    AlbertForQuestionAnswering,
-    AlbertForSequenceClassification,
-    AlbertForTokenClassification,
-)
-from .modeling import AlbertModel, AlbertPreTrainedModel
+from .heads import AlbertForMaskedLM, AlbertForMultipleChoice, AlbertForPreTraining
+from .modeling import AlbertPreTrainedModel
+from .tasks import TASK_TABLE
 from .weight_files import resolve_inside, weight_file
 
 __all__ = ["CLASSES", "EXPORT_VERSION", "METADATA_PREFIX", "ONNX_INSTALL", "QUANTIZATIONS", "TASK_CLASSES",
@@ -62,20 +58,10 @@ EXPORT_VERSION = 3  # bump when the graph layout changes: cached exports of olde
 OPSET = 17
 METADATA_PREFIX = "albert."
 QUANTIZATIONS = (None, "int8")
-CLASSES: dict[str, type[AlbertPreTrainedModel]] = {cls.__name__: cls for cls in (
-    AlbertModel, AlbertForPreTraining, AlbertForMaskedLM, AlbertForSequenceClassification, AlbertForMultipleChoice,
-    AlbertForTokenClassification, AlbertForQuestionAnswering)}
-TASK_CLASSES: dict[str, str] = {
-    "feature-extraction": "AlbertModel",
-    "pretraining": "AlbertForPreTraining",
-    "fill-mask": "AlbertForMaskedLM",
-    "text-classification": "AlbertForSequenceClassification",
-    "sentiment-analysis": "AlbertForSequenceClassification",
-    "multiple-choice": "AlbertForMultipleChoice",
-    "token-classification": "AlbertForTokenClassification",
-    "ner": "AlbertForTokenClassification",
-    "question-answering": "AlbertForQuestionAnswering",
-}
+CLASSES: dict[str, type[AlbertPreTrainedModel]] = {row.model_class: row.load_model_class() for row in TASK_TABLE}
+"""The classes that export, by name: every class of :data:`albert_model.tasks.TASK_TABLE`."""
+TASK_CLASSES: dict[str, str] = {name: row.model_class for row in TASK_TABLE for name in row.names}
+"""Each task name and alias ``task=`` accepts, and the class it exports."""
 # Dynamic axes of each output (the rest are fixed by the config: hidden size, labels, vocabulary).
 _OUTPUT_AXES: dict[str, dict[int, str]] = {
     "last_hidden_state": {0: "batch", 1: "sequence"},
@@ -125,8 +111,10 @@ def output_axes(class_name: str, output: str) -> dict[int, str]:
 
 
 def input_names(class_name: str) -> list[str]:
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    return names + ["masked_index"] if class_name in _MASKED else names
+    """The graph's inputs: :data:`~albert_tok.encoding.MODEL_INPUT_NAMES` in the order the traced
+    ``_Graph.forward`` takes them (the order of every file exported so far), then ``masked_index`` for the
+    masked-LM classes."""
+    return _GRAPH_INPUTS + ["masked_index"] if class_name in _MASKED else list(_GRAPH_INPUTS)
 
 
 class _Graph(nn.Module):
@@ -150,6 +138,9 @@ class _Graph(nn.Module):
         out = model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
                     return_dict=True)
         return tuple(out.values())
+
+
+_GRAPH_INPUTS = [name for name in inspect.signature(_Graph.forward).parameters if name in MODEL_INPUT_NAMES]
 
 
 def _sample_inputs(model: AlbertPreTrainedModel) -> tuple[torch.Tensor, ...]:

@@ -11,6 +11,8 @@ from typing import Any
 
 import torch
 
+from albert_tok.encoding import MODEL_INPUT_NAMES
+
 from .heads import AlbertForMultipleChoice
 from .pipeline_base import Pipeline, as_batch, check_text
 
@@ -30,7 +32,7 @@ class MultipleChoicePipeline(Pipeline):
             question, choices = _check_item(item, f"inputs[{i}]" if batched else "inputs")
             enc = self.tokenizer([question] * len(choices), choices, padding=True, truncation=True,
                                  max_length=self.max_length, return_tensors="pt")
-            batch = {k: enc[k][None].to(self.device) for k in ("input_ids", "token_type_ids", "attention_mask")}
+            batch = {k: enc[k][None].to(self.device) for k in MODEL_INPUT_NAMES}
             with torch.inference_mode():
                 logits = self.model(**batch).logits[0].float()
             scores = logits.softmax(-1).tolist()

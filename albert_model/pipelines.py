@@ -24,21 +24,16 @@ from .pipeline_multiple_choice import MultipleChoicePipeline
 from .pipeline_question_answering import QuestionAnsweringPipeline
 from .pipeline_text_classification import TextClassificationPipeline
 from .pipeline_token_classification import TokenClassificationPipeline
+from .tasks import TASK_TABLE
 
 __all__ = ["BACKENDS", "DEFAULT_MODEL", "TASKS", "FeatureExtractionPipeline", "FillMaskPipeline", "MissingHeadError",
            "MultipleChoicePipeline", "Pipeline", "QuestionAnsweringPipeline", "TextClassificationPipeline",
            "TokenClassificationPipeline", "pipeline", "resolve_device"]
 
-TASKS: dict[str, type[Pipeline]] = {
-    "fill-mask": FillMaskPipeline,
-    "feature-extraction": FeatureExtractionPipeline,
-    "text-classification": TextClassificationPipeline,
-    "sentiment-analysis": TextClassificationPipeline,
-    "token-classification": TokenClassificationPipeline,
-    "ner": TokenClassificationPipeline,
-    "question-answering": QuestionAnsweringPipeline,
-    "multiple-choice": MultipleChoicePipeline,
-}
+TASKS: dict[str, type[Pipeline]] = {name: row.load_pipeline_class() for row in TASK_TABLE if row.pipeline
+                                     for name in row.names}
+"""The names and aliases ``pipeline()`` accepts and the class each one builds: the rows of
+:data:`albert_model.tasks.TASK_TABLE` that have a pipeline."""
 
 
 def pipeline(task: str, model: str | os.PathLike[str] | Any = None,

@@ -31,7 +31,7 @@ from .added_tokens import Piece, assemble
 from .alignment import Alignment
 from .batch import CallOptions, Encoded, arrays, build_rows, format_encoding
 from .decoding import TokenizerDecoding, clean_up_tokenization, pieces_to_text
-from .encoding import TENSOR_TYPES, BatchEncoding
+from .encoding import MODEL_INPUT_NAMES, TENSOR_TYPES, BatchEncoding
 from .gc_pause import gc_paused
 from .inputs import Inputs, check_texts, split_pairs
 from .offsets import Offsets, settle_offsets
@@ -50,7 +50,7 @@ MODEL_MAX_LENGTH = 512
 class AlbertTokenizerBase(TokenizerDecoding):
     """The shared public API; see :class:`albert_tok.AlbertTokenizer` for the arguments."""
 
-    model_input_names: ClassVar[list[str]] = ["input_ids", "token_type_ids", "attention_mask"]
+    model_input_names: ClassVar[list[str]] = list(MODEL_INPUT_NAMES)
     is_fast = False
     supports_offsets = True
     # Settled by subclasses: what offsets.settle_offsets needs to know about the vocabulary and normaliser.

@@ -11,9 +11,12 @@ import numpy as np
 
 from .alignment import Alignment, CharSpan, TokenSpan
 
-__all__ = ["TENSOR_TYPES", "BatchEncoding", "CharSpan", "TokenSpan", "import_torch", "to_tensors"]
+__all__ = ["MODEL_INPUT_NAMES", "TENSOR_TYPES", "BatchEncoding", "CharSpan", "TokenSpan", "import_torch", "to_tensors"]
 
 TENSOR_TYPES = (None, "np", "pt")
+MODEL_INPUT_NAMES: tuple[str, ...] = ("input_ids", "token_type_ids", "attention_mask")
+"""The fields of an encoding that an ALBERT model takes, in transformers' ``model_input_names`` order: the one
+definition that the tokenizers, collators, pipelines and fine-tuning read."""
 
 
 def import_torch() -> Any:

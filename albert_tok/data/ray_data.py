@@ -23,11 +23,10 @@ from typing import Any
 import numpy as np
 
 from ..base import AlbertTokenizerBase
+from ..encoding import MODEL_INPUT_NAMES
 from .encode import load_tokenizer
 
 __all__ = ["TokenizeBatch"]
-
-COLUMNS = ("input_ids", "token_type_ids", "attention_mask")
 
 
 def _texts(batch: dict[str, Any], column: str) -> list[str]:
@@ -64,7 +63,7 @@ class TokenizeBatch:
         pairs = None if self.pair_column is None else _texts(batch, self.pair_column)
         enc = self.tokenizer(texts, pairs, truncation=True, max_length=self.max_length)
         out = dict(batch)
-        for name in COLUMNS:
+        for name in MODEL_INPUT_NAMES:
             column = np.empty(len(texts), dtype=object)
             column[:] = [np.asarray(row, dtype=np.int32) for row in enc[name]]
             out[name] = column
