@@ -84,16 +84,16 @@ def test_task_names_and_aliases_are_spelled_out_only_in_the_table():
         assert '"sentiment-analysis"' not in text, f"{path.relative_to(ROOT)} spells an alias"
 
 
-# Still spelled out in a file another change owns; remove it here when it reads albert_tok.encoding.
+# Still spelled out in a file another change owns (not checked here); drop it from this set when that file
+# reads albert_tok.encoding.MODEL_INPUT_NAMES.
 _PENDING = {"albert_tok/files.py"}
 
 
-@pytest.mark.parametrize("path", _sources(), ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", [p for p in _sources() if str(p.relative_to(ROOT)) not in _PENDING],
+                         ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_model_input_names_are_spelled_out_once(path):
     """No tuple or list literal other than ``MODEL_INPUT_NAMES`` holds all three input names."""
     relative = str(path.relative_to(ROOT))
-    if relative in _PENDING:
-        pytest.skip("owned by another change")
     names = set(MODEL_INPUT_NAMES)
     literals = [m.group(0) for m in re.finditer(r"[(\[][^()\[\]{}]*[)\]]", path.read_text())
                 if names <= set(re.findall(r"""["']([a-z_]+)["']""", m.group(0)))]
