@@ -19,6 +19,7 @@ from typing import Any
 from . import atomic
 from ._regular import read_json, regular_file
 from .added_tokens import AddedToken, ReadTokens
+from .encoding import MODEL_INPUT_NAMES
 from .padding import MAX_LENGTH_LIMIT, resolve_side
 from .special_tokens import SpecialTokens
 from .text import Preprocessing
@@ -63,7 +64,6 @@ CONFIG_KEYS = ("tokenizer_class", "do_lower_case", "remove_space", "keep_accents
 # key is refused by name: dropping a setting silently would change ids or outputs behind the user's back.
 BOOKKEEPING_KEYS = ("name_or_path", "auto_map", "processor_class", "tokenizer_file", "vocab_file",
                     "special_tokens_map_file", "use_fast", "model_input_names", "extra_special_tokens")
-_MODEL_INPUT_NAMES = ["input_ids", "token_type_ids", "attention_mask"]
 _TOKENIZER_CLASSES = ("AlbertTokenizer", "AlbertTokenizerFast")
 
 # The writer of each temporary file of a save; looked up per call, so a test can stand in a failing disk.
@@ -223,9 +223,9 @@ def _check_config(config: dict[str, Any], path: str) -> None:
         raise ValueError(f"{path}: split_special_tokens={config['split_special_tokens']!r} is not supported "
                          f"(special tokens written in text are always recognised)")
     names = config.get("model_input_names")
-    if names is not None and names != _MODEL_INPUT_NAMES:
+    if names is not None and names != list(MODEL_INPUT_NAMES):
         raise ValueError(f"{path}: model_input_names {names!r:.80} is not supported; ALBERT tokenizers return "
-                         f"{_MODEL_INPUT_NAMES} (remove the key)")
+                         f"{list(MODEL_INPUT_NAMES)} (remove the key)")
     extra = config.get("extra_special_tokens")
     if extra not in (None, {}, []):
         raise ValueError(f"{path}: extra_special_tokens {extra!r:.80} (named extra special tokens) are not "
