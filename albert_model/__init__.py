@@ -10,7 +10,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ below imports on first use
-    from .checkpoint import CheckpointError as CheckpointError
     from .checkpoint import HeadInitializedWarning as HeadInitializedWarning
     from .checkpoint import LoadReport as LoadReport
     from .checkpoint import MissingHeadError as MissingHeadError
@@ -24,23 +23,24 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ be
     from .heads import AlbertForSequenceClassification as AlbertForSequenceClassification
     from .heads import AlbertForTokenClassification as AlbertForTokenClassification
     from .modeling import AlbertModel as AlbertModel
-    from .modeling import AlbertPreTrainedModel as AlbertPreTrainedModel
     from .onnx_export import export_onnx as export_onnx
     from .onnx_runtime import OnnxAlbertModel as OnnxAlbertModel
     from .pipelines import DEFAULT_MODEL as DEFAULT_MODEL
     from .pipelines import pipeline as pipeline
+    from .pretrained import AlbertPreTrainedModel as AlbertPreTrainedModel
+    from .weight_files import CheckpointError as CheckpointError
 
 _SOURCES = {
     "AlbertConfig": ".config",
     "AlbertModel": ".modeling",
-    "AlbertPreTrainedModel": ".modeling",
+    "AlbertPreTrainedModel": ".pretrained",
     "AlbertForPreTraining": ".heads",
     "AlbertForMaskedLM": ".heads",
     "AlbertForSequenceClassification": ".heads",
     "AlbertForMultipleChoice": ".heads",
     "AlbertForTokenClassification": ".heads",
     "AlbertForQuestionAnswering": ".heads",
-    "CheckpointError": ".checkpoint",
+    "CheckpointError": ".weight_files",
     "LoadReport": ".checkpoint",
     "HeadInitializedWarning": ".checkpoint",
     "MissingHeadError": ".checkpoint",

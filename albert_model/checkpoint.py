@@ -24,9 +24,6 @@ from albert_tok import atomic
 
 from .config import CONFIG_NAME, DTYPES, AlbertConfig, dtype_name
 from .weight_files import (
-    BIN_INDEX_NAME,
-    BIN_NAME,
-    SAFETENSORS_INDEX_NAME,
     SAFETENSORS_NAME,
     CheckpointError,
     read_state_dict,
@@ -36,12 +33,6 @@ from .weight_files import (
 )
 
 __all__ = [
-    "BIN_INDEX_NAME",
-    "BIN_NAME",
-    "CONFIG_NAME",
-    "SAFETENSORS_INDEX_NAME",
-    "SAFETENSORS_NAME",
-    "CheckpointError",
     "HeadInitializedWarning",
     "LoadReport",
     "MissingHeadError",
@@ -51,7 +42,6 @@ __all__ = [
     "fit_prefix",
     "load_into",
     "non_finite",
-    "read_state_dict",
     "rename_legacy_keys",
     "resolve_dtype",
     "save_model",

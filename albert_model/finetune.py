@@ -46,8 +46,8 @@ from .checkpoint import HeadInitializedWarning
 from .config import AlbertConfig
 from .dataclass_flags import add_dataclass_flags, check_float, check_int, flag, from_namespace, help_text
 from .metrics import classification_metrics, entity_metrics, regression_metrics, squad_metrics
-from .modeling import AlbertPreTrainedModel
 from .pipeline_base import DEFAULT_MODEL
+from .pretrained import AlbertPreTrainedModel
 from .tasks import TASK_TABLE
 from .training import (
     CHECKPOINT_DIR,

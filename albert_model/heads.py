@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import AlbertConfig
-from .modeling import AlbertModel, AlbertPreTrainedModel, activation
+from .modeling import AlbertModel, activation
 from .outputs import (
     AlbertForPreTrainingOutput,
     MaskedLMOutput,
@@ -25,6 +25,7 @@ from .outputs import (
     SequenceClassifierOutput,
     TokenClassifierOutput,
 )
+from .pretrained import AlbertPreTrainedModel
 from .unpadded import labels_read_padding
 
 __all__ = [

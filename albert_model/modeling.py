@@ -28,7 +28,6 @@ __all__ = [
     "AlbertLayer",
     "AlbertLayerGroup",
     "AlbertModel",
-    "AlbertPreTrainedModel",
     "AlbertTransformer",
     "activation",
 ]

@@ -47,7 +47,7 @@ from albert_tok.encoding import MODEL_INPUT_NAMES
 from .checkpoint import FINE_TUNE_HINT, MissingHeadError
 from .config import CONFIG_NAME
 from .heads import AlbertForMaskedLM, AlbertForMultipleChoice, AlbertForPreTraining
-from .modeling import AlbertPreTrainedModel
+from .pretrained import AlbertPreTrainedModel
 from .tasks import TASK_TABLE
 from .weight_files import resolve_inside, weight_file
 

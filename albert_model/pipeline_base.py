@@ -22,7 +22,8 @@ import torch
 from albert_tok import AlbertTokenizerFast
 
 from .checkpoint import FINE_TUNE_HINT, HeadInitializedWarning, MissingHeadError
-from .modeling import AlbertModel, AlbertPreTrainedModel
+from .modeling import AlbertModel
+from .pretrained import AlbertPreTrainedModel
 
 __all__ = ["BACKENDS", "DEFAULT_MODEL", "Pipeline", "as_batch", "check_positive_int", "check_text", "resolve_device"]
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .modeling import AlbertPreTrainedModel
     from .pipeline_base import Pipeline
+    from .pretrained import AlbertPreTrainedModel
 
 __all__ = ["TASK_TABLE", "Task", "lookup"]
 

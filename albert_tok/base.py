@@ -30,7 +30,7 @@ from . import files
 from .added_tokens import Piece, assemble
 from .alignment import Alignment
 from .batch import CallOptions, Encoded, arrays, build_rows, format_encoding
-from .decoding import TokenizerDecoding, clean_up_tokenization, pieces_to_text
+from .decoding import TokenizerDecoding
 from .encoding import MODEL_INPUT_NAMES, TENSOR_TYPES, BatchEncoding
 from .gc_pause import gc_paused
 from .inputs import Inputs, check_texts, split_pairs
@@ -42,7 +42,7 @@ from .split_batch import encode_split
 from .text import Preprocessing
 from .vocab import as_id_list
 
-__all__ = ["MODEL_MAX_LENGTH", "AlbertTokenizerBase", "clean_up_tokenization", "pieces_to_text"]
+__all__ = ["MODEL_MAX_LENGTH", "AlbertTokenizerBase"]
 
 MODEL_MAX_LENGTH = 512
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from .alignment import Alignment, CharSpan, TokenSpan
 
-__all__ = ["MODEL_INPUT_NAMES", "TENSOR_TYPES", "BatchEncoding", "CharSpan", "TokenSpan", "import_torch", "to_tensors"]
+__all__ = ["MODEL_INPUT_NAMES", "TENSOR_TYPES", "BatchEncoding", "import_torch", "to_tensors"]
 
 TENSOR_TYPES = (None, "np", "pt")
 MODEL_INPUT_NAMES: tuple[str, ...] = ("input_ids", "token_type_ids", "attention_mask")

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 import albert_model as A
 from albert_model import cli
 from albert_model import pretrained as P
-from albert_model.checkpoint import CheckpointError, HeadInitializedWarning
+from albert_model.checkpoint import HeadInitializedWarning
 from albert_model.config import MAX_PARAMETERS
+from albert_model.weight_files import CheckpointError
 
 from .conftest import SPIECE
 

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import albert_model as A
-from albert_model.checkpoint import CheckpointError, HeadInitializedWarning, MissingHeadError
-from albert_model.weight_files import parse_size, plan_shards, resolve_inside
+from albert_model.checkpoint import HeadInitializedWarning, MissingHeadError
+from albert_model.weight_files import CheckpointError, parse_size, plan_shards, resolve_inside
 from albert_tok._regular import NotARegularFileError
 
 TINY = {"vocab_size": 99, "embedding_size": 16, "hidden_size": 32, "num_hidden_layers": 4, "num_hidden_groups": 2,

@@ -16,11 +16,9 @@ from .conftest import ROOT
 # Modules whose __all__ still lists names defined elsewhere, owned by other work in progress. Empty this set as
 # they are fixed; a module is never added to it.
 NOT_YET = {
-    "albert_tok/base.py",  # clean_up_tokenization, pieces_to_text (albert_tok.decoding)
-    "albert_tok/encoding.py",  # CharSpan, TokenSpan (albert_tok.alignment)
-    "albert_model/checkpoint.py",  # file names and read_state_dict (albert_model.weight_files), CheckpointError
-    "albert_model/modeling.py",  # AlbertPreTrainedModel (albert_model.pretrained)
-    "albert_model/pipelines.py",  # the pipeline classes (albert_model.pipeline_*)
+    # The pipelines' front door, as transformers.pipelines is: pipeline() with every pipeline class and the
+    # errors and helpers a pipeline user meets. Kept on purpose until the pipelines/ subpackage exists.
+    "albert_model/pipelines.py",
 }
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import albert_model as A
-from albert_model.checkpoint import CheckpointError
+from albert_model.weight_files import CheckpointError
 
 from .conftest import SHARED
 

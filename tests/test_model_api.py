@@ -17,8 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import albert_model as A
-from albert_model.checkpoint import CheckpointError, HeadInitializedWarning
+from albert_model.checkpoint import HeadInitializedWarning
 from albert_model.config import LIMITS, MAX_LABELS
+from albert_model.weight_files import CheckpointError
 
 TINY = {"vocab_size": 99, "embedding_size": 16, "hidden_size": 32, "num_hidden_layers": 4, "num_hidden_groups": 2,
         "num_attention_heads": 4, "intermediate_size": 37, "inner_group_num": 2, "max_position_embeddings": 64}
