@@ -34,6 +34,7 @@ from torch import nn
 
 from albert_tok._regular import read_json, regular_file
 from albert_tok.atomic import recover, replace_directory
+from albert_tok.data import tokenizer_hash
 
 from .dataclass_flags import flag
 
@@ -199,13 +200,15 @@ def _file_sha256(path: str) -> str:
 def run_fingerprint(train: Sequence[str], tokenizer: Any, model_config: Mapping[str, Any],
                     **settings: Any) -> dict[str, Any]:
     """What a checkpoint must agree with to be resumed exactly: the content of the ``--train`` files (their
-    SHA-256, in order; names may change), the tokenizer's vocabulary (tokens and ids), the model's config and
+    SHA-256, in order; names may change), the tokenizer (its vocabulary with added tokens, and what else
+    decides its ids: the SentencePiece model, the preprocessing switches, the special tokens), the model's config and
     the ``settings`` that decide the data stream (named by their fields: ``max_seq_length``, ``batch_size``,
     ``seed``, ...). Everything else (the budget, the learning rate, the device) may change on a resume.
     As JSON, the way ``trainer_state.json`` holds it."""
     vocabulary = json.dumps(sorted(tokenizer.get_vocab().items()), ensure_ascii=False).encode("utf-8")
+    ids_rule = hashlib.sha256(vocabulary + b"\0" + tokenizer_hash(tokenizer).encode()).hexdigest()
     fingerprint = {"train": [{"file": os.path.basename(p), "sha256": _file_sha256(p)} for p in train],
-                   "vocabulary_sha256": hashlib.sha256(vocabulary).hexdigest(),
+                   "tokenizer_sha256": ids_rule,
                    "model_config": {k: v for k, v in model_config.items() if not k.startswith("_")}, **settings}
     return json.loads(json.dumps(fingerprint, sort_keys=True, default=str))
 
@@ -230,8 +233,9 @@ def _changes(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
                     changes.append(f"--train: the text of {', '.join(differ)} differs from the checkpoint's run")
         elif old == new:
             continue
-        elif key == "vocabulary_sha256":
-            changes.append("the tokenizer vocabulary differs from the checkpoint's (--tokenizer)")
+        elif key == "tokenizer_sha256":
+            changes.append("the tokenizer (its vocabulary, preprocessing switches or special tokens) differs from "
+                           "the checkpoint's (--tokenizer)")
         elif key == "model_config" and isinstance(old, dict) and isinstance(new, dict):
             keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
             changes.append("model config: " + ", ".join(f"{k} {_show(old.get(k))} (now {_show(new.get(k))})"

@@ -243,6 +243,14 @@ def other_tokenizer(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="module")
+def cased_tokenizer(tmp_path_factory):
+    """The same vocabulary with another preprocessing switch: other ids for the same text."""
+    path = tmp_path_factory.mktemp("cased")
+    AlbertTokenizerFast(SPIECE, do_lower_case=False).save_pretrained(path)
+    return path
+
+
 def _copy_run(run, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(run, out)
@@ -258,15 +266,17 @@ def _checkpoint_bytes(out):
     ("max_seq_length", ["--max-seq-length", "32", "48"]),
     ("batch_size", ["--batch-size", "4", "8"]),
     ("model", ["model config", "hidden_size", "32", "64"]),
-    ("tokenizer", ["tokenizer vocabulary"]),
+    ("tokenizer", ["the tokenizer (its vocabulary"]),
+    ("cased_tokenizer", ["the tokenizer (its vocabulary"]),
     ("seed", ["--seed", "0", "5"]),
 ])
-def test_pretrain_resume_names_what_changed(tmp_path, corpus, pretrained_run, other_tokenizer, change, words):
+def test_pretrain_resume_names_what_changed(tmp_path, corpus, pretrained_run, other_tokenizer, cased_tokenizer,
+                                            change, words):
     out = _copy_run(pretrained_run, tmp_path)
     before = _checkpoint_bytes(out)
     changed = {"max_seq_length": {"max_seq_length": 48}, "batch_size": {"batch_size": 8},
                "model": {"model": dict(TINY_MODEL, hidden_size=64)}, "tokenizer": {"tokenizer": str(other_tokenizer)},
-               "seed": {"seed": 5}}.get(change, {})
+               "cased_tokenizer": {"tokenizer": str(cased_tokenizer)}, "seed": {"seed": 5}}.get(change, {})
     train = corpus
     if change == "train":  # same name, other text
         train = tmp_path / "c.txt"
@@ -300,7 +310,7 @@ def wider_model(tmp_path_factory):
     ("max_seq_length", ["--max-seq-length", "128", "64"]),
     ("batch_size", ["--batch-size", "4", "2"]),
     ("model", ["model config", "hidden_size", "32", "64"]),
-    ("tokenizer", ["tokenizer vocabulary"]),
+    ("tokenizer", ["the tokenizer (its vocabulary"]),
 ])
 def test_finetune_resume_names_what_changed(tmp_path, sentiment, tiny_model, finetuned_run, other_tokenizer,
                                             wider_model, change, words):
