@@ -376,6 +376,29 @@ def _finish_journal(target: str) -> None:
         _end_journal(target)
 
 
+def _ancestors_with_journals(target: str) -> list[str]:
+    """The directories above ``target`` that hold a journal, outermost first: a save into one of them may
+    have parts in ``target`` (a save of ``sub/name``), which only that journal can finish or undo."""
+    found = []
+    parent = os.path.dirname(target)
+    while parent != target:
+        if os.path.lexists(os.path.join(parent, _JOURNAL)):
+            found.append(parent)
+        target, parent = parent, os.path.dirname(parent)
+    return found[::-1]
+
+
+def _settle_around(target: str, inner: Iterable[str]) -> None:
+    """Finish or undo the killed saves whose parts may lie in ``target`` or in the directories ``inner``
+    below it, before a save there drops stale parts or a loader reads: those of a journal in a directory
+    above ``target`` (outermost first), in ``target`` itself and in an inner directory. Takes each lock
+    itself, so it runs before a save takes its own."""
+    for directory in [*_ancestors_with_journals(target), *dict.fromkeys([target, *inner])]:
+        if os.path.lexists(os.path.join(directory, _JOURNAL)):
+            with _locked(directory):
+                _finish_journal(directory)
+
+
 def _drop_stale(directory: str, names: set[str]) -> None:
     """Delete what killed saves left in ``directory`` (its lock held): parts, the journal's part, and
     ``write_file`` temporaries of the ``names`` about to be written."""
@@ -455,6 +478,7 @@ def write_directory(directory: str | os.PathLike[str], contents: Mapping[str, by
     order = _publish_order(contents)
     written: list[str] = []
     journal = committed = False
+    _settle_around(target, [d for d in _directories(target, contents) if os.path.isdir(d)])
     try:
         with _locked(target):
             _finish_journal(target)
@@ -537,8 +561,10 @@ def _recover(parent: str, name: str) -> None:
 def recover(directory: str | os.PathLike[str]) -> None:
     """Finish a :func:`write_directory` or :func:`replace_directory` that was killed halfway, if there was one.
 
-    Cheap (one or two ``stat`` calls) when there is nothing to do, and it then writes nothing, so it is safe
-    before reading any directory, read-only ones included. A save in progress is waited for.
+    A save into a directory above it whose files reach into it (``sub/name``) is finished too. Cheap (a
+    ``stat`` call for it and for each directory above it) when there is nothing to do, and it then writes
+    nothing, so it is safe before reading any directory, read-only ones included. A save in progress is
+    waited for.
     """
     target = os.path.abspath(os.fspath(directory))
     parent, name = os.path.split(target)
@@ -547,9 +573,8 @@ def recover(directory: str | os.PathLike[str]) -> None:
             with _locked(parent):
                 _recover(parent, name)
         return
-    if os.path.isdir(target) and os.path.lexists(os.path.join(target, _JOURNAL)):
-        with _locked(target):
-            _finish_journal(target)
+    if os.path.isdir(target):
+        _settle_around(target, [target])
 
 
 def _fsync_tree(root: str) -> None:

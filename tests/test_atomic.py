@@ -714,3 +714,39 @@ def test_kill_during_save_leaves_one_consistent_save(tmp_path):
     assert {"begin", "commit", "done", "remove added_tokens.json"} <= set(labels)
     assert {x.split()[0] for x in labels} == {"begin", "writing", "part", "commit", "publish", "remove", "done"}
     assert leftovers(target.parent, "model") == []
+
+
+def _killed_at_commit(directory, contents, **options):
+    """Run ``write_directory(directory, contents, **options)`` in a child process that dies (``os._exit``) at
+    the commit point: its journal says committed, no new file is published yet."""
+    code = ("import os, sys\nfrom albert_tok import atomic\n"
+            "def hook(label):\n    if label == 'commit':\n        os._exit(9)\n"
+            "atomic._step_hook = hook\n"
+            f"atomic.write_directory({str(directory)!r}, {contents!r}, **{options!r})\n")
+    assert subprocess.run([sys.executable, "-c", code], timeout=120, check=False).returncode == 9
+
+
+def test_a_save_through_the_parent_finishes_a_committed_save_of_a_sub_directory(tmp_path):
+    # A save killed after its commit in root/checkpoint, then a save into root that writes checkpoint/x: the
+    # second must not drop the first one's parts (it once left neither the old nor the new weights).
+    sub = tmp_path / "checkpoint"
+    atomic.write_directory(sub, {"model.safetensors": b"OLD", "config.json": b"1"}, create=True)
+    new = {"model-00001-of-00001.safetensors": b"NEW", "model.safetensors.index.json": b"{}",
+           "config.json": b"2"}
+    _killed_at_commit(sub, new, remove_first=["model.safetensors"])
+    atomic.write_directory(tmp_path, {"checkpoint/trainer_state.json": b"{}", "README.md": b"x"})
+    atomic.recover(sub)
+    assert tree(sub) == {**new, "trainer_state.json": b"{}"}
+
+
+def test_recover_of_a_sub_directory_finishes_a_committed_save_from_above(tmp_path):
+    # A save into root that reaches into root/checkpoint, killed after its commit: a loader of checkpoint/
+    # (which calls recover on it) and a later save into checkpoint/ see the committed save, not the old files.
+    sub = tmp_path / "checkpoint"
+    atomic.write_directory(sub, {"model.safetensors": b"OLD", "config.json": b"1"}, create=True)
+    _killed_at_commit(tmp_path, {"checkpoint/model.safetensors": b"NEW", "checkpoint/config.json": b"2"})
+    atomic.recover(sub)
+    assert tree(sub) == {"model.safetensors": b"NEW", "config.json": b"2"}
+    atomic.write_directory(sub, {"trainer_state.json": b"{}"})
+    atomic.recover(tmp_path)
+    assert tree(sub) == {"model.safetensors": b"NEW", "config.json": b"2", "trainer_state.json": b"{}"}
