@@ -580,6 +580,7 @@ def _cached_export(directory: str | os.PathLike[str], task: str | type | None, q
     source = os.fspath(directory)
     if not os.path.isdir(source):
         raise FileNotFoundError(f"checkpoint directory {source!r} does not exist")
+    atomic.recover(source)  # as the loader does: a save killed halfway is finished or undone before reading
     weight_file(source)  # the loader's rule: missing weights, a link out, a directory, device or FIFO is an error
     name = resolve_class(task, _architecture(source))
     if cache_dir is None:
@@ -610,6 +611,10 @@ def _cached_export(directory: str | os.PathLike[str], task: str | type | None, q
         graph_entry = _hash_file(final)
         os.replace(final, graph)
         graph_entry["identity"] = _renamed_identity(graph, graph_entry["identity"])
+        if graph_entry["identity"] is not None:
+            # Written and hashed here, in a private scratch folder nobody else writes, so the settle rule (for
+            # files others may have written in the same clock tick) does not apply: trusted from the rename on.
+            graph_entry["hashed_at"] = graph_entry["identity"][4] + _SETTLE_NS + 1
     _write_record(record_path, {"export_version": EXPORT_VERSION, "sha256": key, "files": files,
                                 "graph": graph_entry, "model_class": name, "quantize": quantize,
                                 "torch": torch.__version__, "missing_head": missing})

@@ -527,3 +527,26 @@ def test_config_json_linked_out_of_the_checkpoint_is_refused(tmp_path):
     (directory / "config.json").symlink_to(outside)
     with pytest.raises(ValueError, match="outside the checkpoint directory"):
         cached_export(directory, "fill-mask")
+
+
+def test_the_graph_just_exported_is_not_hashed_again(pool, tmp_path, monkeypatch):
+    """The graph is written and hashed in a private scratch folder, so its hash is trusted from the rename on
+    (the settle rule is for files others may write): its next use does not read it again (it did, for 2 s)."""
+    directory = copy_checkpoint(pool, 0, tmp_path / "ckpt")
+    path = cached_export(directory, "fill-mask")
+    hashed = count_hashes(monkeypatch)
+    assert cached_export(directory, "fill-mask") == path
+    assert os.path.basename(path) not in hashed, hashed
+
+
+def test_a_save_killed_after_its_commit_is_finished_before_the_export_reads(pool, tmp_path):
+    """As the loader does, the export first finishes a save killed halfway (here: new shards committed, one
+    published, the old single file already removed), then exports the new weights."""
+    directory = copy_checkpoint(pool, 0, tmp_path / "ckpt")
+    code = ("import os, torch, albert_model as A\nfrom albert_tok import atomic\n"
+            "def hook(label):\n    if label.startswith('publish model-00001'):\n        os._exit(9)\n"
+            "atomic._step_hook = hook\n"
+            f"torch.manual_seed(1)\nA.AlbertForMaskedLM(A.AlbertConfig(**{CONFIG!r})).save_pretrained("
+            f"{str(directory)!r}, max_shard_size='10KB')\n")
+    assert subprocess.run([sys.executable, "-c", code], timeout=300, check=False).returncode == 9
+    assert serves(pool, cached_export(directory, "fill-mask"), 1)
