@@ -212,6 +212,21 @@ class Prepared:
     labels: D.LabelSet | None
 
 
+def _label_set(labelled: list[tuple[str, str, int]], paths: list[str], args: FinetuneArgs,
+               base: dict[int, str] | None, **options: Any) -> D.LabelSet:
+    """:func:`finetune_data.label_set` over ``(label, file, line)`` of every training file: an error names the
+    file and line of the label it is about. label_set sees the labels of all files as one list numbered from
+    2 on, since it names line 1 of the (first) file for a problem of the data as a whole."""
+    try:
+        return D.label_set([(label, k) for k, (label, _, _) in enumerate(labelled, 2)], paths[0], args.num_labels,
+                           base, **options)
+    except D.DataError as exc:
+        if not 2 <= exc.line < len(labelled) + 2:
+            raise
+        _, path, line = labelled[exc.line - 2]
+        raise D.DataError(path, line, exc.problem, exc.fix) from None
+
+
 def _read(args: FinetuneArgs, tokenizer: Any, paths: list[str], labels: D.LabelSet | None,
           base: dict[int, str] | None) -> tuple[list[dict[str, Any]], EvalSet, D.LabelSet | None]:
     """Features of ``paths``; with ``labels=None`` (the training files) the label set is made from them."""
@@ -219,8 +234,8 @@ def _read(args: FinetuneArgs, tokenizer: Any, paths: list[str], labels: D.LabelS
     if args.task == "text-classification":
         examples = [(p, D.read_table(p, args.text_column, args.text_pair_column, args.label_column)) for p in paths]
         if labels is None:
-            pairs = [(e.label or "", e.line) for _, rows in examples for e in rows]
-            labels = D.label_set(pairs, paths[0], args.num_labels, base, problem_type=args.problem_type)
+            labelled = [(e.label or "", p, e.line) for p, rows in examples for e in rows]
+            labels = _label_set(labelled, paths, args, base, problem_type=args.problem_type)
         ids = [v for p, rows in examples for v in D.label_ids([(e.label or "", e.line) for e in rows], p, labels,
                                                               args.problem_type)]
         _check_regression_labels(examples, ids, args)
@@ -230,8 +245,8 @@ def _read(args: FinetuneArgs, tokenizer: Any, paths: list[str], labels: D.LabelS
     if args.task == "token-classification":
         sentences = [(p, D.read_conll(p)) for p in paths]
         if labels is None:
-            tags = [(t, s.line) for _, group in sentences for s in group for t in s.tags]
-            labels = D.label_set(tags, paths[0], args.num_labels, base, tags=True)
+            tags = [(t, p, s.line) for p, group in sentences for s in group for t in s.tags]
+            labels = _label_set(tags, paths, args, base, tags=True)
         tag_ids = [t for p, group in sentences for t in D.tag_ids(group, p, labels)]
         flat = [s for _, group in sentences for s in group]
         features = D.encode_token_classification(tokenizer, flat, tag_ids, length)

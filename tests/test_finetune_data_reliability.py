@@ -488,3 +488,23 @@ def test_tokenize_input_names_the_file_offset_and_line_of_invalid_utf8(tmp_path,
     path = write(tmp_path / "in.txt", good.encode() + b"bad \xff byte\n")
     assert main(["tokenize", "--input", str(path), "--model", str(SPIECE.parent)]) == 2
     assert f"is not UTF-8 (byte offset {len(good) + 4}) on line 20001" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("second, line, words", [
+    ("sentence\tlabel\nfine\tpositive\n", 2, "'positive' is not a number"),
+    ("sentence\tlabel\nfine\t0\nodd\tnan\n", 3, "'nan' is not a finite number"),
+])
+def test_a_label_error_names_the_file_it_is_in(tmp_path, second, line, words):
+    """With several --train files the label set is made from all of them; an error names the file and line
+    of the label it is about (it named the first file with the other file's line)."""
+    import albert_model.finetune as F
+    from albert_tok import AlbertTokenizerFast
+
+    a = write(tmp_path / "a.tsv", "sentence\tlabel\nx\t0\ny\t1\nz\t0\nw\t1\n")
+    b = write(tmp_path / "b.tsv", second)
+    args = F.FinetuneArgs(task="text-classification", train=[str(a), str(b)], output=str(tmp_path / "o"),
+                          text_column="sentence")
+    with pytest.raises(D.DataError) as info:
+        F._read(args, AlbertTokenizerFast(SPIECE), args.train, None, None)
+    assert (info.value.path, info.value.line) == (str(b), line)
+    assert words in info.value.problem
