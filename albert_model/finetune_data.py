@@ -106,20 +106,6 @@ def _utf8(path: str) -> Iterator[None]:
         raise _not_utf8(path) from None
 
 
-def _json(text: str, path: str, line: int, fix: str) -> Any:
-    """``text``, which starts on line ``line`` of ``path``, parsed with its nesting bounded (``load_json``)."""
-    source = f"{path}:{line}"
-    try:
-        return load_json(text, source)
-    except ValueError as exc:  # load_json's "SOURCE: problem", or int's own for a number of over 4300 digits
-        message = str(exc)
-        if not message.startswith(f"{source}: "):
-            raise DataError(path, line, f"a number too long to read ({message.split(':')[0]})", fix) from None
-        cause = exc.__cause__
-        at = line + cause.lineno - 1 if isinstance(cause, json.JSONDecodeError) else line
-        raise DataError(path, at, message.removeprefix(f"{source}: "), fix) from None
-
-
 class _DuplicateKey(ValueError):
     pass
 
@@ -131,6 +117,24 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise _DuplicateKey(key)
         seen.add(key)
     return dict(pairs)
+
+
+def _json(text: str, path: str, line: int, fix: str, unique_keys: bool = False) -> Any:
+    """``text``, which starts on line ``line`` of ``path``, parsed with its nesting bounded (``load_json``);
+    with ``unique_keys`` a key repeated in an object is an error (json keeps the last without a word)."""
+    source = f"{path}:{line}"
+    try:
+        return load_json(text, source, _unique_keys if unique_keys else None)
+    except _DuplicateKey as exc:
+        raise DataError(path, line, f"key {exc.args[0]!r} appears twice in this object", "give each key once") \
+            from None
+    except ValueError as exc:  # load_json's "SOURCE: problem", or int's own for a number of over 4300 digits
+        message = str(exc)
+        if not message.startswith(f"{source}: "):
+            raise DataError(path, line, f"a number too long to read ({message.split(':')[0]})", fix) from None
+        cause = exc.__cause__
+        at = line + cause.lineno - 1 if isinstance(cause, json.JSONDecodeError) else line
+        raise DataError(path, at, message.removeprefix(f"{source}: "), fix) from None
 
 
 # -- text classification ------------------------------------------------------------------------------
@@ -147,14 +151,9 @@ def _jsonl_rows(path: str, fh: Any) -> Iterator[tuple[int, dict[str, Any], list[
     for number, text in enumerate(fh, 1):
         if not text.strip():
             continue
-        row = _json(text, path, number, fix)
+        row = _json(text, path, number, fix, unique_keys=True)
         if not isinstance(row, dict):
             raise DataError(path, number, f"a JSON {type(row).__name__}, not an object", fix)
-        try:  # json keeps the last of repeated keys without a word: parse again, checking
-            json.loads(text, object_pairs_hook=_unique_keys)
-        except _DuplicateKey as exc:
-            raise DataError(path, number, f"key {exc.args[0]!r} appears twice in this object",
-                            "give each key once") from None
         yield number, row, list(row)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,8 +122,9 @@ def _depth(text: str) -> int:
     return deepest
 
 
-def load_json(text: str, source: str) -> Any:
-    """Parse JSON ``text`` read from ``source`` (a file name, or ``"FILE:LINE"``).
+def load_json(text: str, source: str, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None) -> Any:
+    """Parse JSON ``text`` read from ``source`` (a file name, or ``"FILE:LINE"``); ``object_pairs_hook`` as
+    :func:`json.loads` takes it (what it raises passes through).
 
     Raises:
         ValueError: ``"SOURCE: ..."`` when the text is not valid JSON or is nested deeper than
@@ -131,7 +133,7 @@ def load_json(text: str, source: str) -> Any:
     if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _depth(text) > MAX_JSON_DEPTH:
         raise ValueError(f"{source}: JSON nested more than {MAX_JSON_DEPTH} levels deep")
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=object_pairs_hook)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{source}: not valid JSON: {exc}") from exc
     except RecursionError:  # a depth the scan above cannot see cannot exist; kept so no traceback escapes
