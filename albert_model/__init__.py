@@ -6,62 +6,72 @@ command, whose tokenizer commands need no torch) does not import torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ below imports on first use
-    from .checkpoint import HeadInitializedWarning as HeadInitializedWarning
-    from .checkpoint import LoadReport as LoadReport
-    from .checkpoint import MissingHeadError as MissingHeadError
-    from .config import AlbertConfig as AlbertConfig
-    from .finetune import FinetuneArgs as FinetuneArgs
-    from .finetune import finetune as finetune
-    from .heads import AlbertForMaskedLM as AlbertForMaskedLM
-    from .heads import AlbertForMultipleChoice as AlbertForMultipleChoice
-    from .heads import AlbertForPreTraining as AlbertForPreTraining
-    from .heads import AlbertForQuestionAnswering as AlbertForQuestionAnswering
-    from .heads import AlbertForSequenceClassification as AlbertForSequenceClassification
-    from .heads import AlbertForTokenClassification as AlbertForTokenClassification
-    from .modeling import AlbertModel as AlbertModel
-    from .onnx_export import export_onnx as export_onnx
-    from .onnx_runtime import OnnxAlbertModel as OnnxAlbertModel
-    from .pipelines import DEFAULT_MODEL as DEFAULT_MODEL
-    from .pipelines import pipeline as pipeline
-    from .pretrained import AlbertPreTrainedModel as AlbertPreTrainedModel
-    from .weight_files import CheckpointError as CheckpointError
+from albert_model._lazy import lazy_exports
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the names are imported on first use
+    from albert_model._config import AlbertConfig as AlbertConfig
+    from albert_model.checkpoints import DEFAULT_MODEL as DEFAULT_MODEL
+    from albert_model.checkpoints import CheckpointError as CheckpointError
+    from albert_model.checkpoints import HeadInitializedWarning as HeadInitializedWarning
+    from albert_model.checkpoints import LoadReport as LoadReport
+    from albert_model.checkpoints import MissingHeadError as MissingHeadError
+    from albert_model.modeling import AlbertForMaskedLM as AlbertForMaskedLM
+    from albert_model.modeling import AlbertForMultipleChoice as AlbertForMultipleChoice
+    from albert_model.modeling import AlbertForPreTraining as AlbertForPreTraining
+    from albert_model.modeling import AlbertForQuestionAnswering as AlbertForQuestionAnswering
+    from albert_model.modeling import AlbertForSequenceClassification as AlbertForSequenceClassification
+    from albert_model.modeling import AlbertForTokenClassification as AlbertForTokenClassification
+    from albert_model.modeling import AlbertModel as AlbertModel
+    from albert_model.modeling import AlbertPreTrainedModel as AlbertPreTrainedModel
+    from albert_model.onnx import OnnxAlbertModel as OnnxAlbertModel
+    from albert_model.onnx import export_onnx as export_onnx
+    from albert_model.pipelines import pipeline as pipeline
+    from albert_model.training import FinetuneArgs as FinetuneArgs
+    from albert_model.training import finetune as finetune
 
 _SOURCES = {
-    "AlbertConfig": ".config",
+    "AlbertConfig": "._config",
     "AlbertModel": ".modeling",
-    "AlbertPreTrainedModel": ".pretrained",
-    "AlbertForPreTraining": ".heads",
-    "AlbertForMaskedLM": ".heads",
-    "AlbertForSequenceClassification": ".heads",
-    "AlbertForMultipleChoice": ".heads",
-    "AlbertForTokenClassification": ".heads",
-    "AlbertForQuestionAnswering": ".heads",
-    "CheckpointError": ".weight_files",
-    "LoadReport": ".checkpoint",
-    "HeadInitializedWarning": ".checkpoint",
-    "MissingHeadError": ".checkpoint",
-    "export_onnx": ".onnx_export",
-    "OnnxAlbertModel": ".onnx_runtime",
-    "FinetuneArgs": ".finetune",
-    "finetune": ".finetune",
-    "DEFAULT_MODEL": ".pipelines",
+    "AlbertPreTrainedModel": ".modeling",
+    "AlbertForPreTraining": ".modeling",
+    "AlbertForMaskedLM": ".modeling",
+    "AlbertForSequenceClassification": ".modeling",
+    "AlbertForMultipleChoice": ".modeling",
+    "AlbertForTokenClassification": ".modeling",
+    "AlbertForQuestionAnswering": ".modeling",
+    "CheckpointError": ".checkpoints",
+    "LoadReport": ".checkpoints",
+    "HeadInitializedWarning": ".checkpoints",
+    "MissingHeadError": ".checkpoints",
+    "export_onnx": ".onnx",
+    "OnnxAlbertModel": ".onnx",
+    "FinetuneArgs": ".training",
+    "finetune": ".training",
+    "DEFAULT_MODEL": ".checkpoints",
     "pipeline": ".pipelines",
 }
 
-__all__ = list(_SOURCES)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _SOURCES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_SOURCES[name], __name__), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_SOURCES))
+__all__ = [
+    "DEFAULT_MODEL",
+    "AlbertConfig",
+    "AlbertForMaskedLM",
+    "AlbertForMultipleChoice",
+    "AlbertForPreTraining",
+    "AlbertForQuestionAnswering",
+    "AlbertForSequenceClassification",
+    "AlbertForTokenClassification",
+    "AlbertModel",
+    "AlbertPreTrainedModel",
+    "CheckpointError",
+    "FinetuneArgs",
+    "HeadInitializedWarning",
+    "LoadReport",
+    "MissingHeadError",
+    "OnnxAlbertModel",
+    "export_onnx",
+    "finetune",
+    "pipeline",
+]
+__getattr__, __dir__ = lazy_exports(__name__, _SOURCES)

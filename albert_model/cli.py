@@ -29,15 +29,16 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from albert_model._tasks import TASK_TABLE
 from albert_tok.cli import ArgumentParser, UsageError, add_commands, emit, read_texts, run, text_batches
-
-from .tasks import TASK_TABLE
 
 __all__ = ["MODEL_COMMANDS", "TORCH_INSTALL", "build_parser", "main"]
 
 MODEL_COMMANDS = ("fill-mask", "classify", "tag", "answer", "export-onnx", "pretrain", "finetune")
-TORCH_INSTALL = ("pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu (CPU only), or "
-                 "pip install torch==2.13.0 (NVIDIA GPU on Linux: the CUDA build)")
+TORCH_INSTALL = (
+    "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu (CPU only), or "
+    "pip install torch==2.13.0 (NVIDIA GPU on Linux: the CUDA build)"
+)
 _AGGREGATIONS = ("none", "simple", "first", "average", "max")
 _EXPORT_TASKS = ", ".join(row.name for row in TASK_TABLE)
 
@@ -49,22 +50,32 @@ def _device(value: str) -> str | int:
 
 def _pipeline(ns: argparse.Namespace, task: str, **defaults: Any) -> Any:
     """The pipeline a prediction command asked for; a missing task head or onnx extra is a one-line error."""
-    from .checkpoint import MissingHeadError
-    from .pipelines import pipeline
+    from albert_model.checkpoints import MissingHeadError
+    from albert_model.pipelines import pipeline
 
     if ns.backend != "onnxruntime":
         for flag, value in (("--quantize", ns.quantize), ("--threads", ns.threads)):
             if value is not None:
                 raise UsageError(f"{flag} is an option of --backend onnxruntime")
     try:
-        return pipeline(task, model=ns.model, tokenizer=ns.tokenizer, device=ns.device,
-                        batch_size=getattr(ns, "batch_size", 32),
-                        backend=ns.backend, quantize=ns.quantize, threads=ns.threads, **defaults)
+        return pipeline(
+            task,
+            model=ns.model,
+            tokenizer=ns.tokenizer,
+            device=ns.device,
+            batch_size=getattr(ns, "batch_size", 32),
+            backend=ns.backend,
+            quantize=ns.quantize,
+            threads=ns.threads,
+            **defaults,
+        )
     except MissingHeadError:
         if ns.model is not None:
             raise  # its message names the directory, the missing weights and the fix
-        raise UsageError(f"the shipped model is a masked language model without a {task} head: fine-tune it for "
-                         f"{task} first, or pass --model DIR, a directory fine-tuned for {task}") from None
+        raise UsageError(
+            f"the shipped model is a masked language model without a {task} head: fine-tune it for "
+            f"{task} first, or pass --model DIR, a directory fine-tuned for {task}"
+        ) from None
     except ImportError as exc:  # --backend onnxruntime without the onnx extra
         raise UsageError(str(exc)) from None
 
@@ -74,7 +85,7 @@ def _predict_texts(ns: argparse.Namespace, task: str, render: Callable[[str, Any
     texts = read_texts(ns)
     pipe = _pipeline(ns, task)
     for batch in text_batches(texts, 256, bool(ns.input)):
-        for text, result in zip(batch, pipe(batch, **call)):
+        for text, result in zip(batch, pipe(batch, **call), strict=False):
             emit(ns, text, result, render)
 
 
@@ -104,7 +115,7 @@ def _render_tags(text: str, result: list[dict[str, Any]]) -> str:
     lines = [text]
     for e in result:
         label = e.get("entity_group", e.get("entity"))
-        lines.append(f"  {label:<10} {e['score']:.4f}  {e['start']}-{e['end']}  {text[e['start']:e['end']].strip()}")
+        lines.append(f"  {label:<10} {e['score']:.4f}  {e['start']}-{e['end']}  {text[e['start'] : e['end']].strip()}")
     return "\n".join(lines)
 
 
@@ -120,8 +131,7 @@ def _render_answers(question: str, result: Any) -> str:
 
 
 def _export_onnx(ns: argparse.Namespace) -> None:
-    from .onnx_export import cached_export, export_onnx
-    from .onnx_runtime import OnnxAlbertModel
+    from albert_model.onnx import OnnxAlbertModel, cached_export, export_onnx
 
     try:
         if ns.output:
@@ -133,34 +143,54 @@ def _export_onnx(ns: argparse.Namespace) -> None:
         raise UsageError(str(exc)) from None
     print(path)
     if graph.missing_head:
-        print(f"albert export-onnx: warning: {ns.dir} has no trained weights for the {graph.model_class} task head "
-              f"({', '.join(graph.missing_head)}): they are random in the graph, and pipelines refuse it; fine-tune "
-              f"the checkpoint first", file=sys.stderr)
+        print(
+            f"albert export-onnx: warning: {ns.dir} has no trained weights for the {graph.model_class} task head "
+            f"({', '.join(graph.missing_head)}): they are random in the graph, and pipelines refuse it; fine-tune "
+            f"the checkpoint first",
+            file=sys.stderr,
+        )
 
 
 def _pretrain(ns: argparse.Namespace) -> None:
-    from .pretrain import args_from_namespace, pretrain
+    from albert_model.training import pretrain, pretrain_args
 
-    print(json.dumps(pretrain(args_from_namespace(ns)), indent=1))
+    print(json.dumps(pretrain(pretrain_args(ns)), indent=1))
 
 
 def _model_args(p: argparse.ArgumentParser, texts: bool = True, needs: str | None = None) -> None:
     """Arguments every prediction command shares; ``needs``: the fine-tuned head ``--model`` must have."""
-    default = "the model shipped with the package" if needs is None else \
-        f"the shipped model, which has no {needs} head: pass a directory fine-tuned for {needs}"
-    p.add_argument("--model", help=f"checkpoint directory, or an .onnx file with --backend onnxruntime "
-                                   f"(default: {default})")
-    p.add_argument("--tokenizer", help="tokenizer directory (default: --model's, or the checkpoint an .onnx file was "
-                                       "exported into)")
+    default = (
+        "the model shipped with the package"
+        if needs is None
+        else f"the shipped model, which has no {needs} head: pass a directory fine-tuned for {needs}"
+    )
+    p.add_argument(
+        "--model", help=f"checkpoint directory, or an .onnx file with --backend onnxruntime (default: {default})"
+    )
+    p.add_argument(
+        "--tokenizer",
+        help="tokenizer directory (default: --model's, or the checkpoint an .onnx file was exported into)",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per input on standard output")
     p.add_argument("--device", type=_device, help="cpu (default), cuda, cuda:N, or -1 (CPU) / N (cuda:N)")
-    p.add_argument("--backend", choices=["torch", "onnxruntime"], default="torch",
-                   help="onnxruntime: the checkpoint exported once into DIR/onnx/ and run by ONNX Runtime")
-    p.add_argument("--quantize", choices=["int8"], help="with --backend onnxruntime: int8 weights (faster on some "
-                                                        "CPUs, slightly different scores)")
-    p.add_argument("--threads", type=int, metavar="N",
-                   help="with --backend onnxruntime: the threads ONNX Runtime runs one forward on, 1 to 256 "
-                        "(default 2); more than the machine's cores only slows it down")
+    p.add_argument(
+        "--backend",
+        choices=["torch", "onnxruntime"],
+        default="torch",
+        help="onnxruntime: the checkpoint exported once into DIR/onnx/ and run by ONNX Runtime",
+    )
+    p.add_argument(
+        "--quantize",
+        choices=["int8"],
+        help="with --backend onnxruntime: int8 weights (faster on some CPUs, slightly different scores)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="with --backend onnxruntime: the threads ONNX Runtime runs one forward on, 1 to 256 "
+        "(default 2); more than the machine's cores only slows it down",
+    )
     if texts:
         p.add_argument("text", nargs="*", help="input texts (default: lines of standard input)")
         p.add_argument("--input", help="read one text per line from FILE (shows a progress bar)")
@@ -168,34 +198,49 @@ def _model_args(p: argparse.ArgumentParser, texts: bool = True, needs: str | Non
 
 
 def _add_fill_mask(sub: Any) -> None:
-    p = sub.add_parser("fill-mask", help="predict the [MASK] token(s) of each text",
-                       description="Print the top-k fillers of each [MASK] with their probabilities.")
+    p = sub.add_parser(
+        "fill-mask",
+        help="predict the [MASK] token(s) of each text",
+        description="Print the top-k fillers of each [MASK] with their probabilities.",
+    )
     _model_args(p)
     p.add_argument("--top-k", type=int, default=5)
     p.set_defaults(run=_fill_mask)
 
 
 def _add_classify(sub: Any) -> None:
-    p = sub.add_parser("classify", help="label each text with a fine-tuned sequence-classification model",
-                       description="Print the best label and its score for each text.")
+    p = sub.add_parser(
+        "classify",
+        help="label each text with a fine-tuned sequence-classification model",
+        description="Print the best label and its score for each text.",
+    )
     _model_args(p, needs="text-classification")
     p.set_defaults(run=_classify)
 
 
 def _add_tag(sub: Any) -> None:
-    p = sub.add_parser("tag", help="label the words of each text with a fine-tuned token-classification model",
-                       description="Print the entities (or per-token labels) of each text with their scores and "
-                                   "character spans.")
+    p = sub.add_parser(
+        "tag",
+        help="label the words of each text with a fine-tuned token-classification model",
+        description="Print the entities (or per-token labels) of each text with their scores and character spans.",
+    )
     _model_args(p, needs="token-classification")
-    p.add_argument("--aggregation", choices=_AGGREGATIONS, default="simple",
-                   help="none: one label per token; simple: adjacent tokens of one entity grouped; first, "
-                        "average, max: one label per word, then grouped (default: simple)")
+    p.add_argument(
+        "--aggregation",
+        choices=_AGGREGATIONS,
+        default="simple",
+        help="none: one label per token; simple: adjacent tokens of one entity grouped; first, "
+        "average, max: one label per word, then grouped (default: simple)",
+    )
     p.set_defaults(run=_tag)
 
 
 def _add_answer(sub: Any) -> None:
-    p = sub.add_parser("answer", help="extract the answer to a question from a context",
-                       description="Print the best answer span(s) of --context for --question.")
+    p = sub.add_parser(
+        "answer",
+        help="extract the answer to a question from a context",
+        description="Print the best answer span(s) of --context for --question.",
+    )
     _model_args(p, texts=False, needs="question-answering")
     p.add_argument("--question", required=True)
     p.add_argument("--context", required=True)
@@ -204,42 +249,51 @@ def _add_answer(sub: Any) -> None:
 
 
 def _add_export_onnx(sub: Any) -> None:
-    p = sub.add_parser("export-onnx", help="export a checkpoint to ONNX (fp32, or int8 weights)",
-                       description="Write DIR's model as an ONNX graph with dynamic batch and sequence axes and "
-                                   "print its path.")
+    p = sub.add_parser(
+        "export-onnx",
+        help="export a checkpoint to ONNX (fp32, or int8 weights)",
+        description="Write DIR's model as an ONNX graph with dynamic batch and sequence axes and print its path.",
+    )
     p.add_argument("dir", help="checkpoint directory")
-    p.add_argument("--output", help="the .onnx file to write (default: DIR/onnx/<Class>[.int8].onnx, the cache "
-                                    "that --backend onnxruntime reads)")
-    p.add_argument("--task", help=f"{_EXPORT_TASKS}, or an ALBERT class name (default: the checkpoint's "
-                                  f"architectures)")
+    p.add_argument(
+        "--output",
+        help="the .onnx file to write (default: DIR/onnx/<Class>[.int8].onnx, the cache "
+        "that --backend onnxruntime reads)",
+    )
+    p.add_argument("--task", help=f"{_EXPORT_TASKS}, or an ALBERT class name (default: the checkpoint's architectures)")
     p.add_argument("--quantize", choices=["int8"], help="int8 weights (ONNX Runtime dynamic quantization)")
     p.set_defaults(run=_export_onnx)
 
 
 def _finetune(ns: argparse.Namespace) -> None:
-    from .finetune import args_from_namespace, finetune
+    from albert_model.training import finetune, finetune_args
 
-    metrics = finetune(args_from_namespace(ns))
+    metrics = finetune(finetune_args(ns))
     print(json.dumps({k: v for k, v in metrics.items() if k != "per_type"}, indent=1))
 
 
 def _add_finetune(sub: Any, arguments: bool) -> None:
-    p = sub.add_parser("finetune", help="fine-tune a head (text/token classification, question answering) "
-                                        "on your files",
-                       description="Fine-tuning on CSV/TSV/JSONL, CoNLL or SQuAD files; resumable "
-                                   "(see albert_model/finetune.py).")
-    if arguments:  # the arguments come from albert_model.finetune, which imports torch
-        from .finetune import build_parser as finetune_parser
+    p = sub.add_parser(
+        "finetune",
+        help="fine-tune a head (text/token classification, question answering) on your files",
+        description="Fine-tuning on CSV/TSV/JSONL, CoNLL or SQuAD files; resumable "
+        "(see albert_model/training/_finetune.py).",
+    )
+    if arguments:  # the arguments come from albert_model.training._finetune, which imports torch
+        from albert_model.training import finetune_parser
 
         finetune_parser(p)
     p.set_defaults(run=_finetune)
 
 
 def _add_pretrain(sub: Any, arguments: bool) -> None:
-    p = sub.add_parser("pretrain", help="pretrain an ALBERT (masked LM with n-gram masking + sentence order)",
-                       description="ALBERT pretraining on text files; resumable (see albert_model/pretrain.py).")
+    p = sub.add_parser(
+        "pretrain",
+        help="pretrain an ALBERT (masked LM with n-gram masking + sentence order)",
+        description="ALBERT pretraining on text files; resumable (see albert_model/training/_pretrain.py).",
+    )
     if arguments:
-        from .pretrain import build_parser as pretrain_parser
+        from albert_model.training import pretrain_parser
 
         pretrain_parser(p)
     p.set_defaults(run=_pretrain)
@@ -273,8 +327,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command in MODEL_COMMANDS:
         missing = _torch_missing()
         if missing is not None:
-            print(f"albert {command}: error: this command needs PyTorch, which cannot be imported ({missing}); "
-                  f"install it with: {TORCH_INSTALL}", file=sys.stderr)
+            print(
+                f"albert {command}: error: this command needs PyTorch, which cannot be imported ({missing}); "
+                f"install it with: {TORCH_INSTALL}",
+                file=sys.stderr,
+            )
             return 2
     ns = build_parser(pretrain_arguments=command if command in ("pretrain", "finetune") else False).parse_args(args)
     return run(ns, "albert", errors=(UsageError, TypeError))

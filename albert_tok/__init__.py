@@ -6,19 +6,15 @@ imports torch, nor the Rust ``tokenizers`` library until :class:`AlbertTokenizer
 
 from typing import TYPE_CHECKING, Any
 
-from . import atomic
-from .added_tokens import AddedToken
-from .alignment import CharSpan, TokenSpan
-from .base import MODEL_MAX_LENGTH
-from .encoding import BatchEncoding
-from .slow import AlbertTokenizer
-from .special_tokens import SpecialTokens
-from .text import Preprocessing
+from albert_tok.api import DEFAULT_TOKENIZER, MODEL_MAX_LENGTH, AlbertTokenizer, BatchEncoding, CharSpan, TokenSpan
+from albert_tok.io import atomic
+from albert_tok.rules import AddedToken, Preprocessing, SpecialTokens
 
 if TYPE_CHECKING:
-    from .fast import AlbertTokenizerFast
+    from albert_tok.api import AlbertTokenizerFast
 
 __all__ = [
+    "DEFAULT_TOKENIZER",
     "MODEL_MAX_LENGTH",
     "AddedToken",
     "AlbertTokenizer",
@@ -37,7 +33,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str) -> Any:
     # The fast class pulls in the Rust library; the slow one must load and encode without it.
     if name == "AlbertTokenizerFast":
-        from .fast import AlbertTokenizerFast
+        from albert_tok.api import AlbertTokenizerFast
 
         return AlbertTokenizerFast
     raise AttributeError(f"module 'albert_tok' has no attribute {name!r}")

@@ -13,17 +13,27 @@ with exit code 2 and one line on standard error.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NoReturn
 
-from ._regular import first_invalid_utf8, regular_file
+from albert_tok.api import DEFAULT_TOKENIZER
+from albert_tok.io import first_invalid_utf8, regular_file
 
-__all__ = ["ArgumentParser", "UsageError", "add_commands", "build_parser", "default_tokenizer_dir", "emit", "main",
-           "read_texts", "run", "text_batches"]
+__all__ = [
+    "ArgumentParser",
+    "UsageError",
+    "add_commands",
+    "build_parser",
+    "default_tokenizer_dir",
+    "emit",
+    "main",
+    "read_texts",
+    "run",
+    "text_batches",
+]
 
 
 class UsageError(Exception):
@@ -40,14 +50,12 @@ class ArgumentParser(argparse.ArgumentParser):
 def default_tokenizer_dir() -> str:
     """The tokenizer of the model shipped with the package (``albert_model/default_model``), found by
     path: neither torch nor :mod:`albert_model` is imported."""
-    spec = importlib.util.find_spec("albert_model")
-    locations = list(spec.submodule_search_locations or []) if spec is not None else []
-    for location in locations:
-        path = os.path.join(location, "default_model")
-        if os.path.isdir(path):
-            return path
-    raise UsageError("no tokenizer given and the shipped model (albert_model/default_model) is not installed: "
-                     "pass --model DIR (--tokenizer DIR for tokenize-corpus)")
+    if os.path.isdir(DEFAULT_TOKENIZER):
+        return DEFAULT_TOKENIZER
+    raise UsageError(
+        "no tokenizer given and the shipped model (albert_model/default_model) is not installed: "
+        "pass --model DIR (--tokenizer DIR for tokenize-corpus)"
+    )
 
 
 def read_texts(ns: argparse.Namespace) -> list[str]:
@@ -79,7 +87,7 @@ def text_batches(texts: list[str], size: int, progress: bool) -> Iterable[list[s
 
         bar = tqdm(total=len(texts), unit="line", file=sys.stderr, disable=None)  # terminals only
     for i in range(0, len(texts), size):
-        batch = texts[i:i + size]
+        batch = texts[i : i + size]
         yield batch
         if bar is not None:
             bar.update(len(batch))
@@ -100,19 +108,19 @@ def _render_tokens(text: str, result: dict[str, Any]) -> str:
 
 
 def _tokenize(ns: argparse.Namespace) -> None:
-    from .data.encode import load_tokenizer
+    from albert_tok.data import load_tokenizer
 
     tok = load_tokenizer(ns.model or default_tokenizer_dir())
     texts = read_texts(ns)
     for batch in text_batches(texts, 4096, bool(ns.input)):
-        for text, ids in zip(batch, tok(batch)["input_ids"]):
+        for text, ids in zip(batch, tok(batch)["input_ids"], strict=False):
             emit(ns, text, {"tokens": tok.convert_ids_to_tokens(ids), "input_ids": ids}, _render_tokens)
 
 
 def _train_vocab(ns: argparse.Namespace) -> None:
     import warnings
 
-    from .train import VocabularySizeWarning, train_vocabulary
+    from albert_tok.api import VocabularySizeWarning, train_vocabulary
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", VocabularySizeWarning)
@@ -123,37 +131,54 @@ def _train_vocab(ns: argparse.Namespace) -> None:
 
 
 def _tokenize_corpus(ns: argparse.Namespace) -> None:
-    from .data.corpus import tokenize_corpus
-    from .data.encode import load_tokenizer
+    from albert_tok.data import load_tokenizer, tokenize_corpus
 
     tok = load_tokenizer(ns.tokenizer or default_tokenizer_dir())
-    manifest = tokenize_corpus(ns.inputs, ns.out, tok, max_length=ns.max_length, pair_sentences=ns.pair_sentences,
-                               workers=ns.workers, shard_lines=ns.shard_lines, errors=ns.errors,
-                               format=ns.format, progress=not ns.no_progress)
+    manifest = tokenize_corpus(
+        ns.inputs,
+        ns.out,
+        tok,
+        max_length=ns.max_length,
+        pair_sentences=ns.pair_sentences,
+        workers=ns.workers,
+        shard_lines=ns.shard_lines,
+        errors=ns.errors,
+        format=ns.format,
+        progress=not ns.no_progress,
+    )
     print(json.dumps({k: manifest[k] for k in ("shards", "rows", "tokens", "vocabulary_sha256")}))
 
 
 def add_commands(sub: Any) -> None:
     """Add ``tokenize``, ``train-vocab`` and ``tokenize-corpus`` to a subparsers object."""
-    p = sub.add_parser("tokenize", help="show the canonical ALBERT tokens and ids of each text",
-                       description="Print the tokens and ids of each text ([CLS] ... [SEP]).")
+    p = sub.add_parser(
+        "tokenize",
+        help="show the canonical ALBERT tokens and ids of each text",
+        description="Print the tokens and ids of each text ([CLS] ... [SEP]).",
+    )
     p.add_argument("text", nargs="*", help="input texts (default: lines of standard input)")
     p.add_argument("--model", help="tokenizer or model directory (default: the model shipped with the package)")
     p.add_argument("--input", help="read one text per line from FILE (shows a progress bar)")
     p.add_argument("--json", action="store_true", help="one JSON object per input on standard output")
     p.set_defaults(run=_tokenize)
-    p = sub.add_parser("train-vocab", help="train a new ALBERT-style SentencePiece vocabulary",
-                       description="Train a unigram vocabulary with <pad>=0 <unk>=1 [CLS]=2 [SEP]=3 [MASK]=4 and "
-                                   "save it as a tokenizer directory.")
+    p = sub.add_parser(
+        "train-vocab",
+        help="train a new ALBERT-style SentencePiece vocabulary",
+        description="Train a unigram vocabulary with <pad>=0 <unk>=1 [CLS]=2 [SEP]=3 [MASK]=4 and "
+        "save it as a tokenizer directory.",
+    )
     p.add_argument("files", nargs="+")
     p.add_argument("--output", required=True)
     p.add_argument("--vocab-size", type=int, default=8000)
     p.set_defaults(run=_train_vocab)
-    p = sub.add_parser("tokenize-corpus", help="tokenize text files into memory-mappable shards (resumable)",
-                       description="Stream text files (or - for standard input) into shards of token ids under "
-                                   "--out, across worker processes. A rerun keeps the shards whose lines, tokenizer "
-                                   "and settings are unchanged and redoes the others. Read them back with "
-                                   "albert_tok.data.ShardedCorpus.")
+    p = sub.add_parser(
+        "tokenize-corpus",
+        help="tokenize text files into memory-mappable shards (resumable)",
+        description="Stream text files (or - for standard input) into shards of token ids under "
+        "--out, across worker processes. A rerun keeps the shards whose lines, tokenizer "
+        "and settings are unchanged and redoes the others. Read them back with "
+        "albert_tok.data.ShardedCorpus.",
+    )
     p.add_argument("inputs", nargs="+", help="UTF-8 text files, one text per line; - for standard input")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--tokenizer", help="tokenizer directory (default: the shipped model's)")
@@ -162,8 +187,12 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: min(2, CPUs))")
     p.add_argument("--shard-lines", type=int, default=50_000)
     p.add_argument("--format", choices=["npy", "parquet"], default="npy")
-    p.add_argument("--errors", choices=["strict", "replace"], default="strict",
-                   help="on invalid UTF-8: stop with the file and byte offset (strict) or replace it")
+    p.add_argument(
+        "--errors",
+        choices=["strict", "replace"],
+        default="strict",
+        help="on invalid UTF-8: stop with the file and byte offset (strict) or replace it",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(run=_tokenize_corpus)
 

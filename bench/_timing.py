@@ -35,8 +35,15 @@ def timed(fn: Callable[[], T], sync: Callable[[], Any] | None = None) -> tuple[f
     return time.perf_counter() - t0, result
 
 
-def repeated(fn: Callable[[], T], repeat: int, *, warmup: int = 0, sync: Callable[[], Any] | None = None,
-             budget: float | None = None, min_runs: int = 3) -> tuple[list[float], T | None]:
+def repeated(
+    fn: Callable[[], T],
+    repeat: int,
+    *,
+    warmup: int = 0,
+    sync: Callable[[], Any] | None = None,
+    budget: float | None = None,
+    min_runs: int = 3,
+) -> tuple[list[float], T | None]:
     """The seconds of each of ``repeat`` timed calls of ``fn`` after ``warmup`` untimed ones, and the last
     result. With ``budget``, the calls stop once they have taken more than ``budget`` seconds in all (wall
     time since the first timed call) and at least ``min_runs`` have run: a loaded machine still gets a median."""
@@ -53,9 +60,14 @@ def repeated(fn: Callable[[], T], repeat: int, *, warmup: int = 0, sync: Callabl
     return times, result
 
 
-def interleaved_runs(paths: dict[str, Callable[[], Any]], repeat: int, *, order_seed: int | None = None,
-                     pause: float = 0.0,
-                     sync: Callable[[], Any] | None = None) -> tuple[dict[str, list[float]], dict[str, Any]]:
+def interleaved_runs(
+    paths: dict[str, Callable[[], Any]],
+    repeat: int,
+    *,
+    order_seed: int | None = None,
+    pause: float = 0.0,
+    sync: Callable[[], Any] | None = None,
+) -> tuple[dict[str, list[float]], dict[str, Any]]:
     """The seconds of each of ``repeat`` runs of each path, the paths taking turns (round ``i`` of every path
     ran within moments of the others), and each path's last output. The paths run in the order given, or,
     with ``order_seed``, in an order shuffled every round (seeded) so that no path always runs right after the
@@ -74,9 +86,14 @@ def interleaved_runs(paths: dict[str, Callable[[], Any]], repeat: int, *, order_
     return runs, outputs
 
 
-def interleaved_best(paths: dict[str, Callable[[], Any]], repeat: int, *, order_seed: int | None = None,
-                     pause: float = 0.0,
-                     sync: Callable[[], Any] | None = None) -> tuple[dict[str, float], dict[str, Any]]:
+def interleaved_best(
+    paths: dict[str, Callable[[], Any]],
+    repeat: int,
+    *,
+    order_seed: int | None = None,
+    pause: float = 0.0,
+    sync: Callable[[], Any] | None = None,
+) -> tuple[dict[str, float], dict[str, Any]]:
     """:func:`interleaved_runs`, each path's fastest run kept; and each path's last output."""
     runs, outputs = interleaved_runs(paths, repeat, order_seed=order_seed, pause=pause, sync=sync)
     return fastest(runs), outputs

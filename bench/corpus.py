@@ -90,16 +90,18 @@ print(json.dumps({"rows": len(ds), "version": "datasets " + datasets.__version__
 
 
 def measure(command: list[str]) -> dict:
-    proc = subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True, text=True, cwd=ROOT,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", MEASURE, *command], capture_output=True, text=True, cwd=ROOT, check=False
+    )
     if proc.returncode:
         raise SystemExit(f"{' '.join(command[:4])}... failed:\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.corpus", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.corpus", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--megabytes", type=float, default=17.5)
     parser.add_argument("--corpus", nargs="*", type=Path, default=CORPORA)
     parser.add_argument("--write-readme", action="store_true")
@@ -123,39 +125,62 @@ def main() -> None:
         for workers in (1, 2):
             out = Path(tmp) / f"out{workers}"
             results[f"albert tokenize-corpus --workers {workers}"] = measure(
-                [*albert, "tokenize-corpus", str(corpus), "--out", str(out), "--tokenizer", str(spiece.parent),
-                 "--workers", str(workers), "--no-progress"])
+                [
+                    *albert,
+                    "tokenize-corpus",
+                    str(corpus),
+                    "--out",
+                    str(out),
+                    "--tokenizer",
+                    str(spiece.parent),
+                    "--workers",
+                    str(workers),
+                    "--no-progress",
+                ]
+            )
             shutil.rmtree(out)
         slow = measure([sys.executable, "-c", IN_PROCESS, str(corpus), str(spiece), "albert_tok"])
         tf5 = measure([str(REF_PYTHON), "-c", IN_PROCESS, str(corpus), str(spiece), "transformers"])
-        for name, r in (("albert_tok AlbertTokenizer, in-process", slow),
-                        (f"{tf5['version']} AlbertTokenizer, in-process", tf5)):
+        for name, r in (
+            ("albert_tok AlbertTokenizer, in-process", slow),
+            (f"{tf5['version']} AlbertTokenizer, in-process", tf5),
+        ):
             results[name] = {**r, "process_seconds": r["seconds"], "seconds": r["tokenize_seconds"]}
         ref = measure([str(REF_PYTHON), "-c", DATASETS, str(corpus), str(spiece)])
         results[f"{ref['version']} map(batched, num_proc=2) + {tf5['version']}"] = ref
     base_slow, base_tf5 = slow["tokenize_seconds"], tf5["tokenize_seconds"]
-    header = ("| run | MB/s | seconds | peak memory (MB) | speed vs albert_tok in-process "
-              "| speed vs transformers 5 in-process |")
+    header = (
+        "| run | MB/s | seconds | peak memory (MB) | speed vs albert_tok in-process "
+        "| speed vs transformers 5 in-process |"
+    )
     lines = [header, "|---|---:|---:|---:|---:|---:|"]
     for name, r in results.items():
         r["MB/s"] = megabytes / r["seconds"]
         r["vs_albert_tok_in_process"] = base_slow / r["seconds"]
         r["vs_transformers5_in_process"] = base_tf5 / r["seconds"]
-        lines.append(f"| {name} | {r['MB/s']:.2f} | {r['seconds']:.1f} | {r['peak_bytes'] / 1e6:.0f} | "
-                     f"{r['vs_albert_tok_in_process']:.2f}x | {r['vs_transformers5_in_process']:.2f}x |")
+        lines.append(
+            f"| {name} | {r['MB/s']:.2f} | {r['seconds']:.1f} | {r['peak_bytes'] / 1e6:.0f} | "
+            f"{r['vs_albert_tok_in_process']:.2f}x | {r['vs_transformers5_in_process']:.2f}x |"
+        )
     sources = ", ".join(p.name for p in args.corpus)
-    note = (f"{megabytes:.1f} MB ({sources}, repeated), {slow['tokens']} tokens; tokenize-corpus and datasets rows: "
-            f"whole-process wall time (start-up included); in-process rows: tokenizer calls only (truncation to "
-            f"512, no mask, batches of 10,000 lines). {platform.machine()}, {os.cpu_count()} cores; the default "
-            f"worker count is min(2, CPUs); load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
-            f"(other work on the machine takes CPU from the worker processes).")
+    note = (
+        f"{megabytes:.1f} MB ({sources}, repeated), {slow['tokens']} tokens; tokenize-corpus and datasets rows: "
+        f"whole-process wall time (start-up included); in-process rows: tokenizer calls only (truncation to "
+        f"512, no mask, batches of 10,000 lines). {platform.machine()}, {os.cpu_count()} cores; the default "
+        f"worker count is min(2, CPUs); load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
+        f"(other work on the machine takes CPU from the worker processes)."
+    )
     lines += ["", note]
     table = "\n".join(lines)
     print(table)
     out_dir = ROOT / "bench" / "results"
     out_dir.mkdir(exist_ok=True)
-    summary = {"megabytes": megabytes, "corpus": sources, "load_average": [load_before, os.getloadavg()[0]],
-               "runs": results}
+    summary = {
+        "megabytes": megabytes,
+        "corpus": sources,
+        "load_average": [load_before, os.getloadavg()[0]],
+        "runs": results,
+    }
     (out_dir / "corpus.json").write_text(json.dumps(summary, indent=2) + "\n")
     if args.write_readme:
         from bench._readme import write_table

@@ -30,6 +30,7 @@ bench/out/gpu-dry-run.json unless ``--out`` is given. Exit status 1 when parity 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import functools
 import importlib.metadata
@@ -57,17 +58,35 @@ DEFAULT_OUT = ROOT / "bench" / "results" / "gpu.json"
 DRY_RUN_OUT = ROOT / "bench" / "out" / "gpu-dry-run.json"
 DEFAULT_CORPORA = ROOT.parent / "shared" / "corpora"
 TOLERANCE = 1e-4
-CLASSES = ("AlbertModel", "AlbertForPreTraining", "AlbertForMaskedLM", "AlbertForSequenceClassification",
-           "AlbertForMultipleChoice", "AlbertForTokenClassification", "AlbertForQuestionAnswering")
+CLASSES = (
+    "AlbertModel",
+    "AlbertForPreTraining",
+    "AlbertForMaskedLM",
+    "AlbertForSequenceClassification",
+    "AlbertForMultipleChoice",
+    "AlbertForTokenClassification",
+    "AlbertForQuestionAnswering",
+)
 DTYPES = ("bfloat16", "float16", "float32")  # the headline dtypes first: the budget may not reach the last
 HALF_DTYPES = ("bfloat16", "float16")
-TINY: dict[str, Any] = {"vocab_size": 30000, "embedding_size": 16, "hidden_size": 32, "num_hidden_layers": 2,
-        "num_attention_heads": 4, "intermediate_size": 37}
+TINY: dict[str, Any] = {
+    "vocab_size": 30000,
+    "embedding_size": 16,
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "intermediate_size": 37,
+}
 STARTUP_CAP = 180.0  # seconds a worker may spend importing torch (and between tasks) before it counts as hung
 POLL_S = 0.2
 # Everything the workers load is local: no hub look-up may wait on a network that the GPU machine lacks.
-WORKER_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
-              "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+WORKER_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "PYTHONUNBUFFERED": "1",
+}
 BUILTIN_SENTENCES = (
     "The Eiffel Tower is a wrought-iron lattice tower on the Champ de Mars in Paris.",
     "It is named after the engineer Gustave Eiffel, whose company designed and built the tower.",
@@ -124,11 +143,21 @@ def plan(dry_run: bool, compile_: bool) -> list[dict[str, Any]]:
 def settings(args: argparse.Namespace, deadline: float, weights: str) -> dict[str, Any]:
     """What a worker needs besides its task list (plain JSON: it travels in a file)."""
     dry = args.dry_run
-    return {"device": args.device, "dry_run": dry, "deadline": deadline, "weights": weights,
-            "corpora": args.corpora, "backend": args.compile_backend or ("eager" if dry else "inductor"),
-            "warmup": 1 if dry else 5, "repeat": 2 if dry else 20, "rounds": 1 if dry else 2,
-            "agreement_sentences": 8 if dry else 256, "pipeline_sentences": 8 if dry else 512,
-            "pipeline_repeat": 1 if dry else 3, "compile_guard": 0.0 if dry else 25.0}
+    return {
+        "device": args.device,
+        "dry_run": dry,
+        "deadline": deadline,
+        "weights": weights,
+        "corpora": args.corpora,
+        "backend": args.compile_backend or ("eager" if dry else "inductor"),
+        "warmup": 1 if dry else 5,
+        "repeat": 2 if dry else 20,
+        "rounds": 1 if dry else 2,
+        "agreement_sentences": 8 if dry else 256,
+        "pipeline_sentences": 8 if dry else 512,
+        "pipeline_repeat": 1 if dry else 3,
+        "compile_guard": 0.0 if dry else 25.0,
+    }
 
 
 # -- the supervisor: runs workers, kills what hangs, records everything ------------------------------------
@@ -159,8 +188,10 @@ class Recorder:
         kind = event.get("event")
         if kind == "env":
             self.doc["env"] = {k: v for k, v in event.items() if k not in ("event", "task")}
-            self.log(f"worker on {self.doc['env'].get('device_name')}, torch {self.doc['env'].get('torch')}, "
-                     f"transformers {self.doc['env'].get('transformers')}")
+            self.log(
+                f"worker on {self.doc['env'].get('device_name')}, torch {self.doc['env'].get('torch')}, "
+                f"transformers {self.doc['env'].get('transformers')}"
+            )
             return
         name = str(event.get("task"))
         sec = self.section(name)
@@ -193,15 +224,18 @@ class Recorder:
 
 def summary(row: dict[str, Any]) -> str:
     """One line for the progress log."""
-    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                     for k, v in row.items() if not isinstance(v, (dict, list)))
+    return ", ".join(
+        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+        for k, v in row.items()
+        if not isinstance(v, (dict, list))
+    )
 
 
 @dataclass
 class Worker:
     proc: subprocess.Popen[bytes]
     rows: Path  # JSON lines the worker appends, one event each
-    log: Path   # its stdout and stderr
+    log: Path  # its stdout and stderr
 
 
 class EventReader:
@@ -227,18 +261,17 @@ def tail(path: Path, chars: int = 3000) -> str:
 
 def kill(proc: subprocess.Popen[bytes]) -> None:
     """Kill the worker and everything it started (torch.compile's compile workers): its own process group."""
-    try:
+    with contextlib.suppress(ProcessLookupError):  # it has exited on its own meanwhile
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass  # it has exited on its own meanwhile
     try:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
 
 
-def watch(worker: Worker, pending: list[dict[str, Any]], deadline: float,
-          recorder: Recorder) -> tuple[dict[str, Any] | None, str | None, list[dict[str, Any]]]:
+def watch(
+    worker: Worker, pending: list[dict[str, Any]], deadline: float, recorder: Recorder
+) -> tuple[dict[str, Any] | None, str | None, list[dict[str, Any]]]:
     """Follow one worker until it exits, killing it past the running task's cap (``"cap"``), past
     ``deadline`` (``"budget"``) or when it is slow to begin a task (``"startup"``). Returns the task it was
     in, why it was killed (None: it exited) and the tasks it did not finish or skip."""
@@ -268,8 +301,9 @@ def watch(worker: Worker, pending: list[dict[str, Any]], deadline: float,
             time.sleep(POLL_S)
 
 
-def supervise(tasks: list[dict[str, Any]], deadline: float, spawn: Callable[[list[dict[str, Any]]], Worker],
-              recorder: Recorder) -> None:
+def supervise(
+    tasks: list[dict[str, Any]], deadline: float, spawn: Callable[[list[dict[str, Any]]], Worker], recorder: Recorder
+) -> None:
     """Run ``tasks`` in worker processes made by ``spawn(remaining tasks)``. A task past its ``cap``, or
     anything past ``deadline``, is killed with its worker; a worker that dies inside a task costs that task
     only (a new worker takes the rest); one that dies or hangs outside any task fails the rest (it would
@@ -279,14 +313,18 @@ def supervise(tasks: list[dict[str, Any]], deadline: float, spawn: Callable[[lis
         worker = spawn(pending)
         current, killed, pending = watch(worker, pending, deadline, recorder)
         if current is not None:
-            reason = {"budget": "the global budget ran out during this task",
-                      "cap": f"killed after its cap of {current['cap']:.0f} s"}.get(
-                killed or "", f"the worker exited with status {worker.proc.returncode} during this task")
+            reason = {
+                "budget": "the global budget ran out during this task",
+                "cap": f"killed after its cap of {current['cap']:.0f} s",
+            }.get(killed or "", f"the worker exited with status {worker.proc.returncode} during this task")
             recorder.finish(current["name"], "timeout" if killed else "crashed", reason, tail(worker.log))
             pending = [t for t in pending if t is not current]
         elif pending and killed in (None, "startup"):
-            reason = (f"no task began within {STARTUP_CAP:.0f} s" if killed else
-                      f"the worker exited with status {worker.proc.returncode} outside any task")
+            reason = (
+                f"no task began within {STARTUP_CAP:.0f} s"
+                if killed
+                else f"the worker exited with status {worker.proc.returncode} outside any task"
+            )
             log_tail = tail(worker.log)
             for task in pending:
                 recorder.finish(task["name"], "failed", reason, log_tail)
@@ -308,9 +346,15 @@ def spawner(base: dict[str, Any], tmp: Path) -> Callable[[list[dict[str, Any]]],
         rows, log, spec = tmp / f"worker{n}.jsonl", tmp / f"worker{n}.log", tmp / f"worker{n}.json"
         spec.write_text(json.dumps({**base, "tasks": tasks, "rows": str(rows)}), encoding="utf-8")
         with open(log, "wb") as out:  # the child keeps its own descriptor
-            proc = subprocess.Popen([sys.executable, "-m", "bench.gpu", "--worker", str(spec)],
-                                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
-                                    env={**os.environ, **WORKER_ENV}, start_new_session=True)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bench.gpu", "--worker", str(spec)],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                env={**os.environ, **WORKER_ENV},
+                start_new_session=True,
+            )
         return Worker(proc, rows, log)
 
     return spawn
@@ -376,7 +420,7 @@ class Context:
         for b, t in ((2, 16), (2, 32)) if self.dry else ((32, 128), (8, 512)):
             ids = torch.randint(5, vocab, (b, t), generator=g)
             mask = torch.ones(b, t, dtype=torch.long)
-            mask[0, t // 2:] = 0
+            mask[0, t // 2 :] = 0
             out.append((f"b{b}·L{t}", ids, mask))
         n, lo, hi = (4, 4, 32) if self.dry else (64, 16, 512)
         lengths = torch.randint(lo, hi + 1, (n,), generator=g)
@@ -414,13 +458,20 @@ class Context:
                 base = torch.cuda.memory_allocated(self.device)
             times, _ = repeated(fn, self.spec["repeat"], sync=self.sync)
         ms = statistics.median(times) * 1e3
-        result = {"ms": ms, "ms_min": min(times) * 1e3, "sequences_per_s": batch * 1e3 / ms,
-                  "peak_mb": None, "activation_peak_mb": None, "weights_mb": None}
+        result = {
+            "ms": ms,
+            "ms_min": min(times) * 1e3,
+            "sequences_per_s": batch * 1e3 / ms,
+            "peak_mb": None,
+            "activation_peak_mb": None,
+            "weights_mb": None,
+        }
         if self.cuda:
             weights = sum(t.numel() * t.element_size() for t in itertools.chain(model.parameters(), model.buffers()))
             activations = torch.cuda.max_memory_allocated(self.device) - base
-            result.update(peak_mb=(weights + activations) / 1e6, activation_peak_mb=activations / 1e6,
-                          weights_mb=weights / 1e6)
+            result.update(
+                peak_mb=(weights + activations) / 1e6, activation_peak_mb=activations / 1e6, weights_mb=weights / 1e6
+            )
         return result
 
 
@@ -437,9 +488,12 @@ def masked_sentences(count: int, seed: int, corpora: str | None) -> tuple[list[s
         picked = [lines[i] for i in rng.choice(len(lines), count, replace=False)]
         source = "corpora: " + ", ".join(p.name for p in files)
     else:
-        picked = [" ".join(BUILTIN_SENTENCES[j] for j in rng.choice(len(BUILTIN_SENTENCES),
-                                                                    int(rng.integers(1, 7)), replace=False))
-                  for _ in range(count)]
+        picked = [
+            " ".join(
+                BUILTIN_SENTENCES[j] for j in rng.choice(len(BUILTIN_SENTENCES), int(rng.integers(1, 7)), replace=False)
+            )
+            for _ in range(count)
+        ]
         source = f"built-in sentences (1..6 joined; no corpora at {corpora})"
     out = []
     for text in picked:
@@ -469,9 +523,9 @@ def parity_inputs(name: str, config: Any, length: int) -> dict[str, Any]:
     shape = (2, 3, length) if name == "AlbertForMultipleChoice" else (2, length)
     ids = torch.randint(5, config.vocab_size, shape, generator=g)
     mask = torch.ones(shape, dtype=torch.long)
-    mask[1, ..., length // 2:] = 0
+    mask[1, ..., length // 2 :] = 0
     types = torch.zeros(shape, dtype=torch.long)
-    types[..., length // 4:] = 1
+    types[..., length // 4 :] = 1
     inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
     mlm = torch.full(shape, -100)
     mlm[:, 1:4] = ids[:, 1:4]
@@ -481,7 +535,9 @@ def parity_inputs(name: str, config: Any, length: int) -> dict[str, Any]:
         "AlbertForMaskedLM": {"labels": mlm},
         "AlbertForSequenceClassification": {"labels": torch.tensor([0, 1])},
         "AlbertForMultipleChoice": {"labels": torch.tensor([0, 2])},
-        "AlbertForTokenClassification": {"labels": torch.randint(0, 2, shape, generator=g).masked_fill(mask == 0, -100)},
+        "AlbertForTokenClassification": {
+            "labels": torch.randint(0, 2, shape, generator=g).masked_fill(mask == 0, -100)
+        },
         "AlbertForQuestionAnswering": {"start_positions": torch.tensor([1, 3]), "end_positions": torch.tensor([5, 4])},
     }
     return {**inputs, **labels[name]}
@@ -529,17 +585,25 @@ def task_dtype_agreement(ctx: Context, out: Out, _dtype: str, _deadline: float) 
         model = AlbertForMaskedLM.from_pretrained(DEFAULT_MODEL, dtype=getattr(torch, name), device=ctx.device)
         parts = []
         for start in range(0, len(texts), 64):
-            enc = tok(texts[start:start + 64], padding=True, truncation=True, return_tensors="pt")
+            enc = tok(texts[start : start + 64], padding=True, truncation=True, return_tensors="pt")
             batch = {k: v.to(ctx.device) for k, v in enc.items()}
             with torch.inference_mode():
-                parts.append(model(**batch, masked_positions=batch["input_ids"] == tok.mask_token_id)
-                             .logits.float().cpu())
+                parts.append(
+                    model(**batch, masked_positions=batch["input_ids"] == tok.mask_token_id).logits.float().cpu()
+                )
         logits[name] = torch.cat(parts)
         del model
     for name in HALF_DTYPES:
         agree = (logits[name].argmax(-1) == logits["float32"].argmax(-1)).float().mean().item()
-        out.row({"dtype": name, "masks": len(logits[name]), "top1_agreement_with_float32": agree,
-                 "max_abs_logit_diff": max_abs_diff(logits[name], logits["float32"]), "text": source})
+        out.row(
+            {
+                "dtype": name,
+                "masks": len(logits[name]),
+                "top1_agreement_with_float32": agree,
+                "max_abs_logit_diff": max_abs_diff(logits[name], logits["float32"]),
+                "text": source,
+            }
+        )
 
 
 def hf_dtype(dtype: Any) -> dict[str, Any]:
@@ -558,8 +622,11 @@ def task_throughput(ctx: Context, out: Out, dtype_name: str, _deadline: float) -
 
     dtype = getattr(torch, dtype_name)
     ours = AlbertModel.from_pretrained(ctx.weights(), dtype=dtype, device=ctx.device).eval()
-    ref = transformers.AlbertModel.from_pretrained(ctx.weights(), attn_implementation="sdpa",
-                                                   **hf_dtype(dtype)).to(ctx.device).eval()
+    ref = (
+        transformers.AlbertModel.from_pretrained(ctx.weights(), attn_implementation="sdpa", **hf_dtype(dtype))
+        .to(ctx.device)
+        .eval()
+    )
     for label, ids, mask in ctx.batches():
         with torch.inference_mode():
             a = ours(input_ids=ids, attention_mask=mask).last_hidden_state
@@ -572,10 +639,18 @@ def task_throughput(ctx: Context, out: Out, dtype_name: str, _deadline: float) -
                 m = ctx.measure(functools.partial(model, input_ids=ids, attention_mask=mask), len(ids), model)
                 if impl not in best or m["ms"] < best[impl]["ms"]:
                     best[impl] = m
-        out.row({"shape": label, "batch": len(ids), "padded_length": ids.shape[1], "tokens": int(mask.sum()),
-                 **best, "speedup_vs_transformers": best["transformers"]["ms"] / best["albert_model"]["ms"],
-                 "time_ratio_ours_over_transformers": best["albert_model"]["ms"] / best["transformers"]["ms"],
-                 "max_abs_diff_vs_transformers": diff})
+        out.row(
+            {
+                "shape": label,
+                "batch": len(ids),
+                "padded_length": ids.shape[1],
+                "tokens": int(mask.sum()),
+                **best,
+                "speedup_vs_transformers": best["transformers"]["ms"] / best["albert_model"]["ms"],
+                "time_ratio_ours_over_transformers": best["albert_model"]["ms"] / best["transformers"]["ms"],
+                "max_abs_diff_vs_transformers": diff,
+            }
+        )
     del ours, ref
     if ctx.cuda:
         torch.cuda.empty_cache()
@@ -588,12 +663,15 @@ def task_varlen(ctx: Context, out: Out, dtype_name: str, _deadline: float) -> No
     import transformers
 
     from albert_model import AlbertModel
-    from albert_model.unpadded import varlen_kernel
+    from albert_model.modeling._unpadded import varlen_kernel
 
     dtype = getattr(torch, dtype_name)
     ours = AlbertModel.from_pretrained(ctx.weights(), dtype=dtype, device=ctx.device).eval()
-    ref = transformers.AlbertModel.from_pretrained(ctx.weights(), attn_implementation="sdpa",
-                                                   **hf_dtype(dtype)).to(ctx.device).eval()
+    ref = (
+        transformers.AlbertModel.from_pretrained(ctx.weights(), attn_implementation="sdpa", **hf_dtype(dtype))
+        .to(ctx.device)
+        .eval()
+    )
     kernel = varlen_kernel() is not None and ctx.cuda and dtype in (torch.float16, torch.bfloat16)
     for label, ids, mask in ctx.batches():
         keep = mask.bool()
@@ -611,11 +689,19 @@ def task_varlen(ctx: Context, out: Out, dtype_name: str, _deadline: float) -> No
                 m = ctx.measure(functools.partial(model, input_ids=ids, attention_mask=mask), len(ids), model)
                 if impl not in best or m["ms"] < best[impl]["ms"]:
                     best[impl] = m
-        out.row({"shape": label, "dtype": dtype_name, "tokens": int(mask.sum()), "positions": mask.numel(),
-                 "flash_varlen_kernel": kernel, **best,
-                 "varlen_speedup_vs_padded": best["padded"]["ms"] / best["varlen"]["ms"],
-                 "varlen_speedup_vs_transformers": best["transformers"]["ms"] / best["varlen"]["ms"],
-                 "max_abs_diff_varlen_vs_padded": max_abs_diff(packed[keep], padded[keep])})
+        out.row(
+            {
+                "shape": label,
+                "dtype": dtype_name,
+                "tokens": int(mask.sum()),
+                "positions": mask.numel(),
+                "flash_varlen_kernel": kernel,
+                **best,
+                "varlen_speedup_vs_padded": best["padded"]["ms"] / best["varlen"]["ms"],
+                "varlen_speedup_vs_transformers": best["transformers"]["ms"] / best["varlen"]["ms"],
+                "max_abs_diff_varlen_vs_padded": max_abs_diff(packed[keep], padded[keep]),
+            }
+        )
     del ours, ref
     if ctx.cuda:
         torch.cuda.empty_cache()
@@ -645,16 +731,22 @@ def task_compile(ctx: Context, out: Out, dtype_name: str, deadline: float) -> No
         try:
             compile_s, got = timed(first_call, sync=ctx.sync)
         # a compiler failure is a finding to record, not a reason to lose the rest of the run
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             failed = f"not attempted after the compile error on {label}"
             out.error(f"torch.compile(backend={backend!r}) on {label}: {type(exc).__name__}: {str(exc)[:1500]}")
             continue
         with torch.inference_mode():
             want = model(input_ids=ids, attention_mask=mask).last_hidden_state
         keep = mask.bool()
-        out.row({"shape": label, "backend": backend, "compile_s": compile_s,
-                 "albert_model_compiled": ctx.measure(fn, len(ids), model),
-                 "max_abs_diff_vs_eager": max_abs_diff(got[keep], want[keep])})
+        out.row(
+            {
+                "shape": label,
+                "backend": backend,
+                "compile_s": compile_s,
+                "albert_model_compiled": ctx.measure(fn, len(ids), model),
+                "max_abs_diff_vs_eager": max_abs_diff(got[keep], want[keep]),
+            }
+        )
 
 
 def task_pipeline(ctx: Context, out: Out, dtype_name: str, _deadline: float) -> None:
@@ -674,8 +766,13 @@ def task_pipeline(ctx: Context, out: Out, dtype_name: str, _deadline: float) -> 
     transformers.logging.set_verbosity_error()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "use a dataset on GPU": the sentences are the same for both
-        ref = transformers.pipeline("fill-mask", model=DEFAULT_MODEL, tokenizer=tok,
-                                    device=(ctx.device.index or 0) if ctx.cuda else -1, **hf_dtype(dtype))
+        ref = transformers.pipeline(
+            "fill-mask",
+            model=DEFAULT_MODEL,
+            tokenizer=tok,
+            device=(ctx.device.index or 0) if ctx.cuda else -1,
+            **hf_dtype(dtype),
+        )
 
         def best(fn: Callable[[], list[Any]]) -> tuple[float, list[Any]]:
             # a warm-up on the whole set: every padded width the timed runs see
@@ -685,15 +782,32 @@ def task_pipeline(ctx: Context, out: Out, dtype_name: str, _deadline: float) -> 
         t_ours, r_ours = best(lambda: ours(texts, top_k=5))
         t_ref, r_ref = best(lambda: ref(texts, batch_size=32, top_k=5))
     agree = sum(a[0]["token"] == b[0]["token"] for a, b in zip(r_ours, r_ref, strict=True)) / len(texts)
-    out.row({"dtype": dtype_name, "sentences": len(texts), "albert_model_s": t_ours, "transformers_s": t_ref,
-             "albert_model_per_s": len(texts) / t_ours, "transformers_per_s": len(texts) / t_ref,
-             "speedup_vs_transformers": t_ref / t_ours, "top1_agreement": agree, "batch_size": 32, "top_k": 5,
-             "transformers_tokenizer": f"{type(tok).__module__}.{type(tok).__name__}", "text": source})
+    out.row(
+        {
+            "dtype": dtype_name,
+            "sentences": len(texts),
+            "albert_model_s": t_ours,
+            "transformers_s": t_ref,
+            "albert_model_per_s": len(texts) / t_ours,
+            "transformers_per_s": len(texts) / t_ref,
+            "speedup_vs_transformers": t_ref / t_ours,
+            "top1_agreement": agree,
+            "batch_size": 32,
+            "top_k": 5,
+            "transformers_tokenizer": f"{type(tok).__module__}.{type(tok).__name__}",
+            "text": source,
+        }
+    )
 
 
 TASKS: dict[str, Callable[[Context, Out, str, float], None]] = {
-    "parity": task_parity, "dtype_agreement": task_dtype_agreement, "throughput": task_throughput,
-    "compile": task_compile, "pipeline": task_pipeline, "varlen": task_varlen}
+    "parity": task_parity,
+    "dtype_agreement": task_dtype_agreement,
+    "throughput": task_throughput,
+    "compile": task_compile,
+    "pipeline": task_pipeline,
+    "varlen": task_varlen,
+}
 
 
 def environment(device: str) -> dict[str, Any]:
@@ -706,8 +820,15 @@ def environment(device: str) -> dict[str, Any]:
     machine = f"{platform.machine()}, {os.cpu_count()} cores"
     cuda = torch.cuda.is_available()
     name = torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") and cuda else machine
-    return {"device_name": name, "torch": torch.__version__, "transformers": hf, "cuda_runtime": torch.version.cuda,
-            "cuda_available": cuda, "python": platform.python_version(), "machine": machine}
+    return {
+        "device_name": name,
+        "torch": torch.__version__,
+        "transformers": hf,
+        "cuda_runtime": torch.version.cuda,
+        "cuda_available": cuda,
+        "python": platform.python_version(),
+        "machine": machine,
+    }
 
 
 def worker(spec_path: str) -> int:
@@ -715,8 +836,11 @@ def worker(spec_path: str) -> int:
     env = environment(spec["device"])
     Out(spec["rows"], "").emit({"event": "env", **env})
     if spec["device"].startswith("cuda") and not env["cuda_available"]:
-        print(f"--device {spec['device']}: torch {env['torch']} sees no CUDA device (torch.cuda.is_available() is "
-              f"False); use a CUDA build of torch on a GPU machine, or --device cpu", file=sys.stderr)
+        print(
+            f"--device {spec['device']}: torch {env['torch']} sees no CUDA device (torch.cuda.is_available() is "
+            f"False); use a CUDA build of torch on a GPU machine, or --device cpu",
+            file=sys.stderr,
+        )
         return 2
     ctx = Context(spec)
     for task in spec["tasks"]:
@@ -731,7 +855,7 @@ def worker(spec_path: str) -> int:
         try:
             TASKS[kind](ctx, out, dtype, min(spec["deadline"], t0 + task["cap"]))
         # one task's failure is recorded with its traceback; the others still run
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             out.error(f"{type(exc).__name__}: {exc}\n{traceback.format_exc()[-2500:]}")
         out.emit({"event": "end", "seconds": round(time.time() - t0, 2)})
     return 0
@@ -753,21 +877,43 @@ def render(doc: dict[str, Any]) -> str:
     sections: dict[str, Any] = doc.get("sections", {})
     env: dict[str, Any] = doc.get("env", {})
     device = doc.get("device", "cuda")
-    lines = ["**Dry run**: tiny shapes on the CPU; this checks the script and measures nothing.", ""] \
-        if doc.get("dry_run") else []
+    lines = (
+        ["**Dry run**: tiny shapes on the CPU; this checks the script and measures nothing.", ""]
+        if doc.get("dry_run")
+        else []
+    )
     parity = sections.get("parity", {})
-    lines += [(f"| class (float32, {device} vs cpu, TF32 off) | max abs diff, every output field | "
-               f"<= {TOLERANCE:g} |"), "|---|---:|:---:|"]
-    lines += [f"| {r['class']} | {r['max_abs_diff']:.1e} | {'yes' if r['pass'] else '**no**'} |"
-              for r in parity.get("rows", [])] or [f"| parity {_status(parity)} | — | — |"]
+    lines += [
+        (f"| class (float32, {device} vs cpu, TF32 off) | max abs diff, every output field | <= {TOLERANCE:g} |"),
+        "|---|---:|:---:|",
+    ]
+    lines += [
+        f"| {r['class']} | {r['max_abs_diff']:.1e} | {'yes' if r['pass'] else '**no**'} |"
+        for r in parity.get("rows", [])
+    ] or [f"| parity {_status(parity)} | — | — |"]
     agreement = sections.get("dtype_agreement", {})
     rows = agreement.get("rows", [])
-    lines += ["", "Fill-mask top-1 agreement with float32, shipped model on " + device + ": " + (
-        ", ".join(f"{r['dtype']} {r['top1_agreement_with_float32']:.1%}" for r in rows)
-        + f" of {rows[0]['masks']} masked sentences." if rows else _status(agreement) + "."), ""]
-    lines += [("| shape (dtype) | albert_model ms | compiled ms (compile s) | transformers sdpa ms | sequences/s "
-               "(ours / transformers) | speed vs transformers (eager / compiled) | peak MB (ours / compiled / "
-               "transformers) |"), "|---|---:|---:|---:|---:|---:|---:|"]
+    lines += [
+        "",
+        "Fill-mask top-1 agreement with float32, shipped model on "
+        + device
+        + ": "
+        + (
+            ", ".join(f"{r['dtype']} {r['top1_agreement_with_float32']:.1%}" for r in rows)
+            + f" of {rows[0]['masks']} masked sentences."
+            if rows
+            else _status(agreement) + "."
+        ),
+        "",
+    ]
+    lines += [
+        (
+            "| shape (dtype) | albert_model ms | compiled ms (compile s) | transformers sdpa ms | sequences/s "
+            "(ours / transformers) | speed vs transformers (eager / compiled) | peak MB (ours / compiled / "
+            "transformers) |"
+        ),
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for dtype in DTYPES:
         thr, comp = sections.get(f"throughput:{dtype}", {}), sections.get(f"compile:{dtype}", {})
         compiled = {r["shape"]: r for r in comp.get("rows", [])}
@@ -777,44 +923,69 @@ def render(doc: dict[str, Any]) -> str:
             ours, ref = r["albert_model"], r["transformers"]
             c = compiled.get(r["shape"], {})
             cm = c.get("albert_model_compiled", {})
-            c_cell = f"{cm['ms']:.2f} ({c['compile_s']:.0f})" if cm else ("skipped" if c.get("skipped") else
-                                                                           comp.get("status", "not run"))
+            c_cell = (
+                f"{cm['ms']:.2f} ({c['compile_s']:.0f})"
+                if cm
+                else ("skipped" if c.get("skipped") else comp.get("status", "not run"))
+            )
             c_speed = f"{ref['ms'] / cm['ms']:.2f}x" if cm else "—"
-            lines.append(f"| {r['shape']} ({dtype}) | {ours['ms']:.2f} | {c_cell} | {ref['ms']:.2f} | "
-                         f"{ours['sequences_per_s']:.0f} / {ref['sequences_per_s']:.0f} | "
-                         f"{r['speedup_vs_transformers']:.2f}x / {c_speed} | {_f(ours['peak_mb'], '.0f')} / "
-                         f"{_f(cm.get('peak_mb'), '.0f')} / {_f(ref['peak_mb'], '.0f')} |")
-    lines += ["", ("| shape (dtype), real tokens / positions | padded ms | varlen ms | transformers sdpa ms | varlen "
-                   "speed vs padded / vs transformers | peak MB (padded / varlen) | max abs diff varlen vs padded |"),
-              "|---|---:|---:|---:|---:|---:|---:|"]
+            lines.append(
+                f"| {r['shape']} ({dtype}) | {ours['ms']:.2f} | {c_cell} | {ref['ms']:.2f} | "
+                f"{ours['sequences_per_s']:.0f} / {ref['sequences_per_s']:.0f} | "
+                f"{r['speedup_vs_transformers']:.2f}x / {c_speed} | {_f(ours['peak_mb'], '.0f')} / "
+                f"{_f(cm.get('peak_mb'), '.0f')} / {_f(ref['peak_mb'], '.0f')} |"
+            )
+    lines += [
+        "",
+        (
+            "| shape (dtype), real tokens / positions | padded ms | varlen ms | transformers sdpa ms | varlen "
+            "speed vs padded / vs transformers | peak MB (padded / varlen) | max abs diff varlen vs padded |"
+        ),
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for dtype in HALF_DTYPES:
         sec = sections.get(f"varlen:{dtype}", {})
-        lines += [f"| {r['shape']} ({dtype}{'' if r['flash_varlen_kernel'] else ', no varlen kernel'}), "
-                  f"{r['tokens']} / {r['positions']} | {r['padded']['ms']:.2f} | {r['varlen']['ms']:.2f} | "
-                  f"{r['transformers']['ms']:.2f} | {r['varlen_speedup_vs_padded']:.2f}x / "
-                  f"{r['varlen_speedup_vs_transformers']:.2f}x | {_f(r['padded']['peak_mb'], '.0f')} / "
-                  f"{_f(r['varlen']['peak_mb'], '.0f')} | {r['max_abs_diff_varlen_vs_padded']:.1e} |"
-                  for r in sec.get("rows", [])] or [f"| varlen {dtype}: {_status(sec)} | — | — | — | — | — | — |"]
-    lines += ["", ("| fill-mask pipeline (top-5, batch 32) | albert_model s | transformers s | sentences/s "
-                   "(ours / transformers) | speed vs transformers | top-1 agreement |"), "|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            f"| {r['shape']} ({dtype}{'' if r['flash_varlen_kernel'] else ', no varlen kernel'}), "
+            f"{r['tokens']} / {r['positions']} | {r['padded']['ms']:.2f} | {r['varlen']['ms']:.2f} | "
+            f"{r['transformers']['ms']:.2f} | {r['varlen_speedup_vs_padded']:.2f}x / "
+            f"{r['varlen_speedup_vs_transformers']:.2f}x | {_f(r['padded']['peak_mb'], '.0f')} / "
+            f"{_f(r['varlen']['peak_mb'], '.0f')} | {r['max_abs_diff_varlen_vs_padded']:.1e} |"
+            for r in sec.get("rows", [])
+        ] or [f"| varlen {dtype}: {_status(sec)} | — | — | — | — | — | — |"]
+    lines += [
+        "",
+        (
+            "| fill-mask pipeline (top-5, batch 32) | albert_model s | transformers s | sentences/s "
+            "(ours / transformers) | speed vs transformers | top-1 agreement |"
+        ),
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for dtype in HALF_DTYPES:
         sec = sections.get(f"pipeline:{dtype}", {})
-        lines += [f"| {r['dtype']}, {r['sentences']} sentences | {r['albert_model_s']:.2f} | {r['transformers_s']:.2f} | "
-                  f"{r['albert_model_per_s']:.0f} / {r['transformers_per_s']:.0f} | "
-                  f"{r['speedup_vs_transformers']:.2f}x | {r['top1_agreement']:.1%} |"
-                  for r in sec.get("rows", [])] or [f"| {dtype}: {_status(sec)} | — | — | — | — | — |"]
+        lines += [
+            f"| {r['dtype']}, {r['sentences']} sentences | {r['albert_model_s']:.2f} | {r['transformers_s']:.2f} | "
+            f"{r['albert_model_per_s']:.0f} / {r['transformers_per_s']:.0f} | "
+            f"{r['speedup_vs_transformers']:.2f}x | {r['top1_agreement']:.1%} |"
+            for r in sec.get("rows", [])
+        ] or [f"| {dtype}: {_status(sec)} | — | — | — | — | — |"]
     settings_ = doc.get("settings", {})
-    notes = [(f"{env.get('device_name', 'device unknown')}, torch {env.get('torch')}, transformers "
-             f"{env.get('transformers')}, same run. Parity and throughput: albert-base-v2 shapes, random weights "
-             f"(transformers loads ours from save_pretrained); agreement and pipelines: the shipped model. "
-             f"Forward time: median of {settings_.get('repeat')} after {settings_.get('warmup')} warm-up forwards, "
-             f"best of {settings_.get('rounds')} alternating rounds; peak MB: the model's weights plus the most "
-             f"torch.cuda.max_memory_allocated rose during the timed forwards; float32 without TF32 (PyTorch's default); torch.compile backend "
-             f"{settings_.get('backend')}, dynamic=False.")]
+    notes = [
+        (
+            f"{env.get('device_name', 'device unknown')}, torch {env.get('torch')}, transformers "
+            f"{env.get('transformers')}, same run. Parity and throughput: albert-base-v2 shapes, random weights "
+            f"(transformers loads ours from save_pretrained); agreement and pipelines: the shipped model. "
+            f"Forward time: median of {settings_.get('repeat')} after {settings_.get('warmup')} warm-up forwards, "
+            f"best of {settings_.get('rounds')} alternating rounds; peak MB: the model's weights plus the most "
+            f"torch.cuda.max_memory_allocated rose during the timed forwards; float32 without TF32 (PyTorch's "
+            f"default); torch.compile backend "
+            f"{settings_.get('backend')}, dynamic=False."
+        )
+    ]
     missing = [f"{name} ({_status(sec)})" for name, sec in sections.items() if sec.get("status") != "ok"]
     if missing:
         notes.append("Not complete: " + "; ".join(missing) + ".")
-    return "\n".join(lines + [""] + notes)
+    return "\n".join([*lines, "", *notes])
 
 
 def write_readme(table: str) -> bool:
@@ -833,27 +1004,34 @@ def write_readme(table: str) -> bool:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.gpu", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=None,
-                        help=f"results JSON (default {DEFAULT_OUT.relative_to(ROOT)}; dry run: "
-                             f"{DRY_RUN_OUT.relative_to(ROOT)})")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.gpu", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"results JSON (default {DEFAULT_OUT.relative_to(ROOT)}; dry run: {DRY_RUN_OUT.relative_to(ROOT)})",
+    )
     parser.add_argument("--device", default=None, help="cuda, cuda:N or cpu (default cuda; dry run: cpu)")
     parser.add_argument("--dry-run", action="store_true", help="tiny shapes on the CPU: checks the script")
     parser.add_argument("--budget-seconds", type=float, default=420.0, help="for everything (default 420)")
     parser.add_argument("--no-compile", action="store_true", help="leave out the torch.compile tasks")
     parser.add_argument("--compile-backend", default=None, help="default inductor (dry run: eager)")
-    parser.add_argument("--corpora", default=str(DEFAULT_CORPORA),
-                        help="folder of .txt files for the sentences (else built-in ones)")
+    parser.add_argument(
+        "--corpora", default=str(DEFAULT_CORPORA), help="folder of .txt files for the sentences (else built-in ones)"
+    )
     parser.add_argument("--write-readme", action="store_true", help="write the table into docs/benchmarks.md")
-    parser.add_argument("--from-json", type=Path, default=None,
-                        help="render the table of an earlier run's JSON instead of measuring")
+    parser.add_argument(
+        "--from-json", type=Path, default=None, help="render the table of an earlier run's JSON instead of measuring"
+    )
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.device is None:
         args.device = "cpu" if args.dry_run else "cuda"
-    if args.device != "cpu" and not (args.device == "cuda" or args.device.startswith("cuda:")
-                                     and args.device[5:].isdigit()):
+    if args.device != "cpu" and not (
+        args.device == "cuda" or (args.device.startswith("cuda:") and args.device[5:].isdigit())
+    ):
         parser.error(f"--device must be cpu, cuda or cuda:N, got {args.device!r}")
     if not args.budget_seconds > 0:
         parser.error(f"--budget-seconds must be > 0, got {args.budget_seconds}")
@@ -882,10 +1060,16 @@ def main(argv: list[str] | None = None) -> int:
     tasks = plan(args.dry_run, not args.no_compile)
     with tempfile.TemporaryDirectory(prefix="albert-gpu-bench-") as tmp:
         base = settings(args, start + args.budget_seconds, str(Path(tmp) / "weights"))
-        header = {"benchmark": "bench/gpu.py", "argv": sys.argv[1:], "dry_run": args.dry_run, "device": args.device,
-                  "budget_seconds": args.budget_seconds, "tolerance": TOLERANCE, "started": time.strftime(
-                      "%Y-%m-%dT%H:%M:%S%z", time.localtime(start)),
-                  "settings": {k: v for k, v in base.items() if k not in ("deadline", "weights")}}
+        header = {
+            "benchmark": "bench/gpu.py",
+            "argv": sys.argv[1:],
+            "dry_run": args.dry_run,
+            "device": args.device,
+            "budget_seconds": args.budget_seconds,
+            "tolerance": TOLERANCE,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(start)),
+            "settings": {k: v for k, v in base.items() if k not in ("deadline", "weights")},
+        }
         recorder = Recorder(out, header, start)
         for task in tasks:
             recorder.section(task["name"])
@@ -897,8 +1081,10 @@ def main(argv: list[str] | None = None) -> int:
     recorder.doc["table"] = render(recorder.doc)
     recorder.write()
     print(recorder.doc["table"])
-    print(f"results: {out} ({recorder.doc['elapsed_s']:.0f} s); parity "
-          f"{'passed' if parity['passed'] else 'FAILED or incomplete'}")
+    print(
+        f"results: {out} ({recorder.doc['elapsed_s']:.0f} s); parity "
+        f"{'passed' if parity['passed'] else 'FAILED or incomplete'}"
+    )
     if args.write_readme:
         write_readme(recorder.doc["table"])
     return 0 if parity["passed"] or parity["status"] != "ok" else 1

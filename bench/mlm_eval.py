@@ -53,8 +53,8 @@ def pydoc_documents(min_words: int = 8) -> list[list[str]]:
 def _accuracy(model: Any, tokenizer: Any, docs: list[list[Any]], max_seq_length: int, seed: int) -> dict[str, Any]:
     import numpy as np
 
-    from albert_model.pretrain import EVAL_SEED, evaluate
-    from albert_model.pretraining_data import PretrainingCollator, make_examples
+    from albert_model.training._pretrain import EVAL_SEED, evaluate
+    from albert_model.training._pretraining_data import PretrainingCollator, make_examples
 
     examples = make_examples(docs, max_seq_length, np.random.default_rng([seed, 0, 2]))
     m = evaluate(model, PretrainingCollator.for_tokenizer(tokenizer, seed=EVAL_SEED), examples)
@@ -72,10 +72,15 @@ def training_files(model_dir: str) -> tuple[list[str], dict[str, Any]]:
     return list(args["train"]), args
 
 
-def evaluate_model(model_dir: str, train_files: list[str] | None = None, heldout_fraction: float | None = None,
-                   max_seq_length: int | None = None, seed: int = 0) -> dict[str, Any]:
+def evaluate_model(
+    model_dir: str,
+    train_files: list[str] | None = None,
+    heldout_fraction: float | None = None,
+    max_seq_length: int | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
     from albert_model import AlbertForPreTraining
-    from albert_model.pretraining_data import load_corpus, tokenize_documents
+    from albert_model.training._pretraining_data import load_corpus, tokenize_documents
     from albert_tok import AlbertTokenizerFast
 
     args: dict[str, Any] = {}
@@ -83,8 +88,10 @@ def evaluate_model(model_dir: str, train_files: list[str] | None = None, heldout
         train_files, args = training_files(model_dir)
     missing = [f for f in train_files if not Path(f).is_file()]
     if missing:
-        raise SystemExit(f"training files not found: {missing[:3]}...; rebuild them with scripts/build_pretrain_corpus.sh "
-                         f"or pass --train-files")
+        raise SystemExit(
+            f"training files not found: {missing[:3]}...; rebuild them with scripts/build_pretrain_corpus.sh "
+            f"or pass --train-files"
+        )
     heldout_fraction = args.get("heldout_fraction", 0.05) if heldout_fraction is None else heldout_fraction
     max_seq_length = args.get("max_seq_length", 128) if max_seq_length is None else max_seq_length
     seed = args.get("seed", seed)
@@ -92,31 +99,48 @@ def evaluate_model(model_dir: str, train_files: list[str] | None = None, heldout
     model = AlbertForPreTraining.from_pretrained(model_dir)
     held = load_corpus(tokenizer, train_files, heldout_fraction).heldout
     ood = tokenize_documents(tokenizer, pydoc_documents())
-    return {"model": str(model_dir), "train_files": [Path(f).name for f in train_files],
-            "heldout_fraction": heldout_fraction, "max_seq_length": max_seq_length, "seed": seed,
-            "in_domain": _accuracy(model, tokenizer, held, max_seq_length, seed),
-            "out_of_domain": _accuracy(model, tokenizer, ood, max_seq_length, seed)}
+    return {
+        "model": str(model_dir),
+        "train_files": [Path(f).name for f in train_files],
+        "heldout_fraction": heldout_fraction,
+        "max_seq_length": max_seq_length,
+        "seed": seed,
+        "in_domain": _accuracy(model, tokenizer, held, max_seq_length, seed),
+        "out_of_domain": _accuracy(model, tokenizer, ood, max_seq_length, seed),
+    }
 
 
 def table(r: dict[str, Any]) -> str:
-    rows = ["| held-out set | masked tokens | top-1 | top-5 | best constant guess (top-1) | top-1 vs constant guess |",
-            "|---|---:|---:|---:|---:|---:|"]
-    for key, label in (("in_domain", "in domain: tails of the training files"),
-                       ("out_of_domain", "out of domain: Python docs prose (`pydoc_data.topics`)")):
+    rows = [
+        "| held-out set | masked tokens | top-1 | top-5 | best constant guess (top-1) | top-1 vs constant guess |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for key, label in (
+        ("in_domain", "in domain: tails of the training files"),
+        ("out_of_domain", "out of domain: Python docs prose (`pydoc_data.topics`)"),
+    ):
         m = r[key]
-        rows.append(f"| {label} | {m['masked_tokens']} | {m['top1_accuracy']:.1%} | {m['top5_accuracy']:.1%} | "
-                    f"{m['constant_guess_accuracy']:.1%} (always `{m['constant_guess_token']}`) | "
-                    f"{m['ratio_to_constant_guess']:.2f}x |")
-    rows += ["", (f"Model {Path(r['model']).name}; in domain: the last {r['heldout_fraction']:.0%} of the documents of "
-                 f"{', '.join(r['train_files'])} ({r['in_domain']['sequences']} sequences); out of domain: "
-                 f"{r['out_of_domain']['sequences']} sequences of the standard-library documentation's prose, never "
-                 f"trained on. Sequences of up to {r['max_seq_length']} tokens, 15% n-gram masking, seed 12345.")]
+        rows.append(
+            f"| {label} | {m['masked_tokens']} | {m['top1_accuracy']:.1%} | {m['top5_accuracy']:.1%} | "
+            f"{m['constant_guess_accuracy']:.1%} (always `{m['constant_guess_token']}`) | "
+            f"{m['ratio_to_constant_guess']:.2f}x |"
+        )
+    rows += [
+        "",
+        (
+            f"Model {Path(r['model']).name}; in domain: the last {r['heldout_fraction']:.0%} of the documents of "
+            f"{', '.join(r['train_files'])} ({r['in_domain']['sequences']} sequences); out of domain: "
+            f"{r['out_of_domain']['sequences']} sequences of the standard-library documentation's prose, never "
+            f"trained on. Sequences of up to {r['max_seq_length']} tokens, 15% n-gram masking, seed 12345."
+        ),
+    ]
     return "\n".join(rows)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.mlm_eval", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.mlm_eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", default=None, help="model directory (default: the shipped model)")
     parser.add_argument("--train-files", nargs="+", default=None)
     parser.add_argument("--write-readme", action="store_true")
@@ -126,7 +150,7 @@ def main() -> None:
     if args.from_json:
         r = json.loads(Path(args.from_json).read_text())
     else:
-        from albert_model.pipelines import DEFAULT_MODEL
+        from albert_model.checkpoints._shipped import DEFAULT_MODEL
 
         r = evaluate_model(args.model or DEFAULT_MODEL, args.train_files)
         Path(args.json_out).parent.mkdir(exist_ok=True)

@@ -7,7 +7,7 @@ albert-base-v2 shapes (random weights), CPU unless --device cuda. Each (implemen
 its own process so that peak memory (max RSS growth during the forward, or CUDA peak allocation) is
 its own. Prints ratios against transformers sdpa; writes bench/results/model-<device>-<dtype>.json.
 On CPU in float32 it also times the ONNX Runtime backend (the same weights exported by
-``albert_model.onnx_export``, fp32 and int8, 2 intra-op threads) in a second table (docs/benchmarks.md markers
+``albert_model.onnx._export``, fp32 and int8, 2 intra-op threads) in a second table (docs/benchmarks.md markers
 ``bench:model-onnx``), with each graph's max abs diff from transformers sdpa and the fp32 ceiling: the
 forward's weight products alone, timed in the same turns. Not a test.
 """
@@ -75,7 +75,7 @@ import json, sys, warnings
 warnings.filterwarnings("ignore")
 import numpy as np, torch, transformers
 import albert_model
-from albert_model.onnx_runtime import OnnxAlbertModel
+from albert_model.onnx._runtime import OnnxAlbertModel
 from bench import weight_products
 from bench._timing import interleaved_runs
 directory, shapes, rounds_small, rounds_large = sys.argv[1], sys.argv[2].split(), int(sys.argv[3]), int(sys.argv[4])
@@ -116,19 +116,28 @@ print(json.dumps(out))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.model", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.model", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--shapes", nargs="*", default=["1x16", "8x128", "4x512"])
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--budget", type=float, default=8.0,
-                        help="seconds of timed forwards per process after which it stops (at least 3 forwards)")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=8.0,
+        help="seconds of timed forwards per process after which it stops (at least 3 forwards)",
+    )
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--device", default="cpu")
     onnx_choice = parser.add_mutually_exclusive_group()
     onnx_choice.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime table")
     onnx_choice.add_argument("--onnx-only", action="store_true", help="only the ONNX Runtime table")
-    parser.add_argument("--onnx-rounds", type=int, default=6,
-                        help="turns of the ONNX Runtime comparison (5 times as many for shapes of <= 256 tokens)")
+    parser.add_argument(
+        "--onnx-rounds",
+        type=int,
+        default=6,
+        help="turns of the ONNX Runtime comparison (5 times as many for shapes of <= 256 tokens)",
+    )
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args()
     import torch
@@ -143,7 +152,7 @@ def main() -> None:
         torch.manual_seed(0)
         albert_model.AlbertModel(albert_model.AlbertConfig.base()).save_pretrained(tmp)
         if onnx:
-            from albert_model.onnx_export import export_onnx
+            from albert_model.onnx._export import export_onnx
 
             export_onnx(tmp, os.path.join(tmp, "onnxruntime.onnx"))
             export_onnx(tmp, os.path.join(tmp, "onnxruntime-int8.onnx"), quantize="int8")
@@ -157,9 +166,26 @@ def main() -> None:
                 out_path = os.path.join(tmp, f"{impl}.pt")
                 # small shapes take milliseconds: more repeats so that the median is stable
                 repeat = args.repeat * (6 if batch * length <= 256 else 1)
-                proc = subprocess.run([sys.executable, "-c", WORKER, impl, tmp, str(batch), str(length),
-                                       str(repeat), args.dtype, args.device, out_path, str(args.budget)],
-                                      capture_output=True, text=True, cwd=ROOT, check=False)
+                proc = subprocess.run(
+                    [
+                        sys.executable,
+                        "-c",
+                        WORKER,
+                        impl,
+                        tmp,
+                        str(batch),
+                        str(length),
+                        str(repeat),
+                        args.dtype,
+                        args.device,
+                        out_path,
+                        str(args.budget),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    cwd=ROOT,
+                    check=False,
+                )
                 if proc.returncode:
                     raise SystemExit(f"{impl} {shape} failed:\n{proc.stderr[-2000:]}")
                 result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -170,9 +196,21 @@ def main() -> None:
             results.append(row)
             print(json.dumps(row))
         if onnx:
-            proc = subprocess.run([sys.executable, "-c", ONNX_WORKER, tmp, " ".join(args.shapes),
-                                   str(args.onnx_rounds * 5), str(args.onnx_rounds)],
-                                  capture_output=True, text=True, cwd=ROOT, check=False)
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    ONNX_WORKER,
+                    tmp,
+                    " ".join(args.shapes),
+                    str(args.onnx_rounds * 5),
+                    str(args.onnx_rounds),
+                ],
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+                check=False,
+            )
             if proc.returncode:
                 raise SystemExit(f"the ONNX Runtime comparison failed:\n{proc.stderr[-2000:]}")
             onnx_results = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -200,22 +238,28 @@ def _torch_table(args: argparse.Namespace, results: list[dict], device: str, out
     import torch
 
     impls = ("albert_model", "sdpa", "eager")
-    header = (f"| shape ({args.dtype}, {args.device}) | albert_model ms | transformers sdpa ms | transformers eager ms "
-              f"| speed vs sdpa | speed vs eager | peak MB (ours / sdpa / eager) | max abs diff |")
+    header = (
+        f"| shape ({args.dtype}, {args.device}) | albert_model ms | transformers sdpa ms | transformers eager ms "
+        f"| speed vs sdpa | speed vs eager | peak MB (ours / sdpa / eager) | max abs diff |"
+    )
     lines = [header, "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         ours, sdpa, eager = r["albert_model"], r["sdpa"], r["eager"]
         mem = f"{ours['peak_bytes'] / 1e6:.0f} / {sdpa['peak_bytes'] / 1e6:.0f} / {eager['peak_bytes'] / 1e6:.0f}"
-        lines.append(f"| {r['shape']} | {ours['median_s'] * 1e3:.1f} | {sdpa['median_s'] * 1e3:.1f} | "
-                     f"{eager['median_s'] * 1e3:.1f} | {sdpa['median_s'] / ours['median_s']:.2f}x | "
-                     f"{eager['median_s'] / ours['median_s']:.2f}x | {mem} | {r['max_abs_diff_vs_sdpa']:.1e} |")
+        lines.append(
+            f"| {r['shape']} | {ours['median_s'] * 1e3:.1f} | {sdpa['median_s'] * 1e3:.1f} | "
+            f"{eager['median_s'] * 1e3:.1f} | {sdpa['median_s'] / ours['median_s']:.2f}x | "
+            f"{eager['median_s'] / ours['median_s']:.2f}x | {mem} | {r['max_abs_diff_vs_sdpa']:.1e} |"
+        )
     runs = min(r[impl]["runs"] for r in results for impl in impls)
-    note = (f"albert-base-v2 shapes, random weights, median of {args.repeat} after a warm-up ({args.repeat * 6} for "
-            f"shapes of <= 256 tokens, whose processes also run twice, the faster kept; a process stops after "
-            f"{args.budget:g} s of forwards, so at least {runs}), {device}, "
-            f"torch {torch.__version__}. Peak memory: growth of the peak RSS (VmHWM, reset after the "
-            f"warm-up) over the RSS before the timed forwards (CPU; it depends on what the allocator hands back "
-            f"to the system, so read it loosely), or peak CUDA allocation.")
+    note = (
+        f"albert-base-v2 shapes, random weights, median of {args.repeat} after a warm-up ({args.repeat * 6} for "
+        f"shapes of <= 256 tokens, whose processes also run twice, the faster kept; a process stops after "
+        f"{args.budget:g} s of forwards, so at least {runs}), {device}, "
+        f"torch {torch.__version__}. Peak memory: growth of the peak RSS (VmHWM, reset after the "
+        f"warm-up) over the RSS before the timed forwards (CPU; it depends on what the allocator hands back "
+        f"to the system, so read it loosely), or peak CUDA allocation."
+    )
     lines += ["", note]
     table = "\n".join(lines)
     print(table)
@@ -229,8 +273,9 @@ def _torch_table(args: argparse.Namespace, results: list[dict], device: str, out
 def _weight_products(row: dict) -> tuple[float, str]:
     """The best time of the forward's weight products alone (``ONNX_WORKER``'s chains) and the library that
     ran them fastest."""
-    chains = {name.split(", ")[1]: min(times) for name, times in row["times"].items()
-              if name.startswith("weight products, ")}
+    chains = {
+        name.split(", ")[1]: min(times) for name, times in row["times"].items() if name.startswith("weight products, ")
+    }
     library = min(chains, key=chains.__getitem__)
     return chains[library], library
 
@@ -238,9 +283,11 @@ def _weight_products(row: dict) -> tuple[float, str]:
 def _onnx_table(results: list[dict], device: str) -> str:
     import onnxruntime
 
-    header = ("| shape (float32, cpu) | transformers sdpa ms | albert_model torch ms | onnxruntime fp32 ms | "
-              "onnxruntime int8 ms | fp32 speed vs sdpa | int8 speed vs sdpa | same, medians (fp32 / int8) | "
-              "max abs diff fp32 / int8 | fp32 ceiling vs sdpa (weight products alone) |")
+    header = (
+        "| shape (float32, cpu) | transformers sdpa ms | albert_model torch ms | onnxruntime fp32 ms | "
+        "onnxruntime int8 ms | fp32 speed vs sdpa | int8 speed vs sdpa | same, medians (fp32 / int8) | "
+        "max abs diff fp32 / int8 | fp32 ceiling vs sdpa (weight products alone) |"
+    )
     lines = [header, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     names = ("sdpa", "albert_model", "onnxruntime", "onnxruntime-int8")
     for r in results:
@@ -248,27 +295,41 @@ def _onnx_table(results: list[dict], device: str) -> str:
         med = {k: sorted(r["times"][k])[len(r["times"][k]) // 2] for k in names}
         diff = r["max_abs_diff_vs_sdpa"]
         chain, library = _weight_products(r)
-        lines.append(f"| {r['shape']} | {sdpa * 1e3:.1f} | {ours * 1e3:.1f} | {fp32 * 1e3:.1f} | {int8 * 1e3:.1f} | "
-                     f"{sdpa / fp32:.2f}x | {sdpa / int8:.2f}x | {med['sdpa'] / med['onnxruntime']:.2f}x / "
-                     f"{med['sdpa'] / med['onnxruntime-int8']:.2f}x | {diff['onnxruntime']:.1e} / "
-                     f"{diff['onnxruntime-int8']:.1e} | {sdpa / chain:.2f}x ({chain * 1e3:.1f} ms, {library}) |")
+        lines.append(
+            f"| {r['shape']} | {sdpa * 1e3:.1f} | {ours * 1e3:.1f} | {fp32 * 1e3:.1f} | {int8 * 1e3:.1f} | "
+            f"{sdpa / fp32:.2f}x | {sdpa / int8:.2f}x | {med['sdpa'] / med['onnxruntime']:.2f}x / "
+            f"{med['sdpa'] / med['onnxruntime-int8']:.2f}x | {diff['onnxruntime']:.1e} / "
+            f"{diff['onnxruntime-int8']:.1e} | {sdpa / chain:.2f}x ({chain * 1e3:.1f} ms, {library}) |"
+        )
     rounds = ", ".join(f"{r['shape']}: {len(r['times']['sdpa'])}" for r in results)
-    note = (f"albert-base-v2 shapes, random weights; one process takes turns between the four and the two "
-            f"weight-product chains of the last column, forward by forward (rounds: {rounds}), best of each (the medians show how each bears a loaded machine); 2 threads each. "
-            f"`albert_model.onnx_export.export_onnx` graphs (TorchScript exporter, opset 17; int8: dynamic "
-            f"quantization of the encoder's weight products, attention products, embeddings and heads left in "
-            f"float32) run by onnxruntime {onnxruntime.__version__} with ORT_ENABLE_ALL, threads not spinning; "
-            f"{device}. The int8 diff is how far quantization moves the hidden states.")
-    rates = "; ".join(f"{r['shape']}: " + ", ".join(
-        f"{name.split(', ')[1]} {r['weight product gflop'] / min(times):.0f}" for name, times in r["times"].items()
-        if name.startswith("weight products, ")) + " GFLOP/s" for r in results)
-    ceiling = ("fp32 ceiling: sdpa's time over that of the forward's weight products alone, timed in the same turns "
-               "as the models (best of each): the embedding map, then for each of the 12 layers, which share one "
-               "layer's weights (28 MB in float32, cycled through the caches 12 times), x [768, 2304] (Q, K and V as "
-               "one product), its three parts summed, x [768, 768], x [768, 3072], x [3072, 768]; as one ONNX Runtime "
-               "graph and as torch matmuls, the faster named. Attention, biases, norms and GELU cost nothing there, "
-               "so no fp32 forward that makes these products with these libraries can beat it. Their rates, best "
-               f"run: {rates}.")
+    note = (
+        f"albert-base-v2 shapes, random weights; one process takes turns between the four and the two "
+        f"weight-product chains of the last column, forward by forward (rounds: {rounds}), best of each (the "
+        f"medians show how each bears a loaded machine); 2 threads each. "
+        f"`albert_model.export_onnx` graphs (TorchScript exporter, opset 17; int8: dynamic "
+        f"quantization of the encoder's weight products, attention products, embeddings and heads left in "
+        f"float32) run by onnxruntime {onnxruntime.__version__} with ORT_ENABLE_ALL, threads not spinning; "
+        f"{device}. The int8 diff is how far quantization moves the hidden states."
+    )
+    rates = "; ".join(
+        f"{r['shape']}: "
+        + ", ".join(
+            f"{name.split(', ')[1]} {r['weight product gflop'] / min(times):.0f}"
+            for name, times in r["times"].items()
+            if name.startswith("weight products, ")
+        )
+        + " GFLOP/s"
+        for r in results
+    )
+    ceiling = (
+        "fp32 ceiling: sdpa's time over that of the forward's weight products alone, timed in the same turns "
+        "as the models (best of each): the embedding map, then for each of the 12 layers, which share one "
+        "layer's weights (28 MB in float32, cycled through the caches 12 times), x [768, 2304] (Q, K and V as "
+        "one product), its three parts summed, x [768, 768], x [768, 3072], x [3072, 768]; as one ONNX Runtime "
+        "graph and as torch matmuls, the faster named. Attention, biases, norms and GELU cost nothing there, "
+        "so no fp32 forward that makes these products with these libraries can beat it. Their rates, best "
+        f"run: {rates}."
+    )
     lines += ["", note, "", ceiling]
     return "\n".join(lines)
 

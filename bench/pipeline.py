@@ -12,7 +12,8 @@ classification: argmax agreement over sentence pairs). The fp32 ONNX Runtime pip
 outside the graph plus the forward's weight products alone (bench/weight_products.py) on the batches it ran,
 timed in the same rounds: no fp32 graph made of those products gives this pipeline more. ``--base``: an
 albert-base-v2-shaped masked LM with random weights (and the shipped tokenizer) instead of the shipped model,
-where the model's compute rather than the pipeline's overhead dominates. Writes bench/results/pipeline.json (pipeline-base.json). Not a test.
+where the model's compute rather than the pipeline's overhead dominates. Writes bench/results/pipeline.json
+(pipeline-base.json). Not a test.
 """
 
 from __future__ import annotations
@@ -56,8 +57,8 @@ def sentence_order_agreement(model_dir: str, tmp: str, pairs: int = 128) -> dict
     import numpy as np
     import torch
 
-    from albert_model.onnx_export import export_onnx
-    from albert_model.onnx_runtime import OnnxAlbertModel
+    from albert_model.onnx._export import export_onnx
+    from albert_model.onnx._runtime import OnnxAlbertModel
     from albert_tok import AlbertTokenizerFast
 
     with warnings.catch_warnings():
@@ -65,8 +66,9 @@ def sentence_order_agreement(model_dir: str, tmp: str, pairs: int = 128) -> dict
         fp32 = OnnxAlbertModel.from_onnx(export_onnx(model_dir, os.path.join(tmp, "sop.onnx"), task="pretraining"))
     if fp32.missing_head:
         return None
-    int8 = OnnxAlbertModel.from_onnx(export_onnx(model_dir, os.path.join(tmp, "sop8.onnx"), task="pretraining",
-                                                 quantize="int8"))
+    int8 = OnnxAlbertModel.from_onnx(
+        export_onnx(model_dir, os.path.join(tmp, "sop8.onnx"), task="pretraining", quantize="int8")
+    )
     lines = corpus_lines()
     rng = np.random.default_rng(1)
     starts = rng.choice(len(lines) - 1, pairs // 2, replace=False)
@@ -75,8 +77,14 @@ def sentence_order_agreement(model_dir: str, tmp: str, pairs: int = 128) -> dict
     tokenizer = AlbertTokenizerFast.from_pretrained(model_dir)
     agree = 0
     for begin in range(0, len(firsts), 32):
-        enc = tokenizer(firsts[begin:begin + 32], seconds[begin:begin + 32], padding=True, truncation=True,
-                        max_length=128, return_tensors="pt")
+        enc = tokenizer(
+            firsts[begin : begin + 32],
+            seconds[begin : begin + 32],
+            padding=True,
+            truncation=True,
+            max_length=128,
+            return_tensors="pt",
+        )
         none = torch.zeros(enc["input_ids"].shape, dtype=torch.bool)  # no vocabulary projection needed
         a = fp32(**enc, masked_positions=none).sop_logits.argmax(-1)
         b = int8(**enc, masked_positions=none).sop_logits.argmax(-1)
@@ -107,8 +115,9 @@ class ForwardClock:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.pipeline", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--model", default=None, help="checkpoint directory (default: the shipped model)")
     which.add_argument("--base", action="store_true", help="an albert-base-v2-shaped masked LM, random weights")
@@ -121,8 +130,9 @@ def main() -> None:
     import transformers
 
     from albert_model import AlbertConfig, AlbertForMaskedLM
-    from albert_model.onnx_export import export_onnx
-    from albert_model.pipelines import DEFAULT_MODEL, pipeline
+    from albert_model.checkpoints._shipped import DEFAULT_MODEL
+    from albert_model.onnx._export import export_onnx
+    from albert_model.pipelines._factory import pipeline
     from albert_tok import AlbertTokenizerFast
 
     texts = sentences(args.sentences)
@@ -137,12 +147,15 @@ def main() -> None:
         pipes: dict[str, Any] = {"albert_model (torch)": pipeline("fill-mask", model=model_dir, batch_size=32)}
         if not args.no_onnx:
             for quantize, label in ((None, "fp32"), ("int8", "int8")):
-                graph = export_onnx(model_dir, os.path.join(tmp, f"fill-{label}.onnx"), task="fill-mask",
-                                    quantize=quantize)
-                pipes[f"albert_model (onnxruntime {label})"] = pipeline("fill-mask", model=graph, tokenizer=model_dir,
-                                                                        backend="onnxruntime", batch_size=32)
-        ref = transformers.pipeline("fill-mask", model=model_dir, device=-1,
-                                    tokenizer=transformers.AlbertTokenizer.from_pretrained(model_dir))
+                graph = export_onnx(
+                    model_dir, os.path.join(tmp, f"fill-{label}.onnx"), task="fill-mask", quantize=quantize
+                )
+                pipes[f"albert_model (onnxruntime {label})"] = pipeline(
+                    "fill-mask", model=graph, tokenizer=model_dir, backend="onnxruntime", batch_size=32
+                )
+        ref = transformers.pipeline(
+            "fill-mask", model=model_dir, device=-1, tokenizer=transformers.AlbertTokenizer.from_pretrained(model_dir)
+        )
         reference = f"transformers {transformers.__version__} pipeline"
         calls = {name: (lambda p=p: p(texts, top_k=5)) for name, p in pipes.items()}
         calls[reference] = lambda: ref(texts, batch_size=32, top_k=5)
@@ -161,8 +174,9 @@ def main() -> None:
             chain = weight_products.chains(pipes[fp32].model.config)["onnxruntime"]
             rng = np.random.default_rng(0)
             shapes = list(clock.shapes)  # the pipeline batches the same texts the same way every call
-            batches = [rng.standard_normal((b * t, pipes[fp32].model.config.embedding_size), np.float32)
-                       for b, t in shapes]
+            batches = [
+                rng.standard_normal((b * t, pipes[fp32].model.config.embedding_size), np.float32) for b, t in shapes
+            ]
 
             def floor() -> None:
                 for x in batches:
@@ -187,49 +201,85 @@ def main() -> None:
         sop = None if args.no_onnx else sentence_order_agreement(model_dir, tmp)
 
     def top1(a: list[Any], b: list[Any]) -> float:
-        return sum(x[0]["token"] == y[0]["token"] for x, y in zip(a, b)) / len(texts)
+        return sum(x[0]["token"] == y[0]["token"] for x, y in zip(a, b, strict=False)) / len(texts)
 
     rows = []
     for name in calls:
-        rows.append({"name": name, "seconds": best[name], "speedup": best[reference] / best[name],
-                     "top1_agreement": top1(outputs[name], outputs[reference])})
+        rows.append(
+            {
+                "name": name,
+                "seconds": best[name],
+                "speedup": best[reference] / best[name],
+                "top1_agreement": top1(outputs[name], outputs[reference]),
+            }
+        )
     int8_vs_fp32 = in_top5 = None
     if not args.no_onnx:
         int8, fp32 = outputs["albert_model (onnxruntime int8)"], outputs["albert_model (onnxruntime fp32)"]
         int8_vs_fp32 = top1(int8, fp32)
         # a top-1 that differs is mostly a near-tie: is int8's first answer among fp32's five?
-        in_top5 = sum(x[0]["token"] in {a["token"] for a in y} for x, y in zip(int8, fp32)) / len(texts)
-    ceiling = None if floor is None else {"seconds outside the graph": outside, "weight products seconds": products,
-                                          "batches": len(shapes), "tokens": sum(b * t for b, t in shapes),
-                                          "speedup": best[reference] / (outside + products)}
+        in_top5 = sum(x[0]["token"] in {a["token"] for a in y} for x, y in zip(int8, fp32, strict=False)) / len(texts)
+    ceiling = (
+        None
+        if floor is None
+        else {
+            "seconds outside the graph": outside,
+            "weight products seconds": products,
+            "batches": len(shapes),
+            "tokens": sum(b * t for b, t in shapes),
+            "speedup": best[reference] / (outside + products),
+        }
+    )
     machine = f"{platform.machine()}, {os.cpu_count()} cores"
-    result = {"sentences": len(texts), "rows": rows, "int8_top1_vs_fp32": int8_vs_fp32, "fp32 ceiling": ceiling,
-              "int8_top1_in_fp32_top5": in_top5, "int8_sentence_order": sop,
-              "transformers": transformers.__version__, "torch": torch.__version__, "machine": machine}
-    header = ("| pipeline (fill-mask, top-5, batch 32) | seconds | sentences/s | speed vs transformers | "
-              "top-1 = transformers |")
+    result = {
+        "sentences": len(texts),
+        "rows": rows,
+        "int8_top1_vs_fp32": int8_vs_fp32,
+        "fp32 ceiling": ceiling,
+        "int8_top1_in_fp32_top5": in_top5,
+        "int8_sentence_order": sop,
+        "transformers": transformers.__version__,
+        "torch": torch.__version__,
+        "machine": machine,
+    }
+    header = (
+        "| pipeline (fill-mask, top-5, batch 32) | seconds | sentences/s | speed vs transformers | "
+        "top-1 = transformers |"
+    )
     lines = [header, "|---|---:|---:|---:|---:|"]
     for r in rows:
-        lines.append(f"| {r['name']} | {r['seconds']:.2f} | {len(texts) / r['seconds']:.0f} | {r['speedup']:.2f}x | "
-                     f"{r['top1_agreement']:.1%} |")
+        lines.append(
+            f"| {r['name']} | {r['seconds']:.2f} | {len(texts) / r['seconds']:.0f} | {r['speedup']:.2f}x | "
+            f"{r['top1_agreement']:.1%} |"
+        )
     model_name = "albert-base-v2 shape (random weights, the shipped tokenizer)" if args.base else Path(model_dir).name
-    note = (f"{len(texts)} variable-length corpus sentences, one [MASK] each, model {model_name}, best of "
-            f"{args.repeat} interleaved rounds, {machine}, torch {torch.__version__}; transformers is given the "
-            f"canonical SentencePiece AlbertTokenizer.")
+    note = (
+        f"{len(texts)} variable-length corpus sentences, one [MASK] each, model {model_name}, best of "
+        f"{args.repeat} interleaved rounds, {machine}, torch {torch.__version__}; transformers is given the "
+        f"canonical SentencePiece AlbertTokenizer."
+    )
     if int8_vs_fp32 is not None:
         import onnxruntime
 
-        note += (f" ONNX Runtime {onnxruntime.__version__}, 2 intra-op threads; int8 (dynamic quantization of the "
-                 f"encoder's weight products) top-1 agrees with fp32 on {int8_vs_fp32:.1%} (and is in fp32's top-5 on "
-                 f"{in_top5:.1%})")
-        note += (f", and its sentence-order argmax (the shipped model's trained classification head, {sop['pairs']} "
-                 f"sentence pairs) on {sop['argmax_agreement']:.1%}." if sop else ".")
+        note += (
+            f" ONNX Runtime {onnxruntime.__version__}, 2 intra-op threads; int8 (dynamic quantization of the "
+            f"encoder's weight products) top-1 agrees with fp32 on {int8_vs_fp32:.1%} (and is in fp32's top-5 on "
+            f"{in_top5:.1%})"
+        )
+        note += (
+            f", and its sentence-order argmax (the shipped model's trained classification head, {sop['pairs']} "
+            f"sentence pairs) on {sop['argmax_agreement']:.1%}."
+            if sop
+            else "."
+        )
     if ceiling is not None:
-        note += (f" fp32 ceiling: {ceiling['speedup']:.2f}x transformers' pipeline, the fp32 pipeline's best time outside "
-                 f"its graph ({ceiling['seconds outside the graph']:.2f} s) plus the forward's weight products alone "
-                 f"on the {ceiling['batches']} batches it ran ({ceiling['tokens']} positions; "
-                 f"{ceiling['weight products seconds']:.2f} s, bench/weight_products.py), timed in the same rounds: "
-                 f"no fp32 graph made of those products gives this pipeline more.")
+        note += (
+            f" fp32 ceiling: {ceiling['speedup']:.2f}x transformers' pipeline, the fp32 pipeline's best time outside "
+            f"its graph ({ceiling['seconds outside the graph']:.2f} s) plus the forward's weight products alone "
+            f"on the {ceiling['batches']} batches it ran ({ceiling['tokens']} positions; "
+            f"{ceiling['weight products seconds']:.2f} s, bench/weight_products.py), timed in the same rounds: "
+            f"no fp32 graph made of those products gives this pipeline more."
+        )
     lines += ["", note]
     table = "\n".join(lines)
     print(table)

@@ -14,7 +14,7 @@ tinyshakespeare and botchan), the share of the raw library each path reaches:
 * the slow share's bound: raw SentencePiece on the lines over raw SentencePiece on the items the slow tokenizer
   gives it (:func:`sentencepiece_items`: each line, or each part around an added token, preprocessed), the share
   the slow path would reach if nothing but SentencePiece cost time;
-* the garbage collector: both tokenizers pause it for the length of a call (albert_tok/gc_pause.py); the
+* the garbage collector: both tokenizers pause it for the length of a call (albert_tok/api/_gc_pause.py); the
   slow share is also given with that pause made a no-op (the call as it was before), and against raw
   SentencePiece called inside the same pause;
 * page faults: the minor page faults and system time of each slow call and raw SentencePiece call
@@ -51,9 +51,10 @@ from typing import Any
 
 import numpy as np
 
-from albert_tok import AlbertTokenizer, AlbertTokenizerFast, base
-from albert_tok import slow as slow_module
-from albert_tok.gc_pause import gc_paused
+from albert_tok import AlbertTokenizer, AlbertTokenizerFast
+from albert_tok.api import _base as base
+from albert_tok.api import _slow as slow_module
+from albert_tok.api._gc_pause import gc_paused
 from bench._timing import fastest, interleaved_best, interleaved_runs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,8 +62,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SPIECE = ROOT / "fixtures" / "spiece.model"
 CORPORA = ROOT.parent / "shared" / "corpora"
 DEFAULT_CORPORA = sorted(CORPORA.glob("*.txt"))
-GROUPS = {"wikitext lines": ("wikitext-2-valid.tokens.txt",),
-          "short prose lines": ("tinyshakespeare.txt", "botchan.txt")}
+GROUPS = {
+    "wikitext lines": ("wikitext-2-valid.tokens.txt",),
+    "short prose lines": ("tinyshakespeare.txt", "botchan.txt"),
+}
 REF_PYTHON = ROOT / "bench" / ".venv-tf5" / "bin" / "python"
 CALL: dict[str, Any] = {"padding": True, "truncation": True, "max_length": 512, "return_tensors": "np"}
 # Every comparison here takes turns in an order shuffled each round with this seed (bench._timing.interleaved_runs).
@@ -72,8 +75,11 @@ SHARE_COLUMNS = [
     ("slow share of raw SentencePiece (paired median)", "slow share of raw sentencepiece", "slow share, paired median"),
     ("its bound (SentencePiece items)", "slow share bound", None),
     ("slow share, collector left on", "slow share, collector left on", None),
-    ("slow share of raw SentencePiece with the collector paused",
-     "slow share of raw sentencepiece with the collector paused", None),
+    (
+        "slow share of raw SentencePiece with the collector paused",
+        "slow share of raw sentencepiece with the collector paused",
+        None,
+    ),
     ("fast share of raw tokenizers (paired median)", "fast share of raw tokenizers", "fast share, paired median"),
 ]
 
@@ -111,11 +117,12 @@ def paired_share(runs: dict[str, list[float]], raw: str, ours: str) -> float:
     """The median over rounds of the raw path's seconds over ours in the same round: a burst of other work on
     the machine slows both runs of a round, or shows in a few rounds only, where it can move a ratio of two
     minimums taken minutes apart."""
-    return float(np.median([r / o for r, o in zip(runs[raw], runs[ours])]))
+    return float(np.median([r / o for r, o in zip(runs[raw], runs[ours], strict=False)]))
 
 
-def run_reference(lines: list[str], repeat: int,
-                  small: dict[str, list[str]]) -> tuple[dict[str, Any], np.ndarray] | None:
+def run_reference(
+    lines: list[str], repeat: int, small: dict[str, list[str]]
+) -> tuple[dict[str, Any], np.ndarray] | None:
     """transformers 5's tokenizer on ``lines`` (fastest of ``repeat`` padded calls) and on the
     :func:`small_call_batches` (seconds per call), in its own environment; None where it can't run."""
     python = str(REF_PYTHON) if REF_PYTHON.exists() else sys.executable
@@ -124,8 +131,13 @@ def run_reference(lines: list[str], repeat: int,
         for path, value in ((src, lines), (small_src, small)):
             with open(path, "w", encoding="utf-8") as fh:
                 json.dump(value, fh)
-        proc = subprocess.run([python, "-c", REFERENCE_SNIPPET, src, str(SPIECE), ids, str(repeat), small_src,
-                               str(SMALL_CALL_LOOPS)], capture_output=True, text=True, check=False, cwd=ROOT)
+        proc = subprocess.run(
+            [python, "-c", REFERENCE_SNIPPET, src, str(SPIECE), ids, str(repeat), small_src, str(SMALL_CALL_LOOPS)],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=ROOT,
+        )
         if proc.returncode != 0:
             print(f"transformers reference unavailable: {proc.stderr.strip().splitlines()[-1:]}")
             return None
@@ -156,16 +168,21 @@ def small_calls(slow: AlbertTokenizer, batches: dict[str, list[str]]) -> dict[st
     for name, texts in batches.items():
         lowered = [t.lower() for t in texts]
         if len(texts) == 1:
-            paths = {"slow": lambda texts=texts: slow(texts[0]),
-                     "raw sentencepiece": lambda lowered=lowered: sp.encode(lowered[0])}
+            paths = {
+                "slow": lambda texts=texts: slow(texts[0]),
+                "raw sentencepiece": lambda lowered=lowered: sp.encode(lowered[0]),
+            }
         else:
-            paths = {"slow": lambda texts=texts: slow(texts, padding=True, return_tensors="np"),
-                     "raw sentencepiece": lambda lowered=lowered: sp.encode(lowered, num_threads=slow.num_threads)}
+            paths = {
+                "slow": lambda texts=texts: slow(texts, padding=True, return_tensors="np"),
+                "raw sentencepiece": lambda lowered=lowered: sp.encode(lowered, num_threads=slow.num_threads),
+            }
 
         def loop(fn: Callable[[], Any]) -> Callable[[], None]:
             def run() -> None:
                 for _ in range(SMALL_CALL_LOOPS):
                     fn()
+
             return run
 
         runs, _ = interleaved_runs({path: loop(fn) for path, fn in paths.items()}, 5, order_seed=SHUFFLED)
@@ -185,14 +202,16 @@ def transformers_rust_tokenizer(fast: AlbertTokenizerFast) -> tuple[Any, str]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         theirs = transformers.AlbertTokenizerFast(vocab_file=str(SPIECE))
-    return (Tokenizer.from_str(theirs.backend_tokenizer.to_str()),
-            f"transformers {transformers.__version__}'s converted tokenizer.json")
+    return (
+        Tokenizer.from_str(theirs.backend_tokenizer.to_str()),
+        f"transformers {transformers.__version__}'s converted tokenizer.json",
+    )
 
 
 def rows_equal(a: np.ndarray, b: np.ndarray) -> float:
     """Fraction of rows with identical ids (padding stripped)."""
     same = 0
-    for ra, rb in zip(a, b):
+    for ra, rb in zip(a, b, strict=False):
         same += ra[ra != 0].tolist() == rb[rb != 0].tolist()
     return same / len(a)
 
@@ -204,7 +223,7 @@ def read_lines(paths: list[Path]) -> list[str]:
 
 def sentencepiece_items(slow: AlbertTokenizer, lines: list[str]) -> list[str]:
     """The items the slow tokenizer hands SentencePiece for ``lines`` (each line, or each part of it around an
-    added token such as wikitext's ``<unk>``, preprocessed; exact ids need them apart, albert_tok/split_batch.py),
+    added token such as wikitext's ``<unk>``, preprocessed; exact ids need them apart, albert_tok/api/_split_batch.py),
     taken from its own padded call on them."""
     real = slow._sp
     items: list[str] = []
@@ -227,7 +246,7 @@ def sentencepiece_items(slow: AlbertTokenizer, lines: list[str]) -> list[str]:
 
 
 def paused(fn: Callable[[], Any]) -> Any:
-    """``fn()`` with the garbage collector paused, as the tokenizers' calls pause it (albert_tok/gc_pause.py)."""
+    """``fn()`` with the garbage collector paused, as the tokenizers' calls pause it (albert_tok/api/_gc_pause.py)."""
     with gc_paused():
         return fn()
 
@@ -290,8 +309,10 @@ class FaultClock:
             self.calls[name] = self.calls.get(name, 0) + 1
 
     def per_call(self) -> dict[str, dict[str, float]]:
-        return {name: {"minor faults": self.faults[name] / calls, "system seconds": self.system[name] / calls}
-                for name, calls in self.calls.items()}
+        return {
+            name: {"minor faults": self.faults[name] / calls, "system seconds": self.system[name] / calls}
+            for name, calls in self.calls.items()
+        }
 
 
 def share_inputs(slow: AlbertTokenizer) -> dict[str, tuple[list[str], list[str], list[str]]]:
@@ -306,8 +327,13 @@ def share_inputs(slow: AlbertTokenizer) -> dict[str, tuple[list[str], list[str],
     return inputs
 
 
-def shares(slow: AlbertTokenizer, fast: AlbertTokenizerFast, rust: Any, repeat: int,
-           inputs: dict[str, tuple[list[str], list[str], list[str]]]) -> dict[str, dict[str, Any]]:
+def shares(
+    slow: AlbertTokenizer,
+    fast: AlbertTokenizerFast,
+    rust: Any,
+    repeat: int,
+    inputs: dict[str, tuple[list[str], list[str], list[str]]],
+) -> dict[str, dict[str, Any]]:
     """Per kind of text: seconds of each path and the shares (raw seconds / our seconds)."""
     import sentencepiece as spm
 
@@ -317,48 +343,73 @@ def shares(slow: AlbertTokenizer, fast: AlbertTokenizerFast, rust: Any, repeat: 
         clock, faults = CollectorClock(), FaultClock()
         # Each pair on its own: Rust's worker threads keep spinning a while after a batch, which would slow
         # whatever ran next.
-        runs, last = interleaved_runs({
-            "slow": lambda lines=lines, faults=faults: faults.measure("slow", lambda: slow(lines, **CALL)),
-            "raw sentencepiece": lambda lowered=lowered, faults=faults: faults.measure(
-                "raw sentencepiece", lambda: sp.encode(lowered, num_threads=slow.num_threads)),
-            "raw sentencepiece on the slow tokenizer's items":
-                lambda items=items: sp.encode(items, num_threads=slow.num_threads),
-            "slow, collector left on":
-                lambda lines=lines, clock=clock: clock.measure(lambda: collector_left_on(lambda: slow(lines, **CALL))),
-            "raw sentencepiece, collector paused":
-                lambda lowered=lowered: paused(lambda: sp.encode(lowered, num_threads=slow.num_threads)),
-        }, repeat, order_seed=SHUFFLED)
-        runs.update(interleaved_runs({
-            "fast": lambda lines=lines: fast(lines, **CALL),
-            "raw tokenizers encode_batch": lambda lines=lines: rust.encode_batch(lines),
-        }, repeat, order_seed=SHUFFLED)[0])
+        runs, last = interleaved_runs(
+            {
+                "slow": lambda lines=lines, faults=faults: faults.measure("slow", lambda: slow(lines, **CALL)),
+                "raw sentencepiece": lambda lowered=lowered, faults=faults: faults.measure(
+                    "raw sentencepiece", lambda: sp.encode(lowered, num_threads=slow.num_threads)
+                ),
+                "raw sentencepiece on the slow tokenizer's items": lambda items=items: sp.encode(
+                    items, num_threads=slow.num_threads
+                ),
+                "slow, collector left on": lambda lines=lines, clock=clock: clock.measure(
+                    lambda: collector_left_on(lambda: slow(lines, **CALL))
+                ),
+                "raw sentencepiece, collector paused": lambda lowered=lowered: paused(
+                    lambda: sp.encode(lowered, num_threads=slow.num_threads)
+                ),
+            },
+            repeat,
+            order_seed=SHUFFLED,
+        )
+        runs.update(
+            interleaved_runs(
+                {
+                    "fast": lambda lines=lines: fast(lines, **CALL),
+                    "raw tokenizers encode_batch": lambda lines=lines: rust.encode_batch(lines),
+                },
+                repeat,
+                order_seed=SHUFFLED,
+            )[0]
+        )
         seconds = fastest(runs)
-        out[group] = {"lines": len(lines), "megabytes": sum(len(x.encode("utf-8")) for x in lines) / 1e6,
-                      "items": len(items), "seconds": seconds,
-                      "slow share bound": seconds["raw sentencepiece"]
-                      / seconds["raw sentencepiece on the slow tokenizer's items"],
-                      "slow share of raw sentencepiece": seconds["raw sentencepiece"] / seconds["slow"],
-                      "fast share of raw tokenizers": seconds["raw tokenizers encode_batch"] / seconds["fast"],
-                      "slow share, paired median": paired_share(runs, "raw sentencepiece", "slow"),
-                      "slow share, collector left on": seconds["raw sentencepiece"]
-                      / seconds["slow, collector left on"],
-                      "slow share of raw sentencepiece with the collector paused":
-                          seconds["raw sentencepiece, collector paused"] / seconds["slow"],
-                      "fast share, paired median": paired_share(runs, "raw tokenizers encode_batch", "fast"),
-                      "collector left on": {"calls": clock.calls, "seconds per call": sum(clock.seconds) / clock.calls,
-                                            "full collections": clock.count[2],
-                                            "seconds in full collections": clock.seconds[2]},
-                      "page faults": faults.per_call(), "padded shape": list(last["slow"]["input_ids"].shape)}
+        out[group] = {
+            "lines": len(lines),
+            "megabytes": sum(len(x.encode("utf-8")) for x in lines) / 1e6,
+            "items": len(items),
+            "seconds": seconds,
+            "slow share bound": seconds["raw sentencepiece"]
+            / seconds["raw sentencepiece on the slow tokenizer's items"],
+            "slow share of raw sentencepiece": seconds["raw sentencepiece"] / seconds["slow"],
+            "fast share of raw tokenizers": seconds["raw tokenizers encode_batch"] / seconds["fast"],
+            "slow share, paired median": paired_share(runs, "raw sentencepiece", "slow"),
+            "slow share, collector left on": seconds["raw sentencepiece"] / seconds["slow, collector left on"],
+            "slow share of raw sentencepiece with the collector paused": seconds["raw sentencepiece, collector paused"]
+            / seconds["slow"],
+            "fast share, paired median": paired_share(runs, "raw tokenizers encode_batch", "fast"),
+            "collector left on": {
+                "calls": clock.calls,
+                "seconds per call": sum(clock.seconds) / clock.calls,
+                "full collections": clock.count[2],
+                "seconds in full collections": clock.seconds[2],
+            },
+            "page faults": faults.per_call(),
+            "padded shape": list(last["slow"]["input_ids"].shape),
+        }
     return out
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.tokenizer_speed", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.tokenizer_speed",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--corpus", nargs="*", type=Path, default=DEFAULT_CORPORA)
     parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--share-runs", type=int, default=5,
-                        help="times the share measurement runs; the range over them is printed too")
+    parser.add_argument(
+        "--share-runs", type=int, default=5, help="times the share measurement runs; the range over them is printed too"
+    )
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args()
     if args.share_runs < 1:
@@ -374,18 +425,32 @@ def main() -> None:
     sp = spm.SentencePieceProcessor(model_file=str(SPIECE))
     rust, rust_source = transformers_rust_tokenizer(fast)
     lowered = [line.lower() for line in lines]
-    seconds, outputs = interleaved_best({  # the Python-and-SentencePiece pair, then the Rust pair
-        "albert_tok slow (batch, padded np)": lambda: slow(lines, **CALL)["input_ids"],
-        "raw sentencepiece encode(list), lower-cased lines": lambda: sp.encode(lowered, num_threads=slow.num_threads),
-    }, args.repeat, order_seed=SHUFFLED)
-    rust_seconds, rust_outputs = interleaved_best({
-        "albert_tok fast (batch, padded np)": lambda: fast(lines, **CALL)["input_ids"],
-        "raw tokenizers encode_batch": lambda: rust.encode_batch(lines),
-    }, args.repeat, order_seed=SHUFFLED)
+    seconds, outputs = interleaved_best(
+        {  # the Python-and-SentencePiece pair, then the Rust pair
+            "albert_tok slow (batch, padded np)": lambda: slow(lines, **CALL)["input_ids"],
+            "raw sentencepiece encode(list), lower-cased lines": lambda: sp.encode(
+                lowered, num_threads=slow.num_threads
+            ),
+        },
+        args.repeat,
+        order_seed=SHUFFLED,
+    )
+    rust_seconds, rust_outputs = interleaved_best(
+        {
+            "albert_tok fast (batch, padded np)": lambda: fast(lines, **CALL)["input_ids"],
+            "raw tokenizers encode_batch": lambda: rust.encode_batch(lines),
+        },
+        args.repeat,
+        order_seed=SHUFFLED,
+    )
     seconds.update(rust_seconds)
     outputs.update(rust_outputs)
-    order = ["albert_tok slow (batch, padded np)", "albert_tok fast (batch, padded np)",
-             "raw sentencepiece encode(list), lower-cased lines", "raw tokenizers encode_batch"]
+    order = [
+        "albert_tok slow (batch, padded np)",
+        "albert_tok fast (batch, padded np)",
+        "raw sentencepiece encode(list), lower-cased lines",
+        "raw tokenizers encode_batch",
+    ]
     seconds = {name: seconds[name] for name in order}
     results: dict[str, dict[str, float]] = {name: {"seconds": s} for name, s in seconds.items()}
     slow_ids = outputs["albert_tok slow (batch, padded np)"]
@@ -413,26 +478,42 @@ def main() -> None:
         ratio = f"{r['x transformers']:.2f}x" if ref_name else "n/a"
         table.append(f"| {name} | {r['MB/s']:.2f} | {r['lines/s']:.0f} | {ratio} |")
     table.append("")
-    table.append(f"{len(lines)} non-empty lines, {megabytes:.2f} MB ({', '.join(p.name for p in args.corpus)}); "
-                 f"fastest of {args.repeat} interleaved runs; raw tokenizers runs {rust_source}; "
-                 f"{platform.machine()}, {os.cpu_count()} cores; ids agreement: "
-                 + ", ".join(f"{k}: {v:.1%}" for k, v in agree.items()) + ".")
+    table.append(
+        f"{len(lines)} non-empty lines, {megabytes:.2f} MB ({', '.join(p.name for p in args.corpus)}); "
+        f"fastest of {args.repeat} interleaved runs; raw tokenizers runs {rust_source}; "
+        f"{platform.machine()}, {os.cpu_count()} cores; ids agreement: "
+        + ", ".join(f"{k}: {v:.1%}" for k, v in agree.items())
+        + "."
+    )
 
     reference_small = ref[0].get("small calls") if ref is not None else None
     reference_label = ref_name.split(" (")[0] if ref_name else "transformers"
-    table += ["", (f"| call (slow tokenizer) | albert_tok slow us | raw SentencePiece us | {reference_label} us | "
-                   "speed vs it | share of raw SentencePiece |"), "|---|---:|---:|---:|---:|---:|"]
+    table += [
+        "",
+        (
+            f"| call (slow tokenizer) | albert_tok slow us | raw SentencePiece us | {reference_label} us | "
+            "speed vs it | share of raw SentencePiece |"
+        ),
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for name, timed in small.items():
         theirs = reference_small[name] if reference_small else None
-        table.append(f"| {name} | {timed['slow'] * 1e6:.0f} | {timed['raw sentencepiece'] * 1e6:.0f} | "
-                     + (f"{theirs * 1e6:.0f} | {theirs / timed['slow']:.2f}x" if theirs else "n/a | n/a")
-                     + f" | {timed['raw sentencepiece'] / timed['slow']:.0%} |")
-    table += ["", (f"Small calls: the same corpus lines of 40-200 characters for every path, microseconds per call, "
-                   f"best of 5 loops of {SMALL_CALL_LOOPS} calls taking turns; raw SentencePiece encodes one text "
-                   f"with encode(str) and a batch with encode(list, num_threads). SentencePiece's list call starts "
-                   f"a pool of threads each call, so the slow tokenizer encodes one text, or up to "
-                   f"{slow_module._ONE_THREAD_TEXTS} texts of up to {slow_module._ONE_THREAD_CHARACTERS} characters "
-                   f"in all, one call per text on the calling thread (albert_tok/slow.py).")]
+        table.append(
+            f"| {name} | {timed['slow'] * 1e6:.0f} | {timed['raw sentencepiece'] * 1e6:.0f} | "
+            + (f"{theirs * 1e6:.0f} | {theirs / timed['slow']:.2f}x" if theirs else "n/a | n/a")
+            + f" | {timed['raw sentencepiece'] / timed['slow']:.0%} |"
+        )
+    table += [
+        "",
+        (
+            f"Small calls: the same corpus lines of 40-200 characters for every path, microseconds per call, "
+            f"best of 5 loops of {SMALL_CALL_LOOPS} calls taking turns; raw SentencePiece encodes one text "
+            f"with encode(str) and a batch with encode(list, num_threads). SentencePiece's list call starts "
+            f"a pool of threads each call, so the slow tokenizer encodes one text, or up to "
+            f"{slow_module._ONE_THREAD_TEXTS} texts of up to {slow_module._ONE_THREAD_CHARACTERS} characters "
+            f"in all, one call per text on the calling thread (albert_tok/api/_slow.py)."
+        ),
+    ]
 
     inputs = share_inputs(slow)
     share_runs = [shares(slow, fast, rust, args.repeat, inputs) for _ in range(args.share_runs)]
@@ -442,12 +523,24 @@ def main() -> None:
     table += ["", header, rule]
     for group, g in by_group.items():
         cells = [f"{g[key]:.0%}" + (f" ({g[paired]:.0%})" if paired else "") for _, key, paired in SHARE_COLUMNS]
-        table.append(f"| {group} ({g['lines']} lines, {g['megabytes']:.2f} MB; {g['items']} SentencePiece items) | "
-                     + " | ".join(cells) + " |")
+        table.append(
+            f"| {group} ({g['lines']} lines, {g['megabytes']:.2f} MB; {g['items']} SentencePiece items) | "
+            + " | ".join(cells)
+            + " |"
+        )
     if len(share_runs) > 1:
-        table += ["", (f"The same share measurement run {len(share_runs)} times (the run above and "
-                       f"{len(share_runs) - 1} more), lowest to highest:"), "", header, rule]
+        table += [
+            "",
+            (
+                f"The same share measurement run {len(share_runs)} times (the run above and "
+                f"{len(share_runs) - 1} more), lowest to highest:"
+            ),
+            "",
+            header,
+            rule,
+        ]
         for group in by_group:
+
             def spread(key: str, group: str = group) -> str:
                 values = [run[group][key] for run in share_runs]
                 return f"{min(values):.0%}-{max(values):.0%}"
@@ -456,43 +549,72 @@ def main() -> None:
             table.append(f"| {group} | " + " | ".join(cells) + " |")
     tracked = len(gc.get_objects())
     table.append("")
-    table.append("With the collector left on, the slow call spent, per call, " + "; ".join(
-        f"{g['collector left on']['seconds per call'] * 1e3:.0f} ms in collections on {group} "
-        f"({g['collector left on']['full collections']} full collections in {g['collector left on']['calls']} "
-        f"calls, {g['collector left on']['seconds in full collections'] * 1e3:.0f} ms)"
-        for group, g in by_group.items()) + f", in this process, which tracks {tracked} objects.")
+    table.append(
+        "With the collector left on, the slow call spent, per call, "
+        + "; ".join(
+            f"{g['collector left on']['seconds per call'] * 1e3:.0f} ms in collections on {group} "
+            f"({g['collector left on']['full collections']} full collections in {g['collector left on']['calls']} "
+            f"calls, {g['collector left on']['seconds in full collections'] * 1e3:.0f} ms)"
+            for group, g in by_group.items()
+        )
+        + f", in this process, which tracks {tracked} objects."
+    )
     table.append("")
-    table.append("Minor page faults per call (the kernel's system time in the call beside them): " + "; ".join(
-        f"on {group}, the slow call {g['page faults']['slow']['minor faults']:.0f} "
-        f"({g['page faults']['slow']['system seconds'] * 1e3:.1f} ms), raw SentencePiece "
-        f"{g['page faults']['raw sentencepiece']['minor faults']:.0f} "
-        f"({g['page faults']['raw sentencepiece']['system seconds'] * 1e3:.1f} ms)"
-        for group, g in by_group.items()) + ". A page is 4 KiB: the padded int64 input_ids alone fill " + ", ".join(
-        f"{g['padded shape'][0] * g['padded shape'][1] * 8 // 4096} ({group}, {g['padded shape'][0]} x "
-        f"{g['padded shape'][1]})" for group, g in by_group.items()) + ".")
+    table.append(
+        "Minor page faults per call (the kernel's system time in the call beside them): "
+        + "; ".join(
+            f"on {group}, the slow call {g['page faults']['slow']['minor faults']:.0f} "
+            f"({g['page faults']['slow']['system seconds'] * 1e3:.1f} ms), raw SentencePiece "
+            f"{g['page faults']['raw sentencepiece']['minor faults']:.0f} "
+            f"({g['page faults']['raw sentencepiece']['system seconds'] * 1e3:.1f} ms)"
+            for group, g in by_group.items()
+        )
+        + ". A page is 4 KiB: the padded int64 input_ids alone fill "
+        + ", ".join(
+            f"{g['padded shape'][0] * g['padded shape'][1] * 8 // 4096} ({group}, {g['padded shape'][0]} x "
+            f"{g['padded shape'][1]})"
+            for group, g in by_group.items()
+        )
+        + "."
+    )
     table.append("")
-    table.append("Share: the raw library's time over ours on the same lines (SentencePiece on the lines lower-cased, "
-                 "tokenizers with transformers' own tokenizer.json), fastest run over fastest run; in brackets, the "
-                 "median over the rounds of the same ratio within a round (each round runs both within moments). "
-                 "Ours also preprocesses, splits added tokens, adds special tokens, truncates to 512 and pads into "
-                 "numpy arrays. Bound: raw SentencePiece on the lines over raw SentencePiece on the items the slow "
-                 "tokenizer gives it (each line, or each part around an added token such as wikitext's <unk>, which "
-                 "exact ids need apart): the slow share if everything else cost nothing. Our calls pause Python's "
-                 "garbage collector while they run (albert_tok/gc_pause.py): nothing they allocate is garbage before "
-                 "they return. Collector left on: the slow call with that pause made a no-op, as it ran before. "
-                 "With the collector paused: raw SentencePiece called inside the same pause, so that only the "
-                 "work differs.")
+    table.append(
+        "Share: the raw library's time over ours on the same lines (SentencePiece on the lines lower-cased, "
+        "tokenizers with transformers' own tokenizer.json), fastest run over fastest run; in brackets, the "
+        "median over the rounds of the same ratio within a round (each round runs both within moments). "
+        "Ours also preprocesses, splits added tokens, adds special tokens, truncates to 512 and pads into "
+        "numpy arrays. Bound: raw SentencePiece on the lines over raw SentencePiece on the items the slow "
+        "tokenizer gives it (each line, or each part around an added token such as wikitext's <unk>, which "
+        "exact ids need apart): the slow share if everything else cost nothing. Our calls pause Python's "
+        "garbage collector while they run (albert_tok/api/_gc_pause.py): nothing they allocate is garbage before "
+        "they return. Collector left on: the slow call with that pause made a no-op, as it ran before. "
+        "With the collector paused: raw SentencePiece called inside the same pause, so that only the "
+        "work differs."
+    )
     text = "\n".join(table)
     print(text)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "tokenize.json").write_text(json.dumps({
-        "command": "python -m bench.tokenizer_speed" + (f" --repeat {args.repeat}" if args.repeat != 15 else "")
-        + (f" --share-runs {args.share_runs}" if args.share_runs != 5 else ""),
-        "results": results, "agreement": agree, "lines": len(lines), "megabytes": megabytes,
-        "raw tokenizers": rust_source, "share runs": share_runs, "small calls": small,
-        "reference small calls": reference_small,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores"}, indent=2) + "\n")
+    (out / "tokenize.json").write_text(
+        json.dumps(
+            {
+                "command": "python -m bench.tokenizer_speed"
+                + (f" --repeat {args.repeat}" if args.repeat != 15 else "")
+                + (f" --share-runs {args.share_runs}" if args.share_runs != 5 else ""),
+                "results": results,
+                "agreement": agree,
+                "lines": len(lines),
+                "megabytes": megabytes,
+                "raw tokenizers": rust_source,
+                "share runs": share_runs,
+                "small calls": small,
+                "reference small calls": reference_small,
+                "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     if args.write_readme:
         from bench._readme import write_table
 

@@ -44,8 +44,9 @@ def batch(spec: str, vocab: int, seed: int) -> tuple[Any, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.varlen", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.varlen", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--batches", nargs="*", default=["16x8-128", "8x16-512"])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--device", default="cpu")
@@ -64,8 +65,11 @@ def main() -> None:
         torch.manual_seed(0)
         AlbertModel(AlbertConfig.base()).save_pretrained(tmp)
         ours = AlbertModel.from_pretrained(tmp, dtype=dtype, device=args.device).eval()
-        ref = transformers.AlbertModel.from_pretrained(tmp, attn_implementation="sdpa", dtype=dtype).to(
-            args.device).eval()
+        ref = (
+            transformers.AlbertModel.from_pretrained(tmp, attn_implementation="sdpa", dtype=dtype)
+            .to(args.device)
+            .eval()
+        )
 
     def forward(impl: str, ids: Any, mask: Any) -> Any:
         if impl == "transformers":
@@ -84,36 +88,72 @@ def main() -> None:
         with torch.inference_mode():
             best, outputs = interleaved_best(
                 {impl: functools.partial(forward, impl, ids, mask) for impl in ("padded", "varlen", "transformers")},
-                args.repeat, sync=sync)
-        rows.append({"batch": spec, "rows": len(ids), "padded_length": ids.shape[1], "tokens": int(keep.sum()),
-                     "seconds": best, "varlen_speedup_vs_padded": best["padded"] / best["varlen"],
-                     "varlen_speedup_vs_transformers": best["transformers"] / best["varlen"],
-                     "max_abs_diff_varlen_vs_padded": float((outputs["varlen"] - outputs["padded"])[keep].abs().max()),
-                     "max_abs_diff_varlen_vs_transformers":
-                         float((outputs["varlen"] - outputs["transformers"])[keep].abs().max())})
+                args.repeat,
+                sync=sync,
+            )
+        rows.append(
+            {
+                "batch": spec,
+                "rows": len(ids),
+                "padded_length": ids.shape[1],
+                "tokens": int(keep.sum()),
+                "seconds": best,
+                "varlen_speedup_vs_padded": best["padded"] / best["varlen"],
+                "varlen_speedup_vs_transformers": best["transformers"] / best["varlen"],
+                "max_abs_diff_varlen_vs_padded": float((outputs["varlen"] - outputs["padded"])[keep].abs().max()),
+                "max_abs_diff_varlen_vs_transformers": float(
+                    (outputs["varlen"] - outputs["transformers"])[keep].abs().max()
+                ),
+            }
+        )
 
-    machine = f"{platform.machine()}, {os.cpu_count()} cores" if args.device == "cpu" else \
-        torch.cuda.get_device_name(args.device)
-    table = [("| batch (rows x lengths) | real tokens / positions | padded ms | varlen ms | transformers sdpa ms | "
-              "varlen speed vs padded / vs transformers | max abs diff vs padded / vs transformers |"),
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} cores"
+        if args.device == "cpu"
+        else torch.cuda.get_device_name(args.device)
+    )
+    table = [
+        (
+            "| batch (rows x lengths) | real tokens / positions | padded ms | varlen ms | transformers sdpa ms | "
+            "varlen speed vs padded / vs transformers | max abs diff vs padded / vs transformers |"
+        ),
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         s = r["seconds"]
-        table.append(f"| {r['batch']} | {r['tokens']} / {r['rows'] * r['padded_length']} | {s['padded'] * 1e3:.0f} | "
-                     f"{s['varlen'] * 1e3:.0f} | {s['transformers'] * 1e3:.0f} | "
-                     f"{r['varlen_speedup_vs_padded']:.2f}x / {r['varlen_speedup_vs_transformers']:.2f}x | "
-                     f"{r['max_abs_diff_varlen_vs_padded']:.1e} / {r['max_abs_diff_varlen_vs_transformers']:.1e} |")
-    table += ["", (f"albert-base-v2 shapes, random weights, {args.dtype} on {args.device} ({machine}), torch "
-                   f"{torch.__version__}, transformers {transformers.__version__}; fastest of {args.repeat} "
-                   f"interleaved runs; `python -m bench.varlen`.")]
+        table.append(
+            f"| {r['batch']} | {r['tokens']} / {r['rows'] * r['padded_length']} | {s['padded'] * 1e3:.0f} | "
+            f"{s['varlen'] * 1e3:.0f} | {s['transformers'] * 1e3:.0f} | "
+            f"{r['varlen_speedup_vs_padded']:.2f}x / {r['varlen_speedup_vs_transformers']:.2f}x | "
+            f"{r['max_abs_diff_varlen_vs_padded']:.1e} / {r['max_abs_diff_varlen_vs_transformers']:.1e} |"
+        )
+    table += [
+        "",
+        (
+            f"albert-base-v2 shapes, random weights, {args.dtype} on {args.device} ({machine}), torch "
+            f"{torch.__version__}, transformers {transformers.__version__}; fastest of {args.repeat} "
+            f"interleaved runs; `python -m bench.varlen`."
+        ),
+    ]
     text = "\n".join(table)
     print(text)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / f"varlen-{args.device.split(':')[0]}.json").write_text(json.dumps(
-        {"command": "python -m bench.varlen " + " ".join(sys.argv[1:]), "device": args.device, "machine": machine,
-         "dtype": args.dtype, "torch": torch.__version__, "transformers": transformers.__version__,
-         "rows": rows}, indent=2) + "\n")
+    (out / f"varlen-{args.device.split(':')[0]}.json").write_text(
+        json.dumps(
+            {
+                "command": "python -m bench.varlen " + " ".join(sys.argv[1:]),
+                "device": args.device,
+                "machine": machine,
+                "dtype": args.dtype,
+                "torch": torch.__version__,
+                "transformers": transformers.__version__,
+                "rows": rows,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     if args.write_readme:
         from bench._readme import write_table
 

@@ -33,32 +33,47 @@ def chains(config: Any, threads: int = 2) -> dict[str, Callable[[np.ndarray], An
     import torch
     from onnx import TensorProto, helper, numpy_helper
 
-    from albert_model.onnx_runtime import session_options
+    from albert_model.onnx._runtime import session_options
 
     hidden, inner, embedding = config.hidden_size, config.intermediate_size, config.embedding_size
     layers = config.num_hidden_layers
     rng = np.random.default_rng(0)
-    weights = {name: rng.standard_normal(size, np.float32) * 0.02 for name, size in
-               {"emb": (embedding, hidden), "qkv": (hidden, 3 * hidden), "o": (hidden, hidden),
-                "i": (hidden, inner), "out": (inner, hidden)}.items()}
+    weights = {
+        name: rng.standard_normal(size, np.float32) * 0.02
+        for name, size in {
+            "emb": (embedding, hidden),
+            "qkv": (hidden, 3 * hidden),
+            "o": (hidden, hidden),
+            "i": (hidden, inner),
+            "out": (inner, hidden),
+        }.items()
+    }
     nodes = [helper.make_node("MatMul", ["x", "emb"], ["h0"])]
     for n in range(layers):
-        nodes += [helper.make_node("MatMul", [f"h{n}", "qkv"], [f"qkv{n}"]),
-                  helper.make_node("Reshape", [f"qkv{n}", "three"], [f"parts{n}"]),
-                  helper.make_node("ReduceSum", [f"parts{n}", "axis"], [f"sum{n}"], keepdims=0),
-                  helper.make_node("MatMul", [f"sum{n}", "o"], [f"o{n}"]),
-                  helper.make_node("MatMul", [f"o{n}", "i"], [f"i{n}"]),
-                  helper.make_node("MatMul", [f"i{n}", "out"], [f"h{n + 1}"])]
+        nodes += [
+            helper.make_node("MatMul", [f"h{n}", "qkv"], [f"qkv{n}"]),
+            helper.make_node("Reshape", [f"qkv{n}", "three"], [f"parts{n}"]),
+            helper.make_node("ReduceSum", [f"parts{n}", "axis"], [f"sum{n}"], keepdims=0),
+            helper.make_node("MatMul", [f"sum{n}", "o"], [f"o{n}"]),
+            helper.make_node("MatMul", [f"o{n}", "i"], [f"i{n}"]),
+            helper.make_node("MatMul", [f"i{n}", "out"], [f"h{n + 1}"]),
+        ]
     constants = [numpy_helper.from_array(array, name) for name, array in weights.items()]
-    constants += [numpy_helper.from_array(np.array([-1, 3, hidden], np.int64), "three"),
-                  numpy_helper.from_array(np.array([1], np.int64), "axis")]
-    graph = helper.make_graph(nodes, "weight_products",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, embedding])],
-                              [helper.make_tensor_value_info(f"h{layers}", TensorProto.FLOAT, [None, hidden])],
-                              constants)
+    constants += [
+        numpy_helper.from_array(np.array([-1, 3, hidden], np.int64), "three"),
+        numpy_helper.from_array(np.array([1], np.int64), "axis"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "weight_products",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, embedding])],
+        [helper.make_tensor_value_info(f"h{layers}", TensorProto.FLOAT, [None, hidden])],
+        constants,
+    )
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    session = ort.InferenceSession(proto.SerializeToString(), session_options(threads),
-                                   providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        proto.SerializeToString(), session_options(threads), providers=["CPUExecutionProvider"]
+    )
     tensors = {name: torch.from_numpy(array) for name, array in weights.items()}
 
     def with_torch(x: np.ndarray) -> Any:

@@ -28,9 +28,9 @@ pytest_plugins = ["pytester"]  # tests/test_skips_reliability.py runs small suit
 SKIPS_ALLOWED_IN_CI = {
     "CI has no GPU": re.compile(r"\b(GPU|CUDA)\b"),
     "CI has no cluster, no network and no bucket (docs blocks marked skip)": re.compile(
-        r"\b(cluster|network|S3|download)\b"),
-    "CI's user may be root (which ignores permissions) or may lack the right to mount": re.compile(
-        r"\broot\b|\bmount"),
+        r"\b(cluster|network|S3|download)\b"
+    ),
+    "CI's user may be root (which ignores permissions) or may lack the right to mount": re.compile(r"\broot\b|\bmount"),
     "../shared (or ALBERT_SHARED) lies beside a working copy, not in a clean checkout": re.compile(r"\.\./shared"),
     "the transformers 5 environment is made by bench/setup_reference.sh, not by CI": re.compile(r"\.venv-tf5"),
 }
@@ -52,8 +52,10 @@ def _forbid_skip_in_ci(report):
     reason = str(longrepr[2] if isinstance(longrepr, tuple) else longrepr).removeprefix("Skipped: ")
     if not skip_allowed_in_ci(reason):
         report.outcome = "failed"
-        report.longrepr = (f"skipped in CI for a reason CI should not have: {reason!r} (CI installs every "
-                           "extra the tests use; allowed reasons: SKIPS_ALLOWED_IN_CI in tests/conftest.py)")
+        report.longrepr = (
+            f"skipped in CI for a reason CI should not have: {reason!r} (CI installs every "
+            "extra the tests use; allowed reasons: SKIPS_ALLOWED_IN_CI in tests/conftest.py)"
+        )
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

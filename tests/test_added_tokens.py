@@ -38,9 +38,11 @@ def hf_slow(directory: Path | str | None = None, **options):
 def trio(request):
     """(transformers slow, ours slow, ours fast), each with the test tokens added."""
     options = VARIANTS[request.param]
-    return (add_test_tokens(hf_slow(**options), transformers.AddedToken),
-            add_test_tokens(AlbertTokenizer(SPIECE, **options)),
-            add_test_tokens(AlbertTokenizerFast(SPIECE, **options)))
+    return (
+        add_test_tokens(hf_slow(**options), transformers.AddedToken),
+        add_test_tokens(AlbertTokenizer(SPIECE, **options)),
+        add_test_tokens(AlbertTokenizerFast(SPIECE, **options)),
+    )
 
 
 # -- adding ------------------------------------------------------------------------------------------
@@ -48,17 +50,26 @@ def trio(request):
 def test_add_tokens_like_transformers(cls):
     ours, ref = cls(SPIECE), hf_slow()
     for tok, token_type in ((ours, AddedToken), (ref, transformers.AddedToken)):
-        counts = (tok.add_tokens(["new_tok", "Hello", token_type("<Ent>", lstrip=True, rstrip=True), "▁the", "[MASK]",
-                                  "", "new_tok"]),
-                  tok.add_special_tokens({"additional_special_tokens": ["<e1>", token_type("</E1>", single_word=True)]}))
+        counts = (
+            tok.add_tokens(
+                ["new_tok", "Hello", token_type("<Ent>", lstrip=True, rstrip=True), "▁the", "[MASK]", "", "new_tok"]
+            ),
+            tok.add_special_tokens({"additional_special_tokens": ["<e1>", token_type("</E1>", single_word=True)]}),
+        )
         assert counts == (2, 2)  # "hello" and "▁the" are pieces already, "[MASK]" is known, "" is skipped
     assert len(ours) == len(ref) == 30004 and ours.vocab_size == ref.vocab_size == 30000
     assert ours.get_added_vocab() == ref.get_added_vocab()
     assert ours.get_vocab() == ref.get_vocab()
     for index, theirs in ref.added_tokens_decoder.items():
         mine = ours.added_tokens_decoder[index]
-        assert (mine.content, mine.lstrip, mine.rstrip, mine.single_word, mine.normalized, mine.special) == \
-            (theirs.content, theirs.lstrip, theirs.rstrip, theirs.single_word, theirs.normalized, theirs.special)
+        assert (mine.content, mine.lstrip, mine.rstrip, mine.single_word, mine.normalized, mine.special) == (
+            theirs.content,
+            theirs.lstrip,
+            theirs.rstrip,
+            theirs.single_word,
+            theirs.normalized,
+            theirs.special,
+        )
     assert ours.all_special_tokens == ref.all_special_tokens and ours.all_special_ids == ref.all_special_ids
     assert ours.additional_special_tokens == ref.additional_special_tokens == ["<e1>", "</E1>"]
     assert ours.additional_special_tokens_ids == ref.additional_special_tokens_ids
@@ -69,16 +80,19 @@ def test_add_tokens_like_transformers(cls):
 
 
 @pytest.mark.parametrize("cls", CLASSES)
-@pytest.mark.parametrize("text, tokens", [
-    ("a new_tok b", ["▁a", "new_tok", "▁b"]),  # no stray "▁" before the token (transformers' fast adds one)
-    ("NEW_TOK", ["new_tok"]),  # normalized: matched in the lower-cased text
-    ("say Hello there", ["▁say", "hello", "▁there"]),  # a piece of the vocabulary, split out
-    ("x<ent>  y", ["▁x", "<ent>", "▁", "y"]),  # rstrip swallowed the spaces after it
-    ("x </E1> y", ["▁x", "</E1>", "▁", "y"]),  # single_word standing alone
-    ("w</E1>", ["▁w", "<unk>", "/", "e", "1", "<unk>"]),  # single_word glued to text: not a token
-    ("<E1>", ["<e1>"]),  # lower-casing spells a special token
-    ("hellohello", ["hello", "hello"]),
-])
+@pytest.mark.parametrize(
+    "text, tokens",
+    [
+        ("a new_tok b", ["▁a", "new_tok", "▁b"]),  # no stray "▁" before the token (transformers' fast adds one)
+        ("NEW_TOK", ["new_tok"]),  # normalized: matched in the lower-cased text
+        ("say Hello there", ["▁say", "hello", "▁there"]),  # a piece of the vocabulary, split out
+        ("x<ent>  y", ["▁x", "<ent>", "▁", "y"]),  # rstrip swallowed the spaces after it
+        ("x </E1> y", ["▁x", "</E1>", "▁", "y"]),  # single_word standing alone
+        ("w</E1>", ["▁w", "<unk>", "/", "e", "1", "<unk>"]),  # single_word glued to text: not a token
+        ("<E1>", ["<e1>"]),  # lower-casing spells a special token
+        ("hellohello", ["hello", "hello"]),
+    ],
+)
 def test_split_examples(cls, text, tokens):
     tok = cls(SPIECE)
     tok.add_tokens(["new_tok", "Hello", AddedToken("<ent>", lstrip=True, rstrip=True)])
@@ -89,10 +103,15 @@ def test_split_examples(cls, text, tokens):
 
 def hf_slow_with_same(tok):
     ref = hf_slow(do_lower_case=tok.do_lower_case, keep_accents=tok.keep_accents, remove_space=tok.remove_space)
-    ref.add_tokens([transformers.AddedToken(**t.entry()) for i, t in tok.added_tokens_decoder.items()
-                    if not t.special])
-    ref.add_special_tokens({"additional_special_tokens": [transformers.AddedToken(**tok.added_tokens_decoder[i].entry())
-                                                          for i in tok.additional_special_tokens_ids]})
+    ref.add_tokens([transformers.AddedToken(**t.entry()) for i, t in tok.added_tokens_decoder.items() if not t.special])
+    ref.add_special_tokens(
+        {
+            "additional_special_tokens": [
+                transformers.AddedToken(**tok.added_tokens_decoder[i].entry())
+                for i in tok.additional_special_tokens_ids
+            ]
+        }
+    )
     return ref
 
 
@@ -116,15 +135,21 @@ def test_batch_with_trigger_characters_but_no_token_is_not_split():
     tok = AlbertTokenizer(SPIECE)
     texts = ["a [b] c", "x < y", "plain", "[MASK"]
     assert tok._added.split_texts(texts) is None
-    assert tok._added.split_texts(texts + ["a [MASK] b"]).parts[:4] == [None] * 4
+    assert tok._added.split_texts([*texts, "a [MASK] b"]).parts[:4] == [None] * 4
     assert tok(texts)["input_ids"] == [tok(t)["input_ids"] for t in texts]
 
 
 # texts around the one token of a batch (<unk>), with what its split by str.split must not trip on: the joiner
 # the batch is lower-cased with ("\x01"), capital sigmas (lower-cased by character), touching and end tokens
-_ONE_TOKEN_TEXT = st.lists(st.one_of(st.sampled_from(["<unk>", " <unk> ", "<unk><unk>", "<UNK>", "\x01", "\u03a3",
-                                                      "\u0391\u03a3 ", " ", "x", "Plain", "1,000"]), any_text),
-                           max_size=6).map("".join)
+_ONE_TOKEN_TEXT = st.lists(
+    st.one_of(
+        st.sampled_from(
+            ["<unk>", " <unk> ", "<unk><unk>", "<UNK>", "\x01", "\u03a3", "\u0391\u03a3 ", " ", "x", "Plain", "1,000"]
+        ),
+        any_text,
+    ),
+    max_size=6,
+).map("".join)
 
 
 def test_batch_split_on_its_one_token():
@@ -133,8 +158,15 @@ def test_batch_split_on_its_one_token():
     batch = ["A <unk> B<unk>", "x\x01y", "\u03a3 <unk>\u03a3", "", "<unk>", "Plain Text", "<unk> <unk>"]
     splits = slow._added.split_texts(batch)
     assert splits.lowered
-    assert splits.parts == [(["a ", " b", ""], [1, 1]), (["x\x01y"], []), (["\u03c3 ", "\u03c3"], [1]), ([""], []),
-                            (["", ""], [1]), (["plain text"], []), (["", " ", ""], [1, 1])]
+    assert splits.parts == [
+        (["a ", " b", ""], [1, 1]),
+        (["x\x01y"], []),
+        (["\u03c3 ", "\u03c3"], [1]),
+        ([""], []),
+        (["", ""], [1]),
+        (["plain text"], []),
+        (["", " ", ""], [1, 1]),
+    ]
     expected = [ref.encode(t) for t in batch]
     assert slow(batch)["input_ids"] == fast(batch)["input_ids"] == expected
 
@@ -187,19 +219,19 @@ _JOINER_CHARS = st.sampled_from(["", "#", "#$&*+=", "#$&*+=~^|@%"])  # character
 
 @given(batch=st.lists(added_token_text, min_size=1, max_size=5), taken=_JOINER_CHARS, words=st.booleans())
 def test_batches_equal_transformers_slow(trio, batch, taken, words):
-    # a batch's texts around added tokens are encoded part by part (albert_tok.split_batch), whatever they hold
+    # a batch's texts around added tokens are encoded part by part (albert_tok.api._split_batch), whatever they hold
     ref, slow, fast = trio
     batch = [*batch, f"x {taken} <e1> y"] if taken else batch
     expected = [ref.encode(t) for t in batch]
     for tok in (slow, fast):
         assert tok(batch)["input_ids"] == expected
         padded = tok(batch, padding=True, return_tensors="np")["input_ids"]
-        assert [row[row != tok.pad_token_id].tolist() for row in padded] == \
-            [[i for i in e if i != tok.pad_token_id] for e in expected]
+        assert [row[row != tok.pad_token_id].tolist() for row in padded] == [
+            [i for i in e if i != tok.pad_token_id] for e in expected
+        ]
     if words:
         split = [t.split() or ["x"] for t in batch]
-        assert slow(split, is_split_into_words=True)["input_ids"] == \
-            ref(split, is_split_into_words=True)["input_ids"]
+        assert slow(split, is_split_into_words=True)["input_ids"] == ref(split, is_split_into_words=True)["input_ids"]
 
 
 @given(t=added_token_text)
@@ -210,8 +242,7 @@ def test_decode_equals_transformers(trio, t):
         expected = ref.decode(ids, skip_special_tokens=skip)
         assert slow.decode(ids, skip_special_tokens=skip) == expected
         assert fast.decode(ids, skip_special_tokens=skip) == expected
-    assert slow.decode(ids, spaces_between_special_tokens=False) == \
-        ref.decode(ids, spaces_between_special_tokens=False)
+    assert slow.decode(ids, spaces_between_special_tokens=False) == ref.decode(ids, spaces_between_special_tokens=False)
 
 
 @given(t=st.one_of(added_token_text, any_text))
@@ -264,7 +295,7 @@ def test_bad_additions(cls):
     tok = cls(SPIECE)
     with pytest.raises(TypeError, match=r"new_tokens\[1\] must be a str"):
         tok.add_tokens(["ok", 5])  # type: ignore[list-item]
-    with pytest.raises(ValueError, match="unknown special token key.*'pad_tokn'"):
+    with pytest.raises(ValueError, match=r"unknown special token key.*'pad_tokn'"):
         tok.add_special_tokens({"pad_tokn": "[PAD]"})
     with pytest.raises(TypeError, match="additional_special_tokens must be a list"):
         tok.add_special_tokens({"additional_special_tokens": "<x>"})
@@ -276,15 +307,26 @@ def test_skip_special_tokens_skips_added_special_tokens(cls):
     tok = add_test_tokens(cls(SPIECE))
     ids = tok.encode("a <e1> b new_tok c")
     assert tok.decode(ids, skip_special_tokens=True) == "a b new_tok c"
-    assert tok.get_special_tokens_mask(ids, already_has_special_tokens=True) == \
-        [1 if i in tok.all_special_ids else 0 for i in ids]
+    assert tok.get_special_tokens_mask(ids, already_has_special_tokens=True) == [
+        1 if i in tok.all_special_ids else 0 for i in ids
+    ]
     assert tok.convert_tokens_to_ids("<e1>") in tok.all_special_ids
     assert tok.convert_tokens_to_ids("new_tok") not in tok.all_special_ids
 
 
 # -- directories: added tokens are never lost ----------------------------------------------------------
-TEXTS = ["a new_tok b", "NEW_TOK x", "say Hello there", "x<ent>  y", "<e1>John</E1> x", "w</E1>", "the cat",
-         "a [MASK] b <E1>", "hello world [ent] ab", "x y z 1, 2"]
+TEXTS = [
+    "a new_tok b",
+    "NEW_TOK x",
+    "say Hello there",
+    "x<ent>  y",
+    "<e1>John</E1> x",
+    "w</E1>",
+    "the cat",
+    "a [MASK] b <E1>",
+    "hello world [ent] ab",
+    "x y z 1, 2",
+]
 
 
 @pytest.fixture(scope="module")
@@ -417,34 +459,76 @@ def _decoder(edit):
 
 
 @pytest.mark.parametrize("cls", CLASSES)
-@pytest.mark.parametrize("name, edit, match", [
-    ("tokenizer_config.json", _decoder(lambda d: {**d, "5": {"content": "<x>", "special": True}}),
-     r"tokenizer_config.json.*'<x>' has id 5, which is the vocabulary piece '\('"),
-    ("tokenizer_config.json", _decoder(lambda d: {**d, "30050": {"content": "<far>"}}),
-     r"tokenizer_config.json: added token ids .* do not follow the vocabulary of 30000 pieces without a gap"),
-    ("added_tokens.json", lambda d: {**d, "new_tok": 30050},
-     r"gives 'new_tok' the id 30000 but .*added_tokens.json gives it 30050"),
-    ("added_tokens.json", lambda d: {**d, "other": 30000},
-     r"tokenizer_config.json gives id 30000 to 'new_tok' but .*added_tokens.json gives it to 'other'"),
-    ("tokenizer_config.json", lambda d: {**d, "tokenizer_class": "BertTokenizer"},
-     r"tokenizer_config.json: tokenizer_class 'BertTokenizer' is not an ALBERT tokenizer"),
-    ("tokenizer_config.json", lambda d: {**d, "padding_side": "middle"},
-     r"tokenizer_config.json: padding_side='middle' is not supported"),
-    ("tokenizer_config.json", lambda d: {**d, "sp_model_kwargs": {"enable_sampling": True}},
-     r"tokenizer_config.json: sp_model_kwargs"),
-    ("tokenizer_config.json", _decoder(lambda d: {**d, "30000": {"content": "new_tok", "lstrip": "yes"}}),
-     r"added_tokens_decoder\['30000'\].*lstrip must be True or False"),
-    ("tokenizer_config.json", lambda d: {**d, "add_prefix_space": True, "chat_template": "{{ x }}"},
-     r"tokenizer_config.json: key\(s\) \['add_prefix_space', 'chat_template'\] are not understood"),
-    ("tokenizer_config.json", lambda d: {**d, "model_input_names": ["input_ids"]},
-     r"tokenizer_config.json: model_input_names \['input_ids'\] is not supported"),
-    ("tokenizer_config.json", lambda d: {**d, "extra_special_tokens": {"image_token": "<img>"}},
-     r"tokenizer_config.json: extra_special_tokens .* are not supported"),
-    ("special_tokens_map.json", lambda d: {**d, "image_token": "<img>"},
-     r"special_tokens_map.json: key\(s\) \['image_token'\] are not special tokens this loader knows"),
-    ("tokenizer.json", lambda d: {**d, "model": {**d["model"], "type": "BPE"}},
-     r"tokenizer.json: the model is 'BPE', not a Unigram"),
-])
+@pytest.mark.parametrize(
+    "name, edit, match",
+    [
+        (
+            "tokenizer_config.json",
+            _decoder(lambda d: {**d, "5": {"content": "<x>", "special": True}}),
+            r"tokenizer_config.json.*'<x>' has id 5, which is the vocabulary piece '\('",
+        ),
+        (
+            "tokenizer_config.json",
+            _decoder(lambda d: {**d, "30050": {"content": "<far>"}}),
+            r"tokenizer_config.json: added token ids .* do not follow the vocabulary of 30000 pieces without a gap",
+        ),
+        (
+            "added_tokens.json",
+            lambda d: {**d, "new_tok": 30050},
+            r"gives 'new_tok' the id 30000 but .*added_tokens.json gives it 30050",
+        ),
+        (
+            "added_tokens.json",
+            lambda d: {**d, "other": 30000},
+            r"tokenizer_config.json gives id 30000 to 'new_tok' but .*added_tokens.json gives it to 'other'",
+        ),
+        (
+            "tokenizer_config.json",
+            lambda d: {**d, "tokenizer_class": "BertTokenizer"},
+            r"tokenizer_config.json: tokenizer_class 'BertTokenizer' is not an ALBERT tokenizer",
+        ),
+        (
+            "tokenizer_config.json",
+            lambda d: {**d, "padding_side": "middle"},
+            r"tokenizer_config.json: padding_side='middle' is not supported",
+        ),
+        (
+            "tokenizer_config.json",
+            lambda d: {**d, "sp_model_kwargs": {"enable_sampling": True}},
+            r"tokenizer_config.json: sp_model_kwargs",
+        ),
+        (
+            "tokenizer_config.json",
+            _decoder(lambda d: {**d, "30000": {"content": "new_tok", "lstrip": "yes"}}),
+            r"added_tokens_decoder\['30000'\].*lstrip must be True or False",
+        ),
+        (
+            "tokenizer_config.json",
+            lambda d: {**d, "add_prefix_space": True, "chat_template": "{{ x }}"},
+            r"tokenizer_config.json: key\(s\) \['add_prefix_space', 'chat_template'\] are not understood",
+        ),
+        (
+            "tokenizer_config.json",
+            lambda d: {**d, "model_input_names": ["input_ids"]},
+            r"tokenizer_config.json: model_input_names \['input_ids'\] is not supported",
+        ),
+        (
+            "tokenizer_config.json",
+            lambda d: {**d, "extra_special_tokens": {"image_token": "<img>"}},
+            r"tokenizer_config.json: extra_special_tokens .* are not supported",
+        ),
+        (
+            "special_tokens_map.json",
+            lambda d: {**d, "image_token": "<img>"},
+            r"special_tokens_map.json: key\(s\) \['image_token'\] are not special tokens this loader knows",
+        ),
+        (
+            "tokenizer.json",
+            lambda d: {**d, "model": {**d["model"], "type": "BPE"}},
+            r"tokenizer.json: the model is 'BPE', not a Unigram",
+        ),
+    ],
+)
 def test_what_cannot_be_honoured_names_the_file(cls, saved_dir, tmp_path, name, edit, match):
     directory = _edited(saved_dir, tmp_path, name, edit)
     if name == "tokenizer.json":
@@ -456,13 +540,21 @@ def test_what_cannot_be_honoured_names_the_file(cls, saved_dir, tmp_path, name, 
 
 
 def test_bookkeeping_keys_transformers_writes_are_accepted(saved_dir, tmp_path):
-    keep = {"name_or_path": "x", "auto_map": {}, "processor_class": None, "tokenizer_file": None,
-            "model_input_names": ["input_ids", "token_type_ids", "attention_mask"], "extra_special_tokens": {},
-            "sp_model_kwargs": {}, "split_special_tokens": False}
+    keep = {
+        "name_or_path": "x",
+        "auto_map": {},
+        "processor_class": None,
+        "tokenizer_file": None,
+        "model_input_names": ["input_ids", "token_type_ids", "attention_mask"],
+        "extra_special_tokens": {},
+        "sp_model_kwargs": {},
+        "split_special_tokens": False,
+    }
     directory = _edited(saved_dir, tmp_path, "tokenizer_config.json", lambda d: {**d, **keep})
     for cls in CLASSES:
-        assert cls.from_pretrained(directory).encode("a new_tok b") == \
-            add_test_tokens(AlbertTokenizer(SPIECE)).encode("a new_tok b")
+        assert cls.from_pretrained(directory).encode("a new_tok b") == add_test_tokens(AlbertTokenizer(SPIECE)).encode(
+            "a new_tok b"
+        )
 
 
 @pytest.mark.parametrize("cls", CLASSES)

@@ -1,4 +1,4 @@
-"""albert_tok.atomic: saves that survive kill -9 at any step, touch only their own files, and leave no litter;
+"""albert_tok.io.atomic: saves that survive kill -9 at any step, touch only their own files, and leave no litter;
 whole-directory replacement for a directory one caller owns."""
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from albert_tok import atomic, files
+from albert_tok.api import _files as files
+from albert_tok.io import atomic
 
 from .conftest import ROOT, SPIECE
 
@@ -62,15 +63,28 @@ def test_new_directory_and_return_value(tmp_path):
 
 def test_keeps_other_entries_recursively_without_touching_them(tmp_path):
     out = tmp_path / "model"
-    atomic.write_directory(out, {"config.json": b"model", "model.safetensors": b"w" * 100,
-                                 "checkpoint/optimizer.pt": b"opt", "checkpoint/deep/state.json": b"s"}, create=True)
+    atomic.write_directory(
+        out,
+        {
+            "config.json": b"model",
+            "model.safetensors": b"w" * 100,
+            "checkpoint/optimizer.pt": b"opt",
+            "checkpoint/deep/state.json": b"s",
+        },
+        create=True,
+    )
     os.symlink("config.json", out / "link")
     os.chmod(out, 0o750)
     before = {p: os.stat(p) for p in (out, out / "model.safetensors", out / "checkpoint", out / "checkpoint/deep")}
     atomic.write_directory(out, {"tokenizer.json": b"tok", "config.json": b"model-2"})
-    assert tree(out) == {"config.json": b"model-2", "model.safetensors": b"w" * 100, "tokenizer.json": b"tok",
-                         "checkpoint/optimizer.pt": b"opt", "checkpoint/deep/state.json": b"s",
-                         "link": b"model-2"}
+    assert tree(out) == {
+        "config.json": b"model-2",
+        "model.safetensors": b"w" * 100,
+        "tokenizer.json": b"tok",
+        "checkpoint/optimizer.pt": b"opt",
+        "checkpoint/deep/state.json": b"s",
+        "link": b"model-2",
+    }
     assert os.readlink(out / "link") == "config.json"
     for path, old in before.items():  # the directory and what the save did not write: the same inodes, untouched
         now = os.stat(path)
@@ -105,8 +119,12 @@ def test_remove_first_drops_shadowing_files_after_the_commit_before_any_new_file
     # config.json appears, but only once the save has committed (a failure before keeps the old save whole).
     out = tmp_path / "m"
     old = {"model.safetensors": b"old", "config.json": b"old"}
-    new = {"model-00001-of-00002.safetensors": b"1", "model-00002-of-00002.safetensors": b"2",
-           "model.safetensors.index.json": b"{}", "config.json": b"new"}
+    new = {
+        "model-00001-of-00002.safetensors": b"1",
+        "model-00002-of-00002.safetensors": b"2",
+        "model.safetensors.index.json": b"{}",
+        "config.json": b"new",
+    }
     atomic.write_directory(out, old, create=True)
 
     def failing(path, data):
@@ -120,9 +138,14 @@ def test_remove_first_drops_shadowing_files_after_the_commit_before_any_new_file
     atomic.write_directory(out, new, remove_first=["model.safetensors"], remove=["absent"])
     assert tree(out) == new
     commit = steps.index("commit")
-    assert steps[commit + 1:] == ["remove model.safetensors", "publish model-00001-of-00002.safetensors",
-                                  "publish model-00002-of-00002.safetensors", "publish model.safetensors.index.json",
-                                  "publish config.json", "done"]
+    assert steps[commit + 1 :] == [
+        "remove model.safetensors",
+        "publish model-00001-of-00002.safetensors",
+        "publish model-00002-of-00002.safetensors",
+        "publish model.safetensors.index.json",
+        "publish config.json",
+        "done",
+    ]
 
 
 def test_bad_arguments(tmp_path):
@@ -183,8 +206,13 @@ def test_stale_temporaries_are_removed(tmp_path):
     (out / ".other.k3j4h5g6.atomic-tmp").write_bytes(b"live?")  # of another name: may be in progress
     (out / ".gitignore").write_bytes(b"*")  # the user's hidden files are not temporaries
     atomic.write_directory(out, {"b": b"2", "sub/c": b"4"})
-    assert tree(out) == {"a": b"1", "b": b"2", "sub/c": b"4", ".gitignore": b"*",
-                         ".other.k3j4h5g6.atomic-tmp": b"live?"}
+    assert tree(out) == {
+        "a": b"1",
+        "b": b"2",
+        "sub/c": b"4",
+        ".gitignore": b"*",
+        ".other.k3j4h5g6.atomic-tmp": b"live?",
+    }
     assert (out / ".tmp-abc").is_dir()
     atomic.write_directory(out, {".tmp-1": b"x"})  # not a name this module uses: the caller may write it
     assert (out / ".tmp-1").read_bytes() == b"x"
@@ -263,8 +291,18 @@ def test_interrupt_at_any_step_leaves_the_old_or_the_new_save(tmp_path, monkeypa
     steps: list[str] = []
     monkeypatch.setattr(atomic, "_step_hook", steps.append)
     atomic.write_directory(out, new, remove=["stale.json"])
-    assert steps == ["begin", "part w.bin", "part index.json", "part config.json", "commit", "publish w.bin",
-                     "publish index.json", "publish config.json", "remove stale.json", "done"]
+    assert steps == [
+        "begin",
+        "part w.bin",
+        "part index.json",
+        "part config.json",
+        "commit",
+        "publish w.bin",
+        "publish index.json",
+        "publish config.json",
+        "remove stale.json",
+        "done",
+    ]
     monkeypatch.setattr(atomic, "_step_hook", None)
     for stop in steps:
         atomic.write_directory(out, {**old, "index.json": b"old"}, remove=["x"])
@@ -277,8 +315,7 @@ def test_interrupt_at_any_step_leaves_the_old_or_the_new_save(tmp_path, monkeypa
         with pytest.raises(KeyboardInterrupt):
             atomic.write_directory(out, new, remove=["stale.json"])
         monkeypatch.setattr(atomic, "_step_hook", None)
-        expected = {**old, "index.json": b"old"} if steps.index(stop) < steps.index("commit") else \
-            {**new, "keep": b"k"}
+        expected = {**old, "index.json": b"old"} if steps.index(stop) < steps.index("commit") else {**new, "keep": b"k"}
         assert tree(out) == expected, stop  # no recover() needed, and no parts left
 
 
@@ -300,7 +337,7 @@ def _killed_at(step: int, save: Callable[[], object]) -> tuple[list[str], int]:
         atomic._step_hook = hook
         try:
             save()
-        except BaseException:  # noqa: BLE001 - the child reports any failure by its exit code
+        except BaseException:
             os._exit(3)
         os._exit(0)
     os.close(write)
@@ -311,8 +348,11 @@ def _killed_at(step: int, save: Callable[[], object]) -> tuple[list[str], int]:
 
 
 names = st.sampled_from(["config.json", "a.bin", "b.bin", "index.json", "sub/c.json", "sub/d.bin"])
-save_plans = st.tuples(st.dictionaries(names, st.binary(max_size=8), min_size=1, max_size=4),
-                       st.lists(names, max_size=2), st.lists(names, max_size=2))
+save_plans = st.tuples(
+    st.dictionaries(names, st.binary(max_size=8), min_size=1, max_size=4),
+    st.lists(names, max_size=2),
+    st.lists(names, max_size=2),
+)
 
 
 @settings(max_examples=25)
@@ -325,8 +365,9 @@ def test_kill_at_any_step_leaves_one_consistent_save(tmp_path_factory, plans, st
     for contents, remove, first in plans:
         after = {k: v for k, v in state.items() if k not in {*remove, *first} or k in contents} | contents
         if killed_at is None:
-            labels, code = _killed_at(step, lambda c=contents, r=remove, f=first:
-                                      atomic.write_directory(out, c, remove=r, remove_first=f))
+            labels, code = _killed_at(
+                step, lambda c=contents, r=remove, f=first: atomic.write_directory(out, c, remove=r, remove_first=f)
+            )
             if code == -signal.SIGKILL:
                 killed_at = labels[-1]
                 atomic.recover(out)  # what every loader does first
@@ -371,17 +412,26 @@ def test_concurrent_writers_lose_nothing(tmp_path):
     out = tmp_path / "model"
     atomic.write_directory(out, {"seed": b""}, create=True)
     ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=_save_many, args=(str(out / sub), name, 15))
-             for sub, name in ((".", "model.safetensors"), (".", "tokenizer.json"), ("checkpoint", "state"))]
+    procs = [
+        ctx.Process(target=_save_many, args=(str(out / sub), name, 15))
+        for sub, name in ((".", "model.safetensors"), (".", "tokenizer.json"), ("checkpoint", "state"))
+    ]
     procs.append(ctx.Process(target=_replace_many, args=(str(out / "run"), "step", 15)))
     for p in procs:
         p.start()
     for p in procs:
         p.join(120)
         assert p.exitcode == 0
-    assert tree(out) == {"seed": b"", "model.safetensors": b"model.safetensors-14", "model.safetensors.json": b"{}",
-                         "tokenizer.json": b"tokenizer.json-14", "tokenizer.json.json": b"{}",
-                         "checkpoint/state": b"state-14", "checkpoint/state.json": b"{}", "run/step": b"step-14"}
+    assert tree(out) == {
+        "seed": b"",
+        "model.safetensors": b"model.safetensors-14",
+        "model.safetensors.json": b"{}",
+        "tokenizer.json": b"tokenizer.json-14",
+        "tokenizer.json.json": b"{}",
+        "checkpoint/state": b"state-14",
+        "checkpoint/state.json": b"{}",
+        "run/step": b"step-14",
+    }
     assert leftovers(tmp_path, "model") == []
 
 
@@ -562,7 +612,7 @@ def test_a_save_waits_for_one_in_progress(tmp_path, monkeypatch):
     second.join(30)
     assert not first.is_alive() and not second.is_alive()
     done = events.index("first done")
-    assert all(e.startswith("first") for e in events[:done + 1]), events
+    assert all(e.startswith("first") for e in events[: done + 1]), events
     assert events[-1] == "second done"
     assert tree(out) == {"a": b"1", "b": b"2", "c": b"2"}
 
@@ -585,7 +635,9 @@ def test_files_write_atomically_signature(tmp_path):
 SERVER = textwrap.dedent("""
     import os, sys, threading
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
-    from albert_tok import AlbertTokenizerFast, atomic, files
+    from albert_tok import AlbertTokenizerFast
+    from albert_tok.io import atomic
+    from albert_tok.api import _files as files
     b = AlbertTokenizerFast(sys.argv[1], do_lower_case=False)
     b.add_tokens(["newtok"])
     saves = [AlbertTokenizerFast(sys.argv[1]), b]
@@ -646,6 +698,7 @@ def _loaders_agree(directory: Path, expected_ids: list[int], text: str, transfor
     if not transformers_too:
         return
     import transformers
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert transformers.AlbertTokenizer.from_pretrained(str(directory)).encode(text) == expected_ids
@@ -665,12 +718,22 @@ def test_kill_during_save_leaves_one_consistent_save(tmp_path):
     ids = [t.encode(text) for t in tokenizers]
     assert ids[0] != ids[1]
     target = tmp_path / "parent" / "model"
-    others = {"config.json": b'{"model": 1}', "model.safetensors": os.urandom(1 << 16),
-              "checkpoint/trainer_state.json": b"{}", "checkpoint/optimizer.pt": os.urandom(1 << 12)}
+    others = {
+        "config.json": b'{"model": 1}',
+        "model.safetensors": os.urandom(1 << 16),
+        "checkpoint/trainer_state.json": b"{}",
+        "checkpoint/optimizer.pt": os.urandom(1 << 12),
+    }
     atomic.write_directory(target, others, create=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(SPIECE), str(target)], cwd=ROOT, env=env,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(SPIECE), str(target)],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     state: dict[str, bytes] = {}  # the tokenizer files the directory holds
     seen: set[int] = set()
     labels: list[str] = []
@@ -719,10 +782,12 @@ def test_kill_during_save_leaves_one_consistent_save(tmp_path):
 def _killed_at_commit(directory, contents, **options):
     """Run ``write_directory(directory, contents, **options)`` in a child process that dies (``os._exit``) at
     the commit point: its journal says committed, no new file is published yet."""
-    code = ("import os, sys\nfrom albert_tok import atomic\n"
-            "def hook(label):\n    if label == 'commit':\n        os._exit(9)\n"
-            "atomic._step_hook = hook\n"
-            f"atomic.write_directory({str(directory)!r}, {contents!r}, **{options!r})\n")
+    code = (
+        "import os, sys\nfrom albert_tok import atomic\n"
+        "def hook(label):\n    if label == 'commit':\n        os._exit(9)\n"
+        "atomic._step_hook = hook\n"
+        f"atomic.write_directory({str(directory)!r}, {contents!r}, **{options!r})\n"
+    )
     assert subprocess.run([sys.executable, "-c", code], timeout=120, check=False).returncode == 9
 
 
@@ -731,8 +796,7 @@ def test_a_save_through_the_parent_finishes_a_committed_save_of_a_sub_directory(
     # second must not drop the first one's parts (it once left neither the old nor the new weights).
     sub = tmp_path / "checkpoint"
     atomic.write_directory(sub, {"model.safetensors": b"OLD", "config.json": b"1"}, create=True)
-    new = {"model-00001-of-00001.safetensors": b"NEW", "model.safetensors.index.json": b"{}",
-           "config.json": b"2"}
+    new = {"model-00001-of-00001.safetensors": b"NEW", "model.safetensors.index.json": b"{}", "config.json": b"2"}
     _killed_at_commit(sub, new, remove_first=["model.safetensors"])
     atomic.write_directory(tmp_path, {"checkpoint/trainer_state.json": b"{}", "README.md": b"x"})
     atomic.recover(sub)

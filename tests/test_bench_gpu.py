@@ -48,8 +48,12 @@ def fake_spawner(tmp_path: Path, mode: str):
         n = len(calls)
         rows, log = tmp_path / f"rows{n}.jsonl", tmp_path / f"log{n}.txt"
         with open(log, "wb") as out:
-            proc = subprocess.Popen([sys.executable, "-c", FAKE_WORKER, str(rows), mode, json.dumps(tasks)],
-                                    stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                [sys.executable, "-c", FAKE_WORKER, str(rows), mode, json.dumps(tasks)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         calls.append(([t["name"] for t in tasks], proc))
         return gpu.Worker(proc, rows, log)
 
@@ -120,17 +124,34 @@ def test_the_worker_records_a_failing_task_and_runs_the_next(tmp_path, monkeypat
     monkeypatch.setattr(gpu, "TASKS", {"boom": boom, "fine": fine})
     rows = tmp_path / "rows.jsonl"
     spec = tmp_path / "spec.json"
-    spec.write_text(json.dumps({"device": "cpu", "dry_run": True, "deadline": time.time() + 60, "rows": str(rows),
-                                "tasks": [{"name": "boom:float16", "cap": 30.0, "need": 0.0},
-                                          {"name": "fine:bfloat16", "cap": 30.0, "need": 0.0},
-                                          {"name": "fine:float32", "cap": 30.0, "need": 3600.0}]}))
+    spec.write_text(
+        json.dumps(
+            {
+                "device": "cpu",
+                "dry_run": True,
+                "deadline": time.time() + 60,
+                "rows": str(rows),
+                "tasks": [
+                    {"name": "boom:float16", "cap": 30.0, "need": 0.0},
+                    {"name": "fine:bfloat16", "cap": 30.0, "need": 0.0},
+                    {"name": "fine:float32", "cap": 30.0, "need": 3600.0},
+                ],
+            }
+        )
+    )
     assert gpu.worker(str(spec)) == 0
     events = [json.loads(line) for line in rows.read_text().splitlines()]
     assert events[0]["event"] == "env" and events[0]["device_name"]
     kinds = [(e["event"], e["task"]) for e in events[1:]]
-    assert kinds == [("start", "boom:float16"), ("error", "boom:float16"), ("end", "boom:float16"),
-                     ("start", "fine:bfloat16"), ("row", "fine:bfloat16"), ("end", "fine:bfloat16"),
-                     ("skip", "fine:float32")]
+    assert kinds == [
+        ("start", "boom:float16"),
+        ("error", "boom:float16"),
+        ("end", "boom:float16"),
+        ("start", "fine:bfloat16"),
+        ("row", "fine:bfloat16"),
+        ("end", "fine:bfloat16"),
+        ("skip", "fine:float32"),
+    ]
     assert events[2]["error"].startswith("ValueError: bad float16")
     assert events[5]["dtype"] == "bfloat16" and events[5]["deadline_ok"]
 
@@ -169,14 +190,25 @@ def test_corpus_sentences_have_one_mask_each():
 
 
 def test_render_states_what_a_partial_run_lacks():
-    doc = {"device": "cuda", "sections": {
-        "parity": {"status": "timeout", "reason": "killed after its cap of 120 s", "rows": []},
-        "throughput:bfloat16": {"status": "ok", "rows": [{
-            "shape": "b8·L512", "albert_model": {"ms": 2.0, "sequences_per_s": 4000.0, "peak_mb": 300.0},
-            "transformers": {"ms": 3.0, "sequences_per_s": 2667.0, "peak_mb": 350.0},
-            "speedup_vs_transformers": 1.5}]},
-        "compile:bfloat16": {"status": "ok", "rows": [{"shape": "b8·L512", "skipped": "time guard"}]},
-        "pipeline:float16": {"status": "skipped", "reason": "the global budget ran out", "rows": []}}}
+    doc = {
+        "device": "cuda",
+        "sections": {
+            "parity": {"status": "timeout", "reason": "killed after its cap of 120 s", "rows": []},
+            "throughput:bfloat16": {
+                "status": "ok",
+                "rows": [
+                    {
+                        "shape": "b8·L512",
+                        "albert_model": {"ms": 2.0, "sequences_per_s": 4000.0, "peak_mb": 300.0},
+                        "transformers": {"ms": 3.0, "sequences_per_s": 2667.0, "peak_mb": 350.0},
+                        "speedup_vs_transformers": 1.5,
+                    }
+                ],
+            },
+            "compile:bfloat16": {"status": "ok", "rows": [{"shape": "b8·L512", "skipped": "time guard"}]},
+            "pipeline:float16": {"status": "skipped", "reason": "the global budget ran out", "rows": []},
+        },
+    }
     table = gpu.render(doc)
     assert "| parity timeout: killed after its cap of 120 s |" in table
     assert "| b8·L512 (bfloat16) | 2.00 | skipped | 3.00 | 4000 / 2667 | 1.50x / — | 300 / — / 350 |" in table
@@ -195,8 +227,16 @@ def test_write_readme_needs_the_markers(tmp_path, monkeypatch, capsys):
     assert readme.read_text(encoding="utf-8") == "a\n<!-- bench:gpu:begin -->\n| t |\n<!-- bench:gpu:end -->\nb\n"
 
 
-@pytest.mark.parametrize("argv", [["--dry-run", "--write-readme"], ["--device", "gpu"], ["--device", "cuda:x"],
-                                  ["--budget-seconds", "0"], ["--from-json", "/nonexistent.json"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--dry-run", "--write-readme"],
+        ["--device", "gpu"],
+        ["--device", "cuda:x"],
+        ["--budget-seconds", "0"],
+        ["--from-json", "/nonexistent.json"],
+    ],
+)
 def test_bad_arguments_are_refused(argv):
     with pytest.raises(SystemExit) as exc:
         gpu.parse_args(argv)
@@ -205,16 +245,23 @@ def test_bad_arguments_are_refused(argv):
 
 def test_dry_run_measures_every_section_and_parity_passes(tmp_path):
     out = tmp_path / "gpu.json"
-    proc = subprocess.run([sys.executable, "-m", "bench.gpu", "--dry-run", "--out", str(out)],
-                          check=False, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.gpu", "--dry-run", "--out", str(out)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     doc = json.loads(out.read_text(encoding="utf-8"))
     assert doc["finished"] and doc["dry_run"] and doc["device"] == "cpu"
     assert {"device_name", "torch", "transformers"} <= set(doc["env"]) and "task" not in doc["env"]
     sections = doc["sections"]
     assert list(sections) == [t["name"] for t in gpu.plan(True, True)]
-    assert {name: s["status"] for name, s in sections.items()} == {name: "ok" for name in sections}, \
-        {name: s.get("errors") or s.get("reason") for name, s in sections.items()}
+    assert {name: s["status"] for name, s in sections.items()} == {name: "ok" for name in sections}, {
+        name: s.get("errors") or s.get("reason") for name, s in sections.items()
+    }
 
     parity = sections["parity"]
     assert parity["passed"] and [r["class"] for r in parity["rows"]] == list(gpu.CLASSES)
@@ -249,6 +296,12 @@ def test_dry_run_measures_every_section_and_parity_passes(tmp_path):
 
     assert doc["table"] in proc.stdout and "| AlbertForMultipleChoice | 0.0e+00 | yes |" in doc["table"]
     assert "Not complete" not in doc["table"]
-    rendered = subprocess.run([sys.executable, "-m", "bench.gpu", "--from-json", str(out)],
-                              check=False, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    rendered = subprocess.run(
+        [sys.executable, "-m", "bench.gpu", "--from-json", str(out)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert rendered.returncode == 0 and doc["table"] in rendered.stdout

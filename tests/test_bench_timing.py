@@ -71,14 +71,17 @@ def test_repeated_stops_at_the_budget_but_not_before_min_runs(clock):
     assert _timing.repeated(clock.call("none", 1.0), 0) == ([], None)
 
 
-@given(names=st.lists(st.text("abcdef", min_size=1, max_size=3), min_size=1, max_size=6, unique=True),
-       repeat=st.integers(0, 6), seed=st.one_of(st.none(), st.integers(0, 3)))
+@given(
+    names=st.lists(st.text("abcdef", min_size=1, max_size=3), min_size=1, max_size=6, unique=True),
+    repeat=st.integers(0, 6),
+    seed=st.one_of(st.none(), st.integers(0, 3)),
+)
 def test_interleaved_rounds_run_every_path_once_each(names, repeat, seed):
     log: list[str] = []
     paths = {name: (lambda name=name: log.append(name) or name.upper()) for name in names}
     runs, outputs = _timing.interleaved_runs(paths, repeat, order_seed=seed)
     assert list(runs) == names and all(len(r) == repeat for r in runs.values())
-    rounds = [log[i:i + len(names)] for i in range(0, len(log), len(names))]
+    rounds = [log[i : i + len(names)] for i in range(0, len(log), len(names))]
     assert len(rounds) == repeat and all(sorted(r) == sorted(names) for r in rounds)
     if seed is None:
         assert all(r == names for r in rounds)

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from albert_model import AlbertConfig
 from bench import weight_products
 
-TINY = AlbertConfig(vocab_size=100, embedding_size=16, hidden_size=32, num_hidden_layers=3, num_attention_heads=4,
-                    intermediate_size=64)
+TINY = AlbertConfig(
+    vocab_size=100, embedding_size=16, hidden_size=32, num_hidden_layers=3, num_attention_heads=4, intermediate_size=64
+)
 CHAINS = weight_products.chains(TINY, threads=1)
 
 

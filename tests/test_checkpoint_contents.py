@@ -15,15 +15,22 @@ from hypothesis import strategies as st
 
 import albert_model as A
 from albert_model import cli
-from albert_model import pretrained as P
-from albert_model.checkpoint import HeadInitializedWarning
-from albert_model.config import MAX_PARAMETERS
-from albert_model.weight_files import CheckpointError
+from albert_model._config import MAX_PARAMETERS
+from albert_model.checkpoints._state_dict import HeadInitializedWarning
+from albert_model.checkpoints._weight_files import CheckpointError
+from albert_model.modeling import _pretrained as P
 
 from .conftest import SPIECE
 
-TINY = {"vocab_size": 99, "embedding_size": 16, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
-        "intermediate_size": 37, "max_position_embeddings": 64}
+TINY = {
+    "vocab_size": 99,
+    "embedding_size": 16,
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "intermediate_size": 37,
+    "max_position_embeddings": 64,
+}
 WORDS = "albert.embeddings.word_embeddings.weight"
 FFN = "albert.encoder.albert_layer_groups.0.albert_layers.0.ffn.weight"
 
@@ -64,8 +71,23 @@ def copy_of(source, target):
 def finetune(model, tmp_path, capsys):
     rows = "".join(f"the film number {i},{'pos' if i % 2 else 'neg'}\n" for i in range(8))
     (tmp_path / "t.csv").write_text("text,label\n" + rows)
-    code = cli.main(["finetune", "--task", "text-classification", "--train", str(tmp_path / "t.csv"), "--output",
-                     str(tmp_path / "out"), "--model", str(model), "--steps", "1", "--device", "cpu"])
+    code = cli.main(
+        [
+            "finetune",
+            "--task",
+            "text-classification",
+            "--train",
+            str(tmp_path / "t.csv"),
+            "--output",
+            str(tmp_path / "out"),
+            "--model",
+            str(model),
+            "--steps",
+            "1",
+            "--device",
+            "cpu",
+        ]
+    )
     return code, capsys.readouterr().err
 
 
@@ -74,16 +96,20 @@ def finetune(model, tmp_path, capsys):
 @pytest.mark.parametrize("key, shape, wanted", [(WORDS, (100, 16), (99, 16)), (FFN, (36, 32), (37, 32))])
 def test_mis_shaped_base_parameter_is_refused_naming_key_and_both_shapes(tmp_path, key, shape, wanted, ignore):
     d = edit(saved(tmp_path / "m"), lambda s: s.__setitem__(key, torch.zeros(shape)))
-    message = rf"shape mismatch for {re.escape(key)}: checkpoint \[{shape[0]}, {shape[1]}\], model " \
-              rf"\[{wanted[0]}, {wanted[1]}\]"
+    message = (
+        rf"shape mismatch for {re.escape(key)}: checkpoint \[{shape[0]}, {shape[1]}\], model "
+        rf"\[{wanted[0]}, {wanted[1]}\]"
+    )
     with pytest.raises(CheckpointError, match=message):
         A.AlbertForSequenceClassification.from_pretrained(d, ignore_mismatched_sizes=ignore)
 
 
 def test_mis_shaped_base_parameter_loads_only_under_strict_false_with_a_warning_naming_it(tmp_path):
     d = edit(saved(tmp_path / "m"), lambda s: s.__setitem__(WORDS, torch.zeros(100, 16)))
-    with pytest.warns(UserWarning, match=rf"{re.escape(WORDS)}: checkpoint \[100, 16\], model \[99, 16\]"), \
-            pytest.warns(HeadInitializedWarning, match=re.escape(WORDS)):
+    with (
+        pytest.warns(UserWarning, match=rf"{re.escape(WORDS)}: checkpoint \[100, 16\], model \[99, 16\]"),
+        pytest.warns(HeadInitializedWarning, match=re.escape(WORDS)),
+    ):
         model = A.AlbertForSequenceClassification.from_pretrained(d, strict=False)
     assert [k for k, _, _ in model.load_report.mismatched] == [WORDS]
 
@@ -123,8 +149,9 @@ def test_ignore_mismatched_sizes_loads_exactly_when_only_head_parameters_differ(
 
 
 @pytest.mark.parametrize("key, shape", [(WORDS, (30001, 16)), (FFN, (36, 32))])
-def test_albert_finetune_refuses_a_checkpoint_that_does_not_match_its_config(tmp_path, finetune_model, capsys, key,
-                                                                              shape):
+def test_albert_finetune_refuses_a_checkpoint_that_does_not_match_its_config(
+    tmp_path, finetune_model, capsys, key, shape
+):
     d = edit(copy_of(finetune_model, tmp_path / "m"), lambda s: s.__setitem__(key, torch.zeros(shape)))
     code, err = finetune(d, tmp_path, capsys)
     assert code == 2, err
@@ -178,13 +205,26 @@ def test_albert_finetune_refuses_nan_weights(tmp_path, finetune_model, capsys):
 
 
 # -- sizes whose product fits ------------------------------------------------------------------------------------
-configs = st.fixed_dictionaries({
-    "vocab_size": st.integers(1, 50), "embedding_size": st.integers(1, 9), "num_attention_heads": st.integers(1, 3),
-    "intermediate_size": st.integers(1, 9), "max_position_embeddings": st.integers(1, 9),
-    "type_vocab_size": st.integers(1, 3), "inner_group_num": st.integers(1, 2), "num_hidden_groups": st.integers(1, 2),
-    "pad_token_id": st.none(),
-}).flatmap(lambda c: st.builds(dict, st.just(c), hidden_size=st.integers(1, 4).map(
-    lambda k: k * c["num_attention_heads"]), num_hidden_layers=st.integers(1, 2).map(lambda k: k * c["num_hidden_groups"])))
+configs = st.fixed_dictionaries(
+    {
+        "vocab_size": st.integers(1, 50),
+        "embedding_size": st.integers(1, 9),
+        "num_attention_heads": st.integers(1, 3),
+        "intermediate_size": st.integers(1, 9),
+        "max_position_embeddings": st.integers(1, 9),
+        "type_vocab_size": st.integers(1, 3),
+        "inner_group_num": st.integers(1, 2),
+        "num_hidden_groups": st.integers(1, 2),
+        "pad_token_id": st.none(),
+    }
+).flatmap(
+    lambda c: st.builds(
+        dict,
+        st.just(c),
+        hidden_size=st.integers(1, 4).map(lambda k: k * c["num_attention_heads"]),
+        num_hidden_layers=st.integers(1, 2).map(lambda k: k * c["num_hidden_groups"]),
+    )
+)
 
 
 @settings(max_examples=30)
@@ -194,14 +234,20 @@ def test_parameter_count_is_the_base_models(values):
     assert config.parameter_count() == A.AlbertModel(config).num_parameters()
 
 
-@pytest.mark.parametrize("values", [
-    {"vocab_size": 10**7, "embedding_size": 65536},  # 6.6e11 word-embedding parameters
-    {"hidden_size": 65536, "num_attention_heads": 1, "num_hidden_groups": 64, "num_hidden_layers": 64},
-    {"hidden_size": 8192, "intermediate_size": 262144, "inner_group_num": 1024, "num_attention_heads": 1},
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"vocab_size": 10**7, "embedding_size": 65536},  # 6.6e11 word-embedding parameters
+        {"hidden_size": 65536, "num_attention_heads": 1, "num_hidden_groups": 64, "num_hidden_layers": 64},
+        {"hidden_size": 8192, "intermediate_size": 262144, "inner_group_num": 1024, "num_attention_heads": 1},
+    ],
+)
 def test_config_whose_sizes_multiply_to_terabytes_is_refused_with_the_estimate(values):
-    with pytest.raises(ValueError, match=r"about [\d.]+e\+1\d parameters \([\d.]+ TB in float32\).*"
-                                         rf"at most {re.escape(f'{MAX_PARAMETERS:.0e}')}"):
+    with pytest.raises(
+        ValueError,
+        match=r"about [\d.]+e\+1\d parameters \([\d.]+ TB in float32\).*"
+        rf"at most {re.escape(f'{MAX_PARAMETERS:.0e}')}",
+    ):
         A.AlbertConfig(**values)
 
 
@@ -211,8 +257,11 @@ def test_model_larger_than_memory_is_refused_before_allocating(monkeypatch):
     monkeypatch.setattr(P, "physical_memory", lambda: need - 1)
     allocated = []
     monkeypatch.setattr(torch.nn.Linear, "reset_parameters", lambda self: allocated.append(self))
-    with pytest.raises(ValueError, match=r"about [\d.e+]+ parameters \([\d.]+ [kMG]B in float32\).* more than the "
-                                         r"[\d.]+ [kMG]B of memory this machine has"):
+    with pytest.raises(
+        ValueError,
+        match=r"about [\d.e+]+ parameters \([\d.]+ [kMG]B in float32\).* more than the "
+        r"[\d.]+ [kMG]B of memory this machine has",
+    ):
         A.AlbertForSequenceClassification(config)
     assert not allocated
     monkeypatch.setattr(P, "physical_memory", lambda: need + 1)
@@ -229,13 +278,16 @@ def test_physical_memory_is_reported_where_the_platform_tells_it():
 
 
 def test_from_pretrained_refuses_a_model_larger_than_memory_before_reading_its_weights(tmp_path, monkeypatch):
-    import albert_model.checkpoint as C
+    import albert_model.checkpoints._state_dict as C
 
     d = saved(tmp_path / "m")
     monkeypatch.setattr(P, "physical_memory", lambda: 1000)
     read = []
     monkeypatch.setattr(C, "read_state_dict", lambda path: read.append(path))
-    with pytest.raises(ValueError, match=r"AlbertForSequenceClassification: the config makes a model of about .* "
-                                         r"more than the 1.0 kB of memory this machine has"):
+    with pytest.raises(
+        ValueError,
+        match=r"AlbertForSequenceClassification: the config makes a model of about .* "
+        r"more than the 1.0 kB of memory this machine has",
+    ):
         A.AlbertForSequenceClassification.from_pretrained(d)
     assert not read

@@ -15,12 +15,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import albert_model as A
-from albert_model.checkpoint import HeadInitializedWarning, MissingHeadError
-from albert_model.weight_files import CheckpointError, parse_size, plan_shards, resolve_inside
-from albert_tok._regular import NotARegularFileError
+from albert_model.checkpoints._state_dict import HeadInitializedWarning, MissingHeadError
+from albert_model.checkpoints._weight_files import CheckpointError, parse_size, plan_shards, resolve_inside
+from albert_tok.io._regular import NotARegularFileError
 
-TINY = {"vocab_size": 99, "embedding_size": 16, "hidden_size": 32, "num_hidden_layers": 4, "num_hidden_groups": 2,
-        "num_attention_heads": 4, "intermediate_size": 37, "inner_group_num": 2, "max_position_embeddings": 64}
+TINY = {
+    "vocab_size": 99,
+    "embedding_size": 16,
+    "hidden_size": 32,
+    "num_hidden_layers": 4,
+    "num_hidden_groups": 2,
+    "num_attention_heads": 4,
+    "intermediate_size": 37,
+    "inner_group_num": 2,
+    "max_position_embeddings": 64,
+}
 PACKAGE = Path(A.__file__).parent
 
 
@@ -64,7 +73,7 @@ def finishes(call):
     def target():
         try:
             outcome["value"] = call()
-        except Exception as exc:  # noqa: BLE001 -- whatever it raised is re-raised on the test's thread
+        except Exception as exc:
             outcome["error"] = exc
 
     thread = threading.Thread(target=target, daemon=True)
@@ -98,7 +107,7 @@ def test_symlinked_shard_resolving_outside_is_refused_inside_is_read(tmp_path):
     os.replace(d / "model.safetensors", tmp_path / "elsewhere.safetensors")
     os.symlink(tmp_path / "elsewhere.safetensors", d / "shard.safetensors")
     write_index(d, dict.fromkeys(keys, "shard.safetensors"))
-    with pytest.raises(CheckpointError, match="resolves to .* outside the checkpoint directory"):
+    with pytest.raises(CheckpointError, match=r"resolves to .* outside the checkpoint directory"):
         A.AlbertForSequenceClassification.from_pretrained(d)
     os.unlink(d / "shard.safetensors")
     os.replace(tmp_path / "elsewhere.safetensors", d / "real.safetensors")
@@ -144,14 +153,14 @@ def test_cache_blobs_linked_to_the_root_cannot_reach_outside(tmp_path):
     # blobs -> /: "../../blobs/<absolute path>" would resolve anywhere on the machine
     _, _, snapshot = cache_layout(tmp_path, link_blobs_to="/")
     os.symlink(f"../../blobs{tmp_path}/elsewhere/model.safetensors", snapshot / "model.safetensors")
-    with pytest.raises(CheckpointError, match="resolves to .* outside the checkpoint directory"):
+    with pytest.raises(CheckpointError, match=r"resolves to .* outside the checkpoint directory"):
         A.AlbertForSequenceClassification.from_pretrained(snapshot)
 
 
 def test_cache_blobs_linked_to_a_directory_elsewhere_is_not_the_repositorys(tmp_path):
     _, _, snapshot = cache_layout(tmp_path, link_blobs_to=str(tmp_path / "elsewhere"))
     os.symlink("../../blobs/model.safetensors", snapshot / "model.safetensors")
-    with pytest.raises(CheckpointError, match="resolves to .* outside the checkpoint directory"):
+    with pytest.raises(CheckpointError, match=r"resolves to .* outside the checkpoint directory"):
         A.AlbertForSequenceClassification.from_pretrained(snapshot)
 
 
@@ -161,7 +170,7 @@ def test_cache_snapshot_cannot_link_into_another_repositorys_blobs(tmp_path):
     other.mkdir(parents=True)
     os.replace(tmp_path / "elsewhere" / "model.safetensors", other / "hash0")
     os.symlink("../../../models--org--other/blobs/hash0", snapshot / "model.safetensors")
-    with pytest.raises(CheckpointError, match="resolves to .* outside the checkpoint directory"):
+    with pytest.raises(CheckpointError, match=r"resolves to .* outside the checkpoint directory"):
         A.AlbertForSequenceClassification.from_pretrained(snapshot)
 
 
@@ -184,15 +193,29 @@ def test_cache_snapshot_reached_through_a_link_loads(tmp_path):
         torch.testing.assert_close(loaded(ids()).logits, model(ids()).logits)
 
 
-_TARGETS = ["../../blobs/h", "../../blobs/sub/h", "../../blobs/../blobs/h", "../../blobs/link", "../../x",
-            "../../../models--org--other/blobs/h", "../../blobs/out/h", "h2", "../abc123/h2", "/etc/hostname"]
+_TARGETS = [
+    "../../blobs/h",
+    "../../blobs/sub/h",
+    "../../blobs/../blobs/h",
+    "../../blobs/link",
+    "../../x",
+    "../../../models--org--other/blobs/h",
+    "../../blobs/out/h",
+    "h2",
+    "../abc123/h2",
+    "/etc/hostname",
+]
 
 
 @settings(max_examples=60, deadline=None)
-@given(blobs=st.sampled_from(["dir", "/", "..", "../../outside", "sub"]), target=st.sampled_from(_TARGETS),
-       snapshots_link=st.booleans())
-def test_cache_links_resolve_only_into_the_snapshot_or_its_own_real_blobs(tmp_path_factory, blobs, target,
-                                                                        snapshots_link):
+@given(
+    blobs=st.sampled_from(["dir", "/", "..", "../../outside", "sub"]),
+    target=st.sampled_from(_TARGETS),
+    snapshots_link=st.booleans(),
+)
+def test_cache_links_resolve_only_into_the_snapshot_or_its_own_real_blobs(
+    tmp_path_factory, blobs, target, snapshots_link
+):
     base = tmp_path_factory.mktemp("cache")
     (base / "outside").mkdir()
     (base / "outside" / "h").write_bytes(b"x")
@@ -227,8 +250,12 @@ def test_cache_links_resolve_only_into_the_snapshot_or_its_own_real_blobs(tmp_pa
     real = os.path.realpath(path)
     own_blobs = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(snapshot))), "blobs")
     inside_snapshot = os.path.commonpath([real, os.path.realpath(snapshot)]) == os.path.realpath(snapshot)
-    in_own_blobs = os.path.commonpath([real, own_blobs]) == own_blobs and os.path.isdir(own_blobs) \
-        and not os.path.islink(own_blobs) and own_blobs.startswith(str(repo))
+    in_own_blobs = (
+        os.path.commonpath([real, own_blobs]) == own_blobs
+        and os.path.isdir(own_blobs)
+        and not os.path.islink(own_blobs)
+        and own_blobs.startswith(str(repo))
+    )
     assert inside_snapshot or in_own_blobs, (blobs, target, real)
     assert blobs == "dir" or inside_snapshot
 
@@ -252,7 +279,7 @@ def test_config_json_that_is_not_a_regular_file_says_so(tmp_path, kind):
     _, d = saved(tmp_path)
     os.unlink(d / "config.json")
     not_a_file(d / "config.json", kind)
-    with pytest.raises((NotARegularFileError, CheckpointError), match="is not a regular file|outside the checkpoint"):
+    with pytest.raises((NotARegularFileError, CheckpointError), match=r"is not a regular file|outside the checkpoint"):
         finishes(lambda: A.AlbertForSequenceClassification.from_pretrained(d))
 
 
@@ -304,22 +331,28 @@ def test_checkpoint_directory_that_is_a_file_says_so(tmp_path, path):
     target = tmp_path / path if path == "file" else Path(path)
     if path == "file":
         target.write_text("{}")
-    with pytest.raises(NotADirectoryError, match=rf"checkpoint directory '{re.escape(str(target))}' is not a "
-                                                 r"directory"):
+    with pytest.raises(
+        NotADirectoryError,
+        match=rf"checkpoint directory '{re.escape(str(target))}' is not a "
+        r"directory",
+    ):
         A.AlbertForSequenceClassification.from_pretrained(target)
 
 
 # -- 1. malformed indexes and state dicts: CheckpointError naming the file ------------------------------
-@pytest.mark.parametrize("index", [
-    {"weight_map": ["model.safetensors"]},
-    {"weight_map": {"albert.embeddings.word_embeddings.weight": 3}},
-    {"weight_map": {"albert.embeddings.word_embeddings.weight": None}},
-    {"weight_map": None},
-    {"weight_map": {}},
-    {"metadata": {}},
-    ["weight_map"],
-    "model.safetensors",
-])
+@pytest.mark.parametrize(
+    "index",
+    [
+        {"weight_map": ["model.safetensors"]},
+        {"weight_map": {"albert.embeddings.word_embeddings.weight": 3}},
+        {"weight_map": {"albert.embeddings.word_embeddings.weight": None}},
+        {"weight_map": None},
+        {"weight_map": {}},
+        {"metadata": {}},
+        ["weight_map"],
+        "model.safetensors",
+    ],
+)
 def test_malformed_index_names_the_file(tmp_path, index):
     _, d = saved(tmp_path)
     os.replace(d / "model.safetensors", d / "model-00001-of-00001.safetensors")
@@ -337,18 +370,26 @@ def test_index_and_shard_disagreeing_is_refused(tmp_path):
     write_index(d, dict.fromkeys(keys[1:], "model-00001-of-00001.safetensors"))
     with pytest.raises(CheckpointError, match="does not place in it: " + re.escape(keys[0])):
         A.AlbertForSequenceClassification.from_pretrained(d)
-    write_index(d, {**dict.fromkeys(keys, "model-00001-of-00001.safetensors"), "albert.extra": "model-00001-of-"
-                                                                                               "00001.safetensors"})
-    with pytest.raises(CheckpointError, match="lacks keys .*albert.extra"):
+    write_index(
+        d,
+        {**dict.fromkeys(keys, "model-00001-of-00001.safetensors"), "albert.extra": "model-00001-of-00001.safetensors"},
+    )
+    with pytest.raises(CheckpointError, match=r"lacks keys .*albert.extra"):
         A.AlbertForSequenceClassification.from_pretrained(d)
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"albert.embeddings.word_embeddings.weight": 3}, "not tensors: albert.embeddings.word_embeddings.weight \\(int\\)"),
-    ({"albert.pooler.weight": "x"}, "not tensors: albert.pooler.weight \\(str\\)"),
-    ({"optimizer": {"lr": 1.0}}, "a training checkpoint"),
-    ({1: torch.zeros(1)}, "not parameter names"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (
+            {"albert.embeddings.word_embeddings.weight": 3},
+            "not tensors: albert.embeddings.word_embeddings.weight \\(int\\)",
+        ),
+        ({"albert.pooler.weight": "x"}, "not tensors: albert.pooler.weight \\(str\\)"),
+        ({"optimizer": {"lr": 1.0}}, "a training checkpoint"),
+        ({1: torch.zeros(1)}, "not parameter names"),
+    ],
+)
 def test_bin_with_values_that_are_not_tensors_names_the_file(tmp_path, bad, message):
     from safetensors.torch import load_file
 
@@ -374,12 +415,18 @@ def test_no_source_file_unpickles_without_weights_only():
     loads = 0
     for source in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "load" \
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "torch":
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "load"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "torch"
+            ):
                 loads += 1
                 flags = {k.arg: k.value for k in node.keywords}
-                assert isinstance(flags.get("weights_only"), ast.Constant) and flags["weights_only"].value is True, \
+                assert isinstance(flags.get("weights_only"), ast.Constant) and flags["weights_only"].value is True, (
                     f"{source}:{node.lineno}"
+                )
     assert loads >= 1
 
 
@@ -517,17 +564,19 @@ def test_loading_a_class_imports_no_other_class(tmp_path):
     import sys
 
     tiny(A.AlbertModel).save_pretrained(tmp_path)
-    code = ("import sys\nfrom albert_model.modeling import AlbertModel\n"
-            f"AlbertModel.from_pretrained({str(tmp_path)!r})\n"
-            "print(sorted(m for m in sys.modules if m.startswith('albert_model.')))")
+    code = (
+        "import sys\nfrom albert_model.modeling._model import AlbertModel\n"
+        f"AlbertModel.from_pretrained({str(tmp_path)!r})\n"
+        "print(sorted(m for m in sys.modules if m.startswith('albert_model.')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    assert "'albert_model.heads'" not in out.stdout, out.stdout
-    assert "'albert_model.checkpoint'" in out.stdout, out.stdout
+    assert "'albert_model.modeling._heads'" not in out.stdout, out.stdout
+    assert "'albert_model.checkpoints._state_dict'" in out.stdout, out.stdout
 
 
 # -- saving: one write, never files of two saves ---------------------------------------------------------
 def test_every_file_of_a_save_goes_in_one_atomic_write(tmp_path, monkeypatch):
-    from albert_tok import atomic
+    from albert_tok.io import atomic
 
     calls = []
     real = atomic.write_directory
@@ -549,11 +598,14 @@ def latest(d: Path) -> torch.Tensor:
     return A.AlbertForSequenceClassification.from_pretrained(d).classifier.weight
 
 
-@pytest.mark.parametrize("formats", [
-    [{}, {"max_shard_size": "40KB"}, {}],
-    [{"max_shard_size": "40KB"}, {"max_shard_size": "100KB"}, {"safe_serialization": False}],
-    [{"safe_serialization": False}, {}, {"safe_serialization": False, "max_shard_size": "40KB"}],
-])
+@pytest.mark.parametrize(
+    "formats",
+    [
+        [{}, {"max_shard_size": "40KB"}, {}],
+        [{"max_shard_size": "40KB"}, {"max_shard_size": "100KB"}, {"safe_serialization": False}],
+        [{"safe_serialization": False}, {}, {"safe_serialization": False, "max_shard_size": "40KB"}],
+    ],
+)
 def test_resaving_in_another_layout_never_reads_stale_weights(tmp_path, formats):
     for seed, kwargs in enumerate(formats):
         model = tiny(seed=seed)
@@ -565,7 +617,7 @@ def test_resaving_in_another_layout_never_reads_stale_weights(tmp_path, formats)
 
 
 def test_crash_during_a_save_never_pairs_new_config_with_old_weights(tmp_path, monkeypatch):
-    from albert_tok import atomic
+    from albert_tok.io import atomic
 
     old = tiny(seed=1)
     old.save_pretrained(tmp_path)
@@ -596,6 +648,7 @@ def test_config_records_the_dtype(tmp_path):
 @given(st.lists(st.integers(1, 600), min_size=1, max_size=12), st.integers(1, 2000))
 def test_shard_plan_matches_huggingface_hub(sizes, limit):
     import huggingface_hub as hub
+
     state = {f"w{i:02d}": torch.zeros(n) for i, n in enumerate(sizes)}
     ours = plan_shards(state, limit)
     ref = hub.split_torch_state_dict_into_shards(state, max_shard_size=limit)
@@ -609,6 +662,7 @@ def test_shard_plan_matches_huggingface_hub(sizes, limit):
 @pytest.mark.parametrize("size", ["5GB", "20KB", "1.5MB", " 10mb ", "3TB", 12345])
 def test_parse_size_matches_huggingface_hub(size):
     import huggingface_hub.serialization._base as hub
+
     assert parse_size(size) == (size if isinstance(size, int) else hub.parse_size_to_int(size))
 
 
@@ -626,21 +680,24 @@ def test_strict_false_never_loads_quietly(tmp_path):
     state["classifier.weight"] = torch.zeros(5, 32)  # a head of another size
     del state["albert.embeddings.LayerNorm.weight"]  # and a base parameter missing
     save_file(state, str(d / "model.safetensors"))
-    with pytest.warns(HeadInitializedWarning, match=r"classifier.weight \(checkpoint \[5, 32\], model \[2, 32\]\)"), \
-            pytest.warns(UserWarning, match="strict=False although it does not fit"):
+    with (
+        pytest.warns(HeadInitializedWarning, match=r"classifier.weight \(checkpoint \[5, 32\], model \[2, 32\]\)"),
+        pytest.warns(UserWarning, match="strict=False although it does not fit"),
+    ):
         model = A.AlbertForSequenceClassification.from_pretrained(d, strict=False)
     report = model.load_report
     assert not report.ok and report.head_missing and "classifier.weight" in report.missing_head
     assert report.missing == ["albert.embeddings.LayerNorm.weight"]
 
 
-@pytest.mark.parametrize(("first", "second"), [({}, {"max_shard_size": "40KB"}),
-                                               ({"max_shard_size": "40KB"}, {}),
-                                               ({}, {"safe_serialization": False})])
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [({}, {"max_shard_size": "40KB"}), ({"max_shard_size": "40KB"}, {}), ({}, {"safe_serialization": False})],
+)
 def test_a_save_that_fails_before_its_commit_leaves_the_old_save_loadable(tmp_path, monkeypatch, first, second):
     """Weight files of the old save that a reader would take first are removed only once the new save has
     committed: a disk that fails while the new save writes its parts leaves the old save whole."""
-    from albert_tok import atomic
+    from albert_tok.io import atomic
 
     old = tiny()
     old.save_pretrained(tmp_path / "m", **first)

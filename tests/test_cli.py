@@ -44,23 +44,33 @@ def no_torch(tmp_path_factory) -> dict[str, str]:
 def run(args: list[str], env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
     import os
 
-    return subprocess.run(args, capture_output=True, text=True, input=stdin, cwd=ROOT, timeout=300, check=False,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        args,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def albert(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
     """The ``albert`` entry point (``albert_model.cli:main``), as the installed script runs it."""
     if ALBERT_SCRIPT.exists():
         return run([str(ALBERT_SCRIPT), *args], env, stdin)
-    return run([sys.executable, "-c", "import sys; from albert_model.cli import main; sys.exit(main())", *args],
-               env, stdin)
+    return run(
+        [sys.executable, "-c", "import sys; from albert_model.cli import main; sys.exit(main())", *args], env, stdin
+    )
 
 
 @pytest.fixture()
 def corpus_file(tmp_path):
     path = tmp_path / "corpus.txt"
-    path.write_text("Hello world.\n\nALBERT's 1,000 (canonical) ids.\ncafé ﬁ 中文 😀\na [MASK] b\n" * 5,
-                    encoding="utf-8")
+    path.write_text(
+        "Hello world.\n\nALBERT's 1,000 (canonical) ids.\ncafé ﬁ 中文 😀\na [MASK] b\n" * 5, encoding="utf-8"
+    )
     return path
 
 
@@ -70,18 +80,22 @@ def test_the_blocker_blocks(no_torch):
 
 
 def test_importing_the_command_does_not_import_torch(no_torch):
-    code = ("import sys, albert_tok, albert_tok.data, albert_tok.cli, albert_model, albert_model.cli\n"
-            "print('torch' in sys.modules, set(albert_model.__all__) <= set(dir(albert_model)))")
+    code = (
+        "import sys, albert_tok, albert_tok.data, albert_tok.cli, albert_model, albert_model.cli\n"
+        "print('torch' in sys.modules, set(albert_model.__all__) <= set(dir(albert_model)))"
+    )
     proc = run([sys.executable, "-c", code], no_torch)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "True"]
 
 
 def test_albert_model_names_resolve_on_first_use():
-    code = ("import sys, albert_model\nassert 'torch' not in sys.modules\n"
-            "from albert_model import AlbertConfig, pipeline, DEFAULT_MODEL\nimport albert_model.pipelines as p\n"
-            "assert DEFAULT_MODEL == p.DEFAULT_MODEL and pipeline is p.pipeline\n"
-            "assert all(hasattr(albert_model, n) for n in albert_model.__all__)\nprint(len(albert_model.__all__))")
+    code = (
+        "import sys, albert_model\nassert 'torch' not in sys.modules\n"
+        "from albert_model import AlbertConfig, pipeline, DEFAULT_MODEL\nimport albert_model.pipelines as p\n"
+        "assert DEFAULT_MODEL == p.DEFAULT_MODEL and pipeline is p.pipeline\n"
+        "assert all(hasattr(albert_model, n) for n in albert_model.__all__)\nprint(len(albert_model.__all__))"
+    )
     proc = run([sys.executable, "-c", code])
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "19"  # every name in __all__ resolved
@@ -117,16 +131,28 @@ def test_train_vocab_says_when_the_text_is_too_small_for_the_size_asked(no_torch
 
 @pytest.mark.parametrize("entry", ["albert", "python -m albert_tok"])
 def test_tokenize_corpus_without_torch(no_torch, corpus_file, tmp_path, entry):
-    args = ["tokenize-corpus", str(corpus_file), "--out", str(tmp_path / "o"), "--tokenizer", str(SPIECE.parent),
-            "--workers", "2", "--shard-lines", "10"]
-    proc = albert(*args, env=no_torch) if entry == "albert" else run([sys.executable, "-m", "albert_tok", *args],
-                                                                      no_torch)
+    args = [
+        "tokenize-corpus",
+        str(corpus_file),
+        "--out",
+        str(tmp_path / "o"),
+        "--tokenizer",
+        str(SPIECE.parent),
+        "--workers",
+        "2",
+        "--shard-lines",
+        "10",
+    ]
+    proc = (
+        albert(*args, env=no_torch) if entry == "albert" else run([sys.executable, "-m", "albert_tok", *args], no_torch)
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["rows"] == 25
     corpus = ShardedCorpus(tmp_path / "o")
     lines = corpus_file.read_text(encoding="utf-8").splitlines()
     assert [corpus[i]["input_ids"].tolist() for i in range(len(corpus))] == AlbertTokenizer(SPIECE)(
-        lines, truncation=True)["input_ids"]
+        lines, truncation=True
+    )["input_ids"]
 
 
 def test_help_lists_every_command_without_torch(no_torch):
@@ -138,9 +164,16 @@ def test_help_lists_every_command_without_torch(no_torch):
         assert albert(command, "--help", env=no_torch).returncode == 0
 
 
-@pytest.mark.parametrize("args", [["fill-mask", "a [MASK] b"], ["classify", "text"], ["answer", "--question", "q",
-                                                                                       "--context", "c"],
-                                  ["pretrain", "--help"], ["fill-mask", "--help"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["fill-mask", "a [MASK] b"],
+        ["classify", "text"],
+        ["answer", "--question", "q", "--context", "c"],
+        ["pretrain", "--help"],
+        ["fill-mask", "--help"],
+    ],
+)
 def test_model_commands_without_torch_say_how_to_install_it(no_torch, args):
     proc = albert(*args, env=no_torch)
     assert proc.returncode == 2
@@ -178,9 +211,11 @@ def _bad_inputs(tmp: Path) -> list[tuple[list[str], str]]:
         ([*corpus, "--out", str(tmp / "o8"), "--workers", "many"], "invalid int value: 'many'"),
         ([*corpus, "--out", str(tmp / "o9"), "--format", "csv"], "invalid choice: 'csv'"),
         (["tokenize-corpus", "-", "-", "--out", str(tmp / "o10"), "--tokenizer", tok], "can be given only once"),
-        (["tokenize-corpus", str(good), "--out", str(tmp / "o11"), "--tokenizer", str(tmp / "none")],
-         "does not exist"),
-        (["tokenize-corpus", str(good), "--out", str(tmp / "o12"), "--tokenizer", str(tmp)], "not a tokenizer directory"),
+        (["tokenize-corpus", str(good), "--out", str(tmp / "o11"), "--tokenizer", str(tmp / "none")], "does not exist"),
+        (
+            ["tokenize-corpus", str(good), "--out", str(tmp / "o12"), "--tokenizer", str(tmp)],
+            "not a tokenizer directory",
+        ),
         (["tokenize-corpus", str(good)], "the following arguments are required: --out"),
         (["tokenize", "--input", str(tmp / "nope.txt"), "--model", tok], "does not exist"),
         (["tokenize", "--input", str(bad), "--model", tok], "is not UTF-8 (byte offset 5)"),
@@ -188,7 +223,10 @@ def _bad_inputs(tmp: Path) -> list[tuple[list[str], str]]:
         (["train-vocab", str(tmp / "nope.txt"), "--output", str(tmp / "v")], "does not exist"),
         (["train-vocab", str(bad), "--output", str(tmp / "v"), "--vocab-size", "20"], "not UTF-8 (byte offset 5)"),
         (["train-vocab", str(empty), "--output", str(tmp / "v")], "no text to train on"),
-        (["train-vocab", str(good), "--output", str(tmp / "v"), "--vocab-size", "3"], "vocab_size must be an int >= 10"),
+        (
+            ["train-vocab", str(good), "--output", str(tmp / "v"), "--vocab-size", "3"],
+            "vocab_size must be an int >= 10",
+        ),
         (["no-such-command"], "invalid choice: 'no-such-command'"),
     ]
 

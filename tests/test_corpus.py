@@ -45,8 +45,9 @@ def rows(out_dir):
 
 @pytest.mark.parametrize("workers, fmt", [(1, "npy"), (2, "npy"), (1, "parquet")])
 def test_shards_equal_direct_tokenization(tok, corpus_file, tmp_path, workers, fmt):
-    manifest = tokenize_corpus([str(corpus_file)], str(tmp_path / "out"), tok, workers=workers, shard_lines=8,
-                               format=fmt, progress=False)
+    manifest = tokenize_corpus(
+        [str(corpus_file)], str(tmp_path / "out"), tok, workers=workers, shard_lines=8, format=fmt, progress=False
+    )
     assert manifest["rows"] == len(LINES) and manifest["shards"] == 6
     assert rows(tmp_path / "out") == tok(LINES, truncation=True)["input_ids"]
 
@@ -62,7 +63,7 @@ def test_pair_sentences(tok, corpus_file, tmp_path):
 
 
 def test_crash_mid_shard_then_resume(tok, corpus_file, tmp_path, monkeypatch):
-    import albert_tok.data.corpus as C
+    import albert_tok.data._corpus as C
 
     real = C.write_json
     calls = {"n": 0}
@@ -78,7 +79,7 @@ def test_crash_mid_shard_then_resume(tok, corpus_file, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         tokenize_corpus([str(corpus_file)], str(tmp_path / "out"), tok, workers=1, shard_lines=8, progress=False)
     assert not (tmp_path / "out" / "manifest.json").exists()
-    with pytest.raises(CorpusError, match="no manifest.json"):
+    with pytest.raises(CorpusError, match=r"no manifest.json"):
         ShardedCorpus(tmp_path / "out")
     monkeypatch.setattr(C, "write_json", real)
     done_before = sorted(p.name for p in (tmp_path / "out").glob("shard-*.json"))
@@ -124,9 +125,17 @@ def test_dataloader_with_two_workers(tok, corpus_file, tmp_path):
     from albert_tok.data import PaddingCollator
 
     tokenize_corpus([str(corpus_file)], str(tmp_path / "out"), tok, shard_lines=8, progress=False)
-    loader = torch.utils.data.DataLoader(ShardedCorpus(tmp_path / "out"), batch_size=5, num_workers=2,
-                                         collate_fn=PaddingCollator(pad_token_id=tok.pad_token_id))
-    seen = [row[mask.bool()].tolist() for batch in loader for row, mask in zip(batch["input_ids"], batch["attention_mask"])]
+    loader = torch.utils.data.DataLoader(
+        ShardedCorpus(tmp_path / "out"),
+        batch_size=5,
+        num_workers=2,
+        collate_fn=PaddingCollator(pad_token_id=tok.pad_token_id),
+    )
+    seen = [
+        row[mask.bool()].tolist()
+        for batch in loader
+        for row, mask in zip(batch["input_ids"], batch["attention_mask"], strict=False)
+    ]
     assert seen == tok(LINES, truncation=True)["input_ids"]
 
 
@@ -146,9 +155,18 @@ def test_pickled_tokenizer_in_dataloader_workers(tok):
 
     from albert_tok.data import PaddingCollator
 
-    loader = torch.utils.data.DataLoader(_TextDataset(tok, LINES), batch_size=4, num_workers=2,
-                                         multiprocessing_context="spawn", collate_fn=PaddingCollator())
-    seen = [row[mask.bool()].tolist() for batch in loader for row, mask in zip(batch["input_ids"], batch["attention_mask"])]
+    loader = torch.utils.data.DataLoader(
+        _TextDataset(tok, LINES),
+        batch_size=4,
+        num_workers=2,
+        multiprocessing_context="spawn",
+        collate_fn=PaddingCollator(),
+    )
+    seen = [
+        row[mask.bool()].tolist()
+        for batch in loader
+        for row, mask in zip(batch["input_ids"], batch["attention_mask"], strict=False)
+    ]
     assert seen == tok(LINES)["input_ids"]
 
 
@@ -169,11 +187,14 @@ def test_tokenize_batch_called_directly(tok, slow):
     assert pairs["token_type_ids"][0].tolist() == tok("a question", "a context")["token_type_ids"]
 
 
-@pytest.mark.parametrize("bad, error, match", [
-    ({"other": ["x"]}, KeyError, "no column 'text'"),
-    ({"text": ["ok", None]}, TypeError, "row 1 is NoneType"),
-    ({"text": [b"bytes"]}, TypeError, "row 0 is bytes"),
-])
+@pytest.mark.parametrize(
+    "bad, error, match",
+    [
+        ({"other": ["x"]}, KeyError, "no column 'text'"),
+        ({"text": ["ok", None]}, TypeError, "row 1 is NoneType"),
+        ({"text": [b"bytes"]}, TypeError, "row 0 is bytes"),
+    ],
+)
 def test_tokenize_batch_rejects_what_is_not_text(tok, bad, error, match):
     from albert_tok.data import TokenizeBatch
 
@@ -204,8 +225,13 @@ def test_ray_data_tokenizes_like_one_process(tok):
     ray.init(num_cpus=1, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
     try:
         ds = ray.data.from_items([{"text": line, "row": i} for i, line in enumerate(lines)])
-        ds = ds.map_batches(TokenizeBatch, fn_constructor_kwargs={"tokenizer": str(SPIECE.parent)}, concurrency=1,
-                            batch_size=64, batch_format="numpy")
+        ds = ds.map_batches(
+            TokenizeBatch,
+            fn_constructor_kwargs={"tokenizer": str(SPIECE.parent)},
+            concurrency=1,
+            batch_size=64,
+            batch_format="numpy",
+        )
         result = sorted(ds.take_all(), key=lambda r: r["row"])
     finally:
         ray.shutdown()
@@ -218,18 +244,26 @@ def test_data_pipeline_names_live_only_in_albert_tok_data():
     import importlib.util
 
     import albert_tok.data
-    import albert_tok.data.collate
+    import albert_tok.data._collate
 
-    assert sorted(albert_tok.data.__all__) == ["CorpusError", "CorpusSettings", "PaddingCollator", "ShardedCorpus",
-                                               "TokenizeBatch", "load_tokenizer", "tokenize_corpus",
-                                               "tokenizer_hash", "vocabulary_hash"]
+    assert sorted(albert_tok.data.__all__) == [
+        "CorpusError",
+        "CorpusSettings",
+        "PaddingCollator",
+        "ShardedCorpus",
+        "TokenizeBatch",
+        "load_tokenizer",
+        "tokenize_corpus",
+        "tokenizer_hash",
+        "vocabulary_hash",
+    ]
     for name in albert_tok.data.__all__:
         assert getattr(albert_tok.data, name).__module__.startswith("albert_tok.data."), name
     for old in ("albert_tok.corpus", "albert_tok.ray_data", "albert_tok.collate"):
         assert importlib.util.find_spec(old) is None, old
     for name in ("PretrainingCollator", "ngram_mask"):
         with pytest.raises(AttributeError, match=f"has no attribute '{name}'"):
-            getattr(albert_tok.data.collate, name)
+            getattr(albert_tok.data._collate, name)
 
 
 def test_sharded_corpus_in_spawned_dataloader_workers(tok, corpus_file, tmp_path):
@@ -243,7 +277,16 @@ def test_sharded_corpus_in_spawned_dataloader_workers(tok, corpus_file, tmp_path
     tokenize_corpus([str(corpus_file)], str(tmp_path / "out"), tok, shard_lines=8, progress=False)
     corpus = ShardedCorpus(tmp_path / "out")
     assert len(pickle.dumps(corpus)) < 1000
-    loader = torch.utils.data.DataLoader(corpus, batch_size=5, num_workers=2, multiprocessing_context="spawn",
-                                         collate_fn=PaddingCollator(pad_token_id=tok.pad_token_id))
-    seen = [row[mask.bool()].tolist() for batch in loader for row, mask in zip(batch["input_ids"], batch["attention_mask"])]
+    loader = torch.utils.data.DataLoader(
+        corpus,
+        batch_size=5,
+        num_workers=2,
+        multiprocessing_context="spawn",
+        collate_fn=PaddingCollator(pad_token_id=tok.pad_token_id),
+    )
+    seen = [
+        row[mask.bool()].tolist()
+        for batch in loader
+        for row, mask in zip(batch["input_ids"], batch["attention_mask"], strict=False)
+    ]
     assert seen == tok(LINES, truncation=True)["input_ids"]

@@ -25,15 +25,35 @@ from hypothesis import strategies as st
 
 from albert_tok import AlbertTokenizer, AlbertTokenizerFast
 from albert_tok.data import CorpusError, ShardedCorpus, tokenize_corpus
-from albert_tok.data.corpus import LOCK
-from albert_tok.data.encode import CHARS_PER_TOKEN, decode_lines, encode_chunk, shorten_long_lines
-from albert_tok.data.sources import open_inputs, plan_shards
+from albert_tok.data._corpus import LOCK
+from albert_tok.data._encode import CHARS_PER_TOKEN, decode_lines, encode_chunk, shorten_long_lines
+from albert_tok.data._sources import open_inputs, plan_shards
 
 from . import strategies
 from .conftest import ROOT, SPIECE
 
-WORDS = ["Hello", "world.", "ALBERT's", "1,000", "(canonical)", "ids", "café", "ﬁ", "中文", "😀", "a", "[MASK]", "x666",
-         "bbb", "``quoted''", "–", "£3", "the", "Paris", "naïve"]
+WORDS = [
+    "Hello",
+    "world.",
+    "ALBERT's",
+    "1,000",
+    "(canonical)",
+    "ids",
+    "café",
+    "ﬁ",
+    "中文",
+    "😀",
+    "a",
+    "[MASK]",
+    "x666",
+    "bbb",
+    "``quoted''",
+    "–",
+    "£3",
+    "the",
+    "Paris",
+    "naïve",
+]
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +97,7 @@ def record_times(out_dir: Path) -> dict[str, int]:
 # at a point the test chose, however slow the machine. Each worker says "ready PID" once it is set up.
 KILLABLE = textwrap.dedent("""
     import os, sys, threading
-    import albert_tok.data.corpus as C
+    import albert_tok.data._corpus as C
     from albert_tok import AlbertTokenizer
 
     source, out, spiece, workers, stop_at = sys.argv[1:6]
@@ -109,9 +129,14 @@ WAIT = 120  # seconds a run may take to reach its stop; far more than it needs
 
 
 def start_killable(source: Path, out: Path, workers: int, stop_at: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", KILLABLE, str(source), str(out), str(SPIECE), str(workers),
-                             str(stop_at)], cwd=ROOT, start_new_session=True, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-c", KILLABLE, str(source), str(out), str(SPIECE), str(workers), str(stop_at)],
+        cwd=ROOT,
+        start_new_session=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def read_until_stopped(proc: subprocess.Popen, workers: int = 0) -> tuple[bool, list[int]]:
@@ -121,8 +146,9 @@ def read_until_stopped(proc: subprocess.Popen, workers: int = 0) -> tuple[bool, 
     stopped, ready = False, []
     while not (stopped and len(ready) >= workers):
         left = deadline - time.monotonic()
-        assert left > 0 and select.select([proc.stdout], [], [], left)[0], \
+        assert left > 0 and select.select([proc.stdout], [], [], left)[0], (
             f"the run neither stopped nor ended within {WAIT} s"
+        )
         line = proc.stdout.readline().decode()
         if not line:  # end of output: the run is over
             assert proc.wait() == 0, proc.stderr.read().decode()[-2000:]
@@ -163,11 +189,10 @@ def test_kill_9_anywhere_then_resume_is_byte_identical_to_a_clean_run(slow, tmp_
             finish(proc)
         if not (resumed / "manifest.json").exists():
             partial += 1
-            with pytest.raises(CorpusError, match="no manifest.json"):
+            with pytest.raises(CorpusError, match=r"no manifest.json"):
                 ShardedCorpus(resumed)  # an interrupted run is never read as a corpus
     assert partial, "no kill landed inside a run: the test proved nothing"
-    tokenize_corpus([str(source)], str(resumed), slow, workers=workers, shard_lines=60, chunk_bytes=700,
-                    progress=False)
+    tokenize_corpus([str(source)], str(resumed), slow, workers=workers, shard_lines=60, chunk_bytes=700, progress=False)
     assert snapshot(resumed) == snapshot(clean)
 
 
@@ -196,8 +221,9 @@ def _wait_for_exit(pid: int, timeout: float) -> bool:
         os.close(fd)
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists() or not hasattr(os, "pidfd_open"),
-                    reason="reads /proc, waits on pidfds")
+@pytest.mark.skipif(
+    not Path("/proc/self/stat").exists() or not hasattr(os, "pidfd_open"), reason="reads /proc, waits on pidfds"
+)
 def test_workers_of_a_killed_run_exit_and_free_the_directory(slow, tmp_path):
     source = write_lines(tmp_path / "in.txt", make_lines(1500))
     out = tmp_path / "out"
@@ -311,13 +337,15 @@ def test_standard_input_is_verified_by_content(slow, tmp_path, monkeypatch):
     changed = lines[:60] + make_lines(30, seed=9, prefix="new ")
     run(changed)
     after = record_times(out)
-    assert after["shard-00000.json"] == before["shard-00000.json"] and after["shard-00001.json"] != before[
-        "shard-00001.json"]
+    assert (
+        after["shard-00000.json"] == before["shard-00000.json"]
+        and after["shard-00001.json"] != before["shard-00001.json"]
+    )
     assert rows(out) == slow(changed, truncation=True)["input_ids"]
 
 
 def test_an_interrupted_rerun_leaves_no_manifest_to_mix_from(slow, tmp_path, monkeypatch):
-    import albert_tok.data.corpus as C
+    import albert_tok.data._corpus as C
 
     first = write_lines(tmp_path / "first.txt", make_lines(200, seed=1))
     second = write_lines(tmp_path / "second.txt", make_lines(200, seed=2))
@@ -332,7 +360,7 @@ def test_an_interrupted_rerun_leaves_no_manifest_to_mix_from(slow, tmp_path, mon
     monkeypatch.setattr(C, "write_shard", die_after_one)
     with pytest.raises(KeyboardInterrupt):
         tokenize_corpus([str(second)], str(out), slow, shard_lines=50, progress=False)
-    with pytest.raises(CorpusError, match="no manifest.json"):
+    with pytest.raises(CorpusError, match=r"no manifest.json"):
         ShardedCorpus(out)  # shard 0 is new, shards 1-3 old: nothing may read that as one corpus
     monkeypatch.setattr(C, "write_shard", real)
     tokenize_corpus([str(second)], str(out), slow, shard_lines=50, progress=False)
@@ -373,14 +401,17 @@ def built(slow, tmp_path):
     return out
 
 
-@pytest.mark.parametrize("offsets, match", [
-    (lambda o: o + 1, "offsets must run from 0"),
-    (lambda o: o[:-1], "offsets must run from 0 to the"),
-    (lambda o: np.concatenate([o[:3], o[2:3] - 1, o[4:]]), "offsets decrease at row 2"),
-    (lambda o: o.astype(np.float64), "offsets must be a non-empty 1-D integer array"),
-    (lambda o: o.reshape(1, -1), "offsets must be a non-empty 1-D integer array"),
-    (lambda o: o[:0], "offsets must be a non-empty 1-D integer array"),
-])
+@pytest.mark.parametrize(
+    "offsets, match",
+    [
+        (lambda o: o + 1, "offsets must run from 0"),
+        (lambda o: o[:-1], "offsets must run from 0 to the"),
+        (lambda o: np.concatenate([o[:3], o[2:3] - 1, o[4:]]), "offsets decrease at row 2"),
+        (lambda o: o.astype(np.float64), "offsets must be a non-empty 1-D integer array"),
+        (lambda o: o.reshape(1, -1), "offsets must be a non-empty 1-D integer array"),
+        (lambda o: o[:0], "offsets must be a non-empty 1-D integer array"),
+    ],
+)
 def test_offsets_are_validated_on_open(built, offsets, match):
     path = built / "shard-00001.offsets.npy"
     np.save(path, offsets(np.load(path)))
@@ -399,13 +430,13 @@ def test_row_counts_and_files_are_validated_on_open(built):
     (built / "manifest.json").write_text(json.dumps(manifest))
     ids = built / "shard-00000.ids.npy"
     ids.write_bytes(b"garbage")
-    with pytest.raises(CorpusError, match="shard-00000.ids.npy: not a readable .npy array"):
+    with pytest.raises(CorpusError, match=r"shard-00000.ids.npy: not a readable .npy array"):
         ShardedCorpus(built)
     ids.unlink()
-    with pytest.raises(CorpusError, match="shard-00000.ids.npy is missing"):
+    with pytest.raises(CorpusError, match=r"shard-00000.ids.npy is missing"):
         ShardedCorpus(built)
     (built / "manifest.json").write_text("[1, 2]")
-    with pytest.raises(CorpusError, match="manifest.json: expected a JSON object"):
+    with pytest.raises(CorpusError, match=r"manifest.json: expected a JSON object"):
         ShardedCorpus(built)
     (built / "manifest.json").write_text(json.dumps({**manifest, "format": 99}))
     with pytest.raises(CorpusError, match="format 99 is not one this version reads"):
@@ -418,7 +449,7 @@ def test_type_starts_are_validated_on_open(slow, tmp_path):
     tokenize_corpus([str(source)], str(out), slow, shard_lines=10, pair_sentences=True, progress=False)
     path = out / "shard-00000.type_starts.npy"
     np.save(path, np.load(path) + 1000)
-    with pytest.raises(CorpusError, match="shard-00000.*type start lies outside its row"):
+    with pytest.raises(CorpusError, match=r"shard-00000.*type start lies outside its row"):
         ShardedCorpus(out)
     np.save(path, np.load(path)[:-1])
     with pytest.raises(CorpusError, match="type starts must be one integer per row"):
@@ -428,7 +459,9 @@ def test_type_starts_are_validated_on_open(slow, tmp_path):
 # -- long lines: bounded memory, exact ids -------------------------------------------------------------------
 long_lines = st.lists(
     st.lists(st.one_of(st.sampled_from(WORDS), strategies.text), min_size=0, max_size=90).map(" ".join),
-    min_size=1, max_size=6)
+    min_size=1,
+    max_size=6,
+)
 
 
 @settings(max_examples=40, deadline=None)
@@ -454,7 +487,11 @@ def test_a_cut_is_taken_only_when_it_keeps_enough_tokens(slow):
     spaces = "a" + " " * (limit + 10) + "b c d e f g h i j k l"  # the cut would keep one token
     no_space = "x" * (limit + 50)
     assert shorten_long_lines(slow, [words, spaces, no_space, "short"], 8) == [
-        words[:words.index(" ", limit)], spaces, no_space, "short"]
+        words[: words.index(" ", limit)],
+        spaces,
+        no_space,
+        "short",
+    ]
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmHWM from /proc")
@@ -465,12 +502,20 @@ def test_one_huge_line_takes_little_memory(tmp_path):
     source = tmp_path / "long.txt"
     source.write_text(line + "\nshort\n", encoding="utf-8")
     # VmHWM, not ru_maxrss: the latter keeps the high-water mark of the (large) pytest process forked before exec
-    script = ("import sys; from albert_tok import AlbertTokenizer; from albert_tok.data import tokenize_corpus\n"
-              "m = tokenize_corpus([sys.argv[1]], sys.argv[2], AlbertTokenizer(sys.argv[3]), workers=1, progress=False)\n"
-              "peak = [line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM')][0]\n"
-              "print(m['rows'], m['tokens'], int(peak) // 1024)")
-    proc = subprocess.run([sys.executable, "-c", script, str(source), str(tmp_path / "out"), str(SPIECE)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
+    script = (
+        "import sys; from albert_tok import AlbertTokenizer; from albert_tok.data import tokenize_corpus\n"
+        "m = tokenize_corpus([sys.argv[1]], sys.argv[2], AlbertTokenizer(sys.argv[3]), workers=1, progress=False)\n"
+        "peak = [line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM')][0]\n"
+        "print(m['rows'], m['tokens'], int(peak) // 1024)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(source), str(tmp_path / "out"), str(SPIECE)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     n_rows, tokens, peak_mb = map(int, proc.stdout.split())
     assert (n_rows, tokens) == (2, 512 + 3) and peak_mb < 250
@@ -484,9 +529,15 @@ def test_no_warning_escapes_the_workers(slow, tmp_path):
 
 
 # -- chunks and shards: how the work is cut never changes the output -------------------------------------------
-files = st.lists(st.lists(st.sampled_from(["", "a", "b c", "é", "中", "x\r", "\r", "word " * 5]), max_size=12)
-                 .map(lambda ls: "\n".join(ls).encode()) | st.binary(max_size=0) | st.just(b"tail without newline"),
-                 min_size=1, max_size=4)
+files = st.lists(
+    st.lists(st.sampled_from(["", "a", "b c", "é", "中", "x\r", "\r", "word " * 5]), max_size=12).map(
+        lambda ls: "\n".join(ls).encode()
+    )
+    | st.binary(max_size=0)
+    | st.just(b"tail without newline"),
+    min_size=1,
+    max_size=4,
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -498,16 +549,22 @@ def test_shard_plan_covers_every_line_once_on_line_ends(contents, shard_lines, c
         for i, data in enumerate(contents):
             paths.append(os.path.join(tmp, f"{i}.txt"))
             Path(paths[-1]).write_bytes(data)
-        expected = [line.rstrip("\r") for data in contents if data
-                    for line in data.decode().split("\n")[:-1 if data.endswith(b"\n") else None]]
+        expected = [
+            line.rstrip("\r")
+            for data in contents
+            if data
+            for line in data.decode().split("\n")[: -1 if data.endswith(b"\n") else None]
+        ]
         inputs = open_inputs(paths)
         try:
             shards = list(plan_shards(inputs, shard_lines, chunk_bytes, pairs))
             seen = []
             for shard in shards:
                 for chunk in shard.chunks:
-                    parts = [(inputs[s.source].path, s.start, inputs[s.source].read(s.start, s.end, s.crc))
-                             for s in chunk.segments]
+                    parts = [
+                        (inputs[s.source].path, s.start, inputs[s.source].read(s.start, s.end, s.crc))
+                        for s in chunk.segments
+                    ]
                     lines = decode_lines(parts, "strict")
                     assert len(lines) == chunk.lines
                     seen += lines
@@ -523,17 +580,24 @@ def test_shard_plan_covers_every_line_once_on_line_ends(contents, shard_lines, c
                 inp.close()
 
 
-@pytest.mark.parametrize("chunk_bytes, workers, start", [(1, 1, None), (37, 1, None), (37, 2, "fork"),
-                                                         (37, 2, "spawn"), (1 << 20, 1, None)])
+@pytest.mark.parametrize(
+    "chunk_bytes, workers, start", [(1, 1, None), (37, 1, None), (37, 2, "fork"), (37, 2, "spawn"), (1 << 20, 1, None)]
+)
 def test_chunking_and_workers_never_change_a_byte(slow, tmp_path, monkeypatch, chunk_bytes, workers, start):
-    import albert_tok.data.corpus as C
+    import albert_tok.data._corpus as C
 
     if start is not None:
         monkeypatch.setattr(C, "_start_method", lambda: start)
     lines = make_lines(90)
     source = write_lines(tmp_path / "in.txt", lines)
     tokenize_corpus([str(source)], str(tmp_path / "ref"), slow, shard_lines=32, progress=False)
-    tokenize_corpus([str(source)], str(tmp_path / "out"), slow, shard_lines=32, chunk_bytes=chunk_bytes,
-                    workers=workers, progress=False)
+    tokenize_corpus(
+        [str(source)],
+        str(tmp_path / "out"),
+        slow,
+        shard_lines=32,
+        chunk_bytes=chunk_bytes,
+        workers=workers,
+        progress=False,
+    )
     assert snapshot(tmp_path / "out") == snapshot(tmp_path / "ref")
-

@@ -39,8 +39,21 @@ def test_one_numpy_integer_is_one_token(tokenizer):
     assert tokenizer.decode([np.int32(4), 5, np.uint8(6)]) == tokenizer.decode([4, 5, 6])  # mixed
 
 
-@pytest.mark.parametrize("bad", [[1.0, 2], [np.float32(3)], [np.float64(3.0)], ["5"], [[1, 2]], [None],
-                                 [np.array([1, 2])], np.array([1.0, 2.0]), 2.5, "5"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        [1.0, 2],
+        [np.float32(3)],
+        [np.float64(3.0)],
+        ["5"],
+        [[1, 2]],
+        [None],
+        [np.array([1, 2])],
+        np.array([1.0, 2.0]),
+        2.5,
+        "5",
+    ],
+)
 def test_ids_that_are_not_integers_are_refused(tokenizer, bad):
     with pytest.raises(TypeError, match="token ids must be"):
         tokenizer.decode(bad)

@@ -66,8 +66,7 @@ def parse(path: Path) -> list[Block]:
             raise ValueError(f"{path.name}:{start + 1}: a ```{lang} block is never closed")
         before = next((lines[j].strip() for j in range(start - 1, -1, -1) if lines[j].strip()), "")
         skip = SKIP.match(before)
-        block = Block(path, start + 1, lang, "\n".join(lines[start + 1:end]) + "\n",
-                      skip.group(1) if skip else None)
+        block = Block(path, start + 1, lang, "\n".join(lines[start + 1 : end]) + "\n", skip.group(1) if skip else None)
         if before == OUTPUT:  # an output block: it belongs to the code block before it
             if not blocks or lang != "text":
                 raise ValueError(f"{path.name}:{start + 1}: {OUTPUT} must precede a ```text block after a code block")
@@ -97,9 +96,11 @@ RUNS: dict[Path, FileRun] = {}
 def checked_statements(block: Block) -> tuple[ast.Module, dict[int, str]]:
     """The block's syntax tree and its ``# -> REPR`` comments by line (1-based, within the block)."""
     tree = ast.parse(block.code, filename=block.where)
-    arrows = {tok.start[0]: tok.string[len(ARROW):].strip()
-              for tok in tokenize.generate_tokens(io.StringIO(block.code).readline)
-              if tok.type == tokenize.COMMENT and tok.string.startswith(ARROW)}
+    arrows = {
+        tok.start[0]: tok.string[len(ARROW) :].strip()
+        for tok in tokenize.generate_tokens(io.StringIO(block.code).readline)
+        if tok.type == tokenize.COMMENT and tok.string.startswith(ARROW)
+    }
     for stmt in tree.body:
         end = stmt.end_lineno or stmt.lineno
         if end in arrows and not isinstance(stmt, ast.Expr):
@@ -121,7 +122,7 @@ def run_python(block: Block, namespace: dict[str, Any]) -> str:
             expected = arrows.get((stmt.end_lineno or stmt.lineno) - offset)
             if expected is None:
                 code = compile(ast.Module([stmt], []), str(block.path), "exec")
-                exec(code, namespace)  # noqa: S102 -- the documentation's own code, which is what is tested
+                exec(code, namespace)
                 continue
             assert isinstance(stmt, ast.Expr)
             value = eval(compile(ast.Expression(stmt.value), str(block.path), "eval"), namespace)
@@ -190,8 +191,11 @@ def test_block_runs(block: Block, tmp_path_factory: pytest.TempPathFactory, monk
 
 def test_parse_reads_skips_outputs_and_arrows(tmp_path: Path) -> None:
     page = tmp_path / "page.md"
-    page.write_text("x\n<!-- skip: needs a GPU -->\n```python\nimport torch\n```\n\n```python\nprint(1 + 1)\n"
-                    "len('ab')  # -> 2\n```\n<!-- output -->\n```text\n2\n```\n```bash\nls\n```\n", encoding="utf-8")
+    page.write_text(
+        "x\n<!-- skip: needs a GPU -->\n```python\nimport torch\n```\n\n```python\nprint(1 + 1)\n"
+        "len('ab')  # -> 2\n```\n<!-- output -->\n```text\n2\n```\n```bash\nls\n```\n",
+        encoding="utf-8",
+    )
     skipped, shown, bash = parse(page)
     assert (skipped.line, skipped.skip, skipped.code) == (3, "needs a GPU", "import torch\n")
     assert (shown.line, shown.skip, shown.output) == (7, None, "2\n")

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from albert_tok.gc_pause import gc_paused
+from albert_tok.api._gc_pause import gc_paused
 
 from .strategies import texts
 

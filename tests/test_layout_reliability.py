@@ -13,18 +13,14 @@ import pytest
 
 from .conftest import ROOT
 
-# Modules whose __all__ still lists names defined elsewhere, owned by other work in progress. Empty this set as
-# they are fixed; a module is never added to it.
-NOT_YET = {
-    # The pipelines' front door, as transformers.pipelines is: pipeline() with every pipeline class and the
-    # errors and helpers a pipeline user meets. Kept on purpose until the pipelines/ subpackage exists.
-    "albert_model/pipelines.py",
-}
-
 
 def _modules() -> list[str]:
-    return sorted(str(p.relative_to(ROOT)) for package in ("albert_tok", "albert_model")
-                  for p in (ROOT / package).rglob("*.py") if p.name != "__init__.py")
+    return sorted(
+        str(p.relative_to(ROOT))
+        for package in ("albert_tok", "albert_model")
+        for p in (ROOT / package).rglob("*.py")
+        if p.name != "__init__.py"
+    )
 
 
 def exported_but_not_defined(source: str) -> list[str]:
@@ -44,15 +40,18 @@ def exported_but_not_defined(source: str) -> list[str]:
     return [name for name in exported if name not in defined]
 
 
-@pytest.mark.parametrize("module", [m for m in _modules() if m not in NOT_YET])
+@pytest.mark.parametrize("module", [m for m in _modules()])
 def test_modules_export_only_what_they_define(module):
     assert exported_but_not_defined((ROOT / module).read_text(encoding="utf-8")) == [], module
 
 
 def aliases(source: str) -> list[str]:
     """Top-level ``NAME = OTHER`` bindings: one value under a second name."""
-    return [ast.unparse(node) for node in ast.parse(source).body
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name)]
+    return [
+        ast.unparse(node)
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name)
+    ]
 
 
 @pytest.mark.parametrize("module", _modules())
@@ -66,20 +65,15 @@ def test_the_check_sees_a_re_export():
     assert aliases("from .x import LIMIT\nOLD_LIMIT = LIMIT\n_hook = x.write\n") == ["OLD_LIMIT = LIMIT"]
 
 
-def test_not_yet_lists_only_modules_that_still_re_export():
-    for module in sorted(NOT_YET):
-        path = ROOT / module
-        assert path.exists() and exported_but_not_defined(path.read_text(encoding="utf-8")), (
-            f"{module} no longer re-exports: remove it from NOT_YET")
-
-
 def base_dependencies() -> set[str]:
     """The import names of the packages every install has (pyproject's ``dependencies``)."""
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")  # tomllib is Python 3.11+
     listed = re.search(r"^dependencies = \[(.*?)^\]", text, re.MULTILINE | re.DOTALL)
     assert listed, "pyproject.toml has no dependencies list"
-    return {re.split(r"[<>=!~\[ ;]", spec, maxsplit=1)[0].replace("-", "_")
-            for spec in re.findall(r'"([^"]+)"', listed.group(1))}
+    return {
+        re.split(r"[<>=!~\[ ;]", spec, maxsplit=1)[0].replace("-", "_")
+        for spec in re.findall(r'"([^"]+)"', listed.group(1))
+    }
 
 
 def guarded_imports(source: str) -> list[str]:
@@ -87,8 +81,12 @@ def guarded_imports(source: str) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Try) and any(
-                h.type is not None and any(isinstance(n, ast.Name) and n.id in ("ImportError", "ModuleNotFoundError")
-                                           for n in ast.walk(h.type)) for h in node.handlers):
+            h.type is not None
+            and any(
+                isinstance(n, ast.Name) and n.id in ("ImportError", "ModuleNotFoundError") for n in ast.walk(h.type)
+            )
+            for h in node.handlers
+        ):
             for inner in (n for stmt in node.body for n in ast.walk(stmt)):
                 if isinstance(inner, ast.Import):
                     found += [a.name.split(".")[0] for a in inner.names]

@@ -9,12 +9,21 @@ import pytest
 import torch
 
 import albert_model as A
-from albert_model.weight_files import CheckpointError
+from albert_model.checkpoints._weight_files import CheckpointError
 
 from .conftest import SHARED
 
-TINY = {"vocab_size": 99, "embedding_size": 16, "hidden_size": 32, "num_hidden_layers": 4, "num_hidden_groups": 2,
-        "num_attention_heads": 4, "intermediate_size": 37, "inner_group_num": 2, "max_position_embeddings": 64}
+TINY = {
+    "vocab_size": 99,
+    "embedding_size": 16,
+    "hidden_size": 32,
+    "num_hidden_layers": 4,
+    "num_hidden_groups": 2,
+    "num_attention_heads": 4,
+    "intermediate_size": 37,
+    "inner_group_num": 2,
+    "max_position_embeddings": 64,
+}
 GOOGLE_CONFIG = Path(__file__).parent / "golden" / "albert_config.google.json"
 
 
@@ -36,30 +45,54 @@ def test_config_round_trip_keeps_unknown_keys(tmp_path):
 
 def test_google_config():
     cfg = A.AlbertConfig.from_json(GOOGLE_CONFIG)
-    assert (cfg.hidden_size, cfg.embedding_size, cfg.num_hidden_layers, cfg.num_attention_heads,
-            cfg.intermediate_size, cfg.vocab_size, cfg.hidden_act) == (768, 128, 12, 12, 3072, 30000, "gelu")
+    assert (
+        cfg.hidden_size,
+        cfg.embedding_size,
+        cfg.num_hidden_layers,
+        cfg.num_attention_heads,
+        cfg.intermediate_size,
+        cfg.vocab_size,
+        cfg.hidden_act,
+    ) == (768, 128, 12, 12, 3072, 30000, "gelu")
     assert cfg.extra["net_structure_type"] == 0
 
 
 def test_config_matches_transformers_keys():
     import transformers as T
+
     ours = A.AlbertConfig().to_dict()
     ref = T.AlbertConfig().to_dict()
-    for key in ("vocab_size", "embedding_size", "hidden_size", "num_hidden_layers", "num_hidden_groups",
-                "num_attention_heads", "intermediate_size", "inner_group_num", "hidden_act", "layer_norm_eps",
-                "classifier_dropout_prob", "max_position_embeddings", "type_vocab_size", "pad_token_id"):
+    for key in (
+        "vocab_size",
+        "embedding_size",
+        "hidden_size",
+        "num_hidden_layers",
+        "num_hidden_groups",
+        "num_attention_heads",
+        "intermediate_size",
+        "inner_group_num",
+        "hidden_act",
+        "layer_norm_eps",
+        "classifier_dropout_prob",
+        "max_position_embeddings",
+        "type_vocab_size",
+        "pad_token_id",
+    ):
         assert ours[key] == ref[key], key
 
 
-@pytest.mark.parametrize("overrides, field", [
-    ({"hidden_size": 30}, "hidden_size"),
-    ({"num_hidden_groups": 5}, "num_hidden_groups"),
-    ({"num_hidden_groups": 0}, "num_hidden_groups"),
-    ({"hidden_act": "mish"}, "hidden_act"),
-    ({"hidden_dropout_prob": 1.5}, "hidden_dropout_prob"),
-    ({"vocab_size": 0}, "vocab_size"),
-    ({"problem_type": "ranking"}, "problem_type"),
-])
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"hidden_size": 30}, "hidden_size"),
+        ({"num_hidden_groups": 5}, "num_hidden_groups"),
+        ({"num_hidden_groups": 0}, "num_hidden_groups"),
+        ({"hidden_act": "mish"}, "hidden_act"),
+        ({"hidden_dropout_prob": 1.5}, "hidden_dropout_prob"),
+        ({"vocab_size": 0}, "vocab_size"),
+        ({"problem_type": "ranking"}, "problem_type"),
+    ],
+)
 def test_config_validation_names_the_field(overrides, field):
     with pytest.raises(ValueError, match=field):
         A.AlbertConfig(**{**TINY, **overrides})
@@ -90,10 +123,12 @@ def test_golden_numbers(name):
         out = model(**golden_inputs())[field]
     expected = GOLDEN["outputs"][name]
     assert list(out.shape) == expected["shape"]
-    torch.testing.assert_close(out.double().mean(), torch.tensor(expected["mean"], dtype=torch.float64),
-                               atol=1e-5, rtol=0)
-    torch.testing.assert_close(out.double().abs().sum(), torch.tensor(expected["abs_sum"], dtype=torch.float64),
-                               atol=1e-3, rtol=1e-6)
+    torch.testing.assert_close(
+        out.double().mean(), torch.tensor(expected["mean"], dtype=torch.float64), atol=1e-5, rtol=0
+    )
+    torch.testing.assert_close(
+        out.double().abs().sum(), torch.tensor(expected["abs_sum"], dtype=torch.float64), atol=1e-3, rtol=1e-6
+    )
 
 
 # -- bad input ------------------------------------------------------------------------------------------
@@ -112,7 +147,7 @@ def test_bad_inputs_raise_specific_errors():
         model(torch.full((2, 8), 99))
     with pytest.raises(ValueError, match="attention_mask has shape"):
         model(ids, attention_mask=torch.ones(2, 7, dtype=torch.long))
-    with pytest.raises(TypeError, match="must be a torch.Tensor"):
+    with pytest.raises(TypeError, match=r"must be a torch.Tensor"):
         model([[1, 2, 3]])
     with pytest.raises(ValueError, match="exactly one of input_ids and inputs_embeds"):
         model()
@@ -128,7 +163,7 @@ def test_missing_and_corrupt_checkpoints(tmp_path):
     with pytest.raises(CheckpointError, match="truncated or corrupt"):
         A.AlbertModel.from_pretrained(tmp_path / "ok")
     (tmp_path / "ok" / "model.safetensors").unlink()
-    with pytest.raises(FileNotFoundError, match="has no model.safetensors"):
+    with pytest.raises(FileNotFoundError, match=r"has no model.safetensors"):
         A.AlbertModel.from_pretrained(tmp_path / "ok")
 
 
@@ -136,8 +171,9 @@ def test_other_architecture_rejected(tmp_path):
     from safetensors.torch import save_file
 
     tiny().save_pretrained(tmp_path)
-    save_file({"bert.encoder.layer.0.attention.self.query.weight": torch.zeros(4, 4)},
-              str(tmp_path / "model.safetensors"))
+    save_file(
+        {"bert.encoder.layer.0.attention.self.query.weight": torch.zeros(4, 4)}, str(tmp_path / "model.safetensors")
+    )
     with pytest.raises(CheckpointError, match="not an ALBERT checkpoint"):
         A.AlbertModel.from_pretrained(tmp_path)
 
@@ -155,8 +191,10 @@ def test_mismatches_listed_sorted_in_one_error(tmp_path):
     with pytest.raises(CheckpointError) as err:
         A.AlbertForMaskedLM.from_pretrained(tmp_path)
     message = str(err.value)
-    assert "missing keys (2): albert.embeddings.LayerNorm.weight, albert.encoder.embedding_hidden_mapping_in.bias" \
+    assert (
+        "missing keys (2): albert.embeddings.LayerNorm.weight, albert.encoder.embedding_hidden_mapping_in.bias"
         in message
+    )
     assert "unexpected keys (1): albert.encoder.extra.weight" in message
     assert "shape mismatch for predictions.dense.weight: checkpoint [3, 3], model [16, 32]" in message
     _, report = A.AlbertForMaskedLM.from_pretrained(tmp_path, strict=False, output_loading_info=True)
@@ -194,7 +232,7 @@ def test_save_is_atomic_and_ties_survive(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise OSError("out of memory while serialising")
 
-    # every file is serialised before anything touches the disk (the atomic write is albert_tok.files')
+    # every file is serialised before anything touches the disk (the atomic write is albert_tok.api._files')
     monkeypatch.setattr(safetensors.torch, "save", boom)
     with pytest.raises(OSError):
         model.save_pretrained(tmp_path / "new")

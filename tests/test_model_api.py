@@ -17,14 +17,30 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import albert_model as A
-from albert_model.checkpoint import HeadInitializedWarning
-from albert_model.config import LIMITS, MAX_LABELS
-from albert_model.weight_files import CheckpointError
+from albert_model._config import LIMITS, MAX_LABELS
+from albert_model.checkpoints._state_dict import HeadInitializedWarning
+from albert_model.checkpoints._weight_files import CheckpointError
 
-TINY = {"vocab_size": 99, "embedding_size": 16, "hidden_size": 32, "num_hidden_layers": 4, "num_hidden_groups": 2,
-        "num_attention_heads": 4, "intermediate_size": 37, "inner_group_num": 2, "max_position_embeddings": 64}
-CLASSES = ["AlbertModel", "AlbertForPreTraining", "AlbertForMaskedLM", "AlbertForSequenceClassification",
-           "AlbertForMultipleChoice", "AlbertForTokenClassification", "AlbertForQuestionAnswering"]
+TINY = {
+    "vocab_size": 99,
+    "embedding_size": 16,
+    "hidden_size": 32,
+    "num_hidden_layers": 4,
+    "num_hidden_groups": 2,
+    "num_attention_heads": 4,
+    "intermediate_size": 37,
+    "inner_group_num": 2,
+    "max_position_embeddings": 64,
+}
+CLASSES = [
+    "AlbertModel",
+    "AlbertForPreTraining",
+    "AlbertForMaskedLM",
+    "AlbertForSequenceClassification",
+    "AlbertForMultipleChoice",
+    "AlbertForTokenClassification",
+    "AlbertForQuestionAnswering",
+]
 
 
 def transformers():
@@ -67,29 +83,59 @@ def inputs(name: str = "", seed: int = 0) -> dict:
 
 
 def labels(name: str) -> dict:
-    return {"AlbertModel": {},
-            "AlbertForPreTraining": {"labels": torch.full((3, 10), 7), "sentence_order_label": torch.tensor([0, 1, 0])},
-            "AlbertForMaskedLM": {"labels": torch.full((3, 10), 7)},
-            "AlbertForSequenceClassification": {"labels": torch.tensor([0, 1, 1])},
-            "AlbertForMultipleChoice": {"labels": torch.tensor([1, 0, 1])},
-            "AlbertForTokenClassification": {"labels": torch.ones(3, 10, dtype=torch.long)},
-            "AlbertForQuestionAnswering": {"start_positions": torch.tensor([1, 2, 3]),
-                                           "end_positions": torch.tensor([2, 4, 3])}}[name]
+    return {
+        "AlbertModel": {},
+        "AlbertForPreTraining": {"labels": torch.full((3, 10), 7), "sentence_order_label": torch.tensor([0, 1, 0])},
+        "AlbertForMaskedLM": {"labels": torch.full((3, 10), 7)},
+        "AlbertForSequenceClassification": {"labels": torch.tensor([0, 1, 1])},
+        "AlbertForMultipleChoice": {"labels": torch.tensor([1, 0, 1])},
+        "AlbertForTokenClassification": {"labels": torch.ones(3, 10, dtype=torch.long)},
+        "AlbertForQuestionAnswering": {
+            "start_positions": torch.tensor([1, 2, 3]),
+            "end_positions": torch.tensor([2, 4, 3]),
+        },
+    }[name]
 
 
 # -- config: validated on load, every error naming the key ---------------------------------------------
-@pytest.mark.parametrize("key, value", [
-    ("pad_token_id", 99), ("pad_token_id", -1), ("pad_token_id", "0"),
-    ("vocab_size", LIMITS["vocab_size"] + 1), ("vocab_size", -5), ("hidden_size", 65536 * 2),
-    ("max_position_embeddings", 10**6 + 1), ("num_hidden_layers", 1025), ("num_hidden_layers", 0),
-    ("num_labels", 0), ("num_labels", MAX_LABELS + 1), ("num_labels", "3"), ("initializer_range", -0.1),
-    ("initializer_range", float("nan")), ("id2label", ["neg", "pos"]), ("id2label", {"0": "a", "2": "b"}),
-    ("id2label", {"zero": "a"}), ("id2label", {"0": None}), ("label2id", ["a"]), ("hidden_size", "768"),
-    ("hidden_size", 768.0), ("hidden_size", True), ("layer_norm_eps", "1e-12"), ("hidden_dropout_prob", "0.1"),
-    ("hidden_dropout_prob", 1.0), ("classifier_dropout_prob", -0.1), ("hidden_act", 3), ("bos_token_id", "x"),
-    ("architectures", "AlbertModel"), ("dtype", "int8"), ("torch_dtype", "float8"), ("return_dict", "yes"),
-    ("num_attention_heads", 5),
-])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("pad_token_id", 99),
+        ("pad_token_id", -1),
+        ("pad_token_id", "0"),
+        ("vocab_size", LIMITS["vocab_size"] + 1),
+        ("vocab_size", -5),
+        ("hidden_size", 65536 * 2),
+        ("max_position_embeddings", 10**6 + 1),
+        ("num_hidden_layers", 1025),
+        ("num_hidden_layers", 0),
+        ("num_labels", 0),
+        ("num_labels", MAX_LABELS + 1),
+        ("num_labels", "3"),
+        ("initializer_range", -0.1),
+        ("initializer_range", float("nan")),
+        ("id2label", ["neg", "pos"]),
+        ("id2label", {"0": "a", "2": "b"}),
+        ("id2label", {"zero": "a"}),
+        ("id2label", {"0": None}),
+        ("label2id", ["a"]),
+        ("hidden_size", "768"),
+        ("hidden_size", 768.0),
+        ("hidden_size", True),
+        ("layer_norm_eps", "1e-12"),
+        ("hidden_dropout_prob", "0.1"),
+        ("hidden_dropout_prob", 1.0),
+        ("classifier_dropout_prob", -0.1),
+        ("hidden_act", 3),
+        ("bos_token_id", "x"),
+        ("architectures", "AlbertModel"),
+        ("dtype", "int8"),
+        ("torch_dtype", "float8"),
+        ("return_dict", "yes"),
+        ("num_attention_heads", 5),
+    ],
+)
 def test_bad_config_values_name_the_key(tmp_path, key, value):
     data = {**TINY, "model_type": "albert", key: value}
     path = tmp_path / "config.json"
@@ -103,7 +149,7 @@ def test_huge_num_labels_is_refused_before_building_anything():
     # 10**9 labels would build a billion-entry dict; the bound is checked first
     with pytest.raises(ValueError, match=r"config\.num_labels must be an int in \[1, 1000000\]"):
         A.AlbertConfig(num_labels=10**9)
-    with pytest.raises(ValueError, match="config.num_labels"):
+    with pytest.raises(ValueError, match=r"config.num_labels"):
         A.AlbertConfig.from_dict({"num_labels": 10**9})
 
 
@@ -117,7 +163,7 @@ def test_config_file_that_is_not_an_object_names_the_file(tmp_path, content, kin
 
 @pytest.mark.parametrize("kind", ["directory", "fifo", "/dev/null", "/dev/zero", "/dev/urandom"])
 def test_config_file_that_is_not_a_regular_file_says_so(tmp_path, kind):
-    from albert_tok._regular import NotARegularFileError
+    from albert_tok.io._regular import NotARegularFileError
 
     from .test_checkpoint_reliability import finishes, not_a_file
 
@@ -140,9 +186,11 @@ def test_id2label_list_is_refused_as_in_transformers():
         A.AlbertConfig(id2label=["a", "b"])
 
 
-_JSON = st.recursive(st.none() | st.booleans() | st.integers(-10, 10**8) | st.floats(allow_nan=False) | st.text(max_size=5),
-                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
-                     max_leaves=6)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-10, 10**8) | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=6,
+)
 _KEYS = sorted(A.AlbertConfig.field_names() - {"extra"})
 
 
@@ -153,9 +201,14 @@ def test_any_json_value_is_accepted_or_refused_with_the_key_named(key, value):
         cfg = A.AlbertConfig.from_dict({**TINY, key: value})
     except ValueError as exc:
         names = {"torch_dtype": "dtype"}.get(key, key)
-        related = {"num_hidden_groups": "num_hidden_layers", "num_hidden_layers": "num_hidden_groups",
-                   "hidden_size": "num_attention_heads", "num_attention_heads": "hidden_size",
-                   "vocab_size": "pad_token_id", "num_labels": "id2label"}
+        related = {
+            "num_hidden_groups": "num_hidden_layers",
+            "num_hidden_layers": "num_hidden_groups",
+            "hidden_size": "num_attention_heads",
+            "num_attention_heads": "hidden_size",
+            "vocab_size": "pad_token_id",
+            "num_labels": "id2label",
+        }
         assert f"config.{names}" in str(exc) or f"config.{related.get(key, names)}" in str(exc), str(exc)
         return
     again = A.AlbertConfig.from_dict(json.loads(cfg.to_json_string()))
@@ -163,8 +216,11 @@ def test_any_json_value_is_accepted_or_refused_with_the_key_named(key, value):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.text(min_size=1, max_size=6), min_size=1, max_size=8, unique=True),
-       st.sampled_from(["gelu", "relu", "gelu_new"]), st.none() | st.integers(0, 98))
+@given(
+    st.lists(st.text(min_size=1, max_size=6), min_size=1, max_size=8, unique=True),
+    st.sampled_from(["gelu", "relu", "gelu_new"]),
+    st.none() | st.integers(0, 98),
+)
 def test_valid_configs_round_trip(names, act, pad):
     cfg = A.AlbertConfig(**TINY, hidden_act=act, pad_token_id=pad).with_labels(names)
     again = A.AlbertConfig.from_dict(json.loads(cfg.to_json_string()))
@@ -190,7 +246,9 @@ def test_num_labels_override_mismatching_head(tmp_path):
     reference("AlbertForSequenceClassification").save_pretrained(tmp_path)
     with pytest.raises(RuntimeError, match="size mismatch"):
         ref_load("AlbertForSequenceClassification", tmp_path, num_labels=3)
-    with pytest.raises(CheckpointError, match=r"(?s)shape mismatch for classifier.weight.*ignore_mismatched_sizes=True"):
+    with pytest.raises(
+        CheckpointError, match=r"(?s)shape mismatch for classifier.weight.*ignore_mismatched_sizes=True"
+    ):
         ours_load("AlbertForSequenceClassification", tmp_path, num_labels=3)
     ref = ref_load("AlbertForSequenceClassification", tmp_path, num_labels=3, ignore_mismatched_sizes=True)
     with pytest.warns(HeadInitializedWarning, match=r"classifier.weight \(checkpoint \[2, 32\], model \[3, 32\]\)"):
@@ -198,7 +256,9 @@ def test_num_labels_override_mismatching_head(tmp_path):
     assert ours.config.id2label == ref.config.id2label and ours.config.label2id == ref.config.label2id
     assert ours.classifier.weight.shape == ref.classifier.weight.shape
     assert ours.load_report.head_missing and [k for k, _, _ in ours.load_report.reinitialized] == [
-        "classifier.bias", "classifier.weight"]
+        "classifier.bias",
+        "classifier.weight",
+    ]
     with torch.no_grad():  # everything but the head came from the checkpoint
         torch.testing.assert_close(ours.albert(**inputs()).pooler_output, ref.albert(**inputs()).pooler_output)
 
@@ -206,8 +266,13 @@ def test_num_labels_override_mismatching_head(tmp_path):
 def test_label_and_other_config_overrides(tmp_path):
     reference("AlbertForSequenceClassification").save_pretrained(tmp_path)
     names = {0: "neg", 1: "pos"}
-    for kwargs in ({"id2label": names}, {"num_labels": 2, "id2label": names}, {"problem_type": "regression"},
-                   {"hidden_dropout_prob": 0.3, "classifier_dropout_prob": 0.2}, {"num_labels": 2}):
+    for kwargs in (
+        {"id2label": names},
+        {"num_labels": 2, "id2label": names},
+        {"problem_type": "regression"},
+        {"hidden_dropout_prob": 0.3, "classifier_dropout_prob": 0.2},
+        {"num_labels": 2},
+    ):
         ref = ref_load("AlbertForSequenceClassification", tmp_path, **kwargs)
         ours = ours_load("AlbertForSequenceClassification", tmp_path, **kwargs)
         for key in kwargs:
@@ -215,8 +280,10 @@ def test_label_and_other_config_overrides(tmp_path):
         assert ours.config.id2label == ref.config.id2label
         assert ours.albert.embeddings.dropout.p == ref.albert.embeddings.dropout.p
         assert ours.dropout.p == ref.dropout.p
-    assert ours_load("AlbertForSequenceClassification", tmp_path, id2label=names).config.label2id == {"neg": 0,
-                                                                                                      "pos": 1}
+    assert ours_load("AlbertForSequenceClassification", tmp_path, id2label=names).config.label2id == {
+        "neg": 0,
+        "pos": 1,
+    }
     with pytest.raises(ValueError, match="num_labels=3 disagrees with id2label"):
         ours_load("AlbertForSequenceClassification", tmp_path, num_labels=3, id2label=names)
     with pytest.raises(ValueError, match="incompatible"):
@@ -231,8 +298,14 @@ def test_label_and_other_config_overrides(tmp_path):
 
 def test_dtype_like_transformers(tmp_path):
     reference("AlbertForSequenceClassification").to(torch.bfloat16).save_pretrained(tmp_path)
-    for kwargs in ({}, {"dtype": "auto"}, {"torch_dtype": torch.float16}, {"dtype": "float16"},
-                   {"dtype": torch.float64}, {"torch_dtype": "auto"}):
+    for kwargs in (
+        {},
+        {"dtype": "auto"},
+        {"torch_dtype": torch.float16},
+        {"dtype": "float16"},
+        {"dtype": torch.float64},
+        {"torch_dtype": "auto"},
+    ):
         ref = ref_load("AlbertForSequenceClassification", tmp_path, **kwargs)
         ours = ours_load("AlbertForSequenceClassification", tmp_path, **kwargs)
         assert ours.dtype == ref.dtype, kwargs
@@ -271,10 +344,15 @@ def test_outputs_index_iterate_and_tuple_like_transformers(name, with_labels, tm
     assert ("loss" in o) == ("loss" in r) == (with_labels and bool(labels(name)))
     assert len(o.to_tuple()) == len(r.to_tuple()) and len(o_tuple) == len(r_tuple)
     assert type(o_tuple) is tuple
-    for mine, theirs in [(o[0], r[0]), (o_tuple[0], r_tuple[0]), (o[-1][-1], r[-1][-1]), (o[1:][0], r[1:][0]),
-                         (o.get("hidden_states")[0], r.get("hidden_states")[0])]:
+    for mine, theirs in [
+        (o[0], r[0]),
+        (o_tuple[0], r_tuple[0]),
+        (o[-1][-1], r[-1][-1]),
+        (o[1:][0], r[1:][0]),
+        (o.get("hidden_states")[0], r.get("hidden_states")[0]),
+    ]:
         torch.testing.assert_close(mine, theirs, atol=1e-5, rtol=1e-5)
-    for (k1, v1), (k2, v2) in zip(o.items(), r.items()):
+    for (k1, v1), (k2, v2) in zip(o.items(), r.items(), strict=False):
         assert k1 == k2 and type(v1) is type(v2)
     assert o.get("attentions") is None and o.get("attentions", 5) == 5
     assert len(list(o.values())) == len(o)
@@ -312,11 +390,26 @@ def test_transformers_trainer_trains_and_evaluates(tmp_path):
     torch.manual_seed(0)
     model = A.AlbertForSequenceClassification(A.AlbertConfig(**TINY))
     g = torch.Generator().manual_seed(0)
-    rows = [{"input_ids": torch.randint(5, 99, (8,), generator=g), "attention_mask": torch.ones(8, dtype=torch.long),
-             "labels": torch.tensor(i % 2)} for i in range(16)]
-    args = T.TrainingArguments(output_dir=str(tmp_path), per_device_train_batch_size=4, max_steps=3, use_cpu=True,
-                               report_to=[], save_strategy="no", logging_steps=1, learning_rate=1e-3,
-                               disable_tqdm=True, gradient_checkpointing=True)
+    rows = [
+        {
+            "input_ids": torch.randint(5, 99, (8,), generator=g),
+            "attention_mask": torch.ones(8, dtype=torch.long),
+            "labels": torch.tensor(i % 2),
+        }
+        for i in range(16)
+    ]
+    args = T.TrainingArguments(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=4,
+        max_steps=3,
+        use_cpu=True,
+        report_to=[],
+        save_strategy="no",
+        logging_steps=1,
+        learning_rate=1e-3,
+        disable_tqdm=True,
+        gradient_checkpointing=True,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         trainer = T.Trainer(model=model, args=args, train_dataset=rows, eval_dataset=rows)
@@ -329,8 +422,9 @@ def test_transformers_trainer_trains_and_evaluates(tmp_path):
 
 
 # -- embeddings, resizing, counting, gradient checkpointing ----------------------------------------------
-@pytest.mark.parametrize("name", ["AlbertForMaskedLM", "AlbertForPreTraining", "AlbertForSequenceClassification",
-                                  "AlbertModel"])
+@pytest.mark.parametrize(
+    "name", ["AlbertForMaskedLM", "AlbertForPreTraining", "AlbertForSequenceClassification", "AlbertModel"]
+)
 def test_embedding_accessors_like_transformers(name, tmp_path):
     ref = reference(name)
     ref.save_pretrained(tmp_path)
@@ -401,7 +495,8 @@ def test_num_parameters_like_transformers(name, tmp_path):
     for only_trainable in (False, True):
         for exclude_embeddings in (False, True):
             assert ours.num_parameters(only_trainable, exclude_embeddings) == ref.num_parameters(
-                only_trainable, exclude_embeddings), (only_trainable, exclude_embeddings)
+                only_trainable, exclude_embeddings
+            ), (only_trainable, exclude_embeddings)
 
 
 @pytest.mark.parametrize("kwargs", [None, {"use_reentrant": True}])
@@ -458,8 +553,9 @@ def test_bin_saves_both_ways(tmp_path):
     paths = ours.save_pretrained(tmp_path / "bin", safe_serialization=False)
     assert sorted(p.rsplit("/", 1)[1] for p in paths) == ["config.json", "pytorch_model.bin"]
     ref = ref_load("AlbertForMaskedLM", tmp_path / "bin")
-    reference("AlbertForMaskedLM").save_pretrained(tmp_path / "sharded", safe_serialization=False,
-                                                   max_shard_size="30KB")
+    reference("AlbertForMaskedLM").save_pretrained(
+        tmp_path / "sharded", safe_serialization=False, max_shard_size="30KB"
+    )
     assert (tmp_path / "sharded" / "pytorch_model.bin.index.json").exists()
     sharded_ref = ref_load("AlbertForMaskedLM", tmp_path / "sharded")
     sharded = A.AlbertForMaskedLM.from_pretrained(tmp_path / "sharded")
@@ -468,9 +564,15 @@ def test_bin_saves_both_ways(tmp_path):
         torch.testing.assert_close(sharded(**inputs()).logits, sharded_ref(**inputs()).logits)
 
 
-_OUTPUT_TYPES = ["SequenceClassifierOutput", "MaskedLMOutput", "QuestionAnsweringModelOutput",
-                 "AlbertForPreTrainingOutput", "BaseModelOutputWithPooling", "TokenClassifierOutput",
-                 "MultipleChoiceModelOutput"]
+_OUTPUT_TYPES = [
+    "SequenceClassifierOutput",
+    "MaskedLMOutput",
+    "QuestionAnsweringModelOutput",
+    "AlbertForPreTrainingOutput",
+    "BaseModelOutputWithPooling",
+    "TokenClassifierOutput",
+    "MultipleChoiceModelOutput",
+]
 
 
 @settings(max_examples=150, deadline=None)
@@ -479,14 +581,16 @@ def test_output_mapping_and_indexing_match_transformers_model_output(kind, prese
     T = transformers()
     from dataclasses import fields
 
-    import albert_model.outputs as ours_outputs
+    import albert_model.modeling._outputs as ours_outputs
 
     ref_module = T.models.albert.modeling_albert if kind == "AlbertForPreTrainingOutput" else T.modeling_outputs
     ours_cls, ref_cls = getattr(ours_outputs, kind), getattr(ref_module, kind)
     names = [f.name for f in fields(ours_cls)]
     assert names == [f.name for f in fields(ref_cls)]
     present[0] = present[0] or kind == "BaseModelOutputWithPooling"  # its first field is required
-    values = {n: torch.full((1,), float(i)) if keep else None for i, (n, keep) in enumerate(zip(names, present))}
+    values = {
+        n: torch.full((1,), float(i)) if keep else None for i, (n, keep) in enumerate(zip(names, present, strict=False))
+    }
     o, r = ours_cls(**values), ref_cls(**values)
     assert list(o.keys()) == list(r.keys()) and len(o) == len(r) and o.to_tuple() == r.to_tuple()
     for name in names:
@@ -500,8 +604,7 @@ def test_output_mapping_and_indexing_match_transformers_model_output(kind, prese
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.tuples(st.integers(1, 300), st.none() | st.integers(1, 64)), min_size=1, max_size=3),
-       st.booleans())
+@given(st.lists(st.tuples(st.integers(1, 300), st.none() | st.integers(1, 64)), min_size=1, max_size=3), st.booleans())
 def test_resizing_keeps_old_rows_and_ties(steps, mean_resizing):
     torch.manual_seed(0)
     model = A.AlbertForMaskedLM(A.AlbertConfig(**TINY)).eval()
@@ -516,6 +619,8 @@ def test_resizing_keeps_old_rows_and_ties(steps, mean_resizing):
         assert torch.equal(emb.weight[:keep], before[:keep]) and torch.equal(model.predictions.bias[:keep], bias[:keep])
         assert not model.predictions.bias[keep:].any() and torch.isfinite(emb.weight).all()
         assert model.config.vocab_size == n == model.predictions.decoder.out_features == emb.num_embeddings
-        assert model.predictions.decoder.weight is emb.weight and model.predictions.decoder.bias is model.predictions.bias
+        assert (
+            model.predictions.decoder.weight is emb.weight and model.predictions.decoder.bias is model.predictions.bias
+        )
         with torch.no_grad():
             assert model(torch.tensor([[n - 1, 0]])).logits.shape == (1, 2, n)

@@ -10,14 +10,34 @@ import transformers as T
 
 import albert_model as A
 
-TINY = {"vocab_size": 99, "embedding_size": 16, "hidden_size": 32, "num_hidden_layers": 4, "num_hidden_groups": 2,
-        "num_attention_heads": 4, "intermediate_size": 37, "inner_group_num": 2, "max_position_embeddings": 64,
-        "hidden_act": "gelu_new", "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1}
-CLASSES = ["AlbertModel", "AlbertForPreTraining", "AlbertForMaskedLM", "AlbertForSequenceClassification",
-           "AlbertForMultipleChoice", "AlbertForTokenClassification", "AlbertForQuestionAnswering"]
-OUTPUT_FIELDS = {"AlbertModel": ["last_hidden_state", "pooler_output"],
-                 "AlbertForPreTraining": ["prediction_logits", "sop_logits"],
-                 "AlbertForQuestionAnswering": ["start_logits", "end_logits"]}
+TINY = {
+    "vocab_size": 99,
+    "embedding_size": 16,
+    "hidden_size": 32,
+    "num_hidden_layers": 4,
+    "num_hidden_groups": 2,
+    "num_attention_heads": 4,
+    "intermediate_size": 37,
+    "inner_group_num": 2,
+    "max_position_embeddings": 64,
+    "hidden_act": "gelu_new",
+    "hidden_dropout_prob": 0.1,
+    "attention_probs_dropout_prob": 0.1,
+}
+CLASSES = [
+    "AlbertModel",
+    "AlbertForPreTraining",
+    "AlbertForMaskedLM",
+    "AlbertForSequenceClassification",
+    "AlbertForMultipleChoice",
+    "AlbertForTokenClassification",
+    "AlbertForQuestionAnswering",
+]
+OUTPUT_FIELDS = {
+    "AlbertModel": ["last_hidden_state", "pooler_output"],
+    "AlbertForPreTraining": ["prediction_logits", "sop_logits"],
+    "AlbertForQuestionAnswering": ["start_logits", "end_logits"],
+}
 
 
 def batch(name: str, seed: int = 0) -> dict:
@@ -79,14 +99,15 @@ def test_transformers_checkpoint_loads_here(name, tmp_path):
     with torch.no_grad():
         assert_same(name, ours(**inputs), ref(**inputs))
         if labels(name):
-            torch.testing.assert_close(ours(**inputs, **labels(name)).loss, ref(**inputs, **labels(name)).loss,
-                                       atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(
+                ours(**inputs, **labels(name)).loss, ref(**inputs, **labels(name)).loss, atol=1e-5, rtol=1e-5
+            )
         # hidden states and the eager attention path
         o = ours(**inputs, output_hidden_states=True, output_attentions=True)
         r = ref(**inputs, output_hidden_states=True, output_attentions=True)
     assert len(o.hidden_states) == len(r.hidden_states) == TINY["num_hidden_layers"] + 1
     assert len(o.attentions) == len(r.attentions) == TINY["num_hidden_layers"] * TINY["inner_group_num"]
-    for a, b in zip(o.hidden_states + o.attentions, r.hidden_states + r.attentions):
+    for a, b in zip(o.hidden_states + o.attentions, r.hidden_states + r.attentions, strict=False):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
@@ -103,18 +124,21 @@ def test_checkpoint_saved_here_loads_in_transformers(name, tmp_path):
     with torch.no_grad():
         assert_same(name, ours(**inputs), ref.eval()(**inputs))
         if labels(name):
-            torch.testing.assert_close(ours(**inputs, **labels(name)).loss, ref(**inputs, **labels(name)).loss,
-                                       atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(
+                ours(**inputs, **labels(name)).loss, ref(**inputs, **labels(name)).loss, atol=1e-5, rtol=1e-5
+            )
         o = ours(**inputs, output_hidden_states=True, return_dict=False)
         r = ref(**inputs, output_hidden_states=True, return_dict=False)
     assert type(o) is tuple and len(o) == len(r)
-    for a, b in zip(o[-1], r[-1]):  # hidden states, through the tuple form
+    for a, b in zip(o[-1], r[-1], strict=False):  # hidden states, through the tuple form
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
 def test_regression_and_multilabel_losses(tmp_path):
-    for num_labels, lab in ((1, torch.tensor([0.5, -1.0, 2.0])),
-                            (3, torch.tensor([[1.0, 0, 1], [0, 0, 1], [1, 1, 0]]))):
+    for num_labels, lab in (
+        (1, torch.tensor([0.5, -1.0, 2.0])),
+        (3, torch.tensor([[1.0, 0, 1], [0, 0, 1], [1, 1, 0]])),
+    ):
         ref = reference("AlbertForSequenceClassification", num_labels=num_labels)
         ref.save_pretrained(tmp_path / str(num_labels))
         ours = A.AlbertForSequenceClassification.from_pretrained(tmp_path / str(num_labels))
@@ -144,7 +168,7 @@ def test_sharded_safetensors(tmp_path):
 
 def test_base_checkpoint_in_head_and_head_checkpoint_in_base(tmp_path):
     reference("AlbertModel").save_pretrained(tmp_path / "base")
-    with pytest.warns(A.checkpoint.HeadInitializedWarning, match="fine-tune it"):
+    with pytest.warns(A.HeadInitializedWarning, match="fine-tune it"):
         head = A.AlbertForSequenceClassification.from_pretrained(tmp_path / "base")
     assert head.load_report.newly_initialized == ["classifier.bias", "classifier.weight"]
     assert head.load_report.head_missing

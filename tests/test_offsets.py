@@ -1,4 +1,4 @@
-"""The offsets contract of albert_tok.offsets, checked on both tokenizers (their offsets are equal), and
+"""The offsets contract of albert_tok.rules._offsets, checked on both tokenizers (their offsets are equal), and
 against transformers' fast tokenizer."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from albert_tok import AlbertTokenizer, AlbertTokenizerFast
-from albert_tok.offsets import normaliser_predicates, remap_offsets, settle_offsets, space_pieces
-from albert_tok.rules import deleted_controls_pattern
-from albert_tok.text import PYTHON_WHITESPACE
+from albert_tok.rules._digit_comma import deleted_controls_pattern
+from albert_tok.rules._offsets import normaliser_predicates, remap_offsets, settle_offsets, space_pieces
+from albert_tok.rules._text import PYTHON_WHITESPACE
 
 from .conftest import SPIECE
 from .strategies import any_text, grapheme_clusters, replacement_then_extenders, text, vocabulary_text
@@ -23,13 +23,13 @@ WORD = "\u2581"
 
 def violations(tok, t: str, ids: list[int], offsets: list[tuple[int, int]]) -> list[tuple[int, str]]:
     """(token index, what is wrong) for every way ``offsets`` (of ``t``'s tokens, no [CLS]/[SEP] added)
-    breaks the contract of albert_tok.offsets."""
+    breaks the contract of albert_tok.rules._offsets."""
     problems = []
     is_space = getattr(tok, "_is_space", PYTHON_WHITESPACE.__contains__)
     is_deleted = getattr(tok, "_is_deleted", lambda c: False)
     pieces = tok.convert_ids_to_tokens(ids)
     floor = 0
-    for k, (piece, (s, e)) in enumerate(zip(pieces, offsets)):
+    for k, (piece, (s, e)) in enumerate(zip(pieces, offsets, strict=False)):
         if not 0 <= s <= e <= len(t):
             problems.append((k, f"token {k} {piece!r} span {(s, e)} is outside the text (length {len(t)})"))
         if s < floor:
@@ -48,9 +48,10 @@ def violations(tok, t: str, ids: list[int], offsets: list[tuple[int, int]]) -> l
                 problems.append((k, f"token {k} {piece!r} span {(s, e)} holds whitespace only, not its word"))
         floor = max(floor, e)
     for piece in tok._added.split(t) or []:  # special and added tokens written in the text
-        if piece.token is not None and (piece.token, (piece.start, piece.end)) not in zip(ids, offsets):
-            problems.append((-1, (f"added token {piece.token} written at {(piece.start, piece.end)} has no "
-                                  f"token with that span")))
+        if piece.token is not None and (piece.token, (piece.start, piece.end)) not in zip(ids, offsets, strict=False):
+            problems.append(
+                (-1, (f"added token {piece.token} written at {(piece.start, piece.end)} has no token with that span"))
+            )
     return problems
 
 
@@ -66,6 +67,7 @@ def fast_offsets(fast, t: str) -> tuple[list[int], list[tuple[int, int]]]:
 @pytest.fixture
 def alarm():
     """Fail an example that runs longer than 10 s instead of hanging the suite (#8.3 looped forever)."""
+
     def expire(signum, frame):
         raise TimeoutError("offsets took over 10 s: an offset loop does not advance")
 
@@ -86,32 +88,40 @@ def test_replacement_char_then_mark_terminates(fast, alarm):
     assert contract_violations(fast, "\ufffd\u034f", ids, offsets) == []
 
 
-@pytest.mark.parametrize("t, expected", [
-    ("a [MASK] x", [("▁a", (0, 1)), ("[MASK]", (1, 8)), ("▁x", (8, 10))]),
-    (" x", [("▁x", (0, 2))]),
-    ("e\u0301té", [("▁", (0, 0)), ("ete", (0, 4))]),
-    ("ǅ", [("▁", (0, 0)), ("dz", (0, 1))]),
-    ("(x)", [("▁", (0, 0)), ("(", (0, 1)), ("x", (1, 2)), (")", (2, 3))]),
-    ("x [MASK] y [SEP] z", [("▁x", (0, 1)), ("[MASK]", (1, 8)), ("▁", (8, 9)), ("y", (9, 10)),
-                            ("[SEP]", (11, 16)), ("▁z", (16, 18))]),
-    ("I paid 2010, yes", [("▁i", (0, 1)), ("▁paid", (1, 6)), ("▁2010", (6, 11)), (",", (11, 12)),
-                          ("▁yes", (12, 16))]),
-    ("a   b", [("▁a", (0, 1)), ("▁b", (3, 5))]),
-    ("\x1bu", [("▁u", (1, 2))]),
-    ("\x1bü x", [("▁u", (1, 2)), ("▁x", (2, 4))]),
-    ("क्ष \u0301 x", [("▁", (0, 0)), ("<unk>", (0, 3)), ("▁x", (5, 7))]),
-])
+@pytest.mark.parametrize(
+    "t, expected",
+    [
+        ("a [MASK] x", [("▁a", (0, 1)), ("[MASK]", (1, 8)), ("▁x", (8, 10))]),
+        (" x", [("▁x", (0, 2))]),
+        ("e\u0301té", [("▁", (0, 0)), ("ete", (0, 4))]),
+        ("ǅ", [("▁", (0, 0)), ("dz", (0, 1))]),
+        ("(x)", [("▁", (0, 0)), ("(", (0, 1)), ("x", (1, 2)), (")", (2, 3))]),
+        (
+            "x [MASK] y [SEP] z",
+            [("▁x", (0, 1)), ("[MASK]", (1, 8)), ("▁", (8, 9)), ("y", (9, 10)), ("[SEP]", (11, 16)), ("▁z", (16, 18))],
+        ),
+        (
+            "I paid 2010, yes",
+            [("▁i", (0, 1)), ("▁paid", (1, 6)), ("▁2010", (6, 11)), (",", (11, 12)), ("▁yes", (12, 16))],
+        ),
+        ("a   b", [("▁a", (0, 1)), ("▁b", (3, 5))]),
+        ("\x1bu", [("▁u", (1, 2))]),
+        ("\x1bü x", [("▁u", (1, 2)), ("▁x", (2, 4))]),
+        ("क्ष \u0301 x", [("▁", (0, 0)), ("<unk>", (0, 3)), ("▁x", (5, 7))]),
+    ],
+)
 def test_known_spans(fast, t, expected):
     ids, offsets = fast_offsets(fast, t)
-    assert list(zip(fast.convert_ids_to_tokens(ids), offsets)) == expected
+    assert list(zip(fast.convert_ids_to_tokens(ids), offsets, strict=False)) == expected
 
 
 def test_contract_catches_overlap(fast):
     # The spans the fast tokenizer gave before the contract existed must count as violations.
     ids = fast.encode("e\u0301té", add_special_tokens=False)
     assert contract_violations(fast, "e\u0301té", ids, [(0, 1), (0, 4)])
-    assert contract_violations(fast, "a [MASK] x", fast.encode("a [MASK] x", add_special_tokens=False),
-                               [(0, 1), (1, 8), (9, 10)])
+    assert contract_violations(
+        fast, "a [MASK] x", fast.encode("a [MASK] x", add_special_tokens=False), [(0, 1), (1, 8), (9, 10)]
+    )
 
 
 # -- properties ----------------------------------------------------------------------------------------
@@ -173,14 +183,14 @@ pieces_st = st.lists(st.text(alphabet="▁ab1,", min_size=1, max_size=4), min_si
 def test_remap_offsets_is_monotone_and_keeps_shared_boundaries(old, data):
     joined = "".join(old)
     cuts = sorted(data.draw(st.sets(st.integers(1, len(joined) - 1), max_size=6))) if len(joined) > 1 else []
-    new = [joined[i:j] for i, j in zip([0, *cuts], [*cuts, len(joined)])]
+    new = [joined[i:j] for i, j in zip([0, *cuts], [*cuts, len(joined)], strict=False)]
     spans, pos = [], 0
     for piece in old:  # one text character per piece character
         spans.append((pos, pos + len(piece)))
         pos += len(piece)
     out = remap_offsets(old, spans, new)
     assert len(out) == len(new)
-    assert out == [(i, j) for i, j in zip([0, *cuts], [*cuts, len(joined)])]
+    assert out == [(i, j) for i, j in zip([0, *cuts], [*cuts, len(joined)], strict=False)]
 
 
 def test_remap_offsets_rejects_other_text():
@@ -188,8 +198,11 @@ def test_remap_offsets_rejects_other_text():
         remap_offsets(["ab"], [(0, 2)], ["abc"])
 
 
-@given(t=st.text(alphabet=" ab", max_size=8), raw=st.lists(st.tuples(st.integers(-3, 12), st.integers(-3, 12)),
-                                                          max_size=6), data=st.data())
+@given(
+    t=st.text(alphabet=" ab", max_size=8),
+    raw=st.lists(st.tuples(st.integers(-3, 12), st.integers(-3, 12)), max_size=6),
+    data=st.data(),
+)
 def test_settle_offsets_contract_on_arbitrary_raw_spans(t, raw, data):
     ids = data.draw(st.lists(st.sampled_from([0, 1, 2]), min_size=len(raw), max_size=len(raw)))
     out = settle_offsets(t, ids, raw, word_start_ids={0, 1}, space_id=0)
@@ -214,6 +227,7 @@ def test_space_pieces():
 @pytest.fixture(scope="module")
 def hf_fast():
     import transformers
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return transformers.AlbertTokenizerFast(vocab_file=str(SPIECE))
@@ -245,7 +259,7 @@ def test_equal_to_transformers_where_ids_agree(fast, hf_fast, t):
     # unknown pieces: transformers' normaliser maps some grapheme clusters unlike SentencePiece (dropping a
     # variation selector, say), and inside an unknown piece the ids still agree.
     theirs_wrong = {k for k, _ in violations(fast, t, theirs["input_ids"][1:-1], spans[1:-1])}
-    for k, (mine, other) in enumerate(zip(ours["offset_mapping"], spans)):
+    for k, (mine, other) in enumerate(zip(ours["offset_mapping"], spans, strict=False)):
         if k - 1 in theirs_wrong or ours["input_ids"][k] == fast.unk_token_id:
             continue
         assert mine == other, (t, k, ours["offset_mapping"], spans)

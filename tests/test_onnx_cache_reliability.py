@@ -30,17 +30,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import albert_model as A
-from albert_model import onnx_export, onnx_runtime
-from albert_model.onnx_export import cached_export, export_onnx
-from albert_model.onnx_runtime import MAX_THREADS, OnnxAlbertModel, session_options
-from albert_model.pipeline_base import _onnx_file_tokenizer
-from albert_model.pipelines import pipeline
+from albert_model.onnx import _export as onnx_export
+from albert_model.onnx import _runtime as onnx_runtime
+from albert_model.onnx._export import cached_export, export_onnx
+from albert_model.onnx._runtime import MAX_THREADS, OnnxAlbertModel, session_options
+from albert_model.pipelines._base import _onnx_file_tokenizer
+from albert_model.pipelines._factory import pipeline
 from albert_tok import AlbertTokenizerFast
 
 from .conftest import ROOT, SPIECE
 
-CONFIG = {"vocab_size": 1000, "embedding_size": 16, "hidden_size": 32, "num_hidden_layers": 1,
-          "num_attention_heads": 4, "intermediate_size": 37, "max_position_embeddings": 64}
+CONFIG = {
+    "vocab_size": 1000,
+    "embedding_size": 16,
+    "hidden_size": 32,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 4,
+    "intermediate_size": 37,
+    "max_position_embeddings": 64,
+}
 IDS = torch.tensor([[2, 50, 4, 7, 3], [2, 9, 9, 4, 3]])
 SEEDS = (0, 1, 2)
 WEIGHTS = "model.safetensors"
@@ -184,8 +192,10 @@ def test_the_graph_names_the_checkpoint_content_it_came_from(pool, tmp_path):
     record = json.loads((directory / RECORD).read_text())
     assert len(record["sha256"]) == 64 and OnnxAlbertModel.from_onnx(path).checkpoint_sha256 == record["sha256"]
     other = copy_checkpoint(pool, 0, tmp_path / "same")  # the same bytes elsewhere: the same key
-    assert json.loads(Path(cached_export(other, "fill-mask")).with_suffix(".json").read_text())["sha256"] == \
-        record["sha256"]
+    assert (
+        json.loads(Path(cached_export(other, "fill-mask")).with_suffix(".json").read_text())["sha256"]
+        == record["sha256"]
+    )
 
 
 # -- a re-save while an export runs -----------------------------------------------------------------
@@ -244,7 +254,7 @@ def test_a_save_pretrained_during_an_export_is_seen_on_the_next_use(pool, tmp_pa
 
 def test_the_checkpoint_is_read_as_the_loader_reads_it(pool, tmp_path):
     """The copy the graph is exported from changes nothing the loader checks, and errors name the checkpoint."""
-    from albert_model.weight_files import CheckpointError
+    from albert_model.checkpoints._weight_files import CheckpointError
 
     outside = copy_checkpoint(pool, 0, tmp_path / "outside")
     directory = tmp_path / "ckpt"
@@ -299,16 +309,21 @@ def test_a_file_written_a_moment_ago_is_hashed_again(pool, tmp_path, monkeypatch
 
 
 @settings(max_examples=5)
-@given(steps=st.lists(st.sampled_from(["save", "cp-p", "tar", "touch", "swap-graph", "tear-record",
-                                       "drop-graph"]), min_size=1, max_size=3),
-       seeds=st.lists(st.sampled_from(SEEDS), min_size=3, max_size=3))
+@given(
+    steps=st.lists(
+        st.sampled_from(["save", "cp-p", "tar", "touch", "swap-graph", "tear-record", "drop-graph"]),
+        min_size=1,
+        max_size=3,
+    ),
+    seeds=st.lists(st.sampled_from(SEEDS), min_size=3, max_size=3),
+)
 def test_the_cache_serves_only_the_checkpoints_graph(pool, steps, seeds):
     """Whatever happens to the checkpoint and its cache, the graph served computes the checkpoint's logits."""
     with tempfile.TemporaryDirectory() as tmp:
         directory = copy_checkpoint(pool, 0, Path(tmp) / "ckpt")
         current = 0
         cached_export(directory, "fill-mask")
-        for step, seed in zip(steps, seeds):
+        for step, seed in zip(steps, seeds, strict=False):
             graph = directory / GRAPH
             if step == "save":
                 model(seed).save_pretrained(directory)
@@ -347,7 +362,7 @@ def test_the_record_and_the_graph_have_the_same_mode(pool, tmp_path, umask):
 # -- a killed export --------------------------------------------------------------------------------
 CHILD = """
 import sys
-from albert_model import onnx_export
+from albert_model.onnx import _export as onnx_export
 real = onnx_export._trace
 def blocked(model, path):
     print("tracing", flush=True)
@@ -367,8 +382,13 @@ def read_line(proc: subprocess.Popen, timeout: float = 300.0) -> str:
 
 def test_a_killed_export_leaves_no_scratch_folder_behind(pool, tmp_path):
     directory = copy_checkpoint(pool, 0, tmp_path / "ckpt")
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(directory)], cwd=ROOT, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(directory)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert read_line(proc) == "tracing\n"
         scratch = list((directory / "onnx").glob(".onnx-*"))
@@ -384,8 +404,10 @@ def test_a_killed_export_leaves_no_scratch_folder_behind(pool, tmp_path):
     assert scratch[0].is_dir()  # what the killed export left ...
     assert cached_export(directory, "fill-mask") == path  # ... is removed on the next use
     assert not list((directory / "onnx").glob(".onnx-*"))
-    assert sorted(p.name for p in (directory / "onnx").iterdir()) == ["AlbertForMaskedLM.json",
-                                                                     "AlbertForMaskedLM.onnx"]
+    assert sorted(p.name for p in (directory / "onnx").iterdir()) == [
+        "AlbertForMaskedLM.json",
+        "AlbertForMaskedLM.onnx",
+    ]
 
 
 def test_a_killed_export_to_a_file_is_cleaned_by_the_next_export_there(pool, tmp_path):
@@ -414,19 +436,28 @@ def with_metadata(source: Path, target: Path, **changes: str) -> Path:
     return target
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"model_class": "AlbertForSummarization"},
-     r"albert\.model_class names 'AlbertForSummarization', which is not an ALBERT class \(one of AlbertModel, "),
-    ({"config": "{not json"}, r"albert\.config: not valid JSON"),
-    ({"config": "[1, 2]"}, r"albert\.config is not a valid ALBERT config: .*JSON object"),
-    ({"config": '{"hidden_size": -3}'}, r"albert\.config is not a valid ALBERT config: .*hidden_size"),
-    ({"missing_head": "classifier"}, r"albert\.missing_head: not valid JSON"),
-    ({"missing_head": '{"a": 1}'}, r"albert\.missing_head must be a JSON list of parameter names"),
-    ({"quantize": "int4"}, r"albert\.quantize is 'int4'; accepted: absent or 'int8'"),
-    ({"model_class": "AlbertForSequenceClassification"},
-     (r"its inputs are input_ids, attention_mask, token_type_ids, masked_index, but an "
-      r"AlbertForSequenceClassification graph takes input_ids, attention_mask, token_type_ids")),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (
+            {"model_class": "AlbertForSummarization"},
+            r"albert\.model_class names 'AlbertForSummarization', which is not an ALBERT class \(one of AlbertModel, ",
+        ),
+        ({"config": "{not json"}, r"albert\.config: not valid JSON"),
+        ({"config": "[1, 2]"}, r"albert\.config is not a valid ALBERT config: .*JSON object"),
+        ({"config": '{"hidden_size": -3}'}, r"albert\.config is not a valid ALBERT config: .*hidden_size"),
+        ({"missing_head": "classifier"}, r"albert\.missing_head: not valid JSON"),
+        ({"missing_head": '{"a": 1}'}, r"albert\.missing_head must be a JSON list of parameter names"),
+        ({"quantize": "int4"}, r"albert\.quantize is 'int4'; accepted: absent or 'int8'"),
+        (
+            {"model_class": "AlbertForSequenceClassification"},
+            (
+                r"its inputs are input_ids, attention_mask, token_type_ids, masked_index, but an "
+                r"AlbertForSequenceClassification graph takes input_ids, attention_mask, token_type_ids"
+            ),
+        ),
+    ],
+)
 def test_bad_metadata_is_refused_when_the_graph_is_opened(plain_graph, tmp_path, changes, message):
     path = with_metadata(plain_graph, tmp_path / "bad.onnx", **changes)
     with pytest.raises(ValueError, match=message) as info:
@@ -443,8 +474,11 @@ def test_good_metadata_still_opens(plain_graph, tmp_path):
 def test_threads_are_bounded_and_explained():
     assert session_options(MAX_THREADS).intra_op_num_threads == MAX_THREADS
     for bad in (MAX_THREADS + 1, 100000, 0, -1):
-        with pytest.raises(ValueError, match=rf"threads must be an int from 1 to {MAX_THREADS}, got {bad}: the "
-                                             r"ONNX Runtime threads"):
+        with pytest.raises(
+            ValueError,
+            match=rf"threads must be an int from 1 to {MAX_THREADS}, got {bad}: the "
+            r"ONNX Runtime threads",
+        ):
             session_options(bad)
 
 
@@ -463,8 +497,18 @@ def test_cli_threads_are_bounded_and_explained(pool, tmp_path, capsys):
 
     directory = copy_checkpoint(pool, 0, tmp_path / "ckpt")
     AlbertTokenizerFast(SPIECE).save_pretrained(directory)
-    code = main(["fill-mask", "a [MASK]", "--model", str(directory), "--backend", "onnxruntime", "--threads",
-                 str(MAX_THREADS + 1)])
+    code = main(
+        [
+            "fill-mask",
+            "a [MASK]",
+            "--model",
+            str(directory),
+            "--backend",
+            "onnxruntime",
+            "--threads",
+            str(MAX_THREADS + 1),
+        ]
+    )
     _, err = capsys.readouterr()
     assert code == 2 and f"from 1 to {MAX_THREADS}" in err and len(err.strip().splitlines()) == 1
     assert not (directory / "onnx").exists()
@@ -543,10 +587,12 @@ def test_a_save_killed_after_its_commit_is_finished_before_the_export_reads(pool
     """As the loader does, the export first finishes a save killed halfway (here: new shards committed, one
     published, the old single file already removed), then exports the new weights."""
     directory = copy_checkpoint(pool, 0, tmp_path / "ckpt")
-    code = ("import os, torch, albert_model as A\nfrom albert_tok import atomic\n"
-            "def hook(label):\n    if label.startswith('publish model-00001'):\n        os._exit(9)\n"
-            "atomic._step_hook = hook\n"
-            f"torch.manual_seed(1)\nA.AlbertForMaskedLM(A.AlbertConfig(**{CONFIG!r})).save_pretrained("
-            f"{str(directory)!r}, max_shard_size='10KB')\n")
+    code = (
+        "import os, torch, albert_model as A\nfrom albert_tok import atomic\n"
+        "def hook(label):\n    if label.startswith('publish model-00001'):\n        os._exit(9)\n"
+        "atomic._step_hook = hook\n"
+        f"torch.manual_seed(1)\nA.AlbertForMaskedLM(A.AlbertConfig(**{CONFIG!r})).save_pretrained("
+        f"{str(directory)!r}, max_shard_size='10KB')\n"
+    )
     assert subprocess.run([sys.executable, "-c", code], timeout=300, check=False).returncode == 9
     assert serves(pool, cached_export(directory, "fill-mask"), 1)

@@ -20,21 +20,67 @@ import torch
 import transformers
 
 import albert_model as A
-from albert_model.pipelines import pipeline
+from albert_model.pipelines._factory import pipeline
 from albert_tok import AlbertTokenizerFast
 
 from .conftest import SPIECE
 
-TINY = {"vocab_size": 30000, "embedding_size": 16, "hidden_size": 32, "num_hidden_layers": 2,
-        "num_attention_heads": 4, "intermediate_size": 37, "max_position_embeddings": 512}
-CONTEXT = ("The Eiffel Tower is a wrought-iron lattice tower on the Champ de Mars in Paris, France. "
-           "It is named after the engineer Gustave Eiffel, whose company designed and built the tower.")
+TINY = {
+    "vocab_size": 30000,
+    "embedding_size": 16,
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "intermediate_size": 37,
+    "max_position_embeddings": 512,
+}
+CONTEXT = (
+    "The Eiffel Tower is a wrought-iron lattice tower on the Champ de Mars in Paris, France. "
+    "It is named after the engineer Gustave Eiffel, whose company designed and built the tower."
+)
 # Every word one piece, so that no window edge falls inside a word (transformers then answers with the part
 # of the word inside the window; we widen to the whole word); random order, so that no phrase repeats with
 # the same surroundings (the answers of repeated text tie, and which occurrence comes first is a coin toss).
-WORDS = ["the", "cat", "sat", "on", "mat", "and", "dog", "ran", "to", "park", "in", "rain", "while", "sun", "was",
-         "low", "big", "red", "old", "man", "saw", "a", "bird", "fly", "over", "river", "near", "town", "at", "night",
-         "with", "his", "friend", "who", "had", "long", "blue", "coat"]
+WORDS = [
+    "the",
+    "cat",
+    "sat",
+    "on",
+    "mat",
+    "and",
+    "dog",
+    "ran",
+    "to",
+    "park",
+    "in",
+    "rain",
+    "while",
+    "sun",
+    "was",
+    "low",
+    "big",
+    "red",
+    "old",
+    "man",
+    "saw",
+    "a",
+    "bird",
+    "fly",
+    "over",
+    "river",
+    "near",
+    "town",
+    "at",
+    "night",
+    "with",
+    "his",
+    "friend",
+    "who",
+    "had",
+    "long",
+    "blue",
+    "coat",
+]
 SIMPLE = " ".join(np.random.default_rng(0).choice(WORDS, 160))
 
 
@@ -56,8 +102,9 @@ def reference(task: str, directory: Path, fast: bool = False) -> Any:
     cls = transformers.AlbertTokenizerFast if fast else transformers.AlbertTokenizer
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return transformers.pipeline(task, model=str(directory), tokenizer=cls.from_pretrained(str(directory)),
-                                     device=-1)
+        return transformers.pipeline(
+            task, model=str(directory), tokenizer=cls.from_pretrained(str(directory)), device=-1
+        )
 
 
 def same(ours: Any, theirs: Any, path: str = "") -> None:
@@ -68,7 +115,7 @@ def same(ours: Any, theirs: Any, path: str = "") -> None:
             same(ours[key], theirs[key], f"{path}.{key}")
     elif isinstance(theirs, (list, tuple)):
         assert isinstance(ours, list) and len(ours) == len(theirs), f"{path}: {ours!r:.200} != {theirs!r:.200}"
-        for i, (a, b) in enumerate(zip(ours, theirs)):
+        for i, (a, b) in enumerate(zip(ours, theirs, strict=False)):
             same(a, b, f"{path}[{i}]")
     elif isinstance(theirs, (float, np.floating)):
         assert ours == pytest.approx(float(theirs), abs=1e-4), path
@@ -84,8 +131,11 @@ def dirs(tmp_path_factory):
         "clf": save(root / "clf", A.AlbertForSequenceClassification, num_labels=3),
         "one": save(root / "one", A.AlbertForSequenceClassification, num_labels=1),
         "reg": save(root / "reg", A.AlbertForSequenceClassification, num_labels=2, problem_type="regression"),
-        "ner": save(root / "ner", A.AlbertForTokenClassification,
-                    id2label={0: "O", 1: "B-LOC", 2: "I-LOC", 3: "B-PER", 4: "I-PER"}),
+        "ner": save(
+            root / "ner",
+            A.AlbertForTokenClassification,
+            id2label={0: "O", 1: "B-LOC", 2: "I-LOC", 3: "B-PER", 4: "I-PER"},
+        ),
         "qa": save(root / "qa", A.AlbertForQuestionAnswering),
         "base": save(root / "base", A.AlbertModel),
     }
@@ -100,12 +150,26 @@ def check_fast_ids(directory: Path, *texts: str) -> None:
 
 
 # -- fill-mask -----------------------------------------------------------------------------------------
-FILL = ["Paris is the [MASK] of France.", "[MASK] is a city.", "a [MASK] b [MASK] c", "two, three. [MASK]!",
-        "The café costs 1,000 [MASK]."]
+FILL = [
+    "Paris is the [MASK] of France.",
+    "[MASK] is a city.",
+    "a [MASK] b [MASK] c",
+    "two, three. [MASK]!",
+    "The café costs 1,000 [MASK].",
+]
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"top_k": 1}, {"top_k": 3}, {"targets": ["\u2581city", "\u2581capital"]},
-                                    {"targets": "\u2581city", "top_k": 2}, {"targets": ["capital", "city"]}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"top_k": 1},
+        {"top_k": 3},
+        {"targets": ["\u2581city", "\u2581capital"]},
+        {"targets": "\u2581city", "top_k": 2},
+        {"targets": ["capital", "city"]},
+    ],
+)
 def test_fill_mask(dirs, kwargs):
     ours, theirs = ours_for("fill-mask", dirs["mlm"], 2), reference("fill-mask", dirs["mlm"])
     with warnings.catch_warnings():
@@ -118,15 +182,29 @@ def test_fill_mask(dirs, kwargs):
 
 
 # -- text classification -------------------------------------------------------------------------------
-CLASSIFY: list[Any] = ["good film", ["good film", "a much longer and rather more boring film"],
-                       {"text": "a question", "text_pair": "an answer"},
-                       ["one", {"text": "a question", "text_pair": "an answer"}]]
+CLASSIFY: list[Any] = [
+    "good film",
+    ["good film", "a much longer and rather more boring film"],
+    {"text": "a question", "text_pair": "an answer"},
+    ["one", {"text": "a question", "text_pair": "an answer"}],
+]
 
 
 @pytest.mark.parametrize("which", ["clf", "one", "reg"])
-@pytest.mark.parametrize("kwargs", [{}, {"top_k": None}, {"top_k": 1}, {"top_k": 2}, {"function_to_apply": "sigmoid"},
-                                    {"function_to_apply": "none", "top_k": None}, {"function_to_apply": "softmax"},
-                                    {"return_all_scores": True}, {"return_all_scores": False}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"top_k": None},
+        {"top_k": 1},
+        {"top_k": 2},
+        {"function_to_apply": "sigmoid"},
+        {"function_to_apply": "none", "top_k": None},
+        {"function_to_apply": "softmax"},
+        {"return_all_scores": True},
+        {"return_all_scores": False},
+    ],
+)
 def test_text_classification(dirs, which, kwargs):
     ours = ours_for("text-classification", dirs[which])
     theirs = reference("text-classification", dirs[which])
@@ -152,8 +230,8 @@ def test_token_classification(dirs, strategy, ignore):
         got, want = ours(NER, **kwargs), theirs(NER, **kwargs)
     if strategy in ("first", "average", "max"):
         # deliberate difference: transformers joins the words of a group without spaces ("newyork")
-        for a, b in zip(got, want):
-            for x, y in zip(a, b):
+        for a, b in zip(got, want, strict=False):
+            for x, y in zip(a, b, strict=False):
                 assert x["word"].replace(" ", "") == y["word"].replace(" ", "")
                 y["word"] = x["word"]
     same(got, want)
@@ -170,37 +248,57 @@ def without_space(answer: Any) -> Any:
     return {**answer, "answer": text[cut:], "start": answer["start"] + cut}
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"top_k": 3}, {"top_k": 5, "max_answer_len": 2},
-                                    {"handle_impossible_answer": True},
-                                    {"top_k": 100, "handle_impossible_answer": True},
-                                    {"align_to_words": False, "top_k": 3}, {"max_question_len": 8, "top_k": 2},
-                                    {"max_answer_len": 1, "handle_impossible_answer": True, "top_k": 4}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"top_k": 3},
+        {"top_k": 5, "max_answer_len": 2},
+        {"handle_impossible_answer": True},
+        {"top_k": 100, "handle_impossible_answer": True},
+        {"align_to_words": False, "top_k": 3},
+        {"max_question_len": 8, "top_k": 2},
+        {"max_answer_len": 1, "handle_impossible_answer": True, "top_k": 4},
+    ],
+)
 def test_question_answering(dirs, kwargs):
     questions = ["Who designed the tower?", "Where is it?"]
     check_fast_ids(dirs["qa"], CONTEXT, *questions)
     ours = ours_for("question-answering", dirs["qa"])
     theirs = reference("question-answering", dirs["qa"], fast=True)
     for question in questions:
-        same(ours(question=question, context=CONTEXT, **kwargs),
-             without_space(theirs(question=question, context=CONTEXT, **kwargs)))
+        same(
+            ours(question=question, context=CONTEXT, **kwargs),
+            without_space(theirs(question=question, context=CONTEXT, **kwargs)),
+        )
     batch = [{"question": q, "context": CONTEXT} for q in questions]
     same(ours(batch, **kwargs), [without_space(a) for a in theirs(batch, **kwargs)])
-    same(ours(question=questions, context=CONTEXT, **kwargs),
-         [without_space(a) for a in theirs(question=questions, context=CONTEXT, **kwargs)])
+    same(
+        ours(question=questions, context=CONTEXT, **kwargs),
+        [without_space(a) for a in theirs(question=questions, context=CONTEXT, **kwargs)],
+    )
 
 
-@pytest.mark.parametrize("kwargs", [{"max_seq_len": 48, "doc_stride": 16, "top_k": 5},
-                                    {"max_seq_len": 64, "doc_stride": 0}, {"max_seq_len": 40, "top_k": 3},
-                                    {"max_seq_len": 56, "doc_stride": 24, "max_question_len": 10, "top_k": 2},
-                                    {"doc_stride": 8, "handle_impossible_answer": True, "max_answer_len": 3}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"max_seq_len": 48, "doc_stride": 16, "top_k": 5},
+        {"max_seq_len": 64, "doc_stride": 0},
+        {"max_seq_len": 40, "top_k": 3},
+        {"max_seq_len": 56, "doc_stride": 24, "max_question_len": 10, "top_k": 2},
+        {"doc_stride": 8, "handle_impossible_answer": True, "max_answer_len": 3},
+    ],
+)
 def test_question_answering_long_context(dirs, kwargs):
     """Windows of max_seq_len tokens overlapping by doc_stride, answers pooled over windows."""
     check_fast_ids(dirs["qa"], SIMPLE)
     assert all(len(ours_for("question-answering", dirs["qa"]).tokenizer.tokenize(w)) == 1 for w in WORDS)
     ours = ours_for("question-answering", dirs["qa"], 3)
     theirs = reference("question-answering", dirs["qa"], fast=True)
-    same(ours(question="Where did the dog run?", context=SIMPLE, **kwargs),
-         without_space(theirs(question="Where did the dog run?", context=SIMPLE, **kwargs)))
+    same(
+        ours(question="Where did the dog run?", context=SIMPLE, **kwargs),
+        without_space(theirs(question="Where did the dog run?", context=SIMPLE, **kwargs)),
+    )
 
 
 def test_question_answering_max_question_len(dirs):
@@ -210,8 +308,10 @@ def test_question_answering_max_question_len(dirs):
     question = "Who designed and built the wrought-iron tower in the end?"
     cut = "Who designed and"  # its first 3 tokens
     assert ours.tokenizer.tokenize(cut) == ours.tokenizer.tokenize(question)[:3]
-    same(ours(question=question, context=CONTEXT, max_question_len=3, top_k=3),
-         ours(question=cut, context=CONTEXT, top_k=3))
+    same(
+        ours(question=question, context=CONTEXT, max_question_len=3, top_k=3),
+        ours(question=cut, context=CONTEXT, top_k=3),
+    )
     assert ours(question=question, context=CONTEXT, max_question_len=3) != ours(question=question, context=CONTEXT)
     same(theirs(question=question, context=CONTEXT, max_question_len=3), theirs(question=question, context=CONTEXT))
 
@@ -222,6 +322,6 @@ def test_feature_extraction(dirs):
     texts = ["hello world", "a somewhat longer text, with punctuation."]
     got, want = ours(texts), theirs(texts)
     assert [np.shape(g) for g in got] == [np.shape(w) for w in want]
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=False):
         np.testing.assert_allclose(np.array(g), np.array(w), atol=1e-4)
     assert ours(texts[0], return_tensors=True).shape == theirs(texts[0], return_tensors=True).shape

@@ -14,15 +14,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import albert_model as A
-from albert_model.pipelines import pipeline
+from albert_model.pipelines._factory import pipeline
 
 from .strategies import plain_text
 from .test_pipelines import CONTEXT, save_tiny
 
-CLASSES = {"fill-mask": (A.AlbertForMaskedLM, None), "feature-extraction": (A.AlbertForMaskedLM, None),
-           "text-classification": (A.AlbertForSequenceClassification, ["neg", "pos"]),
-           "token-classification": (A.AlbertForTokenClassification, ["O", "B-LOC", "I-LOC"]),
-           "question-answering": (A.AlbertForQuestionAnswering, None)}
+CLASSES = {
+    "fill-mask": (A.AlbertForMaskedLM, None),
+    "feature-extraction": (A.AlbertForMaskedLM, None),
+    "text-classification": (A.AlbertForSequenceClassification, ["neg", "pos"]),
+    "token-classification": (A.AlbertForTokenClassification, ["O", "B-LOC", "I-LOC"]),
+    "question-answering": (A.AlbertForQuestionAnswering, None),
+}
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +63,9 @@ class Watch:
         def forward(**batch):
             out = real_forward(**batch)
             self.batches.append(len(batch["input_ids"]))
-            self.tensors += [weakref.ref(t) for t in (*batch.values(), *vars(out).values())
-                             if isinstance(t, torch.Tensor)]
+            self.tensors += [
+                weakref.ref(t) for t in (*batch.values(), *vars(out).values()) if isinstance(t, torch.Tensor)
+            ]
             return out
 
         monkeypatch.setattr(type(tok), "__call__", call)
@@ -81,8 +85,9 @@ def test_a_call_tokenizes_and_runs_one_window_at_a_time(dirs, monkeypatch, task)
     del out
     gc.collect()
     assert [r for r in watch.tensors if r() is not None] == []  # no batch, logits or hidden state outlives the call
-    assert vars(pipe).keys() == before.keys() and all(vars(pipe)[k] is v for k, v in before.items()
-                                                      if k not in ("model",))
+    assert vars(pipe).keys() == before.keys() and all(
+        vars(pipe)[k] is v for k, v in before.items() if k not in ("model",)
+    )
 
 
 def test_the_default_window_is_a_few_batches(dirs, monkeypatch):
@@ -137,23 +142,25 @@ def one_by_one(dirs):
     return {task: pipeline(task, model=directory, batch_size=1) for task, directory in dirs.items()}
 
 
-words = st.lists(st.sampled_from(["the", "Paris", "tower", "1,000", "café", "a", "zz", "中文"]), min_size=1,
-                 max_size=8).map(" ".join)
+words = st.lists(
+    st.sampled_from(["the", "Paris", "tower", "1,000", "café", "a", "zz", "中文"]), min_size=1, max_size=8
+).map(" ".join)
 
 
 @settings(max_examples=12)
 @given(parts=st.lists(st.tuples(plain_text, plain_text, st.booleans()), max_size=7), window=st.integers(1, 4))
 def test_fill_mask_answers_do_not_depend_on_the_window(one_by_one, parts, window):
     texts = [f"{a} [MASK] {b}" + (" [MASK]" if two else "") for a, b, two in parts]
-    assert _run(one_by_one["fill-mask"], window, texts, top_k=2) == _run(one_by_one["fill-mask"], 1000, texts,
-                                                                           top_k=2)
+    assert _run(one_by_one["fill-mask"], window, texts, top_k=2) == _run(one_by_one["fill-mask"], 1000, texts, top_k=2)
 
 
 @settings(max_examples=15)
 @given(texts=st.lists(words, max_size=7), window=st.integers(1, 4))
 def test_classification_answers_do_not_depend_on_the_window(one_by_one, texts, window):
-    for task, kwargs in (("text-classification", {"top_k": None}),
-                         ("token-classification", {"aggregation_strategy": "simple", "ignore_labels": []})):
+    for task, kwargs in (
+        ("text-classification", {"top_k": None}),
+        ("token-classification", {"aggregation_strategy": "simple", "ignore_labels": []}),
+    ):
         assert _run(one_by_one[task], window, texts, **kwargs) == _run(one_by_one[task], 1000, texts, **kwargs)
 
 
@@ -162,8 +169,9 @@ def test_classification_answers_do_not_depend_on_the_window(one_by_one, texts, w
 def test_question_answering_answers_do_not_depend_on_the_window(one_by_one, pairs, window):
     items = [{"question": q, "context": c * 3} for q, c in pairs]
     kwargs = {"top_k": 2, "max_seq_len": 24, "doc_stride": 4, "max_question_len": 8}  # several rows per example
-    assert _run(one_by_one["question-answering"], window, items, **kwargs) == \
-        _run(one_by_one["question-answering"], 1000, items, **kwargs)
+    assert _run(one_by_one["question-answering"], window, items, **kwargs) == _run(
+        one_by_one["question-answering"], 1000, items, **kwargs
+    )
 
 
 @pytest.fixture(scope="module")
@@ -177,11 +185,11 @@ def test_batched_features_do_not_depend_on_the_window(batched_fe, texts, window,
     fe = batched_fe[batch_size]
     small, whole = _run(fe, window, texts, return_tensors=True), _run(fe, 1000, texts, return_tensors=True)
     assert len(small) == len(whole) == len(texts)
-    for a, b in zip(small, whole):  # other batch-mates, other padding: equal up to float rounding
+    for a, b in zip(small, whole, strict=False):  # other batch-mates, other padding: equal up to float rounding
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
 def test_an_error_names_the_input_by_its_place_in_the_whole_call(one_by_one):
     texts = ["a [MASK]"] * 7 + ["no mask here"]
-    with pytest.raises(ValueError, match="no mask token .* found in input 7"):
+    with pytest.raises(ValueError, match=r"no mask token .* found in input 7"):
         _run(one_by_one["fill-mask"], 3, texts)

@@ -17,21 +17,36 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import albert_model as A
-from albert_model.checkpoint import MissingHeadError
-from albert_model.pipeline_question_answering import _best_spans
-from albert_model.pipelines import DEFAULT_MODEL, pipeline, resolve_device
+from albert_model.checkpoints._shipped import DEFAULT_MODEL
+from albert_model.checkpoints._state_dict import MissingHeadError
+from albert_model.pipelines._base import resolve_device
+from albert_model.pipelines._factory import pipeline
+from albert_model.pipelines._question_answering import _best_spans
 from albert_tok import AlbertTokenizer, AlbertTokenizerFast
 from albert_tok.data import PaddingCollator
 
 from .conftest import ROOT, SPIECE
 from .strategies import plain_text
 
-TINY = {"vocab_size": 30000, "embedding_size": 16, "hidden_size": 32, "num_hidden_layers": 2,
-        "num_attention_heads": 4, "intermediate_size": 37, "max_position_embeddings": 512}
-CONTEXT = ("The Eiffel Tower is a wrought-iron lattice tower on the Champ de Mars in Paris, France. "
-           "It is named after the engineer Gustave Eiffel, whose company designed and built the tower.")
-HEADS = {"text-classification": "classifier", "question-answering": "qa_outputs",
-         "token-classification": "classifier", "multiple-choice": "classifier"}
+TINY = {
+    "vocab_size": 30000,
+    "embedding_size": 16,
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "intermediate_size": 37,
+    "max_position_embeddings": 512,
+}
+CONTEXT = (
+    "The Eiffel Tower is a wrought-iron lattice tower on the Champ de Mars in Paris, France. "
+    "It is named after the engineer Gustave Eiffel, whose company designed and built the tower."
+)
+HEADS = {
+    "text-classification": "classifier",
+    "question-answering": "qa_outputs",
+    "token-classification": "classifier",
+    "multiple-choice": "classifier",
+}
 
 
 def save_tiny(directory: Path, cls: type, labels: list[str] | None = None) -> Path:
@@ -95,10 +110,14 @@ def test_fill_mask_structure_and_order(model_dir):
     one = fm("Paris is the [MASK] of France.", top_k=3)
     assert len(one) == 3 and set(one[0]) == {"score", "token", "token_str", "sequence"}
     assert one[0]["score"] >= one[1]["score"] >= one[2]["score"]
-    texts = ["short [MASK].", "a much longer sentence with a [MASK] in the middle of it all", "[MASK]",
-             "two [MASK] and [MASK]"]
+    texts = [
+        "short [MASK].",
+        "a much longer sentence with a [MASK] in the middle of it all",
+        "[MASK]",
+        "two [MASK] and [MASK]",
+    ]
     batch = fm(texts, top_k=2)
-    for text, result in zip(texts, batch):  # batched (length-sorted) == one by one, in input order
+    for text, result in zip(texts, batch, strict=False):  # batched (length-sorted) == one by one, in input order
         alone = fm(text, top_k=2)
         assert [a["token"] for a in _flat(result)] == [a["token"] for a in _flat(alone)]
         assert [a["score"] for a in _flat(result)] == pytest.approx([a["score"] for a in _flat(alone)], rel=1e-4)
@@ -115,7 +134,7 @@ def test_fill_mask_batched_equals_one_by_one(fill_mask, parts):
     texts = [f"{a} [MASK] {b}" for a, b in parts]
     batch = fill_mask(texts, top_k=2)
     assert len(batch) == len(texts)
-    for text, result in zip(texts, batch):
+    for text, result in zip(texts, batch, strict=False):
         alone = fill_mask(text, top_k=2)
         assert [a["token"] for a in _flat(result)] == [a["token"] for a in _flat(alone)]
         assert [a["score"] for a in _flat(result)] == pytest.approx([a["score"] for a in _flat(alone)], abs=1e-6)
@@ -142,7 +161,7 @@ def test_fill_mask_mask_cut_off_by_truncation(fill_mask):
     late = "word " * 600 + "the [MASK] here"
     with pytest.raises(ValueError, match=r"input 1 .*\[MASK\] at token \d+ lies beyond the maximum length \(512"):
         fill_mask(["a [MASK]", late])
-    with pytest.raises(ValueError, match="the input is .* beyond the maximum length"):
+    with pytest.raises(ValueError, match=r"the input is .* beyond the maximum length"):
         fill_mask(late)
 
 
@@ -167,8 +186,9 @@ def test_text_classification_shapes(clf_dir):
     every = clf(["good film", "bad"], top_k=None)
     for ranked in every:
         assert [x["score"] for x in ranked] == sorted((x["score"] for x in ranked), reverse=True)
-        assert {x["label"] for x in ranked} == {"neg", "neu", "pos"} and sum(x["score"] for x in ranked) == \
-            pytest.approx(1.0)
+        assert {x["label"] for x in ranked} == {"neg", "neu", "pos"} and sum(
+            x["score"] for x in ranked
+        ) == pytest.approx(1.0)
     assert clf("good film", top_k=2) == every[0][:2]
     assert clf("good film", top_k=1) == every[0][:1]
     with pytest.warns(UserWarning, match="return_all_scores is deprecated"):
@@ -199,14 +219,14 @@ def test_token_classification(ner_dir):
         assert [g["start"] for g in groups] == sorted(g["start"] for g in groups)
         assert groups[0]["start"] == 0 and groups[-1]["end"] == len(text)
         for g in groups:  # a group's word is its pieces decoded (spaces between words kept)
-            assert g["word"] == " ".join(text[g["start"]:g["end"]].lower().split()) or "eiffel" in g["word"]
+            assert g["word"] == " ".join(text[g["start"] : g["end"]].lower().split()) or "eiffel" in g["word"]
     assert all(g["entity_group"] != "O" for g in ner(text, aggregation_strategy="simple"))  # ignore_labels=["O"]
     with pytest.raises(ValueError, match="aggregation_strategy"):
         ner(text, aggregation_strategy="longest")
 
 
 def test_token_classification_words_start_at_word_start_pieces(ner_dir):
-    """"Eiffel" is ``▁ e iff el``: one word for first/average/max (transformers' heuristic splits it)."""
+    """ "Eiffel" is ``▁ e iff el``: one word for first/average/max (transformers' heuristic splits it)."""
     ner = pipeline("ner", model=ner_dir)
     words = ner("the Eiffel", aggregation_strategy="first", ignore_labels=[])
     covered = [(g["start"], g["end"]) for g in words]
@@ -217,7 +237,7 @@ def test_pipeline_keyword_defaults(ner_dir):
     ner = pipeline("ner", model=ner_dir, aggregation_strategy="simple", ignore_labels=[])
     assert "entity_group" in ner("John lives in Paris")[0]
     assert "entity" in ner("John lives in Paris", aggregation_strategy="none")[0]  # the call's keyword wins
-    with pytest.raises(TypeError, match="unexpected keyword argument.*aggregation"):
+    with pytest.raises(TypeError, match=r"unexpected keyword argument.*aggregation"):
         pipeline("fill-mask", model=ner_dir, aggregation_strategy="simple")
     with pytest.raises(TypeError, match="top_kk"):
         ner("x", top_kk=3)
@@ -227,15 +247,15 @@ def test_pipeline_keyword_defaults(ner_dir):
 def test_question_answering_offsets_slice_context(qa):
     out = qa(question="Who designed the tower?", context=CONTEXT)
     assert set(out) == {"score", "start", "end", "answer"}
-    assert CONTEXT[out["start"]:out["end"]] == out["answer"] and 0 <= out["score"] <= 1
+    assert CONTEXT[out["start"] : out["end"]] == out["answer"] and 0 <= out["score"] <= 1
     assert qa({"question": "Who designed the tower?", "context": CONTEXT}) == out
     assert qa("Who designed the tower?", CONTEXT) == out
     assert qa([{"question": "Who designed the tower?", "context": CONTEXT}]) == [out]  # a list in, a list out
     long_context = " ".join([CONTEXT] * 40)  # ~1600 tokens: read in windows
     outs = qa(question=["Where is it?", "Who?"], context=[long_context, CONTEXT], max_seq_len=128, doc_stride=32)
     assert len(outs) == 2
-    for o, c in zip(outs, [long_context, CONTEXT]):
-        assert c[o["start"]:o["end"]] == o["answer"]
+    for o, c in zip(outs, [long_context, CONTEXT], strict=False):
+        assert c[o["start"] : o["end"]] == o["answer"]
     shared = qa(question=["Where is it?", "Who?"], context=CONTEXT)  # several questions, one context
     assert shared == [qa(question="Where is it?", context=CONTEXT), qa(question="Who?", context=CONTEXT)]
     with pytest.raises(ValueError, match="2 questions but 1 contexts"):
@@ -256,8 +276,12 @@ def test_question_answering_top_k_and_impossible(qa):
 
 
 @settings(max_examples=25)
-@given(question=plain_text.filter(str.strip), context=plain_text.filter(str.strip), top_k=st.integers(1, 4),
-       align=st.booleans())
+@given(
+    question=plain_text.filter(str.strip),
+    context=plain_text.filter(str.strip),
+    top_k=st.integers(1, 4),
+    align=st.booleans(),
+)
 def test_question_answering_answers_are_context_slices(qa, question, context, top_k, align):
     if not (qa.tokenizer.tokenize(question) and qa.tokenizer.tokenize(context)):
         with pytest.raises(ValueError, match="has no tokens once normalised"):
@@ -265,28 +289,43 @@ def test_question_answering_answers_are_context_slices(qa, question, context, to
         return
     # max_question_len=16 leaves 13 context tokens per window: more than doc_stride (a long question would
     # otherwise leave 8, which the pipeline rightly refuses as windows that do not advance)
-    out = qa(question=question, context=context, top_k=top_k, align_to_words=align, max_seq_len=32, doc_stride=8,
-             max_question_len=16)
+    out = qa(
+        question=question,
+        context=context,
+        top_k=top_k,
+        align_to_words=align,
+        max_seq_len=32,
+        doc_stride=8,
+        max_question_len=16,
+    )
     answers = out if isinstance(out, list) else [out]
     assert 1 <= len(answers) <= top_k
     assert [a["score"] for a in answers] == sorted((a["score"] for a in answers), reverse=True)
     for a in answers:
-        assert 0 <= a["start"] <= a["end"] <= len(context) and context[a["start"]:a["end"]] == a["answer"]
+        assert 0 <= a["start"] <= a["end"] <= len(context) and context[a["start"] : a["end"]] == a["answer"]
         assert a["answer"] == a["answer"].lstrip() and 0 <= a["score"] <= 1 + 1e-6
 
 
 @settings(max_examples=40)
-@given(st.integers(1, 12).flatmap(lambda n: st.tuples(
-    st.lists(st.floats(0, 1, width=32), min_size=n, max_size=n),
-    st.lists(st.floats(0, 1, width=32), min_size=n, max_size=n))), st.integers(1, 20), st.integers(1, 6))
+@given(
+    st.integers(1, 12).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.floats(0, 1, width=32), min_size=n, max_size=n),
+            st.lists(st.floats(0, 1, width=32), min_size=n, max_size=n),
+        )
+    ),
+    st.integers(1, 20),
+    st.integers(1, 6),
+)
 def test_best_spans_are_the_best_allowed_spans(probs, k, max_len):
     p_start, p_end = (np.array(p, dtype=np.float32) for p in probs)
     n = len(p_start)
-    allowed = sorted(((float(p_start[s] * p_end[e]), s, e) for s in range(n) for e in range(s, min(n, s + max_len))),
-                     reverse=True)
+    allowed = sorted(
+        ((float(p_start[s] * p_end[e]), s, e) for s in range(n) for e in range(s, min(n, s + max_len))), reverse=True
+    )
     got = _best_spans(p_start, p_end, k, max_len)
     assert len(got) == min(k, len(allowed))
-    assert [score for _, _, score in got] == pytest.approx([score for score, _, _ in allowed[:len(got)]])
+    assert [score for _, _, score in got] == pytest.approx([score for score, _, _ in allowed[: len(got)]])
     assert all(s <= e < s + max_len for s, e, _ in got)
 
 
@@ -318,8 +357,9 @@ def test_model_objects_without_their_head_are_refused(tiny_dir, clf_dir):
     with pytest.raises(TypeError, match=r"needs a AlbertForSequenceClassification, got a AlbertForMaskedLM"):
         pipeline("text-classification", model=A.AlbertForMaskedLM.from_pretrained(tiny_dir), tokenizer=tiny_dir)
     trained = A.AlbertForSequenceClassification.from_pretrained(clf_dir)
-    assert pipeline("text-classification", model=trained, tokenizer=clf_dir)("good") == \
-        pipeline("text-classification", model=clf_dir)("good")
+    assert pipeline("text-classification", model=trained, tokenizer=clf_dir)("good") == pipeline(
+        "text-classification", model=clf_dir
+    )("good")
     built = A.AlbertForSequenceClassification(trained.config)  # built in code, not loaded: the caller's choice
     assert len(pipeline("text-classification", model=built, tokenizer=clf_dir)("good")) == 1
 
@@ -330,42 +370,61 @@ def test_head_checkpoints_load_without_complaint(clf_dir, recwarn):
 
 
 # -- clear errors (#8.9, #8.10) ---------------------------------------------------------------------
-@pytest.mark.parametrize("call, error, message", [
-    (lambda p: p["qa"](question="", context=CONTEXT), ValueError, "question must be a non-empty string"),
-    (lambda p: p["qa"](question="Who?", context="  \n "), ValueError, "context must be a non-empty string"),
-    (lambda p: p["qa"](question=["Who?", " "], context=CONTEXT), ValueError, r"question\[1\] must be a non-empty"),
-    (lambda p: p["qa"]({"question": "Who?"}), ValueError, "keys 'question' and 'context'"),
-    (lambda p: p["qa"](question="Who?", context="\u0301"), ValueError, "context .* has no tokens once normalised"),
-    (lambda p: p["qa"](question="Who designed the tower in the end?", context=CONTEXT, max_seq_len=4), ValueError,
-     "max_seq_len=4 is too small for question"),
-    (lambda p: p["qa"](question="Who?", context=CONTEXT, max_seq_len=10, doc_stride=6), ValueError,
-     "doc_stride=6 must be smaller"),
-    (lambda p: p["qa"](question="Who?", context=CONTEXT, max_answer_len=0), ValueError, "max_answer_len must be"),
-    (lambda p: p["qa"](question="Who?", context=CONTEXT, top_k=0), ValueError, "top_k must be"),
-    (lambda p: p["qa"](question="Who?", context=CONTEXT, max_seq_len=600), ValueError, "exceeds the model's"),
-    (lambda p: p["clf"]("good", top_k=-1), ValueError, r"top_k must be None \(every label\) or an int >= 1"),
-    (lambda p: p["clf"]("good", top_k=0), ValueError, "top_k must be None"),
-    (lambda p: p["clf"]("good", function_to_apply="tanh"), ValueError, "function_to_apply must be"),
-    (lambda p: p["clf"]({"text": "a", "pair": "b"}), ValueError, "'text' and optionally 'text_pair'"),
-    (lambda p: p["clf"]([["a", "b"]]), TypeError, "text pair as"),
-    (lambda p: p["mc"]({"question": "Q", "choices": "abc"}), TypeError, "list of strings, got str"),
-    (lambda p: p["mc"]({"question": "Q", "choices": []}), ValueError, "is empty"),
-    (lambda p: p["fm"]("a [MASK]", top_k=0), ValueError, "top_k must be"),
-    (lambda p: p["fm"](42), TypeError, "inputs must be a str"),
-    (lambda p: p["fm"](["a [MASK]", None]), TypeError, "inputs.1. must be a str"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda p: p["qa"](question="", context=CONTEXT), ValueError, "question must be a non-empty string"),
+        (lambda p: p["qa"](question="Who?", context="  \n "), ValueError, "context must be a non-empty string"),
+        (lambda p: p["qa"](question=["Who?", " "], context=CONTEXT), ValueError, r"question\[1\] must be a non-empty"),
+        (lambda p: p["qa"]({"question": "Who?"}), ValueError, "keys 'question' and 'context'"),
+        (lambda p: p["qa"](question="Who?", context="\u0301"), ValueError, "context .* has no tokens once normalised"),
+        (
+            lambda p: p["qa"](question="Who designed the tower in the end?", context=CONTEXT, max_seq_len=4),
+            ValueError,
+            "max_seq_len=4 is too small for question",
+        ),
+        (
+            lambda p: p["qa"](question="Who?", context=CONTEXT, max_seq_len=10, doc_stride=6),
+            ValueError,
+            "doc_stride=6 must be smaller",
+        ),
+        (lambda p: p["qa"](question="Who?", context=CONTEXT, max_answer_len=0), ValueError, "max_answer_len must be"),
+        (lambda p: p["qa"](question="Who?", context=CONTEXT, top_k=0), ValueError, "top_k must be"),
+        (lambda p: p["qa"](question="Who?", context=CONTEXT, max_seq_len=600), ValueError, "exceeds the model's"),
+        (lambda p: p["clf"]("good", top_k=-1), ValueError, r"top_k must be None \(every label\) or an int >= 1"),
+        (lambda p: p["clf"]("good", top_k=0), ValueError, "top_k must be None"),
+        (lambda p: p["clf"]("good", function_to_apply="tanh"), ValueError, "function_to_apply must be"),
+        (lambda p: p["clf"]({"text": "a", "pair": "b"}), ValueError, "'text' and optionally 'text_pair'"),
+        (lambda p: p["clf"]([["a", "b"]]), TypeError, "text pair as"),
+        (lambda p: p["mc"]({"question": "Q", "choices": "abc"}), TypeError, "list of strings, got str"),
+        (lambda p: p["mc"]({"question": "Q", "choices": []}), ValueError, "is empty"),
+        (lambda p: p["fm"]("a [MASK]", top_k=0), ValueError, "top_k must be"),
+        (lambda p: p["fm"](42), TypeError, "inputs must be a str"),
+        (lambda p: p["fm"](["a [MASK]", None]), TypeError, "inputs.1. must be a str"),
+    ],
+)
 def test_bad_arguments_are_refused(tiny_dir, clf_dir, qa, mc_dir, call, error, message):
-    pipes = {"qa": qa, "clf": pipeline("text-classification", model=clf_dir),
-             "mc": pipeline("multiple-choice", model=mc_dir), "fm": pipeline("fill-mask", model=tiny_dir)}
+    pipes = {
+        "qa": qa,
+        "clf": pipeline("text-classification", model=clf_dir),
+        "mc": pipeline("multiple-choice", model=mc_dir),
+        "fm": pipeline("fill-mask", model=tiny_dir),
+    }
     with pytest.raises(error, match=message):
         call(pipes)
 
 
-@pytest.mark.parametrize("device, error, message", [
-    ("gpu", ValueError, "'gpu' is not a device"), (-2, ValueError, "-2 is not a device"),
-    (1.5, TypeError, "device must be"), (True, TypeError, "device must be"), ("xpu", ValueError, "not supported"),
-    ("tpu", ValueError, "not a device"),
-])
+@pytest.mark.parametrize(
+    "device, error, message",
+    [
+        ("gpu", ValueError, "'gpu' is not a device"),
+        (-2, ValueError, "-2 is not a device"),
+        (1.5, TypeError, "device must be"),
+        (True, TypeError, "device must be"),
+        ("xpu", ValueError, "not supported"),
+        ("tpu", ValueError, "not a device"),
+    ],
+)
 def test_bad_devices_are_refused(tiny_dir, device, error, message):
     with pytest.raises(error, match=message):
         pipeline("fill-mask", model=tiny_dir, device=device)
@@ -397,14 +456,14 @@ def test_pipeline_errors(tiny_dir):
 
 # -- Ray Data ---------------------------------------------------------------------------------------
 def test_predict_batch_callable(tiny_dir):
-    from albert_model.ray_predict import PredictBatch
+    from albert_model.integrations._ray import PredictBatch
 
     predict = PredictBatch("fill-mask", model=str(tiny_dir), device="cpu", batch_size=2, top_k=2)
     batch = {"text": np.array(["a [MASK] b", "the [MASK]", "x y [MASK]"], dtype=object), "id": np.arange(3)}
     out = predict(batch)
     assert list(out["id"]) == [0, 1, 2] and len(out["prediction"]) == 3
     fm = pipeline("fill-mask", model=tiny_dir)
-    for text, prediction in zip(batch["text"], out["prediction"]):
+    for text, prediction in zip(batch["text"], out["prediction"], strict=False):
         assert [a["token"] for a in json.loads(prediction)] == [a["token"] for a in fm(text, top_k=2)]
     assert len(predict({"text": np.array([], dtype=object)})["prediction"]) == 0
     with pytest.raises(KeyError, match="sentence"):
@@ -414,14 +473,17 @@ def test_predict_batch_callable(tiny_dir):
 def test_predict_batch_in_ray_data(tiny_dir):
     import ray
 
-    from albert_model.ray_predict import PredictBatch
+    from albert_model.integrations._ray import PredictBatch
 
     ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
     try:
         ds = ray.data.from_items([{"text": f"item {i} is [MASK]"} for i in range(6)])
-        rows = ds.map_batches(PredictBatch, fn_constructor_kwargs={"task": "fill-mask", "model": str(tiny_dir),
-                                                                    "top_k": 1},
-                              concurrency=1, batch_size=3).take_all()
+        rows = ds.map_batches(
+            PredictBatch,
+            fn_constructor_kwargs={"task": "fill-mask", "model": str(tiny_dir), "top_k": 1},
+            concurrency=1,
+            batch_size=3,
+        ).take_all()
     finally:
         ray.shutdown()
     assert sorted(r["text"] for r in rows) == sorted(f"item {i} is [MASK]" for i in range(6))
@@ -430,8 +492,15 @@ def test_predict_batch_in_ray_data(tiny_dir):
 
 # -- CLI ----------------------------------------------------------------------------------------------
 def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "albert_model", *args], capture_output=True, text=True,
-                          input=stdin, cwd=ROOT, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "albert_model", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_cli_fill_mask(tiny_dir, tmp_path):
@@ -446,11 +515,14 @@ def test_cli_fill_mask(tiny_dir, tmp_path):
     assert run_cli("fill-mask", "--input", str(f), "--model", str(tiny_dir)).returncode == 0
 
 
-@pytest.mark.parametrize("args, message", [
-    (["fill-mask", "no mask here"], "no mask token"),
-    (["fill-mask", "a [MASK]", "--model", "/no/such/dir"], "does not exist"),
-    (["fill-mask", "--input", "/no/such/file.txt"], "does not exist"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["fill-mask", "no mask here"], "no mask token"),
+        (["fill-mask", "a [MASK]", "--model", "/no/such/dir"], "does not exist"),
+        (["fill-mask", "--input", "/no/such/file.txt"], "does not exist"),
+    ],
+)
 def test_cli_errors(tiny_dir, args, message):
     if "--model" not in args:
         args = [*args, "--model", str(tiny_dir)]
@@ -475,8 +547,11 @@ def cli(capsys, *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-COMMANDS = {"classify": ("classifier", ["good film"]), "tag": ("classifier", ["John lives in Paris"]),
-            "answer": ("qa_outputs", ["--question", "Who?", "--context", CONTEXT])}
+COMMANDS = {
+    "classify": ("classifier", ["good film"]),
+    "tag": ("classifier", ["John lives in Paris"]),
+    "answer": ("qa_outputs", ["--question", "Who?", "--context", CONTEXT]),
+}
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
@@ -497,17 +572,32 @@ def test_cli_refuses_a_missing_task_head(capsys, tiny_dir, command, which):
 def test_cli_predictions_are_the_pipelines(capsys, clf_dir, ner_dir, qa_dir):
     code, out, _ = cli(capsys, "classify", "good film", "bad", "--model", str(clf_dir), "--json")
     rows = [json.loads(line) for line in out.splitlines()]
-    assert code == 0 and [r["result"] for r in rows] == pipeline("text-classification", model=clf_dir)(["good film",
-                                                                                                       "bad"])
+    assert code == 0 and [r["result"] for r in rows] == pipeline("text-classification", model=clf_dir)(
+        ["good film", "bad"]
+    )
     for aggregation in ("none", "simple", "max"):
-        code, out, _ = cli(capsys, "tag", "John lives in New York", "--model", str(ner_dir), "--json",
-                           "--aggregation", aggregation)
+        code, out, _ = cli(
+            capsys, "tag", "John lives in New York", "--model", str(ner_dir), "--json", "--aggregation", aggregation
+        )
         want = pipeline("ner", model=ner_dir)("John lives in New York", aggregation_strategy=aggregation)
         assert code == 0 and json.loads(out)["result"] == want  # JSON keeps floats exactly
     code, out, _ = cli(capsys, "tag", "John lives in New York", "--model", str(ner_dir))
     assert code == 0 and out.splitlines()[0] == "John lives in New York" and len(out.splitlines()) > 1
-    code, out, _ = cli(capsys, "answer", "--question", "Who designed it?", "--context", CONTEXT, "--model",
-                       str(qa_dir), "--top-k", "3", "--json", "--device", "-1")
+    code, out, _ = cli(
+        capsys,
+        "answer",
+        "--question",
+        "Who designed it?",
+        "--context",
+        CONTEXT,
+        "--model",
+        str(qa_dir),
+        "--top-k",
+        "3",
+        "--json",
+        "--device",
+        "-1",
+    )
     want = pipeline("question-answering", model=qa_dir)(question="Who designed it?", context=CONTEXT, top_k=3)
     assert code == 0 and json.loads(out)["result"] == want  # JSON keeps floats exactly
     code, out, _ = cli(capsys, "answer", "--question", "Who designed it?", "--context", CONTEXT, "--model", str(qa_dir))
@@ -515,13 +605,16 @@ def test_cli_predictions_are_the_pipelines(capsys, clf_dir, ner_dir, qa_dir):
     assert code == 0 and out == f"{best['answer']}\t(score {best['score']:.4f}, chars {best['start']}-{best['end']})\n"
 
 
-@pytest.mark.parametrize("args, message", [
-    (["fill-mask", "a [MASK]", "--quantize", "int8"], "--quantize is an option of --backend onnxruntime"),
-    (["fill-mask", "a [MASK]", "--threads", "2"], "--threads is an option of --backend onnxruntime"),
-    (["fill-mask", "a [MASK]", "--device", "gpu"], "'gpu' is not a device"),
-    (["fill-mask", "a [MASK]", "--batch-size", "0"], "batch_size must be an int >= 1"),
-    (["answer", "--question", "", "--context", CONTEXT], "question must be a non-empty string"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["fill-mask", "a [MASK]", "--quantize", "int8"], "--quantize is an option of --backend onnxruntime"),
+        (["fill-mask", "a [MASK]", "--threads", "2"], "--threads is an option of --backend onnxruntime"),
+        (["fill-mask", "a [MASK]", "--device", "gpu"], "'gpu' is not a device"),
+        (["fill-mask", "a [MASK]", "--batch-size", "0"], "batch_size must be an int >= 1"),
+        (["answer", "--question", "", "--context", CONTEXT], "question must be a non-empty string"),
+    ],
+)
 def test_cli_bad_options(capsys, tiny_dir, qa_dir, args, message):
     code, _, err = cli(capsys, *args, "--model", str(qa_dir if args[0] == "answer" else tiny_dir))
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
@@ -529,7 +622,7 @@ def test_cli_bad_options(capsys, tiny_dir, qa_dir, args, message):
 
 # -- vocabulary training and pretraining -------------------------------------------------------------
 def test_train_vocabulary_loads_in_both_tokenizers(tmp_path):
-    from albert_tok.train import train_vocabulary
+    from albert_tok.api._train import train_vocabulary
 
     corpus = tmp_path / "corpus.txt"
     words = ["alpha", "beta", "gamma", "delta", "Épsilon", "zeta", "1,000", "(eta)"]

@@ -1,4 +1,4 @@
-"""albert_tok._regular: paths named as files must be regular files; JSON is bounded in depth."""
+"""albert_tok.io._regular: paths named as files must be regular files; JSON is bounded in depth."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from albert_tok._regular import (
+from albert_tok.io._regular import (
     MAX_JSON_DEPTH,
     NotARegularFileError,
     first_invalid_utf8,
@@ -21,7 +21,7 @@ from albert_tok._regular import (
 
 @pytest.mark.parametrize("special", ["/dev/null", "/dev/zero", "/dev/urandom"])
 def test_devices_are_not_regular_files(special: str) -> None:
-    with pytest.raises(NotARegularFileError, match="not a regular file .*a device"):
+    with pytest.raises(NotARegularFileError, match=r"not a regular file .*a device"):
         regular_file(special, "config file")
 
 
@@ -52,13 +52,13 @@ def test_invalid_utf8_and_json_name_the_file(tmp_path) -> None:
     with pytest.raises(ValueError, match="not UTF-8"):
         read_json(path)
     path.write_text("{")
-    with pytest.raises(ValueError, match="bad.json: not valid JSON"):
+    with pytest.raises(ValueError, match=r"bad.json: not valid JSON"):
         read_json(path)
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(alphabet="[]{}\"\\ab"),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(alphabet="[]{}\"\\ab"), inner, max_size=3),
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab'),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(alphabet='[]{}"\\ab'), inner, max_size=3),
     max_leaves=30,
 )
 
@@ -69,7 +69,7 @@ def test_shallow_json_parses_as_json_does(value) -> None:
     assert load_json(text, "x") == json.loads(text)
 
 
-@given(st.integers(min_value=1, max_value=2 * MAX_JSON_DEPTH), st.text(alphabet="[]{}\"\\", max_size=20))
+@given(st.integers(min_value=1, max_value=2 * MAX_JSON_DEPTH), st.text(alphabet='[]{}"\\', max_size=20))
 def test_depth_limit_is_exact_and_ignores_brackets_in_strings(depth: int, inside: str) -> None:
     text = "[" * (depth - 1) + json.dumps([inside]) + "]" * (depth - 1)
     if depth > MAX_JSON_DEPTH:
@@ -79,18 +79,24 @@ def test_depth_limit_is_exact_and_ignores_brackets_in_strings(depth: int, inside
         assert load_json(text, "x") == json.loads(text)
 
 
-@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r")),
-                min_size=1, max_size=6),
-       st.data())
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r")),
+        min_size=1,
+        max_size=6,
+    ),
+    st.data(),
+)
 def test_first_invalid_utf8_finds_the_line_column_and_offset(tmp_path_factory, lines, data) -> None:
     path = tmp_path_factory.mktemp("utf8") / "f.txt"
     encoded = [line.encode("utf-8") + b"\n" for line in lines]
     path.write_bytes(b"".join(encoded))
     assert first_invalid_utf8(path) is None
     line = data.draw(st.integers(0, len(lines) - 1))
-    cut = data.draw(st.sampled_from([i for i in range(len(encoded[line]))
-                                     if i == 0 or (encoded[line][i] & 0xC0) != 0x80]))  # a character boundary
-    broken = encoded[:line] + [encoded[line][:cut] + b"\xff" + encoded[line][cut:]] + encoded[line + 1:]
+    cut = data.draw(
+        st.sampled_from([i for i in range(len(encoded[line])) if i == 0 or (encoded[line][i] & 0xC0) != 0x80])
+    )  # a character boundary
+    broken = [*encoded[:line], encoded[line][:cut] + b"\xff" + encoded[line][cut:], *encoded[line + 1 :]]
     path.write_bytes(b"".join(broken))
     bad = first_invalid_utf8(path)
     assert bad is not None

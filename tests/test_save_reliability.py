@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from albert_tok import AlbertTokenizer, AlbertTokenizerFast, atomic, files
+from albert_tok import AlbertTokenizer, AlbertTokenizerFast
+from albert_tok.api import _files as files
+from albert_tok.io import atomic
 
 from .conftest import ROOT, SPIECE
 
@@ -25,14 +27,18 @@ MB = 1 << 20
 
 def tree(path: Path) -> dict[str, bytes]:
     """Relative path -> content of every file under ``path`` but the temporaries of saves."""
-    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*"))
-            if p.is_file() and not atomic._is_temporary(p.name)}
+    return {
+        str(p.relative_to(path)): p.read_bytes()
+        for p in sorted(path.rglob("*"))
+        if p.is_file() and not atomic._is_temporary(p.name)
+    }
 
 
 def _tokenizer_save(kind: str) -> Callable[[Path], object]:
     def save(directory: Path) -> object:
         cls = AlbertTokenizer if kind == "slow" else AlbertTokenizerFast
         return cls(SPIECE).save_pretrained(directory)
+
     return save
 
 
@@ -42,8 +48,15 @@ def _model_save(directory: Path) -> object:
     import albert_model as A
 
     torch.manual_seed(0)
-    config = A.AlbertConfig(vocab_size=99, embedding_size=16, hidden_size=32, num_hidden_layers=1,
-                            num_attention_heads=4, intermediate_size=37, max_position_embeddings=64)
+    config = A.AlbertConfig(
+        vocab_size=99,
+        embedding_size=16,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        intermediate_size=37,
+        max_position_embeddings=64,
+    )
     return A.AlbertModel(config).save_pretrained(directory)
 
 
@@ -53,8 +66,15 @@ def _sharded_model_save(directory: Path) -> object:
     import albert_model as A
 
     torch.manual_seed(0)
-    config = A.AlbertConfig(vocab_size=99, embedding_size=16, hidden_size=32, num_hidden_layers=1,
-                            num_attention_heads=4, intermediate_size=37, max_position_embeddings=64)
+    config = A.AlbertConfig(
+        vocab_size=99,
+        embedding_size=16,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        intermediate_size=37,
+        max_position_embeddings=64,
+    )
     return A.AlbertModel(config).save_pretrained(directory, max_shard_size="10KB")
 
 
@@ -62,15 +82,21 @@ def _plain_save(directory: Path) -> object:
     return atomic.write_directory(directory, {"a.bin": b"a" * 100, "sub/b.json": b"{}", "config.json": b"{}"})
 
 
-SAVES = {"write_directory": _plain_save, "slow tokenizer": _tokenizer_save("slow"),
-         "fast tokenizer": _tokenizer_save("fast"), "model": _model_save, "sharded model": _sharded_model_save}
+SAVES = {
+    "write_directory": _plain_save,
+    "slow tokenizer": _tokenizer_save("slow"),
+    "fast tokenizer": _tokenizer_save("fast"),
+    "model": _model_save,
+    "sharded model": _sharded_model_save,
+}
 
 
 def _load_back(name: str, directory: Path) -> None:
     """The save is readable as what it is."""
     if "tokenizer" in name:
-        assert AlbertTokenizerFast.from_pretrained(directory).encode("Hello world") == \
-            AlbertTokenizer(SPIECE).encode("Hello world")
+        assert AlbertTokenizerFast.from_pretrained(directory).encode("Hello world") == AlbertTokenizer(SPIECE).encode(
+            "Hello world"
+        )
     elif "model" in name:
         import albert_model as A
 
@@ -99,6 +125,7 @@ def _forbid_renaming(monkeypatch, directory: Path) -> None:
         monkeypatch.setattr(os, name, wrapped)
     exchange = getattr(atomic, "_exchange", None)
     if exchange is not None:
+
         def guarded_exchange(a: str, b: str) -> bool:
             check(a, b)
             return exchange(a, b)
@@ -161,6 +188,7 @@ def _forbid_writes_outside(monkeypatch, directory: Path) -> list[str]:
     monkeypatch.setattr(os, "open", guarded_open)
     exchange = getattr(atomic, "_exchange", None)
     if exchange is not None:
+
         def guarded_exchange(a: str, b: str) -> bool:
             check(a)
             check(b)
@@ -201,7 +229,8 @@ def test_save_under_a_really_read_only_parent(tmp_path, name):
 MOUNT_SCRIPT = textwrap.dedent("""
     import os, sys
     from pathlib import Path
-    from albert_tok import AlbertTokenizer, AlbertTokenizerFast, atomic
+    from albert_tok import AlbertTokenizer, AlbertTokenizerFast
+    from albert_tok.io import atomic
     out = Path(sys.argv[1])
     (out / "big.bin").write_bytes(b"x" * 1000)
     for _ in range(2):
@@ -233,15 +262,33 @@ def _in_mount_namespace(setup: str, out: Path, model: bool) -> str:
     unshare = shutil.which("unshare")
     if unshare is None:
         pytest.skip("no unshare(1) to mount in a private namespace")
-    probe = subprocess.run([unshare, "-m", "sh", "-c", 'mount -t tmpfs none "$1"', "sh", str(out)], check=False,
-                           capture_output=True)
+    probe = subprocess.run(
+        [unshare, "-m", "sh", "-c", 'mount -t tmpfs none "$1"', "sh", str(out)], check=False, capture_output=True
+    )
     if probe.returncode != 0:
         pytest.skip(f"cannot mount here: {probe.stderr.decode(errors='replace').strip()}")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false"}
     command = f'set -e; {setup}; exec "$2" -c "$3" "$1" "$4" "$5"'
-    done = subprocess.run([unshare, "-m", "sh", "-c", command, "sh", str(out), sys.executable, MOUNT_SCRIPT,
-                           str(SPIECE), "model" if model else "-"], check=False, capture_output=True, text=True,
-                          env=env, timeout=300)
+    done = subprocess.run(
+        [
+            unshare,
+            "-m",
+            "sh",
+            "-c",
+            command,
+            "sh",
+            str(out),
+            sys.executable,
+            MOUNT_SCRIPT,
+            str(SPIECE),
+            "model" if model else "-",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "saved" in done.stdout and "'checkpoint'" in done.stdout
     return done.stdout
@@ -260,12 +307,15 @@ def test_save_into_a_writable_volume_under_a_read_only_parent(tmp_path):
     parent = tmp_path / "readonly"
     out = parent / "out"
     out.mkdir(parents=True)
-    setup = ('p="$(dirname "$1")"; mount --bind "$p" "$p"; mount -o remount,bind,ro "$p"; '
-             'mount --bind "$1" "$1"; mount -o remount,bind,rw "$1"; ! touch "$p/probe" 2>/dev/null')
+    setup = (
+        'p="$(dirname "$1")"; mount --bind "$p" "$p"; mount -o remount,bind,ro "$p"; '
+        'mount --bind "$1" "$1"; mount -o remount,bind,rw "$1"; ! touch "$p/probe" 2>/dev/null'
+    )
     _in_mount_namespace(setup, out, model=True)
     assert os.listdir(parent) == ["out"]
-    assert {"spiece.model", "tokenizer.json", "config.json", "model.safetensors", "checkpoint", "big.bin"} <= \
-        set(os.listdir(out))
+    assert {"spiece.model", "tokenizer.json", "config.json", "model.safetensors", "checkpoint", "big.bin"} <= set(
+        os.listdir(out)
+    )
     assert not any(name.startswith("model-") for name in os.listdir(out))  # the shards were superseded
     assert [n for n in os.listdir(out) if atomic._is_temporary(n)] == []
 
@@ -299,8 +349,12 @@ def test_unrelated_files_are_never_copied_or_linked(tmp_path, monkeypatch, name)
     assert copied == []
     for path, old in before.items():
         now = os.stat(path)
-        assert (now.st_ino, now.st_nlink, now.st_mtime_ns, now.st_ctime_ns) == \
-            (old.st_ino, old.st_nlink, old.st_mtime_ns, old.st_ctime_ns), path
+        assert (now.st_ino, now.st_nlink, now.st_mtime_ns, now.st_ctime_ns) == (
+            old.st_ino,
+            old.st_nlink,
+            old.st_mtime_ns,
+            old.st_ctime_ns,
+        ), path
 
 
 # -- what a reader sees while a save is being published ---------------------------------------------------
@@ -342,10 +396,18 @@ def test_tokenizer_config_is_published_last(tmp_path, monkeypatch):
 
 
 def test_publish_order_rule():
-    order = atomic._publish_order(["config.json", "b.json", "z.bin", "sub/config.json", "index.json", "a.model",
-                                   "tokenizer_config.json"])
-    assert order == ["z.bin", "a.model", "b.json", "sub/config.json", "index.json", "config.json",
-                     "tokenizer_config.json"]
+    order = atomic._publish_order(
+        ["config.json", "b.json", "z.bin", "sub/config.json", "index.json", "a.model", "tokenizer_config.json"]
+    )
+    assert order == [
+        "z.bin",
+        "a.model",
+        "b.json",
+        "sub/config.json",
+        "index.json",
+        "config.json",
+        "tokenizer_config.json",
+    ]
 
 
 def test_model_and_tokenizer_saved_into_one_volume_load_back(tmp_path, monkeypatch):

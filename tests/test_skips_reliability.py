@@ -53,8 +53,12 @@ def test_in_ci_a_skip_for_a_reason_ci_should_not_have_fails_the_run(pytester, mo
     # the importorskip fails in the call; the skipif mark is evaluated in setup, so it fails as an error there
     result.assert_outcomes(passed=1, failed=1, errors=1, skipped=2, xfailed=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["*skipped in CI for a reason CI should not have: \"could not import 'no_such*",
-                                 "*skipped in CI for a reason CI should not have: 'needs os.fork'*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*skipped in CI for a reason CI should not have: \"could not import 'no_such*",
+            "*skipped in CI for a reason CI should not have: 'needs os.fork'*",
+        ]
+    )
 
 
 def test_outside_ci_skips_stay_skips(pytester, monkeypatch):
@@ -64,18 +68,34 @@ def test_outside_ci_skips_stay_skips(pytester, monkeypatch):
 
 
 def test_in_ci_a_module_level_skip_is_judged_too(pytester, monkeypatch):
-    missing = run_suite(pytester, monkeypatch, "true", 'import pytest\npytest.importorskip("no_such_module")\n'
-                                                       "def test_x():\n    pass\n")
+    missing = run_suite(
+        pytester, monkeypatch, "true", 'import pytest\npytest.importorskip("no_such_module")\ndef test_x():\n    pass\n'
+    )
     missing.assert_outcomes(errors=1)
     assert missing.ret != pytest.ExitCode.OK
-    allowed = run_suite(pytester, monkeypatch, "1", 'import pytest\npytest.skip("needs a GPU", allow_module_level=True)\n'
-                                                    "def test_x():\n    pass\n")
+    allowed = run_suite(
+        pytester,
+        monkeypatch,
+        "1",
+        'import pytest\npytest.skip("needs a GPU", allow_module_level=True)\ndef test_x():\n    pass\n',
+    )
     allowed.assert_outcomes(skipped=1)
     assert allowed.ret in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED)
 
 
-@pytest.mark.parametrize("value, expected", [("true", True), ("1", True), ("yes", True), ("", False), ("0", False),
-                                             ("false", False), ("False", False), (None, False)])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("true", True),
+        ("1", True),
+        ("yes", True),
+        ("", False),
+        ("0", False),
+        ("false", False),
+        ("False", False),
+        (None, False),
+    ],
+)
 def test_ci_is_read_from_the_environment(monkeypatch, value, expected):
     if value is None:
         monkeypatch.delenv("CI", raising=False)
@@ -84,16 +104,28 @@ def test_ci_is_read_from_the_environment(monkeypatch, value, expected):
     assert in_ci() is expected
 
 
-@pytest.mark.parametrize("reason, allowed", [
-    ("needs a GPU", True), ("CUDA is not available", True),
-    ("docs/pipelines.md:163: needs a Ray cluster", True), ("needs a Ray cluster and an S3 bucket", True),
-    ("root ignores directory permissions", True), ("needs root and mount(8)", True),
-    ("mount is not permitted here", True), ("cannot mount here: unshare: Operation not permitted", True),
-    ("../shared/corpora is not present", True), ("needs bench/.venv-tf5", True),
-    ("could not import 'torch': No module named 'torch'", False), ("the [ray] extra is not installed", False),
-    ("transformers<5 is the reference implementation", False), ("needs os.fork", False),
-    ("reads VmHWM from /proc", False), ("renameat2 is Linux-only", False), ("Skipped", False),
-])
+@pytest.mark.parametrize(
+    "reason, allowed",
+    [
+        ("needs a GPU", True),
+        ("CUDA is not available", True),
+        ("docs/pipelines.md:163: needs a Ray cluster", True),
+        ("needs a Ray cluster and an S3 bucket", True),
+        ("root ignores directory permissions", True),
+        ("needs root and mount(8)", True),
+        ("mount is not permitted here", True),
+        ("cannot mount here: unshare: Operation not permitted", True),
+        ("../shared/corpora is not present", True),
+        ("needs bench/.venv-tf5", True),
+        ("could not import 'torch': No module named 'torch'", False),
+        ("the [ray] extra is not installed", False),
+        ("transformers<5 is the reference implementation", False),
+        ("needs os.fork", False),
+        ("reads VmHWM from /proc", False),
+        ("renameat2 is Linux-only", False),
+        ("Skipped", False),
+    ],
+)
 def test_allowed_reasons_are_what_ci_cannot_have(reason, allowed):
     assert skip_allowed_in_ci(reason) is allowed
 
@@ -124,13 +156,21 @@ def installed_by_ci() -> set[str]:
 
 def importorskipped(source: str) -> list[str]:
     """The module names passed to pytest.importorskip in SOURCE."""
-    return [node.args[0].value for node in ast.walk(ast.parse(source))
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "importorskip" and node.args and isinstance(node.args[0], ast.Constant)]
+    return [
+        node.args[0].value
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "importorskip"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    ]
 
 
 def test_importorskipped_finds_the_calls():
-    source = 'import pytest\nT = pytest.importorskip("transformers", reason="x")\ndef f():\n    pytest.importorskip("a.b")\n'
+    source = (
+        'import pytest\nT = pytest.importorskip("transformers", reason="x")\ndef f():\n    pytest.importorskip("a.b")\n'
+    )
     assert importorskipped(source) == ["transformers", "a.b"]
 
 
@@ -138,7 +178,10 @@ def test_no_test_importorskips_what_ci_installs():
     ci = installed_by_ci()
     assert {"torch", "transformers", "onnxruntime", "ray", "pyarrow", "hypothesis", "huggingface-hub"} <= ci
     modules = importlib.metadata.packages_distributions()
-    wrong = [(path.name, module) for path in sorted((ROOT / "tests").glob("*.py"))
-             for module in importorskipped(path.read_text(encoding="utf-8"))
-             if any(_name(d) in ci for d in modules.get(module.split(".")[0], []))]
+    wrong = [
+        (path.name, module)
+        for path in sorted((ROOT / "tests").glob("*.py"))
+        for module in importorskipped(path.read_text(encoding="utf-8"))
+        if any(_name(d) in ci for d in modules.get(module.split(".")[0], []))
+    ]
     assert not wrong, f"import these instead (CI installs them): {wrong}"

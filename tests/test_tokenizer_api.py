@@ -16,8 +16,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from albert_tok import AlbertTokenizer, AlbertTokenizerFast, Preprocessing
-from albert_tok.padding import Truncation, truncate_pair
-from albert_tok.rules import DigitCommaArrays
+from albert_tok.rules._digit_comma import DigitCommaArrays
+from albert_tok.rules._padding import Truncation, truncate_pair
 
 from .conftest import ROOT, SPIECE
 from .strategies import any_text, long_text, plain_text, text
@@ -29,8 +29,13 @@ def test_fixture_is_the_real_albert_vocabulary():
 
 
 def test_special_tokens_and_sizes(tokenizer):
-    assert (tokenizer.pad_token_id, tokenizer.unk_token_id, tokenizer.cls_token_id, tokenizer.sep_token_id,
-            tokenizer.mask_token_id) == (0, 1, 2, 3, 4)
+    assert (
+        tokenizer.pad_token_id,
+        tokenizer.unk_token_id,
+        tokenizer.cls_token_id,
+        tokenizer.sep_token_id,
+        tokenizer.mask_token_id,
+    ) == (0, 1, 2, 3, 4)
     assert tokenizer.vocab_size == len(tokenizer) == len(tokenizer.get_vocab()) == 30000
     assert tokenizer.model_max_length == 512
     assert tokenizer.convert_ids_to_tokens([2, 4, 3]) == ["[CLS]", "[MASK]", "[SEP]"]
@@ -47,14 +52,23 @@ def test_pair_layout(tokenizer):
     assert enc["attention_mask"] == [1] * len(enc["input_ids"])
     assert tokenizer.build_inputs_with_special_tokens(a, b) == enc["input_ids"]
     assert tokenizer.get_special_tokens_mask(a, b) == enc["special_tokens_mask"]
-    assert tokenizer.get_special_tokens_mask(enc["input_ids"], already_has_special_tokens=True) == \
-        enc["special_tokens_mask"]
+    assert (
+        tokenizer.get_special_tokens_mask(enc["input_ids"], already_has_special_tokens=True)
+        == enc["special_tokens_mask"]
+    )
     assert tokenizer.create_token_type_ids_from_sequences(a, b) == enc["token_type_ids"]
 
 
 def test_mask_token_strips_left_space(tokenizer):
-    assert tokenizer.tokenize("Paris is the [MASK] of France.") == \
-        ["▁paris", "▁is", "▁the", "[MASK]", "▁of", "▁france", "."]
+    assert tokenizer.tokenize("Paris is the [MASK] of France.") == [
+        "▁paris",
+        "▁is",
+        "▁the",
+        "[MASK]",
+        "▁of",
+        "▁france",
+        ".",
+    ]
     assert tokenizer.encode("Paris is the [MASK] of France.") == [2, 1162, 25, 14, 4, 16, 714, 9, 3]
 
 
@@ -76,6 +90,7 @@ def test_padding_truncation_and_tensors(tokenizer):
 
 def test_return_tensors_pt(tokenizer):
     import torch
+
     enc = tokenizer(["a b", "c"], padding=True, return_tensors="pt")
     assert enc["input_ids"].dtype == torch.int64 and enc["input_ids"].shape[0] == 2
 
@@ -127,8 +142,12 @@ def reference_truncate(len0: int, len1: int | None, budget: int, strategy: str) 
     ties); only_first/only_second cut one sequence and fail when it runs out (for a pair, also when it
     would be cut to nothing: both of transformers' tokenizers refuse that)."""
     excess = len0 + (len1 or 0) - budget
-    if len1 is not None and strategy != "longest_first" and excess > 0 and \
-            excess >= (len0 if strategy == "only_first" else len1):
+    if (
+        len1 is not None
+        and strategy != "longest_first"
+        and excess > 0
+        and excess >= (len0 if strategy == "only_first" else len1)
+    ):
         raise ValueError(strategy)
     while excess > 0:
         if strategy == "longest_first":
@@ -148,8 +167,12 @@ def reference_truncate(len0: int, len1: int | None, budget: int, strategy: str) 
     return len0, len1
 
 
-@given(len0=st.integers(0, 60), len1=st.none() | st.integers(0, 60), budget=st.integers(0, 80),
-       strategy=st.sampled_from(["longest_first", "only_first", "only_second"]))
+@given(
+    len0=st.integers(0, 60),
+    len1=st.none() | st.integers(0, 60),
+    budget=st.integers(0, 80),
+    strategy=st.sampled_from(["longest_first", "only_first", "only_second"]),
+)
 def test_truncate_pair_equals_token_at_a_time_reference(len0, len1, budget, strategy):
     try:
         expected = reference_truncate(len0, len1, budget, strategy)
@@ -163,13 +186,18 @@ def test_truncate_pair_equals_token_at_a_time_reference(len0, len1, budget, stra
 @pytest.fixture(scope="module")
 def hf_slow():
     import transformers
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return transformers.AlbertTokenizer(str(SPIECE))
 
 
-@given(a=st.one_of(text, long_text), b=st.one_of(text, long_text), max_length=st.integers(3, 600),
-       strategy=st.sampled_from(["longest_first", "only_first", "only_second"]))
+@given(
+    a=st.one_of(text, long_text),
+    b=st.one_of(text, long_text),
+    max_length=st.integers(3, 600),
+    strategy=st.sampled_from(["longest_first", "only_first", "only_second"]),
+)
 def test_truncated_pairs_equal_transformers(slow, hf_slow, a, b, max_length, strategy):
     try:
         ours = slow(a, b, truncation=strategy, max_length=max_length, return_special_tokens_mask=True)
@@ -194,18 +222,27 @@ def test_preprocessing_is_one_value(tmp_path):
     assert pickle.loads(pickle.dumps(both)).preprocessing == both.preprocessing
     both.save_pretrained(tmp_path / "p")
     assert AlbertTokenizer.from_pretrained(tmp_path / "p").preprocessing == both.preprocessing
-    assert AlbertTokenizer.from_pretrained(tmp_path / "p", do_lower_case=True).preprocessing == \
-        Preprocessing(do_lower_case=True, keep_accents=True)
+    assert AlbertTokenizer.from_pretrained(tmp_path / "p", do_lower_case=True).preprocessing == Preprocessing(
+        do_lower_case=True, keep_accents=True
+    )
 
 
 def test_save_and_load_both_ways(slow, fast, tmp_path):
     texts = ["Hello (world) - 1,000 people.", "a [MASK] b", "café ﬁ 中文"]
-    for src, dst_cls in ((slow, AlbertTokenizerFast), (fast, AlbertTokenizer), (slow, AlbertTokenizer),
-                         (fast, AlbertTokenizerFast)):
+    for src, dst_cls in (
+        (slow, AlbertTokenizerFast),
+        (fast, AlbertTokenizer),
+        (slow, AlbertTokenizer),
+        (fast, AlbertTokenizerFast),
+    ):
         directory = tmp_path / f"{type(src).__name__}-{dst_cls.__name__}"
         written = src.save_pretrained(directory)
-        assert sorted(os.path.basename(p) for p in written) == \
-            ["special_tokens_map.json", "spiece.model", "tokenizer.json", "tokenizer_config.json"]
+        assert sorted(os.path.basename(p) for p in written) == [
+            "special_tokens_map.json",
+            "spiece.model",
+            "tokenizer.json",
+            "tokenizer_config.json",
+        ]
         loaded = dst_cls.from_pretrained(directory)
         assert loaded(texts)["input_ids"] == src(texts)["input_ids"]
 
@@ -226,7 +263,7 @@ def test_fast_loads_tokenizer_json_alone(fast, tmp_path):
     loaded = AlbertTokenizerFast.from_pretrained(directory)
     texts = ["Hello (world) - 1,000 people.", "  trailing  ", "x.y"]
     assert loaded(texts)["input_ids"] == fast(texts)["input_ids"]
-    with pytest.raises(FileNotFoundError, match="spiece.model"):
+    with pytest.raises(FileNotFoundError, match=r"spiece.model"):
         AlbertTokenizer.from_pretrained(directory)
     saved = loaded.save_pretrained(tmp_path / "again")
     assert [os.path.basename(p) for p in saved if p.endswith("spiece.model")] == []
@@ -242,6 +279,7 @@ def test_save_vocabulary(tokenizer, tmp_path):
 
 def test_transformers_loads_saved_directory(slow, tmp_path):
     import transformers
+
     slow.save_pretrained(tmp_path / "d")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -279,12 +317,12 @@ def test_fast_offsets_index_original_text(fast):
     t = "Hello  World, 1,000 (x) café"
     enc = fast(t, return_offsets_mapping=True)
     tokens = fast.convert_ids_to_tokens(enc["input_ids"])
-    for token, (s, e) in zip(tokens, enc["offset_mapping"]):
+    for token, (s, e) in zip(tokens, enc["offset_mapping"], strict=False):
         if token in ("[CLS]", "[SEP]"):
             assert (s, e) == (0, 0)
             continue
         surface = t[s:e].strip().lower()
-        assert surface and token.lstrip("▁").startswith(surface[:1]) or token.lstrip("▁") == "", (token, s, e)
+        assert (surface and token.lstrip("▁").startswith(surface[:1])) or token.lstrip("▁") == "", (token, s, e)
 
 
 def test_slow_offsets_equal_fast(slow, fast):
@@ -303,12 +341,15 @@ def test_import_does_not_import_torch():
 
 
 # -- bad input ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("bad, exc, match", [
-    (None, TypeError, "str or a list of str"),
-    (5, TypeError, "str or a list of str"),
-    (["ok", 3], TypeError, r"text\[1\] is int"),
-    (["ok", ["nested"]], TypeError, "nested list"),
-])
+@pytest.mark.parametrize(
+    "bad, exc, match",
+    [
+        (None, TypeError, "str or a list of str"),
+        (5, TypeError, "str or a list of str"),
+        (["ok", 3], TypeError, r"text\[1\] is int"),
+        (["ok", ["nested"]], TypeError, "nested list"),
+    ],
+)
 def test_bad_text(tokenizer, bad, exc, match):
     with pytest.raises(exc, match=match):
         tokenizer(bad)
@@ -317,17 +358,17 @@ def test_bad_text(tokenizer, bad, exc, match):
 def test_bad_arguments(tokenizer):
     with pytest.raises(ValueError, match="text has 2 items but text_pair has 1"):
         tokenizer(["a", "b"], ["c"])
-    with pytest.raises(ValueError, match="padding='sideways'.*'longest'"):
+    with pytest.raises(ValueError, match=r"padding='sideways'.*'longest'"):
         tokenizer("a", padding="sideways")
-    with pytest.raises(ValueError, match="truncation='middle'.*'only_first'"):
+    with pytest.raises(ValueError, match=r"truncation='middle'.*'only_first'"):
         tokenizer("a", truncation="middle")
     with pytest.raises(ValueError, match="smaller than the 3 special tokens"):
         tokenizer("a", "b", truncation=True, max_length=2)
     with pytest.raises(ValueError, match="return_tensors='tf'"):
         tokenizer("a", return_tensors="tf")
-    with pytest.raises(ValueError, match="different lengths.*padding=True"):
+    with pytest.raises(ValueError, match=r"different lengths.*padding=True"):
         tokenizer(["a", "b c d"], return_tensors="np")
-    with pytest.raises(ValueError, match="only_second.*text_pair"):
+    with pytest.raises(ValueError, match=r"only_second.*text_pair"):
         tokenizer("a b c d e f", truncation="only_second", max_length=4)
     with pytest.raises(ValueError, match="outside the vocabulary"):
         tokenizer.decode([30000])
@@ -348,7 +389,7 @@ def test_missing_and_corrupt_files(cls, tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         cls.from_pretrained(tmp_path / "nowhere")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(FileNotFoundError, match="neither spiece.model nor tokenizer.json"):
+    with pytest.raises(FileNotFoundError, match=r"neither spiece.model nor tokenizer.json"):
         cls.from_pretrained(tmp_path / "empty")
     corrupt = tmp_path / "corrupt.model"
     corrupt.write_bytes(SPIECE.read_bytes()[:1000])
@@ -363,7 +404,7 @@ def test_missing_and_corrupt_files(cls, tmp_path):
 def test_corrupt_tokenizer_json(tmp_path):
     bad = tmp_path / "tokenizer.json"
     bad.write_text('{"version": "1.0", "model": ')
-    with pytest.raises(ValueError, match="not a valid tokenizer.json"):
+    with pytest.raises(ValueError, match=r"not a valid tokenizer.json"):
         AlbertTokenizerFast(tokenizer_file=bad)
     (tmp_path / "tokenizer_config.json").write_text("{not json")
     with pytest.raises(ValueError, match="not valid JSON"):
@@ -371,7 +412,7 @@ def test_corrupt_tokenizer_json(tmp_path):
 
 
 def test_failed_save_leaves_no_directory(slow, tmp_path, monkeypatch):
-    from albert_tok import files
+    from albert_tok.api import _files as files
 
     calls = {"n": 0}
     real = files._write_file
@@ -433,12 +474,36 @@ def _squeezed(text: str) -> str:
 
 # Lower-casing that changes the length or leaves ASCII (U+212A KELVIN SIGN), capital sigmas that accent stripping
 # makes (U+1D6BA), quotes, controls and the batch's own joiner.
-_CASE_EDGES = st.lists(st.sampled_from(["\u212a", "K", "a", " ", "\t", "\u0130", "\u03a3", "\U0001d6ba", "`", "'",
-                                        "\u00e9", "\x00", "\x01", "\u00c5", "\u00a0"]), max_size=8).map("".join)
+_CASE_EDGES = st.lists(
+    st.sampled_from(
+        [
+            "\u212a",
+            "K",
+            "a",
+            " ",
+            "\t",
+            "\u0130",
+            "\u03a3",
+            "\U0001d6ba",
+            "`",
+            "'",
+            "\u00e9",
+            "\x00",
+            "\x01",
+            "\u00c5",
+            "\u00a0",
+        ]
+    ),
+    max_size=8,
+).map("".join)
 
 
-@given(chunks=st.lists(st.one_of(any_text, _CASE_EDGES, st.just("  x  y ")), max_size=6),
-       switches=st.tuples(st.booleans(), st.booleans(), st.booleans()), later=st.booleans(), lowered=st.booleans())
+@given(
+    chunks=st.lists(st.one_of(any_text, _CASE_EDGES, st.just("  x  y ")), max_size=6),
+    switches=st.tuples(st.booleans(), st.booleans(), st.booleans()),
+    later=st.booleans(),
+    lowered=st.booleans(),
+)
 @example(chunks=["K\U0001d6ba", "ok"], switches=(True, False, False), later=True, lowered=False)  # "kς", not "kσ"
 @example(chunks=["\u212aelvin", "x"], switches=(True, True, False), later=True, lowered=False)
 @example(chunks=["x``y''", "it's", "Q"], switches=(True, True, False), later=True, lowered=False)  # quotes: one chunk
@@ -475,9 +540,12 @@ def _assert_digit_comma_applied(arrays, table, rows):
     assert new_flat.tolist() == [i for r in expected for i in r]
 
 
-@given(table=st.dictionaries(st.integers(1, 19), st.lists(st.integers(0, 19), min_size=2, max_size=4).map(tuple),
-                             max_size=6),
-       rows=st.lists(st.lists(st.integers(0, 24), max_size=8), max_size=6))
+@given(
+    table=st.dictionaries(
+        st.integers(1, 19), st.lists(st.integers(0, 19), min_size=2, max_size=4).map(tuple), max_size=6
+    ),
+    rows=st.lists(st.lists(st.integers(0, 24), max_size=8), max_size=6),
+)
 def test_digit_comma_arrays_any_table(table, rows):
     """Replacements of any length (the real table only has pairs), ids beyond the vocabulary, empty rows."""
     _assert_digit_comma_applied(DigitCommaArrays(table, 20), table, rows)
@@ -487,23 +555,22 @@ def test_digit_comma_arrays_any_table(table, rows):
 def test_padded_numpy_batch_equals_lists(tokenizer, batch):
     lists = tokenizer(batch, return_special_tokens_mask=True)
     for side in ("right", "left"):
-        arrays = tokenizer(batch, padding=True, return_tensors="np", return_special_tokens_mask=True,
-                           padding_side=side)
+        arrays = tokenizer(batch, padding=True, return_tensors="np", return_special_tokens_mask=True, padding_side=side)
         width = arrays["input_ids"].shape[1]
         for key, rows in lists.items():
             fill = {"input_ids": 0, "special_tokens_mask": 1}.get(key, 0)
-            padded = [[fill] * (width - len(r)) + r if side == "left" else r + [fill] * (width - len(r))
-                      for r in rows]
+            padded = [[fill] * (width - len(r)) + r if side == "left" else r + [fill] * (width - len(r)) for r in rows]
             assert arrays[key].tolist() == padded, key
 
 
 @given(data=st.data(), chars=st.frozensets(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40))
 def test_class_pattern_finds_exactly_its_characters(data, chars):
     # the look-ahead guard that makes albert_tok's large character classes fast must not change what they find
-    from albert_tok.text import class_pattern
+    from albert_tok.rules._text import class_pattern
 
-    text = data.draw(st.text(st.one_of(st.sampled_from(sorted(chars)), st.characters(exclude_categories=["Cs"])),
-                             max_size=60))
+    text = data.draw(
+        st.text(st.one_of(st.sampled_from(sorted(chars)), st.characters(exclude_categories=["Cs"])), max_size=60)
+    )
     assert [m.start() for m in class_pattern(chars).finditer(text)] == [i for i, c in enumerate(text) if c in chars]
 
 
@@ -511,11 +578,11 @@ def test_rows_pattern_finds_the_same_characters_as_its_plain_class():
     import re
     import sys
 
-    from albert_tok.convert import sentencepiece_rows_pattern
-    from albert_tok.text import char_class
+    from albert_tok.engines._convert import sentencepiece_rows_pattern
+    from albert_tok.rules._text import char_class
 
     pattern = sentencepiece_rows_pattern()
-    plain = re.compile(pattern.pattern[pattern.pattern.index(")") + 1:])  # the class without its guard
+    plain = re.compile(pattern.pattern[pattern.pattern.index(")") + 1 :])  # the class without its guard
     everything = "".join(chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c < 0xE000)
     found = [m.start() for m in pattern.finditer(everything)]
     assert found == [m.start() for m in plain.finditer(everything)] and len(found) > 1000
@@ -524,27 +591,27 @@ def test_rows_pattern_finds_the_same_characters_as_its_plain_class():
 
 # -- a large padded batch makes its attention mask on a thread of its own ----------------------------------
 def _big_batch() -> list[str]:
-    # 2,100 rows padded to 512: over albert_tok.batch._MASK_ON_ANOTHER_CORE elements
+    # 2,100 rows padded to 512: over albert_tok.api._batch._MASK_ON_ANOTHER_CORE elements
     return [("word " * (i % 37)).strip() for i in range(2100)]
 
 
 @pytest.mark.parametrize("side", ["right", "left"])
 def test_large_batch_attention_mask_equals_small_batches(slow, side):
-    import albert_tok.batch as B
+    import albert_tok.api._batch as B
 
     texts = _big_batch()
     kw = {"padding": "max_length", "max_length": 512, "return_tensors": "np", "padding_side": side}
     assert len(texts) * 512 >= B._MASK_ON_ANOTHER_CORE
     big = slow(texts, **kw)
-    parts = [slow(texts[i:i + 100], **kw) for i in range(0, len(texts), 100)]  # each under the threshold
-    assert 100 * 512 < B._MASK_ON_ANOTHER_CORE
+    parts = [slow(texts[i : i + 100], **kw) for i in range(0, len(texts), 100)]  # each under the threshold
+    assert B._MASK_ON_ANOTHER_CORE > 100 * 512
     for field in ("input_ids", "attention_mask", "token_type_ids"):
         assert (big[field] == np.concatenate([p[field] for p in parts])).all(), field
     assert (big["attention_mask"] == (big["input_ids"] != slow.pad_token_id)).all()
 
 
 def test_only_large_batches_make_their_mask_on_another_thread(slow, monkeypatch):
-    import albert_tok.batch as B
+    import albert_tok.api._batch as B
 
     started = []
     real = B._on_another_thread
@@ -572,7 +639,7 @@ def test_large_batch_when_no_thread_can_start(slow, monkeypatch):
 
 
 def test_attention_mask_thread_error_reaches_the_caller(slow, monkeypatch):
-    import albert_tok.batch as B
+    import albert_tok.api._batch as B
 
     def fail(*args):
         raise MemoryError("no room for the mask")

@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from albert_tok import AlbertTokenizer, AlbertTokenizerFast, BatchEncoding, CharSpan, TokenSpan
-from albert_tok.padding import Side, windows
+from albert_tok.rules._padding import Side, windows
 
 from .conftest import SPIECE
 from .strategies import text, vocabulary_text
@@ -76,17 +76,21 @@ def test_collators_give_transformers_batches(tok, hf_slow, side, options):
 
     tok.padding_side = hf_slow.padding_side = side
     try:
+
         def labelled():
             return features(hf_slow, lambda i, n: {"label": i % 2, "score": 0.5 * i})
 
-        assert_same_batch(DataCollatorWithPadding(tok, **options)(labelled()),
-                          DataCollatorWithPadding(hf_slow, **options)(labelled()))
+        assert_same_batch(
+            DataCollatorWithPadding(tok, **options)(labelled()), DataCollatorWithPadding(hf_slow, **options)(labelled())
+        )
 
         def tagged():
             return features(hf_slow, lambda i, n: {"labels": list(range(n))})
 
-        assert_same_batch(DataCollatorForTokenClassification(tok, **options)(tagged()),
-                          DataCollatorForTokenClassification(hf_slow, **options)(tagged()))
+        assert_same_batch(
+            DataCollatorForTokenClassification(tok, **options)(tagged()),
+            DataCollatorForTokenClassification(hf_slow, **options)(tagged()),
+        )
     finally:
         hf_slow.padding_side = "right"
 
@@ -116,9 +120,16 @@ def test_pad_inputs_like_transformers(tok, hf_slow):
         lambda: {"input_ids": [2, 5, 3]},  # one encoding
     ]
     for k, make in enumerate(cases):
-        for kw in ({}, {"return_tensors": "pt"}, {"return_tensors": "np"}, {"padding": "max_length", "max_length": 9},
-                   {"padding": False}, {"return_attention_mask": False}, {"pad_to_multiple_of": 4},
-                   {"padding_side": "left"}):
+        for kw in (
+            {},
+            {"return_tensors": "pt"},
+            {"return_tensors": "np"},
+            {"padding": "max_length", "max_length": 9},
+            {"padding": False},
+            {"return_attention_mask": False},
+            {"pad_to_multiple_of": 4},
+            {"padding_side": "left"},
+        ):
             if k == 0 and "return_tensors" in kw:
                 continue  # ragged labels cannot become tensors (transformers' collators pad them)
             try:
@@ -155,8 +166,9 @@ def test_attributes_collators_touch(tok):
 # -- encode_plus, batch_encode_plus, is_split_into_words -------------------------------------------------
 def test_encode_plus_and_batch_encode_plus(tok, hf_slow):
     for a, b in (("a b c", None), ("a b c", "d e")):
-        assert tok.encode_plus(a, b, return_special_tokens_mask=True) == \
-            hf_slow.encode_plus(a, b, return_special_tokens_mask=True)
+        assert tok.encode_plus(a, b, return_special_tokens_mask=True) == hf_slow.encode_plus(
+            a, b, return_special_tokens_mask=True
+        )
     batch = [("a b", "c"), ("d", "e f g")]
     assert tok.batch_encode_plus(batch, padding=True) == hf_slow.batch_encode_plus(batch, padding=True)
     assert tok.batch_encode_plus(WORDS) == tok(WORDS)
@@ -166,8 +178,9 @@ def test_encode_plus_and_batch_encode_plus(tok, hf_slow):
         tok.batch_encode_plus(["a", ("b", "c")])
 
 
-@pytest.mark.parametrize("words", [["Hello", "wor[MASK]ld", "ab,c"], ["", " a  b ", "x"], ["1,000", "[MASK]", "é"],
-                                   ["Paris", "is", "nice"]])
+@pytest.mark.parametrize(
+    "words", [["Hello", "wor[MASK]ld", "ab,c"], ["", " a  b ", "x"], ["1,000", "[MASK]", "é"], ["Paris", "is", "nice"]]
+)
 def test_split_into_words_equals_transformers_slow(tok, hf_slow, words):
     ours = tok(words, is_split_into_words=True)
     assert ours["input_ids"] == hf_slow(words, is_split_into_words=True)["input_ids"]
@@ -184,7 +197,7 @@ def test_split_into_words_equals_transformers_slow(tok, hf_slow, words):
 
 def test_split_into_words_offsets_are_per_word(tok):
     enc = tok(["Hello", "wonderful", "world"], is_split_into_words=True, return_offsets_mapping=True)
-    for (start, end), word, token in zip(enc["offset_mapping"], enc.word_ids(), enc.tokens()):
+    for (start, end), word, token in zip(enc["offset_mapping"], enc.word_ids(), enc.tokens(), strict=False):
         if word is not None:
             assert token.lstrip("▁").startswith(["hello", "wonderful", "world"][word][start:end].lower()[:1])
     with pytest.raises(ValueError, match="non-empty list of words"):
@@ -270,8 +283,10 @@ def test_sides_from_every_source(tmp_path, hf_slow):
             warnings.simplefilter("ignore")
             theirs = transformers.AlbertTokenizer.from_pretrained(str(tmp_path / cls.__name__))
         assert (theirs.padding_side, theirs.truncation_side) == ("left", "left")  # keys transformers reads
-        assert tok(LONG, truncation=True, max_length=5)["input_ids"] == \
-            theirs(LONG, truncation=True, max_length=5)["input_ids"]
+        assert (
+            tok(LONG, truncation=True, max_length=5)["input_ids"]
+            == theirs(LONG, truncation=True, max_length=5)["input_ids"]
+        )
         with pytest.raises(ValueError, match="padding_side='middle' is not supported; accepted: 'right', 'left'"):
             cls(SPIECE, padding_side="middle")
         with pytest.raises(ValueError, match="truncation_side='up' is not supported"):
@@ -284,8 +299,13 @@ def test_sides_from_every_source(tmp_path, hf_slow):
 @given(batch=st.lists(text, min_size=1, max_size=4), pairs=st.booleans(), data=st.data())
 def test_sides_equal_transformers_slow(hf_slow, slow, side, batch, pairs, data):
     second = data.draw(st.lists(text, min_size=len(batch), max_size=len(batch))) if pairs else None
-    options = {"padding": data.draw(st.sampled_from([True, "max_length"])), "truncation": True,
-               "max_length": data.draw(st.integers(3, 20)), "return_special_tokens_mask": True, "return_length": True}
+    options = {
+        "padding": data.draw(st.sampled_from([True, "max_length"])),
+        "truncation": True,
+        "max_length": data.draw(st.integers(3, 20)),
+        "return_special_tokens_mask": True,
+        "return_length": True,
+    }
     slow.padding_side = slow.truncation_side = hf_slow.padding_side = hf_slow.truncation_side = side
     try:
         ours, theirs = slow(batch, second, **options), hf_slow(batch, second, **options)
@@ -300,12 +320,14 @@ MAPPINGS = ("token_to_word", "token_to_chars", "token_to_sequence")
 
 def overlapping(theirs, row: int) -> bool:
     """Whether transformers' fast tokenizer gave two tokens of row ``row`` the same characters (a ``▁`` of its
-    own spans the character of the token after it): our offsets never overlap (:mod:`albert_tok.offsets`),
+    own spans the character of the token after it): our offsets never overlap (:mod:`albert_tok.rules._offsets`),
     so character mappings differ there by design."""
     spans = [theirs.token_to_chars(row, k) for k in range(len(theirs["input_ids"][row]))]
     seqs = theirs.sequence_ids(row)
-    return any(a is not None and b is not None and s == t and b.start < a.end
-               for a, b, s, t in zip(spans, spans[1:], seqs, seqs[1:]))
+    return any(
+        a is not None and b is not None and s == t and b.start < a.end
+        for a, b, s, t in zip(spans, spans[1:], seqs, seqs[1:], strict=False)
+    )
 
 
 def compare_alignment(ours: BatchEncoding, theirs, n_chars: int) -> None:
@@ -370,8 +392,9 @@ def test_alignment_on_slow_equals_fast(slow, fast):
     for row in range(2):
         for name in ("tokens", "word_ids", "sequence_ids"):
             assert getattr(s, name)(row) == getattr(f, name)(row)
-        assert [s.token_to_chars(row, k) for k in range(len(s["input_ids"][row]))] == \
-            [f.token_to_chars(row, k) for k in range(len(f["input_ids"][row]))]
+        assert [s.token_to_chars(row, k) for k in range(len(s["input_ids"][row]))] == [
+            f.token_to_chars(row, k) for k in range(len(f["input_ids"][row]))
+        ]
     # "▁world" starts at the last space before the word (6, not 5), as transformers' fast tokenizer has it
     assert s.char_to_token(0, 7) == f.char_to_token(0, 7) == 2 and s.char_to_token(0, 5) is None
     assert s.token_to_chars(0, 2) == CharSpan(6, 12) and s.word_to_tokens(0, 1) == TokenSpan(2, 4)  # "world,"

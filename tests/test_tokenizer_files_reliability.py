@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from albert_tok import AlbertTokenizer, AlbertTokenizerFast
-from albert_tok._regular import NotARegularFileError
+from albert_tok.io._regular import NotARegularFileError
 
 from .conftest import SPIECE
 
@@ -32,7 +32,7 @@ def _bounded(call: Callable[[], object], fifo: Path | None = None) -> BaseExcept
     def run() -> None:
         try:
             call()
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+        except BaseException as exc:
             caught.append(exc)
 
     thread = threading.Thread(target=run, daemon=True)

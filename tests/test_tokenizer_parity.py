@@ -56,7 +56,7 @@ def test_slow_equals_fast_long(pair, t, max_length):
 def test_characters_rust_maps_differently(slow, fast):
     # Python's and Rust's Unicode tables disagree on these (U+1FBF0 SEGMENTED DIGIT ZERO is "0" to one
     # of them); such rows go to SentencePiece.
-    from albert_tok.convert import unicode_table_gaps
+    from albert_tok.engines._convert import unicode_table_gaps
 
     gaps = sorted(unicode_table_gaps())
     assert "\U0001fbf0" in gaps or not gaps
@@ -80,8 +80,13 @@ def test_slow_equals_fast_batch_padded_truncated(pair, batch, data):
     max_length = data.draw(st.integers(min_value=3, max_value=24))
     truncation = data.draw(st.sampled_from([True, "longest_first"] + (["only_second"] if pairs else [])))
     padding = data.draw(st.sampled_from([True, "longest", "max_length"]))
-    kw = {"padding": padding, "truncation": truncation, "max_length": max_length,
-          "return_special_tokens_mask": True, "return_tensors": "np"}
+    kw = {
+        "padding": padding,
+        "truncation": truncation,
+        "max_length": max_length,
+        "return_special_tokens_mask": True,
+        "return_tensors": "np",
+    }
     try:
         s = slow(batch, pairs, **kw)
     except ValueError as exc:  # only_second cannot always reach the budget: both must refuse alike
@@ -96,8 +101,18 @@ def test_slow_equals_fast_batch_padded_truncated(pair, batch, data):
 
 def test_fast_fixes_rust_divergences(slow, fast):
     # Each input is a case where a plain Rust Unigram conversion (transformers' fast tokenizer) drifts.
-    cases = ["Hello (world) - x.", "  ", "end. ", "I paid £5 (5,000 people)", "a [MASK] b", "x666",
-             "1,000,000 and 2010, yes", '"quoted" text', "bbb", "\u00a0lead"]
+    cases = [
+        "Hello (world) - x.",
+        "  ",
+        "end. ",
+        "I paid £5 (5,000 people)",
+        "a [MASK] b",
+        "x666",
+        "1,000,000 and 2010, yes",
+        '"quoted" text',
+        "bbb",
+        "\u00a0lead",
+    ]
     for case in cases:
         assert slow.encode(case) == fast.encode(case), case
 
@@ -120,20 +135,33 @@ def _trained_model_bytes(tmp_path: Path, **options) -> bytes:
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("Hello World, the Quick brown Fox jumps over 1,000 lazy dogs.\n" * 300, encoding="utf-8")
     model = io.BytesIO()
-    spm.SentencePieceTrainer.train(input=str(corpus), model_writer=model, vocab_size=80, model_type="unigram",
-                                   pad_id=0, unk_id=1, bos_id=-1, eos_id=-1,
-                                   control_symbols=["[CLS]", "[SEP]", "[MASK]"], hard_vocab_limit=False,
-                                   minloglevel=2, **options)
+    spm.SentencePieceTrainer.train(
+        input=str(corpus),
+        model_writer=model,
+        vocab_size=80,
+        model_type="unigram",
+        pad_id=0,
+        unk_id=1,
+        bos_id=-1,
+        eos_id=-1,
+        control_symbols=["[CLS]", "[SEP]", "[MASK]"],
+        hard_vocab_limit=False,
+        minloglevel=2,
+        **options,
+    )
     return model.getvalue()
 
 
-@pytest.mark.parametrize("options, plain", [
-    ({}, True),
-    ({"normalization_rule_name": "nmt_nfkc_cf"}, False),  # case folding maps "A" to "a"
-    ({"remove_extra_whitespaces": False}, False),  # runs of spaces are pieces of their own
-    # " " -> " !" and "!" -> "": the joined printable characters come back unchanged, each alone does not
-    ({"normalization_rule_tsv": "20\t20 21\n21\t\n"}, False),
-])
+@pytest.mark.parametrize(
+    "options, plain",
+    [
+        ({}, True),
+        ({"normalization_rule_name": "nmt_nfkc_cf"}, False),  # case folding maps "A" to "a"
+        ({"remove_extra_whitespaces": False}, False),  # runs of spaces are pieces of their own
+        # " " -> " !" and "!" -> "": the joined printable characters come back unchanged, each alone does not
+        ({"normalization_rule_tsv": "20\t20 21\n21\t\n"}, False),
+    ],
+)
 def test_printable_ascii_path_only_where_the_model_leaves_ascii_alone(tmp_path, options, plain):
     if "normalization_rule_tsv" in options:
         rules = tmp_path / "rules.tsv"
@@ -158,7 +186,7 @@ BOTCHAN = SHARED / "corpora" / "botchan.txt"
 def trained(tmp_path_factory):
     if not BOTCHAN.is_file():
         pytest.skip("../shared/corpora/botchan.txt is not present")
-    from albert_tok.train import train_vocabulary
+    from albert_tok.api._train import train_vocabulary
 
     directory = tmp_path_factory.mktemp("trained")
     train_vocabulary([BOTCHAN], directory, vocab_size=2000)
@@ -224,9 +252,24 @@ def test_every_corpus_line(path: Path):
     assert fast(lines)["input_ids"] == expected
 
 
-# -- a batch is its texts, each encoded alone (albert_tok.split_batch: texts are never joined) ------------
-BATCH_EDGES = st.sampled_from(["", "  ", "#", "a # b", "x \uff03 y", "\uff03", "$ ~", "&*+=~^|@%", " #", "# ",
-                               "x666", "a66 6666 x6666", "stand aloof:"])  # float32 ties and a near-tie
+# -- a batch is its texts, each encoded alone (albert_tok.api._split_batch: texts are never joined) ------------
+BATCH_EDGES = st.sampled_from(
+    [
+        "",
+        "  ",
+        "#",
+        "a # b",
+        "x \uff03 y",
+        "\uff03",
+        "$ ~",
+        "&*+=~^|@%",
+        " #",
+        "# ",
+        "x666",
+        "a66 6666 x6666",
+        "stand aloof:",
+    ]
+)  # float32 ties and a near-tie
 
 
 @given(batch=st.lists(st.one_of(any_text, BATCH_EDGES), min_size=2, max_size=40), lowered=st.booleans())
@@ -242,7 +285,7 @@ def test_batch_equals_texts_encoded_alone(slow, batch, lowered):
 @given(batch=st.lists(st.one_of(any_text, long_text, BATCH_EDGES), min_size=1, max_size=40))
 def test_one_thread_and_threaded_sentencepiece_calls_agree(slow, batch):
     # a few short texts are encoded one call per text on the calling thread, the rest by one threaded list call
-    # (albert_tok.slow._ONE_THREAD_TEXTS): both are SentencePiece's own ids of each preprocessed text
+    # (albert_tok.api._slow._ONE_THREAD_TEXTS): both are SentencePiece's own ids of each preprocessed text
     plain = slow.preprocessing.apply_batch([slow.preprocessing.lower(t) for t in batch], lowered=True)
     expected = slow._sp.encode(plain, num_threads=2)
     assert slow._encode_ids(plain) == expected

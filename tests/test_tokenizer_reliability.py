@@ -3,7 +3,6 @@ one way (the slow tokenizer never needs the Rust library to load and encode)."""
 
 from __future__ import annotations
 
-import ast
 import json
 import signal
 import subprocess
@@ -15,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from albert_tok import AlbertTokenizer, AlbertTokenizerFast, Preprocessing
-from albert_tok.spm_model import ModelFormatError, SentencePieceModel, parse_model
+from albert_tok.engines._spm_model import ModelFormatError, SentencePieceModel, parse_model
 
 from .conftest import ROOT, SPIECE
 
@@ -41,20 +40,39 @@ def _with_json(saved: Path, tmp_path: Path, name: str, edit) -> Path:
 
 
 @pytest.mark.parametrize("cls", CLASSES)
-@pytest.mark.parametrize("name, edit, match", [
-    ("special_tokens_map.json", lambda d: {**d, "mask_token": {"lstrip": True}},
-     r"special_tokens_map.json: mask_token is an object without \"content\""),
-    ("special_tokens_map.json", lambda d: {**d, "sep_token": 7}, "special_tokens_map.json: sep_token must be a non-"),
-    ("special_tokens_map.json", lambda d: {**d, "cls_token": {"content": ["x"]}},
-     "special_tokens_map.json: cls_token.content must be a non-empty string"),
-    ("tokenizer_config.json", lambda d: {**d, "unk_token": {}}, r"tokenizer_config.json: unk_token is an object"),
-    ("tokenizer_config.json", lambda d: {**d, "pad_token": ""}, "tokenizer_config.json: pad_token must be"),
-    ("tokenizer_config.json", lambda d: {**d, "do_lower_case": "yes"},
-     "tokenizer_config.json: do_lower_case must be true or false"),
-    ("tokenizer_config.json", lambda d: {**d, "model_max_length": "512"},
-     "tokenizer_config.json: model_max_length must be a number"),
-    ("tokenizer_config.json", lambda d: [d], "tokenizer_config.json must hold a JSON object"),
-])
+@pytest.mark.parametrize(
+    "name, edit, match",
+    [
+        (
+            "special_tokens_map.json",
+            lambda d: {**d, "mask_token": {"lstrip": True}},
+            r"special_tokens_map.json: mask_token is an object without \"content\"",
+        ),
+        (
+            "special_tokens_map.json",
+            lambda d: {**d, "sep_token": 7},
+            "special_tokens_map.json: sep_token must be a non-",
+        ),
+        (
+            "special_tokens_map.json",
+            lambda d: {**d, "cls_token": {"content": ["x"]}},
+            "special_tokens_map.json: cls_token.content must be a non-empty string",
+        ),
+        ("tokenizer_config.json", lambda d: {**d, "unk_token": {}}, r"tokenizer_config.json: unk_token is an object"),
+        ("tokenizer_config.json", lambda d: {**d, "pad_token": ""}, "tokenizer_config.json: pad_token must be"),
+        (
+            "tokenizer_config.json",
+            lambda d: {**d, "do_lower_case": "yes"},
+            "tokenizer_config.json: do_lower_case must be true or false",
+        ),
+        (
+            "tokenizer_config.json",
+            lambda d: {**d, "model_max_length": "512"},
+            "tokenizer_config.json: model_max_length must be a number",
+        ),
+        ("tokenizer_config.json", lambda d: [d], "tokenizer_config.json must hold a JSON object"),
+    ],
+)
 def test_malformed_config_names_file_and_key(cls, saved, tmp_path, name, edit, match):
     directory = _with_json(saved, tmp_path, name, edit)
     with pytest.raises(ValueError, match=match):
@@ -62,8 +80,12 @@ def test_malformed_config_names_file_and_key(cls, saved, tmp_path, name, edit, m
 
 
 def test_config_values_that_are_read(saved, tmp_path):
-    directory = _with_json(saved, tmp_path, "tokenizer_config.json",
-                           lambda d: {**d, "model_max_length": 10**30, "keep_accents": True, "mask_token": None})
+    directory = _with_json(
+        saved,
+        tmp_path,
+        "tokenizer_config.json",
+        lambda d: {**d, "model_max_length": 10**30, "keep_accents": True, "mask_token": None},
+    )
     tok = AlbertTokenizer.from_pretrained(directory)
     assert tok.model_max_length == 512 and tok.keep_accents and tok.mask_token == "[MASK]"
     assert AlbertTokenizer.from_pretrained(directory, keep_accents=False, mask_token="[MASK]").keep_accents is False
@@ -108,7 +130,7 @@ def test_preprocessing_arguments():
         Preprocessing(do_lower_case="yes")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="keep_accents must be True or False"):
         AlbertTokenizer(SPIECE, keep_accents=1)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="preprocessing must be an albert_tok.Preprocessing"):
+    with pytest.raises(TypeError, match=r"preprocessing must be an albert_tok.Preprocessing"):
         AlbertTokenizer(SPIECE, preprocessing={"do_lower_case": False})  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="unexpected argument"):
         AlbertTokenizer(SPIECE, lower=True)  # type: ignore[call-arg]
@@ -143,8 +165,13 @@ def test_parse_model_fuzz_arbitrary_bytes(alarm, data):
 REAL = SPIECE.read_bytes()[:6000]  # the first pieces: enough structure to mutate, cheap to parse
 
 
-@given(edits=st.lists(st.tuples(st.integers(0, len(REAL) - 1), st.integers(0, 255),
-                                st.sampled_from(["set", "cut", "ins"])), min_size=1, max_size=6))
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(0, len(REAL) - 1), st.integers(0, 255), st.sampled_from(["set", "cut", "ins"])),
+        min_size=1,
+        max_size=6,
+    )
+)
 def test_parse_model_fuzz_mutated_model(alarm, edits):
     alarm()
     data = bytearray(REAL)
@@ -184,47 +211,12 @@ print("tokenizers" in sys.modules, "torch" in sys.modules)
 tok.save_pretrained({str(tmp_path / "out")!r})
 print("tokenizers" in sys.modules)
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
-                         check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120, check=False
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False", "True"]
 
 
-MODULES = ["atomic", "base", "batch", "convert", "encoding", "fast", "files", "offsets", "padding", "rules", "slow",
-           "special_tokens", "spm_model", "text", "unigram", "__init__"]
-
-
-def _imports(module: str) -> set[str]:
-    tree = ast.parse((ROOT / "albert_tok" / f"{module}.py").read_text())
-    found = set()
-    for node in ast.walk(tree):  # function-level imports count too
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            names = [node.module] if node.module else [a.name for a in node.names]
-            found.update(n.split(".")[0] for n in names if n.split(".")[0] in MODULES)
-    return found
-
-
-def test_tokenizer_modules_have_no_import_cycle():
-    graph = {m: _imports(m) for m in MODULES}
-    assert "fast" not in graph["slow"] and "fast" not in graph["base"]
-    state: dict[str, int] = {}
-
-    def visit(m: str, path: list[str]) -> None:
-        state[m] = 1
-        for n in sorted(graph[m]):
-            assert state.get(n) != 1, f"import cycle: {' -> '.join([*path, m, n])}"
-            if n not in state:
-                visit(n, [*path, m])
-        state[m] = 2
-
-    for m in MODULES:
-        if m not in state:
-            visit(m, [])
-
-
-def test_pure_rules_do_not_import_tokenizers():
-    for module in ("rules", "text", "offsets", "files", "atomic", "base", "batch", "slow", "special_tokens",
-                   "spm_model"):
-        source = (ROOT / "albert_tok" / f"{module}.py").read_text()
-        top_level = [n for n in ast.parse(source).body if isinstance(n, (ast.Import, ast.ImportFrom))]
-        assert not any("tokenizers" in ast.unparse(n) for n in top_level), module
+# That the tokenizer modules form no import cycle and that the rules import nothing above them is an import
+# contract (pyproject.toml, checked by lint-imports and tests/test_layers.py).

@@ -8,14 +8,23 @@ import torch
 import transformers as T
 
 import albert_model as A
-from albert_model import finetune_data as D
+from albert_model.training import _finetune_data as D
 from albert_tok import AlbertTokenizerFast
 
 from .conftest import EVAL, SPIECE
 
-TINY = {"vocab_size": 30000, "embedding_size": 16, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
-        "intermediate_size": 37, "max_position_embeddings": 128, "hidden_dropout_prob": 0.1,
-        "attention_probs_dropout_prob": 0.1, "classifier_dropout_prob": 0.1}
+TINY = {
+    "vocab_size": 30000,
+    "embedding_size": 16,
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "intermediate_size": 37,
+    "max_position_embeddings": 128,
+    "hidden_dropout_prob": 0.1,
+    "attention_probs_dropout_prob": 0.1,
+    "classifier_dropout_prob": 0.1,
+}
 STEPS = 6
 
 
@@ -25,14 +34,23 @@ def tok():
 
 
 def sequence_data(tok):
-    pairs = [("the cat sat on the mat", "a cat was sitting"), ("stocks fell sharply", "markets rose"),
-             ("hello", "hi there, how are you?"), ("one two three", "four"), ("ALBERT shares layers", "it does")] * 3
+    pairs = [
+        ("the cat sat on the mat", "a cat was sitting"),
+        ("stocks fell sharply", "markets rose"),
+        ("hello", "hi there, how are you?"),
+        ("one two three", "four"),
+        ("ALBERT shares layers", "it does"),
+    ] * 3
     return [dict(tok(a, b, truncation=True, max_length=32), labels=i % 3) for i, (a, b) in enumerate(pairs)]
 
 
 def token_data(tok):
-    sentences = [["John", "lives", "in", "New", "York"], ["Paris", "is", "nice"], ["Ann", "met", "Bob", "Smith"],
-                 ["nothing", "here"]] * 4
+    sentences = [
+        ["John", "lives", "in", "New", "York"],
+        ["Paris", "is", "nice"],
+        ["Ann", "met", "Bob", "Smith"],
+        ["nothing", "here"],
+    ] * 4
     features = []
     for words in sentences:
         enc = tok(words, is_split_into_words=True, truncation=True, max_length=32)
@@ -72,13 +90,26 @@ class RecordingTrainer(T.Trainer):
 
 
 def train(model, features, collator, tmp_path, **kwargs):
-    settings = {"output_dir": str(tmp_path), "max_steps": STEPS, "per_device_train_batch_size": 4,
-                "per_device_eval_batch_size": 8, "learning_rate": 2e-3, "warmup_steps": 2, "weight_decay": 0.01,
-                "logging_steps": 1, "seed": 11, "report_to": [], "use_cpu": True, "save_strategy": "no",
-                "disable_tqdm": True, "optim": "adamw_torch"}
+    settings = {
+        "output_dir": str(tmp_path),
+        "max_steps": STEPS,
+        "per_device_train_batch_size": 4,
+        "per_device_eval_batch_size": 8,
+        "learning_rate": 2e-3,
+        "warmup_steps": 2,
+        "weight_decay": 0.01,
+        "logging_steps": 1,
+        "seed": 11,
+        "report_to": [],
+        "use_cpu": True,
+        "save_strategy": "no",
+        "disable_tqdm": True,
+        "optim": "adamw_torch",
+    }
     args = T.TrainingArguments(**{**settings, **kwargs})
-    trainer = RecordingTrainer(model=model, args=args, train_dataset=features, eval_dataset=features[:8],
-                               data_collator=collator)
+    trainer = RecordingTrainer(
+        model=model, args=args, train_dataset=features, eval_dataset=features[:8], data_collator=collator
+    )
     trainer.train()
     return trainer
 
@@ -99,7 +130,7 @@ def test_trainer_losses_equal_transformers_classes(name, tok, tmp_path):
     a = train(ours, features, make_collator(tok), tmp_path / "ours")
     b = train(theirs, features, make_collator(tok), tmp_path / "theirs")
     assert len(a.losses) == len(b.losses) == STEPS
-    assert max(abs(x - y) for x, y in zip(a.losses, b.losses)) <= 1e-5, (a.losses, b.losses)
+    assert max(abs(x - y) for x, y in zip(a.losses, b.losses, strict=False)) <= 1e-5, (a.losses, b.losses)
     assert len(set(a.losses)) > 1  # it trained
     logged = [h["loss"] for h in a.state.log_history if "loss" in h]
     assert logged == [h["loss"] for h in b.state.log_history if "loss" in h]
@@ -113,14 +144,16 @@ def test_trainer_losses_equal_transformers_classes(name, tok, tmp_path):
 def test_trainer_checkpoints_and_resumes_our_model(tok, tmp_path):
     """Trainer's own checkpoints (state dict, optimizer, RNG) of our model resume to the uninterrupted losses."""
     features = sequence_data(tok)
-    straight = train(pair("AlbertForSequenceClassification", 3)[0], features, T.DataCollatorWithPadding(tok),
-                     tmp_path / "a")
+    straight = train(
+        pair("AlbertForSequenceClassification", 3)[0], features, T.DataCollatorWithPadding(tok), tmp_path / "a"
+    )
     model = pair("AlbertForSequenceClassification", 3)[0]
-    first = train(model, features, T.DataCollatorWithPadding(tok), tmp_path / "b", save_strategy="steps",
-                  save_steps=3)
+    first = train(model, features, T.DataCollatorWithPadding(tok), tmp_path / "b", save_strategy="steps", save_steps=3)
     assert (tmp_path / "b" / "checkpoint-3" / "model.safetensors").exists()
     model = pair("AlbertForSequenceClassification", 3)[0]
     args = first.args
-    resumed = RecordingTrainer(model=model, args=args, train_dataset=features, data_collator=T.DataCollatorWithPadding(tok))
+    resumed = RecordingTrainer(
+        model=model, args=args, train_dataset=features, data_collator=T.DataCollatorWithPadding(tok)
+    )
     resumed.train(resume_from_checkpoint=str(tmp_path / "b" / "checkpoint-3"))
-    assert max(abs(x - y) for x, y in zip(straight.losses[3:], resumed.losses)) <= 1e-6
+    assert max(abs(x - y) for x, y in zip(straight.losses[3:], resumed.losses, strict=False)) <= 1e-6

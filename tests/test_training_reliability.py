@@ -22,24 +22,38 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import albert_model as A
-import albert_model.finetune as F
-import albert_model.finetune_data as D
-import albert_model.pretrain as P
+import albert_model.training._finetune as F
+import albert_model.training._finetune_data as D
+import albert_model.training._pretrain as P
 from albert_model import cli
 from albert_tok import AlbertTokenizerFast
 
 from .conftest import ROOT, SPIECE
 
-TINY_MODEL = {"embedding_size": 16, "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 4,
-              "intermediate_size": 37}
-TINY_FINETUNE = {"vocab_size": 30000, "embedding_size": 16, "hidden_size": 32, "num_hidden_layers": 1,
-                 "num_attention_heads": 4, "intermediate_size": 37, "max_position_embeddings": 160}
+TINY_MODEL = {
+    "embedding_size": 16,
+    "hidden_size": 32,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 4,
+    "intermediate_size": 37,
+}
+TINY_FINETUNE = {
+    "vocab_size": 30000,
+    "embedding_size": 16,
+    "hidden_size": 32,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 4,
+    "intermediate_size": 37,
+    "max_position_embeddings": 160,
+}
 
 
 # -- fixtures -------------------------------------------------------------------------------------------
 def _corpus_text(variant: int = 0) -> str:
-    docs = ["\n".join(f"the cat number {d % 7} sat on the mat {i + variant}. the dog ran after it." for i in range(6))
-            for d in range(24)]
+    docs = [
+        "\n".join(f"the cat number {d % 7} sat on the mat {i + variant}. the dog ran after it." for i in range(6))
+        for d in range(24)
+    ]
     return "\n\n".join(docs) + "\n"
 
 
@@ -71,17 +85,40 @@ def _sentiment(path, n=16, word="good"):
 
 
 def pretrain_args(corpus, out, **kw):
-    base = {"tokenizer": str(SPIECE.parent), "train": [str(corpus)], "output": str(out), "steps": 6, "batch_size": 4,
-            "max_seq_length": 32, "learning_rate": 3e-3, "checkpoint_every": 2, "eval_every": 0, "eval_examples": 8,
-            "log_every": 3, "progress": False, "model": dict(TINY_MODEL)}
+    base = {
+        "tokenizer": str(SPIECE.parent),
+        "train": [str(corpus)],
+        "output": str(out),
+        "steps": 6,
+        "batch_size": 4,
+        "max_seq_length": 32,
+        "learning_rate": 3e-3,
+        "checkpoint_every": 2,
+        "eval_every": 0,
+        "eval_examples": 8,
+        "log_every": 3,
+        "progress": False,
+        "model": dict(TINY_MODEL),
+    }
     base.update(kw)
     return P.PretrainArgs(**base)
 
 
 def finetune_args(train, out, model, **kw):
-    base = {"task": "text-classification", "train": [str(train)], "output": str(out), "model": str(model),
-            "steps": 6, "batch_size": 4, "learning_rate": 1e-3, "log_every": 3, "checkpoint_every": 2,
-            "progress": False, "device": "cpu", "seed": 3}
+    base = {
+        "task": "text-classification",
+        "train": [str(train)],
+        "output": str(out),
+        "model": str(model),
+        "steps": 6,
+        "batch_size": 4,
+        "learning_rate": 1e-3,
+        "log_every": 3,
+        "checkpoint_every": 2,
+        "progress": False,
+        "device": "cpu",
+        "seed": 3,
+    }
     base.update(kw)
     return F.FinetuneArgs(**base)
 
@@ -102,7 +139,7 @@ def _history(out):
 _CHILD = """
 import os, sys
 sys.path.insert(0, {root!r})
-import albert_model.pretrain as P, albert_model.finetune as F
+import albert_model.training._pretrain as P, albert_model.training._finetune as F
 NAME, MOMENT, AT = {name!r}, {moment!r}, {at!r}
 seen = [0]
 
@@ -145,8 +182,9 @@ sys.exit(4)  # the kill point was never reached
 
 def _kill_at(command, args, name, moment, at):
     code = _CHILD.format(root=str(ROOT), name=name, moment=moment, at=at, command=command, kwargs=args.__dict__)
-    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         selector = selectors.DefaultSelector()
         selector.register(proc.stdout, selectors.EVENT_READ)
@@ -177,20 +215,27 @@ def straight_runs(tmp_path_factory, corpus, tiny_model, sentiment):
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="the kill hook finds file names through /proc")
-@pytest.mark.parametrize("command, name, moment", [
-    ("pretrain", "optimizer.pt", "write"),
-    ("pretrain", "trainer_state.json", "synced"),
-    ("finetune", "trainer_state.json", "write"),
-    ("finetune", "optimizer.pt", "synced"),
-])
-def test_kill_during_a_checkpoint_write_resumes_exactly(tmp_path, corpus, tiny_model, sentiment, straight_runs,
-                                                        command, name, moment):
+@pytest.mark.parametrize(
+    "command, name, moment",
+    [
+        ("pretrain", "optimizer.pt", "write"),
+        ("pretrain", "trainer_state.json", "synced"),
+        ("finetune", "trainer_state.json", "write"),
+        ("finetune", "optimizer.pt", "synced"),
+    ],
+)
+def test_kill_during_a_checkpoint_write_resumes_exactly(
+    tmp_path, corpus, tiny_model, sentiment, straight_runs, command, name, moment
+):
     """kill -9 while the second checkpoint (step 4) writes one of its files, then --resume: the losses and
     weights equal the uninterrupted run's. log_every (3) is not a multiple of checkpoint_every (2), so the
     partly filled loss window is part of what a checkpoint must carry."""
     out = tmp_path / "killed"
-    make = (lambda **kw: pretrain_args(corpus, out, **kw)) if command == "pretrain" else \
-        (lambda **kw: finetune_args(sentiment, out, tiny_model, **kw))
+    make = (
+        (lambda **kw: pretrain_args(corpus, out, **kw))
+        if command == "pretrain"
+        else (lambda **kw: finetune_args(sentiment, out, tiny_model, **kw))
+    )
     _kill_at(command, make(), name, moment, at=2)
     assert not (out / "training.json").exists()
     _run(command, make(resume=True))
@@ -200,13 +245,13 @@ def test_kill_during_a_checkpoint_write_resumes_exactly(tmp_path, corpus, tiny_m
     assert [(e["step"], e["loss"]) for e in evals] == [(e["step"], e["loss"]) for e in expected_evals]
     cls = A.AlbertForPreTraining if command == "pretrain" else F.TASKS["text-classification"]
     x, y = cls.from_pretrained(straight), cls.from_pretrained(out)
-    for (key, p), (_, q) in zip(x.state_dict().items(), y.state_dict().items()):
+    for (key, p), (_, q) in zip(x.state_dict().items(), y.state_dict().items(), strict=False):
         assert torch.equal(p, q), key
 
 
 def test_a_checkpoint_is_never_a_mix_of_two_saves(tmp_path, corpus, monkeypatch):
     """A save that fails after some of its files are written leaves the previous checkpoint whole."""
-    import albert_model.training as T
+    import albert_model.training._common as T
 
     out = tmp_path / "out"
     P.pretrain(pretrain_args(corpus, out, steps=2))
@@ -261,22 +306,31 @@ def _checkpoint_bytes(out):
     return {p.name: p.read_bytes() for p in sorted((out / "checkpoint").iterdir())}
 
 
-@pytest.mark.parametrize("change, words", [
-    ("train", ["--train", "c.txt"]),
-    ("max_seq_length", ["--max-seq-length", "32", "48"]),
-    ("batch_size", ["--batch-size", "4", "8"]),
-    ("model", ["model config", "hidden_size", "32", "64"]),
-    ("tokenizer", ["the tokenizer (its vocabulary"]),
-    ("cased_tokenizer", ["the tokenizer (its vocabulary"]),
-    ("seed", ["--seed", "0", "5"]),
-])
-def test_pretrain_resume_names_what_changed(tmp_path, corpus, pretrained_run, other_tokenizer, cased_tokenizer,
-                                            change, words):
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ("train", ["--train", "c.txt"]),
+        ("max_seq_length", ["--max-seq-length", "32", "48"]),
+        ("batch_size", ["--batch-size", "4", "8"]),
+        ("model", ["model config", "hidden_size", "32", "64"]),
+        ("tokenizer", ["the tokenizer (its vocabulary"]),
+        ("cased_tokenizer", ["the tokenizer (its vocabulary"]),
+        ("seed", ["--seed", "0", "5"]),
+    ],
+)
+def test_pretrain_resume_names_what_changed(
+    tmp_path, corpus, pretrained_run, other_tokenizer, cased_tokenizer, change, words
+):
     out = _copy_run(pretrained_run, tmp_path)
     before = _checkpoint_bytes(out)
-    changed = {"max_seq_length": {"max_seq_length": 48}, "batch_size": {"batch_size": 8},
-               "model": {"model": dict(TINY_MODEL, hidden_size=64)}, "tokenizer": {"tokenizer": str(other_tokenizer)},
-               "cased_tokenizer": {"tokenizer": str(cased_tokenizer)}, "seed": {"seed": 5}}.get(change, {})
+    changed = {
+        "max_seq_length": {"max_seq_length": 48},
+        "batch_size": {"batch_size": 8},
+        "model": {"model": dict(TINY_MODEL, hidden_size=64)},
+        "tokenizer": {"tokenizer": str(other_tokenizer)},
+        "cased_tokenizer": {"tokenizer": str(cased_tokenizer)},
+        "seed": {"seed": 5},
+    }.get(change, {})
     train = corpus
     if change == "train":  # same name, other text
         train = tmp_path / "c.txt"
@@ -305,19 +359,27 @@ def wider_model(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("change, words", [
-    ("train", ["--train", "train.csv"]),
-    ("max_seq_length", ["--max-seq-length", "128", "64"]),
-    ("batch_size", ["--batch-size", "4", "2"]),
-    ("model", ["model config", "hidden_size", "32", "64"]),
-    ("tokenizer", ["the tokenizer (its vocabulary"]),
-])
-def test_finetune_resume_names_what_changed(tmp_path, sentiment, tiny_model, finetuned_run, other_tokenizer,
-                                            wider_model, change, words):
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ("train", ["--train", "train.csv"]),
+        ("max_seq_length", ["--max-seq-length", "128", "64"]),
+        ("batch_size", ["--batch-size", "4", "2"]),
+        ("model", ["model config", "hidden_size", "32", "64"]),
+        ("tokenizer", ["the tokenizer (its vocabulary"]),
+    ],
+)
+def test_finetune_resume_names_what_changed(
+    tmp_path, sentiment, tiny_model, finetuned_run, other_tokenizer, wider_model, change, words
+):
     out = _copy_run(finetuned_run, tmp_path)
     before = _checkpoint_bytes(out)
-    changed = {"max_seq_length": {"max_seq_length": 64}, "batch_size": {"batch_size": 2},
-               "model": {"model": str(wider_model)}, "tokenizer": {"tokenizer": str(other_tokenizer)}}.get(change, {})
+    changed = {
+        "max_seq_length": {"max_seq_length": 64},
+        "batch_size": {"batch_size": 2},
+        "model": {"model": str(wider_model)},
+        "tokenizer": {"tokenizer": str(other_tokenizer)},
+    }.get(change, {})
     train = sentiment
     if change == "train":
         train = _sentiment(tmp_path / "train.csv", word="fine")
@@ -340,29 +402,42 @@ def test_resume_continues_when_nothing_changed(tmp_path, corpus, pretrained_run)
 @pytest.mark.parametrize("command", ["pretrain", "finetune"])
 def test_resume_without_a_checkpoint_says_so(tmp_path, corpus, tiny_model, sentiment, command):
     out = tmp_path / "empty"
-    args = pretrain_args(corpus, out, resume=True) if command == "pretrain" else \
-        finetune_args(sentiment, out, tiny_model, resume=True)
+    args = (
+        pretrain_args(corpus, out, resume=True)
+        if command == "pretrain"
+        else finetune_args(sentiment, out, tiny_model, resume=True)
+    )
     with pytest.raises(FileNotFoundError) as info:
         _run(command, args)
     assert "--resume" in str(info.value) and "no checkpoint" in str(info.value) and str(out) in str(info.value)
     assert not (out / "training.json").exists()
 
 
-@pytest.mark.parametrize("damage", ["truncated", "step is text", "a list", "history is a number", "empty",
-                                    "fingerprint missing"])
+@pytest.mark.parametrize(
+    "damage", ["truncated", "step is text", "a list", "history is a number", "empty", "fingerprint missing"]
+)
 @pytest.mark.parametrize("command", ["pretrain", "finetune"])
-def test_a_damaged_trainer_state_is_named_corrupt(tmp_path, corpus, tiny_model, sentiment, pretrained_run,
-                                                  finetuned_run, command, damage):
+def test_a_damaged_trainer_state_is_named_corrupt(
+    tmp_path, corpus, tiny_model, sentiment, pretrained_run, finetuned_run, command, damage
+):
     out = _copy_run(pretrained_run if command == "pretrain" else finetuned_run, tmp_path)
     path = out / "checkpoint" / "trainer_state.json"
     text = path.read_text(encoding="utf-8")
     state = json.loads(text)
-    damaged = {"truncated": text[:len(text) // 2], "step is text": json.dumps({**state, "step": "two"}),
-               "a list": json.dumps([state]), "history is a number": json.dumps({**state, "history": 3}),
-               "empty": "", "fingerprint missing": json.dumps({k: v for k, v in state.items() if k != "fingerprint"})}
+    damaged = {
+        "truncated": text[: len(text) // 2],
+        "step is text": json.dumps({**state, "step": "two"}),
+        "a list": json.dumps([state]),
+        "history is a number": json.dumps({**state, "history": 3}),
+        "empty": "",
+        "fingerprint missing": json.dumps({k: v for k, v in state.items() if k != "fingerprint"}),
+    }
     path.write_text(damaged[damage], encoding="utf-8")
-    args = pretrain_args(corpus, out, steps=4, resume=True) if command == "pretrain" else \
-        finetune_args(sentiment, out, tiny_model, steps=4, resume=True)
+    args = (
+        pretrain_args(corpus, out, steps=4, resume=True)
+        if command == "pretrain"
+        else finetune_args(sentiment, out, tiny_model, steps=4, resume=True)
+    )
     with pytest.raises(ValueError) as info:
         _run(command, args)
     assert "trainer_state.json" in str(info.value) and "corrupt" in str(info.value), str(info.value)
@@ -386,8 +461,20 @@ def test_max_minutes_must_be_a_finite_budget(tmp_path, corpus, minutes):
 
 def test_max_minutes_inf_is_refused_on_the_command_line(tmp_path, corpus, capsys, monkeypatch):
     monkeypatch.setattr(P, "load_corpus", lambda *a, **k: pytest.fail("the corpus was read before the check"))
-    code = cli.main(["pretrain", "--tokenizer", str(SPIECE.parent), "--train", str(corpus), "--output",
-                     str(tmp_path / "o"), "--max-minutes", "inf", "--no-progress"])
+    code = cli.main(
+        [
+            "pretrain",
+            "--tokenizer",
+            str(SPIECE.parent),
+            "--train",
+            str(corpus),
+            "--output",
+            str(tmp_path / "o"),
+            "--max-minutes",
+            "inf",
+            "--no-progress",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "--max-minutes" in err and "inf" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
@@ -395,8 +482,10 @@ def test_max_minutes_inf_is_refused_on_the_command_line(tmp_path, corpus, capsys
 
 def test_regression_labels_that_overflow_are_a_data_problem(tmp_path, tiny_model):
     train = tmp_path / "sts.jsonl"
-    train.write_text("".join(json.dumps({"text": f"one {i}", "label": 1e38 if i == 5 else i / 4}) + "\n"
-                             for i in range(12)), encoding="utf-8")
+    train.write_text(
+        "".join(json.dumps({"text": f"one {i}", "label": 1e38 if i == 5 else i / 4}) + "\n" for i in range(12)),
+        encoding="utf-8",
+    )
     with pytest.raises(D.DataError) as info:
         F.finetune(finetune_args(train, tmp_path / "o", tiny_model, steps=2))
     message = str(info.value)
@@ -409,15 +498,17 @@ def test_a_loss_that_overflows_names_the_labels(tmp_path, tiny_model, monkeypatc
     """Labels that pass the reading check but still overflow the loss are named in the loss error."""
     train = tmp_path / "sts.jsonl"
     labels = [0.5, 0.25] + [1e18] * 6  # real numbers: regression; any batch of 4 holds a 1e18
-    train.write_text("".join(json.dumps({"text": f"one {i}", "label": y}) + "\n" for i, y in enumerate(labels)),
-                     encoding="utf-8")
+    train.write_text(
+        "".join(json.dumps({"text": f"one {i}", "label": y}) + "\n" for i, y in enumerate(labels)), encoding="utf-8"
+    )
     real = torch.nn.functional.mse_loss
     monkeypatch.setattr(torch.nn.functional, "mse_loss", lambda *a, **k: real(*a, **k) * float("inf"))
     with pytest.raises(ValueError) as info:
         F.finetune(finetune_args(train, tmp_path / "o", tiny_model, steps=2))
     message = str(info.value)
-    assert message.startswith("the training loss became inf at step 1") and "labels of this batch reach 1e+18" in \
-        message, message
+    assert (
+        message.startswith("the training loss became inf at step 1") and "labels of this batch reach 1e+18" in message
+    ), message
 
 
 # -- outputs go where they say -----------------------------------------------------------------------------
@@ -440,13 +531,17 @@ def test_a_symlinked_checkpoint_directory_is_refused(tmp_path, corpus):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (out / "checkpoint").symlink_to(elsewhere, target_is_directory=True)
-    with pytest.raises(OSError, match="checkpoint.*symbolic link"):
+    with pytest.raises(OSError, match=r"checkpoint.*symbolic link"):
         P.pretrain(pretrain_args(corpus, out, steps=2))
 
 
 def _mount_tmpfs(path, *options):
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join(("size=64m", *options)), "tmpfs", str(path)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", ",".join(("size=64m", *options)), "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return result.returncode == 0
 
 
@@ -474,13 +569,20 @@ def _mount_point_under_a_read_only_parent(tmp_path):
 @pytest.mark.parametrize("command", ["pretrain", "finetune"])
 def test_an_output_that_is_a_mount_point_under_a_read_only_parent(tmp_path, corpus, tiny_model, sentiment, command):
     with _mount_point_under_a_read_only_parent(tmp_path) as out:
-        args = pretrain_args(corpus, out, steps=4) if command == "pretrain" else \
-            finetune_args(sentiment, out, tiny_model, steps=4)
+        args = (
+            pretrain_args(corpus, out, steps=4)
+            if command == "pretrain"
+            else finetune_args(sentiment, out, tiny_model, steps=4)
+        )
         _run(command, args)
         assert (out / "config.json").is_file() and (out / "training.json").is_file()
         assert json.loads((out / "checkpoint" / "trainer_state.json").read_text())["step"] == 4
-        _run(command, pretrain_args(corpus, out, steps=6, resume=True) if command == "pretrain" else
-             finetune_args(sentiment, out, tiny_model, steps=6, resume=True))
+        _run(
+            command,
+            pretrain_args(corpus, out, steps=6, resume=True)
+            if command == "pretrain"
+            else finetune_args(sentiment, out, tiny_model, steps=6, resume=True),
+        )
         assert json.loads((out / "checkpoint" / "trainer_state.json").read_text())["step"] == 6
 
 
@@ -516,13 +618,20 @@ def test_saves_leave_files_they_did_not_write_alone(tmp_path, corpus):
 # -- arguments are checked before any work -----------------------------------------------------------------
 _INT_RANGE = "0..4294967295"
 BAD = [
-    ("epochs", math.inf, "finite"), ("epochs", 1e30, "1000000"), ("epochs", math.nan, "finite"),
-    ("weight_decay", math.nan, ">= 0"), ("weight_decay", math.inf, ">= 0"),
-    ("max_grad_norm", math.nan, "> 0"), ("max_grad_norm", math.inf, "> 0"),
-    ("seed", 2 ** 64, _INT_RANGE), ("seed", -1, _INT_RANGE),
-    ("learning_rate", math.nan, "(0, 1)"), ("warmup_fraction", math.nan, "[0, 1)"),
-    ("steps", 2 ** 63, "2147483647"),
-    ("device", "tpu", "cpu"), ("device", "cuda:x", "cpu"),
+    ("epochs", math.inf, "finite"),
+    ("epochs", 1e30, "1000000"),
+    ("epochs", math.nan, "finite"),
+    ("weight_decay", math.nan, ">= 0"),
+    ("weight_decay", math.inf, ">= 0"),
+    ("max_grad_norm", math.nan, "> 0"),
+    ("max_grad_norm", math.inf, "> 0"),
+    ("seed", 2**64, _INT_RANGE),
+    ("seed", -1, _INT_RANGE),
+    ("learning_rate", math.nan, "(0, 1)"),
+    ("warmup_fraction", math.nan, "[0, 1)"),
+    ("steps", 2**63, "2147483647"),
+    ("device", "tpu", "cpu"),
+    ("device", "cuda:x", "cpu"),
 ]
 
 
@@ -530,13 +639,23 @@ def _flag(name):
     return "--" + name.replace("_", "-")
 
 
-@pytest.mark.parametrize("command, name, value, accepted", [
-    (command, *bad) for command in ("pretrain", "finetune") for bad in BAD
-    if (command, bad[0]) != ("pretrain", "epochs")])  # pretrain has no --epochs
-def test_bad_arguments_name_the_flag_the_value_and_the_range(tmp_path, corpus, sentiment, tiny_model, command, name,
-                                                             value, accepted):
-    make = (lambda **kw: pretrain_args(corpus, tmp_path / "o", **kw)) if command == "pretrain" else \
-        (lambda **kw: finetune_args(sentiment, tmp_path / "o", tiny_model, **kw))
+@pytest.mark.parametrize(
+    "command, name, value, accepted",
+    [
+        (command, *bad)
+        for command in ("pretrain", "finetune")
+        for bad in BAD
+        if (command, bad[0]) != ("pretrain", "epochs")
+    ],
+)  # pretrain has no --epochs
+def test_bad_arguments_name_the_flag_the_value_and_the_range(
+    tmp_path, corpus, sentiment, tiny_model, command, name, value, accepted
+):
+    make = (
+        (lambda **kw: pretrain_args(corpus, tmp_path / "o", **kw))
+        if command == "pretrain"
+        else (lambda **kw: finetune_args(sentiment, tmp_path / "o", tiny_model, **kw))
+    )
     with pytest.raises(ValueError) as info:
         make(**{name: value, **({"steps": None} if name == "epochs" else {})})
     message = str(info.value)
@@ -545,11 +664,15 @@ def test_bad_arguments_name_the_flag_the_value_and_the_range(tmp_path, corpus, s
 
 
 @pytest.mark.parametrize("command", ["pretrain", "finetune"])
-def test_cuda_on_a_machine_without_it_is_refused_up_front(tmp_path, corpus, sentiment, tiny_model, monkeypatch,
-                                                          command):
+def test_cuda_on_a_machine_without_it_is_refused_up_front(
+    tmp_path, corpus, sentiment, tiny_model, monkeypatch, command
+):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    make = (lambda **kw: pretrain_args(corpus, tmp_path / "o", **kw)) if command == "pretrain" else \
-        (lambda **kw: finetune_args(sentiment, tmp_path / "o", tiny_model, **kw))
+    make = (
+        (lambda **kw: pretrain_args(corpus, tmp_path / "o", **kw))
+        if command == "pretrain"
+        else (lambda **kw: finetune_args(sentiment, tmp_path / "o", tiny_model, **kw))
+    )
     for device in ("cuda", "cuda:0"):
         with pytest.raises(ValueError) as info:
             make(device=device)
@@ -557,27 +680,39 @@ def test_cuda_on_a_machine_without_it_is_refused_up_front(tmp_path, corpus, sent
     assert make(device="cpu").device == "cpu"
 
 
-@pytest.mark.parametrize("command, argv, words", [
-    ("finetune", ["--epochs", "inf"], ["--epochs", "inf", "finite"]),
-    ("finetune", ["--epochs", "1e30"], ["--epochs", "1e+30", "1000000"]),
-    ("finetune", ["--weight-decay", "nan"], ["--weight-decay", "nan"]),
-    ("finetune", ["--seed", str(2 ** 64)], ["--seed", str(2 ** 64), _INT_RANGE]),
-    ("finetune", ["--device", "tpu"], ["--device", "tpu"]),
-    ("pretrain", ["--max-grad-norm", "nan"], ["--max-grad-norm", "nan"]),
-    ("pretrain", ["--seed", str(2 ** 64)], ["--seed", _INT_RANGE]),
-    ("pretrain", ["--device", "nonsense"], ["--device", "nonsense"]),
-])
-def test_bad_flags_exit_2_with_one_line(tmp_path, corpus, sentiment, tiny_model, capsys, monkeypatch, command, argv,
-                                       words):
+@pytest.mark.parametrize(
+    "command, argv, words",
+    [
+        ("finetune", ["--epochs", "inf"], ["--epochs", "inf", "finite"]),
+        ("finetune", ["--epochs", "1e30"], ["--epochs", "1e+30", "1000000"]),
+        ("finetune", ["--weight-decay", "nan"], ["--weight-decay", "nan"]),
+        ("finetune", ["--seed", str(2**64)], ["--seed", str(2**64), _INT_RANGE]),
+        ("finetune", ["--device", "tpu"], ["--device", "tpu"]),
+        ("pretrain", ["--max-grad-norm", "nan"], ["--max-grad-norm", "nan"]),
+        ("pretrain", ["--seed", str(2**64)], ["--seed", _INT_RANGE]),
+        ("pretrain", ["--device", "nonsense"], ["--device", "nonsense"]),
+    ],
+)
+def test_bad_flags_exit_2_with_one_line(
+    tmp_path, corpus, sentiment, tiny_model, capsys, monkeypatch, command, argv, words
+):
     def work(*args, **kwargs):
         pytest.fail("data was read before the arguments were checked")
 
     monkeypatch.setattr(F, "prepare", work)  # also bounds the test: no run of 1e30 epochs ever starts
     monkeypatch.setattr(P, "load_corpus", work)
-    common = ["--train", str(corpus if command == "pretrain" else sentiment), "--output", str(tmp_path / "o"),
-              "--no-progress"]
-    common += ["--tokenizer", str(SPIECE.parent)] if command == "pretrain" else \
-        ["--task", "text-classification", "--model", str(tiny_model)]
+    common = [
+        "--train",
+        str(corpus if command == "pretrain" else sentiment),
+        "--output",
+        str(tmp_path / "o"),
+        "--no-progress",
+    ]
+    common += (
+        ["--tokenizer", str(SPIECE.parent)]
+        if command == "pretrain"
+        else ["--task", "text-classification", "--model", str(tiny_model)]
+    )
     code = cli.main([command, *common, *argv])
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1, err
@@ -589,8 +724,10 @@ def test_bad_flags_exit_2_with_one_line(tmp_path, corpus, sentiment, tiny_model,
 @given(st.floats(allow_nan=True, allow_infinity=True))
 def test_float_flags_are_accepted_exactly_when_finite_and_in_range(value):
     """weight_decay: finite and >= 0; max_grad_norm: finite and > 0; anything else a ValueError naming it."""
-    for name, ok in (("weight_decay", math.isfinite(value) and value >= 0),
-                     ("max_grad_norm", math.isfinite(value) and value > 0)):
+    for name, ok in (
+        ("weight_decay", math.isfinite(value) and value >= 0),
+        ("max_grad_norm", math.isfinite(value) and value > 0),
+    ):
         try:
             P.PretrainArgs(tokenizer="t", train=["a"], output="o", **{name: value})
         except ValueError as exc:
@@ -599,11 +736,11 @@ def test_float_flags_are_accepted_exactly_when_finite_and_in_range(value):
             assert ok
 
 
-@given(st.integers(min_value=-(2 ** 70), max_value=2 ** 70))
+@given(st.integers(min_value=-(2**70), max_value=2**70))
 def test_seed_is_accepted_exactly_in_its_range(seed):
     try:
         P.PretrainArgs(tokenizer="t", train=["a"], output="o", seed=seed)
     except ValueError as exc:
-        assert not 0 <= seed < 2 ** 32 and _INT_RANGE in str(exc)
+        assert not 0 <= seed < 2**32 and _INT_RANGE in str(exc)
     else:
-        assert 0 <= seed < 2 ** 32
+        assert 0 <= seed < 2**32

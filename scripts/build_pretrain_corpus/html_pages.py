@@ -12,15 +12,70 @@ from .text import Doc, norm_ws, split_sentences
 
 class _DocHTMLParser(html.parser.HTMLParser):
     """Text blocks of a DocBook / Sphinx HTML page, without navigation, code, tables and index."""
-    BLOCK = frozenset({"div", "p", "li", "dd", "dt", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr",
-                       "td", "th", "ul", "ol", "dl", "br", "blockquote", "title", "body"})
+
+    BLOCK = frozenset(
+        {
+            "div",
+            "p",
+            "li",
+            "dd",
+            "dt",
+            "pre",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "table",
+            "tr",
+            "td",
+            "th",
+            "ul",
+            "ol",
+            "dl",
+            "br",
+            "blockquote",
+            "title",
+            "body",
+        }
+    )
     SKIP_TAGS = frozenset({"pre", "script", "style", "table", "title", "head"})
-    SKIP_CLASSES = frozenset({
-        "docnav", "toc", "titlepage", "programlisting", "screen", "index", "indexdiv", "footnotes", "author",
-        "editor", "othercredit", "legalnotice", "revhistory", "list-of-tables", "list-of-figures",
-        "list-of-examples", "calloutlist", "synopsis", "cmdsynopsis", "navheader", "navfooter", "sphinxsidebar",
-        "related", "footer", "highlight", "headerlink", "literallayout", "table", "informaltable", "copyright",
-        "toctree-wrapper"})
+    SKIP_CLASSES = frozenset(
+        {
+            "docnav",
+            "toc",
+            "titlepage",
+            "programlisting",
+            "screen",
+            "index",
+            "indexdiv",
+            "footnotes",
+            "author",
+            "editor",
+            "othercredit",
+            "legalnotice",
+            "revhistory",
+            "list-of-tables",
+            "list-of-figures",
+            "list-of-examples",
+            "calloutlist",
+            "synopsis",
+            "cmdsynopsis",
+            "navheader",
+            "navfooter",
+            "sphinxsidebar",
+            "related",
+            "footer",
+            "highlight",
+            "headerlink",
+            "literallayout",
+            "table",
+            "informaltable",
+            "copyright",
+            "toctree-wrapper",
+        }
+    )
     SKIP_IDS = frozenset({"banner", "title", "site_footer", "searchbox"})
 
     def __init__(self) -> None:
@@ -38,7 +93,7 @@ class _DocHTMLParser(html.parser.HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         classes = set((a.get("class") or "").split())
-        skip = (tag in self.SKIP_TAGS or bool(classes & self.SKIP_CLASSES) or a.get("id") in self.SKIP_IDS)
+        skip = tag in self.SKIP_TAGS or bool(classes & self.SKIP_CLASSES) or a.get("id") in self.SKIP_IDS
         if tag in self.BLOCK:
             self._flush()
         if tag in ("br", "img", "meta", "link", "hr", "input"):

@@ -27,8 +27,11 @@ class Inputs:
 
     def deb(self, pkg: str) -> dict[str, str]:
         """The start of a Debian source's SOURCES.json entry: package, version and copyright file."""
-        return {"package": f"debian:{pkg}", "version": self.version(pkg),
-                "copyright_file": f"/usr/share/doc/{pkg}/copyright"}
+        return {
+            "package": f"debian:{pkg}",
+            "version": self.version(pkg),
+            "copyright_file": f"/usr/share/doc/{pkg}/copyright",
+        }
 
 
 def dpkg_status() -> dict[str, dict[str, str]]:

@@ -22,8 +22,8 @@ def sword_text(folder: Path, testament: str) -> str:
     data = indexes[0].with_suffix(indexes[0].suffix[:3] + "z").read_bytes()
     out = []
     for i in range(len(index) // 12):
-        off, size, usize = struct.unpack("<III", index[12 * i:12 * i + 12])
-        block = zlib.decompress(data[off:off + size])
+        off, size, usize = struct.unpack("<III", index[12 * i : 12 * i + 12])
+        block = zlib.decompress(data[off : off + size])
         if len(block) != usize:
             raise ValueError(f"{folder}/{testament}.bzz block {i}: {len(block)} bytes, expected {usize}")
         out.append(block.decode("utf-8"))

@@ -15,12 +15,90 @@ Doc = list[str]
 MAX_LINE = 400  # longer lines are split at sentence, then clause boundaries
 
 _ABBREV = {
-    "mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "rev", "gen", "col", "capt", "lt", "sgt", "gov",
-    "sen", "rep", "hon", "vs", "etc", "e.g", "i.e", "cf", "viz", "no", "nos", "vol", "vols", "ch", "chap",
-    "fig", "ed", "eds", "approx", "inc", "ltd", "co", "corp", "dept", "univ", "jan", "feb", "mar", "apr",
-    "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mt", "ave", "esp", "pp", "p", "op", "al",
-    "ft", "lb", "lbs", "oz", "sq", "pl", "sing", "n", "v", "a", "adj", "adv", "prep", "conj", "obs",
-    "fr", "gr", "lat", "ca", "rom", "cor", "gal", "eph", "matt", "messrs",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "st",
+    "jr",
+    "sr",
+    "prof",
+    "rev",
+    "gen",
+    "col",
+    "capt",
+    "lt",
+    "sgt",
+    "gov",
+    "sen",
+    "rep",
+    "hon",
+    "vs",
+    "etc",
+    "e.g",
+    "i.e",
+    "cf",
+    "viz",
+    "no",
+    "nos",
+    "vol",
+    "vols",
+    "ch",
+    "chap",
+    "fig",
+    "ed",
+    "eds",
+    "approx",
+    "inc",
+    "ltd",
+    "co",
+    "corp",
+    "dept",
+    "univ",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "mt",
+    "ave",
+    "esp",
+    "pp",
+    "p",
+    "op",
+    "al",
+    "ft",
+    "lb",
+    "lbs",
+    "oz",
+    "sq",
+    "pl",
+    "sing",
+    "n",
+    "v",
+    "a",
+    "adj",
+    "adv",
+    "prep",
+    "conj",
+    "obs",
+    "fr",
+    "gr",
+    "lat",
+    "ca",
+    "rom",
+    "cor",
+    "gal",
+    "eph",
+    "matt",
+    "messrs",
 }
 _SENT_END = re.compile(r"([.!?]+[\"'\u201d\u2019)\]]*)\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9])")
 _INITIALS = re.compile(r"(?:[a-z]\.)+[a-z]")
@@ -38,11 +116,11 @@ def split_sentences(text: str) -> list[str]:
     start = 0
     for m in _SENT_END.finditer(text):
         if m.group(1).startswith("."):
-            words = text[start:m.start(1)].split()
+            words = text[start : m.start(1)].split()
             word = words[-1].lower().lstrip("(\"'[") if words else ""
             if word in _ABBREV or (len(word) == 1 and word.isalpha()) or _INITIALS.fullmatch(word):
                 continue
-        out.append(text[start:m.end(1)].strip())
+        out.append(text[start : m.end(1)].strip())
         start = m.end()
     out.append(text[start:].strip())
     return [s for s in out if s]
@@ -62,7 +140,7 @@ def split_long(line: str, limit: int = MAX_LINE) -> list[str]:
         if cuts:
             cut = min(cuts, key=lambda c: (abs(c - mid), c))
             return split_long(line[:cut].strip(), limit) + split_long(line[cut:].strip(), limit)
-    return [line[i:i + limit] for i in range(0, len(line), limit)]
+    return [line[i : i + limit] for i in range(0, len(line), limit)]
 
 
 _RULE = re.compile(r"([^\w\s])\1{4,}")  # ----- or ***** : table rules, ASCII art
@@ -110,8 +188,29 @@ def paragraphs(lines: list[str]) -> Iterator[list[str]]:
         yield block
 
 
-_ATTACH_LEFT = {".", ",", ";", ":", "!", "?", "%", ")", "]", "}", "n't", "'s", "'re", "'ve", "'m", "'ll",
-                "'d", "''", "...", "'S", "N'T"}
+_ATTACH_LEFT = {
+    ".",
+    ",",
+    ";",
+    ":",
+    "!",
+    "?",
+    "%",
+    ")",
+    "]",
+    "}",
+    "n't",
+    "'s",
+    "'re",
+    "'ve",
+    "'m",
+    "'ll",
+    "'d",
+    "''",
+    "...",
+    "'S",
+    "N'T",
+}
 _ATTACH_RIGHT = {"(", "[", "{", "$", "``", "`"}
 
 
@@ -147,7 +246,6 @@ def detokenize(tokens: list[str]) -> str:
         out.append(tok)
         no_space = tok in _ATTACH_RIGHT
     return "".join(out)
-
 
 
 def group(items: Iterable[list[str]], size: int) -> Iterator[Doc]:

@@ -13,10 +13,14 @@ import albert_model as A
 from tests.test_model import TINY, golden_inputs  # the same model and inputs as the test
 
 SEED = 20261126
-FIELDS = {"AlbertModel": ["last_hidden_state", "pooler_output"], "AlbertForMaskedLM": ["logits"],
-          "AlbertForPreTraining": ["prediction_logits", "sop_logits"],
-          "AlbertForSequenceClassification": ["logits"], "AlbertForTokenClassification": ["logits"],
-          "AlbertForQuestionAnswering": ["start_logits", "end_logits"]}
+FIELDS = {
+    "AlbertModel": ["last_hidden_state", "pooler_output"],
+    "AlbertForMaskedLM": ["logits"],
+    "AlbertForPreTraining": ["prediction_logits", "sop_logits"],
+    "AlbertForSequenceClassification": ["logits"],
+    "AlbertForTokenClassification": ["logits"],
+    "AlbertForQuestionAnswering": ["start_logits", "end_logits"],
+}
 
 out = {}
 for cls_name, fields in FIELDS.items():

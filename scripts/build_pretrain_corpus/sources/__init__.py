@@ -28,7 +28,23 @@ from . import (
 )
 
 # The order decides which copy of a duplicated line or document is kept: the first.
-SOURCES = (brown, botchan, shakespeare, wikitext, factbook, debian_handbook, debian_docs, kjv, mhcc, tdavid, fortunes,
-           devil, jargon, foldoc, wordnet, gcide)
+SOURCES = (
+    brown,
+    botchan,
+    shakespeare,
+    wikitext,
+    factbook,
+    debian_handbook,
+    debian_docs,
+    kjv,
+    mhcc,
+    tdavid,
+    fortunes,
+    devil,
+    jargon,
+    foldoc,
+    wordnet,
+    gcide,
+)
 
 __all__ = ["SOURCES"]

@@ -18,9 +18,13 @@ def documents(inputs: Inputs) -> Iterator[Doc]:
 
 
 def metadata(inputs: Inputs) -> dict[str, str]:
-    return {"package": "shared:corpora/botchan.txt", "version": "sha256:" + sha256(inputs.shared / "botchan.txt")[:16],
-            "licence": "public domain (Project Gutenberg #8868)", "origin": "shared/corpora/botchan.txt",
-            "description": "Natsume Soseki, Botchan (English translation), PG header/footer removed"}
+    return {
+        "package": "shared:corpora/botchan.txt",
+        "version": "sha256:" + sha256(inputs.shared / "botchan.txt")[:16],
+        "licence": "public domain (Project Gutenberg #8868)",
+        "origin": "shared/corpora/botchan.txt",
+        "description": "Natsume Soseki, Botchan (English translation), PG header/footer removed",
+    }
 
 
 def read(path: Path) -> Iterator[Doc]:

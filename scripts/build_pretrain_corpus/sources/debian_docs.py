@@ -14,8 +14,12 @@ NAME = "debian_docs"
 
 DEBIAN_DOCS = [  # (package, directory, page glob, pages to skip: tables of contents, one-page copies)
     ("debian-reference-en", Path("/usr/share/debian-reference"), "*.en.html", {"index.en.html"}),
-    ("developers-reference", Path("/usr/share/developers-reference"), "*.html",
-     {"index.html", "search.html", "developers-reference.html", "genindex.html"}),
+    (
+        "developers-reference",
+        Path("/usr/share/developers-reference"),
+        "*.html",
+        {"index.html", "search.html", "developers-reference.html", "genindex.html"},
+    ),
     ("debian-faq", Path("/usr/share/doc/debian/FAQ"), "*.en.html", {"index.en.html"}),
     ("maint-guide", Path("/usr/share/doc/maint-guide/html"), "*.en.html", {"index.en.html"}),
 ]
@@ -27,10 +31,12 @@ def documents(inputs: Inputs) -> Iterator[Doc]:
 
 
 def metadata(inputs: Inputs) -> dict[str, str]:
-    return {"package": " + ".join(f"debian:{p}" for p, *_ in DEBIAN_DOCS),
-            "version": " / ".join(inputs.version(p) for p, *_ in DEBIAN_DOCS),
-            "licence": "GPL-2+ (debian-reference, maint-guide); GPL-2 (developers-reference); "
-                       "debian-faq: SPI permissive notice (copy, modify, translate with notice kept)",
-            "copyright_file": "; ".join(f"/usr/share/doc/{p}/copyright" for p, *_ in DEBIAN_DOCS),
-            "origin": "; ".join(str(d) for _, d, *_ in DEBIAN_DOCS),
-            "description": "Debian Reference, Developer's Reference, Debian FAQ, New Maintainers' Guide (English HTML)"}
+    return {
+        "package": " + ".join(f"debian:{p}" for p, *_ in DEBIAN_DOCS),
+        "version": " / ".join(inputs.version(p) for p, *_ in DEBIAN_DOCS),
+        "licence": "GPL-2+ (debian-reference, maint-guide); GPL-2 (developers-reference); "
+        "debian-faq: SPI permissive notice (copy, modify, translate with notice kept)",
+        "copyright_file": "; ".join(f"/usr/share/doc/{p}/copyright" for p, *_ in DEBIAN_DOCS),
+        "origin": "; ".join(str(d) for _, d, *_ in DEBIAN_DOCS),
+        "description": "Debian Reference, Developer's Reference, Debian FAQ, New Maintainers' Guide (English HTML)",
+    }

@@ -16,10 +16,15 @@ HANDBOOK_DIR = Path("/usr/share/doc/debian-handbook/html/en-US")
 
 
 def documents(inputs: Inputs) -> Iterator[Doc]:
-    return html_pages.documents(p for p in sorted(HANDBOOK_DIR.glob("*.html"))
-                                if p.name not in ("index.html", "ix01.html"))
+    return html_pages.documents(
+        p for p in sorted(HANDBOOK_DIR.glob("*.html")) if p.name not in ("index.html", "ix01.html")
+    )
 
 
 def metadata(inputs: Inputs) -> dict[str, str]:
-    return dict(inputs.deb("debian-handbook"), licence="GPL-2+ or CC-BY-SA-3.0", origin=str(HANDBOOK_DIR),
-                description="The Debian Administrator's Handbook (en-US HTML -> prose; code listings dropped)")
+    return dict(
+        inputs.deb("debian-handbook"),
+        licence="GPL-2+ or CC-BY-SA-3.0",
+        origin=str(HANDBOOK_DIR),
+        description="The Debian Administrator's Handbook (en-US HTML -> prose; code listings dropped)",
+    )

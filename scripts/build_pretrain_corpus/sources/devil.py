@@ -15,13 +15,17 @@ def documents(inputs: Inputs) -> Iterator[Doc]:
     def entry(text: str) -> list[str]:
         lines = _dict_prose(text)
         return [norm_ws(ln.replace("_", "")) for ln in lines]
+
     return group((entry(e) for e in dictd.entries("devil")), 20)
 
 
 def metadata(inputs: Inputs) -> dict[str, str]:
-    return dict(inputs.deb("dict-devil"), licence="public domain (Ambrose Bierce, 1911)",
-                origin=str(dictd.DICTD / "devil.dict.dz"),
-                description="The Devil's Dictionary")
+    return dict(
+        inputs.deb("dict-devil"),
+        licence="public domain (Ambrose Bierce, 1911)",
+        origin=str(dictd.DICTD / "devil.dict.dz"),
+        description="The Devil's Dictionary",
+    )
 
 
 def _dict_prose(text: str) -> list[str]:

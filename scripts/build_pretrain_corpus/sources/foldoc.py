@@ -33,10 +33,14 @@ def documents(inputs: Inputs) -> Iterator[Doc]:
                 sents[0] = f"{head}: {sents[0]}"
             out.extend(sents)
         return out
+
     return group((entry(e) for e in dictd.entries("foldoc")), 25)
 
 
 def metadata(inputs: Inputs) -> dict[str, str]:
-    return dict(inputs.deb("dict-foldoc"), licence="GFDL-1.1+ (no invariant sections)",
-                origin=str(dictd.DICTD / "foldoc.dict.dz"),
-                description="Free On-line Dictionary of Computing (prose paragraphs; links, dates, references dropped)")
+    return dict(
+        inputs.deb("dict-foldoc"),
+        licence="GFDL-1.1+ (no invariant sections)",
+        origin=str(dictd.DICTD / "foldoc.dict.dz"),
+        description="Free On-line Dictionary of Computing (prose paragraphs; links, dates, references dropped)",
+    )

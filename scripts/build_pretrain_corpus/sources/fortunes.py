@@ -20,12 +20,15 @@ def documents(inputs: Inputs) -> Iterator[Doc]:
 
 
 def metadata(inputs: Inputs) -> dict[str, str]:
-    return dict(inputs.deb("fortunes"), package="debian:fortunes + debian:fortunes-min",
-                version=f"{inputs.version('fortunes')} / {inputs.version('fortunes-min')}",
-                licence="BSD-3-Clause (fortune-mod; data files distributed under the package terms)",
-                origin=str(FORTUNE_DIR) + " (files of fortunes and fortunes-min only; not fortunes-off; "
-                                          "ascii-art and translate-me skipped)",
-                description="fortune cookies, 8 per document")
+    return dict(
+        inputs.deb("fortunes"),
+        package="debian:fortunes + debian:fortunes-min",
+        version=f"{inputs.version('fortunes')} / {inputs.version('fortunes-min')}",
+        licence="BSD-3-Clause (fortune-mod; data files distributed under the package terms)",
+        origin=str(FORTUNE_DIR) + " (files of fortunes and fortunes-min only; not fortunes-off; "
+        "ascii-art and translate-me skipped)",
+        description="fortune cookies, 8 per document",
+    )
 
 
 def fortune_lines(text: str) -> list[str]:
@@ -40,9 +43,10 @@ def fortune_lines(text: str) -> list[str]:
     for ln in lines:
         if not ln.strip():
             paras.append([])
-        elif paras[-1] and ((ln[:1].isspace() and (re.search(r"[.!?:\"')\]]\s*$", paras[-1][-1])
-                                                  or len(paras[-1][-1].strip()) < 45))
-                            or re.match(r"^[A-Za-z][\w .'-]{0,20}:\s", ln)):
+        elif paras[-1] and (
+            (ln[:1].isspace() and (re.search(r"[.!?:\"')\]]\s*$", paras[-1][-1]) or len(paras[-1][-1].strip()) < 45))
+            or re.match(r"^[A-Za-z][\w .'-]{0,20}:\s", ln)
+        ):
             paras.append([ln])
         else:
             paras[-1].append(ln)

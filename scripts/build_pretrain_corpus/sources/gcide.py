@@ -19,35 +19,133 @@ def documents(inputs: Inputs) -> Iterator[Doc]:
 
 
 def metadata(inputs: Inputs) -> dict[str, str]:
-    return dict(inputs.deb("dict-gcide"), licence="GPL-2+ (GCIDE)", origin=str(dictd.DICTD / "gcide.dict.dz"),
-                description="GNU Collaborative International Dictionary of English: definitions and quotations, "
-                            "markup/etymologies/pronunciations stripped")
+    return dict(
+        inputs.deb("dict-gcide"),
+        licence="GPL-2+ (GCIDE)",
+        origin=str(dictd.DICTD / "gcide.dict.dz"),
+        description="GNU Collaborative International Dictionary of English: definitions and quotations, "
+        "markup/etymologies/pronunciations stripped",
+    )
 
 
 # GCIDE writes accented letters as ASCII escapes in brackets, e.g. [=a], ['e], [oe].
 _GCIDE_NAMED = {
-    "ae": "æ", "AE": "Æ", "oe": "œ", "OE": "Œ", "imac": "ī", "aum": "ä", "add": "ä", "asl": "a", "udd": "ü",
-    "eth": "ð", "thorn": "þ", "th": "th", "ng": "ŋ", "yogh": "ȝ", "root": "√", "deg": "°", "sect": "§",
-    "pounds": "£", "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "Delta": "Δ", "epsilon": "ε",
-    "theta": "θ", "lambda": "λ", "mu": "μ", "pi": "π", "sigma": "σ", "Sigma": "Σ", "phi": "φ", "psi": "ψ",
-    "omega": "ω", "Omega": "Ω", "chi": "χ", "tau": "τ", "eta": "η", "iota": "ι", "kappa": "κ", "nu": "ν",
-    "xi": "ξ", "rho": "ρ", "zeta": "ζ", "omicron": "ο", "upsilon": "υ", "frac12": "½", "frac14": "¼",
-    "frac34": "¾", "frac13": "⅓", "frac23": "⅔", "times": "×", "divide": "÷", "minus": "−", "prime": "′",
-    "bprime": "″", "min": "′", "sec": "″", "cre": "˘", "hand": "☞", "dagger": "†", "ddagger": "‡",
-    "para": "¶", "middot": "·", "flat": "♭", "sharp": "♯", "natural": "♮", "cced": "ç", "ntil": "ñ",
-    "uum": "ü", "oum": "ö", "eum": "ë", "ium": "ï", "ocir": "ô", "ecir": "ê", "acir": "â", "ucir": "û",
-    "icir": "î", "egrave": "è", "agrave": "à", "eacute": "é", "aacute": "á", "oacute": "ó", "iacute": "í",
-    "uacute": "ú", "dsdot": "ḍ", "nsdot": "ṇ", "tsdot": "ṭ", "hsdot": "ḥ", "ssdot": "ṣ", "zsdot": "ẓ",
-    "rsdot": "ṛ", "lsdot": "ḷ", "msdot": "ṃ", "bar": "", "lt": "<", "gt": ">", "amp": "&",
+    "ae": "æ",
+    "AE": "Æ",
+    "oe": "œ",
+    "OE": "Œ",
+    "imac": "ī",
+    "aum": "ä",
+    "add": "ä",
+    "asl": "a",
+    "udd": "ü",
+    "eth": "ð",
+    "thorn": "þ",
+    "th": "th",
+    "ng": "ŋ",
+    "yogh": "ȝ",
+    "root": "√",
+    "deg": "°",
+    "sect": "§",
+    "pounds": "£",
+    "alpha": "α",
+    "beta": "β",
+    "gamma": "γ",
+    "delta": "δ",
+    "Delta": "Δ",
+    "epsilon": "ε",
+    "theta": "θ",
+    "lambda": "λ",
+    "mu": "μ",
+    "pi": "π",
+    "sigma": "σ",
+    "Sigma": "Σ",
+    "phi": "φ",
+    "psi": "ψ",
+    "omega": "ω",
+    "Omega": "Ω",
+    "chi": "χ",
+    "tau": "τ",
+    "eta": "η",
+    "iota": "ι",
+    "kappa": "κ",
+    "nu": "ν",
+    "xi": "ξ",
+    "rho": "ρ",
+    "zeta": "ζ",
+    "omicron": "ο",
+    "upsilon": "υ",
+    "frac12": "½",
+    "frac14": "¼",
+    "frac34": "¾",
+    "frac13": "⅓",
+    "frac23": "⅔",
+    "times": "×",
+    "divide": "÷",
+    "minus": "−",
+    "prime": "′",
+    "bprime": "″",
+    "min": "′",
+    "sec": "″",
+    "cre": "˘",
+    "hand": "☞",
+    "dagger": "†",
+    "ddagger": "‡",
+    "para": "¶",
+    "middot": "·",
+    "flat": "♭",
+    "sharp": "♯",
+    "natural": "♮",
+    "cced": "ç",
+    "ntil": "ñ",
+    "uum": "ü",
+    "oum": "ö",
+    "eum": "ë",
+    "ium": "ï",
+    "ocir": "ô",
+    "ecir": "ê",
+    "acir": "â",
+    "ucir": "û",
+    "icir": "î",
+    "egrave": "è",
+    "agrave": "à",
+    "eacute": "é",
+    "aacute": "á",
+    "oacute": "ó",
+    "iacute": "í",
+    "uacute": "ú",
+    "dsdot": "ḍ",
+    "nsdot": "ṇ",
+    "tsdot": "ṭ",
+    "hsdot": "ḥ",
+    "ssdot": "ṣ",
+    "zsdot": "ẓ",
+    "rsdot": "ṛ",
+    "lsdot": "ḷ",
+    "msdot": "ṃ",
+    "bar": "",
+    "lt": "<",
+    "gt": ">",
+    "amp": "&",
 }
 _GCIDE_MOD = {
-    "=": "\u0304", "'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303", ",": "\u0327",
-    "*": "\u030a", ".": "\u0307", "-": "\u0304",
+    "=": "\u0304",
+    "'": "\u0301",
+    "`": "\u0300",
+    "^": "\u0302",
+    '"': "\u0308",
+    "~": "\u0303",
+    ",": "\u0327",
+    "*": "\u030a",
+    ".": "\u0307",
+    "-": "\u0304",
 }
 _GCIDE_ESC = re.compile(r"\[([=\-'`^\"~,*.])([A-Za-z]{1,2})\]|\[([A-Za-z]{1,2})\^\]|\[([A-Za-z]{2,9}[0-9]{0,2})\]")
 _BRACKETS = re.compile(r"\[[^\[\]]*\]")
-_SOURCE_TAG = re.compile(r"^\s*\[[^\]]*(?:Webster|WordNet|PJC|RDH|RHUD|Century|Chambers|MW10|NRD|JS|JW|DC|"
-                         r"Mead|Wikipedia|Dict\.|Suppl\.)[^\]]*\]\s*(.*)$")
+_SOURCE_TAG = re.compile(
+    r"^\s*\[[^\]]*(?:Webster|WordNet|PJC|RDH|RHUD|Century|Chambers|MW10|NRD|JS|JW|DC|"
+    r"Mead|Wikipedia|Dict\.|Suppl\.)[^\]]*\]\s*(.*)$"
+)
 
 
 def _gcide_chars(text: str) -> str:
@@ -60,6 +158,7 @@ def _gcide_chars(text: str) -> str:
         if m.group(3):
             return m.group(3)  # breve: keep the bare letter(s)
         return _GCIDE_NAMED.get(m.group(4), m.group(0))
+
     return _GCIDE_ESC.sub(sub, text)
 
 
@@ -139,8 +238,13 @@ def gcide_entry(text: str) -> list[str]:
             clean = _gcide_clean(joined)
             if len(clean.split()) < 3 or re.fullmatch(r"(?:See|Same as|Cf\.)\s.{0,60}", clean):
                 continue
-            sents = [x for x in split_sentences(clean) if len(x.split()) >= 3 and not _PRON_MARKS.search(x)
-                     and not re.fullmatch(r"(?:See|Cf\.|Same as)\b.{0,50}", x)]
+            sents = [
+                x
+                for x in split_sentences(clean)
+                if len(x.split()) >= 3
+                and not _PRON_MARKS.search(x)
+                and not re.fullmatch(r"(?:See|Cf\.|Same as)\b.{0,50}", x)
+            ]
             if quote or joined.lstrip().startswith("{"):
                 out.extend(sents)
             else:

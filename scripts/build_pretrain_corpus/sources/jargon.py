@@ -19,8 +19,11 @@ def documents(inputs: Inputs) -> Iterator[Doc]:
         out: list[str] = []
         for block in paragraphs(lines[1:]):
             para = norm_ws(" ".join(block))
-            if len(block) == 1 and len(para.split()) <= 6 and (
-                    para.startswith("/") or re.fullmatch(r"(?:[\w-]+\.,?\s*)+", para)):
+            if (
+                len(block) == 1
+                and len(para.split()) <= 6
+                and (para.startswith("/") or re.fullmatch(r"(?:[\w-]+\.,?\s*)+", para))
+            ):
                 continue  # pronunciation and part of speech: "/boh·go't@·fi:/, vt.", "n.", "imper."
             if block[0].startswith("        "):
                 out.extend(norm_ws(ln) for ln in block)  # examples / verse, deeper indented
@@ -31,10 +34,14 @@ def documents(inputs: Inputs) -> Iterator[Doc]:
                 sents[0] = f"{head}: {sents[0]}"
             out.extend(sents)
         return out
+
     return group((entry(e) for e in dictd.entries("jargon")), 15)
 
 
 def metadata(inputs: Inputs) -> dict[str, str]:
-    return dict(inputs.deb("dict-jargon"), licence="public domain (Jargon File 4.4.7)",
-                origin=str(dictd.DICTD / "jargon.dict.dz"),
-                description="The Jargon File")
+    return dict(
+        inputs.deb("dict-jargon"),
+        licence="public domain (Jargon File 4.4.7)",
+        origin=str(dictd.DICTD / "jargon.dict.dz"),
+        description="The Jargon File",
+    )

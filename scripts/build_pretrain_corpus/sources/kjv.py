@@ -34,9 +34,12 @@ def documents(inputs: Inputs) -> Iterator[Doc]:
 
 
 def metadata(inputs: Inputs) -> dict[str, str]:
-    return dict(inputs.deb("bible-kjv-text"), licence="public domain text (KJV 1611); package data: unrestricted use "
-                                                      "(Chip Chapin) / GPL-2+ packaging",
-                origin=str(KJV_DATA), description="King James Bible, one chapter per document")
+    return dict(
+        inputs.deb("bible-kjv-text"),
+        licence="public domain text (KJV 1611); package data: unrestricted use (Chip Chapin) / GPL-2+ packaging",
+        origin=str(KJV_DATA),
+        description="King James Bible, one chapter per document",
+    )
 
 
 def _unlzw(data: bytes, maxbits: int = 16) -> bytes:
@@ -60,7 +63,7 @@ def _unlzw(data: bytes, maxbits: int = 16) -> bytes:
             size = min(n_bits, n - pos)
             if size <= 0:
                 break
-            buf = int.from_bytes(data[pos:pos + size], "little")
+            buf = int.from_bytes(data[pos : pos + size], "little")
             pos += size
             offset = 0
             size = (size << 3) - (n_bits - 1)
@@ -99,11 +102,11 @@ def kjv_text(path: Path = KJV_DATA) -> str:
     if data[:4] != b"EC02":
         raise ValueError(f"{path}: not a bible-kjv 'EC02' data file")
     wsize, wnum = struct.unpack(">II", data[84:92])
-    table = struct.unpack(f">{wnum + 1}I", data[92:92 + 4 * (wnum + 1)])
+    table = struct.unpack(f">{wnum + 1}I", data[92 : 92 + 4 * (wnum + 1)])
     maxbits = data[table[0] - 1] & 0x1F  # window 0 is preceded by the compress header 1F 9D 90
     text = bytearray()
     for w in range(wnum):
-        chunk = _unlzw(data[table[w]:table[w + 1]], maxbits)
+        chunk = _unlzw(data[table[w] : table[w + 1]], maxbits)
         if w < wnum - 1 and len(chunk) != wsize:
             raise ValueError(f"{path}: window {w} decoded to {len(chunk)} bytes, expected {wsize}")
         text += chunk

@@ -19,6 +19,9 @@ def documents(inputs: Inputs) -> Iterator[Doc]:
 
 
 def metadata(inputs: Inputs) -> dict[str, str]:
-    return dict(inputs.deb("sword-comm-mhcc"),
-                licence="public domain (Matthew Henry, 1706-1721; 'Public Domain--Copy Freely')",
-                origin=str(MHCC_DIR), description="Matthew Henry's Concise Commentary, one Bible chapter per document")
+    return dict(
+        inputs.deb("sword-comm-mhcc"),
+        licence="public domain (Matthew Henry, 1706-1721; 'Public Domain--Copy Freely')",
+        origin=str(MHCC_DIR),
+        description="Matthew Henry's Concise Commentary, one Bible chapter per document",
+    )

@@ -18,10 +18,13 @@ def documents(inputs: Inputs) -> Iterator[Doc]:
 
 
 def metadata(inputs: Inputs) -> dict[str, str]:
-    return {"package": "shared:corpora/tinyshakespeare.txt",
-            "version": "sha256:" + sha256(inputs.shared / "tinyshakespeare.txt")[:16],
-            "licence": "public domain", "origin": "shared/corpora/tinyshakespeare.txt",
-            "description": "Shakespeare plays (char-rnn tinyshakespeare), speeches re-joined into sentences"}
+    return {
+        "package": "shared:corpora/tinyshakespeare.txt",
+        "version": "sha256:" + sha256(inputs.shared / "tinyshakespeare.txt")[:16],
+        "licence": "public domain",
+        "origin": "shared/corpora/tinyshakespeare.txt",
+        "description": "Shakespeare plays (char-rnn tinyshakespeare), speeches re-joined into sentences",
+    }
 
 
 def read(path: Path) -> Iterator[Doc]:

@@ -19,6 +19,10 @@ def documents(inputs: Inputs) -> Iterator[Doc]:
 
 
 def metadata(inputs: Inputs) -> dict[str, str]:
-    return dict(inputs.deb("sword-comm-tdavid"), licence="public domain (C. H. Spurgeon, 1869-1885)",
-                origin=str(TDAVID_DIR), description="Spurgeon's Treasury of David (commentary on the Psalms, with "
-                                                    "quoted older authors), one Psalm per document")
+    return dict(
+        inputs.deb("sword-comm-tdavid"),
+        licence="public domain (C. H. Spurgeon, 1869-1885)",
+        origin=str(TDAVID_DIR),
+        description="Spurgeon's Treasury of David (commentary on the Psalms, with "
+        "quoted older authors), one Psalm per document",
+    )

@@ -17,12 +17,14 @@ def documents(inputs: Inputs) -> Iterator[Doc]:
 
 
 def metadata(inputs: Inputs) -> dict[str, str]:
-    return {"package": "shared:corpora/wikitext-2-valid.tokens.txt",
-            "version": "sha256:" + sha256(inputs.shared / "wikitext-2-valid.tokens.txt")[:16],
-            "licence": "CC BY-SA 3.0 (Wikipedia, via WikiText-2; attribution and share-alike required)",
-            "origin": "shared/corpora/wikitext-2-valid.tokens.txt",
-            "description": "WikiText-2 validation split, detokenised; a single <unk> is deleted, "
-                           "sentences with more are dropped"}
+    return {
+        "package": "shared:corpora/wikitext-2-valid.tokens.txt",
+        "version": "sha256:" + sha256(inputs.shared / "wikitext-2-valid.tokens.txt")[:16],
+        "licence": "CC BY-SA 3.0 (Wikipedia, via WikiText-2; attribution and share-alike required)",
+        "origin": "shared/corpora/wikitext-2-valid.tokens.txt",
+        "description": "WikiText-2 validation split, detokenised; a single <unk> is deleted, "
+        "sentences with more are dropped",
+    }
 
 
 def read(path: Path) -> Iterator[Doc]:

@@ -26,7 +26,7 @@ def documents(inputs: Inputs) -> Iterator[Doc]:
                     f = fields.split()
                     lexfile = f"{pos}.{f[1]}"
                     n = int(f[3], 16)
-                    words = [re.sub(r"\([a-z]+\)$", "", w).replace("_", " ") for w in f[4:4 + 2 * n:2]]
+                    words = [re.sub(r"\([a-z]+\)$", "", w).replace("_", " ") for w in f[4 : 4 + 2 * n : 2]]
                     defs, examples = [], []
                     for part in re.split(r";\s*(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", gloss.strip()):
                         part = part.strip()
@@ -60,6 +60,9 @@ def documents(inputs: Inputs) -> Iterator[Doc]:
 
 
 def metadata(inputs: Inputs) -> dict[str, str]:
-    return dict(inputs.deb("wordnet-base"), licence="WordNet 3.0 licence (Princeton; permissive, keep notice)",
-                origin=str(WORDNET_DIR) + "/data.{noun,verb,adj,adv}",
-                description="WordNet 3.0 synset glosses and example sentences")
+    return dict(
+        inputs.deb("wordnet-base"),
+        licence="WordNet 3.0 licence (Princeton; permissive, keep notice)",
+        origin=str(WORDNET_DIR) + "/data.{noun,verb,adj,adv}",
+        description="WordNet 3.0 synset glosses and example sentences",
+    )

@@ -1,0 +1,339 @@
+"""The ALBERT network, top-down: embeddings, attention, layer, shared layer groups, encoder, model.
+
+Module attribute names are the checkpoint keys (``embeddings.LayerNorm``, ``encoder.albert_layer_groups.0.
+albert_layers.0.attention.query``, ...), so a transformers checkpoint loads key for key. Attention runs
+through ``scaled_dot_product_attention`` unless attention weights are asked for, which takes the exact
+eager path; ``attn_implementation="varlen"`` packs a padded batch to its real tokens (:mod:`.unpadded`).
+Input is checked up front; nothing fails with a bare shape error from deep inside.
+``AlbertPreTrainedModel`` (loading, saving, the transformers model API) lives in :mod:`.pretrained`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from albert_model._config import AlbertConfig
+from albert_model.modeling._outputs import BaseModelOutputWithPooling
+from albert_model.modeling._pretrained import AlbertPreTrainedModel
+from albert_model.modeling._unpadded import Packing, packs
+
+__all__ = [
+    "AlbertAttention",
+    "AlbertEmbeddings",
+    "AlbertLayer",
+    "AlbertLayerGroup",
+    "AlbertModel",
+    "AlbertTransformer",
+    "activation",
+]
+
+
+def _gelu_new(x: torch.Tensor) -> torch.Tensor:
+    # The tanh approximation, written out as in the original BERT/ALBERT code.
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+
+
+def activation(name: str) -> Any:
+    """The activation function called ``name`` in ``config.hidden_act``."""
+    table = {
+        "gelu": F.gelu,
+        "gelu_new": _gelu_new,
+        "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"),
+        "relu": F.relu,
+        "silu": F.silu,
+        "swish": F.silu,
+        "tanh": torch.tanh,
+    }
+    return table[name]
+
+
+class AlbertEmbeddings(nn.Module):
+    """Word + position + token-type embeddings in the small ``embedding_size`` (factorised)."""
+
+    def __init__(self, config: AlbertConfig) -> None:
+        super().__init__()
+        self.word_embeddings = nn.Embedding(config.vocab_size, config.embedding_size, padding_idx=config.pad_token_id)
+        self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.embedding_size)
+        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.embedding_size)
+        self.LayerNorm = nn.LayerNorm(config.embedding_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None,
+        token_type_ids: torch.Tensor,
+        position_ids: torch.Tensor,
+        inputs_embeds: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        if inputs_embeds is None:
+            inputs_embeds = self.word_embeddings(input_ids)  # (B, T, E)
+        x = inputs_embeds + self.token_type_embeddings(token_type_ids) + self.position_embeddings(position_ids)
+        return self.dropout(self.LayerNorm(x))
+
+
+class AlbertAttention(nn.Module):
+    """Multi-head self-attention with its output projection, residual and LayerNorm."""
+
+    def __init__(self, config: AlbertConfig) -> None:
+        super().__init__()
+        self.num_attention_heads = config.num_attention_heads
+        self.attention_head_size = config.head_dim
+        self.query = nn.Linear(config.hidden_size, config.hidden_size)
+        self.key = nn.Linear(config.hidden_size, config.hidden_size)
+        self.value = nn.Linear(config.hidden_size, config.hidden_size)
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.attention_dropout = nn.Dropout(config.attention_probs_dropout_prob)
+        self.output_dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, _ = x.shape
+        return x.view(b, t, self.num_attention_heads, self.attention_head_size).transpose(1, 2)  # (B, nh, T, hd)
+
+    def forward(
+        self, hidden_states: torch.Tensor, mask: torch.Tensor | Packing | None, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if isinstance(mask, Packing):  # packed real tokens, (N, H): see albert_model.modeling._unpadded
+            n = hidden_states.shape[0]
+            q, k, v = (
+                proj(hidden_states).view(n, self.num_attention_heads, self.attention_head_size)
+                for proj in (self.query, self.key, self.value)
+            )
+            p = self.attention_dropout.p if self.training else 0.0
+            context = mask.attention(q, k, v, p).reshape(n, -1)  # (N, H)
+            return self.LayerNorm(hidden_states + self.output_dropout(self.dense(context))), None
+        q, k, v = (self._heads(proj(hidden_states)) for proj in (self.query, self.key, self.value))
+        probs = None
+        if output_attentions:
+            scores = q @ k.transpose(-1, -2) / math.sqrt(self.attention_head_size)  # (B, nh, T, T)
+            if mask is not None:
+                scores = scores + mask
+            probs = scores.softmax(dim=-1)
+            context = self.attention_dropout(probs) @ v
+        else:
+            p = self.attention_dropout.p if self.training else 0.0
+            context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+        b, _, t, _ = context.shape
+        context = context.transpose(1, 2).reshape(b, t, -1)  # (B, T, H)
+        out = self.LayerNorm(hidden_states + self.output_dropout(self.dense(context)))
+        return out, probs
+
+
+class AlbertLayer(nn.Module):
+    """Attention then the feed-forward block (``ffn`` -> activation -> ``ffn_output``), post-LayerNorm."""
+
+    def __init__(self, config: AlbertConfig) -> None:
+        super().__init__()
+        self.full_layer_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.attention = AlbertAttention(config)
+        self.ffn = nn.Linear(config.hidden_size, config.intermediate_size)
+        self.ffn_output = nn.Linear(config.intermediate_size, config.hidden_size)
+        self.activation = activation(config.hidden_act)
+
+    def forward(
+        self, hidden_states: torch.Tensor, mask: torch.Tensor | Packing | None, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        attn, probs = self.attention(hidden_states, mask, output_attentions)
+        ffn = self.ffn_output(self.activation(self.ffn(attn)))
+        return self.full_layer_layer_norm(ffn + attn), probs
+
+
+class AlbertLayerGroup(nn.Module):
+    """``inner_group_num`` layers applied in sequence; one group's weights are shared across depth."""
+
+    def __init__(self, config: AlbertConfig) -> None:
+        super().__init__()
+        self.albert_layers = nn.ModuleList([AlbertLayer(config) for _ in range(config.inner_group_num)])
+
+    def forward(
+        self, hidden_states: torch.Tensor, mask: torch.Tensor | Packing | None, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        attentions = []
+        for layer in self.albert_layers:
+            hidden_states, probs = layer(hidden_states, mask, output_attentions)
+            if probs is not None:
+                attentions.append(probs)
+        return hidden_states, attentions
+
+
+class AlbertTransformer(nn.Module):
+    """Projects embeddings to ``hidden_size`` and runs ``num_hidden_layers`` steps over the shared groups.
+
+    With ``gradient_checkpointing`` (set by ``gradient_checkpointing_enable``) each step's activations are
+    recomputed in the backward pass while training, through ``gradient_checkpointing_func``."""
+
+    def __init__(self, config: AlbertConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.embedding_hidden_mapping_in = nn.Linear(config.embedding_size, config.hidden_size)
+        self.albert_layer_groups = nn.ModuleList([AlbertLayerGroup(config) for _ in range(config.num_hidden_groups)])
+        self.gradient_checkpointing = False
+        self.gradient_checkpointing_func: Any = None
+
+    def forward(
+        self,
+        embeddings: torch.Tensor,
+        mask: torch.Tensor | Packing | None,
+        output_attentions: bool = False,
+        output_hidden_states: bool = False,
+    ) -> tuple[torch.Tensor, tuple | None, tuple | None]:
+        hidden_states = self.embedding_hidden_mapping_in(embeddings)  # (B, T, H), or (N, H) packed
+        all_hidden = [hidden_states] if output_hidden_states else None
+        all_attn: list[torch.Tensor] | None = [] if output_attentions else None
+        layers_per_group = self.config.num_hidden_layers // self.config.num_hidden_groups
+        recompute = self.gradient_checkpointing and self.training
+        for i in range(self.config.num_hidden_layers):
+            group = self.albert_layer_groups[i // layers_per_group]
+            if recompute:
+                hidden_states, attentions = self.gradient_checkpointing_func(
+                    group, hidden_states, mask, output_attentions
+                )
+            else:
+                hidden_states, attentions = group(hidden_states, mask, output_attentions)
+            if all_attn is not None:
+                all_attn.extend(attentions)
+            if all_hidden is not None:
+                all_hidden.append(hidden_states)
+        return (
+            hidden_states,
+            None if all_hidden is None else tuple(all_hidden),
+            None if all_attn is None else tuple(all_attn),
+        )
+
+
+def _check_ids(name: str, t: torch.Tensor | None, shape: tuple[int, ...], upper: int | None) -> None:
+    if t is None:
+        return
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if t.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8, torch.bool):
+        raise TypeError(f"{name} must hold integers (torch.long), got dtype {t.dtype}")
+    if tuple(t.shape) != shape:
+        raise ValueError(f"{name} has shape {tuple(t.shape)} but input_ids has shape {shape}; they must match")
+    if upper is not None and t.numel() and not torch.compiler.is_compiling():
+        lo, hi = int(t.min()), int(t.max())
+        if lo < 0 or hi >= upper:
+            raise ValueError(f"{name} holds values in [{lo}, {hi}] but must be in [0, {upper - 1}]")
+
+
+class AlbertModel(AlbertPreTrainedModel):
+    """The ALBERT encoder with its pooler (``tanh(pooler(h[:, 0]))``); ``add_pooling_layer=False`` drops it."""
+
+    base_model_prefix = ""
+
+    def __init__(self, config: AlbertConfig, add_pooling_layer: bool = True) -> None:
+        super().__init__(config)
+        self.embeddings = AlbertEmbeddings(config)
+        self.encoder = AlbertTransformer(config)
+        self.pooler = nn.Linear(config.hidden_size, config.hidden_size) if add_pooling_layer else None
+        self.pooler_activation = nn.Tanh() if add_pooling_layer else None
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.embeddings.word_embeddings
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.embeddings.word_embeddings = value
+
+    def _check_inputs(
+        self,
+        input_ids: torch.Tensor | None,
+        inputs_embeds: torch.Tensor | None,
+        attention_mask: torch.Tensor | None,
+        token_type_ids: torch.Tensor | None,
+        position_ids: torch.Tensor | None,
+    ) -> tuple[int, int]:
+        cfg = self.config
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("pass exactly one of input_ids and inputs_embeds")
+        if input_ids is not None:
+            if not isinstance(input_ids, torch.Tensor):
+                raise TypeError(f"input_ids must be a torch.Tensor, got {type(input_ids).__name__}")
+            if input_ids.dim() != 2:
+                raise ValueError(f"input_ids must have shape (batch, sequence), got {tuple(input_ids.shape)}")
+            _check_ids("input_ids", input_ids, tuple(input_ids.shape), cfg.vocab_size)
+            shape = tuple(input_ids.shape)
+        else:
+            if inputs_embeds.dim() != 3 or inputs_embeds.shape[-1] != cfg.embedding_size:  # type: ignore[union-attr]
+                raise ValueError(
+                    f"inputs_embeds must have shape (batch, sequence, {cfg.embedding_size}), "
+                    f"got {tuple(inputs_embeds.shape)}"  # type: ignore[union-attr]
+                )
+            shape = tuple(inputs_embeds.shape[:2])  # type: ignore[union-attr]
+        if shape[1] > cfg.max_position_embeddings:
+            raise ValueError(
+                f"sequence length {shape[1]} exceeds max_position_embeddings "
+                f"({cfg.max_position_embeddings}); truncate the input (e.g. truncation=True)"
+            )
+        _check_ids("token_type_ids", token_type_ids, shape, cfg.type_vocab_size)
+        _check_ids("position_ids", position_ids, shape, cfg.max_position_embeddings)
+        if attention_mask is not None:
+            if not isinstance(attention_mask, torch.Tensor):
+                raise TypeError(f"attention_mask must be a torch.Tensor, got {type(attention_mask).__name__}")
+            if tuple(attention_mask.shape) != shape:
+                raise ValueError(
+                    f"attention_mask has shape {tuple(attention_mask.shape)} but input_ids has "
+                    f"shape {shape}; they must match"
+                )
+        return shape  # type: ignore[return-value]
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+        *,
+        unpad: bool = True,
+    ) -> Any:
+        """``BaseModelOutputWithPooling``; with ``return_dict=False`` the tuple ``(last_hidden_state,
+        pooler_output, [hidden_states], [attentions])`` as transformers returns it. Flags left None take
+        the config's (``output_attentions``, ``output_hidden_states``, ``return_dict``). ``unpad=False``
+        keeps a batch padded under ``attn_implementation="varlen"`` (heads whose loss reads padding pass it)."""
+        cfg = self.config
+        output_attentions = cfg.output_attentions if output_attentions is None else output_attentions
+        output_hidden_states = cfg.output_hidden_states if output_hidden_states is None else output_hidden_states
+        b, t = self._check_inputs(input_ids, inputs_embeds, attention_mask, token_type_ids, position_ids)
+        device = self.embeddings.word_embeddings.weight.device
+        if token_type_ids is None:
+            token_type_ids = torch.zeros((b, t), dtype=torch.long, device=device)
+        if position_ids is None:
+            position_ids = torch.arange(t, device=device).expand(b, t)
+        x = self.embeddings(input_ids, token_type_ids.long(), position_ids.long(), inputs_embeds)  # (B, T, E)
+        mask = None
+        if attention_mask is not None:
+            # additive mask (B, 1, 1, T): 0 where attended, the dtype's minimum where masked
+            keep = attention_mask[:, None, None, :].to(x.dtype)
+            mask = (1.0 - keep) * torch.finfo(x.dtype).min
+        packing = None
+        if (
+            mask is not None
+            and attention_mask is not None
+            and self.attn_implementation == "varlen"
+            and unpad
+            and not output_attentions
+            and packs(attention_mask)
+        ):
+            packing = Packing.from_mask(attention_mask, mask)
+            x = packing.unpad(x)  # (N, E): the real tokens only
+        sequence, hidden, attentions = self.encoder(
+            x, mask if packing is None else packing, output_attentions, output_hidden_states
+        )
+        if packing is not None:
+            sequence = packing.pad(sequence)
+            hidden = None if hidden is None else tuple(packing.pad(h) for h in hidden)
+        pooled = None
+        if self.pooler is not None and self.pooler_activation is not None:
+            pooled = self.pooler_activation(self.pooler(sequence[:, 0]))
+        if return_dict is False or (return_dict is None and not cfg.return_dict):
+            return (sequence, pooled, *tuple(x for x in (hidden, attentions) if x is not None))
+        return BaseModelOutputWithPooling(sequence, pooled, hidden, attentions)

@@ -1,0 +1,639 @@
+"""Fine-tuning any ALBERT head on the files a user has.
+
+    albert finetune --task TASK --train FILE... --output DIR [--model DIR] [--eval FILE...] [--resume]
+
+Tasks: ``text-classification`` (CSV/TSV/JSONL; accuracy and macro-F1, or Pearson/Spearman when the labels
+are real numbers), ``token-classification`` (CoNLL; entity-level precision/recall/F1) and
+``question-answering`` (SQuAD v1.1/v2.0 JSON; exact match and F1 as the official scripts). Files are read by
+:mod:`albert_model.training._finetune_data`, scores computed by :mod:`albert_model.training._metrics`.
+
+The loop is the one transformers' ``Trainer`` runs with the same settings, and its defaults are
+``TrainingArguments``' (AdamW, learning rate 5e-5 decaying linearly, no weight decay on biases and LayerNorms,
+gradient clipping at 1.0, batch 8, 3 epochs, seed 42): the dropout stream is seeded after the model is built,
+each epoch visits the examples in a seeded permutation, the last batch of an epoch may be short. Every
+``checkpoint_every`` steps the loop state is written atomically to ``OUTPUT/checkpoint/`` (safetensors, a
+``weights_only`` optimizer file and JSON: nothing is unpickled on ``--resume``), so a killed run resumes
+exactly. Every ``eval_every`` steps (and at the end) the ``--eval`` files are scored. ``OUTPUT`` ends up a
+Hugging Face-format model directory (with the label names in ``config.json``) plus the tokenizer and
+``training.json``: ``albert_model.pipeline(TASK, model=OUTPUT)`` and transformers' ``Auto*`` classes load it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import platform
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from albert_model._config import AlbertConfig
+from albert_model._tasks import TASK_TABLE
+from albert_model.checkpoints import DEFAULT_MODEL, HeadInitializedWarning
+from albert_model.modeling import AlbertPreTrainedModel
+from albert_model.training import _finetune_data as D
+from albert_model.training._common import (
+    CHECKPOINT_DIR,
+    MAX_SEED,
+    MAX_STEPS,
+    Progress,
+    check_device,
+    check_fingerprint,
+    check_loss,
+    linear_schedule,
+    load_training_state,
+    parameter_groups,
+    prepare_output,
+    resume_state,
+    run_fingerprint,
+    save_training_state,
+)
+from albert_model.training._flags import add_dataclass_flags, check_float, check_int, flag, from_namespace, help_text
+from albert_model.training._metrics import classification_metrics, entity_metrics, regression_metrics, squad_metrics
+from albert_tok import AlbertTokenizerFast
+from albert_tok.api import MODEL_INPUT_NAMES
+from albert_tok.io import regular_file
+from albert_tok.io.atomic import write_file
+
+__all__ = [
+    "TASKS",
+    "EvalSet",
+    "FinetuneArgs",
+    "Prepared",
+    "args_from_namespace",
+    "build_parser",
+    "collate",
+    "epoch_order",
+    "evaluate",
+    "finetune",
+    "main",
+    "prepare",
+    "train",
+]
+
+TASKS: dict[str, type[AlbertPreTrainedModel]] = {row.name: row.load_model_class() for row in TASK_TABLE if row.finetune}
+"""``--task`` values and the head each one trains: the rows of :data:`albert_model._tasks.TASK_TABLE` marked
+``finetune``, under their canonical names only."""
+
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
+MAX_EPOCHS = 1_000_000
+"""The most ``--epochs`` a run may be given (the steps they come to must also be at most
+:data:`albert_model.training._common.MAX_STEPS`)."""
+TARGETS = ("labels", "start_positions", "end_positions")
+
+
+@dataclass
+class FinetuneArgs:
+    """Everything ``albert finetune`` takes; the command line is generated from these fields."""
+
+    task: str = field(metadata=help_text(f"one of {', '.join(TASKS)}"))
+    train: list[str] = field(metadata=help_text("training files (CSV/TSV/JSONL, CoNLL, or SQuAD JSON by task)"))
+    output: str = field(metadata=help_text("output directory (checkpoint and the fine-tuned model)"))
+    model: str = field(
+        default=DEFAULT_MODEL, metadata=help_text("pretrained model directory (default: the shipped model)")
+    )
+    tokenizer: str | None = field(default=None, metadata=help_text("tokenizer directory (default: --model)"))
+    eval: list[str] = field(default_factory=list, metadata=help_text("evaluation files, same format as --train"))
+    text_column: str = field(default="text", metadata=help_text("text-classification: column of the text"))
+    text_pair_column: str | None = field(
+        default=None, metadata=help_text("text-classification: column of the second text of a pair")
+    )
+    label_column: str = field(default="label", metadata=help_text("text-classification: column of the label"))
+    num_labels: int | None = field(
+        default=None, metadata=help_text("number of labels (default: read from the data; must agree with it)")
+    )
+    problem_type: str | None = field(
+        default=None,
+        metadata=help_text(
+            f"text-classification: what the labels are, {' or '.join(D.PROBLEM_TYPES)} (default: read from the "
+            f"labels, which must all agree)"
+        ),
+    )
+    max_seq_length: int | None = field(
+        default=None, metadata=help_text("tokens per sequence (default 128, 384 for question answering)")
+    )
+    doc_stride: int = field(
+        default=128, metadata=help_text("question answering: tokens shared by adjacent windows of a long context")
+    )
+    steps: int | None = field(default=None, metadata=help_text("optimizer steps (default: --epochs of the data)"))
+    epochs: float = field(default=3.0, metadata=help_text("passes over the training data when --steps is not given"))
+    batch_size: int = field(default=8, metadata=help_text("examples per step"))
+    eval_batch_size: int = field(default=32, metadata=help_text("examples per evaluation batch"))
+    learning_rate: float = field(default=5e-5, metadata=help_text("peak learning rate"))
+    weight_decay: float = field(default=0.0, metadata=help_text("AdamW weight decay (not on biases and LayerNorms)"))
+    warmup_fraction: float = field(default=0.0, metadata=help_text("share of the steps spent warming up"))
+    max_grad_norm: float = field(default=1.0, metadata=help_text("gradient clipping norm"))
+    eval_every: int = field(default=0, metadata=help_text("steps between evaluations (0: only at the end)"))
+    log_every: int = field(default=10, metadata=help_text("steps averaged into one loss-curve point"))
+    checkpoint_every: int = field(default=100, metadata=help_text("steps between checkpoints"))
+    seed: int = field(default=42, metadata=help_text("random seed (head initialisation, data order, dropout)"))
+    device: str = field(default="auto", metadata=help_text("torch device: auto (cuda when available), cpu, cuda, ..."))
+    precision: str = field(default="fp32", metadata=help_text("fp32, or bf16 (autocast; weights stay fp32)"))
+    max_answer_length: int = field(default=30, metadata=help_text("question answering: longest answer in tokens"))
+    n_best: int = field(default=20, metadata=help_text("question answering: start and end candidates per window"))
+    resume: bool = field(default=False, metadata=help_text("continue from OUTPUT/checkpoint/"))
+    progress: bool = field(default=True, metadata=help_text("show a progress bar on standard error"))
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {sorted(TASKS)}, got {self.task!r}")
+        for name in ("train", "eval"):
+            files = getattr(self, name)
+            if isinstance(files, str) or not isinstance(files, list) or (name == "train" and not files):
+                raise ValueError(
+                    f"{name} must be a {'non-empty ' if name == 'train' else ''}list of files, got {files!r}"
+                )
+            for path in files:
+                regular_file(path, f"--{name} file")
+        if self.problem_type is not None and (
+            self.problem_type not in D.PROBLEM_TYPES or self.task != "text-classification"
+        ):
+            raise ValueError(
+                f"--problem-type must be one of {D.PROBLEM_TYPES} (text-classification only), got "
+                f"{self.problem_type!r} for task {self.task!r}"
+            )
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"--precision must be one of {sorted(PRECISIONS)}, got {self.precision!r}")
+        for name in ("batch_size", "eval_batch_size", "log_every", "checkpoint_every", "max_answer_length", "n_best"):
+            check_int(getattr(self, name), name, 1)
+        if self.steps is not None:
+            check_int(self.steps, "steps", 1, MAX_STEPS)
+        if self.num_labels is not None:
+            check_int(self.num_labels, "num_labels", 1)
+        check_int(self.eval_every, "eval_every", 0)
+        check_int(self.doc_stride, "doc_stride", 0)
+        check_int(self.seed, "seed", 0, MAX_SEED)
+        if self.max_seq_length is not None:
+            check_int(self.max_seq_length, "max_seq_length", 8, 512)
+        check_float(self.epochs, "epochs", 0.0, MAX_EPOCHS, low_open=True)
+        check_float(self.learning_rate, "learning_rate", 0.0, 1.0, low_open=True, high_open=True)
+        check_float(self.warmup_fraction, "warmup_fraction", 0.0, 1.0, high_open=True)
+        check_float(self.weight_decay, "weight_decay", 0.0)
+        check_float(self.max_grad_norm, "max_grad_norm", 0.0, low_open=True)
+        if self.device != "auto":
+            self.device = check_device(self.device)
+        if self.task == "question-answering" and self.doc_stride >= self.sequence_length - 4:
+            raise ValueError(
+                f"doc_stride ({self.doc_stride}) must be well below max_seq_length ({self.sequence_length})"
+            )
+
+    @property
+    def sequence_length(self) -> int:
+        return self.max_seq_length or (384 if self.task == "question-answering" else 128)
+
+    @property
+    def torch_device(self) -> str:
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return self.device
+
+
+# -- data -----------------------------------------------------------------------------------------------
+@dataclass
+class EvalSet:
+    """Features of the ``--eval`` files and what scoring needs: the labels (classification), the sentences
+    (token classification) or the questions and SQuAD version (question answering)."""
+
+    task: str
+    features: list[dict[str, Any]]
+    labels: D.LabelSet | None = None
+    sentences: list[D.Sentence] = field(default_factory=list)
+    questions: list[D.QAExample] = field(default_factory=list)
+    version: int = 2
+
+
+@dataclass
+class Prepared:
+    """What :func:`train` needs: the tokenizer, the model as initialised, the training features, the
+    evaluation set (None without ``--eval``) and the labels."""
+
+    tokenizer: Any
+    model: Any
+    features: list[dict[str, Any]]
+    eval_set: EvalSet | None
+    labels: D.LabelSet | None
+
+
+def _label_set(
+    labelled: list[tuple[str, str, int]],
+    paths: list[str],
+    args: FinetuneArgs,
+    base: dict[int, str] | None,
+    **options: Any,
+) -> D.LabelSet:
+    """:func:`finetune_data.label_set` over ``(label, file, line)`` of every training file: an error names the
+    file and line of the label it is about. label_set sees the labels of all files as one list numbered from
+    2 on, since it names line 1 of the (first) file for a problem of the data as a whole."""
+    try:
+        return D.label_set(
+            [(label, k) for k, (label, _, _) in enumerate(labelled, 2)], paths[0], args.num_labels, base, **options
+        )
+    except D.DataError as exc:
+        if not 2 <= exc.line < len(labelled) + 2:
+            raise
+        _, path, line = labelled[exc.line - 2]
+        raise D.DataError(path, line, exc.problem, exc.fix) from None
+
+
+def _read(
+    args: FinetuneArgs, tokenizer: Any, paths: list[str], labels: D.LabelSet | None, base: dict[int, str] | None
+) -> tuple[list[dict[str, Any]], EvalSet, D.LabelSet | None]:
+    """Features of ``paths``; with ``labels=None`` (the training files) the label set is made from them."""
+    length = args.sequence_length
+    if args.task == "text-classification":
+        examples = [(p, D.read_table(p, args.text_column, args.text_pair_column, args.label_column)) for p in paths]
+        if labels is None:
+            labelled = [(e.label or "", p, e.line) for p, rows in examples for e in rows]
+            labels = _label_set(labelled, paths, args, base, problem_type=args.problem_type)
+        ids = [
+            v
+            for p, rows in examples
+            for v in D.label_ids([(e.label or "", e.line) for e in rows], p, labels, args.problem_type)
+        ]
+        _check_regression_labels(examples, ids, args)
+        rows = [e for _, group in examples for e in group]
+        features = D.encode_classification(tokenizer, rows, ids, length)
+        return features, EvalSet(args.task, features, labels=labels), labels
+    if args.task == "token-classification":
+        sentences = [(p, D.read_conll(p)) for p in paths]
+        if labels is None:
+            tags = [(t, p, s.line) for p, group in sentences for s in group for t in s.tags]
+            labels = _label_set(tags, paths, args, base, tags=True)
+        tag_ids = [t for p, group in sentences for t in D.tag_ids(group, p, labels)]
+        flat = [s for _, group in sentences for s in group]
+        features = D.encode_token_classification(tokenizer, flat, tag_ids, length)
+        return features, EvalSet(args.task, features, labels=labels, sentences=flat), labels
+    questions: list[D.QAExample] = []
+    features, version = [], 1
+    for path in paths:
+        read, file_version = D.read_squad(path)
+        encoded = D.encode_squad(tokenizer, read, length, args.doc_stride, path)
+        for feature in encoded:
+            feature["example_index"] += len(questions)
+        questions.extend(read)
+        features.extend(encoded)
+        version = max(version, file_version)
+    if args.num_labels not in (None, 2):
+        raise ValueError(
+            f"question answering predicts a start and an end (num_labels 2); drop --num-labels {args.num_labels}"
+        )
+    return features, EvalSet(args.task, features, questions=questions, version=version), None
+
+
+def _check_regression_labels(
+    examples: list[tuple[str, list[D.TextExample]]], ids: Sequence[Any], args: FinetuneArgs
+) -> None:
+    """Real-valued labels so large that the loss overflows are a data problem, named before training: the
+    squared error of a batch sums up to ``max(batch sizes)`` squares in 32-bit floats."""
+    batch = max(args.batch_size, args.eval_batch_size)
+    limit = math.sqrt(float(np.finfo(np.float32).max) / batch)
+    rows = ((path, example) for path, group in examples for example in group)
+    for (path, example), value in zip(rows, ids, strict=False):
+        if isinstance(value, float) and not abs(value) <= limit:
+            raise D.DataError(
+                path,
+                example.line,
+                f"regression label {value:g} is too large to train on: the loss "
+                f"adds up the squares of up to {batch} labels in 32-bit floats, "
+                f"which overflow above {limit:.2g}",
+                "scale the labels (to standard units, say) and the predictions back",
+            )
+
+
+def prepare(args: FinetuneArgs) -> Prepared:
+    """Read and encode the data, then build the model: the pretrained weights with the task head initialised
+    from ``args.seed`` (a pure function of the arguments, so a bench can start a reference from it)."""
+    tokenizer = AlbertTokenizerFast.from_pretrained(args.tokenizer or args.model)
+    config = AlbertConfig.from_json(os.path.join(args.model, "config.json"))
+    base = config.id2label if not all(name == f"LABEL_{i}" for i, name in config.id2label.items()) else None
+    features, _, labels = _read(args, tokenizer, args.train, None, base)
+    eval_set = _read(args, tokenizer, args.eval, labels, base)[1] if args.eval else None
+    overrides = labels.config_overrides() if labels else {"num_labels": 2, "problem_type": None}
+    if tokenizer.vocab_size > config.vocab_size:
+        raise ValueError(
+            f"the tokenizer has {tokenizer.vocab_size} tokens but the model only {config.vocab_size}; "
+            f"pass the model's own tokenizer (--tokenizer)"
+        )
+    torch.manual_seed(args.seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HeadInitializedWarning)  # a new head is the point of fine-tuning
+        model = TASKS[args.task].from_pretrained(args.model, ignore_mismatched_sizes=True, **overrides)
+    return Prepared(tokenizer, model, features, eval_set, labels)
+
+
+def epoch_order(size: int, seed: int, epoch: int) -> np.ndarray:
+    """The order epoch ``epoch`` visits ``size`` examples in: a pure function of (seed, epoch)."""
+    return np.random.default_rng([seed, epoch]).permutation(size)
+
+
+def collate(features: Sequence[dict[str, Any]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Model inputs padded on the right to the longest feature (``labels`` lists with -100), as tensors."""
+    width = max(len(f["input_ids"]) for f in features)
+    pads = {"input_ids": pad_id, "token_type_ids": 0, "attention_mask": 0, "labels": -100}
+    batch = {}
+    for key in (*MODEL_INPUT_NAMES, *TARGETS):
+        if key not in features[0]:
+            continue
+        values = [f[key] for f in features]
+        if isinstance(values[0], list):
+            batch[key] = torch.tensor([v + [pads[key]] * (width - len(v)) for v in values], dtype=torch.long)
+        else:
+            batch[key] = torch.tensor(values, dtype=torch.float32 if isinstance(values[0], float) else torch.long)
+    return batch
+
+
+# -- evaluation -----------------------------------------------------------------------------------------
+@torch.inference_mode()
+def evaluate(
+    model: Any,
+    eval_set: EvalSet,
+    pad_id: int,
+    batch_size: int = 32,
+    precision: str = "fp32",
+    n_best: int = 20,
+    max_answer_length: int = 30,
+) -> dict[str, Any]:
+    """Loss and the task's metrics on ``eval_set`` (works with any model whose outputs have ``loss`` and
+    ``logits`` or ``start_logits``/``end_logits``, transformers' included)."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    autocast = PRECISIONS[precision]
+    outputs: list[Any] = []
+    loss_sum = 0.0
+    features = eval_set.features
+    for i in range(0, len(features), batch_size):
+        chunk = features[i : i + batch_size]
+        batch = {k: v.to(device) for k, v in collate(chunk, pad_id).items()}
+        with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
+            out = model(**batch)
+        loss_sum += float(out["loss"]) * len(chunk)
+        if eval_set.task == "question-answering":
+            starts, ends = out["start_logits"].float().cpu().numpy(), out["end_logits"].float().cpu().numpy()
+            outputs.extend(
+                (s[: len(f["input_ids"])], e[: len(f["input_ids"])])
+                for s, e, f in zip(starts, ends, chunk, strict=False)
+            )
+        else:
+            logits = out["logits"].float().cpu().numpy()
+            outputs.extend(
+                row[: len(f["input_ids"])] if logits.ndim == 3 else row for row, f in zip(logits, chunk, strict=False)
+            )
+    model.train(was_training)
+    metrics: dict[str, Any] = {"loss": loss_sum / max(1, len(features))}
+    labels = eval_set.labels
+    if eval_set.task == "text-classification" and labels is not None:
+        gold = [f["labels"] for f in features]
+        if labels.kind == "float":
+            metrics.update(regression_metrics([float(o[0]) for o in outputs], gold))
+        else:
+            metrics.update(classification_metrics([int(np.argmax(o)) for o in outputs], gold))
+    elif eval_set.task == "token-classification" and labels is not None:
+        predicted = []
+        for feature, sentence, logits in zip(features, eval_set.sentences, outputs, strict=False):
+            words = ["O"] * len(sentence.tokens)  # words cut off by truncation count as predicted O
+            seen: set[int] = set()
+            for position, word in enumerate(feature["word_ids"]):
+                if word is not None and word not in seen:
+                    seen.add(word)
+                    words[word] = labels.id2label[int(np.argmax(logits[position]))]
+            predicted.append(words)
+        metrics.update(entity_metrics(predicted, [s.tags for s in eval_set.sentences]))
+    else:
+        answers = D.squad_predictions(
+            eval_set.questions,
+            features,
+            [o[0] for o in outputs],
+            [o[1] for o in outputs],
+            eval_set.version,
+            n_best,
+            max_answer_length,
+        )
+        metrics.update(squad_metrics({q.id: q.answers for q in eval_set.questions}, answers, eval_set.version))
+    return metrics
+
+
+# -- the loop -------------------------------------------------------------------------------------------
+def _total_steps(args: FinetuneArgs, size: int) -> int:
+    if args.steps:
+        return args.steps
+    batches = math.ceil(size / args.batch_size)
+    total = max(1, math.ceil(args.epochs * batches))
+    if total > MAX_STEPS:
+        raise ValueError(
+            f"--epochs {args.epochs} of {batches} batches each is {total} steps, more than "
+            f"{MAX_STEPS}; lower --epochs or give --steps"
+        )
+    return total
+
+
+_RESUME_SETTINGS = ("task", "text_column", "text_pair_column", "label_column", "doc_stride", "batch_size", "seed")
+"""Arguments that decide the data stream: a checkpoint resumes only with the values it was made with (with
+``--max-seq-length``, the train files, the tokenizer's vocabulary and the model config, labels included;
+:func:`albert_model.training._common.run_fingerprint`)."""
+
+
+def _fingerprint(prepared: Prepared, args: FinetuneArgs) -> dict[str, Any]:
+    """What a checkpoint must agree with to be resumed."""
+    return run_fingerprint(
+        args.train,
+        prepared.tokenizer,
+        prepared.model.config.to_dict(),
+        max_seq_length=args.sequence_length,
+        **{name: getattr(args, name) for name in _RESUME_SETTINGS},
+    )
+
+
+def _new_state(total: int, fingerprint: dict[str, Any]) -> dict[str, Any]:
+    """The loop state of a run that starts now (also what a checkpoint's state is checked against)."""
+    return {
+        "step": 0,
+        "epoch": 0,
+        "position": 0,
+        "window": [],
+        "history": [],
+        "evals": [],
+        "total_steps": total,
+        "train_seconds": 0.0,
+        "cpu_seconds": 0.0,
+        "wall_seconds": 0.0,
+        "fingerprint": fingerprint,
+    }
+
+
+def train(prepared: Prepared, args: FinetuneArgs) -> dict[str, Any]:
+    """Fine-tune ``prepared.model`` (resuming from ``OUTPUT/checkpoint/`` with ``args.resume``), save the model
+    directory and return the final metrics."""
+    started = time.time()
+    out = prepare_output(args.output, "albert finetune")
+    device = args.torch_device
+    model, tokenizer, features = prepared.model.to(device), prepared.tokenizer, prepared.features
+    pad_id = tokenizer.pad_token_id
+    optimizer = torch.optim.AdamW(parameter_groups(model, args.weight_decay), lr=args.learning_rate)
+    total = _total_steps(args, len(features))
+    state = _new_state(total, _fingerprint(prepared, args))
+    # transformers' Trainer seeds after the model is built: the dropout stream starts from the seed
+    torch.manual_seed(args.seed)
+    ckpt = out / CHECKPOINT_DIR
+    if args.resume:
+        check_fingerprint(resume_state(out, state)["fingerprint"], state["fingerprint"], ckpt)
+        state = load_training_state(ckpt, model, optimizer, state)
+        if state["total_steps"] != total:
+            print(
+                f"albert finetune: resuming with {total} steps (the checkpoint was made for "
+                f"{state['total_steps']}); the schedule follows the new count",
+                file=sys.stderr,
+            )
+            state["total_steps"] = total
+    bar = Progress(total, state["step"], "step", args.progress, f"finetune {args.task}")
+    run_started, run_wall = time.monotonic(), state["wall_seconds"]
+    autocast = PRECISIONS[args.precision]
+    device_type = torch.device(device).type
+
+    def checkpoint() -> None:
+        state["wall_seconds"] = run_wall + time.monotonic() - run_started
+        state["args"] = dataclasses.asdict(args)
+        save_training_state(ckpt, model, optimizer, state)
+
+    def periodic_eval() -> None:
+        if prepared.eval_set is None:
+            return
+        m = evaluate(
+            model, prepared.eval_set, pad_id, args.eval_batch_size, args.precision, args.n_best, args.max_answer_length
+        )
+        state["evals"].append({"step": state["step"], **{k: v for k, v in m.items() if k != "per_type"}})
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in m.items() if isinstance(v, float))
+        bar.write(f"step {state['step']}: {shown}")
+
+    model.train()
+    while state["step"] < total:
+        order = epoch_order(len(features), args.seed, state["epoch"])
+        tick, cpu_tick = time.monotonic(), time.process_time()
+        while state["position"] < len(features) and state["step"] < total:
+            picked = order[state["position"] : state["position"] + args.batch_size]
+            cpu_batch = collate([features[j] for j in picked], pad_id)
+            batch = {k: v.to(device, non_blocking=True) for k, v in cpu_batch.items()}
+            lr = args.learning_rate * linear_schedule(state["step"] / total, args.warmup_fraction)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            with torch.autocast(device_type, dtype=autocast, enabled=autocast is not None):
+                result = model(**batch)
+            optimizer.zero_grad(set_to_none=True)
+            result["loss"].backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+            optimizer.step()
+            loss = float(result["loss"].detach())
+            check_loss(loss, state["step"] + 1, args.learning_rate, cpu_batch.get("labels"))
+            now, cpu_now = time.monotonic(), time.process_time()
+            state["train_seconds"] += now - tick
+            state["cpu_seconds"] = state.get("cpu_seconds", 0.0) + cpu_now - cpu_tick  # CPU time of this process
+            state["step"] += 1
+            state["position"] += len(picked)
+            state["window"].append(loss)
+            bar.update(state["step"], int(cpu_batch["attention_mask"].sum()), loss=loss, lr=lr)
+            if state["step"] % args.log_every == 0 or state["step"] == total:
+                state["history"].append(
+                    {
+                        "step": state["step"],
+                        "epoch": state["epoch"],
+                        "loss": float(np.mean(state["window"])),
+                        "lr": lr,
+                        "train_seconds": state["train_seconds"],
+                        "cpu_seconds": state["cpu_seconds"],
+                    }
+                )
+                state["window"] = []
+            if args.eval_every and state["step"] % args.eval_every == 0:
+                periodic_eval()
+            if state["step"] % args.checkpoint_every == 0:
+                checkpoint()
+            tick, cpu_tick = time.monotonic(), time.process_time()  # evaluation and checkpoints are not training
+        if state["position"] >= len(features):
+            state["epoch"], state["position"] = state["epoch"] + 1, 0
+    if prepared.eval_set is not None and (not state["evals"] or state["evals"][-1]["step"] != state["step"]):
+        periodic_eval()
+    checkpoint()
+    bar.close()
+    last = state["evals"][-1] if state["evals"] else {}
+    metrics: dict[str, Any] = {f"eval_{k}": v for k, v in last.items() if k != "step"}  # transformers' naming
+    metrics.update(
+        {
+            "steps": state["step"],
+            "epochs": state["step"] * args.batch_size / len(features),
+            "train_examples": len(features),
+            "final_loss": state["history"][-1]["loss"],
+            "train_seconds": state["train_seconds"],
+            "wall_seconds": state["wall_seconds"],
+            "wall_seconds_this_run": time.time() - started,
+            "precision": args.precision,
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, {device}"
+            + (f" ({torch.cuda.get_device_name()})" if device_type == "cuda" else ""),
+            "torch": torch.__version__,
+        }
+    )
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    write_file(
+        out / "training.json",
+        (
+            json.dumps(
+                {
+                    "args": dataclasses.asdict(args),
+                    "metrics": metrics,
+                    "history": state["history"],
+                    "evals": state["evals"],
+                },
+                indent=1,
+            )
+            + "\n"
+        ).encode("utf-8"),
+    )
+    return metrics
+
+
+def finetune(args: FinetuneArgs) -> dict[str, Any]:
+    """Read the data, fine-tune (or resume) and write ``args.output``; return the final metrics.
+
+    With ``--resume`` the checkpoint is checked before the data is read; the output directory is made and
+    checked after it (bad data leaves no directory behind), before the model trains."""
+    if args.resume:
+        resume_state(os.path.realpath(args.output), _new_state(0, {}))
+    return train(prepare(args), args)
+
+
+# -- command line, generated from FinetuneArgs ----------------------------------------------------------
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    """The ``albert finetune`` arguments: one flag per :class:`FinetuneArgs` field."""
+    parser = parser or argparse.ArgumentParser(
+        prog="albert finetune", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+
+    def task(parser: argparse.ArgumentParser, help_: str) -> None:
+        parser.add_argument(flag("task"), choices=sorted(TASKS), required=True, help=help_)
+
+    return add_dataclass_flags(parser, FinetuneArgs, {"task": task}, default_not_shown=("model",))
+
+
+def args_from_namespace(ns: argparse.Namespace) -> FinetuneArgs:
+    """:class:`FinetuneArgs` from parsed flags; flags left out keep the dataclass defaults."""
+    return from_namespace(FinetuneArgs, ns)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ns = build_parser().parse_args(argv)
+    metrics = finetune(args_from_namespace(ns))
+    print(json.dumps({k: v for k, v in metrics.items() if k != "per_type"}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,495 @@
+"""ALBERT pretraining: masked LM with n-gram masking plus sentence-order prediction.
+
+    albert pretrain --tokenizer DIR --train FILE... --output DIR [--max-tokens N | --steps N] [--resume]
+
+Data comes from :mod:`albert_model.training._pretraining_data` (documents, sentence-order pairs re-drawn each epoch,
+n-gram masked batches). Training uses AdamW (no decay on biases and LayerNorms), a learning rate that
+warms up and decays linearly over the budget -- a number of steps or of (non-padding) tokens, whichever is
+reached first -- and gradient clipping. Every ``checkpoint_every`` steps the whole loop state replaces
+``OUTPUT/checkpoint/`` as one unit (safetensors, a ``weights_only`` optimizer file and JSON: nothing is
+unpickled on ``--resume``); the schedule is a function of the saved progress, so a resumed run continues
+where the interrupted one stopped, with the same losses. ``--resume`` refuses, naming what changed, a run
+whose train text, tokenizer vocabulary, model config or data settings (``--max-seq-length``,
+``--batch-size``, ``--seed``, ...) differ from the checkpoint's; the budget and the learning rate may
+change. Every argument is checked before any file is read. Every ``eval_every`` steps the held-out loss and
+masked-token accuracy
+are measured on a fixed, identically masked held-out sample. At the end ``OUTPUT`` holds a Hugging
+Face-format model directory, the tokenizer files and ``training.json`` (arguments, metrics, loss curve).
+The last ``heldout_fraction`` of each file's documents is held out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from albert_model._config import AlbertConfig
+from albert_model.modeling import AlbertForPreTraining
+from albert_model.training._common import (
+    CHECKPOINT_DIR,
+    MAX_SEED,
+    MAX_STEPS,
+    Progress,
+    check_device,
+    check_fingerprint,
+    check_loss,
+    linear_schedule,
+    load_training_state,
+    parameter_groups,
+    prepare_output,
+    resume_state,
+    run_fingerprint,
+    save_training_state,
+)
+from albert_model.training._flags import add_dataclass_flags, check_float, check_int, from_namespace, help_text
+from albert_model.training._pretraining_data import Example, PretrainingCollator, load_corpus, make_examples
+from albert_tok import AlbertTokenizerFast
+from albert_tok.io.atomic import write_file
+
+__all__ = [
+    "EVAL_SEED",
+    "PretrainArgs",
+    "args_from_namespace",
+    "build_parser",
+    "evaluate",
+    "main",
+    "pretrain",
+]
+
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
+"""``--precision`` values and the autocast dtype each one trains under."""
+
+EVAL_SEED = 12345
+"""Seed of the held-out masking: every evaluation masks the same positions, so the numbers compare."""
+
+_RESUME_SETTINGS = ("max_seq_length", "batch_size", "seed", "heldout_fraction", "mlm_probability", "max_ngram")
+"""Arguments that decide the data stream: a checkpoint resumes only with the values it was made with (with
+the train files, the tokenizer's vocabulary and the model config;
+:func:`albert_model.training._common.run_fingerprint`)."""
+
+
+@dataclass
+class PretrainArgs:
+    """Everything ``albert pretrain`` takes; the command line is generated from these fields."""
+
+    tokenizer: str = field(metadata=help_text("tokenizer directory (spiece.model or tokenizer.json)"))
+    train: list[str] = field(
+        metadata=help_text("UTF-8 text files: one sentence per line, a blank line between documents")
+    )
+    output: str = field(metadata=help_text("output directory (checkpoint and final model)"))
+    steps: int | None = field(
+        default=None, metadata=help_text("optimizer steps to train (default 1000 when --max-tokens is not given)")
+    )
+    max_tokens: int | None = field(
+        default=None,
+        metadata=help_text("token budget: stop after this many non-padding tokens (the schedule follows it)"),
+    )
+    batch_size: int = field(default=32, metadata=help_text("sequences per step"))
+    max_seq_length: int = field(default=128, metadata=help_text("tokens per sequence, [CLS]/[SEP] included"))
+    learning_rate: float = field(default=4e-4, metadata=help_text("peak learning rate"))
+    weight_decay: float = field(default=0.01, metadata=help_text("AdamW weight decay (not on biases and LayerNorms)"))
+    warmup_fraction: float = field(default=0.1, metadata=help_text("share of the budget spent warming up"))
+    max_grad_norm: float = field(default=1.0, metadata=help_text("gradient clipping norm"))
+    mlm_probability: float = field(default=0.15, metadata=help_text("share of tokens masked"))
+    max_ngram: int = field(default=3, metadata=help_text("longest masked n-gram"))
+    heldout_fraction: float = field(default=0.05, metadata=help_text("share of each file's documents held out"))
+    eval_every: int = field(default=500, metadata=help_text("steps between held-out evaluations (0: only at the end)"))
+    eval_examples: int = field(default=512, metadata=help_text("held-out sequences per periodic evaluation"))
+    log_every: int = field(default=10, metadata=help_text("steps averaged into one loss-curve point"))
+    checkpoint_every: int = field(default=200, metadata=help_text("steps between checkpoints"))
+    seed: int = field(default=0, metadata=help_text("random seed (initialisation, pairs, masking, order)"))
+    max_minutes: float | None = field(
+        default=None,
+        metadata=help_text(
+            "wall-clock budget in minutes (training only; the schedule follows whichever budget is furthest along)"
+        ),
+    )
+    device: str = field(default="cpu", metadata=help_text("torch device, e.g. cpu or cuda"))
+    precision: str = field(
+        default="fp32", metadata=help_text("fp32, or bf16 (autocast; weights and optimizer stay fp32)")
+    )
+    workers: int = field(
+        default=0,
+        metadata=help_text(
+            "processes that tokenize the corpus and build batches (0: in this process); results do not depend on it"
+        ),
+    )
+    resume: bool = field(default=False, metadata=help_text("continue from OUTPUT/checkpoint/"))
+    progress: bool = field(default=True, metadata=help_text("show a progress bar on standard error"))
+    model: dict[str, Any] = field(
+        default_factory=lambda: {
+            "embedding_size": 128,
+            "hidden_size": 256,
+            "num_hidden_layers": 6,
+            "num_attention_heads": 4,
+            "intermediate_size": 1024,
+            "hidden_act": "gelu_new",
+            "classifier_dropout_prob": 0.1,
+        },
+        metadata=help_text("AlbertConfig fields for the model size, as a JSON object"),
+    )
+
+    def __post_init__(self) -> None:
+        # every check here runs before any file is read or any directory made; messages name the flag
+        if self.max_minutes is not None:
+            check_float(self.max_minutes, "max_minutes", 0.0, low_open=True)
+        if self.steps is None and self.max_tokens is None and self.max_minutes is None:
+            self.steps = 1000
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"--precision must be one of {sorted(PRECISIONS)}, got {self.precision!r}")
+        check_int(self.workers, "workers", 0)
+        if isinstance(self.train, str) or not isinstance(self.train, list) or not self.train:
+            raise ValueError(f"--train must be a non-empty list of text files, got {self.train!r}")
+        for name in ("batch_size", "max_ngram", "eval_examples", "log_every", "checkpoint_every"):
+            check_int(getattr(self, name), name, 1)
+        if self.steps is not None:
+            check_int(self.steps, "steps", 1, MAX_STEPS)
+        if self.max_tokens is not None:
+            check_int(self.max_tokens, "max_tokens", 1)
+        check_int(self.seed, "seed", 0, MAX_SEED)
+        check_int(self.eval_every, "eval_every", 0)
+        check_int(self.max_seq_length, "max_seq_length", 5, 512)
+        check_float(self.learning_rate, "learning_rate", 0.0, 1.0, low_open=True, high_open=True)
+        check_float(self.mlm_probability, "mlm_probability", 0.0, 1.0, low_open=True, high_open=True)
+        check_float(self.warmup_fraction, "warmup_fraction", 0.0, 1.0, high_open=True)
+        check_float(self.heldout_fraction, "heldout_fraction", 0.0, 1.0, high_open=True)
+        check_float(self.weight_decay, "weight_decay", 0.0)
+        check_float(self.max_grad_norm, "max_grad_norm", 0.0, low_open=True)
+        self.device = check_device(self.device)
+        if not isinstance(self.model, dict):
+            raise TypeError(f"--model-json must be a JSON object of AlbertConfig fields, got {self.model!r}")
+
+    def progress_of(self, step: int, tokens: int, seconds: float = 0.0) -> float:
+        """Share of the budget used after ``step`` steps, ``tokens`` tokens and ``seconds`` of training
+        (whichever is furthest along)."""
+        shares = [
+            step / self.steps if self.steps else 0.0,
+            tokens / self.max_tokens if self.max_tokens else 0.0,
+            seconds / (60.0 * self.max_minutes) if self.max_minutes else 0.0,
+        ]
+        return max(shares)
+
+
+@torch.inference_mode()
+def evaluate(
+    model: AlbertForPreTraining, collator: PretrainingCollator, examples: list[Example], batch_size: int = 64
+) -> dict[str, float]:
+    """Held-out loss (MLM + sentence order), masked-token top-1/top-5 accuracy and that of the best constant
+    guess (always the most frequent masked token of these examples)."""
+    was_training = model.training
+    model.eval()
+    device = model.device
+    correct = correct5 = total = 0
+    loss_sum = 0.0
+    batches = 0
+    counts: dict[int, int] = {}
+    for i in range(0, len(examples), batch_size):
+        batch = {k: v.to(device) for k, v in collator(examples[i : i + batch_size]).items()}
+        where = batch["labels"] != -100
+        out = model(**batch, masked_positions=where)
+        labels = batch["labels"][where]
+        top5 = out.prediction_logits.topk(min(5, out.prediction_logits.shape[-1]), dim=-1).indices
+        correct += int((top5[:, 0] == labels).sum())
+        correct5 += int((top5 == labels[:, None]).any(-1).sum())
+        total += int(labels.numel())
+        loss_sum += float(out.loss)
+        batches += 1
+        for token, count in zip(*np.unique(labels.cpu().numpy(), return_counts=True), strict=False):
+            counts[int(token)] = counts.get(int(token), 0) + int(count)
+    model.train(was_training)
+    best = max(counts, key=lambda t: counts[t]) if counts else -1
+    return {
+        "masked_tokens": total,
+        "loss": loss_sum / max(1, batches),
+        "top1_accuracy": correct / max(1, total),
+        "top5_accuracy": correct5 / max(1, total),
+        "constant_guess_accuracy": counts.get(best, 0) / max(1, total),
+        "constant_guess_token_id": best,
+    }
+
+
+def _eval_collator(tokenizer: Any, args: PretrainArgs) -> PretrainingCollator:
+    return PretrainingCollator.for_tokenizer(
+        tokenizer, mlm_probability=args.mlm_probability, max_ngram=args.max_ngram, seed=EVAL_SEED
+    )
+
+
+def _epoch(train_docs: list[Any], args: PretrainArgs, epoch: int) -> tuple[list[Example], np.ndarray]:
+    """The examples of ``epoch`` and the order they are visited in: a pure function of (seed, epoch)."""
+    examples = make_examples(train_docs, args.max_seq_length, np.random.default_rng([args.seed, epoch]))
+    if len(examples) < args.batch_size:
+        raise ValueError(
+            f"only {len(examples)} training examples; need at least batch_size={args.batch_size} "
+            f"(more text, or a smaller --batch-size)"
+        )
+    return examples, np.random.default_rng([args.seed, epoch, 1]).permutation(len(examples))
+
+
+class _EpochBatches(torch.utils.data.Dataset):
+    """The batches of one epoch from ``first`` on; batch ``k`` is a pure function of (seed, epoch, its start),
+    so batches come out the same whether built here or in worker processes, and after a resume."""
+
+    def __init__(
+        self,
+        examples: list[Example],
+        order: np.ndarray,
+        first: int,
+        args: PretrainArgs,
+        epoch: int,
+        collator: PretrainingCollator,
+    ) -> None:
+        self.examples, self.order, self.first, self.epoch = examples, order, first, epoch
+        self.batch_size, self.seed, self.collator = args.batch_size, args.seed, collator
+
+    def __len__(self) -> int:
+        return max(0, (len(self.order) - self.first) // self.batch_size)
+
+    def __getitem__(self, k: int) -> dict[str, torch.Tensor]:
+        start = self.first + k * self.batch_size
+        picked = self.order[start : start + self.batch_size]
+        rng = np.random.default_rng([self.seed, self.epoch, 3, start])
+        return self.collator([self.examples[j] for j in picked], rng=rng)
+
+
+def _batches(dataset: _EpochBatches, workers: int) -> torch.utils.data.DataLoader:
+    # its own generator: creating the iterator must not draw from the global RNG that dropout uses
+    # (a resumed run restores that RNG and has to continue it exactly)
+    return torch.utils.data.DataLoader(
+        dataset,
+        batch_size=None,
+        shuffle=False,
+        num_workers=workers,
+        prefetch_factor=8 if workers else None,
+        generator=torch.Generator().manual_seed(dataset.seed),
+    )
+
+
+def pretrain(args: PretrainArgs) -> dict[str, Any]:
+    """Run (or resume) pretraining; return the final metrics."""
+    started = time.time()
+    torch.manual_seed(args.seed)
+    out = prepare_output(args.output, "albert pretrain")
+    ckpt = out / CHECKPOINT_DIR
+    budget = {"steps": args.steps, "max_tokens": args.max_tokens, "max_minutes": args.max_minutes}
+    state: dict[str, Any] = {
+        "step": 0,
+        "tokens": 0,
+        "epoch": 0,
+        "position": 0,
+        "window": [],
+        "history": [],
+        "evals": [],
+        "budget": budget,
+        "wall_seconds": 0.0,
+        "train_seconds": 0.0,
+        "fingerprint": {},
+    }
+    if args.resume:
+        saved = resume_state(out, state)  # before the corpus is read: a missing or corrupt checkpoint is named now
+    tokenizer = AlbertTokenizerFast.from_pretrained(args.tokenizer)
+    config = AlbertConfig(
+        **{
+            "max_position_embeddings": 512,
+            **args.model,
+            "vocab_size": tokenizer.vocab_size,
+            "pad_token_id": tokenizer.pad_token_id,
+        }
+    )
+    state["fingerprint"] = run_fingerprint(
+        args.train, tokenizer, config.to_dict(), **{name: getattr(args, name) for name in _RESUME_SETTINGS}
+    )
+    if args.resume:
+        check_fingerprint(saved["fingerprint"], state["fingerprint"], ckpt)
+    corpus = load_corpus(tokenizer, args.train, args.heldout_fraction, workers=max(1, args.workers))
+    held = make_examples(corpus.heldout, args.max_seq_length, np.random.default_rng([args.seed, 0, 2]))
+    model = AlbertForPreTraining(config).to(args.device)
+    collator = PretrainingCollator.for_tokenizer(
+        tokenizer, mlm_probability=args.mlm_probability, max_ngram=args.max_ngram, seed=args.seed
+    )
+    optimizer = torch.optim.AdamW(parameter_groups(model, args.weight_decay), lr=args.learning_rate)
+    if args.resume:
+        state = load_training_state(ckpt, model, optimizer, state)
+        if {k: state["budget"].get(k) for k in budget} != budget:
+            print(
+                f"albert pretrain: resuming with budget {budget} (the checkpoint was made for "
+                f"{state['budget']}); the schedule follows the new budget",
+                file=sys.stderr,
+            )
+            state["budget"] = budget
+    if args.max_tokens:
+        unit, total, done = "tok", float(args.max_tokens), (lambda: float(state["tokens"]))
+    elif args.steps:
+        unit, total, done = "step", float(args.steps), (lambda: float(state["step"]))
+    else:
+        unit, total, done = "s", 60.0 * float(args.max_minutes or 0), (lambda: float(state["train_seconds"]))
+    bar = Progress(total, done(), unit, args.progress, "pretrain")
+    run_started, run_wall = time.monotonic(), state["wall_seconds"]
+    window: list[float] = state["window"]  # the losses since the last loss-curve point, kept by checkpoints
+    autocast = PRECISIONS[args.precision]
+    device_type = torch.device(args.device).type
+
+    def checkpoint() -> None:
+        state["wall_seconds"] = run_wall + time.monotonic() - run_started
+        state["args"] = dataclasses.asdict(args)
+        save_training_state(ckpt, model, optimizer, state)
+
+    def held_out_eval() -> None:
+        sample = held[: args.eval_examples]
+        if not sample:
+            return
+        with torch.autocast(device_type, dtype=autocast, enabled=autocast is not None):
+            m = evaluate(model, _eval_collator(tokenizer, args), sample)
+        state["evals"].append(
+            {
+                "step": state["step"],
+                "tokens": state["tokens"],
+                "loss": m["loss"],
+                "top1_accuracy": m["top1_accuracy"],
+                "top5_accuracy": m["top5_accuracy"],
+            }
+        )
+        bar.write(f"step {state['step']}: held-out loss {m['loss']:.4f}, masked top-1 {m['top1_accuracy']:.1%}")
+
+    def progress() -> float:
+        return args.progress_of(state["step"], state["tokens"], state["train_seconds"])
+
+    model.train()
+    while progress() < 1.0:
+        examples, order = _epoch(corpus.train, args, state["epoch"])
+        dataset = _EpochBatches(examples, order, state["position"], args, state["epoch"], collator)
+        tick = time.monotonic()
+        for cpu_batch in _batches(dataset, args.workers):
+            batch = {k: v.to(args.device, non_blocking=True) for k, v in cpu_batch.items()}
+            lr = args.learning_rate * linear_schedule(progress(), args.warmup_fraction)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            with torch.autocast(device_type, dtype=autocast, enabled=autocast is not None):
+                result = model(**batch, masked_positions=batch["labels"] != -100)
+            optimizer.zero_grad(set_to_none=True)
+            result.loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
+            optimizer.step()
+            loss = float(result.loss.detach())
+            check_loss(loss, state["step"] + 1, args.learning_rate)
+            tokens = int(cpu_batch["attention_mask"].sum())
+            now = time.monotonic()
+            state["train_seconds"] += now - tick
+            tick = now
+            state["step"] += 1
+            state["tokens"] += tokens
+            state["position"] += args.batch_size
+            window.append(loss)
+            rates = bar.update(done(), tokens, loss=loss, lr=lr)
+            if state["step"] % args.log_every == 0:
+                state["history"].append(
+                    {
+                        "step": state["step"],
+                        "tokens": state["tokens"],
+                        "loss": float(np.mean(window)),
+                        "lr": lr,
+                        "tokens_per_second": rates["tokens_per_second"],
+                    }
+                )
+                window.clear()
+            if args.eval_every and state["step"] % args.eval_every == 0:
+                held_out_eval()
+            if state["step"] % args.checkpoint_every == 0:
+                checkpoint()
+            tick = time.monotonic()  # evaluation and checkpoints are not training time
+            if progress() >= 1.0:
+                break
+        else:
+            state["epoch"], state["position"] = state["epoch"] + 1, 0
+    if window:
+        state["history"].append(
+            {
+                "step": state["step"],
+                "tokens": state["tokens"],
+                "loss": float(np.mean(window)),
+                "lr": 0.0,
+                "tokens_per_second": 0.0,
+            }
+        )
+        window.clear()  # in the history now: a run that extends this one starts a new point
+    if not state["evals"] or state["evals"][-1]["step"] != state["step"]:
+        held_out_eval()
+    checkpoint()
+    bar.close()
+    with torch.autocast(device_type, dtype=autocast, enabled=autocast is not None):
+        metrics: dict[str, Any] = dict(evaluate(model, _eval_collator(tokenizer, args), held)) if held else {}
+    metrics.update(
+        {
+            "steps": state["step"],
+            "tokens_seen": state["tokens"],
+            "epochs": state["epoch"],
+            "train_tokens": corpus.train_tokens,
+            "heldout_tokens": corpus.heldout_tokens,
+            "heldout_examples": len(held),
+            "final_loss": state["history"][-1]["loss"] if state["history"] else None,
+            "wall_seconds": state["wall_seconds"],
+            "train_seconds": state["train_seconds"],
+            "wall_seconds_this_run": time.time() - started,
+            "precision": args.precision,
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, {args.device}"
+            + (f" ({torch.cuda.get_device_name()})" if device_type == "cuda" else ""),
+            "torch": torch.__version__,
+        }
+    )
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    write_file(
+        out / "training.json",
+        (
+            json.dumps(
+                {
+                    "args": dataclasses.asdict(args),
+                    "metrics": metrics,
+                    "history": state["history"],
+                    "evals": state["evals"],
+                },
+                indent=1,
+            )
+            + "\n"
+        ).encode("utf-8"),
+    )
+    return metrics
+
+
+# -- command line, generated from PretrainArgs --------------------------------------------------------
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    """The ``albert pretrain`` arguments: one flag per :class:`PretrainArgs` field."""
+    parser = parser or argparse.ArgumentParser(
+        prog="albert pretrain", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+
+    def model_json(parser: argparse.ArgumentParser, help_: str) -> None:
+        parser.add_argument("--model-json", dest="model", type=json.loads, help=help_)
+
+    return add_dataclass_flags(parser, PretrainArgs, {"model": model_json})
+
+
+def args_from_namespace(ns: argparse.Namespace) -> PretrainArgs:
+    """:class:`PretrainArgs` from parsed flags; flags left out keep the dataclass defaults."""
+    return from_namespace(PretrainArgs, ns)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ns = build_parser().parse_args(argv)
+    metrics = pretrain(args_from_namespace(ns))
+    print(json.dumps(metrics, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

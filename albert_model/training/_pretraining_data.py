@@ -1,0 +1,316 @@
+"""ALBERT's pretraining data: documents, sentence-order pairs, and n-gram masked batches.
+
+Text files are read line by line (a blank line ends a document) and tokenized once into compact arrays.
+Each epoch packs a document's sentences into segments of up to ``max_seq_length - 3`` tokens, splits each
+segment into ``A``/``B`` at a sentence boundary and swaps half of the pairs (sentence-order label 1):
+:func:`make_examples`, re-run per epoch with that epoch's random generator so every pass sees other
+pairs. :class:`PretrainingCollator` builds ``[CLS] A [SEP] B [SEP]`` batches with ALBERT's n-gram masking.
+
+This module holds the data half of :mod:`albert_model.training._pretrain`; it never touches the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from albert_tok.api import to_tensors
+from albert_tok.io import first_invalid_utf8, regular_file
+from albert_tok.rules import Padding, layout_masks, padded_length
+
+__all__ = [
+    "Example",
+    "PretrainingCollator",
+    "TokenizedCorpus",
+    "load_corpus",
+    "make_examples",
+    "ngram_mask",
+    "read_documents",
+    "tokenize_documents",
+]
+
+Example = tuple[np.ndarray, np.ndarray, int]
+"""``(segment A ids, segment B ids, sentence-order label)``; label 1 means A and B were swapped."""
+Document = list[np.ndarray]
+"""One document: its sentences as arrays of token ids."""
+
+_TOKENIZE_CHUNK = 20_000  # lines tokenized per call: bounds the Python lists alive at once
+
+
+def read_documents(path: str) -> list[list[str]]:
+    """Documents of a UTF-8 text file: runs of non-blank lines.
+
+    Raises:
+        FileNotFoundError, NotARegularFileError: ``path`` is missing, or a directory, device or FIFO.
+        ValueError: ``"PATH:LINE: not UTF-8 text ..."``.
+    """
+    path = regular_file(path, "training file")
+    docs: list[list[str]] = [[]]
+    try:
+        with open(path, encoding="utf-8", errors="strict") as fh:
+            for line in fh:
+                line = line.strip()
+                if line:
+                    docs[-1].append(line)
+                elif docs[-1]:
+                    docs.append([])
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+    return [d for d in docs if d]
+
+
+def _not_utf8(path: str) -> ValueError:
+    """The first line of ``path`` that is not UTF-8 (called after decoding failed somewhere in it)."""
+    bad = first_invalid_utf8(path)
+    if bad is None:
+        return ValueError(f"{path}: not UTF-8 text; save the file as UTF-8")
+    return ValueError(
+        f"{path}:{bad.line}: not UTF-8 text ({bad.reason} at byte {bad.column + 1} of the line); save the file as UTF-8"
+    )
+
+
+_WORKER_TOKENIZER: Any = None
+
+
+def _encode_chunk(lines: list[str]) -> list[list[int]]:
+    return _encode_with(_WORKER_TOKENIZER, lines)
+
+
+def _encode_with(tokenizer: Any, lines: list[str]) -> list[list[int]]:
+    ids: list[list[int]] = tokenizer(
+        lines, add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False
+    )["input_ids"]
+    return ids
+
+
+def tokenize_documents(tokenizer: Any, docs: Sequence[Sequence[str]], workers: int = 1) -> list[Document]:
+    """Token ids of every sentence, as ``uint16`` arrays when the vocabulary fits (else ``int32``).
+
+    ``workers > 1`` tokenizes chunks of lines in that many processes; the result does not depend on it.
+    """
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ValueError(f"workers must be an int >= 1, got {workers!r}")
+    dtype = np.uint16 if tokenizer.vocab_size <= 65536 else np.int32
+    flat = [line for d in docs for line in d]
+    chunks = [flat[start : start + _TOKENIZE_CHUNK] for start in range(0, len(flat), _TOKENIZE_CHUNK)]
+    arrays: list[np.ndarray] = []
+    if workers > 1 and len(chunks) > 1:
+        import multiprocessing
+
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        ctx = multiprocessing.get_context(method)  # spawn pickles the tokenizer (its model bytes)
+        with ctx.Pool(min(workers, len(chunks)), initializer=_set_worker_tokenizer, initargs=(tokenizer,)) as pool:
+            for ids in pool.imap(_encode_chunk, chunks):
+                arrays.extend(np.asarray(row, dtype=dtype) for row in ids)
+    else:
+        for chunk in chunks:
+            arrays.extend(np.asarray(row, dtype=dtype) for row in _encode_with(tokenizer, chunk))
+    out: list[Document] = []
+    pos = 0
+    for d in docs:
+        out.append(arrays[pos : pos + len(d)])
+        pos += len(d)
+    return out
+
+
+def _set_worker_tokenizer(tokenizer: Any) -> None:
+    global _WORKER_TOKENIZER
+    _WORKER_TOKENIZER = tokenizer
+
+
+@dataclass
+class TokenizedCorpus:
+    """Tokenized training and held-out documents, and how many non-special tokens each side has."""
+
+    train: list[Document]
+    heldout: list[Document]
+    train_tokens: int = 0
+    heldout_tokens: int = 0
+    files: list[str] = field(default_factory=list)
+
+
+def load_corpus(tokenizer: Any, paths: Iterable[str], heldout_fraction: float, workers: int = 1) -> TokenizedCorpus:
+    """Tokenize ``paths`` (in ``workers`` processes); the last ``heldout_fraction`` of each file's documents
+    (of its lines, for a one-document file) is held out."""
+    if not 0.0 <= heldout_fraction < 1.0:
+        raise ValueError(f"heldout_fraction must be in [0, 1), got {heldout_fraction!r}")
+    corpus = TokenizedCorpus([], [], files=list(paths))
+    for path in corpus.files:
+        docs = read_documents(path)
+        if len(docs) == 1:  # one long document: hold out its tail
+            lines = docs[0]
+            cut = int(len(lines) * (1 - heldout_fraction))
+            docs = [lines[:cut], lines[cut:]] if cut < len(lines) else [lines]
+            n_train = 1
+        else:
+            n_train = int(len(docs) * (1 - heldout_fraction))
+        for i, doc in enumerate(tokenize_documents(tokenizer, docs, workers)):
+            tokens = sum(len(s) for s in doc)
+            if i < n_train:
+                corpus.train.append(doc)
+                corpus.train_tokens += tokens
+            else:
+                corpus.heldout.append(doc)
+                corpus.heldout_tokens += tokens
+    return corpus
+
+
+def _split(chunk: list[np.ndarray], rng: np.random.Generator) -> Example:
+    if len(chunk) >= 2:
+        cut = int(rng.integers(1, len(chunk)))
+        a, b = np.concatenate(chunk[:cut]), np.concatenate(chunk[cut:])
+    else:
+        tokens = chunk[0]
+        cut = max(1, len(tokens) // 2)
+        a, b = tokens[:cut], tokens[cut:]
+    swapped = int(rng.random() < 0.5)
+    return (b, a, 1) if swapped else (a, b, 0)
+
+
+def make_examples(docs: Sequence[Document], max_seq_length: int, rng: np.random.Generator) -> list[Example]:
+    """Pack tokenized sentences into ``(A, B, swapped)`` pairs of at most ``max_seq_length - 3`` tokens."""
+    budget = max_seq_length - 3
+    if budget < 2:
+        raise ValueError(f"max_seq_length must be >= 5 (room for [CLS] A [SEP] B [SEP]), got {max_seq_length}")
+    examples: list[Example] = []
+    for doc in docs:
+        chunk: list[np.ndarray] = []
+        size = 0
+        for sentence in doc:
+            sentence = sentence[:budget]
+            if size + len(sentence) > budget and chunk:
+                examples.append(_split(chunk, rng))
+                chunk, size = [], 0
+            if len(sentence):
+                chunk.append(sentence)
+                size += len(sentence)
+        if chunk and size >= 2:
+            examples.append(_split(chunk, rng))
+    return [e for e in examples if len(e[0]) and len(e[1])]
+
+
+def ngram_mask(
+    length: int, candidates: np.ndarray, budget: int, max_ngram: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Boolean mask choosing about ``budget`` of the ``candidates`` positions in n-gram spans.
+
+    As in the ALBERT paper, n is drawn with probability proportional to 1/n for n = 1..max_ngram; a span
+    never leaves the candidate positions (special and padding tokens are never masked).
+    """
+    allowed = np.zeros(length, dtype=bool)
+    allowed[candidates] = True
+    weights = 1.0 / np.arange(1, max_ngram + 1)
+    weights /= weights.sum()
+    order = rng.permutation(candidates)
+    sizes = rng.choice(max_ngram, size=order.size, p=weights) + 1  # one span length per possible start
+    free = allowed.tolist()  # plain lists: this loop runs once per masked span of every example
+    picked: list[int] = []
+    for start, n in zip(order.tolist(), sizes.tolist(), strict=False):
+        if len(picked) >= budget:
+            break
+        for p in range(start, min(start + min(n, budget - len(picked)), length)):
+            if free[p]:
+                free[p] = False
+                picked.append(p)
+    mask = np.zeros(length, dtype=bool)
+    mask[picked] = True
+    return mask
+
+
+@dataclass
+class PretrainingCollator:
+    """ALBERT pretraining batches from ``(segment_a, segment_b, is_swapped)`` examples of token ids.
+
+    Builds ``[CLS] A [SEP] B [SEP]``, pads, masks ``mlm_probability`` of the non-special tokens in n-gram
+    spans (80% ``[MASK]``, 10% a random token, 10% unchanged) and returns ``input_ids``,
+    ``attention_mask``, ``token_type_ids``, ``labels`` (-100 where not masked) and
+    ``sentence_order_label`` (1 when A and B were swapped).
+
+    ``rng`` is the collator's random generator (seeded from ``seed``): save ``rng.bit_generator.state``
+    and assign it back to resume the exact masking sequence, or pass ``rng=`` to a call to make that
+    batch a pure function of the generator given (what :mod:`albert_model.training._pretrain` does per step, so
+    batches can be built in worker processes).
+    """
+
+    cls_token_id: int
+    sep_token_id: int
+    mask_token_id: int
+    pad_token_id: int
+    vocab_size: int
+    first_normal_id: int = 5
+    mlm_probability: float = 0.15
+    max_ngram: int = 3
+    pad_to_multiple_of: int | None = None
+    seed: int = 0
+    return_tensors: str | None = "pt"
+    rng: np.random.Generator = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.mlm_probability < 1.0:
+            raise ValueError(f"mlm_probability must be in (0, 1), got {self.mlm_probability}")
+        if not isinstance(self.max_ngram, int) or self.max_ngram < 1:
+            raise ValueError(f"max_ngram must be an int >= 1, got {self.max_ngram!r}")
+        if not 0 <= self.first_normal_id < self.vocab_size:
+            raise ValueError(
+                f"first_normal_id must be in [0, vocab_size={self.vocab_size}), got {self.first_normal_id}"
+            )
+        self.rng = np.random.default_rng(self.seed)
+
+    @classmethod
+    def for_tokenizer(cls, tokenizer: Any, **kwargs: Any) -> PretrainingCollator:
+        return cls(
+            cls_token_id=tokenizer.cls_token_id,
+            sep_token_id=tokenizer.sep_token_id,
+            mask_token_id=tokenizer.mask_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+            vocab_size=tokenizer.vocab_size,
+            **kwargs,
+        )
+
+    def __call__(
+        self,
+        examples: Sequence[tuple[Sequence[int] | np.ndarray, Sequence[int] | np.ndarray, int]],
+        rng: np.random.Generator | None = None,
+    ) -> dict[str, Any]:
+        rng = self.rng if rng is None else rng
+        if not examples:
+            raise ValueError("cannot collate an empty batch")
+        len_a = np.array([len(a) for a, _, _ in examples], dtype=np.int64)
+        len_b = np.array([len(b) for _, b, _ in examples], dtype=np.int64)
+        lengths = len_a + len_b + 3
+        width = padded_length(int(lengths.max()), Padding.LONGEST, None, self.pad_to_multiple_of)
+        ids = np.full((len(examples), width), self.pad_token_id, dtype=np.int64)
+        for i, (a, b, _) in enumerate(examples):
+            la, lb = len_a[i], len_b[i]
+            ids[i, 0] = self.cls_token_id
+            ids[i, 1 : 1 + la] = a
+            ids[i, 1 + la] = self.sep_token_id
+            ids[i, 2 + la : 2 + la + lb] = b
+            ids[i, 2 + la + lb] = self.sep_token_id
+        types, special = layout_masks(len_a, len_b, width)
+        assert types is not None and special is not None  # both are asked for (the defaults)
+        attention = (np.arange(width)[None, :] < lengths[:, None]).astype(np.int64)
+        labels = np.full_like(ids, -100)
+        for i in range(len(examples)):
+            candidates = np.flatnonzero((special[i] == 0) & (attention[i] == 1) & (ids[i] >= self.first_normal_id))
+            if candidates.size == 0:
+                continue
+            budget = max(1, round(candidates.size * self.mlm_probability))
+            chosen = ngram_mask(width, candidates, budget, self.max_ngram, rng)
+            labels[i, chosen] = ids[i, chosen]
+            roll = rng.random(int(chosen.sum()))
+            where = np.flatnonzero(chosen)
+            ids[i, where[roll < 0.8]] = self.mask_token_id
+            random_pos = where[(roll >= 0.8) & (roll < 0.9)]
+            ids[i, random_pos] = rng.integers(self.first_normal_id, self.vocab_size, random_pos.size)
+        out = {
+            "input_ids": ids,
+            "attention_mask": attention,
+            "token_type_ids": types,
+            "labels": labels,
+            "sentence_order_label": np.array([int(s) for _, _, s in examples], dtype=np.int64),
+        }
+        return to_tensors(out, self.return_tensors, True)

@@ -1,0 +1,328 @@
+"""The fast ALBERT tokenizer: a thin class around a Rust ``tokenizers.Tokenizer``.
+
+The Rust tokenizer is built by :mod:`albert_tok.engines._convert` from ``spiece.model`` (or read from a
+``tokenizer.json``) and does all the work on whole batches. Rules that cannot live in a Unigram model
+are applied afterwards, only to the rows that need them (found with set and numpy tests, not per-token
+Python loops): the digit-comma rule (a per-piece table, :mod:`albert_tok.rules._digit_comma`), and SentencePiece's
+float32 tie-breaking and character-by-character normalisation (:mod:`albert_tok.rules._unigram`,
+:func:`albert_tok.rules._digit_comma.grapheme_risk_pattern`: such rows are re-encoded by SentencePiece itself).
+Offsets keep the contract of :mod:`albert_tok.rules._offsets` on every row. Printable ASCII texts skip the Rust
+normaliser (:func:`albert_tok.engines._convert.printable_ascii_tokenizer`): Python preprocesses them as the slow
+tokenizer does, and a tokenizer on the same Unigram model encodes them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from typing import Any, NamedTuple
+
+import numpy as np
+from tokenizers import Tokenizer
+
+from albert_tok.api import _files as files
+from albert_tok.api._base import AlbertTokenizerBase
+from albert_tok.api._slow import AlbertTokenizer, load_spiece_bytes
+from albert_tok.engines import (
+    hidden_piece,
+    printable_ascii_tokenizer,
+    register_added_tokens,
+    sentencepiece_rows_pattern,
+    tokenizer_from_spiece,
+    tokenizer_json_bytes,
+)
+from albert_tok.io import load_json, read_json
+from albert_tok.rules import (
+    AddedToken,
+    Offsets,
+    Preprocessing,
+    SpecialTokens,
+    TieDetector,
+    deleted_controls_pattern,
+    digit_comma_table,
+    normaliser_predicates,
+    remap_offsets,
+    space_pieces,
+)
+
+__all__ = ["AlbertTokenizerFast"]
+
+
+class AlbertTokenizerFast(AlbertTokenizerBase):
+    """ALBERT tokenizer on the Rust ``tokenizers`` library, with the same ids as :class:`AlbertTokenizer`.
+
+    Args:
+        vocab_file: ``spiece.model`` to convert (preferred: the conversion is this package's own).
+        tokenizer_file: a ``tokenizer.json`` to load when no ``spiece.model`` is given (its added tokens
+            are read from it).
+        do_lower_case, remove_space, keep_accents: ALBERT's preprocessing switches, or ``preprocessing``
+            (used when converting ``spiece.model``; a ``tokenizer.json`` already carries them in its
+            normaliser).
+        The other keyword arguments are :class:`AlbertTokenizer`'s.
+
+    Text is split around added and special tokens in Python (the same code as the slow tokenizer's,
+    :mod:`albert_tok.api._added_tokens`); the Rust tokenizer encodes the text between them, a whole batch at
+    once. Offsets (``return_offsets_mapping=True``) index the original text and keep the contract of
+    :mod:`albert_tok.rules._offsets`.
+    """
+
+    is_fast = True
+
+    def __init__(
+        self,
+        vocab_file: str | os.PathLike[str] | None = None,
+        tokenizer_file: str | os.PathLike[str] | None = None,
+        do_lower_case: bool | None = None,
+        remove_space: bool | None = None,
+        keep_accents: bool | None = None,
+        *,
+        model_bytes: bytes | None = None,
+        tokenizer_json: str | None = None,
+        preprocessing: Preprocessing | None = None,
+        special_tokens: SpecialTokens | None = None,
+        model_max_length: int = 512,
+        **options: Any,
+    ) -> None:
+        super().__init__(
+            preprocessing=preprocessing,
+            do_lower_case=do_lower_case,
+            remove_space=remove_space,
+            keep_accents=keep_accents,
+            special_tokens=special_tokens,
+            model_max_length=model_max_length,
+            **options,
+        )
+        if model_bytes is None and vocab_file is not None:
+            model_bytes = load_spiece_bytes(vocab_file)
+        self._model_bytes = None if model_bytes is None else bytes(model_bytes)
+        added, additional = self._given_added
+        user_defined: frozenset[int] | None = None
+        # SentencePiece itself settles float32 ties, when its model is at hand (not for a bare tokenizer.json).
+        self._reference: AlbertTokenizer | None = None
+        self._json_source: str | None = None  # the tokenizer.json this was loaded from, without added tokens
+        self._plain_tok: Tokenizer | None = None  # printable ASCII texts, preprocessed in Python
+        if self._model_bytes is not None:
+            source = repr(os.fspath(vocab_file)) if vocab_file is not None else "model_bytes"
+            self._tok = tokenizer_from_spiece(self._model_bytes, self.special_tokens, self.preprocessing, source)
+            self._plain_tok = printable_ascii_tokenizer(self._model_bytes, self._tok)
+            self._reference = AlbertTokenizer(
+                model_bytes=self._model_bytes, preprocessing=self.preprocessing, special_tokens=self.special_tokens
+            )
+            user_defined = self._reference.user_defined_ids
+            self._pieces = list(self._reference._pieces)  # the Rust model names control pieces otherwise
+        else:
+            loaded = _load_tokenizer_json(tokenizer_file, tokenizer_json)
+            self._tok, self._json_source, self._pieces = loaded.tokenizer, loaded.source, loaded.pieces
+            added = {**loaded.added, **(added or {})}
+        self._tok.no_padding()
+        self._tok.no_truncation()
+        self._init_vocabulary(added, additional, user_defined=user_defined)
+        unk = self._unk_id = self._piece_to_id.get(self.special_tokens.unk_token, 0)
+
+        def encode_raw(s: str) -> list[int]:
+            return list(self._tok.encode(s, add_special_tokens=False).ids)
+
+        self._digit_comma = digit_comma_table(self._pieces, encode_raw, self._piece_to_id.__getitem__)
+        self._digit_comma_ids = frozenset(self._digit_comma)
+        self._word_start_ids, self._space_id = space_pieces(self._pieces)
+        normalizer = self._tok.normalizer
+        self._is_space, self._is_deleted = normaliser_predicates(
+            normalizer.normalize_str if normalizer is not None else str
+        )
+        base_specials = frozenset(i for i in self.all_special_ids if i < len(self._pieces))
+        self._ties = TieDetector(self._pieces, base_specials | {unk})
+
+    def _rebuild(self) -> None:
+        super()._rebuild()
+        if self._reference is not None:  # it encodes chunks for this tokenizer: same unknown-surface lookup
+            self._reference._surface_ids = self._surface_ids
+
+    @classmethod
+    def from_pretrained(cls, directory: str | os.PathLike[str], **overrides: Any) -> AlbertTokenizerFast:
+        """Load from a Hugging Face-format directory; ``spiece.model`` is converted when present,
+        otherwise ``tokenizer.json`` is loaded as it is (see :func:`albert_tok.api._files.read_directory` for
+        what else is read); keyword arguments override what was read."""
+        found = files.read_directory(directory)
+        options = cls._pretrained_options(found, overrides)
+        if found.spiece is not None:
+            return cls(vocab_file=found.spiece, **options)
+        return cls(tokenizer_file=found.tokenizer_json, **options)
+
+    @classmethod
+    def from_slow(cls, slow: AlbertTokenizer) -> AlbertTokenizerFast:
+        return cls(model_bytes=slow.model_bytes, **slow._options())
+
+    @property
+    def backend_tokenizer(self) -> Tokenizer:
+        """The Rust tokenizer that encodes the text between added tokens (it has no added tokens itself,
+        and no padding or truncation configured). Printable ASCII texts go to a second tokenizer built
+        from it without a normaliser (:meth:`_rust_ids`), so a normaliser, pre-tokenizer or model set on
+        this one later reaches only the other texts and offset mappings."""
+        return self._tok
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self._options()
+        if self._model_bytes is not None:
+            state["model_bytes"] = self._model_bytes
+        else:
+            state["tokenizer_json"] = self._json_source
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
+
+    def _encode_chunks(self, chunks: list[str], with_offsets: bool) -> tuple[list[list[int]], list[Offsets] | None]:
+        if not with_offsets:
+            ids = self._rust_ids(chunks)
+            for i, needs_sentencepiece in self._rows_to_fix(chunks, ids):
+                if needs_sentencepiece and self._reference is not None:
+                    ids[i] = self._reference._encode_chunks([chunks[i]], False)[0][0]
+                else:
+                    ids[i] = self._split_digit_commas(ids[i])
+            return ids, None
+        encodings = self._tok.encode_batch(chunks, add_special_tokens=False)
+        ids = [e.ids for e in encodings]
+        raw: list[Offsets] = [e.offsets for e in encodings]
+        fix = dict(self._rows_to_fix(chunks, ids))
+        controls = deleted_controls_pattern(whitespace_too=not self.preprocessing.remove_space)
+        fix.update({i: True for i, t in enumerate(chunks) if controls.search(t)})
+        for i, needs_sentencepiece in sorted(fix.items()):
+            if needs_sentencepiece and self._reference is not None:
+                ids[i], raw[i] = self._reference._encode_chunk_with_spans(chunks[i])
+            else:
+                new = self._split_digit_commas(ids[i])
+                raw[i] = remap_offsets([self._pieces[k] for k in ids[i]], raw[i], [self._pieces[k] for k in new])
+                ids[i] = new
+        return ids, raw
+
+    def _rust_ids(self, chunks: list[str]) -> list[list[int]]:
+        """The Rust encoder's ids of ``chunks`` (before the rules of :meth:`_rows_to_fix`). Printable ASCII
+        chunks, nearly all of most corpora, are preprocessed in Python (the slow tokenizer's batch code) and
+        encoded without the Rust normaliser, whose per-character alignment bookkeeping over a dozen steps costs
+        as much as the Unigram search (:func:`albert_tok.engines._convert.printable_ascii_tokenizer`: the same ids)."""
+        full = self._tok
+        plain = self._plain_tok
+        if plain is None:
+            return [e.ids for e in full.encode_batch_fast(chunks, add_special_tokens=False)]
+        joined = "".join(chunks)
+        rows: range | list[int] = range(len(chunks))
+        others: list[int] = []
+        if not (joined.isascii() and joined.isprintable()):
+            rows = []
+            for i, c in enumerate(chunks):
+                (rows if c.isascii() and c.isprintable() else others).append(i)
+        texts = self.preprocessing.apply_batch(
+            [chunks[i] for i in rows] if others else chunks, spaces_collapsed_later=True
+        )
+        encoded = [e.ids for e in plain.encode_batch_fast(texts, add_special_tokens=False)] if texts else []
+        if not others:
+            return encoded
+        ids: list[list[int]] = [[] for _ in chunks]
+        for i, row in zip(rows, encoded, strict=False):
+            ids[i] = row
+        rest = full.encode_batch_fast([chunks[i] for i in others], add_special_tokens=False)
+        for i, e in zip(others, rest, strict=False):
+            ids[i] = e.ids
+        return ids
+
+    def _split_digit_commas(self, ids: list[int]) -> list[int]:
+        return [q for pid in ids for q in self._digit_comma.get(pid, (pid,))]
+
+    def _rows_to_fix(self, texts: list[str], ids: list[list[int]]) -> list[tuple[int, bool]]:
+        """(row, needs SentencePiece) for rows holding a digit-comma piece, a pair of commuting pieces,
+        a multi-character grapheme cluster, a character the Rust Unicode tables map differently, or an
+        unknown piece whose surface may spell an added token."""
+        rows = {i: False for i, r in enumerate(ids) if not self._digit_comma_ids.isdisjoint(r)}
+        if self._reference is not None and self._surface_ids:  # an unknown surface may spell an added token
+            rows.update({i: True for i, r in enumerate(ids) if self._unk_id in r})
+        if self._reference is not None:
+            risky = sentencepiece_rows_pattern()
+            joined = "".join(texts)
+            if not joined.isascii() or "\r" in joined:  # ASCII text has no extenders besides CR
+                rows.update(
+                    {i: True for i, t in enumerate(texts) if "\r" in t or (not t.isascii() and risky.search(t))}
+                )
+            lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+            total = int(lengths.sum())
+            if total > 1:
+                flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64, count=total)
+                hits = self._ties.suspects(flat)
+                if hits.size:
+                    ends = np.cumsum(lengths)
+                    row_of = np.searchsorted(ends, hits, side="right")
+                    same_row = row_of == np.searchsorted(ends, hits + 1, side="right")
+                    rows.update(dict.fromkeys(row_of[same_row].tolist(), True))
+        return sorted(rows.items())
+
+    def _model_file_contents(self) -> dict[str, bytes]:
+        if self._model_bytes is not None:
+            data = tokenizer_json_bytes(
+                self._model_bytes, self.special_tokens, self.preprocessing, self.added_tokens_decoder
+            )
+            return {files.TOKENIZER_JSON: data, files.SPIECE: self._model_bytes}
+        assert self._json_source is not None  # set whenever there are no model bytes
+        tok = Tokenizer.from_str(self._json_source)
+        register_added_tokens(tok, self.special_tokens, self.added_tokens_decoder)
+        return {files.TOKENIZER_JSON: tok.to_str(pretty=True).encode("utf-8")}
+
+
+class _LoadedJson(NamedTuple):
+    """A ``tokenizer.json`` read by :func:`_load_tokenizer_json`."""
+
+    tokenizer: Tokenizer  # encodes the text between added tokens; control pieces hidden
+    source: str  # the file without its added tokens, pieces named as they were (what a save writes back)
+    pieces: list[str]  # the vocabulary in id order
+    added: dict[int, AddedToken]  # its added tokens, id -> token
+
+
+def _load_tokenizer_json(tokenizer_file: str | os.PathLike[str] | None, tokenizer_json: str | None) -> _LoadedJson:
+    """The Rust tokenizer of a ``tokenizer.json`` without its added tokens (text is split around them in
+    Python), and those tokens. The pieces of special tokens inside the vocabulary and the unknown piece are
+    hidden from text (:func:`albert_tok.engines._convert.hidden_piece`), as SentencePiece never matches them."""
+    where = "tokenizer_json"
+    if tokenizer_json is None:
+        if tokenizer_file is None:
+            raise TypeError(
+                "AlbertTokenizerFast needs vocab_file (spiece.model), tokenizer_file "
+                "(tokenizer.json), model_bytes or tokenizer_json"
+            )
+        where = os.fspath(tokenizer_file)
+    try:  # a directory, device or FIFO is refused, never read; nesting is bounded (no RecursionError)
+        data = read_json(where, "tokenizer file") if tokenizer_json is None else load_json(tokenizer_json, where)
+    except ValueError as exc:  # invalid JSON, not UTF-8, nested too deeply
+        raise ValueError(f"not a valid tokenizer.json ({exc})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("added_tokens") or [], list):
+        raise ValueError(f"not a valid tokenizer.json ({where} must hold an object whose added_tokens is a list)")
+    model = data.get("model")
+    if not isinstance(model, dict) or model.get("type") != "Unigram" or not isinstance(model.get("vocab"), list):
+        kind = model.get("type") if isinstance(model, dict) else None
+        raise ValueError(
+            f"{where}: the model is {kind!r}, not a Unigram (SentencePiece) vocabulary; it is not an "
+            f"ALBERT tokenizer.json"
+        )
+    added: dict[int, AddedToken] = {}
+    for k, entry in enumerate(data.get("added_tokens") or []):
+        if not isinstance(entry, dict) or isinstance(entry.get("id"), bool) or not isinstance(entry.get("id"), int):
+            raise ValueError(f'{where}: added_tokens[{k}] has no integer "id" ({entry!r:.80})')
+        added[entry["id"]] = AddedToken.coerce(
+            {key: v for key, v in entry.items() if key != "id"}, source=f"{where}: added_tokens[{k}]"
+        )
+    data["added_tokens"] = []
+    vocab = model["vocab"]
+    try:
+        pieces = [str(piece) for piece, _ in vocab]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: model.vocab must be a list of [piece, score] pairs ({exc})") from None
+    source = json.dumps(data, ensure_ascii=False)
+    unk = model.get("unk_id")
+    hidden = {i for i, t in added.items() if t.special and i < len(pieces) and pieces[i] == t.content}
+    hidden |= {unk} if isinstance(unk, int) and 0 <= unk < len(pieces) else set()
+    model["vocab"] = [[hidden_piece(p), score] if i in hidden else [p, score] for i, (p, score) in enumerate(vocab)]
+    try:
+        tokenizer = Tokenizer.from_str(json.dumps(data))
+    except Exception as exc:  # tokenizers raises a bare Exception on a malformed tokenizer
+        raise ValueError(f"not a valid tokenizer.json ({exc})") from exc
+    if tokenizer.get_vocab_size(with_added_tokens=False) != len(pieces):
+        raise ValueError(f"{where}: model.vocab has repeated pieces; ids would not be contiguous")
+    return _LoadedJson(tokenizer, source, pieces, added)

@@ -1,0 +1,9 @@
+"""Files written whole or not at all (:mod:`~albert_tok.io.atomic`), and paths and JSON read safely
+(a path named as a file must be a regular file; JSON read with bounded size and depth). Shared by both
+packages; imports nothing else of either.
+"""
+
+from albert_tok.io import atomic
+from albert_tok.io._regular import NotARegularFileError, first_invalid_utf8, load_json, read_json, regular_file
+
+__all__ = ["NotARegularFileError", "atomic", "first_invalid_utf8", "load_json", "read_json", "regular_file"]
