@@ -5,6 +5,18 @@ given, else the logits), ``"loss" in out``, ``keys()/values()/items()/get()``, i
 ``to_tuple()`` all behave as in transformers, so code written for it (``transformers.Trainer`` tests
 ``isinstance(outputs, dict)``; ``DataParallel`` rebuilds outputs from ``(key, value)`` pairs) works unchanged.
 Fields that are None are not keys. Outputs are registered as pytree nodes for ``torch.export`` and DDP.
+
+Shapes below use ``batch`` and ``sequence`` for the input's sizes, and the config's names for the rest
+(``hidden_size``, ``vocab_size``, ``num_labels``, ``num_attention_heads``, ``num_hidden_layers``,
+``inner_group_num``). Two fields are shared by every output:
+
+- ``hidden_states`` (only with ``output_hidden_states=True``): a tuple of ``num_hidden_layers + 1`` tensors of
+  shape ``(batch, sequence, hidden_size)``: the embeddings projected to ``hidden_size``, then the output of
+  each of the ``num_hidden_layers`` steps over the shared layer groups. Under ``attn_implementation="varlen"``
+  a packed batch has zeros at its padding positions.
+- ``attentions`` (only with ``output_attentions=True``): a tuple of ``num_hidden_layers * inner_group_num``
+  tensors of shape ``(batch, num_attention_heads, sequence, sequence)``: each layer's attention weights after
+  the softmax (before attention dropout), in the order the layers ran.
 """
 
 from __future__ import annotations
@@ -43,7 +55,13 @@ def _unflatten(values: Iterable[Any], context: list[str], output_type: type) -> 
 
 class ModelOutput(OrderedDict):
     """Dataclass fields mirrored as dict entries (the ones that are not None); integer and slice indexing
-    go over those entries in field order. Entries cannot be deleted or popped, as in transformers."""
+    go over those entries in field order. Entries cannot be deleted or popped, as in transformers.
+
+    The base of the output dataclasses below; it is not built directly. Setting a field (``out.logits = x``
+    or ``out["logits"] = x``) updates both the attribute and the entry. An output built from one iterable of
+    ``(field name, value)`` pairs (how ``DataParallel`` gathers dict outputs) takes its fields from those
+    pairs. Outputs pickle by their fields.
+    """
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
@@ -87,6 +105,20 @@ class ModelOutput(OrderedDict):
         object.__setattr__(self, name, value)
 
     def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        """``del out[key]``, ``pop``, ``popitem``, ``setdefault`` and ``update``: refused, as transformers does,
+        since the entries are the dataclass's fields and must stay in step with its attributes.
+
+        Args:
+            *args: Whatever the refused dict method was given; ignored.
+            **kwargs: Whatever the refused dict method was given; ignored.
+
+        Returns:
+            Nothing: it always raises.
+
+        Raises:
+            TypeError: Always, naming the output class and what to do instead (assign ``out.<field>`` or
+                ``out["<field>"]``).
+        """
         raise TypeError(
             f"{type(self).__name__} entries are its fields; they cannot be deleted, popped or "
             f"updated in bulk (assign out.<field> or out['<field>'] instead)"
@@ -100,12 +132,31 @@ class ModelOutput(OrderedDict):
         return (rebuild, tuple(getattr(self, f.name) for f in fields(self)), *rest)  # type: ignore[arg-type]
 
     def to_tuple(self) -> tuple[Any, ...]:
-        """The values that are not None, in field order (what ``return_dict=False`` returns)."""
+        """The values that are not None, in field order (what ``return_dict=False`` returns).
+
+        Returns:
+            A tuple of the fields that are not None, in the order the dataclass declares them: for a head
+            given labels ``(loss, logits, ...)``, without labels ``(logits, ...)``.
+        """
         return tuple(self.values())
 
 
 @dataclass
 class BaseModelOutputWithPooling(ModelOutput):
+    """What :class:`AlbertModel` returns.
+
+    Attributes:
+        last_hidden_state: ``(batch, sequence, hidden_size)``: the encoder's output for every token. Under
+            ``attn_implementation="varlen"`` a packed batch has zeros at its padding positions.
+        pooler_output: ``(batch, hidden_size)``: ``tanh(pooler(last_hidden_state[:, 0]))``, the first token's
+            state through the pooler, which the sentence-level heads read; None when the model was built with
+            ``add_pooling_layer=False``.
+        hidden_states: The hidden states after the embeddings and after each step, when asked for with
+            ``output_hidden_states=True``; else None (see the module docstring for the shapes).
+        attentions: Each layer's attention weights, when asked for with ``output_attentions=True``; else None
+            (see the module docstring for the shapes).
+    """
+
     last_hidden_state: torch.Tensor
     pooler_output: torch.Tensor | None = None
     hidden_states: Tensors = None
@@ -114,6 +165,21 @@ class BaseModelOutputWithPooling(ModelOutput):
 
 @dataclass
 class AlbertForPreTrainingOutput(ModelOutput):
+    """What :class:`AlbertForPreTraining` returns.
+
+    Attributes:
+        loss: Scalar float32 tensor: the masked-LM cross-entropy plus the sentence-order cross-entropy; None
+            unless both ``labels`` and ``sentence_order_label`` were given.
+        prediction_logits: ``(batch, sequence, vocab_size)``: masked-LM scores over the vocabulary for every
+            token, or ``(num_masked, vocab_size)`` for the ``masked_positions`` alone when those were given.
+        sop_logits: ``(batch, num_labels)``: sentence-order scores (label 0: segments in their order, label 1:
+            swapped).
+        hidden_states: The hidden states after the embeddings and after each step, when asked for with
+            ``output_hidden_states=True``; else None (see the module docstring for the shapes).
+        attentions: Each layer's attention weights, when asked for with ``output_attentions=True``; else None
+            (see the module docstring for the shapes).
+    """
+
     loss: torch.Tensor | None = None
     prediction_logits: torch.Tensor | None = None
     sop_logits: torch.Tensor | None = None
@@ -123,6 +189,19 @@ class AlbertForPreTrainingOutput(ModelOutput):
 
 @dataclass
 class MaskedLMOutput(ModelOutput):
+    """What :class:`AlbertForMaskedLM` returns.
+
+    Attributes:
+        loss: Scalar float32 tensor: the masked-LM cross-entropy over the positions whose label is not -100;
+            None unless ``labels`` were given.
+        logits: ``(batch, sequence, vocab_size)``: scores over the vocabulary for every token, or
+            ``(num_masked, vocab_size)`` for the ``masked_positions`` alone when those were given.
+        hidden_states: The hidden states after the embeddings and after each step, when asked for with
+            ``output_hidden_states=True``; else None (see the module docstring for the shapes).
+        attentions: Each layer's attention weights, when asked for with ``output_attentions=True``; else None
+            (see the module docstring for the shapes).
+    """
+
     loss: torch.Tensor | None = None
     logits: torch.Tensor | None = None
     hidden_states: Tensors = None
@@ -131,6 +210,19 @@ class MaskedLMOutput(ModelOutput):
 
 @dataclass
 class SequenceClassifierOutput(ModelOutput):
+    """What :class:`AlbertForSequenceClassification` returns.
+
+    Attributes:
+        loss: Scalar tensor: mean squared error (regression), cross-entropy (single-label) or binary
+            cross-entropy with logits (multi-label); None unless ``labels`` were given.
+        logits: ``(batch, num_labels)``: one score per label (the predicted value itself for regression with
+            one label), before any softmax or sigmoid.
+        hidden_states: The hidden states after the embeddings and after each step, when asked for with
+            ``output_hidden_states=True``; else None (see the module docstring for the shapes).
+        attentions: Each layer's attention weights, when asked for with ``output_attentions=True``; else None
+            (see the module docstring for the shapes).
+    """
+
     loss: torch.Tensor | None = None
     logits: torch.Tensor | None = None
     hidden_states: Tensors = None
@@ -139,6 +231,18 @@ class SequenceClassifierOutput(ModelOutput):
 
 @dataclass
 class TokenClassifierOutput(ModelOutput):
+    """What :class:`AlbertForTokenClassification` returns.
+
+    Attributes:
+        loss: Scalar float32 tensor: the cross-entropy over the tokens whose label is not -100; None unless
+            ``labels`` were given.
+        logits: ``(batch, sequence, num_labels)``: one score per label for every token, before the softmax.
+        hidden_states: The hidden states after the embeddings and after each step, when asked for with
+            ``output_hidden_states=True``; else None (see the module docstring for the shapes).
+        attentions: Each layer's attention weights, when asked for with ``output_attentions=True``; else None
+            (see the module docstring for the shapes).
+    """
+
     loss: torch.Tensor | None = None
     logits: torch.Tensor | None = None
     hidden_states: Tensors = None
@@ -147,6 +251,19 @@ class TokenClassifierOutput(ModelOutput):
 
 @dataclass
 class QuestionAnsweringModelOutput(ModelOutput):
+    """What :class:`AlbertForQuestionAnswering` returns.
+
+    Attributes:
+        loss: Scalar float32 tensor: the mean of the start and end cross-entropies; None unless both
+            ``start_positions`` and ``end_positions`` were given.
+        start_logits: ``(batch, sequence)``: for each token, the score of the answer span starting there.
+        end_logits: ``(batch, sequence)``: for each token, the score of the answer span ending there.
+        hidden_states: The hidden states after the embeddings and after each step, when asked for with
+            ``output_hidden_states=True``; else None (see the module docstring for the shapes).
+        attentions: Each layer's attention weights, when asked for with ``output_attentions=True``; else None
+            (see the module docstring for the shapes).
+    """
+
     loss: torch.Tensor | None = None
     start_logits: torch.Tensor | None = None
     end_logits: torch.Tensor | None = None
@@ -156,6 +273,18 @@ class QuestionAnsweringModelOutput(ModelOutput):
 
 @dataclass
 class MultipleChoiceModelOutput(ModelOutput):
+    """What :class:`AlbertForMultipleChoice` returns.
+
+    Attributes:
+        loss: Scalar float32 tensor: the cross-entropy of the right choice; None unless ``labels`` were given.
+        logits: ``(batch, num_choices)``: one score per choice, before the softmax.
+        hidden_states: As in the module docstring, over the ``batch * num_choices`` flattened sequences:
+            ``(batch * num_choices, sequence, hidden_size)`` each, when asked for with
+            ``output_hidden_states=True``; else None.
+        attentions: As in the module docstring, over the ``batch * num_choices`` flattened sequences, when
+            asked for with ``output_attentions=True``; else None.
+    """
+
     loss: torch.Tensor | None = None
     logits: torch.Tensor | None = None
     hidden_states: Tensors = None
