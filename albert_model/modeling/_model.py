@@ -3,9 +3,13 @@
 Module attribute names are the checkpoint keys (``embeddings.LayerNorm``, ``encoder.albert_layer_groups.0.
 albert_layers.0.attention.query``, ...), so a transformers checkpoint loads key for key. Attention runs
 through ``scaled_dot_product_attention`` unless attention weights are asked for, which takes the exact
-eager path; ``attn_implementation="varlen"`` packs a padded batch to its real tokens (:mod:`.unpadded`).
-Input is checked up front; nothing fails with a bare shape error from deep inside.
-``AlbertPreTrainedModel`` (loading, saving, the transformers model API) lives in :mod:`.pretrained`.
+eager path; ``attn_implementation="varlen"`` packs a padded batch to its real tokens (:mod:`._unpadded`).
+Input is checked up front (in :meth:`AlbertModel.forward`); nothing fails with a bare shape error from deep
+inside. ``AlbertPreTrainedModel`` (loading, saving, the transformers model API) lives in :mod:`._pretrained`.
+
+Shapes use ``B`` (batch), ``T`` (sequence length), ``E`` (``config.embedding_size``), ``H``
+(``config.hidden_size``), ``nh`` (``config.num_attention_heads``) and ``N`` (the real tokens of a packed
+batch). The building blocks below :class:`AlbertModel` take their input as it prepares it and check nothing.
 """
 
 from __future__ import annotations
@@ -39,7 +43,19 @@ def _gelu_new(x: torch.Tensor) -> torch.Tensor:
 
 
 def activation(name: str) -> Any:
-    """The activation function called ``name`` in ``config.hidden_act``."""
+    """The activation function called ``name`` in ``config.hidden_act``.
+
+    Args:
+        name: One of ``"gelu"``, ``"gelu_new"`` (the tanh approximation written out, as in the original
+            BERT/ALBERT code), ``"gelu_pytorch_tanh"``, ``"relu"``, ``"silu"``, ``"swish"`` (the same as
+            ``"silu"``) or ``"tanh"``.
+
+    Returns:
+        A function from a tensor to a tensor of the same shape.
+
+    Raises:
+        KeyError: ``name`` is none of these (``AlbertConfig`` refuses such a ``hidden_act`` before).
+    """
     table = {
         "gelu": F.gelu,
         "gelu_new": _gelu_new,
@@ -53,7 +69,15 @@ def activation(name: str) -> Any:
 
 
 class AlbertEmbeddings(nn.Module):
-    """Word + position + token-type embeddings in the small ``embedding_size`` (factorised)."""
+    """Word + position + token-type embeddings in the small ``embedding_size`` (factorised).
+
+    The sum goes through LayerNorm and dropout (``config.hidden_dropout_prob``). The word embedding row of
+    ``config.pad_token_id`` starts at zero and gets no gradient.
+
+    Args:
+        config: Sizes (``vocab_size``, ``max_position_embeddings``, ``type_vocab_size``, ``embedding_size``),
+            ``pad_token_id``, ``layer_norm_eps`` and ``hidden_dropout_prob``.
+    """
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__()
@@ -70,6 +94,20 @@ class AlbertEmbeddings(nn.Module):
         position_ids: torch.Tensor,
         inputs_embeds: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        """Embed a batch.
+
+        Args:
+            input_ids: ``(B, T)`` integer token ids in ``[0, vocab_size)``; ignored (may be None) when
+                ``inputs_embeds`` is given.
+            token_type_ids: ``(B, T)`` integer segment ids in ``[0, type_vocab_size)`` (0 for the first
+                segment, 1 for the second).
+            position_ids: ``(B, T)`` integer positions in ``[0, max_position_embeddings)``.
+            inputs_embeds: ``(B, T, E)`` word embeddings to use instead of looking ``input_ids`` up; None
+                looks them up.
+
+        Returns:
+            ``(B, T, E)``: the summed embeddings after LayerNorm and dropout.
+        """
         if inputs_embeds is None:
             inputs_embeds = self.word_embeddings(input_ids)  # (B, T, E)
         x = inputs_embeds + self.token_type_embeddings(token_type_ids) + self.position_embeddings(position_ids)
@@ -77,7 +115,13 @@ class AlbertEmbeddings(nn.Module):
 
 
 class AlbertAttention(nn.Module):
-    """Multi-head self-attention with its output projection, residual and LayerNorm."""
+    """Multi-head self-attention with its output projection, residual and LayerNorm.
+
+    Args:
+        config: ``hidden_size``, ``num_attention_heads`` (each head is ``hidden_size // num_attention_heads``
+            wide), ``layer_norm_eps``, ``attention_probs_dropout_prob`` (on the attention weights, while
+            training) and ``hidden_dropout_prob`` (on the projected output, before the residual).
+    """
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__()
@@ -98,6 +142,22 @@ class AlbertAttention(nn.Module):
     def forward(
         self, hidden_states: torch.Tensor, mask: torch.Tensor | Packing | None, output_attentions: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Attend, project, add the input back and normalise.
+
+        Args:
+            hidden_states: ``(B, T, H)``, or ``(N, H)`` when ``mask`` is a ``Packing``.
+            mask: The padded model's additive mask, float ``(B, 1, 1, T)`` in the hidden states' dtype, 0 where
+                a token is attended and the dtype's minimum where it is padding; None attends to every token;
+                or a :class:`~albert_model.modeling._unpadded.Packing` when ``hidden_states`` is a packed batch.
+            output_attentions: Whether to compute and return the attention weights, through the exact eager
+                path instead of ``scaled_dot_product_attention``. Ignored for a packed batch (whose weights
+                are never computed).
+
+        Returns:
+            ``(output, weights)``: ``output`` has the shape of ``hidden_states``; ``weights`` is
+            ``(B, nh, T, T)``, the softmax before attention dropout, with ``output_attentions`` on a padded
+            batch, else None.
+        """
         if isinstance(mask, Packing):  # packed real tokens, (N, H): see albert_model.modeling._unpadded
             n = hidden_states.shape[0]
             q, k, v = (
@@ -125,7 +185,12 @@ class AlbertAttention(nn.Module):
 
 
 class AlbertLayer(nn.Module):
-    """Attention then the feed-forward block (``ffn`` -> activation -> ``ffn_output``), post-LayerNorm."""
+    """Attention then the feed-forward block (``ffn`` -> activation -> ``ffn_output``), post-LayerNorm.
+
+    Args:
+        config: ``hidden_size``, ``intermediate_size`` (the feed-forward width), ``hidden_act`` (the
+            activation, see :func:`activation`), ``layer_norm_eps`` and what :class:`AlbertAttention` reads.
+    """
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__()
@@ -138,13 +203,32 @@ class AlbertLayer(nn.Module):
     def forward(
         self, hidden_states: torch.Tensor, mask: torch.Tensor | Packing | None, output_attentions: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Run one layer.
+
+        Args:
+            hidden_states: ``(B, T, H)``, or ``(N, H)`` when ``mask`` is a ``Packing``.
+            mask: The padded model's additive mask, float ``(B, 1, 1, T)`` in the hidden states' dtype, 0 where
+                a token is attended and the dtype's minimum where it is padding; None attends to every token;
+                or a :class:`~albert_model.modeling._unpadded.Packing` when ``hidden_states`` is a packed batch.
+            output_attentions: Whether to compute and return the attention weights, through the exact eager
+                path instead of ``scaled_dot_product_attention``. Ignored for a packed batch (whose weights
+                are never computed).
+
+        Returns:
+            ``(output, weights)`` as :meth:`AlbertAttention.forward` returns them, ``output`` after the
+            feed-forward block.
+        """
         attn, probs = self.attention(hidden_states, mask, output_attentions)
         ffn = self.ffn_output(self.activation(self.ffn(attn)))
         return self.full_layer_layer_norm(ffn + attn), probs
 
 
 class AlbertLayerGroup(nn.Module):
-    """``inner_group_num`` layers applied in sequence; one group's weights are shared across depth."""
+    """``inner_group_num`` layers applied in sequence; one group's weights are shared across depth.
+
+    Args:
+        config: ``inner_group_num`` (the layers in the group) and what :class:`AlbertLayer` reads.
+    """
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__()
@@ -153,6 +237,22 @@ class AlbertLayerGroup(nn.Module):
     def forward(
         self, hidden_states: torch.Tensor, mask: torch.Tensor | Packing | None, output_attentions: bool = False
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Run the group's layers in order.
+
+        Args:
+            hidden_states: ``(B, T, H)``, or ``(N, H)`` when ``mask`` is a ``Packing``.
+            mask: The padded model's additive mask, float ``(B, 1, 1, T)`` in the hidden states' dtype, 0 where
+                a token is attended and the dtype's minimum where it is padding; None attends to every token;
+                or a :class:`~albert_model.modeling._unpadded.Packing` when ``hidden_states`` is a packed batch.
+            output_attentions: Whether to compute and return the attention weights, through the exact eager
+                path instead of ``scaled_dot_product_attention``. Ignored for a packed batch (whose weights
+                are never computed).
+
+        Returns:
+            ``(output, weights)``: ``output`` has the shape of ``hidden_states``; ``weights`` lists each
+            layer's ``(B, nh, T, T)`` attention weights in order with ``output_attentions`` on a padded batch,
+            and is empty otherwise.
+        """
         attentions = []
         for layer in self.albert_layers:
             hidden_states, probs = layer(hidden_states, mask, output_attentions)
@@ -165,7 +265,14 @@ class AlbertTransformer(nn.Module):
     """Projects embeddings to ``hidden_size`` and runs ``num_hidden_layers`` steps over the shared groups.
 
     With ``gradient_checkpointing`` (set by ``gradient_checkpointing_enable``) each step's activations are
-    recomputed in the backward pass while training, through ``gradient_checkpointing_func``."""
+    recomputed in the backward pass while training, through ``gradient_checkpointing_func``.
+
+    Step ``i`` runs group ``i // (num_hidden_layers // num_hidden_groups)``: consecutive steps share a group.
+
+    Args:
+        config: ``embedding_size`` and ``hidden_size`` (the projection), ``num_hidden_layers`` (the steps),
+            ``num_hidden_groups`` (the groups of weights they share) and what :class:`AlbertLayerGroup` reads.
+    """
 
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__()
@@ -182,6 +289,26 @@ class AlbertTransformer(nn.Module):
         output_attentions: bool = False,
         output_hidden_states: bool = False,
     ) -> tuple[torch.Tensor, tuple | None, tuple | None]:
+        """Project the embeddings and run the ``num_hidden_layers`` steps.
+
+        Args:
+            embeddings: ``(B, T, E)`` from :class:`AlbertEmbeddings`, or ``(N, E)`` when ``mask`` is a
+                ``Packing``.
+            mask: The padded model's additive mask, float ``(B, 1, 1, T)`` in the hidden states' dtype, 0 where
+                a token is attended and the dtype's minimum where it is padding; None attends to every token;
+                or a :class:`~albert_model.modeling._unpadded.Packing` when ``hidden_states`` is a packed batch.
+            output_attentions: Whether to compute and return the attention weights, through the exact eager
+                path instead of ``scaled_dot_product_attention``. Ignored for a packed batch (whose weights
+                are never computed).
+            output_hidden_states: Whether to return the projected embeddings and every step's output.
+
+        Returns:
+            ``(last_hidden_state, hidden_states, attentions)``: ``last_hidden_state`` is ``(B, T, H)`` (or
+            ``(N, H)`` packed); ``hidden_states`` is a tuple of ``num_hidden_layers + 1`` tensors of that shape
+            with ``output_hidden_states``, else None; ``attentions`` is a tuple of
+            ``num_hidden_layers * inner_group_num`` tensors ``(B, nh, T, T)`` with ``output_attentions`` (empty
+            for a packed batch), else None.
+        """
         hidden_states = self.embedding_hidden_mapping_in(embeddings)  # (B, T, H), or (N, H) packed
         all_hidden = [hidden_states] if output_hidden_states else None
         all_attn: list[torch.Tensor] | None = [] if output_attentions else None
@@ -222,7 +349,22 @@ def _check_ids(name: str, t: torch.Tensor | None, shape: tuple[int, ...], upper:
 
 
 class AlbertModel(AlbertPreTrainedModel):
-    """The ALBERT encoder with its pooler (``tanh(pooler(h[:, 0]))``); ``add_pooling_layer=False`` drops it."""
+    """The ALBERT encoder with its pooler (``tanh(pooler(h[:, 0]))``); ``add_pooling_layer=False`` drops it.
+
+    Its weights sit at the top of the checkpoint (``embeddings.``, ``encoder.``, ``pooler.``), while the task
+    classes hold it under ``albert.``. Weights are initialised at random (``config.initializer_range``); use
+    :meth:`from_pretrained` to load a checkpoint.
+
+    Args:
+        config: The architecture; its ``output_attentions``, ``output_hidden_states`` and ``return_dict`` are
+            the defaults of :meth:`forward`'s flags of the same names.
+        add_pooling_layer: Whether to build the pooler. False leaves ``pooler`` and ``pooler_activation`` None,
+            and ``pooler_output`` None, for heads that read every token's state.
+
+    Raises:
+        TypeError: ``config`` is not an :class:`~albert_model.AlbertConfig`.
+        ValueError: The parameters alone would not fit in this machine's memory (checked before allocating).
+    """
 
     base_model_prefix = ""
 
@@ -235,9 +377,22 @@ class AlbertModel(AlbertPreTrainedModel):
         self.post_init()
 
     def get_input_embeddings(self) -> nn.Embedding:
+        """The word embeddings.
+
+        Returns:
+            The ``nn.Embedding`` of ``vocab_size`` rows of ``embedding_size``, shared with a masked-LM head's
+            decoder weight when the model is part of one.
+        """
         return self.embeddings.word_embeddings
 
     def set_input_embeddings(self, value: nn.Embedding) -> None:
+        """Replace the word embeddings.
+
+        Args:
+            value: The new ``nn.Embedding``, ``embedding_size`` wide. Nothing else changes: ``config.vocab_size``
+                stays (use ``resize_token_embeddings`` to change the vocabulary), and a masked-LM head's decoder
+                keeps the old weight until ``tie_weights()`` is called.
+        """
         self.embeddings.word_embeddings = value
 
     def _check_inputs(
@@ -295,10 +450,52 @@ class AlbertModel(AlbertPreTrainedModel):
         *,
         unpad: bool = True,
     ) -> Any:
-        """``BaseModelOutputWithPooling``; with ``return_dict=False`` the tuple ``(last_hidden_state,
-        pooler_output, [hidden_states], [attentions])`` as transformers returns it. Flags left None take
-        the config's (``output_attentions``, ``output_hidden_states``, ``return_dict``). ``unpad=False``
-        keeps a batch padded under ``attn_implementation="varlen"`` (heads whose loss reads padding pass it)."""
+        """Encode a batch of token ids (or embeddings) into one hidden state per token, and a pooled one.
+
+        Flags left None take the config's (``output_attentions``, ``output_hidden_states``, ``return_dict``).
+        Every input is checked before anything runs.
+
+        Args:
+            input_ids: ``(batch, sequence)`` int64 (or int32) token ids in ``[0, vocab_size)``, as the
+                tokenizer returns them; ``sequence`` at most
+                ``max_position_embeddings``. Give this or ``inputs_embeds``, not both.
+            attention_mask: ``(batch, sequence)``: 1 for a token to attend to, 0 for padding (any integer, bool
+                or float tensor). None attends to every token.
+            token_type_ids: ``(batch, sequence)`` integer (int64, int32, int16, uint8 or bool) segment ids in
+                ``[0, type_vocab_size)``: 0 for the first segment, 1 for the second. None gives every token
+                segment 0.
+            position_ids: ``(batch, sequence)`` integer (as ``token_type_ids``) positions in
+                ``[0, max_position_embeddings)``. None numbers the tokens ``0 .. sequence - 1`` in every row.
+            inputs_embeds: ``(batch, sequence, embedding_size)`` float word embeddings to use instead of
+                looking ``input_ids`` up (position and segment embeddings are still added). Give this or
+                ``input_ids``, not both.
+            output_attentions: Whether to return every layer's attention weights (in ``attentions``). They come
+                from the exact eager attention path, and such a batch is never packed. None: the config's.
+            output_hidden_states: Whether to return the hidden states after the embeddings and after each step
+                (in ``hidden_states``). None: the config's.
+            return_dict: True returns a :class:`BaseModelOutputWithPooling`, False a tuple. None: the config's
+                (True unless set otherwise).
+            unpad: False keeps a batch padded under ``attn_implementation="varlen"`` (heads whose loss reads
+                padding pass it). Under ``"varlen"``, a batch is packed to its real tokens only when it holds
+                padding, its mask is 0/1, every row starts with a real token and no attention weights are asked
+                for; padding positions of the outputs are then zeros.
+
+        Returns:
+            A :class:`BaseModelOutputWithPooling` (``last_hidden_state`` ``(batch, sequence, hidden_size)``,
+            ``pooler_output`` ``(batch, hidden_size)`` or None without the pooler, then ``hidden_states`` and
+            ``attentions`` when asked for); with ``return_dict=False`` the tuple ``(last_hidden_state,
+            pooler_output, [hidden_states], [attentions])`` as transformers returns it: ``pooler_output`` stays
+            in it, as None, without the pooler, while the bracketed ones appear only when asked for.
+
+        Raises:
+            ValueError: Both or neither of ``input_ids`` and ``inputs_embeds`` are given; ``input_ids`` is not
+                2-D or ``inputs_embeds`` not ``(batch, sequence, embedding_size)``; the sequence is longer than
+                ``max_position_embeddings``; ``attention_mask``, ``token_type_ids`` or ``position_ids`` does not
+                have the input's ``(batch, sequence)`` shape; an id is outside its range (not checked while
+                ``torch.compile`` traces).
+            TypeError: ``input_ids``, ``attention_mask``, ``token_type_ids`` or ``position_ids`` is not a
+                tensor, or one of the id tensors does not hold integers.
+        """
         cfg = self.config
         output_attentions = cfg.output_attentions if output_attentions is None else output_attentions
         output_hidden_states = cfg.output_hidden_states if output_hidden_states is None else output_hidden_states
