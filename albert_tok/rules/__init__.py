@@ -16,10 +16,12 @@ from albert_tok.rules._digit_comma import (
 from albert_tok.rules._offsets import Offsets, normaliser_predicates, remap_offsets, settle_offsets, space_pieces
 from albert_tok.rules._padding import (
     MAX_LENGTH_LIMIT,
+    PAD_VALUES,
     Padding,
     Side,
     Truncation,
     check_length,
+    pad_batch,
     padded_length,
     resolve_padding,
     resolve_side,
@@ -52,6 +54,7 @@ from albert_tok.rules._unigram import TieDetector
 
 __all__ = [
     "MAX_LENGTH_LIMIT",
+    "PAD_VALUES",
     "PAIR_LAYOUT",
     "PYTHON_WHITESPACE",
     "SINGLE_LAYOUT",
@@ -77,6 +80,7 @@ __all__ = [
     "lower_per_char",
     "normaliser_predicates",
     "num_special_tokens",
+    "pad_batch",
     "padded_length",
     "remap_offsets",
     "resolve_padding",

@@ -4,19 +4,31 @@ Semantics follow Hugging Face tokenizers so users need no new habits: right padd
 default (``padding_side``/``truncation_side`` "left" is the other choice), ``longest_first`` removes one
 token at a time from the longer sequence (the second one on ties), and overflowing windows are cut as
 transformers' fast tokenizer cuts them (:func:`windows`).
+
+Every batch of rows that is padded into arrays is padded by :func:`pad_batch`, with the one table of what
+fills each field (:data:`PAD_VALUES`): ``tokenizer.pad()``, the collators, fine-tuning, the pipelines and
+pretraining all call it.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Mapping, Sequence
 from enum import Enum
-from typing import TypeVar
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+import numpy as np
+from numpy.typing import DTypeLike
 
 __all__ = [
     "MAX_LENGTH_LIMIT",
+    "PAD_VALUES",
     "Padding",
     "Side",
     "Truncation",
     "check_length",
+    "pad_batch",
     "padded_length",
     "resolve_padding",
     "resolve_side",
@@ -164,6 +176,116 @@ def padded_length(longest: int, strategy: Padding, max_length: int | None, pad_t
     if pad_to_multiple_of:
         target = -(-target // pad_to_multiple_of) * pad_to_multiple_of
     return target
+
+
+PAD_VALUES: Mapping[str, int] = MappingProxyType(
+    {"token_type_ids": 0, "attention_mask": 0, "special_tokens_mask": 1, "labels": -100}
+)
+"""What fills the padding of each field, as transformers pads them: token type 0, attention 0 (padding is not
+attended to), special-tokens mask 1 (padding is not a token of the text, so a masker never picks it) and
+labels -100 (the ``ignore_index`` of torch's cross-entropy: padding adds nothing to the loss). The token ids
+are filled with the tokenizer's pad id, which is not a constant: :func:`pad_batch` takes it."""
+
+
+def pad_batch(
+    fields: Mapping[str, Sequence[Sequence[Any]]],
+    pad_id: int,
+    *,
+    key: str = "input_ids",
+    max_length: int | None = None,
+    pad_to_multiple_of: int | None = None,
+    side: Side = Side.RIGHT,
+    attention_mask: bool = False,
+    other: int | None = None,
+    dtype: DTypeLike | None = np.int64,
+) -> dict[str, np.ndarray]:
+    """Pad rows of different lengths into one ``(rows, width)`` array per field.
+
+    The rows of ``key`` (the token ids) decide the width: the longest of them, or ``max_length``, rounded up
+    to a multiple of ``pad_to_multiple_of`` (:func:`padded_length`). Each row keeps its values in order, at
+    the start of its array row (``side`` right) or at the end (``side`` left), and the cells around them hold
+    the field's fill value: the pad id for ``key``, :data:`PAD_VALUES` for the fields it names.
+
+    Args:
+        fields: Field name to its rows, one row (a list, tuple or 1-D numpy array of numbers) per example;
+            every field has one row per example and must include ``key``.
+        pad_id: The tokenizer's pad id, which fills the rows of ``key``.
+        key: The field of token ids, ``"input_ids"`` by default: its rows decide the width and, with
+            ``attention_mask``, the mask.
+        max_length: None pads to the longest row of ``key``; an int pads every row to that length, and a row
+            of any field longer than it is an error (nothing is truncated here).
+        pad_to_multiple_of: When set, the width is rounded up to a multiple of it (None: no rounding).
+        side: ``Side.RIGHT`` (the default) puts the padding after each row, ``Side.LEFT`` before it.
+        attention_mask: True adds an ``"attention_mask"`` field, 1 over each row of ``key`` and 0 over its
+            padding, when ``fields`` has none (a given mask is padded like any field).
+        other: The fill value of fields that are neither ``key`` nor in :data:`PAD_VALUES`; None (the
+            default) makes such a field an error.
+        dtype: The dtype of the arrays, int64 by default (values are cast to it, as numpy casts on
+            assignment); None keeps each field's own type (that of ``np.asarray`` of its values, made wide
+            enough for its fill value; int64 for a field with no values).
+
+    Returns:
+        One array per field, in the order of ``fields`` (the attention mask made by ``attention_mask`` last),
+        each of shape ``(rows, width)``.
+
+    Raises:
+        ValueError: ``key`` is not in ``fields``; a field has another number of rows than ``key``, rows that
+            are not flat, or a row longer than the width; a field has no fill value (see ``other``).
+    """
+    if key not in fields:
+        raise ValueError(f"pad_batch needs the {key!r} rows; got the fields {sorted(fields)}")
+    rows = fields[key]
+    lengths = _sizes(rows)
+    longest = int(lengths.max()) if len(rows) else 0
+    width = padded_length(
+        longest, Padding.LONGEST if max_length is None else Padding.MAX_LENGTH, max_length, pad_to_multiple_of
+    )
+    left = side is Side.LEFT
+    out: dict[str, np.ndarray] = {}
+    for name, field_rows in fields.items():
+        if len(field_rows) != len(rows):
+            raise ValueError(f"{name!r} has {len(field_rows)} rows but {key!r} has {len(rows)}; one row per example")
+        fill = pad_id if name == key else PAD_VALUES.get(name, other)
+        if fill is None:
+            raise ValueError(f"no fill value for {name!r}: pad only {key!r} and {sorted(PAD_VALUES)}, or pass other=")
+        out[name] = _pad_field(name, field_rows, fill, width, left, dtype)
+    if attention_mask and "attention_mask" not in out:
+        columns = np.arange(width)[None, :]
+        inside = columns >= (width - lengths)[:, None] if left else columns < lengths[:, None]
+        mask = np.where(inside, 1, PAD_VALUES["attention_mask"])
+        out["attention_mask"] = mask.astype(np.int64 if dtype is None else dtype, copy=False)
+    return out
+
+
+def _sizes(rows: Sequence[Sequence[Any]]) -> np.ndarray:
+    return np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+
+
+def _pad_field(
+    name: str, rows: Sequence[Sequence[Any]], fill: int, width: int, left: bool, dtype: DTypeLike | None
+) -> np.ndarray:
+    """``rows`` in a ``(len(rows), width)`` array filled with ``fill`` around them (see :func:`pad_batch`)."""
+    sizes = _sizes(rows)
+    if len(rows) and int(sizes.max()) > width:
+        row = int(np.argmax(sizes))
+        raise ValueError(
+            f"{name!r} row {row} has {int(sizes[row])} values, more than the {width} the batch is padded to"
+        )
+    if rows and all(isinstance(row, np.ndarray) for row in rows):
+        values = np.concatenate(rows)
+    else:
+        values = np.asarray(list(itertools.chain.from_iterable(rows)))
+    if values.ndim != 1:
+        raise ValueError(f"{name!r} rows must be flat lists of numbers; its values have the shape {values.shape[1:]}")
+    if dtype is None:
+        dtype = np.result_type(values.dtype, np.asarray(fill).dtype) if values.size else np.int64
+    out = np.full((len(rows), width), fill, dtype=dtype)
+    if values.size:
+        # one flat index per value: the row's first cell, where the row starts in it, the position in the row
+        first = np.cumsum(sizes) - sizes
+        starts = np.arange(len(rows)) * width + (width - sizes if left else 0) - first
+        out.reshape(-1)[np.repeat(starts, sizes) + np.arange(values.size)] = values
+    return out
 
 
 def windows(length: int, size: int, stride: int, side: Side = Side.RIGHT) -> list[tuple[int, int]]:
