@@ -624,3 +624,25 @@ def test_resizing_keeps_old_rows_and_ties(steps, mean_resizing):
         )
         with torch.no_grad():
             assert model(torch.tensor([[n - 1, 0]])).logits.shape == (1, 2, n)
+
+
+@given(dtype=st.sampled_from([torch.int32, torch.int16, torch.uint8, torch.bool]))
+@settings(max_examples=8, deadline=None)
+def test_input_ids_of_every_accepted_integer_dtype_give_the_int64_answer(dtype):
+    """The input check accepts every integer dtype; the embedding lookup takes only int64 and int32, so the
+    others are widened first instead of failing deep inside with a RuntimeError."""
+    torch.manual_seed(0)
+    config = A.AlbertConfig(
+        vocab_size=64,
+        embedding_size=8,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+    )
+    model = A.AlbertForMaskedLM(config).eval()
+    ids = torch.tensor([[1, 1, 0, 1, 0]]) if dtype == torch.bool else torch.tensor([[2, 1, 0, 1, 3]])
+    with torch.no_grad():
+        expected = model(input_ids=ids).logits
+        got = model(input_ids=ids.to(dtype)).logits
+    assert torch.equal(got, expected)

@@ -456,7 +456,7 @@ class AlbertModel(AlbertPreTrainedModel):
         Every input is checked before anything runs.
 
         Args:
-            input_ids: ``(batch, sequence)`` int64 (or int32) token ids in ``[0, vocab_size)``, as the
+            input_ids: ``(batch, sequence)`` token ids in ``[0, vocab_size)`` (any integer dtype or bool; int64 as the
                 tokenizer returns them; ``sequence`` at most
                 ``max_position_embeddings``. Give this or ``inputs_embeds``, not both.
             attention_mask: ``(batch, sequence)``: 1 for a token to attend to, 0 for padding (any integer, bool
@@ -505,6 +505,8 @@ class AlbertModel(AlbertPreTrainedModel):
             token_type_ids = torch.zeros((b, t), dtype=torch.long, device=device)
         if position_ids is None:
             position_ids = torch.arange(t, device=device).expand(b, t)
+        if input_ids is not None and input_ids.dtype not in (torch.int64, torch.int32):
+            input_ids = input_ids.long()  # the lookup takes int64 or int32; the check accepted every integer dtype
         x = self.embeddings(input_ids, token_type_ids.long(), position_ids.long(), inputs_embeds)  # (B, T, E)
         mask = None
         if attention_mask is not None:
