@@ -39,6 +39,22 @@ class SpecialTokens:
 
     ``bos_token``/``eos_token`` alias ``[CLS]``/``[SEP]`` as in the original release. Only ``[MASK]``
     strips the whitespace on its left when written in text.
+
+    Frozen: a tokenizer that changes a special token (``add_special_tokens``) holds a new object.
+
+    Args:
+        unk_token: The piece given to text the vocabulary cannot spell; ``"<unk>"`` by default.
+        sep_token: The separator after each sequence; ``"[SEP]"`` by default.
+        pad_token: The token padding fills rows with; ``"<pad>"`` by default.
+        cls_token: The token in front of the input, whose output a classifier reads; ``"[CLS]"`` by
+            default.
+        mask_token: The token masked language modelling predicts; ``"[MASK]"`` by default. It is the one
+            special token that, written in text, swallows the whitespace on its left.
+        bos_token: The beginning-of-sequence token; ``"[CLS]"`` by default, as in the original release.
+        eos_token: The end-of-sequence token; ``"[SEP]"`` by default, as in the original release.
+
+    Raises:
+        ValueError: a token is not a non-empty str.
     """
 
     unk_token: str = "<unk>"
@@ -69,11 +85,26 @@ class SpecialTokens:
         return tuple(dict.fromkeys(ordered))
 
     def lstrip(self, token: str) -> bool:
-        """Whether ``token`` written in text swallows the whitespace on its left."""
+        """Whether ``token`` written in text swallows the whitespace on its left.
+
+        Args:
+            token: A token string, special or not.
+
+        Returns:
+            True for the mask token only; False for every other string.
+        """
         return token == self.mask_token
 
     def entry(self, token: str) -> dict[str, Any]:
-        """The ``AddedToken`` description of ``token`` as transformers writes it."""
+        """The ``AddedToken`` description of ``token`` as transformers writes it.
+
+        Args:
+            token: One of this object's special token strings (any string is described the same way).
+
+        Returns:
+            A new dict with ``content`` set to ``token``, ``lstrip`` from :meth:`lstrip`, ``normalized``,
+            ``rstrip`` and ``single_word`` False, in the key order of ``special_tokens_map.json``.
+        """
         return {
             "content": token,
             "lstrip": self.lstrip(token),
@@ -83,7 +114,12 @@ class SpecialTokens:
         }
 
     def to_map(self) -> dict[str, Any]:
-        """``special_tokens_map.json`` content."""
+        """``special_tokens_map.json`` content.
+
+        Returns:
+            A new dict from each of the seven names (``unk_token`` ... ``eos_token``, in field order) to
+            :meth:`entry` of its token; :meth:`from_map` reads it back.
+        """
         return {name: self.entry(value) for name, value in asdict(self).items()}
 
     @classmethod
@@ -91,6 +127,18 @@ class SpecialTokens:
         """Read ``special_tokens_map.json``/``tokenizer_config.json`` entries (strings or dicts).
 
         A malformed entry raises ``ValueError`` naming ``source`` (the file) and the key.
+
+        Args:
+            data: The parsed JSON object. Only the seven special-token keys are read (see
+                :meth:`entries_of`); other keys are ignored.
+            source: What ``data`` was read from, put in front of error messages; ``"special tokens map"`` by
+                default.
+
+        Returns:
+            A :class:`SpecialTokens` with the tokens ``data`` sets and the defaults for the others.
+
+        Raises:
+            ValueError: an entry is neither a non-empty string nor an object whose ``"content"`` is one.
         """
         return cls(**cls.entries_of(data, source))
 
@@ -101,6 +149,19 @@ class SpecialTokens:
         Each value is a non-empty string or an ``AddedToken`` object whose ``"content"`` is one; None
         (transformers' "not set") is skipped. Anything else raises ``ValueError`` naming ``source`` and
         the key.
+
+        Args:
+            data: The parsed JSON object; only the seven special-token keys are read, a missing key is not
+                set.
+            source: What ``data`` was read from (a file name), put in front of error messages.
+
+        Returns:
+            A new dict from each key ``data`` sets to its token string (an object's ``"content"``), in field
+            order.
+
+        Raises:
+            ValueError: a value is an object without ``"content"``, or the string (or the content) is not
+                a non-empty str.
         """
         found: dict[str, str] = {}
         for name in cls.__dataclass_fields__:

@@ -113,6 +113,17 @@ class Preprocessing:
 
     The tokenizers, the fast converter, the saved ``tokenizer_config.json`` and the vocabulary trainer all
     take this object, so the switches are validated once and cannot be passed in a different order.
+
+    Args:
+        do_lower_case: If True (the default), text is lower-cased: character by character outside special
+            tokens (step 1), then each chunk again after accent stripping (step 3). False keeps the case.
+        remove_space: If True (the default), each chunk's whitespace runs collapse to one space and its ends
+            are stripped; False leaves the whitespace to SentencePiece.
+        keep_accents: If False (the default), each chunk is NFKD-decomposed and its combining marks dropped
+            (``é`` -> ``e``); True keeps the characters as they are.
+
+    Raises:
+        TypeError: a switch is not True or False (an int such as 1 is refused too).
     """
 
     do_lower_case: bool = True
@@ -126,7 +137,11 @@ class Preprocessing:
                 raise TypeError(f"{field.name} must be True or False, got {value!r}")
 
     def as_dict(self) -> dict[str, bool]:
-        """``{"do_lower_case": ..., "remove_space": ..., "keep_accents": ...}`` (the config.json keys)."""
+        """``{"do_lower_case": ..., "remove_space": ..., "keep_accents": ...}`` (the config.json keys).
+
+        Returns:
+            A new dict of the three switches, under the names ``tokenizer_config.json`` uses.
+        """
         return {
             "do_lower_case": self.do_lower_case,
             "remove_space": self.remove_space,
@@ -134,20 +149,48 @@ class Preprocessing:
         }
 
     def with_overrides(self, **switches: bool | None) -> Preprocessing:
-        """A copy with the switches that are not None replaced."""
+        """A copy with the switches that are not None replaced.
+
+        Args:
+            **switches: ``do_lower_case``, ``remove_space`` and ``keep_accents`` by name; each set to True or
+                False replaces that switch, None (a caller's "not given") keeps this object's value.
+
+        Returns:
+            A new :class:`Preprocessing`, or this same object when every switch given is None.
+
+        Raises:
+            TypeError: a name is not one of the three switches, or a value is neither None nor a bool
+                (raised by the constructor).
+        """
         given = {name: value for name, value in switches.items() if value is not None}
         return replace(self, **given) if given else self
 
     def lower(self, text: str) -> str:
         """Step 1: per-character lower-casing of text outside special tokens (identity without
-        ``do_lower_case``)."""
+        ``do_lower_case``).
+
+        Args:
+            text: The text to lower-case; the caller leaves special tokens out of it.
+
+        Returns:
+            :func:`lower_per_char` of ``text`` with ``do_lower_case``, else ``text`` itself.
+        """
         return lower_per_char(text) if self.do_lower_case else text
 
     def apply(self, chunk: str) -> str:
         """Step 3 on one chunk between special tokens (:func:`preprocess_text` with these switches).
 
-        Called once per chunk on the hot path, so the switches are read as attributes: building a dict
-        per call (``dataclasses.asdict``) once cost 40% of the slow tokenizer's time.
+        Called once per chunk on the hot path, so the switches are read as attributes: building a dict per
+        call (``dataclasses.asdict``, which walks the fields and copies each value) would redo that work for
+        every chunk of every text, next to string operations that are cheap on short chunks.
+
+        Args:
+            chunk: Text between special tokens, already through step 1 (:meth:`lower`) when the caller
+                follows the module's order.
+
+        Returns:
+            The chunk with whitespace collapsed (``remove_space``), LaTeX quotes replaced, accents stripped
+            (unless ``keep_accents``) and lower-cased (``do_lower_case``), in that order.
         """
         if self.remove_space:
             chunk = collapse_whitespace(chunk)
@@ -172,6 +215,19 @@ class Preprocessing:
         of spaces: they are the only difference from :meth:`apply`, and that tokenizer removes them. Without
         it, and ``remove_space`` set, every chunk goes through :meth:`apply`. ``lowered``: every chunk is
         ``self.lower(chunk)`` already (step 1 is not run again).
+
+        Args:
+            chunks: Texts between special tokens, in step 1's input form (not lower-cased) unless ``lowered``.
+            spaces_collapsed_later: True when the consumer of the result collapses runs of spaces and strips
+                the ends itself (SentencePiece's ``remove_extra_whitespaces``): printable chunks then keep
+                their runs of spaces. False (the default) gives exactly :meth:`apply`'s text.
+            lowered: True when every chunk has been through :meth:`lower` already, so step 1 is skipped;
+                False (the default) runs it.
+
+        Returns:
+            One preprocessed text per chunk, in order; an empty list for no chunks. With
+            ``spaces_collapsed_later`` a text may differ from :meth:`apply`'s by spaces only (runs of them, and
+            spaces at its ends).
         """
         if not chunks:
             return []
@@ -189,8 +245,9 @@ class Preprocessing:
         else:
             quick = [c.lower() for c in chunks]
         # LaTeX-style quote pairs are rare in most text: the chunks are touched only when the batch holds one
-        # (lower-casing makes no quote character, so the batch as given answers). A one-character search is
-        # several times faster than a two-character one, and most text has no backquote.
+        # (lower-casing makes no quote character, so the batch as given answers). A one-character search is a
+        # single-character scan, cheaper than a substring search, and most text has no backquote, so the
+        # "``" search is usually skipped.
         if ("`" in joined and "``" in joined) or "''" in joined:
             quick = [replace_quotes(c) for c in quick]
         # ASCII controls (tabs, newlines, ...) anywhere? One byte translation of the batch answers for all
@@ -243,6 +300,14 @@ class Preprocessing:
         span of the second backquote; a collapsed whitespace run becomes one space with the span of the run's
         last character, the one next to the word that follows (as the fast tokenizer's normaliser does);
         dropped characters (combining marks, stripped ends) have no output character.
+
+        Args:
+            part: Original text between special tokens (not lower-cased; step 1 is run here).
+
+        Returns:
+            ``(text, spans)``: ``text`` is ``self.apply(self.lower(part))``, and ``spans[i]`` is the
+            ``(start, end)`` range of the characters of ``part`` that ``text[i]`` came from. Should the
+            character walk ever disagree with ``text`` in length, every span is the whole part.
         """
         chars: list[tuple[str, int, int]] = [(c, i, i + 1) for i, c in enumerate(part)]
         if self.do_lower_case:
@@ -318,9 +383,9 @@ def char_class(chars: frozenset[str], flavor: str = "oniguruma") -> str:
 
 def class_pattern(chars: frozenset[str]) -> re.Pattern[str]:
     """A compiled Python regex finding any of ``chars``. A large class is slow to test in Python's ``re``
-    (about 300 ns a character for thousands of code points), so the class is guarded by a one-range
-    look-ahead that lets every other ASCII character through at once: same matches, about 12x faster on
-    mostly-ASCII text."""
+    (each character is checked against a set of thousands of code points), so the class is guarded by a
+    look-ahead that rejects every other ASCII character with one small test: same matches, and on
+    mostly-ASCII text the large class is tested only at the few characters the guard lets through."""
     others = frozenset(map(chr, range(128))) - chars
     guard = f"(?={char_class(others, 'python').replace('[', '[^', 1)})" if others else ""
     return re.compile(guard + char_class(chars, "python"))
