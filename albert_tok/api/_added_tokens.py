@@ -154,7 +154,7 @@ class AddedVocabulary:
         if self._trigger is None:
             return None
         joined = "".join(texts)
-        if len(self.trigger_chars) <= _FEW_TRIGGERS:  # str.find is much faster than a regex scan
+        if len(self.trigger_chars) <= _FEW_TRIGGERS:  # a few str.find scans run in C with no regex engine
             present = [c for c in self.trigger_chars if c in joined]
             if not present:
                 return None

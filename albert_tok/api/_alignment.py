@@ -51,13 +51,21 @@ class RowSource(Protocol):
 
     def __len__(self) -> int: ...
 
-    def row_ids(self, row: int) -> list[int]: ...
+    def row_ids(self, row: int) -> list[int]:
+        """The token ids of ``row``, unpadded."""
+        ...
 
-    def word_ids(self, row: int) -> list[int | None]: ...
+    def word_ids(self, row: int) -> list[int | None]:
+        """The word index of each token of ``row``, None for special tokens."""
+        ...
 
-    def sequence_ids(self, row: int) -> list[int | None]: ...
+    def sequence_ids(self, row: int) -> list[int | None]:
+        """The sequence of each token of ``row``, None for special tokens."""
+        ...
 
-    def row_offsets(self, row: int) -> list[tuple[int, int]]: ...
+    def row_offsets(self, row: int) -> list[tuple[int, int]]:
+        """The character span of each token of ``row``."""
+        ...
 
 
 class Alignment:
@@ -126,27 +134,34 @@ class Alignment:
 
     # -- per row -------------------------------------------------------------------------------------
     def tokens(self, row: int) -> list[str]:
+        """The token strings of ``row``, padded with the pad token; IndexError for a row out of range."""
         return self._get("tokens", row)
 
     def word_ids(self, row: int) -> list[int | None]:
+        """The word index of each token of ``row``, None for special tokens and padding."""
         return self._get("word_ids", row)
 
     def sequence_ids(self, row: int) -> list[int | None]:
+        """The sequence (0 or 1) of each token of ``row``, None for special tokens and padding."""
         return self._get("sequence_ids", row)
 
     def offsets(self, row: int) -> list[tuple[int, int]]:
+        """The ``(start, end)`` character span of each token of ``row``, ``(0, 0)`` for padding."""
         return self._get("offsets", row)
 
     # -- mappings (transformers' fast BatchEncoding semantics) ---------------------------------------
     def token_to_sequence(self, row: int, token: int) -> int | None:
+        """:meth:`albert_tok.BatchEncoding.token_to_sequence` of ``row``; IndexError for a token out of range."""
         seq = self.sequence_ids(row)
         return seq[_index(token, len(seq))]
 
     def token_to_word(self, row: int, token: int) -> int | None:
+        """:meth:`albert_tok.BatchEncoding.token_to_word` of ``row``."""
         words = self.word_ids(row)
         return words[_index(token, len(words))]
 
     def token_to_chars(self, row: int, token: int) -> CharSpan | None:
+        """:meth:`albert_tok.BatchEncoding.token_to_chars` of ``row``."""
         seq = self.sequence_ids(row)
         k = _index(token, len(seq))
         if seq[k] is None:
@@ -155,6 +170,7 @@ class Alignment:
         return CharSpan(start, end)
 
     def word_to_tokens(self, row: int, word: int, sequence: int = 0) -> TokenSpan | None:
+        """:meth:`albert_tok.BatchEncoding.word_to_tokens` of ``row``."""
         hits = [
             k
             for k, (w, s) in enumerate(zip(self.word_ids(row), self.sequence_ids(row), strict=False))
@@ -163,6 +179,7 @@ class Alignment:
         return TokenSpan(hits[0], hits[-1] + 1) if hits else None
 
     def word_to_chars(self, row: int, word: int, sequence: int = 0) -> CharSpan | None:
+        """:meth:`albert_tok.BatchEncoding.word_to_chars` of ``row``."""
         span = self.word_to_tokens(row, word, sequence)
         if span is None:
             return None
@@ -170,12 +187,14 @@ class Alignment:
         return CharSpan(offsets[span.start][0], offsets[span.end - 1][1])
 
     def char_to_token(self, row: int, char: int, sequence: int = 0) -> int | None:
+        """:meth:`albert_tok.BatchEncoding.char_to_token` of ``row``."""
         for k, ((start, end), s) in enumerate(zip(self.offsets(row), self.sequence_ids(row), strict=False)):
             if s == sequence and start <= char < end:
                 return k
         return None
 
     def char_to_word(self, row: int, char: int, sequence: int = 0) -> int | None:
+        """:meth:`albert_tok.BatchEncoding.char_to_word` of ``row``."""
         token = self.char_to_token(row, char, sequence)
         return None if token is None else self.word_ids(row)[token]
 

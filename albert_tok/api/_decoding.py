@@ -57,7 +57,21 @@ class TokenizerDecoding(TokenizerVocabulary):
     clean_up_tokenization_spaces: bool
 
     def convert_tokens_to_string(self, tokens: Sequence[str]) -> str:
-        """Join pieces into text; special tokens are written as they are, set off by a space."""
+        """Join pieces into text; special tokens are written as they are, set off by a space.
+
+        As transformers' slow tokenizer does it: each run of pieces between special tokens is decoded on its
+        own (``▁`` is a space, the run's leading ``▁`` dropped), a space goes before each non-empty run that
+        ends at a special token, and the special token follows its run directly: ``["▁hello", "[SEP]",
+        "▁x"]`` gives ``"hello[SEP]x"``.
+
+        Args:
+            tokens: Token strings (vocabulary pieces, added or special tokens), as
+                :meth:`convert_ids_to_tokens` gives them.
+
+        Returns:
+            The text, stripped of whitespace at both ends. Non-special added tokens are joined like pieces
+            here; :meth:`decode` sets them apart.
+        """
         special = set(self.all_special_tokens)
         out = ""
         current: list[str] = []
@@ -84,7 +98,28 @@ class TokenizerDecoding(TokenizerVocabulary):
     ) -> str:
         """Text of ``token_ids`` (an int, a list or tuple of ints or numpy integers, a numpy array or a 1-D
         tensor), as transformers' slow tokenizer decodes: added tokens that are not special (and special ones
-        after the vocabulary) are written as they are, joined to the text around them by a space."""
+        after the vocabulary) are written as they are, joined to the text around them by a space.
+
+        Args:
+            token_ids: The ids to decode: an int, a flat list or tuple of ints (numpy integers included), a
+                numpy array or a 1-D tensor.
+            skip_special_tokens: If True, special tokens (named and additional) are left out; False (the
+                default) writes them.
+            clean_up_tokenization_spaces: True removes the space before ``. ? ! ,`` and English
+                contractions (transformers' ``clean_up_tokenization``); False keeps the text as decoded; None
+                (the default) uses the tokenizer's ``clean_up_tokenization_spaces`` setting (False unless
+                its ``tokenizer_config.json`` says otherwise).
+            spaces_between_special_tokens: If True (the default), a verbatim added token is joined to the
+                text around it by a space, as transformers' slow tokenizer does; False joins them with
+                nothing.
+
+        Returns:
+            The decoded text.
+
+        Raises:
+            TypeError: ``token_ids`` is not one of the accepted kinds (a float, a string, a nested list).
+            ValueError: an id is negative or not below ``len(tokenizer)``.
+        """
         tokens = self.convert_ids_to_tokens(as_id_list(token_ids), skip_special_tokens=skip_special_tokens)
         special = set(self.all_special_tokens)
         base = self.vocab_size
@@ -119,7 +154,29 @@ class TokenizerDecoding(TokenizerVocabulary):
         spaces_between_special_tokens: bool = True,
     ) -> list[str]:
         """``decode`` of each sequence of ``sequences`` (a list or tuple of id sequences, or a 2-D array or
-        tensor)."""
+        tensor).
+
+        Args:
+            sequences: The id sequences: a list or tuple of what :meth:`decode` takes, or a 2-D numpy array or
+                tensor (one row per sequence, padding included unless skipped as a special token).
+            skip_special_tokens: If True, special tokens (named and additional) are left out; False (the
+                default) writes them.
+            clean_up_tokenization_spaces: True removes the space before ``. ? ! ,`` and English
+                contractions (transformers' ``clean_up_tokenization``); False keeps the text as decoded; None
+                (the default) uses the tokenizer's ``clean_up_tokenization_spaces`` setting (False unless
+                its ``tokenizer_config.json`` says otherwise).
+            spaces_between_special_tokens: If True (the default), a verbatim added token is joined to the
+                text around it by a space, as transformers' slow tokenizer does; False joins them with
+                nothing.
+
+        Returns:
+            One decoded text per sequence, in order.
+
+        Raises:
+            TypeError: ``sequences`` is not a list, tuple, array or tensor (a single int, for one), or an
+                item of it is not what :meth:`decode` takes. A flat list of ints is decoded id by id.
+            ValueError: an id is negative or not below ``len(tokenizer)``.
+        """
         if hasattr(sequences, "tolist"):
             sequences = sequences.tolist()
         if not isinstance(sequences, (list, tuple)):

@@ -29,6 +29,12 @@ def as_id_list(ids: Any) -> list[int]:
     """Token ids as a list of int from an int, a list or tuple of ints (numpy integer scalars such as
     ``np.int64`` included, as transformers takes them), a numpy array or a 1-D tensor.
 
+    Args:
+        ids: The ids, in one of the forms above.
+
+    Returns:
+        A list of Python ints (one item for a single int); the values are not checked against a vocabulary.
+
     Raises:
         TypeError: anything else (a float, a string, a nested list), naming what was given.
     """
@@ -166,6 +172,26 @@ class TokenizerVocabulary:
 
         A str becomes ``AddedToken(token, normalized=not special)``; ``AddedToken``/``tokenizers.AddedToken``
         objects keep their options. A token already in the vocabulary keeps its id (still matched in text).
+        Adding a token that is already an added token replaces its options and keeps its id. With a
+        lower-casing tokenizer, a non-special ``normalized`` token is stored lower-cased.
+
+        Args:
+            new_tokens: One token or a list or tuple of them; each a str, an :class:`~albert_tok.AddedToken`
+                or a ``tokenizers.AddedToken``. Empty strings and strings that are already added tokens are
+                skipped, as transformers does.
+            special_tokens: If True, every token is made special (not lower-cased, skipped by
+                ``decode(..., skip_special_tokens=True)``). False (the default) keeps each token's own kind.
+                Either way, each special token that is not yet one of the tokenizer's special tokens is
+                appended to ``additional_special_tokens``.
+
+        Returns:
+            How many new ids were made after the vocabulary (tokens that already had an id do not count).
+
+        Raises:
+            TypeError: an item (or ``new_tokens`` itself, when it is not a list or tuple) is neither a str nor
+                an added token, or a ``tokenizers.AddedToken``-like object has an option that is not a bool.
+            ValueError: an object or ``{"content": ...}`` entry has an empty content, or an entry lacks
+                ``"content"`` or has another key.
         """
         if isinstance(new_tokens, (str, AddedToken)) or not isinstance(new_tokens, (list, tuple)):
             new_tokens = [new_tokens]  # type: ignore[list-item]
@@ -190,7 +216,26 @@ class TokenizerVocabulary:
         self, special_tokens_dict: Mapping[str, Any], replace_additional_special_tokens: bool = True
     ) -> int:
         """Set named special tokens (``{"pad_token": "[PAD]"}``) and ``additional_special_tokens``, adding
-        those not yet known; return how many new ids were made (transformers' semantics)."""
+        those not yet known; return how many new ids were made (transformers' semantics).
+
+        Args:
+            special_tokens_dict: Keys from :data:`SPECIAL_TOKEN_KEYS` (``unk_token``, ``sep_token``,
+                ``pad_token``, ``cls_token``, ``mask_token``, ``bos_token``, ``eos_token``,
+                ``additional_special_tokens``). A named key takes a str or an added token and replaces that
+                special token; ``additional_special_tokens`` takes a list or tuple of them.
+            replace_additional_special_tokens: If True (the default), a non-empty
+                ``additional_special_tokens`` list replaces the current one (the tokens it drops keep their
+                ids and stay matched in text, as in transformers); False appends the new ones.
+
+        Returns:
+            How many new ids were made after the vocabulary.
+
+        Raises:
+            TypeError: ``special_tokens_dict`` is not a mapping, ``additional_special_tokens`` is not a list
+                or tuple, or a value is neither a str nor an added token.
+            ValueError: a key is not one of the accepted keys, a token is empty, or a ``{"content": ...}``
+                entry lacks ``"content"`` or has another key.
+        """
         if not isinstance(special_tokens_dict, Mapping):
             raise TypeError(f"special_tokens_dict must be a dict, got {type(special_tokens_dict).__name__}")
         unknown = sorted(set(special_tokens_dict) - set(SPECIAL_TOKEN_KEYS))
@@ -235,18 +280,30 @@ class TokenizerVocabulary:
         return len(self._pieces) + sum(1 for i in self._added_tokens if i >= len(self._pieces))
 
     def get_vocab(self) -> dict[str, int]:
+        """Every token and its id: the SentencePiece pieces, then the added tokens.
+
+        Returns:
+            A new dict from token string to id, pieces and added tokens alike.
+        """
         return {**self._piece_to_id, **self._added.encoder}
 
     def get_added_vocab(self) -> dict[str, int]:
-        """Added tokens (special tokens of the vocabulary included) -> id, as transformers' slow tokenizer."""
+        """Added tokens (special tokens of the vocabulary included) -> id, as transformers' slow tokenizer.
+
+        Returns:
+            A new dict from each added token's content to its id, in id order.
+        """
         return dict(self._added.encoder)
 
     @property
     def added_tokens_decoder(self) -> dict[int, AddedToken]:
+        """Id -> :class:`~albert_tok.AddedToken` of every added token (special tokens included), in id order;
+        a new dict."""
         return dict(self._added.decoder)
 
     @property
     def added_tokens_encoder(self) -> dict[str, int]:
+        """Content -> id of every added token (special tokens included), in id order; a new dict."""
         return dict(self._added.encoder)
 
     def _token_to_id(self, token: str) -> int:
@@ -256,6 +313,14 @@ class TokenizerVocabulary:
         return self._piece_to_id.get(token, self._piece_to_id[self.special_tokens.unk_token])
 
     def convert_tokens_to_ids(self, tokens: str | Iterable[str]) -> int | list[int]:
+        """The id of each token: an added token's id, else the piece's; an unknown token gets ``unk_token_id``.
+
+        Args:
+            tokens: One token string, or an iterable of them.
+
+        Returns:
+            An int for a str, else a list of ints in the same order.
+        """
         if isinstance(tokens, str):
             return self._token_to_id(tokens)
         return [self._token_to_id(t) for t in tokens]
@@ -265,6 +330,21 @@ class TokenizerVocabulary:
         return token.content if token is not None else self._pieces[index]
 
     def convert_ids_to_tokens(self, ids: int | Iterable[int], skip_special_tokens: bool = False) -> str | list[str]:
+        """The token string of each id: an added token's content, else the SentencePiece piece.
+
+        Args:
+            ids: An int, a flat list or tuple of ints (numpy integers included), a numpy array or a 1-D
+                tensor.
+            skip_special_tokens: If True, the ids of special tokens are left out; False (the default) keeps
+                them.
+
+        Returns:
+            A str for an int (an empty list when that one id is skipped), else a list of str.
+
+        Raises:
+            TypeError: ``ids`` is not one of the accepted kinds.
+            ValueError: an id is negative or not below ``len(tokenizer)``.
+        """
         single = isinstance(ids, int)
         id_list = as_id_list(ids)
         size = len(self)
@@ -278,70 +358,87 @@ class TokenizerVocabulary:
     # -- special tokens ----------------------------------------------------------------------------
     @property
     def unk_token(self) -> str:
+        """The unknown token (``<unk>`` by default), given to text the vocabulary cannot spell."""
         return self.special_tokens.unk_token
 
     @property
     def sep_token(self) -> str:
+        """The separator token (``[SEP]`` by default), after each sequence."""
         return self.special_tokens.sep_token
 
     @property
     def pad_token(self) -> str:
+        """The padding token (``<pad>`` by default)."""
         return self.special_tokens.pad_token
 
     @property
     def cls_token(self) -> str:
+        """The classification token (``[CLS]`` by default), at the start of every input."""
         return self.special_tokens.cls_token
 
     @property
     def mask_token(self) -> str:
+        """The mask token (``[MASK]`` by default), predicted by masked language modelling."""
         return self.special_tokens.mask_token
 
     @property
     def bos_token(self) -> str:
+        """The beginning-of-sequence token (``[CLS]`` by default, as in the original release)."""
         return self.special_tokens.bos_token
 
     @property
     def eos_token(self) -> str:
+        """The end-of-sequence token (``[SEP]`` by default, as in the original release)."""
         return self.special_tokens.eos_token
 
     @property
     def unk_token_id(self) -> int:
+        """The id of :attr:`unk_token`."""
         return self._token_to_id(self.special_tokens.unk_token)
 
     @property
     def sep_token_id(self) -> int:
+        """The id of :attr:`sep_token`."""
         return self._token_to_id(self.special_tokens.sep_token)
 
     @property
     def pad_token_id(self) -> int:
+        """The id of :attr:`pad_token`."""
         return self._token_to_id(self.special_tokens.pad_token)
 
     @property
     def cls_token_id(self) -> int:
+        """The id of :attr:`cls_token`."""
         return self._token_to_id(self.special_tokens.cls_token)
 
     @property
     def mask_token_id(self) -> int:
+        """The id of :attr:`mask_token`."""
         return self._token_to_id(self.special_tokens.mask_token)
 
     @property
     def bos_token_id(self) -> int:
+        """The id of :attr:`bos_token`."""
         return self._token_to_id(self.special_tokens.bos_token)
 
     @property
     def eos_token_id(self) -> int:
+        """The id of :attr:`eos_token`."""
         return self._token_to_id(self.special_tokens.eos_token)
 
     @property
     def pad_token_type_id(self) -> int:
+        """The token type id padding gets: always 0."""
         return 0
 
     @property
     def additional_special_tokens(self) -> list[str]:
+        """The special tokens beyond the named ones, in the order they were added; a new list."""
         return list(self._additional_special)
 
     @property
     def additional_special_tokens_ids(self) -> list[int]:
+        """The ids of :attr:`additional_special_tokens`, in the same order."""
         return [self._token_to_id(t) for t in self._additional_special]
 
     @property
@@ -359,4 +456,5 @@ class TokenizerVocabulary:
 
     @property
     def all_special_ids(self) -> list[int]:
+        """The ids of :attr:`all_special_tokens`, in the same order."""
         return [self._token_to_id(t) for t in self.all_special_tokens]
