@@ -115,5 +115,5 @@ def test_pad_batch_errors():
         pad_batch({"input_ids": [[1], [2]], "labels": [[1]]}, 0)
     with pytest.raises(ValueError, match="no fill value for 'scores'"):
         pad_batch({"input_ids": [[1]], "scores": [[1]]}, 0)
-    with pytest.raises(ValueError, match="rows must be flat"):
+    with pytest.raises(ValueError, match="row 0 is not a flat list of numbers"):
         pad_batch({"input_ids": [[1]], "offset_mapping": [[(0, 1)]]}, 0, other=0)
