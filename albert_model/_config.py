@@ -156,6 +156,91 @@ class AlbertConfig:
     dtype the weights were saved in. ``extra`` holds keys this package does not use, so a checkpoint's
     ``config.json`` survives a load/save round trip. Fields assigned after construction are not re-checked
     until the config is loaded again.
+
+    Every argument is also an attribute of the same name, and every one but ``extra`` is a ``config.json``
+    key (``extra``'s own keys are written at the top level of the file beside them).
+
+    Example:
+        >>> from albert_model import AlbertConfig
+        >>> config = AlbertConfig.base(num_labels=3)
+        >>> config.hidden_size, config.num_labels, config.id2label[2]
+        (768, 3, 'LABEL_2')
+
+    Args:
+        vocab_size: rows of the word-embedding table, the number of token ids the model accepts; an int in
+            ``[1, 10**7]``. It must match the tokenizer's vocabulary (30000 for the published checkpoints).
+        embedding_size: width of the (factorised) token, position and token-type embeddings, projected to
+            ``hidden_size`` before the first layer; an int in ``[1, 65536]``.
+        hidden_size: width of every transformer layer and of the pooler; an int in ``[1, 65536]`` divisible by
+            ``num_attention_heads``.
+        num_hidden_layers: how many layer steps the encoder runs; an int in ``[1, 1024]`` and a multiple of
+            ``num_hidden_groups``.
+        num_hidden_groups: how many distinct groups of layer parameters there are: consecutive steps share a
+            group, ``num_hidden_layers // num_hidden_groups`` steps each (1, every published ALBERT, shares one
+            group across all layers); an int in ``[1, num_hidden_layers]``.
+        num_attention_heads: attention heads per layer; an int in ``[1, 65536]`` dividing ``hidden_size``.
+        intermediate_size: width of each layer's feed-forward block; an int in ``[1, 262144]``.
+        inner_group_num: layers inside each group, run one after the other at every step; an int in
+            ``[1, 1024]`` (1 in every published ALBERT).
+        hidden_act: the feed-forward activation, one of :data:`ACTIVATIONS` (``"gelu_new"``, the tanh
+            approximation, by default; ``"swish"`` is ``"silu"``).
+        hidden_dropout_prob: dropout on the embeddings and on each attention block's output while training; a
+            number in ``[0, 1)``.
+        attention_probs_dropout_prob: dropout on the attention probabilities while training; a number in
+            ``[0, 1)``.
+        max_position_embeddings: rows of the position-embedding table, the longest sequence the model
+            accepts; an int in ``[1, 10**6]``. A longer input raises ``ValueError`` at the forward pass.
+        type_vocab_size: rows of the token-type (segment) embedding table; an int in ``[1, 10**6]`` (2:
+            sentence A and B).
+        initializer_range: standard deviation of the normal distribution new weights are drawn from (a model
+            built from a config alone, task heads absent from a checkpoint, rows added by
+            ``resize_token_embeddings`` without mean resizing); a finite number >= 0.
+        layer_norm_eps: the epsilon of every LayerNorm; a finite number > 0.
+        classifier_dropout_prob: dropout before a classification head while training; a number in ``[0, 1)``,
+            or None for the head's fallback as in transformers (no dropout for sequence classification and
+            multiple choice, ``hidden_dropout_prob`` for token classification).
+        position_embedding_type: only ``"absolute"`` (learned positions, every published ALBERT) is
+            accepted; any other value raises ``ValueError``.
+        pad_token_id: the padding token's id: its word-embedding row is zeroed when weights are initialised
+            and gets no gradient (``nn.Embedding``'s ``padding_idx``); an int in ``[0, vocab_size)``, or None
+            for no padding row.
+        bos_token_id: the id of the token that starts a sequence (``[CLS]``, 2), kept for transformers; an int
+            >= 0 or None. The model does not read it.
+        eos_token_id: the id of the token that ends a sequence (``[SEP]``, 3), kept for transformers; an int
+            >= 0 or None. The model does not read it.
+        id2label: label id -> label name for the classification heads, ids ``0..num_labels-1`` (ints, or
+            strings of digits as JSON object keys are). Empty (the default) means ``LABEL_0..LABEL_{n-1}`` for
+            ``num_labels`` labels (two when that is not given either).
+        label2id: label name -> id. Empty (the default) means the inverse of ``id2label``.
+        problem_type: what a sequence-classification loss treats the labels as: ``"regression"`` (mean
+            squared error), ``"single_label_classification"`` (cross-entropy), ``"multi_label_classification"``
+            (binary cross-entropy per label), or None to decide from the labels (one label: regression; integer
+            labels: single-label; float labels: multi-label). Pipelines read it the same way to choose
+            between softmax, sigmoid and the raw score.
+        architectures: the class names the checkpoint was saved from (``["AlbertForMaskedLM"]``), written by
+            ``save_pretrained``; a list of strings, or None when unknown (then the key is left out of the file).
+            The ONNX export reads it to pick a head when none is named.
+        model_type: must be ``"albert"``; a ``config.json`` of another model raises ``ValueError``.
+        dtype: the dtype the weights were saved in, ``"float32"``, ``"float16"``, ``"bfloat16"`` or
+            ``"float64"`` (``torch.float16`` and ``"torch.float16"`` are accepted and stored as
+            ``"float16"``), or None when not recorded. Written under both ``dtype`` and ``torch_dtype``.
+        output_attentions: whether a forward pass returns every layer's attention probabilities when its own
+            ``output_attentions`` argument is left None. Written to the file only when True.
+        output_hidden_states: whether a forward pass returns the hidden states after the embeddings and after
+            every layer when its own ``output_hidden_states`` argument is left None. Written to the file only
+            when True.
+        return_dict: whether a forward pass returns an output dataclass (True) or transformers' plain tuple
+            (False) when its own ``return_dict`` argument is left None. Written to the file only when False.
+        extra: the ``config.json`` keys this class does not know, kept as read and written back on save.
+        num_labels: a constructor argument, not a field: the number of labels, an int in ``[1, 10**6]``; it
+            builds ``id2label``/``label2id`` as ``LABEL_i`` when ``id2label`` is not given, and is ignored
+            with a ``UserWarning`` when it disagrees with a given ``id2label``. Afterwards
+            ``config.num_labels`` is ``len(id2label)``, and assigning a different count rebuilds both maps.
+
+    Raises:
+        ValueError: a field of the wrong type or out of range, or sizes that together make a model of more
+            than :data:`MAX_PARAMETERS` parameters; the message names the key and what is accepted (see
+            :meth:`validate`).
     """
 
     vocab_size: int = 30000
@@ -217,7 +302,19 @@ class AlbertConfig:
         self.validate()
 
     def validate(self) -> None:
-        """Check every field; raise ``ValueError`` naming the first bad one."""
+        """Check every field; raise ``ValueError`` naming the first bad one.
+
+        Called by the constructor. Normalises as it checks: ``id2label`` keys become ints, a missing
+        ``label2id`` is derived from ``id2label``, and ``dtype`` becomes its plain name (``"float16"``).
+
+        Raises:
+            ValueError: a field of the wrong type or out of its range (the message names the ``config.KEY``
+                and what is accepted), sizes whose product exceeds :data:`MAX_PARAMETERS` parameters (the
+                message lists the sizes to check for a typo), ``hidden_size`` not divisible by
+                ``num_attention_heads``, ``num_hidden_layers`` not a multiple of ``num_hidden_groups``, a
+                ``position_embedding_type`` other than ``"absolute"`` or a ``model_type`` other than
+                ``"albert"``.
+        """
         for name, upper in LIMITS.items():
             value = getattr(self, name)
             if not _is_int(value) or not 1 <= value <= upper:
@@ -292,7 +389,12 @@ class AlbertConfig:
             raise _bad(f"config.extra must be a dict, got {type(self.extra).__name__}")
 
     def parameter_count(self) -> int:
-        """Parameters of :class:`AlbertModel` with its pooler, from the sizes alone (a task head adds a few)."""
+        """Parameters of :class:`AlbertModel` with its pooler, from the sizes alone (a task head adds a few).
+
+        Returns:
+            The parameter count, computed without building anything (so it can refuse a typo before any
+            tensor is allocated).
+        """
         e, h, i = self.embedding_size, self.hidden_size, self.intermediate_size
         embeddings = e * (self.vocab_size + self.max_position_embeddings + self.type_vocab_size + 2)  # + LayerNorm
         layer = 4 * (h * h + h) + 2 * h + (h * i + i) + (i * h + h) + 2 * h  # attention, its norm, FFN, norm
@@ -300,6 +402,7 @@ class AlbertConfig:
 
     @property
     def head_dim(self) -> int:
+        """The width of one attention head: ``hidden_size // num_attention_heads``."""
         return self.hidden_size // self.num_attention_heads
 
     @property
@@ -312,7 +415,19 @@ class AlbertConfig:
         self.dtype = dtype_name(value)
 
     def with_labels(self, labels: list[str] | int) -> AlbertConfig:
-        """A copy with ``num_labels`` labels (names, or a count giving ``LABEL_i``)."""
+        """A copy with ``num_labels`` labels (names, or a count giving ``LABEL_i``).
+
+        Args:
+            labels: the label names in id order (``["neg", "pos"]`` gives ``id2label == {0: "neg", 1: "pos"}``),
+                or a count ``n`` giving ``LABEL_0..LABEL_{n-1}``.
+
+        Returns:
+            A deep copy of this config with ``id2label`` and ``label2id`` replaced; this config is unchanged.
+
+        Raises:
+            ValueError: a count outside ``[1, 10**6]``, an empty list, or a name that is neither a string nor
+                an int (ints become their string).
+        """
         if isinstance(labels, int):
             ids, names = _default_labels(labels)
         else:
@@ -325,7 +440,19 @@ class AlbertConfig:
         """A validated copy with ``config.json`` keys replaced (unknown keys go to ``extra``), with
         transformers' label semantics: a new ``num_labels`` rebuilds ``id2label``/``label2id`` (the same count
         keeps them), a new ``id2label`` brings its own ``label2id`` unless one is given, and ``num_labels``
-        given with ``id2label`` must agree with it."""
+        given with ``id2label`` must agree with it.
+
+        Args:
+            **overrides: ``config.json`` keys and their new values (``hidden_dropout_prob=0.1``,
+                ``num_labels=3``, ``torch_dtype="float16"``); none gives a plain deep copy.
+
+        Returns:
+            A new, validated config; this one is unchanged.
+
+        Raises:
+            ValueError: ``num_labels`` given with an ``id2label`` of another length, or a value the
+                constructor refuses (see :meth:`validate`).
+        """
         if not overrides:
             return copy.deepcopy(self)
         data = self.to_dict()
@@ -346,7 +473,18 @@ class AlbertConfig:
 
     @classmethod
     def base(cls, **overrides: Any) -> AlbertConfig:
-        """albert-base-v2's shapes (hidden 768, 12 layers, 12 heads, ffn 3072, embeddings 128)."""
+        """albert-base-v2's shapes (hidden 768, 12 layers, 12 heads, ffn 3072, embeddings 128).
+
+        Args:
+            **overrides: constructor arguments that replace these shapes or any other default
+                (``num_hidden_layers=6``, ``num_labels=3``).
+
+        Returns:
+            A new, validated config.
+
+        Raises:
+            ValueError: an override the constructor refuses (see :meth:`validate`).
+        """
         values: dict[str, Any] = {"hidden_size": 768, "num_attention_heads": 12, "intermediate_size": 3072}
         values.update(overrides)
         return cls(**values)
@@ -354,11 +492,29 @@ class AlbertConfig:
     # -- JSON ----------------------------------------------------------------------------------------
     @classmethod
     def field_names(cls) -> frozenset[str]:
-        """The keys this class reads from ``config.json`` (``num_labels`` and ``torch_dtype`` included)."""
+        """The keys this class reads from ``config.json`` (``num_labels`` and ``torch_dtype`` included).
+
+        Returns:
+            The key names; any other key of a file goes to :attr:`extra`.
+        """
         return frozenset(f.name for f in fields(cls) if f.name != "extra") | {"num_labels", "torch_dtype"}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AlbertConfig:
+        """Build a config from the parsed content of a ``config.json``.
+
+        Args:
+            data: the JSON object as a dict. Keys this class knows become fields; ``torch_dtype`` stands in
+                for a missing ``dtype``, ``num_labels`` is read as the constructor's argument, and every other
+                key goes to :attr:`extra`.
+
+        Returns:
+            A new, validated config.
+
+        Raises:
+            ValueError: ``data`` is not a dict, its ``model_type`` is not ``"albert"``, or a value the
+                constructor refuses (see :meth:`validate`).
+        """
         if not isinstance(data, dict):
             raise _bad(f"a config must be a JSON object, got {type(data).__name__}")
         if data.get("model_type", "albert") != "albert":
@@ -374,6 +530,14 @@ class AlbertConfig:
         return cls(**known, extra=extra)
 
     def to_dict(self) -> dict[str, Any]:
+        """The ``config.json`` content, as transformers writes it.
+
+        Returns:
+            A new dict: the keys of :attr:`extra` first, then every field (``id2label`` keys as strings, as
+            JSON requires). ``architectures`` and ``dtype`` are left out when None, ``output_attentions``,
+            ``output_hidden_states`` and ``return_dict`` when they hold their defaults, and ``dtype`` is also
+            written as ``torch_dtype`` for older transformers.
+        """
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
         out["id2label"] = {str(k): v for k, v in self.id2label.items()}
         if out["architectures"] is None:
@@ -390,7 +554,21 @@ class AlbertConfig:
 
     @classmethod
     def from_json(cls, path: str | os.PathLike[str]) -> AlbertConfig:
-        """Read transformers' ``config.json`` or Google's ``albert_config.json``; errors name the file."""
+        """Read transformers' ``config.json`` or Google's ``albert_config.json``; errors name the file.
+
+        Args:
+            path: the JSON file to read (a regular file; a directory, device or FIFO is refused before it is
+                opened).
+
+        Returns:
+            A new, validated config; keys this class does not know are kept in :attr:`extra`.
+
+        Raises:
+            FileNotFoundError: ``path`` does not exist.
+            NotARegularFileError: ``path`` is a directory, device, FIFO or socket (an ``OSError``).
+            ValueError: ``"PATH: ..."``: the file is not UTF-8 JSON, holds something other than a JSON
+                object, or a value the constructor refuses (see :meth:`validate`).
+        """
         p = os.fspath(path)
         data = read_json(p, "config file")  # a directory, device or FIFO is refused before it is opened
         if not isinstance(data, dict):
@@ -401,23 +579,56 @@ class AlbertConfig:
             raise ValueError(f"{p}: {exc}") from exc
 
     def to_json_string(self) -> str:
+        """The text :meth:`save_pretrained` writes.
+
+        Returns:
+            :meth:`to_dict` as JSON, indented by two spaces, keys sorted, ending with a newline.
+        """
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
     # -- directories, as transformers' AutoConfig ------------------------------------------------------
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike[str], **overrides: Any) -> AlbertConfig:
-        """``directory/config.json``, with ``overrides`` applied as :meth:`with_overrides` does."""
+        """``directory/config.json``, with ``overrides`` applied as :meth:`with_overrides` does.
+
+        Args:
+            directory: a checkpoint directory holding ``config.json``.
+            **overrides: ``config.json`` keys to replace after reading (``num_labels=3``).
+
+        Returns:
+            A new, validated config.
+
+        Raises:
+            FileNotFoundError: the directory has no ``config.json``.
+            ValueError: the file is not a valid ALBERT config, or an override is refused (see
+                :meth:`from_json` and :meth:`with_overrides`).
+        """
         path = os.path.join(os.fspath(directory), CONFIG_NAME)
         return cls.from_json(path).with_overrides(**overrides)
 
     def save_pretrained(self, directory: str | os.PathLike[str]) -> list[str]:
-        """Write ``directory/config.json`` atomically (the directory is created if missing)."""
+        """Write ``directory/config.json`` atomically (the directory is created if missing).
+
+        Other files in the directory are left as they are. A failed or killed write leaves the previous
+        ``config.json`` (see :func:`albert_tok.io.atomic.write_directory`).
+
+        Args:
+            directory: the directory to write into; it and its parents are made when missing.
+
+        Returns:
+            The paths written: ``[directory/config.json]``.
+        """
         return atomic.write_directory(
             os.fspath(directory), {CONFIG_NAME: self.to_json_string().encode("utf-8")}, create=True
         )
 
 
 def _get_num_labels(self: AlbertConfig) -> int:
+    """The number of labels: ``len(id2label)``; assigning a new count rebuilds ``id2label``/``label2id``.
+
+    Returns:
+        ``len(self.id2label)``.
+    """
     return len(self.id2label)
 
 

@@ -71,6 +71,27 @@ class LoadReport:
     the checkpoint lacks, and mismatched task-head ones re-initialised under ``ignore_mismatched_sizes``, also
     listed in ``reinitialized``), ``unused`` (parameters of another head). ``missing_head`` is the part of
     ``newly_initialized`` the class's predictions depend on: ask ``head_missing`` or call ``require_head()``.
+
+    ``from_pretrained`` builds one for every load and keeps it as ``model.load_report`` (and returns it with
+    ``output_loading_info=True``); the fields are filled by the loader, not by callers.
+
+    Attributes:
+        missing: parameter names of the base model that the model has and the checkpoint lacks (an error).
+        unexpected: parameter names of the base model that the checkpoint has and the model lacks (an
+            error).
+        mismatched: ``(name, checkpoint shape, model shape)`` of each parameter whose shapes differ and that
+            was not re-initialised (an error; under ``strict=False`` it is left as initialised).
+        newly_initialized: parameter names the checkpoint had no usable weights for and that were
+            initialised at random: head and pooler parameters it lacks, and the task-head parameters listed
+            in ``reinitialized``. Sorted.
+        unused: checkpoint parameters of a part this class does not have (another task's head, a pooler),
+            ignored.
+        reinitialized: ``(name, checkpoint shape, model shape)`` of task-head parameters whose shape
+            differed and that ``ignore_mismatched_sizes=True`` initialised afresh.
+        missing_head: the names among ``newly_initialized`` (and, under ``strict=False``, ``mismatched``)
+            that belong to the task head or the pooler it reads: when not empty the predictions are noise.
+        model_class: the name of the class that was loaded (``"AlbertForSequenceClassification"``).
+        source: the weight file (or shard index) the weights were read from, for messages.
     """
 
     missing: list[str] = field(default_factory=list)
@@ -85,6 +106,7 @@ class LoadReport:
 
     @property
     def ok(self) -> bool:
+        """True when nothing is ``missing``, ``unexpected`` or ``mismatched``: the checkpoint fits the class."""
         return not (self.missing or self.unexpected or self.mismatched)
 
     @property
@@ -93,6 +115,12 @@ class LoadReport:
         return bool(self.missing_head)
 
     def head_message(self) -> str:
+        """The message of :meth:`require_head`'s error.
+
+        Returns:
+            A sentence naming the class, the checkpoint and the head parameters initialised at random, and
+            saying to fine-tune the model or load a fine-tuned directory.
+        """
         return (
             f"{self.model_class} was loaded from {self.source}, which has no weights for its task head "
             f"({', '.join(self.missing_head)}): they were initialised at random, so its predictions mean "
@@ -100,11 +128,21 @@ class LoadReport:
         )
 
     def require_head(self) -> None:
-        """Raise :class:`MissingHeadError` if the task head was initialised at random."""
+        """Raise :class:`MissingHeadError` if the task head was initialised at random.
+
+        Raises:
+            MissingHeadError: ``missing_head`` is not empty; the message is :meth:`head_message`.
+        """
         if self.head_missing:
             raise MissingHeadError(self.head_message())
 
     def describe(self) -> str:
+        """The errors of this report, for a message.
+
+        Returns:
+            One line for the missing keys, one for the unexpected keys, one per shape mismatch followed by a
+            hint on ``ignore_mismatched_sizes`` and ``strict``; the empty string when :attr:`ok`.
+        """
         lines = []
         if self.missing:
             lines.append(f"missing keys ({len(self.missing)}): " + ", ".join(self.missing))

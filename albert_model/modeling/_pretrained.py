@@ -57,7 +57,19 @@ def _check_attn_implementation(value: str) -> None:
 
 
 class AlbertPreTrainedModel(nn.Module):
-    """Weight initialisation, checkpoint loading and saving shared by every ALBERT class."""
+    """Weight initialisation, checkpoint loading and saving shared by every ALBERT class.
+
+    Not used directly: build one of its subclasses (:class:`AlbertModel`, the ``AlbertFor...`` task classes)
+    from a config, whose weights are then initialised at random, or load one with :meth:`from_pretrained`.
+
+    Args:
+        config: the model's hyper-parameters; kept as ``self.config`` and shared (not copied).
+
+    Raises:
+        TypeError: ``config`` is not an :class:`AlbertConfig`.
+        ValueError: the model's parameters alone would need more memory than this machine has (checked on the
+            CPU before anything is allocated).
+    """
 
     config_class = AlbertConfig
     base_model_prefix = "albert"
@@ -88,7 +100,18 @@ class AlbertPreTrainedModel(nn.Module):
 
     def set_attn_implementation(self, attn_implementation: str) -> None:
         """``"sdpa"`` (the default), ``"eager"`` or ``"varlen"`` (see :mod:`albert_model.modeling._unpadded`), for this
-        model and every ALBERT model inside it, as transformers' method of the same name."""
+        model and every ALBERT model inside it, as transformers' method of the same name.
+
+        Args:
+            attn_implementation: ``"sdpa"`` and ``"eager"`` both run the padded path through
+                ``scaled_dot_product_attention`` (attention weights, when asked for, come from the eager
+                computation); ``"varlen"`` packs a right-padded batch down to its real tokens where that
+                changes nothing a caller reads, so no projection, feed-forward or LayerNorm runs on a padding
+                position. The real tokens' outputs agree between the three within float tolerance.
+
+        Raises:
+            ValueError: any other value; the model is left unchanged.
+        """
         _check_attn_implementation(attn_implementation)
         for module in self.modules():
             if isinstance(module, AlbertPreTrainedModel):
@@ -110,6 +133,11 @@ class AlbertPreTrainedModel(nn.Module):
             nn.init.zeros_(module.bias)
 
     def post_init(self) -> None:
+        """Initialise every weight as transformers does and tie the aliases; subclasses call it last in ``__init__``.
+
+        Linear and embedding weights are drawn from ``normal(0, config.initializer_range)`` (the padding row
+        zeroed), biases are zeroed, LayerNorms start at weight 1 and bias 0.
+        """
         self.apply(self._init_weights)
         self.tie_weights()
 
@@ -121,7 +149,18 @@ class AlbertPreTrainedModel(nn.Module):
             setattr(owner, name, self.get_parameter(source))
 
     def is_head_key(self, key: str) -> bool:
-        """Whether state-dict ``key`` belongs to this class's task head (or the pooler the head reads)."""
+        """Whether state-dict ``key`` belongs to this class's task head (or the pooler the head reads).
+
+        Loading asks it to tell a head that may start at random from a broken checkpoint.
+
+        Args:
+            key: a parameter name as in ``state_dict()`` (``"classifier.weight"``, ``"albert.pooler.bias"``).
+
+        Returns:
+            True when ``key`` starts with one of the class's ``head_modules`` prefixes, or names a pooler
+            parameter and the class's head reads the pooler; False otherwise (and always for
+            :class:`AlbertModel`, which has no head).
+        """
         if key.startswith(tuple(f"{m}." for m in self.head_modules)):
             return True
         pooler = f"{self.base_model_prefix}.pooler." if self.base_model_prefix else "pooler."
@@ -135,10 +174,13 @@ class AlbertPreTrainedModel(nn.Module):
 
     @property
     def device(self) -> torch.device:
+        """The device of the model's first parameter (all of them are on one device unless moved apart)."""
         return next(self.parameters()).device
 
     @property
     def dtype(self) -> torch.dtype:
+        """The dtype of the model's first floating-point parameter (``torch.float32`` unless loaded or cast
+        otherwise)."""
         return next(p.dtype for p in self.parameters() if p.is_floating_point())
 
     # -- checkpoints ---------------------------------------------------------------------------------
@@ -174,6 +216,70 @@ class AlbertPreTrainedModel(nn.Module):
         ``attn_implementation``: ``"sdpa"`` and ``"eager"`` run
         ``scaled_dot_product_attention`` (eagerly when attention weights are asked for); ``"varlen"`` packs
         padded batches to their real tokens (:meth:`set_attn_implementation`).
+
+        A save killed halfway is finished (or undone) first, as :mod:`albert_tok.io.atomic` records it. The
+        model comes back in evaluation mode (``model.train()`` before training).
+
+        Example:
+            >>> from albert_model import DEFAULT_MODEL, AlbertForMaskedLM, AlbertForSequenceClassification
+            >>> model = AlbertForMaskedLM.from_pretrained(DEFAULT_MODEL)
+            >>> model.load_report.head_missing
+            False
+            >>> clf = AlbertForSequenceClassification.from_pretrained(
+            ...     DEFAULT_MODEL, num_labels=3, ignore_mismatched_sizes=True
+            ... )  # warns: the classifier starts at random until fine-tuned
+            >>> clf.config.num_labels, clf.load_report.head_missing
+            (3, True)
+
+        Args:
+            directory: a local checkpoint directory holding ``config.json`` and the weights
+                (``model.safetensors``, its shards and ``model.safetensors.index.json``, or
+                ``pytorch_model.bin``, read in that order); a Hugging Face cache snapshot works too. There is
+                no download: a hub name that is not a directory raises ``FileNotFoundError``.
+            config: a config to use instead of ``directory/config.json`` (which is then not read); the
+                ``**kwargs`` overrides apply to a copy of it. None reads the directory's.
+            device: where to put the model (``"cpu"``, ``"cuda"``, ``"cuda:1"``, a ``torch.device``); None
+                leaves it on the default device it was built on (the CPU unless ``torch.set_default_device``
+                says otherwise).
+            dtype: the dtype of the floating-point parameters: a ``torch.dtype`` (``torch.bfloat16``), its
+                name (``"float16"``, ``"torch.float16"``) or ``"auto"`` (the config's ``dtype``, else that of
+                the first floating-point tensor in the file). None loads in the default dtype (float32)
+                whatever the file stores. ``model.config.dtype`` records the result.
+            torch_dtype: the older name of ``dtype``; give one of the two (both, differing, raise
+                ``ValueError``).
+            strict: True (the default) raises :class:`CheckpointError` when the checkpoint does not fit the
+                class (keys missing, unexpected or mis-shaped outside a head this class may initialise).
+                False loads what fits, leaves the rest as initialised, and warns with the full list instead;
+                non-finite weights and unusable dtypes raise either way.
+            ignore_mismatched_sizes: True re-initialises task-head parameters whose shape differs from the
+                checkpoint's (a new ``num_labels``) and lists them in ``load_report.reinitialized``; a
+                mis-shaped base parameter is still an error.
+            output_loading_info: True returns ``(model, load_report)`` instead of the model alone.
+            attn_implementation: ``"sdpa"``, ``"eager"`` or ``"varlen"``, checked before anything is read and
+                set on the loaded model (see :meth:`set_attn_implementation`); None keeps ``"sdpa"``.
+            **kwargs: ``config.json`` keys to override (``num_labels=3``, ``hidden_dropout_prob=0.1``), with
+                the semantics of :meth:`AlbertConfig.with_overrides`, and arguments of the class's
+                constructor (``add_pooling_layer=False`` for :class:`AlbertModel`).
+
+        Returns:
+            The model (an instance of the class this is called on), with ``model.load_report`` set to the
+            :class:`LoadReport` of the load; ``(model, load_report)`` with ``output_loading_info=True``.
+
+        Raises:
+            FileNotFoundError: ``directory`` does not exist, or has no ``config.json`` (when ``config`` is
+                None) or no weight file.
+            NotADirectoryError: ``directory`` is a file.
+            TypeError: ``config`` is not an :class:`AlbertConfig`, or a keyword argument is neither a
+                ``config.json`` key nor an argument of the class.
+            ValueError: a bad ``dtype``/``torch_dtype`` or ``attn_implementation``, an invalid config or
+                override, or a model too large for this machine's memory (before the weights are read).
+            CheckpointError: (a ``ValueError``) a weight file that cannot be read or that leaves the
+                directory, weights that are not finite or whose dtype cannot hold their parameter, a file that
+                is no ALBERT checkpoint, or, with ``strict=True``, a checkpoint that does not fit the class.
+
+        Warns:
+            HeadInitializedWarning: some parameters had no usable weights in the checkpoint and were
+                initialised at random (a task head the checkpoint lacks, or one re-initialised).
         """
         if attn_implementation is not None:
             _check_attn_implementation(attn_implementation)  # before loading, which may take long
@@ -206,6 +312,28 @@ class AlbertPreTrainedModel(nn.Module):
         Weights over ``max_shard_size`` (``"5GB"``, ``"500MB"`` or bytes) go into shards with a
         ``model.safetensors.index.json``, as transformers writes them; ``safe_serialization=False`` writes
         ``pytorch_model.bin``. Tied aliases are not written. Returns the written paths.
+
+        The config written names this class in ``architectures`` and the weights' dtype in ``dtype``. Weight
+        files of an earlier save in the same directory that this one does not overwrite (a single file
+        beside new shards, or the other way round) are removed as part of the save; other files (a
+        tokenizer, a README) are left alone. A failed or killed save leaves the previous one whole.
+
+        Args:
+            directory: the checkpoint directory to write; it and its parents are made when missing.
+            max_shard_size: the largest weight file to write, as bytes (an int) or a size string with
+                decimal or binary units (``"5GB"``, ``"500MB"``, ``"2GiB"``). Weights that fit are written as
+                one file; a tensor larger than the limit gets a shard of its own.
+            safe_serialization: True (the default) writes safetensors; False writes PyTorch pickles
+                (``pytorch_model.bin``), as older transformers did.
+            state_dict: the weights to write instead of the model's own (for instance gathered from a
+                distributed run); None writes ``self.state_dict()``. Tensors are moved to the CPU first.
+
+        Returns:
+            The paths written, ``config.json`` first, then the weight file or the shards and their index.
+
+        Raises:
+            ValueError: ``max_shard_size`` is not a positive size.
+            OSError: the directory cannot be written; the previous save is left as it was.
         """
         return save_model(
             self, directory, max_shard_size=max_shard_size, safe_serialization=safe_serialization, state_dict=state_dict
@@ -213,14 +341,31 @@ class AlbertPreTrainedModel(nn.Module):
 
     # -- embeddings ----------------------------------------------------------------------------------
     def get_input_embeddings(self) -> nn.Embedding:
+        """The word-embedding table (``vocab_size`` x ``embedding_size``).
+
+        Returns:
+            The ``nn.Embedding`` module itself, not a copy: changing its weights changes the model's (and the
+            tied masked-LM decoder's).
+        """
         base = getattr(self, self.base_model_prefix)
         return base.get_input_embeddings()
 
     def set_input_embeddings(self, value: nn.Embedding) -> None:
+        """Replace the word-embedding table.
+
+        Args:
+            value: the new ``nn.Embedding``; its width must be ``config.embedding_size``. ``config.vocab_size``
+                is not updated and a tied decoder is not re-tied: :meth:`resize_token_embeddings` does both.
+        """
         getattr(self, self.base_model_prefix).set_input_embeddings(value)
 
     def get_output_embeddings(self) -> nn.Linear | None:
-        """The vocabulary projection of masked-LM classes; None for the others."""
+        """The vocabulary projection of masked-LM classes; None for the others.
+
+        Returns:
+            The decoder ``nn.Linear`` (its weight tied to the word embeddings) of classes that predict tokens
+            (:class:`AlbertForMaskedLM`, :class:`AlbertForPreTraining`); None for every other class.
+        """
         return None
 
     def resize_token_embeddings(
@@ -231,6 +376,26 @@ class AlbertPreTrainedModel(nn.Module):
         Old rows are kept; new rows are the old rows' mean (``mean_resizing``, transformers' default: sampled
         from their mean and a vanishing covariance) or ``normal(0, initializer_range)``. The tied decoder and
         its bias follow (new bias entries 0), and ``config.vocab_size`` is updated.
+
+        The embedding parameter is resized in place (the same ``nn.Parameter``), so tied aliases and an
+        optimizer holding it keep pointing at it.
+
+        Args:
+            new_num_tokens: the new vocabulary size, an int in ``[1, 10**7]``; None keeps the current size
+                (useful with ``pad_to_multiple_of`` alone).
+            pad_to_multiple_of: round the size up to a multiple of this positive int (64 suits tensor cores);
+                None does not round. With ``new_num_tokens`` also None, nothing changes.
+            mean_resizing: True (the default, as transformers) draws new rows from a normal centred on the
+                old rows' mean with a vanishing covariance (the mean itself when that covariance is
+                degenerate), so new tokens start as an average token; False draws them from
+                ``normal(0, config.initializer_range)``.
+
+        Returns:
+            The (resized) word-embedding module.
+
+        Raises:
+            ValueError: ``new_num_tokens`` is not an int in ``[1, 10**7]``, ``pad_to_multiple_of`` is not a
+                positive int, or the new size would drop the row of ``config.pad_token_id``.
         """
         embeddings = self.get_input_embeddings()
         old, width = embeddings.weight.shape
@@ -296,7 +461,16 @@ class AlbertPreTrainedModel(nn.Module):
 
     # -- counting and training ---------------------------------------------------------------------
     def num_parameters(self, only_trainable: bool = False, exclude_embeddings: bool = False) -> int:
-        """Parameters counted once each (tied ones once), optionally only trainable or without embeddings."""
+        """Parameters counted once each (tied ones once), optionally only trainable or without embeddings.
+
+        Args:
+            only_trainable: True counts only parameters with ``requires_grad`` (frozen ones left out).
+            exclude_embeddings: True leaves out the weights of every ``nn.Embedding`` (word, position and
+                token-type tables).
+
+        Returns:
+            The number of scalar parameters.
+        """
         skip = (
             {f"{name}.weight" for name, module in self.named_modules() if isinstance(module, nn.Embedding)}
             if exclude_embeddings
@@ -313,6 +487,13 @@ class AlbertPreTrainedModel(nn.Module):
 
         ``gradient_checkpointing_kwargs`` go to ``torch.utils.checkpoint.checkpoint``; the default is
         ``use_reentrant=False``, which also works when the embeddings are frozen.
+
+        Trades compute for memory: the backward pass reruns each layer step instead of keeping its
+        activations. It only acts in training mode; evaluation runs as before.
+
+        Args:
+            gradient_checkpointing_kwargs: keyword arguments for ``torch.utils.checkpoint.checkpoint``,
+                added to (and overriding) ``use_reentrant=False``; None passes that default alone.
         """
         from torch.utils.checkpoint import checkpoint
 
@@ -320,6 +501,7 @@ class AlbertPreTrainedModel(nn.Module):
         self._set_gradient_checkpointing(True, functools.partial(checkpoint, **kwargs))
 
     def gradient_checkpointing_disable(self) -> None:
+        """Keep activations for the backward pass again, undoing :meth:`gradient_checkpointing_enable`."""
         self._set_gradient_checkpointing(False, None)
 
     def _set_gradient_checkpointing(self, enable: bool, func: Callable[..., Any] | None) -> None:
@@ -330,4 +512,5 @@ class AlbertPreTrainedModel(nn.Module):
 
     @property
     def is_gradient_checkpointing(self) -> bool:
+        """True when :meth:`gradient_checkpointing_enable` is in effect on any module of this model."""
         return any(getattr(m, "gradient_checkpointing", False) for m in self.modules())
