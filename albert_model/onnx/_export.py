@@ -354,8 +354,44 @@ def export_onnx(
 
     ``task``: a task name (``"fill-mask"``, ``"question-answering"``, ...) or class name choosing the class
     to load from a directory (default: the checkpoint's ``architectures``, else ``AlbertModel``).
-    ``quantize="int8"`` quantizes the weights of the matrix products and embeddings to int8 (ONNX
-    Runtime's dynamic quantization; activations are quantized per call). The file is written atomically.
+    ``quantize="int8"`` quantizes the weights of the encoder's matrix products to int8 (every layer, and the
+    projection of the embeddings to the hidden size; ONNX Runtime's dynamic quantization, activations
+    quantized per call); the embedding tables, the attention products and the task heads stay float32. The
+    file is written atomically.
+
+    The graph is traced on the CPU in float32 with dynamic batch and sequence axes (see the module
+    docstring for its inputs and outputs); a model object is put back on its device, dtype, mode and
+    attention implementation afterwards. Its metadata holds the class name, ``config.json`` and the head
+    parameters the checkpoint lacked, so :class:`OnnxAlbertModel` can open the file on its own; a head
+    initialised at random does not stop the export, but pipelines refuse the graph.
+
+    Example:
+        >>> from albert_model import DEFAULT_MODEL, OnnxAlbertModel, export_onnx
+        >>> path = export_onnx(DEFAULT_MODEL, "fill-mask.onnx", task="fill-mask")  # doctest: +SKIP
+        >>> OnnxAlbertModel.from_onnx(path)  # doctest: +SKIP
+        OnnxAlbertModel(AlbertForMaskedLM, 'fill-mask.onnx')
+
+    Args:
+        model: a checkpoint directory (loaded on the CPU in float32, its head-missing warning silenced) or
+            a model object of any ALBERT class, exported as it is.
+        output_path: the ``.onnx`` file to write, replaced if it exists; its folder must exist.
+        task: the class to export from a directory: a task name or alias (``"fill-mask"``, ``"ner"``), a
+            class name (``"AlbertForMaskedLM"``) or a class. None: the class in the checkpoint's
+            ``architectures``, else :class:`AlbertModel`. With a model object, None or the object's own
+            class.
+        quantize: None (the default) writes float32 weights; ``"int8"`` writes int8 encoder weights (see
+            above). Nothing else is accepted.
+
+    Returns:
+        ``output_path`` as a string.
+
+    Raises:
+        ValueError: ``quantize`` is not None or ``"int8"``, ``task`` names no task or ALBERT class or names
+            another class than a model object's, ``output_path`` is a directory, or loading the checkpoint
+            fails (a :class:`CheckpointError`, see ``from_pretrained``).
+        TypeError: ``model`` is neither a directory path nor an ALBERT model, or ``task`` is of another type.
+        FileNotFoundError: the checkpoint directory, or the folder of ``output_path``, does not exist.
+        ImportError: ``onnx`` or ``onnxruntime`` is not installed (``pip install 'albert[onnx]'``).
     """
     _check_quantize(quantize)
     require_onnx()
@@ -412,7 +448,7 @@ def _final(fp32_path: str, quantize: str | None) -> str:
 # next use (git's rule for "racily clean" files).
 _SETTLE_NS = 2 * 10**9
 _SCRATCH = ".onnx-export-"  # a running (locked) or killed (unlocked) export's folder
-_STAGING = ".onnx-staging-"  # a scratch folder between its creation and its lock: microseconds
+_STAGING = ".onnx-staging-"  # a scratch folder between its creation and its lock (mkdir, open, flock, rename)
 _STALE_NS = 24 * 3600 * 10**9  # where locks do not work, a scratch folder this old is a killed export's
 _KEY_METADATA = f"{METADATA_PREFIX}checkpoint_sha256"
 
@@ -638,8 +674,32 @@ def cached_export(
     killed export's scratch folder is removed by the next use of the cache.
 
     ``require_head=True`` raises :class:`~albert_model.checkpoints._state_dict.MissingHeadError` when the class's
-    task head
-    is not in the checkpoint, before anything is exported (pipelines ask for it: they refuse such a graph).
+    task head is not in the checkpoint, before anything is exported (pipelines ask for it: they refuse such
+    a graph).
+
+    Args:
+        directory: the checkpoint directory (``config.json`` and weights); a save killed halfway in it is
+            finished or undone first, as loading does.
+        task: the class to export, as :func:`export_onnx` takes it (a task name or alias, a class name, a
+            class); None is the class in the checkpoint's ``architectures``, else :class:`AlbertModel`. Each
+            class has its own cached graph.
+        quantize: None for the float32 graph, ``"int8"`` for the int8 one (cached apart from each other).
+        cache_dir: the folder to keep the graphs and records in instead of ``DIR/onnx/`` (made when
+            missing); None uses ``DIR/onnx/``, or ``$XDG_CACHE_HOME/albert/onnx/<hash of the path>`` (default
+            ``~/.cache``) when ``DIR`` cannot be written.
+        require_head: True refuses a class whose task head the checkpoint lacks; False (the default)
+            exports it anyway and records the missing parameters in the graph's metadata.
+
+    Returns:
+        The path of the graph, ``<cache folder>/<Class>.onnx`` or ``<Class>.int8.onnx``.
+
+    Raises:
+        FileNotFoundError: ``directory`` does not exist or has no weight file.
+        ValueError: ``quantize`` is not None or ``"int8"``, ``task`` names no task or ALBERT class, or the
+            checkpoint cannot be loaded (a :class:`CheckpointError`, naming ``directory``).
+        MissingHeadError: ``require_head=True`` and the class's task head is not in the checkpoint.
+        ImportError: ``onnx`` or ``onnxruntime`` is not installed.
+        OSError: the cache folder cannot be written.
     """
     return _cached_export(directory, task, quantize, cache_dir, require_head=require_head)[0]
 

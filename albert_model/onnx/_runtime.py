@@ -74,9 +74,19 @@ def session_options(threads: int = DEFAULT_THREADS) -> Any:
     graph optimisations.
 
     Spinning is off because pipelines and servers share their cores (with tokenization, other requests,
-    other processes): measured here on a loaded 2-core machine, spinning threads made a b1·L16 forward 1.7-2x
-    slower (their spinning takes the cores the running threads need), and b8·L128 no faster. The wake-up
-    it saves is microseconds against forwards of milliseconds."""
+    other processes): an idle thread that spins keeps a core busy that a running thread needs, so on a loaded
+    machine spinning slows small forwards down and does not speed up large ones. All it saves is a sleeping
+    thread's wake-up, which is small against a forward pass.
+
+    Args:
+        threads: intra-op threads, an int from 1 to :data:`MAX_THREADS`.
+
+    Returns:
+        A new ``onnxruntime.SessionOptions``.
+
+    Raises:
+        ValueError: ``threads`` is not an int in that range.
+    """
     import onnxruntime as ort
 
     _check_threads(threads)
@@ -133,7 +143,28 @@ class OnnxAlbertModel:
     """An exported ALBERT class run by ONNX Runtime. ``config``, ``model_class`` (the exported class's
     name), ``missing_head`` (head parameters the checkpoint lacked: predictions are noise when not
     empty), ``quantize`` and ``checkpoint_sha256`` (the checkpoint content a cached export came from; None
-    for a file from :func:`~albert_model.onnx._export.export_onnx`) come from the file's metadata."""
+    for a file from :func:`~albert_model.onnx._export.export_onnx`) come from the file's metadata.
+
+    Open a graph with :meth:`from_onnx` (a file) or :meth:`from_pretrained` (a checkpoint directory, exported
+    on first use); the constructor is :meth:`from_onnx`'s. The graph is checked when it is opened (see the
+    module docstring). The ``device`` attribute is always the CPU: inputs are read from it and outputs land
+    there, whatever provider runs the graph.
+
+    Args:
+        path: an ``.onnx`` file written by :func:`~albert_model.onnx._export.export_onnx` or the export cache.
+        threads: ONNX Runtime intra-op threads, an int from 1 to :data:`MAX_THREADS` (default 2); they sleep
+            when idle rather than spin. More than the machine's cores only slows a forward down.
+        device: where ONNX Runtime runs the graph: None or ``"cpu"`` (a ``torch.device`` too) for the CPU,
+            ``"cuda"``/``"cuda:N"`` for ONNX Runtime's CUDA provider (with the CPU as fallback), which needs
+            ``onnxruntime-gpu``.
+
+    Raises:
+        FileNotFoundError: ``path`` is not a file.
+        ValueError: ONNX Runtime cannot load the file, its metadata was not written by the export (or names
+            no ALBERT class, or holds an invalid config), its inputs or outputs are not those of the class
+            it names, ``threads`` is out of range, or ``device`` is not the CPU or an available CUDA provider.
+        ImportError: ``onnx`` or ``onnxruntime`` is not installed.
+    """
 
     def __init__(
         self, path: str | os.PathLike[str], *, threads: int = DEFAULT_THREADS, device: str | torch.device | None = None
@@ -216,7 +247,19 @@ class OnnxAlbertModel:
     def from_onnx(
         cls, path: str | os.PathLike[str], *, threads: int = DEFAULT_THREADS, device: str | torch.device | None = None
     ) -> OnnxAlbertModel:
-        """Open a file written by :func:`~albert_model.onnx._export.export_onnx`."""
+        """Open a file written by :func:`~albert_model.onnx._export.export_onnx`.
+
+        Args:
+            path: the ``.onnx`` file (float32 or int8).
+            threads: ONNX Runtime intra-op threads, an int from 1 to :data:`MAX_THREADS` (default 2).
+            device: None or ``"cpu"`` for the CPU, ``"cuda"``/``"cuda:N"`` for ONNX Runtime's CUDA provider.
+
+        Returns:
+            The opened model; its class, config and missing head come from the file's metadata.
+
+        Raises:
+            FileNotFoundError, ValueError, ImportError: as the class documents.
+        """
         return cls(path, threads=threads, device=device)
 
     @classmethod
@@ -232,25 +275,67 @@ class OnnxAlbertModel:
     ) -> OnnxAlbertModel:
         """The checkpoint directory's class for ``task`` (a task name, class or class name; default: the
         checkpoint's ``architectures``), exported into ``DIR/onnx/`` on first use and reused while the
-        weights are unchanged (see :func:`~albert_model.onnx._export.cached_export`)."""
+        weights are unchanged (see :func:`~albert_model.onnx._export.cached_export`).
+
+        Example:
+            >>> from albert_model import DEFAULT_MODEL, OnnxAlbertModel
+            >>> model = OnnxAlbertModel.from_pretrained(DEFAULT_MODEL, "fill-mask")  # doctest: +SKIP
+            >>> model.model_class  # doctest: +SKIP
+            'AlbertForMaskedLM'
+
+        Args:
+            directory: the checkpoint directory.
+            task: a task name or alias (``"fill-mask"``), a class name or a class; None is the class in the
+                checkpoint's ``architectures``, else :class:`AlbertModel`.
+            quantize: None for float32 weights, ``"int8"`` for int8 encoder weights.
+            cache_dir: where to keep the export instead of ``DIR/onnx/``; None uses ``DIR/onnx/`` (or the user's
+                cache when ``DIR`` is read-only).
+            threads: ONNX Runtime intra-op threads, an int from 1 to :data:`MAX_THREADS` (default 2).
+            device: None or ``"cpu"`` for the CPU, ``"cuda"``/``"cuda:N"`` for ONNX Runtime's CUDA provider.
+                ``threads`` and ``device`` are checked before anything is exported.
+
+        Returns:
+            The opened model. A head the checkpoint lacks is not refused here: see :attr:`head_missing` and
+            :meth:`require_head`.
+
+        Raises:
+            FileNotFoundError: ``directory`` does not exist or has no weights.
+            ValueError: a bad ``task``, ``quantize``, ``threads`` or ``device``, or a checkpoint that cannot be
+                loaded.
+            ImportError: ``onnx`` or ``onnxruntime`` is not installed.
+            OSError: the cached graph kept being replaced by another process while it was opened.
+        """
         return _open_cached(directory, task, quantize, cache_dir, threads=threads, device=device)
 
     @property
     def dtype(self) -> torch.dtype:
+        """``torch.float32``: the dtype of the outputs, for int8 graphs too."""
         return torch.float32
 
     @property
     def head_missing(self) -> bool:
+        """True when the checkpoint lacked the task head, which the export initialised at random: predictions
+        are noise."""
         return bool(self.missing_head)
 
     def require_head(self) -> None:
-        """Raise :class:`~albert_model.checkpoints.MissingHeadError` if the task head was initialised at random."""
+        """Raise :class:`~albert_model.checkpoints.MissingHeadError` if the task head was initialised at random.
+
+        Raises:
+            MissingHeadError: :attr:`missing_head` is not empty; the message names the class, the file and the
+                parameters.
+        """
         from albert_model.checkpoints import MissingHeadError
 
         if self.missing_head:
             raise MissingHeadError(head_error(self.model_class, self.path, self.missing_head))
 
     def eval(self) -> OnnxAlbertModel:
+        """Do nothing: a graph only runs inference. Here so that code calling ``model.eval()`` runs unchanged.
+
+        Returns:
+            This model.
+        """
         return self  # inference only; here so that code calling model.eval() runs unchanged
 
     def __repr__(self) -> str:
@@ -272,7 +357,41 @@ class OnnxAlbertModel:
         **unsupported: Any,
     ) -> Any:
         """The torch class's forward on the graph: same arguments (the first five positional, as there), same
-        output class (torch tensors)."""
+        output class (torch tensors).
+
+        Args:
+            input_ids: token ids, a torch tensor or NumPy array (or nested lists) of integers, shape
+                ``(batch, sequence)`` (``(batch, choices, sequence)`` for multiple choice), values in
+                ``[0, vocab_size)``, sequence no longer than ``max_position_embeddings``. Required.
+            attention_mask: 1 for tokens to attend to, 0 for padding, the shape of ``input_ids``; None attends
+                to every token.
+            token_type_ids: segment ids in ``[0, type_vocab_size)``, the shape of ``input_ids``; None is all 0.
+            position_ids: not supported: anything but None raises ``ValueError``.
+            inputs_embeds: not supported: anything but None raises ``ValueError``.
+            masked_positions: masked-LM classes only: a bool tensor (or array) of ``input_ids``' shape; the
+                vocabulary projection then runs at those positions only and ``logits`` (or
+                ``prediction_logits``) is ``(number of True, vocab_size)``. None projects every position,
+                ``(batch, sequence, vocab_size)``.
+            return_dict: False returns the output's tuple of tensors, True its dataclass; None follows
+                ``config.return_dict``.
+            output_attentions: the graph does not compute attentions: True raises ``ValueError``.
+            output_hidden_states: the graph does not compute hidden states: True raises ``ValueError``.
+            **unsupported: the torch class's ``labels``, ``start_positions``, ``end_positions`` and
+                ``sentence_order_label`` (losses) are accepted only as None; any other keyword raises
+                ``TypeError``.
+
+        Returns:
+            The torch class's output dataclass (``MaskedLMOutput``, ``SequenceClassifierOutput``, ...) with
+            float32 CPU torch tensors sharing ONNX Runtime's buffers, and no loss, attentions or hidden
+            states; its tuple with ``return_dict=False``.
+
+        Raises:
+            ValueError: ``input_ids`` missing or of the wrong rank, too long, ids or token types out of range,
+                a mask or token types of another shape, ``masked_positions`` not bool or of another shape, or
+                an unsupported feature asked for (see above).
+            TypeError: ids or masks that do not hold integers, ``masked_positions`` for a class without a
+                masked-LM head, or an unknown keyword.
+        """
         given = {"position_ids": position_ids, "inputs_embeds": inputs_embeds, **unsupported}
         for name, value in given.items():
             if name not in _UNSUPPORTED:
@@ -369,7 +488,32 @@ def load(
 ) -> OnnxAlbertModel:
     """An ``.onnx`` file as it is, or a checkpoint directory's cached export for ``task``. ``require_head``:
     raise :class:`~albert_model.checkpoints._state_dict.MissingHeadError` for a task head the checkpoint lacked (checked
-    before exporting a directory)."""
+    before exporting a directory).
+
+    What pipelines call with ``backend="onnxruntime"``.
+
+    Args:
+        path_or_directory: an ``.onnx`` file (opened as it is) or a checkpoint directory (its cached export,
+            made on first use; see :func:`~albert_model.onnx._export.cached_export`).
+        task: the class wanted: a task name or alias, a class name or a class. For a file, the graph must be
+            of that class (None accepts any); for a directory, None is the checkpoint's ``architectures``.
+        quantize: None or ``"int8"``. For a directory, which export to use; for a file, None accepts the file
+            as it is and ``"int8"`` requires an int8 graph.
+        threads: ONNX Runtime intra-op threads, an int from 1 to :data:`MAX_THREADS` (default 2).
+        device: None or ``"cpu"`` for the CPU, ``"cuda"``/``"cuda:N"`` for ONNX Runtime's CUDA provider.
+        require_head: True raises when the task head was initialised at random; False returns the model
+            anyway (see :attr:`OnnxAlbertModel.head_missing`).
+
+    Returns:
+        The opened :class:`OnnxAlbertModel`.
+
+    Raises:
+        ValueError: a file whose graph is of another class than ``task`` or a float32 graph with
+            ``quantize="int8"``, or a bad ``task``, ``quantize``, ``threads`` or ``device``.
+        MissingHeadError: ``require_head=True`` and the task head is missing.
+        FileNotFoundError: ``path_or_directory`` does not exist, or the directory has no weights.
+        ImportError: ``onnx`` or ``onnxruntime`` is not installed.
+    """
     require_onnx()
     path = os.fspath(path_or_directory)
     if not os.path.isfile(path):
