@@ -23,7 +23,30 @@ __all__ = ["PredictBatch"]
 
 class PredictBatch:
     """``map_batches`` callable class: one pipeline per actor, loaded once. Only text-in tasks (fill-mask,
-    classification, token classification, feature extraction) fit a single text column."""
+    classification, token classification, feature extraction) fit a single text column.
+
+    Ray builds one per actor from ``fn_constructor_kwargs``; the pipeline is loaded there, once, and every
+    batch the actor receives goes through it.
+
+    Args:
+        task: a task name or alias :func:`~albert_model.pipelines.pipeline` accepts (``"fill-mask"``,
+            ``"text-classification"``, ``"ner"``, ``"feature-extraction"``).
+        model: a checkpoint directory (or, with ``backend="onnxruntime"``, an ``.onnx`` file) readable from
+            every worker; None uses the shipped :data:`~albert_model.DEFAULT_MODEL`.
+        text_column: the column of each batch that holds the texts; each value is passed through ``str()``.
+        device: the pipeline's device (``"cpu"``, ``"cuda"``, ``"cuda:N"``, ...). None with the torch
+            backend picks ``"cuda"`` when this worker sees a GPU (ask Ray for one with ``num_gpus=1``) and
+            ``"cpu"`` otherwise; None with ONNX Runtime leaves the choice to the pipeline.
+        batch_size: how many texts the pipeline runs per forward pass, independent of Ray's
+            ``batch_size`` (the rows per ``map_batches`` call); a positive int.
+        backend: ``"torch"`` (the default) or ``"onnxruntime"``, which exports the checkpoint's task class
+            on first use (see :func:`~albert_model.pipelines.pipeline`).
+        **call_kwargs: keywords for every pipeline call (``top_k=3``, ``aggregation_strategy="simple"``).
+
+    Raises:
+        ValueError, TypeError, FileNotFoundError, MissingHeadError: whatever
+            :func:`~albert_model.pipelines.pipeline` raises for these arguments, in the actor's constructor.
+    """
 
     def __init__(
         self,
@@ -46,6 +69,21 @@ class PredictBatch:
         self.call_kwargs = call_kwargs
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """Run the pipeline over one batch.
+
+        Args:
+            batch: a Ray Data batch in ``"numpy"`` or ``"default"`` format: column name -> values, one of
+                them :attr:`text_column`.
+
+        Returns:
+            A new dict with every column of ``batch`` and a ``prediction`` column: a NumPy object array
+            holding, for each text, the pipeline's result (a dict, or a list of dicts) as JSON text, in the
+            order of the texts. An empty batch gets an empty column.
+
+        Raises:
+            KeyError: the batch has no column named :attr:`text_column` (the message lists the columns it
+                has).
+        """
         if self.text_column not in batch:
             raise KeyError(
                 f"the batch has no column {self.text_column!r} (columns: {', '.join(map(str, batch))}); "

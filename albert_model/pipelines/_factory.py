@@ -58,6 +58,60 @@ def pipeline(
     into ``DIR/onnx/`` (reused while the weights are unchanged) and runs it with ONNX Runtime on ``threads``
     intra-op threads (default 2; 1 to 256, more than the cores only slows it down); ``quantize="int8"`` uses
     int8 weights. Other keywords are defaults for every call (``pipeline("ner", aggregation_strategy="simple")``).
+
+    The pipeline loads the task's class (:data:`TASKS`) and refuses a checkpoint or model object whose task
+    head was initialised at random rather than answer with noise. Calling it runs the class's ``predict``
+    (its arguments and results are documented there): one input gives one result, a list gives a list in
+    input order, read a window of batches at a time so that memory does not grow with the number of inputs.
+
+    Example:
+        >>> from albert_model import pipeline
+        >>> unmask = pipeline("fill-mask")  # the shipped DEFAULT_MODEL, on the CPU
+        >>> answers = unmask("The capital of France is [MASK].", top_k=3)
+        >>> len(answers), sorted(answers[0])
+        (3, ['score', 'sequence', 'token', 'token_str'])
+        >>> classify = pipeline("text-classification", model="my-finetuned-albert")  # doctest: +SKIP
+        >>> classify(["great film", "dull film"])  # doctest: +SKIP
+        [{'label': ..., 'score': ...}, {'label': ..., 'score': ...}]
+
+    Args:
+        task: a task name or alias, one of the keys of :data:`TASKS` (the rows of
+            :data:`~albert_model._tasks.TASK_TABLE` that have a pipeline: feature extraction, fill-mask, text
+            classification, token classification, question answering and multiple choice, and their aliases).
+        model: a checkpoint directory with a trained head for the task (None: :data:`DEFAULT_MODEL`, whose
+            pretraining heads serve fill-mask and feature extraction only); a model object of the task's
+            class, loaded by ``from_pretrained`` or built in code (``tokenizer=`` is then required); or, with
+            ``backend="onnxruntime"``, an ``.onnx`` file or an ``OnnxAlbertModel``.
+        tokenizer: a tokenizer directory or an :class:`AlbertTokenizerFast`; None uses ``model``'s directory
+            (for an ``.onnx`` file, its folder, or the checkpoint above a cache's ``onnx/`` folder).
+        device: where the model runs: None (a directory is loaded on the CPU, a model object stays where it
+            is), ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``, a ``torch.device``, or an int as transformers
+            takes it (``-1`` the CPU, ``N >= 0`` ``cuda:N``). A device this machine does not have is refused.
+        dtype: the dtype to load or cast the torch model to (``torch.bfloat16``); None keeps float32 for a
+            directory and the object's own dtype for a model object. ONNX Runtime takes None or float32 only.
+        batch_size: inputs per forward pass, a positive int (a call's ``batch_size=`` overrides it); results
+            do not depend on it beyond float rounding.
+        backend: ``"torch"`` (the default) or ``"onnxruntime"`` (an ``OnnxAlbertModel`` given as ``model``
+            selects it by itself).
+        quantize: with ``backend="onnxruntime"`` and a directory, ``"int8"`` exports and runs int8 encoder
+            weights; None runs float32. Not accepted by the torch backend.
+        threads: with ``backend="onnxruntime"``, ONNX Runtime's intra-op threads, 1 to 256; None is 2. Not
+            accepted by the torch backend.
+        **defaults: keyword arguments of the task's ``predict`` used by every call unless the call gives
+            them (``top_k=3``, ``aggregation_strategy="simple"``).
+
+    Returns:
+        A :class:`Pipeline` of the task's class (``FillMaskPipeline`` for ``"fill-mask"``, ...), loaded and
+        ready to call.
+
+    Raises:
+        ValueError: an unknown ``task``, ``backend``, ``device`` or ``batch_size``, ``quantize``/``threads``
+            with the torch backend, a ``dtype`` other than float32 with ONNX Runtime, an ``.onnx`` file with
+            the torch backend, no tokenizer found, or a checkpoint that cannot be loaded.
+        MissingHeadError: the checkpoint or model object has no trained weights for the task's head.
+        TypeError: ``model`` is a model object of another class than the task's, or of an unsupported type,
+            or a keyword in ``**defaults`` is not an argument of the task's ``predict``.
+        FileNotFoundError: the model directory or file does not exist.
     """
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; accepted: {', '.join(sorted(TASKS))}")

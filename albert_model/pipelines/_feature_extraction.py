@@ -20,6 +20,27 @@ class FeatureExtractionPipeline(Pipeline):
     model_class = AlbertModel
 
     def predict(self, inputs: str | list[str], return_tensors: bool = False, batch_size: int | None = None) -> Any:
+        """The hidden states of the last layer for each text; what calling the pipeline runs.
+
+        Each text is encoded with ``[CLS]``/``[SEP]`` and cut to the model's maximum length (the tokenizer's
+        ``model_max_length``, within ``max_position_embeddings``); padding is not part of any result.
+
+        Args:
+            inputs: one text, or a list (or tuple) of texts; an empty string is accepted (its ``[CLS]`` and
+                ``[SEP]`` are encoded).
+            return_tensors: False (the default) returns nested Python lists, as transformers does; True returns
+                a float32 CPU ``torch.Tensor`` per text.
+            batch_size: texts per forward pass for this call; None uses the pipeline's ``batch_size``. Results
+                do not depend on it beyond float rounding.
+
+        Returns:
+            For one text, its features of shape ``(1, tokens, hidden_size)`` (``tokens`` counting ``[CLS]``
+            and ``[SEP]``); for a list, a list of those in input order.
+
+        Raises:
+            TypeError: ``inputs`` is neither a str nor a list of str.
+            ValueError: ``batch_size`` is not a positive int.
+        """
         texts, batched = as_batch(inputs)
         for i, text in enumerate(texts):
             check_text(f"inputs[{i}]" if batched else "inputs", text)

@@ -29,7 +29,47 @@ class FillMaskPipeline(Pipeline):
     ) -> list[Any]:
         """``targets`` (a token or list of tokens) restricts the answers to those tokens; a target that is not
         a vocabulary piece (``"paris"`` rather than ``"▁paris"``) stands for its first piece, with a warning,
-        as in transformers. A list in gives a list out (also of one text)."""
+        as in transformers. A list in gives a list out (also of one text).
+
+        What calling the pipeline runs. A text longer than the model's maximum length is cut at the end, as
+        long as none of its masks is lost.
+
+        Example:
+            >>> from albert_model import pipeline
+            >>> unmask = pipeline("fill-mask")
+            >>> best = unmask("The capital of France is [MASK].", top_k=2)
+            >>> sorted(best[0])
+            ['score', 'sequence', 'token', 'token_str']
+
+        Args:
+            inputs: one text or a list (or tuple) of texts, each with at least one ``[MASK]`` (the
+                tokenizer's ``mask_token``).
+            top_k: how many answers to return per mask, an int >= 1; fewer come back when the vocabulary (or
+                ``targets``) has fewer tokens.
+            targets: a token or a list of tokens to score instead of the whole vocabulary (``"▁paris"``,
+                or ``["▁cat", "▁dog"]``); the probabilities are still over the whole vocabulary, only the
+                ranking is restricted. Duplicates are dropped; a target that tokenizes to nothing is ignored
+                with a warning. None scores every token.
+            batch_size: texts per forward pass for this call; None uses the pipeline's ``batch_size``.
+
+        Returns:
+            For a text with one mask, a list of ``top_k`` dicts, best first: ``score`` (the probability),
+            ``token`` (its id), ``token_str`` (its text) and ``sequence`` (the text with the mask filled,
+            decoded without special tokens). For a text with several masks, one such list per mask, in
+            order, whose ``sequence`` keeps the special tokens and the other masks (as transformers does).
+            For a list of texts, a list of those results in input order.
+
+        Raises:
+            TypeError: ``inputs`` is neither a str nor a list of str, or ``targets`` is neither a str nor a
+                list of str.
+            ValueError: a text has no mask token, or a mask lies beyond the maximum length and would be cut
+                off (the message names the input); ``top_k`` or ``batch_size`` is not a positive int; no
+                target is left to score.
+
+        Warns:
+            UserWarning: a target that is not a vocabulary piece (its first piece is used instead) or that
+                tokenizes to nothing (it is ignored).
+        """
         texts, batched = as_batch(inputs)
         for i, text in enumerate(texts):
             check_text(f"inputs[{i}]" if batched else "inputs", text)

@@ -25,6 +25,28 @@ class MultipleChoicePipeline(Pipeline):
     model_class = AlbertForMultipleChoice
 
     def predict(self, inputs: dict[str, Any] | list[dict[str, Any]]) -> Any:
+        """Score every choice of each question and pick the best; what calling the pipeline runs.
+
+        Each ``(question, choice)`` pair is encoded as ``[CLS] question [SEP] choice [SEP]`` and cut to the
+        model's maximum length; the choices of one question run together in one forward pass.
+
+        Args:
+            inputs: one ``{"question": str, "choices": [str, ...]}`` dict or a list (or tuple) of them.
+                ``choices`` is a non-empty list (or tuple) of strings; ``question`` may be left out (the
+                empty string), for choices that are continuations alone. No other key is accepted.
+
+        Returns:
+            For one dict, ``{"choice": the best choice's text, "index": its position in ``choices``,
+            "score": its probability, "scores": the probability of every choice, in the order given}``
+            (a softmax over the choices of that question); for a list, a list of those in input order.
+
+        Raises:
+            TypeError: ``inputs`` is neither a dict nor a list of dicts, ``choices`` is not a list (a
+                string is refused, not read as one choice per character), or a question or choice is not a
+                string.
+            ValueError: a dict without ``choices``, with another key, or with no choice (the message names
+                the input).
+        """
         items, batched = as_batch(inputs, item=(dict,))
         results = []
         for i, item in enumerate(items):

@@ -53,6 +53,48 @@ class QuestionAnsweringPipeline(Pipeline):
         align_to_words: bool = True,
         batch_size: int | None = None,
     ) -> Any:
+        """Find the best answer spans of each context; what calling the pipeline runs.
+
+        Args:
+            inputs: positional, instead of ``question=``/``context=``: a ``{"question": str, "context": str}``
+                dict (exactly these keys), a list (or tuple) of such dicts, or the question string itself when
+                ``second`` is given.
+            second: positional, with a question string as ``inputs``: the context string
+                (``qa("Who?", "Ann wrote it.")``).
+            question: the question, or a list of questions; given with ``context``, never with positional
+                inputs. A list of questions with one context string asks each of that context.
+            context: the text to find answers in, or a list of texts as long as the list of questions.
+                Questions and contexts must be non-empty strings with at least one token once normalised.
+            top_k: how many answers to return per example, an int >= 1.
+            doc_stride: tokens that consecutive windows of a long context overlap by, an int >= 0 smaller
+                than the room a window leaves for the context; None is ``min(max_seq_len // 2, 128)``.
+            max_answer_len: the longest answer, in tokens, an int >= 1 (before widening to whole words).
+            max_seq_len: tokens per window, question and special tokens included, an int >= 1 up to the
+                model's maximum length; None is ``min(maximum length, 384)``.
+            max_question_len: the question is cut to this many tokens, an int >= 1.
+            handle_impossible_answer: True also offers the empty answer ``{"start": 0, "end": 0,
+                "answer": ""}`` (the model pointing at ``[CLS]``), ranked with the others by its score.
+            align_to_words: True (the default) widens each span to the whole words it touches, and ranks
+                ``2 * top_k + 10`` candidate spans per window to leave room for those that merge; False
+                returns the token spans as they are.
+            batch_size: windows per forward pass for this call; None uses the pipeline's ``batch_size``.
+
+        Returns:
+            For one example, ``{"score": float, "start": int, "end": int, "answer": str}`` where ``answer``
+            is ``context[start:end]`` and ``score`` the summed probability of the spans giving that answer
+            (case-insensitively); with ``top_k > 1``, a list of up to ``top_k`` such dicts, best first (a dict
+            alone when only one answer exists, as in transformers). For a list of examples, a list of those
+            in input order.
+
+        Raises:
+            TypeError: inputs of another form than those above, or a question or context that is not a
+                string.
+            ValueError: positional inputs given with ``question=``/``context=``, one of the two missing,
+                lists of different lengths, a dict with other keys, an empty question or context (or one
+                with no tokens once normalised), an option that is not a positive int, ``max_seq_len``
+                beyond the model's maximum length or too small to hold the question and some context, or a
+                ``doc_stride`` too large for windows to advance.
+        """
         questions, contexts, batched = _examples(inputs, second, question, context)
         check_positive_int("top_k", top_k)
         check_positive_int("max_answer_len", max_answer_len)

@@ -47,6 +47,40 @@ class TextClassificationPipeline(Pipeline):
         return_all_scores: bool | None = None,
         batch_size: int | None = None,
     ) -> Any:
+        """Classify each text (or text pair); what calling the pipeline runs.
+
+        Each input is encoded with ``[CLS]``/``[SEP]`` (a pair as ``[CLS] text [SEP] text_pair [SEP]``) and
+        cut to the model's maximum length. Labels are the names in the model's ``config.id2label``.
+
+        Args:
+            inputs: one text, one ``{"text": str, "text_pair": str}`` dict (``text_pair`` optional), or a
+                list (or tuple) mixing them.
+            top_k: left out, transformers' legacy shape: the best label as one ``{"label", "score"}`` dict
+                per input. An int >= 1: the ``top_k`` best labels per input as a list of such dicts, best
+                first (fewer when the model has fewer labels). None: every label, best first.
+            function_to_apply: how logits become scores: ``"softmax"``, ``"sigmoid"`` or ``"none"`` (the raw
+                logits; case does not matter). None (or ``"default"``) decides from the config as transformers
+                does: ``"none"`` for ``problem_type="regression"``, ``"sigmoid"`` for multi-label
+                classification or a single label, ``"softmax"`` otherwise.
+            return_all_scores: deprecated in transformers, with a warning, and read only when ``top_k`` is
+                left out: True is every label in label order (not sorted), False the best label.
+            batch_size: inputs per forward pass for this call; None uses the pipeline's ``batch_size``.
+
+        Returns:
+            Without ``top_k``: for a single text, ``[{"label": str, "score": float}]`` (a list of one, as
+            transformers returns it), for a single dict, the dict alone; for a list, one dict per input.
+            With ``top_k``: for one input, the list of its best labels; for a list, one such list per input.
+            Results come in input order.
+
+        Raises:
+            TypeError: ``inputs`` is not a str, a dict or a list of them, or ``text``/``text_pair`` is not a
+                string.
+            ValueError: ``top_k`` is not None or an int >= 1, ``function_to_apply`` is not one of the names
+                above, a dict has no ``text`` or another key, or ``batch_size`` is not a positive int.
+
+        Warns:
+            UserWarning: ``return_all_scores`` was given (deprecated; use ``top_k``).
+        """
         items, batched = as_batch(inputs, item=(str, dict))
         legacy = top_k is _UNSET
         if not legacy and top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):

@@ -33,7 +33,7 @@ def _tag(label: str) -> tuple[str, str]:
 
 
 class TokenClassificationPipeline(Pipeline):
-    """See the module docstring."""
+    """A label per token, or per word or entity; see the module docstring and :meth:`predict`."""
 
     task = "token-classification"
     model_class = AlbertForTokenClassification
@@ -45,6 +45,36 @@ class TokenClassificationPipeline(Pipeline):
         ignore_labels: list[str] | tuple[str, ...] | None = None,
         batch_size: int | None = None,
     ) -> list[Any]:
+        """Label the tokens (or words, or entities) of each text; what calling the pipeline runs.
+
+        Each text is encoded with ``[CLS]``/``[SEP]`` (which get no label) and cut to the model's maximum
+        length; labels are the names in the model's ``config.id2label``, scores their softmax probability.
+
+        Args:
+            inputs: one text or a list (or tuple) of texts.
+            aggregation_strategy: ``"none"`` (the default): one result per token. ``"simple"``: adjacent
+                tokens of one entity (``B-X`` then ``I-X``; a label without prefix counts as ``I-``) form one
+                group. ``"first"``, ``"average"``, ``"max"``: each word first takes one label (its first
+                piece's, the one with the highest mean of its pieces' scores, or its most confident piece's),
+                then words are grouped as ``"simple"`` groups tokens. Case does not matter.
+            ignore_labels: labels whose results are dropped, compared with ``entity`` (per token) or
+                ``entity_group`` (the label without its ``B-``/``I-`` prefix); None drops ``"O"``, and an
+                empty list drops nothing.
+            batch_size: texts per forward pass for this call; None uses the pipeline's ``batch_size``.
+
+        Returns:
+            For one text, a list of dicts in text order: with ``"none"``, ``{"entity", "score", "index",
+            "word", "start", "end"}`` per token (``index`` its position in the encoded row, ``word`` the
+            piece with its ``▁``, ``start``/``end`` the tokenizer's character offsets); otherwise
+            ``{"entity_group", "score", "word", "start", "end"}`` per group, ``score`` the mean of its
+            members' scores and ``word`` its pieces joined as text. For a list of texts, one such list per
+            text, in input order.
+
+        Raises:
+            ValueError: ``aggregation_strategy`` is not one of the five names, or ``batch_size`` is not a
+                positive int.
+            TypeError: ``inputs`` is neither a str nor a list of str.
+        """
         strategy = aggregation_strategy.lower() if isinstance(aggregation_strategy, str) else aggregation_strategy
         if strategy not in STRATEGIES:
             raise ValueError(
