@@ -81,7 +81,64 @@ the train files, the tokenizer's vocabulary and the model config;
 
 @dataclass
 class PretrainArgs:
-    """Everything ``albert pretrain`` takes; the command line is generated from these fields."""
+    """Everything ``albert pretrain`` takes; the command line is generated from these fields.
+
+    Each field is the flag of the same name (``max_seq_length`` is ``--max-seq-length``; ``model`` is
+    ``--model-json``). Every value is checked here, before any file is read or directory made, and a bad one
+    raises a ``ValueError`` naming the flag, the value and what is accepted.
+
+    Args:
+        tokenizer: the tokenizer directory (``spiece.model`` or ``tokenizer.json``); its vocabulary sets
+            the model's ``vocab_size`` and ``pad_token_id``, and it is saved beside the model.
+        train: a non-empty list of UTF-8 text files, one sentence per line and a blank line between
+            documents (a single string is refused).
+        output: the output directory, made when missing: ``OUTPUT/checkpoint/`` during training, then the
+            model, the tokenizer files and ``training.json``.
+        steps: optimizer steps to train, an int in ``[1, 2**31 - 1]``. None: no step budget; when
+            ``max_tokens`` and ``max_minutes`` are None too, 1000 steps.
+        max_tokens: a budget of non-padding training tokens, an int >= 1; None: no token budget. With several
+            budgets, training stops at the first one reached, and the learning-rate schedule follows
+            whichever is furthest along.
+        batch_size: sequences per optimizer step, an int >= 1.
+        max_seq_length: tokens per sequence, ``[CLS]``/``[SEP]`` included, an int in ``[5, 512]``.
+        learning_rate: the peak learning rate, a number in ``(0, 1)``.
+        weight_decay: AdamW's weight decay, a number >= 0, not applied to biases and LayerNorm weights.
+        warmup_fraction: the share of the budget over which the learning rate rises linearly from 0 to its
+            peak, before it decays linearly to 0; a number in ``[0, 1)``.
+        max_grad_norm: the norm gradients are clipped to, a number > 0.
+        mlm_probability: the share of tokens masked for the masked-LM loss, a number in ``(0, 1)``.
+        max_ngram: the longest n-gram masked as one span, an int >= 1.
+        heldout_fraction: the share of each file's documents (of its lines, for a file of one document) held
+            out for evaluation, taken from the end; a number in ``[0, 1)``.
+        eval_every: steps between held-out evaluations, an int >= 0; 0 evaluates only at the end.
+        eval_examples: held-out sequences each periodic evaluation reads, an int >= 1 (the final evaluation
+            reads all of them).
+        log_every: steps averaged into one point of the loss curve in ``training.json``, an int >= 1.
+        checkpoint_every: steps between checkpoints, an int >= 1; a checkpoint is also written at the end.
+        seed: the random seed of the initialisation, sentence pairs, masking and order, an int in
+            ``[0, 2**32 - 1]``.
+        max_minutes: a wall-clock budget in minutes of training (evaluation and checkpoints not counted), a
+            number > 0; None: no time budget. A run stopped by it is not reproducible step for step.
+        device: the torch device to train on (``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``); it must exist
+            on this machine.
+        precision: ``"fp32"``, or ``"bf16"`` (autocast to bfloat16; weights and optimizer state stay
+            float32).
+        workers: processes that tokenize the corpus and build batches, an int >= 0; 0 builds the batches in
+            this process. Results do not depend on it.
+        resume: True continues from ``OUTPUT/checkpoint/``; the train files, tokenizer vocabulary, model
+            config and data settings must be those the checkpoint was made with, while the budget and the
+            learning rate may change.
+        progress: True (the default) shows a progress line on standard error.
+        model: :class:`AlbertConfig` fields for the model's size (a dict, ``--model-json`` on the command
+            line); ``vocab_size`` and ``pad_token_id`` always come from the tokenizer, and
+            ``max_position_embeddings`` is 512 unless given. The default is a small model (hidden size 256,
+            6 layers, 4 heads).
+
+    Raises:
+        ValueError: a field of the wrong type or out of range (the message names its flag), ``train`` not a
+            non-empty list, an unknown ``precision``, or a ``device`` this machine does not have.
+        TypeError: ``model`` is not a dict.
+    """
 
     tokenizer: str = field(metadata=help_text("tokenizer directory (spiece.model or tokenizer.json)"))
     train: list[str] = field(
@@ -172,7 +229,18 @@ class PretrainArgs:
 
     def progress_of(self, step: int, tokens: int, seconds: float = 0.0) -> float:
         """Share of the budget used after ``step`` steps, ``tokens`` tokens and ``seconds`` of training
-        (whichever is furthest along)."""
+        (whichever is furthest along).
+
+        Args:
+            step: optimizer steps done.
+            tokens: non-padding training tokens seen.
+            seconds: seconds of training (evaluation and checkpoints not counted).
+
+        Returns:
+            The largest of ``step / steps``, ``tokens / max_tokens`` and ``seconds / (60 * max_minutes)``
+            over the budgets that are set (an unset one counts 0): 0.0 at the start, 1.0 or more once a
+            budget is spent. The learning-rate schedule is a function of it.
+        """
         shares = [
             step / self.steps if self.steps else 0.0,
             tokens / self.max_tokens if self.max_tokens else 0.0,
@@ -276,7 +344,48 @@ def _batches(dataset: _EpochBatches, workers: int) -> torch.utils.data.DataLoade
 
 
 def pretrain(args: PretrainArgs) -> dict[str, Any]:
-    """Run (or resume) pretraining; return the final metrics."""
+    """Run (or resume) pretraining; return the final metrics.
+
+    Builds an :class:`AlbertForPreTraining` of ``args.model``'s size (or restores it from
+    ``OUTPUT/checkpoint/`` with ``args.resume``), trains it on masked LM with n-gram masking plus
+    sentence-order prediction until a budget is spent, checkpointing every ``checkpoint_every`` steps, and
+    leaves in ``OUTPUT`` a Hugging Face-format model directory that ``from_pretrained`` and
+    ``pipeline("fill-mask")`` read, the tokenizer files and ``training.json`` (the arguments, these metrics,
+    the loss curve and every held-out evaluation).
+
+    Example:
+        >>> from albert_model.training import PretrainArgs, pretrain
+        >>> metrics = pretrain(PretrainArgs(  # doctest: +SKIP
+        ...     tokenizer="my-vocab", train=["corpus.txt"], output="my-pretrained", steps=4, batch_size=4,
+        ...     max_seq_length=32, eval_every=0, progress=False,
+        ...     model={"embedding_size": 16, "hidden_size": 32, "num_hidden_layers": 1,
+        ...            "num_attention_heads": 2, "intermediate_size": 64}))
+        >>> metrics["steps"]  # doctest: +SKIP
+        4
+
+    Args:
+        args: the run's settings, already checked by :class:`PretrainArgs`.
+
+    Returns:
+        The final metrics (also in ``training.json``): on the whole held-out set, when there is one,
+        ``masked_tokens``, ``loss``, ``top1_accuracy``, ``top5_accuracy``, ``constant_guess_accuracy`` and
+        ``constant_guess_token_id`` (the most frequent masked token, the baseline to beat); and always
+        ``steps``, ``tokens_seen``, ``epochs``, ``train_tokens``, ``heldout_tokens``, ``heldout_examples``,
+        ``final_loss`` (the last loss-curve point), ``wall_seconds`` and ``train_seconds`` (over every run of
+        this training, resumed ones included), ``wall_seconds_this_run``, ``precision``, ``machine`` and
+        ``torch``.
+
+    Raises:
+        FileNotFoundError: a ``--train`` file or the tokenizer is missing, or ``args.resume`` and ``OUTPUT``
+            has no checkpoint.
+        NotADirectoryError: ``OUTPUT`` (or ``OUTPUT/checkpoint``) exists and is not a directory.
+        OSError: ``OUTPUT`` is not writable, or ``OUTPUT/checkpoint`` is a symbolic link.
+        ValueError: ``args.model`` is not a valid config, the corpus gives fewer training examples than
+            ``batch_size``, a resumed checkpoint is corrupt or was made with other train files, tokenizer,
+            model config or data settings (the message names what changed).
+        TrainingDivergedError: the loss became NaN or infinite (the message names the step and says to lower
+            the learning rate and resume from the last checkpoint).
+    """
     started = time.time()
     torch.manual_seed(args.seed)
     out = prepare_output(args.output, "albert pretrain")
@@ -468,7 +577,16 @@ def pretrain(args: PretrainArgs) -> dict[str, Any]:
 
 # -- command line, generated from PretrainArgs --------------------------------------------------------
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    """The ``albert pretrain`` arguments: one flag per :class:`PretrainArgs` field."""
+    """The ``albert pretrain`` arguments: one flag per :class:`PretrainArgs` field.
+
+    Args:
+        parser: the parser to add the flags to (the ``pretrain`` sub-command's, say); None makes a new one
+            named ``albert pretrain`` with this module's docstring as its description.
+
+    Returns:
+        The parser, with the flags added. Flags left out parse as None, so that
+        :func:`args_from_namespace` keeps the dataclass defaults.
+    """
     parser = parser or argparse.ArgumentParser(
         prog="albert pretrain", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -480,7 +598,17 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 
 def args_from_namespace(ns: argparse.Namespace) -> PretrainArgs:
-    """:class:`PretrainArgs` from parsed flags; flags left out keep the dataclass defaults."""
+    """:class:`PretrainArgs` from parsed flags; flags left out keep the dataclass defaults.
+
+    Args:
+        ns: the namespace parsed by a parser from :func:`build_parser`.
+
+    Returns:
+        The checked arguments.
+
+    Raises:
+        ValueError, TypeError: a value :class:`PretrainArgs` refuses (the message names the flag).
+    """
     return from_namespace(PretrainArgs, ns)
 
 
