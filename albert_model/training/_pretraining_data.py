@@ -19,7 +19,7 @@ import numpy as np
 
 from albert_tok.api import to_tensors
 from albert_tok.io import first_invalid_utf8, regular_file
-from albert_tok.rules import Padding, layout_masks, padded_length
+from albert_tok.rules import PAD_VALUES, build_inputs, pad_batch, special_tokens_mask, token_type_ids
 
 __all__ = [
     "Example",
@@ -224,15 +224,38 @@ def ngram_mask(
 class PretrainingCollator:
     """ALBERT pretraining batches from ``(segment_a, segment_b, is_swapped)`` examples of token ids.
 
-    Builds ``[CLS] A [SEP] B [SEP]``, pads, masks ``mlm_probability`` of the non-special tokens in n-gram
-    spans (80% ``[MASK]``, 10% a random token, 10% unchanged) and returns ``input_ids``,
-    ``attention_mask``, ``token_type_ids``, ``labels`` (-100 where not masked) and
-    ``sentence_order_label`` (1 when A and B were swapped).
+    Builds ``[CLS] A [SEP] B [SEP]``, masks ``mlm_probability`` of the non-special tokens in n-gram spans (80%
+    ``[MASK]``, 10% a random token, 10% unchanged), pads the rows on the right to the longest of the batch with
+    :func:`albert_tok.rules.pad_batch` (the ids with ``pad_token_id``, the labels with -100, the token types
+    with 0) and returns ``input_ids``, ``attention_mask``, ``token_type_ids``, ``labels`` (-100 where not
+    masked) and ``sentence_order_label`` (1 when A and B were swapped).
 
     ``rng`` is the collator's random generator (seeded from ``seed``): save ``rng.bit_generator.state``
     and assign it back to resume the exact masking sequence, or pass ``rng=`` to a call to make that
     batch a pure function of the generator given (what :mod:`albert_model.training._pretrain` does per step, so
     batches can be built in worker processes).
+
+    Args:
+        cls_token_id: The id of ``[CLS]``, put in front of every row.
+        sep_token_id: The id of ``[SEP]``, put after each segment.
+        mask_token_id: The id of ``[MASK]``, which replaces 80% of the masked tokens.
+        pad_token_id: The id that fills ``input_ids`` after each row.
+        vocab_size: The size of the vocabulary; random replacements are drawn below it.
+        first_normal_id: The smallest id of an ordinary piece (5 in ALBERT's vocabulary, after ``<pad>``,
+            ``<unk>``, ``[CLS]``, ``[SEP]`` and ``[MASK]``): tokens below it are never masked, and random
+            replacements are drawn from it up.
+        mlm_probability: The share of each row's maskable tokens that is masked (at least one), in (0, 1);
+            0.15 by default, as in BERT and ALBERT.
+        max_ngram: The longest masked span, an int >= 1; span lengths n are drawn with probability
+            proportional to 1/n (3 by default, as in the ALBERT paper).
+        pad_to_multiple_of: When set, the padded length is rounded up to a multiple of it; None (the default)
+            pads to the longest row exactly.
+        seed: The seed of the collator's own generator ``rng``.
+        return_tensors: ``"pt"`` (the default) for torch tensors, ``"np"`` or None for numpy arrays.
+
+    Raises:
+        ValueError: ``mlm_probability`` is not in (0, 1), ``max_ngram`` is not an int >= 1, or
+            ``first_normal_id`` is not in [0, vocab_size).
     """
 
     cls_token_id: int
@@ -261,6 +284,16 @@ class PretrainingCollator:
 
     @classmethod
     def for_tokenizer(cls, tokenizer: Any, **kwargs: Any) -> PretrainingCollator:
+        """A collator with a tokenizer's special-token ids and vocabulary size.
+
+        Args:
+            tokenizer: An ALBERT tokenizer (or any object with ``cls_token_id``, ``sep_token_id``,
+                ``mask_token_id``, ``pad_token_id`` and ``vocab_size``).
+            **kwargs: The other fields of :class:`PretrainingCollator` (``mlm_probability``, ``seed``...).
+
+        Returns:
+            The collator.
+        """
         return cls(
             cls_token_id=tokenizer.cls_token_id,
             sep_token_id=tokenizer.sep_token_id,
@@ -275,42 +308,51 @@ class PretrainingCollator:
         examples: Sequence[tuple[Sequence[int] | np.ndarray, Sequence[int] | np.ndarray, int]],
         rng: np.random.Generator | None = None,
     ) -> dict[str, Any]:
+        """One masked, padded pretraining batch.
+
+        Args:
+            examples: ``(segment A ids, segment B ids, sentence-order label)`` per example (the ids as int
+                sequences or numpy arrays; the label 1 when A and B were swapped), as :func:`make_examples`
+                makes them.
+            rng: The generator that draws the masking; None (the default) uses and advances the collator's
+                own ``rng``.
+
+        Returns:
+            ``input_ids`` (masked), ``attention_mask``, ``token_type_ids`` and ``labels`` as int64
+            ``(examples, width)`` tensors or arrays, and ``sentence_order_label`` of shape ``(examples,)``.
+
+        Raises:
+            ValueError: ``examples`` is empty.
+        """
         rng = self.rng if rng is None else rng
         if not examples:
             raise ValueError("cannot collate an empty batch")
-        len_a = np.array([len(a) for a, _, _ in examples], dtype=np.int64)
-        len_b = np.array([len(b) for _, b, _ in examples], dtype=np.int64)
-        lengths = len_a + len_b + 3
-        width = padded_length(int(lengths.max()), Padding.LONGEST, None, self.pad_to_multiple_of)
-        ids = np.full((len(examples), width), self.pad_token_id, dtype=np.int64)
-        for i, (a, b, _) in enumerate(examples):
-            la, lb = len_a[i], len_b[i]
-            ids[i, 0] = self.cls_token_id
-            ids[i, 1 : 1 + la] = a
-            ids[i, 1 + la] = self.sep_token_id
-            ids[i, 2 + la : 2 + la + lb] = b
-            ids[i, 2 + la + lb] = self.sep_token_id
-        types, special = layout_masks(len_a, len_b, width)
-        assert types is not None and special is not None  # both are asked for (the defaults)
-        attention = (np.arange(width)[None, :] < lengths[:, None]).astype(np.int64)
-        labels = np.full_like(ids, -100)
-        for i in range(len(examples)):
-            candidates = np.flatnonzero((special[i] == 0) & (attention[i] == 1) & (ids[i] >= self.first_normal_id))
-            if candidates.size == 0:
-                continue
-            budget = max(1, round(candidates.size * self.mlm_probability))
-            chosen = ngram_mask(width, candidates, budget, self.max_ngram, rng)
-            labels[i, chosen] = ids[i, chosen]
-            roll = rng.random(int(chosen.sum()))
-            where = np.flatnonzero(chosen)
-            ids[i, where[roll < 0.8]] = self.mask_token_id
-            random_pos = where[(roll >= 0.8) & (roll < 0.9)]
-            ids[i, random_pos] = rng.integers(self.first_normal_id, self.vocab_size, random_pos.size)
+        no_label = PAD_VALUES["labels"]  # what the loss skips: a token not masked, as padding
+        rows: dict[str, list[Any]] = {"input_ids": [], "token_type_ids": [], "labels": []}
+        for a, b, _ in examples:
+            a, b = np.asarray(a).tolist(), np.asarray(b).tolist()
+            ids = np.asarray(build_inputs(a, b, self.cls_token_id, self.sep_token_id), dtype=np.int64)
+            special = np.asarray(special_tokens_mask(len(a), len(b)), dtype=bool)
+            labels = np.full_like(ids, no_label)
+            candidates = np.flatnonzero(~special & (ids >= self.first_normal_id))
+            if candidates.size:
+                budget = max(1, round(candidates.size * self.mlm_probability))
+                chosen = ngram_mask(len(ids), candidates, budget, self.max_ngram, rng)
+                labels[chosen] = ids[chosen]
+                roll = rng.random(int(chosen.sum()))
+                where = np.flatnonzero(chosen)
+                ids[where[roll < 0.8]] = self.mask_token_id
+                random_pos = where[(roll >= 0.8) & (roll < 0.9)]
+                ids[random_pos] = rng.integers(self.first_normal_id, self.vocab_size, random_pos.size)
+            rows["input_ids"].append(ids)
+            rows["token_type_ids"].append(token_type_ids(len(a), len(b)))
+            rows["labels"].append(labels)
+        padded = pad_batch(rows, self.pad_token_id, pad_to_multiple_of=self.pad_to_multiple_of, attention_mask=True)
         out = {
-            "input_ids": ids,
-            "attention_mask": attention,
-            "token_type_ids": types,
-            "labels": labels,
+            "input_ids": padded["input_ids"],
+            "attention_mask": padded["attention_mask"],
+            "token_type_ids": padded["token_type_ids"],
+            "labels": padded["labels"],
             "sentence_order_label": np.array([int(s) for _, _, s in examples], dtype=np.int64),
         }
         return to_tensors(out, self.return_tensors, True)
