@@ -267,9 +267,9 @@ def _pad_field(
     """``rows`` in a ``(len(rows), width)`` array filled with ``fill`` around them (see :func:`pad_batch`)."""
     sizes = _sizes(rows)
     if len(rows) and int(sizes.max()) > width:
-        row = int(np.argmax(sizes))
+        longest = int(np.argmax(sizes))
         raise ValueError(
-            f"{name!r} row {row} has {int(sizes[row])} values, more than the {width} the batch is padded to"
+            f"{name!r} row {longest} has {int(sizes[longest])} values, more than the {width} the batch is padded to"
         )
     if dtype is None:
         values = np.asarray(list(itertools.chain.from_iterable(rows)))
