@@ -44,6 +44,7 @@ class ArgumentParser(argparse.ArgumentParser):
     """``argparse`` whose errors are one line (``prog: error: message``) and exit code 2."""
 
     def error(self, message: str) -> NoReturn:
+        """Print ``prog: error: message (see prog --help)`` on standard error and exit with code 2."""
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
@@ -198,6 +199,7 @@ def add_commands(sub: Any) -> None:
 
 
 def build_parser(prog: str = "python -m albert_tok") -> ArgumentParser:
+    """The parser of the tokenizer commands alone, named ``prog`` in its messages."""
     parser = ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     return parser
@@ -223,6 +225,7 @@ def run(ns: argparse.Namespace, prog: str, errors: tuple[type[BaseException], ..
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m albert_tok``: parse ``argv`` (None: ``sys.argv[1:]``), run the command, return the exit code."""
     parser = build_parser()
     return run(parser.parse_args(argv), parser.prog)
 

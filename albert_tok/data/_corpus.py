@@ -59,6 +59,25 @@ CHUNK_BYTES = 1 << 20
 
 @dataclass(frozen=True)
 class CorpusSettings:
+    """The settings of one :func:`tokenize_corpus` run, validated; recorded in every shard's record and in
+    the manifest, so a rerun with other settings is refused instead of mixing shards.
+
+    Args:
+        max_length: The most tokens in a row, special tokens included: each line (or pair) is truncated to
+            it. An int of at least 3 (``[CLS] A [SEP]`` with one token); 512 by default.
+        pair_sentences: If True, lines ``2i`` and ``2i + 1`` make row ``i`` as ``[CLS] A [SEP] B [SEP]``
+            (an odd last line is paired with an empty one); False (the default) makes one row per line.
+        shard_lines: How many input lines a shard holds (the last shard may hold fewer); a positive int,
+            even with ``pair_sentences`` so that no pair is split across shards. 50,000 by default.
+        errors: What invalid UTF-8 in an input does: ``"strict"`` (the default) stops the run with a
+            :class:`CorpusError` naming the file and byte offset; ``"replace"`` reads it as U+FFFD.
+        format: How shards are stored: ``"npy"`` (the default; memory-mapped ``.npy`` arrays) or
+            ``"parquet"`` (one Parquet file per shard; needs pyarrow).
+
+    Raises:
+        ValueError: a setting is outside the values above (the message names it and what is accepted).
+    """
+
     max_length: int = 512
     pair_sentences: bool = False
     shard_lines: int = 50_000
@@ -80,7 +99,12 @@ class CorpusSettings:
             raise ValueError(f"errors={self.errors!r}; accepted: 'strict' (stop at bad UTF-8) or 'replace'")
 
     def identity(self) -> dict[str, Any]:
-        """The settings a shard's ids depend on (``errors`` only decides whether bad bytes stop the run)."""
+        """The settings a shard's ids depend on (``errors`` only decides whether bad bytes stop the run).
+
+        Returns:
+            A new dict of ``max_length``, ``pair_sentences``, ``shard_lines`` and ``format``: what a kept
+            shard's record must match.
+        """
         return {
             "max_length": self.max_length,
             "pair_sentences": self.pair_sentences,
@@ -95,7 +119,17 @@ def _switches(tokenizer: Any) -> tuple[bool, bool, bool]:
 
 
 def vocabulary_hash(tokenizer: Any) -> str:
-    """sha256 of the vocabulary (pieces in id order) and the preprocessing switches."""
+    """sha256 of the vocabulary (pieces in id order) and the preprocessing switches.
+
+    Added tokens and special tokens are not part of it; :func:`tokenizer_hash` covers those.
+
+    Args:
+        tokenizer: An :class:`~albert_tok.AlbertTokenizer` or :class:`~albert_tok.AlbertTokenizerFast` (any
+            object with ``vocab_size``, ``convert_ids_to_tokens`` and ``preprocessing``).
+
+    Returns:
+        The digest as 64 lower-case hex characters.
+    """
     h = hashlib.sha256()
     for piece in tokenizer.convert_ids_to_tokens(list(range(tokenizer.vocab_size))):
         h.update(piece.encode("utf-8") + b"\0")
@@ -105,7 +139,18 @@ def vocabulary_hash(tokenizer: Any) -> str:
 
 def tokenizer_hash(tokenizer: Any) -> str:
     """sha256 of what decides the ids: the SentencePiece model bytes when the tokenizer has them (else
-    its vocabulary), the preprocessing switches and the special tokens."""
+    its vocabulary), the preprocessing switches and the special tokens.
+
+    A resumed run keeps a shard only when this digest is the one its record holds.
+
+    Args:
+        tokenizer: An :class:`~albert_tok.AlbertTokenizer` or :class:`~albert_tok.AlbertTokenizerFast`;
+            ``model_bytes`` is read when present (a fast tokenizer loaded without ``spiece.model`` has none,
+            and its vocabulary is hashed with :func:`vocabulary_hash` instead).
+
+    Returns:
+        The digest as 64 lower-case hex characters.
+    """
     h = hashlib.sha256()
     model = getattr(tokenizer, "model_bytes", None)
     h.update(b"spiece\0" + model if model else b"vocabulary\0" + vocabulary_hash(tokenizer).encode())
@@ -233,7 +278,8 @@ class _Done:
 
 def _start_method() -> str:
     """``fork`` where it is safe (Linux, no other thread running): workers inherit the loaded tokenizer
-    and skip the imports, a second or more of start-up each. Elsewhere ``spawn``."""
+    and skip importing numpy, SentencePiece and the tokenizer code and loading the model again, which a
+    spawned worker does before its first chunk. Elsewhere ``spawn``."""
     return "fork" if sys.platform.startswith("linux") and threading.active_count() == 1 else "spawn"
 
 
@@ -325,7 +371,60 @@ def tokenize_corpus(
 ) -> dict[str, Any]:
     """Tokenize ``inputs`` (paths, ``-`` for standard input) into shards under ``out_dir``; return the
     manifest. ``workers`` defaults to ``min(2, CPUs)``; ``chunk_bytes`` changes how work is split, never
-    the output. See the module docstring."""
+    the output. See the module docstring.
+
+    Rerunning into the same ``out_dir`` resumes: shards whose bytes, settings and tokenizer are unchanged
+    are kept, the others are tokenized again, and shards past a shorter input are deleted.
+    :class:`ShardedCorpus` reads the result.
+
+    Args:
+        inputs: Paths of UTF-8 text files, read one after the other as one stream of lines (split on
+            ``\\n``; carriage returns at a line's end are dropped; empty lines are rows too); ``"-"`` (at
+            most once) reads standard input. A list or tuple, not a single path.
+        out_dir: The directory to write (created if missing). Besides the shards and the manifest, the run
+            keeps an empty lock file there and deletes temporary files a killed run left; other files are
+            left alone.
+        tokenizer: A loaded :class:`~albert_tok.AlbertTokenizer` or :class:`~albert_tok.AlbertTokenizerFast`
+            (:func:`load_tokenizer` loads one from a directory). Worker processes get a copy.
+        max_length: The most tokens in a row, special tokens included; longer rows are truncated. An int
+            of at least 3; 512 by default.
+        pair_sentences: If True, lines ``2i`` and ``2i + 1`` make row ``i`` (``[CLS] A [SEP] B [SEP]``,
+            with ``token_type_ids`` stored); False (the default) makes one row per line.
+        workers: How many processes tokenize: a positive int, 1 for this process alone, or None (the
+            default) for ``min(2, CPUs)``. An input known to fit one chunk is done in this process anyway.
+        shard_lines: Input lines per shard; a positive int, even with ``pair_sentences``. 50,000 by default.
+        errors: ``"strict"`` (the default) stops at invalid UTF-8; ``"replace"`` reads it as U+FFFD.
+        format: ``"npy"`` (the default; memory-mapped arrays) or ``"parquet"`` (needs pyarrow).
+        progress: If True (the default), a byte progress bar on standard error when it is a terminal;
+            False shows none.
+        chunk_bytes: About how many input bytes one worker task tokenizes (whole lines, and whole pairs);
+            a positive int, :data:`CHUNK_BYTES` (1 MiB) by default. It changes the speed and memory of a
+            run, never the output.
+
+    Returns:
+        The manifest, as written to ``out_dir/manifest.json``: ``format`` (the layout version),
+        ``tokenizer_sha256`` and ``vocabulary_sha256``, ``settings``, ``inputs`` (each input's path, bytes,
+        sha256, size and mtime), ``dtype`` of the ids (``uint16`` or ``int32``), the counts ``shards``,
+        ``rows`` and ``tokens``, and per shard its ``files`` name, ``shard_rows`` and ``shard_tokens``.
+
+    Raises:
+        TypeError: ``inputs`` is a single path (a str, bytes or path object) instead of a list.
+        ValueError: ``max_length``, ``shard_lines``, ``errors``, ``format``, ``workers`` or ``chunk_bytes``
+            is outside the values above.
+        CorpusError: (a ValueError) ``format="parquet"`` without pyarrow; no input, ``"-"`` twice, an input
+            that is missing or unreadable or that changes while it is read; invalid UTF-8 with
+            ``errors="strict"``; ``out_dir`` cannot be written, another run holds its lock, or it holds
+            shards made with other settings or another tokenizer.
+        OSError: writing a shard or the manifest fails (a full disk, for one).
+
+    Example:
+        >>> from albert_tok import AlbertTokenizer
+        >>> from albert_tok.data import ShardedCorpus, tokenize_corpus
+        >>> tokenizer = AlbertTokenizer("fixtures/spiece.model")
+        >>> manifest = tokenize_corpus(["corpus.txt"], "shards", tokenizer, max_length=128, progress=False)
+        >>> manifest["rows"] == len(ShardedCorpus("shards"))  # one row per line of corpus.txt
+        True
+    """
     settings = CorpusSettings(
         max_length=max_length, pair_sentences=pair_sentences, shard_lines=shard_lines, errors=errors, format=format
     )

@@ -48,9 +48,27 @@ class EncodedChunk:
 
 
 def load_tokenizer(directory: str | os.PathLike[str]) -> AlbertTokenizer | AlbertTokenizerFast:
-    """The faster tokenizer a directory allows: :class:`AlbertTokenizer` (SentencePiece's threaded batch
-    encoding, about twice as fast here) when it has ``spiece.model``, else :class:`AlbertTokenizerFast`
-    from ``tokenizer.json``. Both give the canonical ids."""
+    """The faster tokenizer a directory allows: :class:`AlbertTokenizer` when it has ``spiece.model``
+    (SentencePiece encodes the batch on its own threads, while the fast tokenizer, after its Rust batch,
+    checks the rows in Python for the rules a Unigram model cannot express and re-encodes those that need
+    it with SentencePiece), else :class:`AlbertTokenizerFast` from ``tokenizer.json``. Both give the
+    canonical ids.
+
+    Args:
+        directory: A local tokenizer directory, as ``save_pretrained`` writes it (``spiece.model`` and/or
+            ``tokenizer.json``, with ``tokenizer_config.json`` and ``special_tokens_map.json``).
+
+    Returns:
+        The loaded tokenizer, with the directory's options (preprocessing switches, special and added
+        tokens, ``model_max_length``).
+
+    Raises:
+        FileNotFoundError: ``directory`` does not exist, or holds neither ``spiece.model`` nor
+            ``tokenizer.json``.
+        ValueError: a file of the directory cannot be honoured (malformed JSON, an unknown key, another
+            tokenizer's files, added tokens that disagree); the message names the file.
+        NotARegularFileError: (an OSError) a directory, device or FIFO stands in place of a tokenizer file.
+    """
     path = os.fspath(directory)
     if not os.path.isdir(path):
         raise FileNotFoundError(f"tokenizer directory {path!r} does not exist")
@@ -161,4 +179,5 @@ def init_worker(tokenizer: Any, parent: int | None = None, inherited_fd: int | N
 
 
 def encode_in_worker(job: tuple[Any, ...]) -> EncodedChunk:
+    """:func:`encode_chunk` with the tokenizer :func:`init_worker` kept in this worker process."""
     return encode_chunk(_WORKER_TOKENIZER, *job)

@@ -41,7 +41,25 @@ def _texts(batch: dict[str, Any], column: str) -> list[str]:
 class TokenizeBatch:
     """``map_batches`` callable: adds ``input_ids``, ``token_type_ids`` and ``attention_mask`` columns
     (one int32 array per row, unpadded, truncated to ``max_length``) computed from ``text_column`` (and
-    ``pair_column``). A directory is loaded with :func:`~albert_tok.data._encode.load_tokenizer`."""
+    ``pair_column``). A directory is loaded with :func:`~albert_tok.data._encode.load_tokenizer`.
+
+    Args:
+        tokenizer: A tokenizer directory (str or path; loaded once, where the callable is built: on each
+            Ray actor when passed through ``fn_constructor_kwargs``), or an :class:`~albert_tok.AlbertTokenizer`
+            or :class:`~albert_tok.AlbertTokenizerFast` object, used as it is.
+        text_column: The batch column holding the texts (str values); ``"text"`` by default, the column
+            ``ray.data.read_text`` makes.
+        pair_column: The column holding each text's second sequence, for ``[CLS] A [SEP] B [SEP]`` rows;
+            None (the default) tokenizes single texts.
+        max_length: The most tokens in a row, special tokens included; longer rows are truncated (for pairs,
+            the longer sequence first). An int of at least 3; 512 by default.
+
+    Raises:
+        ValueError: ``max_length`` is not an int of at least 3.
+        TypeError: ``tokenizer`` is neither a path nor an albert_tok tokenizer.
+        FileNotFoundError: the tokenizer directory does not exist or holds no tokenizer (see
+            :func:`~albert_tok.data.load_tokenizer` for what else loading raises).
+    """
 
     def __init__(
         self,
@@ -63,6 +81,20 @@ class TokenizeBatch:
         self.max_length = max_length
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """Tokenize one batch.
+
+        Args:
+            batch: A batch in Ray Data's ``"default"`` or ``"numpy"`` format: column name -> values (a list
+                or array), with ``text_column`` (and ``pair_column``) holding str.
+
+        Returns:
+            A new dict with every column of ``batch`` plus ``input_ids``, ``token_type_ids`` and
+            ``attention_mask``: object arrays holding one unpadded int32 array per row.
+
+        Raises:
+            KeyError: the batch has no ``text_column`` (or ``pair_column``); the message lists its columns.
+            TypeError: a value in one of those columns is not a str (None, bytes), naming the row.
+        """
         texts = _texts(batch, self.text_column)
         pairs = None if self.pair_column is None else _texts(batch, self.pair_column)
         enc = self.tokenizer(texts, pairs, truncation=True, max_length=self.max_length)

@@ -38,6 +38,23 @@ class ShardedCorpus:
     Opening checks every shard against the manifest: the files exist, the offsets start at 0, never
     decrease and end at the number of ids, the counts match; otherwise :class:`CorpusError` names the
     file. ``check=False`` skips the scan of the offsets (the rest is still checked).
+
+    ``len(corpus)`` is the number of rows; ``corpus[i]`` takes a negative ``i`` from the end and raises
+    IndexError outside the corpus. Opening maps the shard files (and, with ``check``, reads their offsets
+    once); a row's ids are read from the mapped files when it is asked for.
+
+    Args:
+        out_dir: The directory :func:`~albert_tok.data.tokenize_corpus` wrote, holding ``manifest.json`` (a
+            run that did not finish has none).
+        check: If True (the default), every shard's offsets are read once to check that they never
+            decrease and that pair rows' type starts lie inside their rows (a pass over all the offsets);
+            False skips that scan, for a corpus already checked. The other checks always run.
+
+    Raises:
+        CorpusError: (a ValueError) ``manifest.json`` is missing or not a manifest of a format this version
+            reads, or a shard is missing, unreadable or does not match the manifest; the message names the
+            file.
+        ImportError: the corpus is in Parquet format and pyarrow is not installed.
     """
 
     def __init__(self, out_dir: str | os.PathLike[str], *, check: bool = True) -> None:

@@ -42,6 +42,7 @@ _SHARD_FILE = re.compile(r"shard-(\d{5,})\.(ids\.npy|offsets\.npy|type_starts\.n
 
 
 def shard_name(index: int) -> str:
+    """The base name of shard ``index`` (``shard-00007``), its files' common prefix."""
     return f"shard-{index:05d}"
 
 
@@ -60,10 +61,12 @@ def is_shard_file(name: str) -> int | None:
 
 
 def write_json(path: str, data: dict[str, Any]) -> None:
+    """Write ``data`` as indented, key-sorted JSON to ``path``, atomically."""
     write_file(path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode("utf-8"))
 
 
 def read_json(path: str) -> dict[str, Any]:
+    """The JSON object in ``path``; :class:`CorpusError` naming the file when it is unreadable or not an object."""
     try:
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)

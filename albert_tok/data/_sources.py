@@ -98,6 +98,7 @@ class Input:
         }
 
     def close(self) -> None:
+        """Close the file (standard input stays open) and drop standard input's spool."""
         if self.stream is not sys.stdin.buffer:
             self.stream.close()
         if self._spool is not None:
@@ -140,6 +141,7 @@ class Chunk:
 
     @property
     def nbytes(self) -> int:
+        """How many input bytes the chunk covers."""
         return sum(s.end - s.start for s in self.segments)
 
 
@@ -217,6 +219,7 @@ class _LineReader:
 
 
 def count_lines(piece: bytes) -> int:
+    """The lines in ``piece``, a last line without ``\\n`` included (``b""`` counts as one)."""
     return piece.count(b"\n") + (not piece.endswith(b"\n"))
 
 

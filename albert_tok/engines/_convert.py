@@ -230,7 +230,8 @@ def tokenizer_json_bytes(
 def unicode_table_gaps() -> frozenset[str]:
     """Characters whose NFKD or lower-case mapping differs between Python's ``unicodedata`` (which the
     canonical tokenizer uses) and the Rust normalisers (built on another Unicode version): U+1FBF0
-    SEGMENTED DIGIT ZERO is ``0`` to one and itself to the other. Computed once per process (~0.3 s)."""
+    SEGMENTED DIGIT ZERO is ``0`` to one and itself to the other. Computed once per process: it scans the
+    first four planes of Unicode in Python and runs both Rust normalisers over the candidates."""
     # Only characters Python decomposes, lower-cases, or does not know can differ.
     candidates = [
         c

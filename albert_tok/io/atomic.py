@@ -187,7 +187,17 @@ def _write_synced(path: str, data: bytes, mode: int) -> None:
 def write_synced(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` (created or truncated, mode ``0o666`` less the umask) and sync it to disk.
 
-    Not atomic by itself: the default :data:`Writer` of :func:`write_directory`, which writes a temporary."""
+    Not atomic by itself: the default :data:`Writer` of :func:`write_directory`, which writes a temporary.
+
+    Args:
+        path: The file to write; its directory must exist. An existing file is truncated and keeps its inode
+            (its mode is set to ``0o666`` less the umask all the same).
+        data: The bytes to write (a bytearray or memoryview is copied first).
+
+    Raises:
+        OSError: the file cannot be opened, written or synced (a missing directory, no permission, a full
+            disk); the file may then hold part of ``data``.
+    """
     _write_synced(os.fspath(path), bytes(data), 0o666 & ~_umask())
 
 
@@ -198,6 +208,22 @@ def write_file(path: str | os.PathLike[str], data: bytes) -> None:
     ``path``, and the directory is synced. No lock is taken (a rename needs none); a write killed before
     the rename leaves its temporary, which the next :func:`write_directory` of the same name drops and
     readers ignore.
+
+    The new file has mode ``0o666`` less the umask; a symbolic link at ``path`` is replaced by the file,
+    not followed.
+
+    Args:
+        path: The file to replace or create; its directory must exist.
+        data: The new content: bytes, a bytearray or a memoryview.
+
+    Raises:
+        TypeError: ``data`` is not bytes-like.
+        ValueError: ``path`` has no file name once made absolute (``"/"``). A trailing separator is
+            dropped, not refused: ``"x/"`` writes the file ``x``.
+        FileNotFoundError: the directory of ``path`` does not exist.
+        OSError: the write, sync or rename failed (``IsADirectoryError`` when ``path`` is a directory);
+            ``path`` is then as it was and the temporary is deleted. (Only syncing the directory comes after
+            the rename: if that fails, the new content is in place but may not be durable yet.)
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be bytes, got {type(data).__name__}")
@@ -482,6 +508,10 @@ def write_directory(
         remove: relative paths of files to delete with this save, after its new files are in.
         remove_first: relative paths of files to delete with this save, before its new files are in.
 
+    Returns:
+        The path of each file written, ``directory`` (as given, not made absolute) joined with its name, in
+        the order of ``contents``.
+
     Raises:
         ValueError, TypeError: a name that is not a relative path inside the directory (or is reserved for
             temporaries), data that is not bytes.
@@ -597,6 +627,15 @@ def recover(directory: str | os.PathLike[str]) -> None:
     ``stat`` call for it and for each directory above it) when there is nothing to do, and it then writes
     nothing, so it is safe before reading any directory, read-only ones included. A save in progress is
     waited for.
+
+    Args:
+        directory: The directory about to be read or written. It need not exist: a
+            :func:`replace_directory` killed between its two renames is completed, bringing it back.
+
+    Raises:
+        ValueError: a journal left in the directory (or above it) is not one this module wrote; the message
+            names it.
+        OSError: finishing or undoing the killed save failed (the directory is not writable, for one).
     """
     target = os.path.abspath(os.fspath(directory))
     parent, name = os.path.split(target)
@@ -625,6 +664,14 @@ def replace_directory(
     and swapped in (``renameat2(RENAME_EXCHANGE)``, or rename-aside with recovery; :func:`recover`).
     Missing parents are created. ``path`` itself must not be a mount point (it is renamed); its parent
     must be writable. Returns the paths written, in ``contents`` order.
+
+    Args:
+        path: The directory to replace or create; what it held before is gone once the call returns.
+        contents: Relative path (``"config.json"``, ``"sub/file.bin"``) -> bytes: the whole new content.
+        writer: Writes each file of the staging tree; None (the default) uses :func:`write_synced`.
+
+    Returns:
+        The path of each file written, ``path`` (as given) joined with its name, in ``contents`` order.
 
     Raises:
         ValueError, TypeError: a name that is not a relative path inside the directory, or data not bytes.
