@@ -504,6 +504,8 @@ def write_directory(
         directory: the directory. With ``create`` it (and its parents) is made when missing; a save that
             fails then removes what it made.
         contents: relative path (``"config.json"``, ``"sub/file.bin"``) -> bytes.
+        create: if True, a missing ``directory`` and its missing parents are made (and removed again when
+            the save fails before its commit point); False (the default) raises FileNotFoundError instead.
         writer: writes each temporary (default: :func:`write_synced`).
         remove: relative paths of files to delete with this save, after its new files are in.
         remove_first: relative paths of files to delete with this save, before its new files are in.
