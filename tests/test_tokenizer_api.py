@@ -519,12 +519,12 @@ def test_apply_batch_equals_apply(slow, chunks, switches, later, lowered):
         return
     # runs of spaces are left to SentencePiece, which removes them: the only difference, and none to it
     assert [_squeezed(g) for g in got] == [_squeezed(e) for e in expected]
-    assert slow._sp.encode(got) == slow._sp.encode(expected)
+    assert slow._engine.processor.encode(got) == slow._engine.processor.encode(expected)
 
 
 @given(rows=st.lists(st.lists(st.integers(0, 30005), max_size=8), max_size=6))
 def test_digit_comma_arrays_equal_the_table(slow, rows):
-    table = slow._digit_comma
+    table = slow._engine.digit_comma
     pieces = sorted(table)
     rows = [[pieces[i % len(pieces)] if i % 3 == 0 else i for i in row] for row in rows]  # plenty of hits
     _assert_digit_comma_applied(DigitCommaArrays(table, 30000), table, rows)

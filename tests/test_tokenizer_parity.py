@@ -285,11 +285,12 @@ def test_batch_equals_texts_encoded_alone(slow, batch, lowered):
 @given(batch=st.lists(st.one_of(any_text, long_text, BATCH_EDGES), min_size=1, max_size=40))
 def test_one_thread_and_threaded_sentencepiece_calls_agree(slow, batch):
     # a few short texts are encoded one call per text on the calling thread, the rest by one threaded list call
-    # (albert_tok.api._slow._ONE_THREAD_TEXTS): both are SentencePiece's own ids of each preprocessed text
+    # (albert_tok.engines._sentencepiece._ONE_THREAD_TEXTS): both are SentencePiece's own ids of each preprocessed text
     plain = slow.preprocessing.apply_batch([slow.preprocessing.lower(t) for t in batch], lowered=True)
-    expected = slow._sp.encode(plain, num_threads=2)
-    assert slow._encode_ids(plain) == expected
-    assert [slow._sp.encode(text) for text in plain] == expected
+    engine = slow._engine
+    expected = engine.processor.encode(plain, num_threads=2)
+    assert engine.encode_ids(plain) == expected
+    assert [engine.processor.encode(text) for text in plain] == expected
 
 
 @pytest.mark.parametrize("count, chars", [(1, 5000), (16, 250), (17, 10), (3, 2000)])
@@ -297,7 +298,8 @@ def test_both_sentencepiece_paths_run(slow, monkeypatch, count, chars):
     """The batch-size rule picks the path it says: one call per text for one text, or for at most 16 texts of
     at most 4000 characters in all; one threaded list call otherwise."""
     calls: list[bool] = []
-    real = slow._sp
+    engine = slow._engine
+    real = engine.processor
 
     class Spy:
         def __getattr__(self, name):
@@ -307,9 +309,9 @@ def test_both_sentencepiece_paths_run(slow, monkeypatch, count, chars):
             calls.append(isinstance(texts, list))
             return real.encode(texts, **kwargs)
 
-    monkeypatch.setattr(slow, "_sp", Spy())
+    monkeypatch.setattr(engine, "processor", Spy())
     plain = ["ab " * (chars // 3)] * count
-    ids = slow._encode_ids(plain)
+    ids = engine.encode_ids(plain)
     assert ids == real.encode(plain)
     one_thread = count == 1 or (count <= 16 and count * len(plain[0]) <= 4000)
     assert calls == ([False] * count if one_thread else [True])

@@ -1,12 +1,15 @@
 """Behaviour shared by the slow and fast ALBERT tokenizers: the encoding half of the API.
 
-A subclass supplies :meth:`AlbertTokenizerBase._encode_chunks` (canonical ids of texts that hold no added
-token, optionally with raw character spans; it may also override ``_encode_chunks_flat``, the same without
-offsets as one flat array, which is what a batch call without offsets uses), the vocabulary (``_pieces``, then
-:meth:`~albert_tok.api._vocab.TokenizerVocabulary._init_vocabulary`), the normaliser predicates offsets are settled
-with, and :meth:`_model_file_contents` (the vocabulary files it can write). Everything a user calls, from
-``__call__`` to ``pad``, ``decode`` and ``save_pretrained``, is defined here or in
-:class:`~albert_tok.api._vocab.TokenizerVocabulary` once, so the two classes cannot drift apart.
+A subclass supplies what it encodes with, as a :class:`LoadedVocabulary` returned by the ``load`` function it
+passes to :meth:`AlbertTokenizerBase.__init__` (its pieces, its normaliser, the :class:`SentencePieceEngine` when
+it has the ``spiece.model``, the added tokens a ``tokenizer.json`` holds); :meth:`AlbertTokenizerBase._encode_chunks`
+(canonical ids of texts that hold no added token, optionally with raw character spans; it may also override
+``_encode_chunks_flat``, the same without offsets as one flat array, which is what a batch call without offsets
+uses); :meth:`AlbertTokenizerBase._source_options` (the constructor arguments that give it its vocabulary, for
+pickling); and :meth:`_model_file_contents` (the vocabulary files it can write). The constructor, the vocabulary's
+initialisation, pickling and everything a user calls, from ``__call__`` to ``pad``, ``decode`` and
+``save_pretrained``, are defined here or in :class:`~albert_tok.api._vocab.TokenizerVocabulary` once, so the two
+classes cannot drift apart.
 
 ``__call__`` runs four steps, each a function a later feature can reuse or extend:
 :meth:`~AlbertTokenizerBase._check_call` (arguments -> :class:`CallOptions`),
@@ -22,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import warnings
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -38,6 +41,7 @@ from albert_tok.api._inputs import Inputs, check_texts, split_pairs
 from albert_tok.api._pad import pad_features
 from albert_tok.api._split_batch import encode_split
 from albert_tok.api._vocab import as_id_list
+from albert_tok.engines import SentencePieceEngine
 from albert_tok.rules import (
     Offsets,
     Padding,
@@ -47,18 +51,40 @@ from albert_tok.rules import (
     Truncation,
     build_inputs,
     check_length,
+    normaliser_predicates,
     num_special_tokens,
     resolve_padding,
     resolve_side,
     resolve_truncation,
     settle_offsets,
+    space_pieces,
     special_tokens_mask,
     token_type_ids,
 )
 
-__all__ = ["MODEL_MAX_LENGTH", "AlbertTokenizerBase"]
+__all__ = ["MODEL_MAX_LENGTH", "AlbertTokenizerBase", "LoadedVocabulary"]
 
 MODEL_MAX_LENGTH = 512
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadedVocabulary:
+    """What a tokenizer class loads before :class:`AlbertTokenizerBase` sets up its vocabulary.
+
+    Attributes:
+        pieces: the base vocabulary in id order.
+        normalize: the normaliser of the text between added tokens (what offsets are settled with, see
+            :func:`albert_tok.rules.normaliser_predicates`).
+        engine: the SentencePiece engine, when the ``spiece.model`` is at hand; it learns the added tokens an
+            unknown piece's surface may spell whenever they change.
+        added_tokens: added tokens read with the vocabulary (a ``tokenizer.json``'s), id -> token, or None when
+            it holds none; those given to the constructor are laid over them.
+    """
+
+    pieces: list[str]
+    normalize: Callable[[str], str]
+    engine: SentencePieceEngine | None = None
+    added_tokens: Mapping[int, Any] | None = None
 
 
 class AlbertTokenizerBase(TokenizerDecoding):
@@ -67,15 +93,17 @@ class AlbertTokenizerBase(TokenizerDecoding):
     model_input_names: ClassVar[list[str]] = list(MODEL_INPUT_NAMES)
     is_fast = False
     supports_offsets = True
-    # Settled by subclasses: what offsets.settle_offsets needs to know about the vocabulary and normaliser.
+    # What offsets.settle_offsets needs to know about the vocabulary and normaliser (set by __init__).
     _word_start_ids: Container[int]
     _space_id: int | None
     _is_space: Callable[[str], bool]
     _is_deleted: Callable[[str], bool]
+    _engine: SentencePieceEngine | None = None
 
     def __init__(
         self,
         *,
+        load: Callable[[], LoadedVocabulary],
         preprocessing: Preprocessing | None = None,
         do_lower_case: bool | None = None,
         remove_space: bool | None = None,
@@ -89,10 +117,14 @@ class AlbertTokenizerBase(TokenizerDecoding):
         clean_up_tokenization_spaces: bool = False,
         **tokens: str,
     ) -> None:
-        """The constructor arguments both tokenizers share. Switches given one by one override the
-        ``preprocessing`` they come with; special tokens come as one ``special_tokens`` or as
-        ``*_token`` keyword arguments, not both. ``added_tokens_decoder`` (id -> token) and
-        ``additional_special_tokens`` are what a saved directory holds."""
+        """The constructor both tokenizers share: options, then the subclass's vocabulary, then the added tokens.
+
+        Switches given one by one override the ``preprocessing`` they come with; special tokens come as one
+        ``special_tokens`` or as ``*_token`` keyword arguments, not both. ``added_tokens_decoder`` (id -> token)
+        and ``additional_special_tokens`` are what a saved directory holds. ``load`` is called once the options
+        are settled (it may read ``self.preprocessing`` and ``self.special_tokens``) and returns what the
+        subclass encodes with; the vocabulary and the offset rules are then set up from it.
+        """
         if preprocessing is None:
             preprocessing = Preprocessing()
         elif not isinstance(preprocessing, Preprocessing):
@@ -121,9 +153,23 @@ class AlbertTokenizerBase(TokenizerDecoding):
         if not isinstance(clean_up_tokenization_spaces, bool):
             raise TypeError(f"clean_up_tokenization_spaces must be True or False, got {clean_up_tokenization_spaces!r}")
         self.clean_up_tokenization_spaces = clean_up_tokenization_spaces
-        self._given_added = (added_tokens_decoder, additional_special_tokens)
         # transformers' data collators read and set this to silence a warning; nothing here warns.
         self.deprecation_warnings: dict[str, bool] = {}
+        loaded = load()
+        self._engine = loaded.engine
+        self._pieces = list(loaded.pieces)
+        added = added_tokens_decoder
+        if loaded.added_tokens is not None:
+            added = {**loaded.added_tokens, **(added or {})}
+        user_defined = None if loaded.engine is None else loaded.engine.user_defined_ids
+        self._init_vocabulary(added, additional_special_tokens, user_defined=user_defined)
+        self._word_start_ids, self._space_id = space_pieces(self._pieces)
+        self._is_space, self._is_deleted = normaliser_predicates(loaded.normalize)
+
+    def _rebuild(self) -> None:
+        super()._rebuild()
+        if self._engine is not None:  # it names unknown surfaces for this tokenizer: the same added tokens
+            self._engine.surface_ids = self._surface_ids
 
     @property
     def padding_side(self) -> str:
@@ -155,6 +201,16 @@ class AlbertTokenizerBase(TokenizerDecoding):
         elif tokens:
             raise TypeError("pass either special_tokens or individual *_token arguments, not both")
         return {**options, **overrides}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self._source_options(), **self._options()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)  # type: ignore[misc]
+
+    def _source_options(self) -> dict[str, Any]:
+        """The constructor arguments that give this tokenizer its vocabulary (pickling)."""
+        raise NotImplementedError
 
     def _options(self) -> dict[str, Any]:
         """The constructor options that rebuild this tokenizer (pickling, conversions)."""

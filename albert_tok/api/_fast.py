@@ -16,16 +16,17 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from tokenizers import Tokenizer
 
 from albert_tok.api import _files as files
-from albert_tok.api._base import AlbertTokenizerBase
-from albert_tok.api._slow import AlbertTokenizer, load_spiece_bytes
+from albert_tok.api._base import AlbertTokenizerBase, LoadedVocabulary
 from albert_tok.engines import (
+    SentencePieceEngine,
     hidden_piece,
+    load_spiece_bytes,
     printable_ascii_tokenizer,
     register_added_tokens,
     sentencepiece_rows_pattern,
@@ -41,10 +42,11 @@ from albert_tok.rules import (
     TieDetector,
     deleted_controls_pattern,
     digit_comma_table,
-    normaliser_predicates,
     remap_offsets,
-    space_pieces,
 )
+
+if TYPE_CHECKING:
+    from albert_tok.api._slow import AlbertTokenizer
 
 __all__ = ["AlbertTokenizerFast"]
 
@@ -68,6 +70,7 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
     """
 
     is_fast = True
+    _tok: Tokenizer  # encodes the text between added tokens (backend_tokenizer)
 
     def __init__(
         self,
@@ -84,7 +87,32 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
         model_max_length: int = 512,
         **options: Any,
     ) -> None:
+        self._json_source: str | None = None  # the tokenizer.json this was loaded from, without added tokens
+        self._plain_tok: Tokenizer | None = None  # printable ASCII texts, preprocessed in Python
+
+        def load() -> LoadedVocabulary:
+            spiece = model_bytes
+            if spiece is None and vocab_file is not None:
+                spiece = load_spiece_bytes(vocab_file)
+            added: dict[int, AddedToken] | None = None
+            engine: SentencePieceEngine | None = None
+            if spiece is not None:
+                source = repr(os.fspath(vocab_file)) if vocab_file is not None else "model_bytes"
+                self._tok = tokenizer_from_spiece(spiece, self.special_tokens, self.preprocessing, source)
+                self._plain_tok = printable_ascii_tokenizer(spiece, self._tok)
+                # SentencePiece itself settles float32 ties and the other rows Rust cannot do (_rows_to_fix)
+                engine = SentencePieceEngine(spiece, self.preprocessing, source)
+                pieces = engine.pieces  # the Rust model names control pieces otherwise
+            else:
+                loaded = _load_tokenizer_json(tokenizer_file, tokenizer_json)
+                self._tok, self._json_source, pieces, added = loaded
+            self._tok.no_padding()
+            self._tok.no_truncation()
+            normalizer = self._tok.normalizer
+            return LoadedVocabulary(pieces, normalizer.normalize_str if normalizer is not None else str, engine, added)
+
         super().__init__(
+            load=load,
             preprocessing=preprocessing,
             do_lower_case=do_lower_case,
             remove_space=remove_space,
@@ -93,31 +121,6 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
             model_max_length=model_max_length,
             **options,
         )
-        if model_bytes is None and vocab_file is not None:
-            model_bytes = load_spiece_bytes(vocab_file)
-        self._model_bytes = None if model_bytes is None else bytes(model_bytes)
-        added, additional = self._given_added
-        user_defined: frozenset[int] | None = None
-        # SentencePiece itself settles float32 ties, when its model is at hand (not for a bare tokenizer.json).
-        self._reference: AlbertTokenizer | None = None
-        self._json_source: str | None = None  # the tokenizer.json this was loaded from, without added tokens
-        self._plain_tok: Tokenizer | None = None  # printable ASCII texts, preprocessed in Python
-        if self._model_bytes is not None:
-            source = repr(os.fspath(vocab_file)) if vocab_file is not None else "model_bytes"
-            self._tok = tokenizer_from_spiece(self._model_bytes, self.special_tokens, self.preprocessing, source)
-            self._plain_tok = printable_ascii_tokenizer(self._model_bytes, self._tok)
-            self._reference = AlbertTokenizer(
-                model_bytes=self._model_bytes, preprocessing=self.preprocessing, special_tokens=self.special_tokens
-            )
-            user_defined = self._reference.user_defined_ids
-            self._pieces = list(self._reference._pieces)  # the Rust model names control pieces otherwise
-        else:
-            loaded = _load_tokenizer_json(tokenizer_file, tokenizer_json)
-            self._tok, self._json_source, self._pieces = loaded.tokenizer, loaded.source, loaded.pieces
-            added = {**loaded.added, **(added or {})}
-        self._tok.no_padding()
-        self._tok.no_truncation()
-        self._init_vocabulary(added, additional, user_defined=user_defined)
         unk = self._unk_id = self._piece_to_id.get(self.special_tokens.unk_token, 0)
 
         def encode_raw(s: str) -> list[int]:
@@ -125,18 +128,8 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
 
         self._digit_comma = digit_comma_table(self._pieces, encode_raw, self._piece_to_id.__getitem__)
         self._digit_comma_ids = frozenset(self._digit_comma)
-        self._word_start_ids, self._space_id = space_pieces(self._pieces)
-        normalizer = self._tok.normalizer
-        self._is_space, self._is_deleted = normaliser_predicates(
-            normalizer.normalize_str if normalizer is not None else str
-        )
         base_specials = frozenset(i for i in self.all_special_ids if i < len(self._pieces))
         self._ties = TieDetector(self._pieces, base_specials | {unk})
-
-    def _rebuild(self) -> None:
-        super()._rebuild()
-        if self._reference is not None:  # it encodes chunks for this tokenizer: same unknown-surface lookup
-            self._reference._surface_ids = self._surface_ids
 
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike[str], **overrides: Any) -> AlbertTokenizerFast:
@@ -154,6 +147,11 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
         return cls(model_bytes=slow.model_bytes, **slow._options())
 
     @property
+    def _model_bytes(self) -> bytes | None:
+        """The ``spiece.model`` this was converted from, or None when it was loaded from a ``tokenizer.json``."""
+        return None if self._engine is None else self._engine.model_bytes
+
+    @property
     def backend_tokenizer(self) -> Tokenizer:
         """The Rust tokenizer that encodes the text between added tokens (it has no added tokens itself,
         and no padding or truncation configured). Printable ASCII texts go to a second tokenizer built
@@ -161,23 +159,17 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
         this one later reaches only the other texts and offset mappings."""
         return self._tok
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = self._options()
+    def _source_options(self) -> dict[str, Any]:
         if self._model_bytes is not None:
-            state["model_bytes"] = self._model_bytes
-        else:
-            state["tokenizer_json"] = self._json_source
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(**state)  # type: ignore[misc]
+            return {"model_bytes": self._model_bytes}
+        return {"tokenizer_json": self._json_source}
 
     def _encode_chunks(self, chunks: list[str], with_offsets: bool) -> tuple[list[list[int]], list[Offsets] | None]:
         if not with_offsets:
             ids = self._rust_ids(chunks)
             for i, needs_sentencepiece in self._rows_to_fix(chunks, ids):
-                if needs_sentencepiece and self._reference is not None:
-                    ids[i] = self._reference._encode_chunks([chunks[i]], False)[0][0]
+                if needs_sentencepiece and self._engine is not None:
+                    ids[i] = self._engine.encode([chunks[i]])[0]
                 else:
                     ids[i] = self._split_digit_commas(ids[i])
             return ids, None
@@ -188,8 +180,8 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
         controls = deleted_controls_pattern(whitespace_too=not self.preprocessing.remove_space)
         fix.update({i: True for i, t in enumerate(chunks) if controls.search(t)})
         for i, needs_sentencepiece in sorted(fix.items()):
-            if needs_sentencepiece and self._reference is not None:
-                ids[i], raw[i] = self._reference._encode_chunk_with_spans(chunks[i])
+            if needs_sentencepiece and self._engine is not None:
+                ids[i], raw[i] = self._engine.encode_with_spans(chunks[i])
             else:
                 new = self._split_digit_commas(ids[i])
                 raw[i] = remap_offsets([self._pieces[k] for k in ids[i]], raw[i], [self._pieces[k] for k in new])
@@ -234,9 +226,9 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
         a multi-character grapheme cluster, a character the Rust Unicode tables map differently, or an
         unknown piece whose surface may spell an added token."""
         rows = {i: False for i, r in enumerate(ids) if not self._digit_comma_ids.isdisjoint(r)}
-        if self._reference is not None and self._surface_ids:  # an unknown surface may spell an added token
+        if self._engine is not None and self._surface_ids:  # an unknown surface may spell an added token
             rows.update({i: True for i, r in enumerate(ids) if self._unk_id in r})
-        if self._reference is not None:
+        if self._engine is not None:
             risky = sentencepiece_rows_pattern()
             joined = "".join(texts)
             if not joined.isascii() or "\r" in joined:  # ASCII text has no extenders besides CR

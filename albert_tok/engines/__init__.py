@@ -1,10 +1,12 @@
-"""The engines under the tokenizers: a SentencePiece ``.model`` read without protobuf, and its
-conversion to a Rust ``tokenizers`` pipeline that tokenizes canonically. The conversion's names import the Rust
+"""The engines under the tokenizers: a SentencePiece ``.model`` read without protobuf, the SentencePiece engine
+both tokenizers encode canonically with (:class:`SentencePieceEngine`), and the model's conversion to a Rust
+``tokenizers`` pipeline that tokenizes canonically. The conversion's names import the Rust
 library on first use, so the slow tokenizer loads and encodes without it.
 """
 
 from typing import TYPE_CHECKING, Any
 
+from albert_tok.engines._sentencepiece import SentencePieceEngine, load_spiece_bytes
 from albert_tok.engines._spm_model import ModelFormatError, PieceType, parse_model, parse_pieces_with_spans
 
 if TYPE_CHECKING:
@@ -20,7 +22,9 @@ if TYPE_CHECKING:
 __all__ = [
     "ModelFormatError",
     "PieceType",
+    "SentencePieceEngine",
     "hidden_piece",
+    "load_spiece_bytes",
     "parse_model",
     "parse_pieces_with_spans",
     "printable_ascii_tokenizer",
