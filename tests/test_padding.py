@@ -117,3 +117,19 @@ def test_pad_batch_errors():
         pad_batch({"input_ids": [[1]], "scores": [[1]]}, 0)
     with pytest.raises(ValueError, match="row 0 is not a flat list of numbers"):
         pad_batch({"input_ids": [[1]], "offset_mapping": [[(0, 1)]]}, 0, other=0)
+
+
+# -- every padder fills from the one table --------------------------------------------------------------------
+def test_padding_collator_pads_the_special_tokens_mask_as_the_tokenizer_does():
+    """PaddingCollator padded special_tokens_mask with 0 (marking padding as tokens of the text that a masker
+    may pick) where tokenizer.pad() and a tokenizer call pad it with 1."""
+    from albert_tok.data import PaddingCollator
+
+    batch = PaddingCollator(pad_token_id=0, return_tensors="np")(
+        [
+            {"input_ids": [2, 7, 3], "special_tokens_mask": [1, 0, 1]},
+            {"input_ids": [2, 3], "special_tokens_mask": [1, 1]},
+        ]
+    )
+    assert batch["special_tokens_mask"].tolist() == [[1, 0, 1], [1, 1, PAD_VALUES["special_tokens_mask"]]]
+    assert PAD_VALUES["special_tokens_mask"] == 1
