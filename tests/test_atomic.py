@@ -814,3 +814,13 @@ def test_recover_of_a_sub_directory_finishes_a_committed_save_from_above(tmp_pat
     atomic.write_directory(sub, {"trainer_state.json": b"{}"})
     atomic.recover(tmp_path)
     assert tree(sub) == {"model.safetensors": b"NEW", "config.json": b"2", "trainer_state.json": b"{}"}
+
+
+@pytest.mark.parametrize("name", ["x/", "x" + os.sep, ".", ".."])
+def test_write_file_refuses_a_path_that_names_a_directory(tmp_path, name):
+    """A trailing separator named a directory but wrote the file without it (``x/`` wrote ``x``)."""
+    sub = tmp_path / "d"
+    sub.mkdir()
+    with pytest.raises(ValueError, match="names a directory, not a file"):
+        atomic.write_file(f"{sub}{os.sep}{name}", b"data")
+    assert sorted(p.name for p in sub.iterdir()) == []

@@ -218,8 +218,8 @@ def write_file(path: str | os.PathLike[str], data: bytes) -> None:
 
     Raises:
         TypeError: ``data`` is not bytes-like.
-        ValueError: ``path`` has no file name once made absolute (``"/"``). A trailing separator is
-            dropped, not refused: ``"x/"`` writes the file ``x``.
+        ValueError: ``path`` names a directory: it ends with a separator (``"x/"``), is ``"."`` or
+            ``".."``, or has no file name once made absolute (``"/"``).
         FileNotFoundError: the directory of ``path`` does not exist.
         OSError: the write, sync or rename failed (``IsADirectoryError`` when ``path`` is a directory);
             ``path`` is then as it was and the temporary is deleted. (Only syncing the directory comes after
@@ -227,10 +227,11 @@ def write_file(path: str | os.PathLike[str], data: bytes) -> None:
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be bytes, got {type(data).__name__}")
-    target = os.path.abspath(os.fspath(path))
+    raw = os.fspath(path)
+    target = os.path.abspath(raw)
     directory, name = os.path.split(target)
-    if not name:
-        raise ValueError(f"{os.fspath(path)!r} names a directory, not a file")
+    if not name or raw.endswith(("/", os.sep)) or os.path.basename(raw) in (".", ".."):
+        raise ValueError(f"{raw!r} names a directory, not a file")
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"directory {directory!r} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=f".{_FILE_TMP}", dir=directory)
