@@ -46,6 +46,7 @@ from albert_tok.data._shards import (
     write_shard,
 )
 from albert_tok.data._sources import STDIN, Input, ShardSource, open_inputs, plan_shards
+from albert_tok.io import atomic
 from albert_tok.rules import Preprocessing
 
 __all__ = ["CHUNK_BYTES", "CorpusSettings", "tokenize_corpus", "tokenizer_hash", "vocabulary_hash"]
@@ -158,11 +159,6 @@ def tokenizer_hash(tokenizer: Any) -> str:
     return h.hexdigest()
 
 
-def _is_temporary(name: str) -> bool:
-    """A staging file of :func:`albert_tok.io.atomic.write_file`; any other file in the folder is the user's."""
-    return name.startswith(".") and name.endswith(".atomic-tmp")
-
-
 def _differences(found: dict[str, Any], wanted: dict[str, Any]) -> str:
     keys = sorted(set(found) | set(wanted))
     return "; ".join(
@@ -191,7 +187,7 @@ class _OutputDir:
         try:
             self._check_records()
             for entry in os.scandir(path):
-                if _is_temporary(entry.name) and entry.is_file():  # left by a killed run's atomic writes
+                if atomic.is_file_temporary(entry.name) and entry.is_file():  # left by a killed run's atomic writes
                     os.unlink(entry.path)
             if os.path.exists(os.path.join(path, MANIFEST)):
                 os.unlink(os.path.join(path, MANIFEST))  # the directory is complete again only at the end

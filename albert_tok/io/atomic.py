@@ -62,7 +62,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from albert_tok.io._regular import read_json
 
-__all__ = ["PUBLISH_LAST", "Writer", "recover", "replace_directory", "write_directory", "write_file", "write_synced"]
+__all__ = [
+    "PUBLISH_LAST",
+    "Writer",
+    "is_file_temporary",
+    "recover",
+    "replace_directory",
+    "write_directory",
+    "write_file",
+    "write_synced",
+]
 
 Writer = Callable[[str, bytes], None]
 """Writes bytes to a path and syncs them (the path's directory exists)."""
@@ -93,6 +102,21 @@ def _umask() -> int:
 
 def _temporary(directory: str, name: str, kind: str) -> str:
     return os.path.join(directory, f".{name}.{kind}")
+
+
+def is_file_temporary(name: str) -> bool:
+    """Whether ``name`` is the temporary of a :func:`write_file` (``.NAME.<random>.atomic-tmp``).
+
+    A folder's owner may delete those a killed write left behind; any other file there is not this
+    module's.
+
+    Args:
+        name: A file name (no directory).
+
+    Returns:
+        True for a :func:`write_file` temporary.
+    """
+    return name.startswith(".") and name.endswith(f".{_FILE_TMP}")
 
 
 def _is_temporary(name: str) -> bool:
