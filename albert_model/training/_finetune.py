@@ -63,6 +63,7 @@ from albert_tok import AlbertTokenizerFast
 from albert_tok.api import MODEL_INPUT_NAMES
 from albert_tok.io import regular_file
 from albert_tok.io.atomic import write_file
+from albert_tok.rules import pad_batch
 
 __all__ = [
     "TASKS",
@@ -336,17 +337,31 @@ def epoch_order(size: int, seed: int, epoch: int) -> np.ndarray:
 
 
 def collate(features: Sequence[dict[str, Any]], pad_id: int) -> dict[str, torch.Tensor]:
-    """Model inputs padded on the right to the longest feature (``labels`` lists with -100), as tensors."""
-    width = max(len(f["input_ids"]) for f in features)
-    pads = {"input_ids": pad_id, "token_type_ids": 0, "attention_mask": 0, "labels": -100}
+    """Model inputs and targets of a batch, padded on the right to the longest feature, as tensors.
+
+    The list-valued fields (the model inputs, and the ``labels`` of token classification) are padded by
+    :func:`albert_tok.rules.pad_batch` with its one fill table: ``input_ids`` with ``pad_id``, ``labels``
+    with -100, ``token_type_ids`` and ``attention_mask`` with 0. Other keys of the features are left out.
+
+    Args:
+        features: Features as :func:`prepare` makes them: ``input_ids`` and the other model inputs as lists of
+            ints, and the targets (``labels``, ``start_positions``, ``end_positions``) as numbers or lists.
+        pad_id: The tokenizer's pad id.
+
+    Returns:
+        ``input_ids``, ``token_type_ids``, ``attention_mask`` and the targets that the features have, in that
+        order: padded fields as int64 ``(features, width)`` tensors, one-number targets as an int64 tensor
+        (float32 when the first feature's is a float, as regression labels are).
+    """
+    names = [key for key in (*MODEL_INPUT_NAMES, *TARGETS) if key in features[0]]
+    rows = {key: [f[key] for f in features] for key in names if isinstance(features[0][key], list)}
+    padded = pad_batch(rows, pad_id) if rows else {}
     batch = {}
-    for key in (*MODEL_INPUT_NAMES, *TARGETS):
-        if key not in features[0]:
-            continue
-        values = [f[key] for f in features]
-        if isinstance(values[0], list):
-            batch[key] = torch.tensor([v + [pads[key]] * (width - len(v)) for v in values], dtype=torch.long)
+    for key in names:
+        if key in padded:
+            batch[key] = torch.from_numpy(padded[key])
         else:
+            values = [f[key] for f in features]
             batch[key] = torch.tensor(values, dtype=torch.float32 if isinstance(values[0], float) else torch.long)
     return batch
 
