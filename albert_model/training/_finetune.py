@@ -94,7 +94,59 @@ TARGETS = ("labels", "start_positions", "end_positions")
 
 @dataclass
 class FinetuneArgs:
-    """Everything ``albert finetune`` takes; the command line is generated from these fields."""
+    """Everything ``albert finetune`` takes; the command line is generated from these fields (``--text-column``
+    for ``text_column``), and each value is checked when the object is made.
+
+    Args:
+        task: What to fine-tune: ``"text-classification"``, ``"token-classification"`` or
+            ``"question-answering"`` (the keys of :data:`TASKS`).
+        train: The training files, at least one: CSV, TSV or JSON Lines for text classification, CoNLL for
+            token classification, SQuAD v1.1/v2.0 JSON for question answering.
+        output: The output directory: the checkpoint while training (``OUTPUT/checkpoint/``), then the
+            fine-tuned model, its tokenizer and ``training.json``.
+        model: The pretrained model directory to start from; the shipped model by default.
+        tokenizer: The tokenizer directory; None (the default) reads the tokenizer of ``model``.
+        eval: Evaluation files in the format of ``train``, scored every ``eval_every`` steps and at the end;
+            none by default.
+        text_column: Text classification: the column holding the text (``"text"`` by default).
+        text_pair_column: Text classification: the column holding the second text of a pair; None (the
+            default) classifies single texts.
+        label_column: Text classification: the column holding the label (``"label"`` by default).
+        num_labels: The number of labels; None (the default) reads it from the data, and a value given must
+            agree with the data.
+        problem_type: Text classification: ``"regression"`` or ``"single_label_classification"``; None (the
+            default) reads it from the labels (real numbers mean regression), which must all agree.
+        max_seq_length: Tokens per sequence, 8 to 512; None means 128, or 384 for question answering.
+        doc_stride: Question answering: the tokens that adjacent windows over a long context share (128 by
+            default); it must be well below the sequence length.
+        steps: The optimizer steps to run; None (the default) runs ``epochs`` passes over the data.
+        epochs: The passes over the training data when ``steps`` is None (3.0 by default; fractions allowed).
+        batch_size: Examples per optimizer step (8 by default).
+        eval_batch_size: Examples per evaluation batch (32 by default).
+        learning_rate: The peak learning rate, in (0, 1); 5e-5 by default, decayed linearly to 0.
+        weight_decay: AdamW's weight decay, never applied to biases and LayerNorms (0.0 by default).
+        warmup_fraction: The share of the steps over which the learning rate rises from 0, in [0, 1) (0.0 by
+            default).
+        max_grad_norm: The gradient-norm clipping threshold, above 0 (1.0 by default).
+        eval_every: Steps between evaluations of the ``eval`` files; 0 (the default) evaluates only at the end.
+        log_every: Steps whose losses are averaged into one point of the loss curve (10 by default).
+        checkpoint_every: Steps between checkpoints (100 by default); the end of the run always writes one.
+        seed: The random seed of the head's initialisation, the data order and dropout (42 by default).
+        device: The torch device: ``"auto"`` (the default: cuda when available, else cpu), ``"cpu"``,
+            ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
+        precision: ``"fp32"`` (the default) or ``"bf16"`` (autocast; the weights stay fp32).
+        max_answer_length: Question answering: the longest answer, in tokens (30 by default).
+        n_best: Question answering: the start and end candidates looked at per window (20 by default).
+        resume: True continues from ``OUTPUT/checkpoint/`` exactly where the last checkpoint left off.
+        progress: True (the default) shows a progress bar on standard error.
+
+    Raises:
+        ValueError: A value is out of its range or not of its type (the message names the flag), ``task`` or
+            ``precision`` is not one of the accepted names, ``problem_type`` is given for another task, the
+            device is not on this machine, or ``doc_stride`` is too close to the sequence length.
+        FileNotFoundError: A ``train`` or ``eval`` file does not exist.
+        NotARegularFileError: A ``train`` or ``eval`` path is a directory, a device or a FIFO.
+    """
 
     task: str = field(metadata=help_text(f"one of {', '.join(TASKS)}"))
     train: list[str] = field(metadata=help_text("training files (CSV/TSV/JSONL, CoNLL, or SQuAD JSON by task)"))
@@ -189,10 +241,12 @@ class FinetuneArgs:
 
     @property
     def sequence_length(self) -> int:
+        """The tokens per sequence this run uses: ``max_seq_length``, or 128 (384 for question answering)."""
         return self.max_seq_length or (384 if self.task == "question-answering" else 128)
 
     @property
     def torch_device(self) -> str:
+        """The device the run trains on: ``device``, with ``"auto"`` resolved to cuda or cpu."""
         if self.device == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
         return self.device
@@ -619,7 +673,38 @@ def finetune(args: FinetuneArgs) -> dict[str, Any]:
     """Read the data, fine-tune (or resume) and write ``args.output``; return the final metrics.
 
     With ``--resume`` the checkpoint is checked before the data is read; the output directory is made and
-    checked after it (bad data leaves no directory behind), before the model trains."""
+    checked after it (bad data leaves no directory behind), before the model trains. Batches are padded by
+    :func:`collate`.
+
+    Example:
+        >>> from albert_model.training import FinetuneArgs, finetune
+        >>> metrics = finetune(FinetuneArgs(  # doctest: +SKIP
+        ...     task="text-classification", train=["fixtures/eval/mrpc_dev.tsv"], output="my-mrpc",
+        ...     text_column="#1 String", text_pair_column="#2 String", label_column="Quality",
+        ...     epochs=1, progress=False))
+        >>> metrics["steps"]  # doctest: +SKIP
+        1
+
+    Args:
+        args: The run's settings, already checked by :class:`FinetuneArgs`.
+
+    Returns:
+        The final metrics (also in ``training.json``): the last evaluation's scores as ``eval_*`` (with
+        ``eval`` files: ``eval_loss`` and the task's metrics), and always ``steps``, ``epochs``,
+        ``train_examples``, ``final_loss`` (the last loss-curve point), ``train_seconds`` and ``wall_seconds``
+        (over every run of this training, resumed ones included), ``wall_seconds_this_run``, ``precision``,
+        ``machine`` and ``torch``.
+
+    Raises:
+        FileNotFoundError: ``args.resume`` and ``OUTPUT`` has no checkpoint, or the model or tokenizer
+            directory lacks its files.
+        DataError: A data file has a problem (a ``ValueError`` whose message is ``FILE:LINE: problem; fix``).
+        ValueError: ``args.resume`` with a checkpoint made from other data or settings, a tokenizer larger
+            than the model's vocabulary, ``epochs`` that come to more than
+            :data:`albert_model.training._common.MAX_STEPS` steps, or a
+            training loss that became NaN or infinite.
+        NotADirectoryError: ``OUTPUT`` exists and is not a directory.
+    """
     if args.resume:
         resume_state(os.path.realpath(args.output), _new_state(0, {}))
     return train(prepare(args), args)
@@ -627,7 +712,14 @@ def finetune(args: FinetuneArgs) -> dict[str, Any]:
 
 # -- command line, generated from FinetuneArgs ----------------------------------------------------------
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
-    """The ``albert finetune`` arguments: one flag per :class:`FinetuneArgs` field."""
+    """The ``albert finetune`` arguments: one flag per :class:`FinetuneArgs` field.
+
+    Args:
+        parser: The parser to add the flags to (a sub-command's); None (the default) makes a new one.
+
+    Returns:
+        The parser, with the flags added.
+    """
     parser = parser or argparse.ArgumentParser(
         prog="albert finetune", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -639,7 +731,14 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 
 
 def args_from_namespace(ns: argparse.Namespace) -> FinetuneArgs:
-    """:class:`FinetuneArgs` from parsed flags; flags left out keep the dataclass defaults."""
+    """:class:`FinetuneArgs` from parsed flags; flags left out keep the dataclass defaults.
+
+    Args:
+        ns: What :func:`build_parser`'s parser returned.
+
+    Returns:
+        The checked arguments (see :class:`FinetuneArgs` for the errors a bad value raises).
+    """
     return from_namespace(FinetuneArgs, ns)
 
 
