@@ -88,7 +88,11 @@ class LoadedVocabulary:
 
 
 class AlbertTokenizerBase(TokenizerDecoding):
-    """The shared public API; see :class:`albert_tok.AlbertTokenizer` for the arguments."""
+    """The public API both ALBERT tokenizers share; see :class:`albert_tok.AlbertTokenizer` for the arguments.
+
+    Everything a user calls, from ``__call__`` to ``pad``, ``decode`` and ``save_pretrained``, is defined here
+    (or in the vocabulary and decoding halves it inherits) once; a subclass supplies only what it encodes with.
+    """
 
     model_input_names: ClassVar[list[str]] = list(MODEL_INPUT_NAMES)
     is_fast = False
@@ -311,8 +315,19 @@ class AlbertTokenizerBase(TokenizerDecoding):
         return a, b
 
     def tokenize(self, text: str, pair: str | None = None, add_special_tokens: bool = False) -> list[str]:
-        """The canonical tokens of ``text`` (added tokens by their content; no special tokens added unless
-        ``add_special_tokens``)."""
+        """The canonical tokens of one text, as strings.
+
+        Args:
+            text: the text to tokenize.
+            pair: a second text, tokenized after the first (its tokens follow ``text``'s); None for none.
+            add_special_tokens: add ``[CLS]`` and ``[SEP]`` around the text(s); off by default, as in transformers.
+
+        Returns:
+            The tokens in order: SentencePiece pieces (``▁`` marks a word start), added tokens by their content.
+
+        Raises:
+            TypeError: ``text`` is not a str (use ``__call__`` for batches).
+        """
         if not isinstance(text, str):
             raise TypeError(f"tokenize takes one str, got {type(text).__name__}")
         return self.convert_ids_to_tokens(self.encode(text, pair, add_special_tokens=add_special_tokens))  # type: ignore[return-value]
@@ -324,7 +339,21 @@ class AlbertTokenizerBase(TokenizerDecoding):
         add_special_tokens: bool = True,
         **kwargs: Any,
     ) -> list[int]:
-        """``input_ids`` of one text (or pair, or list of words with ``is_split_into_words=True``) as a list."""
+        """The ``input_ids`` of one text (or pair) as a list.
+
+        Args:
+            text: the text; with ``is_split_into_words=True`` in ``kwargs``, a list of words.
+            text_pair: a second text (or list of words) encoded after the first, or None.
+            add_special_tokens: add ``[CLS] A [SEP]`` (``[CLS] A [SEP] B [SEP]`` for a pair); True by default.
+            **kwargs: any other argument of :meth:`__call__` (``truncation``, ``max_length``, ``padding``...).
+
+        Returns:
+            The ids as a list of int.
+
+        Raises:
+            TypeError: ``text`` is not a str (nor a list of words with ``is_split_into_words=True``); use
+                ``__call__`` for batches.
+        """
         if not isinstance(text, str) and not kwargs.get("is_split_into_words"):
             raise TypeError(f"encode takes one str (use __call__ for batches), got {type(text).__name__}")
         return self.encode_plus(text, text_pair, add_special_tokens=add_special_tokens, **kwargs)["input_ids"]
@@ -332,7 +361,19 @@ class AlbertTokenizerBase(TokenizerDecoding):
     def encode_plus(
         self, text: str | list[str], text_pair: str | list[str] | None = None, **kwargs: Any
     ) -> BatchEncoding:
-        """``__call__`` on one text (or pair; or one list of words with ``is_split_into_words=True``)."""
+        """:meth:`__call__` on one text (or pair), refusing a batch.
+
+        Args:
+            text: the text; with ``is_split_into_words=True`` in ``kwargs``, one list of words.
+            text_pair: a second text (or list of words), or None.
+            **kwargs: any other argument of :meth:`__call__`.
+
+        Returns:
+            A :class:`~albert_tok.BatchEncoding` of one example (lists of int, or tensors with ``return_tensors``).
+
+        Raises:
+            TypeError: ``text`` is a batch (use :meth:`batch_encode_plus` or :meth:`__call__`).
+        """
         words = kwargs.get("is_split_into_words", False)
         single = isinstance(text, str) or (
             words and isinstance(text, (list, tuple)) and not (text and isinstance(text[0], (list, tuple)))
@@ -345,8 +386,21 @@ class AlbertTokenizerBase(TokenizerDecoding):
         return self(text, text_pair, **kwargs)
 
     def batch_encode_plus(self, batch_text_or_text_pairs: Sequence[Any], **kwargs: Any) -> BatchEncoding:
-        """``__call__`` on a batch: a list of texts or of ``(text, text_pair)`` pairs (of word lists with
-        ``is_split_into_words=True``)."""
+        """:meth:`__call__` on a batch given as one list.
+
+        Args:
+            batch_text_or_text_pairs: a list of texts, or of ``(text, text_pair)`` pairs (of word lists with
+                ``is_split_into_words=True`` in ``kwargs``); pairs and single texts cannot be mixed.
+            **kwargs: any other argument of :meth:`__call__`.
+
+        Returns:
+            A :class:`~albert_tok.BatchEncoding` with one row per item.
+
+        Raises:
+            TypeError: ``batch_text_or_text_pairs`` is not a list (or tuple).
+            ValueError: an item is a tuple of other than two, or pairs and single texts are mixed; and what
+                :meth:`__call__` raises.
+        """
         texts, pairs = split_pairs(batch_text_or_text_pairs, kwargs.get("is_split_into_words", False))
         return self(texts, pairs, **kwargs)
 
@@ -374,9 +428,58 @@ class AlbertTokenizerBase(TokenizerDecoding):
     ) -> BatchEncoding:
         """Tokenize one text, a pair, or a batch, with Hugging Face's arguments and semantics.
 
-        ``return_overflowing_tokens=True`` returns one row per window of the truncated sequence (the second
-        one for ``truncation="only_second"``), overlapping by ``stride`` tokens, with
-        ``overflow_to_sample_mapping``: the shape transformers' *fast* tokenizer returns, for both classes.
+        Args:
+            text: a str, a list of str (a batch), or with ``is_split_into_words=True`` a list of words (or a list
+                of such lists).
+            text_pair: the second sequence of each pair, shaped like ``text``; None for single sequences.
+            add_special_tokens: add ``[CLS] A [SEP]`` (``[CLS] A [SEP] B [SEP]`` for pairs); True by default.
+            padding: False/``"do_not_pad"`` (default), True/``"longest"`` (to the longest row of the batch) or
+                ``"max_length"`` (to ``max_length``, else ``model_max_length``).
+            truncation: False/None (default: none), True/``"longest_first"``, ``"only_first"`` or
+                ``"only_second"``; truncates to ``max_length``, else ``model_max_length``.
+            max_length: the longest row, special tokens included; None for ``model_max_length`` where a length
+                is needed. Given without ``truncation``, it truncates ``"longest_first"`` with a warning, as
+                transformers does.
+            stride: with ``return_overflowing_tokens``, how many tokens consecutive windows share (0: none).
+            is_split_into_words: ``text`` (and ``text_pair``) are lists of words; each word is encoded on its
+                own, and ``word_ids()`` gives each token's word.
+            pad_to_multiple_of: round the padded length up to a multiple of this; None for no rounding.
+            padding_side: ``"right"`` or ``"left"`` for this call; None for :attr:`padding_side`.
+            return_tensors: None (lists), ``"np"`` (numpy arrays) or ``"pt"`` (torch tensors, importing torch);
+                rows of different lengths need ``padding``.
+            return_token_type_ids: include ``token_type_ids`` (0 for the first sequence, 1 for the second);
+                None means yes.
+            return_attention_mask: include ``attention_mask`` (1 for tokens, 0 for padding); None means yes.
+            return_overflowing_tokens: return one row per window of the truncated sequence (the second one for
+                ``truncation="only_second"``), overlapping by ``stride`` tokens, with
+                ``overflow_to_sample_mapping``: the shape transformers' *fast* tokenizer returns, for both
+                classes.
+            return_special_tokens_mask: include ``special_tokens_mask`` (1 for special tokens).
+            return_offsets_mapping: include ``offset_mapping``: each token's ``(start, end)`` characters in its
+                own text, ``(0, 0)`` for special tokens and padding (the contract of
+                :mod:`albert_tok.rules._offsets`).
+            return_length: include ``length``, the number of tokens of each row.
+            verbose: warn when a row is longer than ``model_max_length`` and nothing truncates it.
+
+        Returns:
+            A :class:`~albert_tok.BatchEncoding`: ``input_ids``, ``token_type_ids``, ``attention_mask`` and what
+            was asked for, one row per text (or per window), or a single row for one unbatched text.
+
+        Raises:
+            TypeError: ``text`` or ``text_pair`` is not one of the accepted shapes, or holds a non-str item.
+            ValueError: an option is not one of its accepted values (``padding``, ``truncation``,
+                ``return_tensors``, ``padding_side``, a negative ``stride``, a ``max_length`` smaller than the
+                special tokens a row needs), a batch and its pairs differ in length, word lists are empty or
+                malformed, or ``return_tensors`` is asked for rows of different lengths without ``padding``.
+
+        Example:
+            >>> from albert_tok import DEFAULT_TOKENIZER, AlbertTokenizer
+            >>> tok = AlbertTokenizer.from_pretrained(DEFAULT_TOKENIZER)
+            >>> tok("Hello world!")["input_ids"]
+            [2, 10975, 126, 187, 3]
+            >>> batch = tok(["Hello world!", "A pair?"], ["Yes.", "No"], padding=True, return_tensors="np")
+            >>> batch["input_ids"].shape
+            (2, 8)
         """
         inputs = check_texts(text, text_pair, is_split_into_words)
         options = self._check_call(
@@ -501,10 +604,29 @@ class AlbertTokenizerBase(TokenizerDecoding):
     ) -> BatchEncoding:
         """Pad already-encoded inputs (transformers' ``tokenizer.pad``, what its data collators call).
 
-        ``encoded_inputs`` is one encoding or a batch: a list of dicts/``BatchEncoding`` or a dict of lists
-        (lists, arrays or tensors). ``input_ids`` are padded with the pad id, ``token_type_ids`` with 0,
-        ``attention_mask`` with 0 (made when missing, unless ``return_attention_mask=False``),
-        ``special_tokens_mask`` with 1; other keys (``labels``...) are left as they are.
+        ``input_ids`` are padded with the pad id, ``token_type_ids`` with 0, ``attention_mask`` with 0 (made
+        when missing, unless ``return_attention_mask=False``), ``special_tokens_mask`` with 1; other keys
+        (``labels``...) are left as they are. Nothing is truncated.
+
+        Args:
+            encoded_inputs: one encoding or a batch: a list of dicts/``BatchEncoding`` or a dict of lists (lists,
+                arrays or tensors; tensors make their kind the default ``return_tensors``).
+            padding: True/``"longest"`` (default: to the longest row), ``"max_length"`` (to ``max_length``,
+                else ``model_max_length``) or False/``"do_not_pad"``.
+            max_length: the length ``"max_length"`` pads to; None for ``model_max_length``.
+            pad_to_multiple_of: round the padded length up to a multiple of this; None for no rounding.
+            padding_side: ``"right"`` or ``"left"``; None for :attr:`padding_side`.
+            return_attention_mask: make ``attention_mask`` when missing; None means yes.
+            return_tensors: None (lists), ``"np"`` or ``"pt"``; None keeps the kind of tensors given.
+            verbose: accepted for transformers' signature; nothing here warns.
+
+        Returns:
+            A :class:`~albert_tok.BatchEncoding` of the padded features.
+
+        Raises:
+            TypeError: a feature is not a list of int per example (or of such lists).
+            ValueError: an option is not one of its accepted values, ``input_ids`` is missing, or the features
+                do not have one entry per example.
         """
         side = self._padding_side if padding_side is None else resolve_side("padding_side", padding_side)
         return pad_features(
@@ -522,11 +644,28 @@ class AlbertTokenizerBase(TokenizerDecoding):
 
     # -- special-token layout ----------------------------------------------------------------------
     def num_special_tokens_to_add(self, pair: bool = False) -> int:
+        """How many special tokens :meth:`build_inputs_with_special_tokens` adds.
+
+        Args:
+            pair: for a pair of sequences (``[CLS] A [SEP] B [SEP]``) rather than one (``[CLS] A [SEP]``).
+
+        Returns:
+            3 for a pair, 2 for one sequence.
+        """
         return num_special_tokens(pair)
 
     def build_inputs_with_special_tokens(
         self, token_ids_0: list[int], token_ids_1: list[int] | None = None
     ) -> list[int]:
+        """Add the special tokens around ids encoded without them.
+
+        Args:
+            token_ids_0: the first sequence's ids.
+            token_ids_1: the second sequence's ids, or None for one sequence.
+
+        Returns:
+            ``[CLS] A [SEP]``, or ``[CLS] A [SEP] B [SEP]`` for a pair, as ids.
+        """
         return build_inputs(
             list(token_ids_0), None if token_ids_1 is None else list(token_ids_1), self.cls_token_id, self.sep_token_id
         )
@@ -534,6 +673,20 @@ class AlbertTokenizerBase(TokenizerDecoding):
     def get_special_tokens_mask(
         self, token_ids_0: list[int], token_ids_1: list[int] | None = None, already_has_special_tokens: bool = False
     ) -> list[int]:
+        """Which positions hold special tokens.
+
+        Args:
+            token_ids_0: the first sequence's ids (with ``already_has_special_tokens``, the whole sequence).
+            token_ids_1: the second sequence's ids, or None.
+            already_has_special_tokens: the ids already hold their special tokens: each id is looked up;
+                otherwise the mask of what :meth:`build_inputs_with_special_tokens` would make is returned.
+
+        Returns:
+            1 for a special token, 0 for any other, one entry per position.
+
+        Raises:
+            ValueError: ``token_ids_1`` is given with ``already_has_special_tokens=True``.
+        """
         if already_has_special_tokens:
             if token_ids_1 is not None:
                 raise ValueError(
@@ -547,22 +700,54 @@ class AlbertTokenizerBase(TokenizerDecoding):
     def create_token_type_ids_from_sequences(
         self, token_ids_0: list[int], token_ids_1: list[int] | None = None
     ) -> list[int]:
+        """The ``token_type_ids`` of :meth:`build_inputs_with_special_tokens`'s output.
+
+        Args:
+            token_ids_0: the first sequence's ids, without special tokens.
+            token_ids_1: the second sequence's ids, or None.
+
+        Returns:
+            0 for ``[CLS] A [SEP]``, then 1 for ``B [SEP]``, one entry per position.
+        """
         return token_type_ids(len(token_ids_0), None if token_ids_1 is None else len(token_ids_1))
 
     # -- saving ------------------------------------------------------------------------------------
     def save_vocabulary(
         self, save_directory: str | os.PathLike[str], filename_prefix: str | None = None
     ) -> tuple[str, ...]:
-        """Write the vocabulary files (``spiece.model`` and/or ``tokenizer.json``); return their paths."""
+        """Write the vocabulary files (``spiece.model`` and/or ``tokenizer.json``) into an existing directory.
+
+        Files appear complete or not at all.
+
+        Args:
+            save_directory: the directory; it must exist.
+            filename_prefix: a prefix for the file names (``{prefix}-spiece.model``), or None for none.
+
+        Returns:
+            The paths written.
+
+        Raises:
+            NotADirectoryError: ``save_directory`` is not an existing directory.
+        """
         directory = os.fspath(save_directory)
         if not os.path.isdir(directory):
             raise NotADirectoryError(f"save_vocabulary needs an existing directory, got {directory!r}")
         return tuple(files.write_atomically(directory, self._model_file_contents(), filename_prefix))
 
     def save_pretrained(self, save_directory: str | os.PathLike[str]) -> tuple[str, ...]:
-        """Write a Hugging Face-format tokenizer directory (``spiece.model``, ``tokenizer.json``,
-        ``tokenizer_config.json``, ``special_tokens_map.json``, and ``added_tokens.json`` when tokens were
-        added after the vocabulary); files appear complete or not at all."""
+        """Write a Hugging Face-format tokenizer directory that ``from_pretrained`` (ours or transformers') loads.
+
+        It holds ``spiece.model`` (when this tokenizer has it), ``tokenizer.json``, ``tokenizer_config.json``,
+        ``special_tokens_map.json``, and ``added_tokens.json`` when tokens were added after the vocabulary; files
+        appear complete or not at all, and an ``added_tokens.json`` left by an earlier save is removed when there
+        are none now.
+
+        Args:
+            save_directory: the directory; it is created when missing.
+
+        Returns:
+            The paths written.
+        """
         contents = self._model_file_contents()
         contents.update(
             files.config_files(
@@ -592,12 +777,15 @@ class AlbertTokenizerBase(TokenizerDecoding):
 
     @property
     def do_lower_case(self) -> bool:
+        """Whether text is lower-cased before SentencePiece (:class:`~albert_tok.Preprocessing`)."""
         return self.preprocessing.do_lower_case
 
     @property
     def remove_space(self) -> bool:
+        """Whether leading, trailing and repeated spaces are removed (:class:`~albert_tok.Preprocessing`)."""
         return self.preprocessing.remove_space
 
     @property
     def keep_accents(self) -> bool:
+        """Whether accents are kept rather than stripped (:class:`~albert_tok.Preprocessing`)."""
         return self.preprocessing.keep_accents

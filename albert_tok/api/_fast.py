@@ -5,7 +5,8 @@ The Rust tokenizer is built by :mod:`albert_tok.engines._convert` from ``spiece.
 are applied afterwards, only to the rows that need them (found with set and numpy tests, not per-token
 Python loops): the digit-comma rule (a per-piece table, :mod:`albert_tok.rules._digit_comma`), and SentencePiece's
 float32 tie-breaking and character-by-character normalisation (:mod:`albert_tok.rules._unigram`,
-:func:`albert_tok.rules._digit_comma.grapheme_risk_pattern`: such rows are re-encoded by SentencePiece itself).
+:func:`albert_tok.rules._digit_comma.grapheme_risk_pattern`: such rows are re-encoded by SentencePiece itself,
+through the :class:`~albert_tok.engines.SentencePieceEngine` the slow tokenizer encodes with).
 Offsets keep the contract of :mod:`albert_tok.rules._offsets` on every row. Printable ASCII texts skip the Rust
 normaliser (:func:`albert_tok.engines._convert.printable_ascii_tokenizer`): Python preprocesses them as the slow
 tokenizer does, and a tokenizer on the same Unigram model encodes them.
@@ -54,19 +55,46 @@ __all__ = ["AlbertTokenizerFast"]
 class AlbertTokenizerFast(AlbertTokenizerBase):
     """ALBERT tokenizer on the Rust ``tokenizers`` library, with the same ids as :class:`AlbertTokenizer`.
 
-    Args:
-        vocab_file: ``spiece.model`` to convert (preferred: the conversion is this package's own).
-        tokenizer_file: a ``tokenizer.json`` to load when no ``spiece.model`` is given (its added tokens
-            are read from it).
-        do_lower_case, remove_space, keep_accents: ALBERT's preprocessing switches, or ``preprocessing``
-            (used when converting ``spiece.model``; a ``tokenizer.json`` already carries them in its
-            normaliser).
-        The other keyword arguments are :class:`AlbertTokenizer`'s.
-
     Text is split around added and special tokens in Python (the same code as the slow tokenizer's,
     :mod:`albert_tok.api._added_tokens`); the Rust tokenizer encodes the text between them, a whole batch at
-    once. Offsets (``return_offsets_mapping=True``) index the original text and keep the contract of
-    :mod:`albert_tok.rules._offsets`.
+    once. When the ``spiece.model`` is at hand, the rows Rust cannot encode canonically (float32 ties, grapheme
+    clusters, deleted controls, unknown pieces that spell an added token) are re-encoded by the
+    :class:`~albert_tok.engines.SentencePieceEngine` the slow tokenizer encodes with; a tokenizer loaded from a
+    ``tokenizer.json`` alone has no such engine. Offsets (``return_offsets_mapping=True``) index the original
+    text and keep the contract of :mod:`albert_tok.rules._offsets`. A tokenizer pickles as its model bytes (or
+    its ``tokenizer.json``) and options, and is rebuilt from them.
+
+    Args:
+        vocab_file: path of the ``spiece.model`` to convert (preferred: the conversion is this package's own).
+        tokenizer_file: path of a ``tokenizer.json`` to load when no ``spiece.model`` is given (its added tokens
+            are read from it).
+        do_lower_case, remove_space, keep_accents: ALBERT's preprocessing switches, as
+            :class:`AlbertTokenizer`'s; used when converting a ``spiece.model`` (a ``tokenizer.json`` already
+            carries them in its normaliser).
+        model_bytes: the serialized SentencePiece model, instead of ``vocab_file``.
+        tokenizer_json: the text of a ``tokenizer.json``, instead of ``tokenizer_file``.
+        preprocessing: a :class:`~albert_tok.Preprocessing` holding the three switches; None for ALBERT's
+            defaults.
+        special_tokens: a :class:`~albert_tok.SpecialTokens`, or the ``*_token`` keyword arguments (not both).
+        model_max_length: the longest sequence the model takes (512), as :class:`AlbertTokenizer`'s.
+        **options: :class:`AlbertTokenizer`'s other keyword arguments (``padding_side``, ``truncation_side``,
+            ``added_tokens_decoder``, ``additional_special_tokens``, ``clean_up_tokenization_spaces``, the
+            ``*_token`` arguments); added tokens given here are laid over a ``tokenizer.json``'s.
+
+    Raises:
+        TypeError: none of ``vocab_file``, ``tokenizer_file``, ``model_bytes`` or ``tokenizer_json`` is given, or
+            an argument :class:`AlbertTokenizer` refuses.
+        FileNotFoundError: ``vocab_file`` or ``tokenizer_file`` does not exist.
+        albert_tok.io.NotARegularFileError: the file named is a directory, a device, a FIFO or a socket.
+        ValueError: the model is not a valid SentencePiece model, the ``tokenizer.json`` is not valid JSON or not
+            an ALBERT (Unigram) tokenizer, an option is out of range, or the added tokens disagree with the
+            vocabulary.
+
+    Example:
+        >>> from albert_tok import AlbertTokenizerFast
+        >>> tok = AlbertTokenizerFast("fixtures/spiece.model")
+        >>> tok("Hello world!", return_offsets_mapping=True)["offset_mapping"]
+        [(0, 0), (0, 5), (5, 11), (11, 12), (0, 0)]
     """
 
     is_fast = True
@@ -133,9 +161,33 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
 
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike[str], **overrides: Any) -> AlbertTokenizerFast:
-        """Load from a Hugging Face-format directory; ``spiece.model`` is converted when present,
-        otherwise ``tokenizer.json`` is loaded as it is (see :func:`albert_tok.api._files.read_directory` for
-        what else is read); keyword arguments override what was read."""
+        """Load from a Hugging Face-format directory.
+
+        Its ``spiece.model`` is converted when present, otherwise its ``tokenizer.json`` is loaded as it is. The
+        directory's ``tokenizer_config.json``, ``special_tokens_map.json``, ``added_tokens.json`` and the added
+        tokens of its ``tokenizer.json`` give the options (see :func:`albert_tok.api._files.read_directory`); a
+        save killed halfway is finished or undone first. There is no model hub: ``directory`` is a local path.
+
+        Args:
+            directory: the directory, as saved by :meth:`save_pretrained` (ours or transformers').
+            **overrides: constructor arguments that override what was read (a single ``*_token`` replaces that
+                one field of the special tokens read).
+
+        Returns:
+            The tokenizer.
+
+        Raises:
+            FileNotFoundError: the directory does not exist, or holds neither ``spiece.model`` nor
+                ``tokenizer.json``.
+            ValueError: a file holds what cannot be honoured (unknown or malformed keys, another tokenizer
+                class, another tokenizer's files, added tokens that disagree); and what the constructor raises.
+
+        Example:
+            >>> from albert_tok import DEFAULT_TOKENIZER, AlbertTokenizerFast
+            >>> tok = AlbertTokenizerFast.from_pretrained(DEFAULT_TOKENIZER)
+            >>> tok(["Hello world!", "A pair?"], padding=True)["attention_mask"]
+            [[1, 1, 1, 1, 1], [1, 1, 1, 1, 1]]
+        """
         found = files.read_directory(directory)
         options = cls._pretrained_options(found, overrides)
         if found.spiece is not None:
@@ -144,6 +196,14 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
 
     @classmethod
     def from_slow(cls, slow: AlbertTokenizer) -> AlbertTokenizerFast:
+        """The fast tokenizer of a slow one: its model, preprocessing, special and added tokens, and options.
+
+        Args:
+            slow: the :class:`AlbertTokenizer` to convert; it is left as it is.
+
+        Returns:
+            A new fast tokenizer giving the same ids.
+        """
         return cls(model_bytes=slow.model_bytes, **slow._options())
 
     @property
@@ -153,10 +213,12 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
 
     @property
     def backend_tokenizer(self) -> Tokenizer:
-        """The Rust tokenizer that encodes the text between added tokens (it has no added tokens itself,
-        and no padding or truncation configured). Printable ASCII texts go to a second tokenizer built
-        from it without a normaliser (:meth:`_rust_ids`), so a normaliser, pre-tokenizer or model set on
-        this one later reaches only the other texts and offset mappings."""
+        """The Rust tokenizer that encodes the text between added tokens.
+
+        It has no added tokens itself, and no padding or truncation configured. Printable ASCII texts go to a
+        second tokenizer built from it without a normaliser (:meth:`_rust_ids`), so a normaliser, pre-tokenizer
+        or model set on this one later reaches only the other texts and offset mappings.
+        """
         return self._tok
 
     def _source_options(self) -> dict[str, Any]:

@@ -26,20 +26,48 @@ __all__ = ["AlbertTokenizer"]
 class AlbertTokenizer(AlbertTokenizerBase):
     """ALBERT tokenizer on ``sentencepiece``: the canonical ids the published checkpoints were trained on.
 
-    Args:
-        vocab_file: path of ``spiece.model`` (or pass ``model_bytes``).
-        do_lower_case, remove_space, keep_accents: ALBERT's preprocessing switches (or pass
-            ``preprocessing=Preprocessing(...)``; switches given here override it).
-        model_max_length: longest sequence the model takes (512).
-        padding_side, truncation_side: ``"right"`` (default) or ``"left"``.
-        special_tokens: a :class:`SpecialTokens`, or the ``*_token`` keyword arguments.
-        added_tokens_decoder, additional_special_tokens: added tokens (id -> token), as a saved directory
-            holds them; or call :meth:`add_tokens`/:meth:`add_special_tokens`.
-
-    Batches are encoded by SentencePiece's threaded batch API (a few short texts on the calling thread).
+    Text is split around added and special tokens, and the text between them is preprocessed and encoded by
+    :class:`~albert_tok.engines.SentencePieceEngine`. Batches are encoded by SentencePiece's threaded batch API
+    (a few short texts on the calling thread, where starting the threads would cost more than the work).
     Offsets (``return_offsets_mapping=True``) come from SentencePiece's own byte offsets mapped back through
     ALBERT's preprocessing (:meth:`~albert_tok.rules._text.Preprocessing.align`) and keep the contract of
-    :mod:`albert_tok.rules._offsets`.
+    :mod:`albert_tok.rules._offsets`. Loading and encoding never import the Rust ``tokenizers`` library. A
+    tokenizer pickles as its model bytes and options, and is rebuilt from them.
+
+    Args:
+        vocab_file: path of ``spiece.model``; or pass ``model_bytes`` instead.
+        do_lower_case, remove_space, keep_accents: ALBERT's preprocessing switches (lower-case; strip and
+            collapse spaces; keep accents rather than strip them). None (default) keeps the value of
+            ``preprocessing``; a value given here overrides it.
+        model_bytes: the serialized SentencePiece model, instead of ``vocab_file``.
+        preprocessing: a :class:`~albert_tok.Preprocessing` holding the three switches; None for ALBERT's
+            defaults (lower-case, remove spaces, strip accents).
+        special_tokens: a :class:`~albert_tok.SpecialTokens`; None for ALBERT's, or pass single tokens as
+            ``unk_token=``, ``sep_token=``, ``pad_token=``, ``cls_token=``, ``mask_token=``, ``bos_token=``,
+            ``eos_token=`` keyword arguments (not both).
+        model_max_length: the longest sequence the model takes (512): what truncation and
+            ``padding="max_length"`` use without ``max_length``, and the length a call warns above.
+        num_threads: threads SentencePiece's batch call uses; -1 (default) lets SentencePiece choose.
+        **options: ``padding_side`` and ``truncation_side`` (``"right"``, the default, or ``"left"``);
+            ``added_tokens_decoder`` (id -> token) and ``additional_special_tokens``, the added tokens as a saved
+            directory holds them (or call :meth:`add_tokens`/:meth:`add_special_tokens`);
+            ``clean_up_tokenization_spaces`` (bool, default False: what :meth:`decode` does by default); and the
+            ``*_token`` arguments above.
+
+    Raises:
+        TypeError: neither ``vocab_file`` nor ``model_bytes`` is given, an unknown keyword argument, both
+            ``special_tokens`` and ``*_token`` arguments, or an option of the wrong type.
+        FileNotFoundError: ``vocab_file`` does not exist.
+        albert_tok.io.NotARegularFileError: ``vocab_file`` is a directory, a device, a FIFO or a socket.
+        ValueError: the model is not a valid SentencePiece model, an option is out of range
+            (``model_max_length`` not an int from 3 to 1,000,000, a side other than right or left), or the added
+            tokens disagree with the vocabulary.
+
+    Example:
+        >>> from albert_tok import AlbertTokenizer
+        >>> tok = AlbertTokenizer("fixtures/spiece.model")
+        >>> tok.tokenize("Hello world!")
+        ['▁hello', '▁world', '!']
     """
 
     _engine: SentencePieceEngine
@@ -81,8 +109,32 @@ class AlbertTokenizer(AlbertTokenizerBase):
 
     @classmethod
     def from_pretrained(cls, directory: str | os.PathLike[str], **overrides: Any) -> AlbertTokenizer:
-        """Load from a Hugging Face-format directory holding ``spiece.model`` (see
-        :func:`albert_tok.api._files.read_directory` for what is read); keyword arguments override it."""
+        """Load from a Hugging Face-format directory holding ``spiece.model``.
+
+        The directory's ``tokenizer_config.json``, ``special_tokens_map.json``, ``added_tokens.json`` and the added
+        tokens of its ``tokenizer.json`` give the options (see :func:`albert_tok.api._files.read_directory`); a
+        save killed halfway is finished or undone first. There is no model hub: ``directory`` is a local path.
+
+        Args:
+            directory: the directory, as saved by :meth:`save_pretrained` (ours or transformers').
+            **overrides: constructor arguments that override what was read (a single ``*_token`` replaces that
+                one field of the special tokens read).
+
+        Returns:
+            The tokenizer.
+
+        Raises:
+            FileNotFoundError: the directory does not exist, or holds no ``spiece.model``
+                (:class:`~albert_tok.AlbertTokenizerFast` can load a ``tokenizer.json`` alone).
+            ValueError: a file holds what cannot be honoured (unknown or malformed keys, another tokenizer
+                class, another tokenizer's files, added tokens that disagree); and what the constructor raises.
+
+        Example:
+            >>> from albert_tok import DEFAULT_TOKENIZER, AlbertTokenizer
+            >>> tok = AlbertTokenizer.from_pretrained(DEFAULT_TOKENIZER, model_max_length=128)
+            >>> tok("Hello world!")["input_ids"]
+            [2, 10975, 126, 187, 3]
+        """
         found = files.read_directory(directory)
         if found.spiece is None:
             raise FileNotFoundError(
@@ -125,14 +177,27 @@ class AlbertTokenizer(AlbertTokenizerBase):
         return self._engine.encode_flat(chunks, lowered)
 
     def normalize_chunk(self, text: str) -> str:
-        """What SentencePiece segments for ``text`` (a text without added tokens): ALBERT preprocessing then
-        ``nmt_nfkc`` and SentencePiece's whitespace handling, ``▁`` for spaces."""
+        """What SentencePiece segments for a text without added tokens.
+
+        Args:
+            text: the text; an added token in it is treated as plain text.
+
+        Returns:
+            ALBERT's preprocessing, then ``nmt_nfkc`` and SentencePiece's whitespace handling, ``▁`` for spaces.
+        """
         return self._engine.normalize(text)
 
     def normalize(self, text: str) -> str:
-        """The text SentencePiece segments (ALBERT preprocessing and ``nmt_nfkc``), ``▁`` as spaces,
-        added tokens kept; what ``decode(encode(text), skip_special_tokens=True)`` returns for text
-        without unknown pieces or special tokens."""
+        """The text SentencePiece segments, with added tokens kept.
+
+        Args:
+            text: the text.
+
+        Returns:
+            ALBERT's preprocessing and ``nmt_nfkc`` on the text between added tokens, spaces as spaces, added
+            tokens by their content, joined by single spaces: what ``decode(encode(text),
+            skip_special_tokens=True)`` returns for text without unknown pieces or special tokens.
+        """
         pieces = self._added.split(text) or [Piece(0, len(text), None, text)]
         parts = []
         for piece in pieces:

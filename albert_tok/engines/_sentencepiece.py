@@ -70,6 +70,7 @@ class SentencePieceEngine:
         model_bytes: the serialized model, the engine's whole vocabulary state.
         preprocessing: the preprocessing switches given.
         num_threads: threads of SentencePiece's batch call; settable.
+        processor: the ``sentencepiece.SentencePieceProcessor`` built from the model bytes.
         pieces: the vocabulary in id order, as SentencePiece names its pieces.
         user_defined_ids: ids of the model's user-defined pieces.
         digit_comma: the digit-comma table, ``{piece id: replacement ids}``
