@@ -15,12 +15,12 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar, TypeVar
 
-import numpy as np
 import torch
 
 from albert_model.checkpoints import DEFAULT_MODEL, FINE_TUNE_HINT, HeadInitializedWarning, MissingHeadError
 from albert_model.modeling import AlbertModel, AlbertPreTrainedModel
 from albert_tok import AlbertTokenizerFast
+from albert_tok.rules import pad_batch
 
 __all__ = ["BACKENDS", "Pipeline", "as_batch", "check_positive_int", "check_text", "resolve_device"]
 
@@ -299,18 +299,17 @@ class Pipeline:
         results: list[Any] = [None] * len(rows)
         pad = self.tokenizer.pad_token_id
         for begin in range(0, len(order), size):
-            chunk = order[begin : begin + size]
-            width = max(len(rows[i]["input_ids"]) for i in chunk)
-            batch: dict[str, torch.Tensor] = {}
-            for name, fill, default in (("input_ids", pad, 0), ("token_type_ids", 0, 0), ("attention_mask", 0, 1)):
-                arr = np.full((len(chunk), width), fill, dtype=np.int64)
-                for j, i in enumerate(chunk):
-                    n = len(rows[i]["input_ids"])
-                    arr[j, :n] = rows[i].get(name, default)  # rows are unpadded: a missing mask is all ones
-                batch[name] = torch.from_numpy(arr).to(self.device)
+            picked = order[begin : begin + size]
+            chunk = [rows[i] for i in picked]
+            fields = {"input_ids": [row["input_ids"] for row in chunk]}
+            # rows are unpadded: a row without token types is all type 0, one without a mask attends everywhere
+            for name, made in (("token_type_ids", 0), ("attention_mask", 1)):
+                fields[name] = [row[name] if name in row else [made] * len(row["input_ids"]) for row in chunk]
+            padded = pad_batch(fields, pad)
+            batch = {name: torch.from_numpy(array).to(self.device) for name, array in padded.items()}
             with torch.inference_mode():
                 outs = step(batch)
-            for j, i in enumerate(chunk):
+            for j, i in enumerate(picked):
                 results[i] = outs[j]
         return results
 
