@@ -31,7 +31,20 @@ _DEVICE_HELP = "accepted: None, 'cpu', 'cuda', 'cuda:N', 'mps', a torch.device, 
 
 def resolve_device(device: Any) -> torch.device | None:
     """``device`` as transformers' pipelines take it (``-1`` is the CPU, ``N >= 0`` is ``cuda:N``), checked
-    against what this machine has. None stays None (the model's own device, or the CPU)."""
+    against what this machine has. None stays None (the model's own device, or the CPU).
+
+    Args:
+        device: None, ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``, a ``torch.device``, or an int (``-1``
+            the CPU, ``N >= 0`` ``cuda:N``).
+
+    Returns:
+        The ``torch.device``, or None when ``device`` is None.
+
+    Raises:
+        TypeError: ``device`` is not a str, an int or a ``torch.device`` (a bool is refused).
+        ValueError: ``device`` names no device, an int below -1, a device type other than cpu, cuda and mps,
+            or a device this machine does not have (no CUDA, a CUDA index beyond the GPUs, no MPS).
+    """
     if device is None:
         return None
     if isinstance(device, bool) or not isinstance(device, (int, str, torch.device)):
@@ -113,7 +126,39 @@ class Pipeline:
 
     ``window`` (None: ``WINDOW_BATCHES * batch_size``) is how many inputs a call reads, tokenizes and runs
     before it turns them into results and reads the next ones. It changes no answer beyond float rounding
-    (rows are batched with other neighbours), and none with ``batch_size=1``."""
+    (rows are batched with other neighbours), and none with ``batch_size=1``. Each batch is padded by
+    :func:`albert_tok.rules.pad_batch`, only as far as its longest row.
+
+    :func:`~albert_model.pipelines.pipeline` builds one from a task name; the arguments are the same.
+
+    Args:
+        model: A checkpoint directory with a trained head for the task (None: :data:`DEFAULT_MODEL`); a model
+            object of the task's class (``tokenizer=`` is then required); or, with ``backend="onnxruntime"``,
+            an ``.onnx`` file or an ``OnnxAlbertModel``.
+        tokenizer: A tokenizer directory or an :class:`AlbertTokenizerFast`; None uses ``model``'s directory
+            (for an ``.onnx`` file, its folder, or the checkpoint above a cache's ``onnx/`` folder).
+        device: Where the model runs: None (a directory is loaded on the CPU, a model object stays where it
+            is) or any device :func:`resolve_device` accepts.
+        dtype: The dtype to load or cast the torch model to (``torch.bfloat16``); None keeps float32 for a
+            directory and the object's own dtype for a model object. ONNX Runtime takes None or float32 only.
+        batch_size: Inputs per forward pass, a positive int (32 by default; a call's ``batch_size=``
+            overrides it).
+        backend: ``"torch"`` (the default) or ``"onnxruntime"`` (an ``OnnxAlbertModel`` selects it by itself).
+        quantize: With ``backend="onnxruntime"`` and a directory, ``"int8"`` runs int8 encoder weights; None
+            runs float32. Not accepted by the torch backend.
+        threads: With ``backend="onnxruntime"``, ONNX Runtime's intra-op threads; None is the default of
+            :mod:`albert_model.onnx`. Not accepted by the torch backend.
+        **defaults: Keyword arguments of ``predict`` used by every call unless the call gives them.
+
+    Raises:
+        ValueError: An unknown ``backend`` or ``device``, a ``batch_size`` below 1, ``quantize``/``threads``
+            with the torch backend, a ``dtype`` other than float32 with ONNX Runtime, a torch model object or
+            an ``.onnx`` file with the wrong backend, or no tokenizer given or found.
+        TypeError: ``model`` is of an unsupported type or a model object of another class than the task's,
+            or a keyword in ``**defaults`` is not an argument of ``predict``.
+        MissingHeadError: The checkpoint or model object has no trained weights for the task's head.
+        FileNotFoundError: The model directory or file does not exist.
+    """
 
     task: ClassVar[str] = "feature-extraction"
     model_class: ClassVar[type[AlbertPreTrainedModel]] = AlbertModel
@@ -252,6 +297,18 @@ class Pipeline:
         return ", ".join(names)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run :meth:`predict` on the inputs, with the pipeline's keyword defaults under the call's own.
+
+        Args:
+            *args: The inputs (and any other positional arguments) of the task's ``predict``.
+            **kwargs: Keyword arguments of the task's ``predict``; they override the pipeline's defaults.
+
+        Returns:
+            What the task's ``predict`` returns: one result for one input, a list in input order for a list.
+
+        Raises:
+            TypeError: The arguments do not fit ``predict``'s signature (the message lists what it accepts).
+        """
         params = {**self.defaults, **kwargs}
         try:
             bound = inspect.signature(self.predict).bind(*args, **params)
@@ -260,6 +317,18 @@ class Pipeline:
         return self.predict(*bound.args, **bound.kwargs)
 
     def predict(self, *args: Any, **kwargs: Any) -> Any:
+        """The task's prediction; each task's pipeline defines it (its inputs, options and results).
+
+        Args:
+            *args: The task's inputs.
+            **kwargs: The task's options.
+
+        Returns:
+            The task's results.
+
+        Raises:
+            NotImplementedError: Always, on this base class.
+        """
         raise NotImplementedError
 
     def _batch_size(self, batch_size: int | None) -> int:
