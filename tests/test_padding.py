@@ -96,10 +96,11 @@ def test_width_is_padded_length(batch):
     )
 
 
-def test_dtype_none_keeps_the_values_type():
-    out = pad_batch({"input_ids": [[5, 6], [7]], "attention_mask": [[1.0, 1.0], [1.0]]}, 0, dtype=None)
-    assert out["input_ids"].dtype == np.int64 and out["attention_mask"].dtype == np.float64
-    assert out["attention_mask"].tolist() == [[1.0, 1.0], [1.0, 0.0]]
+def test_dtype_none_keeps_the_values_as_they_are():
+    out = pad_batch({"input_ids": [[5, 6], [7]], "attention_mask": [[1.0, True], [1.0]]}, 0, dtype=None)
+    assert out["input_ids"].dtype == np.int64 and out["attention_mask"].dtype == object
+    mask = out["attention_mask"].tolist()
+    assert mask == [[1.0, True], [1.0, 0]] and [type(v) for v in mask[1]] == [float, int] and mask[0][1] is True
     empty = pad_batch({"input_ids": [[], []]}, 3, max_length=2, dtype=None)["input_ids"]
     assert empty.dtype == np.int64 and empty.tolist() == [[3, 3], [3, 3]]
 

@@ -6,8 +6,9 @@ for key: a list of encodings or a dict of lists (lists, numpy arrays or tensors;
 ``return_tensors`` their kind), ``input_ids`` padded with the pad id, ``token_type_ids`` with 0,
 ``attention_mask`` with 0 (created when missing), ``special_tokens_mask`` with 1, every other key (``labels``,
 ``offset_mapping``...) left alone; the batch is padded to its longest row or to ``max_length``, rounded up to
-``pad_to_multiple_of``; nothing is truncated. Tensors are made the way transformers makes them
-(``torch.tensor`` of the lists), so dtypes match its batches.
+``pad_to_multiple_of``; nothing is truncated. The padding itself is :func:`albert_tok.rules.pad_batch`'s, with
+its one table of fill values (:data:`albert_tok.rules.PAD_VALUES`). Tensors are made the way transformers makes
+them (``torch.tensor`` of the lists), so dtypes match its batches.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from typing import Any
 import numpy as np
 
 from albert_tok.api._encoding import TENSOR_TYPES, BatchEncoding, import_torch
-from albert_tok.rules import Padding
+from albert_tok.rules import PAD_VALUES, Padding, Side, pad_batch, padded_length
 
 __all__ = ["pad_features"]
 
-# Fill value per padded key; other keys are left alone (transformers' _pad).
-_FILL = {"token_type_ids": 0, "attention_mask": 0, "special_tokens_mask": 1}
+# The keys padded besides the ids (with their PAD_VALUES fill); every other key is left alone, labels included:
+# transformers' _pad leaves them to the collators, which pad them themselves.
+_PADDED = frozenset(PAD_VALUES) - {"labels"}
 
 
 def _to_python(value: Any) -> Any:
@@ -76,34 +78,6 @@ def _as_batch(encoded_inputs: Any, input_name: str) -> dict[str, Any]:
     )
 
 
-def _pad_row(
-    row: dict[str, Any], target: int | None, pad_id: int, input_name: str, left: bool, attention_mask: bool
-) -> dict[str, Any]:
-    ids = row[input_name]
-    if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
-        raise TypeError(f"{input_name} must be a list of int per example, got {ids!r:.60}")
-    if attention_mask and "attention_mask" not in row:
-        row["attention_mask"] = [1] * len(ids)
-    missing = 0 if target is None else target - len(ids)
-    if missing <= 0:
-        return row
-    fills = {input_name: pad_id, **_FILL}
-    for key, fill in fills.items():
-        if key not in row or (key == "attention_mask" and not attention_mask):
-            continue
-        row[key] = [fill] * missing + row[key] if left else row[key] + [fill] * missing
-    return row
-
-
-def _target(length: int, padding: Padding, max_length: int | None, multiple: int | None) -> int | None:
-    if padding is Padding.DO_NOT_PAD:
-        return None
-    target = length if padding is Padding.LONGEST else max_length
-    if target is not None and multiple is not None and target % multiple:
-        target = (target // multiple + 1) * multiple
-    return target
-
-
 def _tensors(data: dict[str, Any], kind: str | None) -> dict[str, Any]:
     """transformers' ``BatchEncoding.convert_to_tensors``: every key, ``torch.tensor``/``np.asarray`` of it."""
     if kind is None:
@@ -146,8 +120,33 @@ def pad_features(
     return_tensors: str | None,
     input_name: str = "input_ids",
 ) -> BatchEncoding:
-    """The body of ``tokenizer.pad`` (see the module docstring); the tokenizer passes its pad id, its
-    ``model_max_length`` (the length for ``padding="max_length"`` without ``max_length``) and its side."""
+    """The body of ``tokenizer.pad`` (see the module docstring), with the tokenizer's settings passed in.
+
+    Args:
+        encoded_inputs: One encoding (a dict of lists) or a batch: a list of dicts or ``BatchEncoding`` with the
+            same keys, or a dict of lists; the rows may be lists, numpy arrays or torch tensors.
+        pad_id: The tokenizer's pad id, which fills ``input_name``.
+        padding: The checked strategy: ``LONGEST`` pads to the longest row, ``MAX_LENGTH`` to ``max_length``,
+            ``DO_NOT_PAD`` pads nothing (an attention mask is still made).
+        max_length: The length for ``MAX_LENGTH``; None means ``model_max_length``.
+        pad_to_multiple_of: When set, the padded length is rounded up to a multiple of it.
+        model_max_length: The tokenizer's ``model_max_length``.
+        left: True pads before each row (``padding_side="left"``), False after it.
+        return_attention_mask: None or True makes an ``attention_mask`` when the inputs have none and pads it;
+            False neither makes nor pads one.
+        return_tensors: None (lists, unless the inputs were tensors: then their kind), ``"np"`` or ``"pt"``.
+        input_name: The key of the token ids (the tokenizer's first model input name).
+
+    Returns:
+        The padded encoding, its keys in the order of the inputs' (a made attention mask last).
+
+    Raises:
+        ValueError: An unsupported ``return_tensors``, no ``input_name`` in the inputs, examples without the
+            same keys, a key without one entry per example, TensorFlow tensors, or values that cannot make a
+            tensor (ragged rows of a key that is not padded, such as ``labels``).
+        TypeError: The inputs are not a dict or a list of them, or ``input_name`` does not hold int lists,
+            numpy arrays or torch tensors.
+    """
     if return_tensors not in TENSOR_TYPES:
         raise ValueError(f"return_tensors={return_tensors!r} is not supported; accepted: None, 'np', 'pt'")
     batch = _as_batch(encoded_inputs, input_name)
@@ -172,34 +171,57 @@ def pad_features(
     if padding is Padding.MAX_LENGTH and max_length is None:
         max_length = model_max_length
     attention_mask = True if return_attention_mask is None else bool(return_attention_mask)
-    required = batch[input_name]
-    if not isinstance(required[0], (list, tuple)):  # one encoding, not a batch
-        row = _pad_row(
-            batch,
-            _target(len(required), padding, max_length, pad_to_multiple_of),
-            pad_id,
-            input_name,
-            left,
-            attention_mask,
-        )
-        return BatchEncoding(_tensors(row, return_tensors))
-    size = len(required)
-    uneven = sorted(k for k, v in batch.items() if not isinstance(v, (list, tuple)) or len(v) != size)
-    if uneven:
-        raise ValueError(f"{uneven} do not have one entry per example ({size} in {input_name})")
-    if padding is Padding.LONGEST:
-        max_length, padding = max(len(r) for r in required), Padding.MAX_LENGTH
-    target = _target(0, padding, max_length, pad_to_multiple_of)
-    rows = [
-        _pad_row(
-            {k: list(v[i]) if isinstance(v[i], (list, tuple)) else v[i] for k, v in batch.items()},
-            target,
-            pad_id,
-            input_name,
-            left,
-            attention_mask,
-        )
-        for i in range(size)
-    ]
-    out = {key: [row[key] for row in rows] for key in rows[0]}
+    single = not isinstance(batch[input_name][0], (list, tuple))  # one encoding, not a batch
+    if single:
+        batch = {key: [value] for key, value in batch.items()}
+    else:
+        size = len(batch[input_name])
+        uneven = sorted(k for k, v in batch.items() if not isinstance(v, (list, tuple)) or len(v) != size)
+        if uneven:
+            raise ValueError(f"{uneven} do not have one entry per example ({size} in {input_name})")
+    rows = {
+        key: [list(row) if isinstance(row, (list, tuple)) else row for row in value] for key, value in batch.items()
+    }
+    ids = rows[input_name]
+    for row in ids:
+        if not isinstance(row, list) or not all(isinstance(i, int) for i in row):
+            raise TypeError(f"{input_name} must be a list of int per example, got {row!r:.60}")
+    if attention_mask and "attention_mask" not in rows:
+        rows["attention_mask"] = [[1] * len(row) for row in ids]
+    if padding is not Padding.DO_NOT_PAD:
+        _pad_short_rows(rows, input_name, pad_id, padding, max_length, pad_to_multiple_of, left, attention_mask)
+    out = {key: value[0] for key, value in rows.items()} if single else rows
     return BatchEncoding(_tensors(out, return_tensors))
+
+
+def _pad_short_rows(
+    rows: dict[str, list[Any]],
+    input_name: str,
+    pad_id: int,
+    padding: Padding,
+    max_length: int | None,
+    multiple: int | None,
+    left: bool,
+    attention_mask: bool,
+) -> None:
+    """Pad, in place, the examples shorter than the target length (the longest row, or ``max_length``, rounded
+    up to ``multiple``) with :func:`albert_tok.rules.pad_batch`: the ids, token types, special-tokens mask and
+    (unless ``attention_mask`` is False) attention mask. A row already as long as the target, or longer, is
+    left as it is: nothing is truncated, as in transformers, so such a batch stays ragged."""
+    ids = rows[input_name]
+    target = padded_length(max(map(len, ids)), padding, max_length, multiple)
+    short = [i for i, row in enumerate(ids) if len(row) < target]
+    if not short:
+        return
+    names = [k for k in rows if k == input_name or (k in _PADDED and (k != "attention_mask" or attention_mask))]
+    padded = pad_batch(
+        {name: [rows[name][i] for i in short] for name in names},
+        pad_id,
+        key=input_name,
+        max_length=target,
+        side=Side.LEFT if left else Side.RIGHT,
+        dtype=None,  # lists keep their values' types, as transformers' pad keeps them
+    )
+    for name in names:
+        for i, row in zip(short, padded[name].tolist(), strict=True):
+            rows[name][i] = row

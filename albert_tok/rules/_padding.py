@@ -221,8 +221,9 @@ def pad_batch(
         other: The fill value of fields that are neither ``key`` nor in :data:`PAD_VALUES`; None (the
             default) makes such a field an error.
         dtype: The dtype of the arrays, int64 by default (values are cast to it, as numpy casts on
-            assignment); None keeps each field's own type (that of ``np.asarray`` of its values, made wide
-            enough for its fill value; int64 for a field with no values).
+            assignment). None keeps the values as they are: a field whose values are all ints (or that has
+            none) is int64, any other an object array holding each value and the fill unchanged, as a list
+            would (floats stay floats, ``True`` stays ``True``).
 
     Returns:
         One array per field, in the order of ``fields`` (the attention mask made by ``attention_mask`` last),
@@ -273,7 +274,7 @@ def _pad_field(
         )
     if dtype is None:
         values = np.asarray(list(itertools.chain.from_iterable(rows)))
-        dtype = np.result_type(values.dtype, np.asarray(fill).dtype) if values.size else np.int64
+        dtype = np.int64 if values.dtype.kind == "i" or not values.size else object
     out = np.full((len(rows), width), fill, dtype=dtype)
     # a copy per row: numpy converts a list row in C, which is cheaper than making one flat array first
     for i, row in enumerate(rows):
