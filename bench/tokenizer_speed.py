@@ -53,8 +53,8 @@ import numpy as np
 
 from albert_tok import AlbertTokenizer, AlbertTokenizerFast
 from albert_tok.api import _base as base
-from albert_tok.api import _slow as slow_module
 from albert_tok.api._gc_pause import gc_paused
+from albert_tok.engines import _sentencepiece as engine_module
 from bench._timing import fastest, interleaved_best, interleaved_runs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -225,7 +225,9 @@ def sentencepiece_items(slow: AlbertTokenizer, lines: list[str]) -> list[str]:
     """The items the slow tokenizer hands SentencePiece for ``lines`` (each line, or each part of it around an
     added token such as wikitext's ``<unk>``, preprocessed; exact ids need them apart, albert_tok/api/_split_batch.py),
     taken from its own padded call on them."""
-    real = slow._sp
+    engine = slow._engine
+    assert engine is not None
+    real = engine.processor
     items: list[str] = []
 
     class Capture:
@@ -237,11 +239,11 @@ def sentencepiece_items(slow: AlbertTokenizer, lines: list[str]) -> list[str]:
                 items.extend(texts)
             return real.encode(texts, **kwargs)
 
-    slow._sp = Capture()
+    engine.processor = Capture()  # type: ignore[assignment]
     try:
         slow(lines, **CALL)
     finally:
-        slow._sp = real
+        engine.processor = real
     return items
 
 
@@ -510,8 +512,8 @@ def main() -> None:
             f"best of 5 loops of {SMALL_CALL_LOOPS} calls taking turns; raw SentencePiece encodes one text "
             f"with encode(str) and a batch with encode(list, num_threads). SentencePiece's list call starts "
             f"a pool of threads each call, so the slow tokenizer encodes one text, or up to "
-            f"{slow_module._ONE_THREAD_TEXTS} texts of up to {slow_module._ONE_THREAD_CHARACTERS} characters "
-            f"in all, one call per text on the calling thread (albert_tok/api/_slow.py)."
+            f"{engine_module._ONE_THREAD_TEXTS} texts of up to {engine_module._ONE_THREAD_CHARACTERS} characters "
+            f"in all, one call per text on the calling thread (albert_tok/engines/_sentencepiece.py)."
         ),
     ]
 
