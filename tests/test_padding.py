@@ -134,3 +134,140 @@ def test_padding_collator_pads_the_special_tokens_mask_as_the_tokenizer_does():
     )
     assert batch["special_tokens_mask"].tolist() == [[1, 0, 1], [1, 1, PAD_VALUES["special_tokens_mask"]]]
     assert PAD_VALUES["special_tokens_mask"] == 1
+
+
+SWAPPED = {"token_type_ids": 7, "attention_mask": 8, "special_tokens_mask": 9, "labels": -5}
+"""A fill table no padder could have by chance: patched in for PAD_VALUES, every padder must follow it."""
+PAD_ID = 31  # the pad id given to the padders that take one (not 0, which is also a fill of the table)
+
+
+def padding_cells(batch, lengths, side=Side.RIGHT):
+    """Field name to the set of values in the padding cells of each row (the cells past its length)."""
+    out = {}
+    for name, value in batch.items():
+        array = np.asarray(value.tolist() if hasattr(value, "tolist") else value)
+        if array.ndim != 2:
+            continue
+        cells = set()
+        for row, n in zip(array.tolist(), lengths, strict=True):
+            cells.update(row[n:] if side is Side.RIGHT else row[: len(row) - n])
+        out[name] = cells
+    return out
+
+
+def examples():
+    """Three encodings of different lengths with every field of the table and a label per token."""
+    lengths = [5, 2, 3]
+    return lengths, [
+        {
+            "input_ids": [40 + i for i in range(n)],
+            "token_type_ids": [0] * 2 + [1] * (n - 2) if n > 2 else [0] * n,
+            "attention_mask": [1] * n,
+            "special_tokens_mask": [1] + [0] * (n - 2) + [1] if n > 1 else [1],
+            "labels": [3] * n,
+        }
+        for n in lengths
+    ]
+
+
+def tokenizer_pad(side):
+    from albert_tok import AlbertTokenizerFast
+
+    from .conftest import SPIECE
+
+    tok = AlbertTokenizerFast(SPIECE)
+    lengths, features = examples()
+    features = [{k: v for k, v in f.items() if k not in ("labels", "attention_mask")} for f in features]
+    batch = tok.pad(features, padding_side=side.value, pad_to_multiple_of=4, return_tensors="np")
+    return batch, lengths, {"input_ids": tok.pad_token_id}
+
+
+def padding_collator(side):
+    from albert_tok.data import PaddingCollator
+
+    lengths, features = examples()
+    features = [{k: v for k, v in f.items() if k != "attention_mask"} for f in features]
+    return PaddingCollator(pad_token_id=PAD_ID, pad_to_multiple_of=8)(features), lengths, {"input_ids": PAD_ID}
+
+
+def finetune_collate(side):
+    from albert_model.training._finetune import collate
+
+    lengths, features = examples()
+    features = [{k: v for k, v in f.items() if k != "special_tokens_mask"} for f in features]
+    return collate(features, PAD_ID), lengths, {"input_ids": PAD_ID}
+
+
+def pipeline_batches(side):
+    import torch
+
+    from albert_model.pipelines._base import Pipeline
+
+    class Tokenizer:
+        pad_token_id = PAD_ID
+
+    pipe = object.__new__(Pipeline)  # only its batching: no model is loaded
+    pipe.tokenizer, pipe.device, pipe.batch_size, pipe.window = Tokenizer(), torch.device("cpu"), 8, None
+    lengths, features = examples()
+    rows = [{k: v for k, v in f.items() if k in ("input_ids", "token_type_ids")} for f in features]  # no mask
+    seen = []
+    pipe._run(rows, lambda batch: seen.append(batch) or [None] * len(batch["input_ids"]))
+    (batch,) = seen
+    return batch, sorted(lengths), {"input_ids": PAD_ID}  # the pipeline sorts its rows by length
+
+
+def pretraining_collator(side):
+    from albert_model.training._pretraining_data import PretrainingCollator
+
+    collate = PretrainingCollator(2, 3, 4, PAD_ID, 60, pad_to_multiple_of=8, return_tensors="np")
+    pairs = [([10, 11, 12], [13, 14], 0), ([20], [21], 1), ([30, 31], [32, 33, 34, 35], 0)]
+    return collate(pairs), [len(a) + len(b) + 3 for a, b, _ in pairs], {"input_ids": PAD_ID}
+
+
+PADDERS = [tokenizer_pad, padding_collator, finetune_collate, pipeline_batches, pretraining_collator]
+
+
+@pytest.mark.parametrize("table", [dict(PAD_VALUES), SWAPPED], ids=["PAD_VALUES", "swapped"])
+@pytest.mark.parametrize("padder", PADDERS, ids=lambda f: f.__name__)
+def test_every_padder_fills_from_the_one_table(padder, table, monkeypatch):
+    """tokenizer.pad(), PaddingCollator, fine-tuning's collate, the pipelines' batches and the pretraining
+    collator pad every field with the value of albert_tok.rules.PAD_VALUES (the ids with the pad id): swapping
+    the table swaps the padding of all of them, so there is no other table."""
+    import albert_tok.rules._padding
+
+    monkeypatch.setattr(albert_tok.rules._padding, "PAD_VALUES", table)
+    for side in [Side.RIGHT, Side.LEFT] if padder is tokenizer_pad else [Side.RIGHT]:
+        batch, lengths, fills = padder(side)
+        cells = padding_cells(batch, lengths, side)
+        assert {k: v for k, v in cells.items() if v}, "the batch has padding"
+        for name, values in cells.items():
+            expected = fills[name] if name in fills else table[name]
+            assert values <= {expected}, (padder.__name__, side, name)
+
+
+def test_a_tokenizer_call_pads_as_the_table():
+    """A tokenizer call fills its padded arrays in one vectorised pass of its own (albert_tok.api._batch: rows
+    are never made as lists there), with the values of the table."""
+    from albert_tok import AlbertTokenizer, AlbertTokenizerFast
+
+    from .conftest import SPIECE
+
+    for cls in (AlbertTokenizer, AlbertTokenizerFast):
+        tok = cls(SPIECE)
+        for side in Side:
+            tok.padding_side = side.value
+            enc = tok(
+                ["a b c d e f", "a"],
+                ["g h", "i"],
+                padding="max_length",
+                max_length=24,
+                return_special_tokens_mask=True,
+                return_tensors="np",
+            )
+            lengths = enc["attention_mask"].sum(axis=1).tolist()
+            cells = padding_cells({k: v for k, v in enc.items() if k != "attention_mask"}, lengths, side)
+            assert cells.pop("input_ids") == {tok.pad_token_id}
+            assert cells == {name: {PAD_VALUES[name]} for name in ("token_type_ids", "special_tokens_mask")}
+            assert padding_cells({"attention_mask": enc["attention_mask"]}, lengths, side) == {
+                "attention_mask": {PAD_VALUES["attention_mask"]}
+            }
