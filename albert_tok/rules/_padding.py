@@ -43,7 +43,19 @@ MAX_LENGTH_LIMIT = 1_000_000
 
 
 def check_length(name: str, value: object, minimum: int = 1) -> int | None:
-    """``value`` if it is None or an int in ``minimum..MAX_LENGTH_LIMIT``; else ``ValueError`` saying so."""
+    """Check a length argument (``max_length``, ``pad_to_multiple_of``, ``model_max_length``).
+
+    Args:
+        name: The argument's name, for the message.
+        value: The value given.
+        minimum: The smallest int accepted (1 by default).
+
+    Returns:
+        ``value``, None or an int in ``minimum..MAX_LENGTH_LIMIT``.
+
+    Raises:
+        ValueError: ``value`` is a bool, not an int, or outside ``minimum..MAX_LENGTH_LIMIT``.
+    """
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_LENGTH_LIMIT:
@@ -55,6 +67,8 @@ E = TypeVar("E", bound=Enum)
 
 
 class Padding(str, Enum):
+    """How a batch is padded: not at all, to its longest row, or to ``max_length`` (transformers' names)."""
+
     DO_NOT_PAD = "do_not_pad"
     LONGEST = "longest"
     MAX_LENGTH = "max_length"
@@ -79,7 +93,18 @@ def _member(enum: type[E], value: object) -> E | None:
 
 
 def resolve_side(name: str, value: object) -> Side:
-    """``"right"`` or ``"left"`` (``name`` is the argument, e.g. ``padding_side``); anything else raises."""
+    """A side given as a :class:`Side` or its value.
+
+    Args:
+        name: The argument's name, for the message (``padding_side``, ``truncation_side``).
+        value: ``"right"``, ``"left"`` or a :class:`Side`.
+
+    Returns:
+        The :class:`Side`.
+
+    Raises:
+        ValueError: ``value`` is anything else.
+    """
     side = _member(Side, value)
     if side is not None:
         return side
@@ -87,6 +112,9 @@ def resolve_side(name: str, value: object) -> Side:
 
 
 class Truncation(str, Enum):
+    """How a pair (or one sequence) is cut to ``max_length``: not at all, one token at a time from the longer
+    sequence, or only from the first or only from the second (transformers' names)."""
+
     DO_NOT_TRUNCATE = "do_not_truncate"
     LONGEST_FIRST = "longest_first"
     ONLY_FIRST = "only_first"
@@ -94,7 +122,18 @@ class Truncation(str, Enum):
 
 
 def resolve_padding(padding: object) -> Padding:
-    """``False``/``None``/``"do_not_pad"``, ``True``/``"longest"`` or ``"max_length"``."""
+    """The padding strategy of a ``padding=`` argument, as transformers reads it.
+
+    Args:
+        padding: ``False``/``None``/``"do_not_pad"``, ``True``/``"longest"``, ``"max_length"``, or a
+            :class:`Padding`.
+
+    Returns:
+        The :class:`Padding`.
+
+    Raises:
+        ValueError: ``padding`` is anything else.
+    """
     if padding is None or padding is False:
         return Padding.DO_NOT_PAD
     if padding is True:
@@ -109,8 +148,18 @@ def resolve_padding(padding: object) -> Padding:
 
 
 def resolve_truncation(truncation: object) -> Truncation:
-    """``False``/``None``/``"do_not_truncate"``, ``True``/``"longest_first"``, ``"only_first"``,
-    ``"only_second"``."""
+    """The truncation strategy of a ``truncation=`` argument, as transformers reads it.
+
+    Args:
+        truncation: ``False``/``None``/``"do_not_truncate"``, ``True``/``"longest_first"``, ``"only_first"``,
+            ``"only_second"``, or a :class:`Truncation`.
+
+    Returns:
+        The :class:`Truncation`.
+
+    Raises:
+        ValueError: ``truncation`` is anything else.
+    """
     if truncation is None or truncation is False:
         return Truncation.DO_NOT_TRUNCATE
     if truncation is True:
@@ -127,8 +176,21 @@ def resolve_truncation(truncation: object) -> Truncation:
 def truncate_pair(len0: int, len1: int | None, budget: int, strategy: Truncation) -> tuple[int, int | None]:
     """New lengths of the two sequences so that together they fit in ``budget`` tokens.
 
-    Raises ``ValueError`` when the chosen strategy cannot reach the budget (e.g. ``only_first`` with a
-    first sequence shorter than what must go).
+    ``longest_first`` removes one token at a time from the longer sequence (the second one on ties), in
+    closed form; a pair keeps at least one token of a sequence that ``only_first``/``only_second`` cuts.
+
+    Args:
+        len0: The length of the first sequence.
+        len1: The length of the second sequence; None for a single sequence.
+        budget: The tokens the sequences may have together (``max_length`` less the special tokens).
+        strategy: How to cut; ``DO_NOT_TRUNCATE`` returns the lengths unchanged.
+
+    Returns:
+        ``(len0, len1)`` after truncation (``len1`` None when it was None).
+
+    Raises:
+        ValueError: The strategy cannot reach the budget: ``only_first`` or ``only_second`` with a sequence
+            shorter than what must go, or ``only_second`` without a second sequence.
     """
     total = len0 + (len1 or 0)
     excess = total - budget
@@ -168,7 +230,19 @@ def truncate_pair(len0: int, len1: int | None, budget: int, strategy: Truncation
 
 
 def padded_length(longest: int, strategy: Padding, max_length: int | None, pad_to_multiple_of: int | None) -> int:
-    """The length every row is padded to (``longest`` when not padding)."""
+    """The length every row is padded to.
+
+    Args:
+        longest: The longest row of the batch.
+        strategy: ``LONGEST`` pads to ``longest``, ``MAX_LENGTH`` to ``max_length`` (to ``longest`` when it is
+            None), ``DO_NOT_PAD`` returns ``longest`` as it is.
+        max_length: The length for ``MAX_LENGTH``.
+        pad_to_multiple_of: When set (and padding), the length is rounded up to a multiple of it.
+
+    Returns:
+        The padded length; with ``MAX_LENGTH`` it may be shorter than ``longest`` (nothing is truncated here:
+        the caller decides).
+    """
     if strategy is Padding.DO_NOT_PAD:
         return longest
     target = max_length if strategy is Padding.MAX_LENGTH and max_length is not None else longest
@@ -295,7 +369,20 @@ def windows(length: int, size: int, stride: int, side: Side = Side.RIGHT) -> lis
     """``(start, stop)`` windows of ``size`` tokens over a sequence of ``length``, each overlapping the one
     before by ``stride`` tokens, in the order transformers' fast tokenizer returns overflowing rows: from
     the start for right truncation (the last window may be shorter), from the end for left truncation.
-    A sequence that fits is one window. Raises ``ValueError`` unless ``0 <= stride < size``."""
+    A sequence that fits is one window.
+
+    Args:
+        length: The length of the sequence.
+        size: The tokens per window.
+        stride: The tokens each window shares with the one before.
+        side: ``Side.RIGHT`` (the default) starts at the beginning, ``Side.LEFT`` at the end.
+
+    Returns:
+        The windows as ``(start, stop)`` pairs, in transformers' order.
+
+    Raises:
+        ValueError: ``stride`` is negative or not smaller than ``size``.
+    """
     if not 0 <= stride < size:
         raise ValueError(f"stride={stride} must be at least 0 and smaller than the window ({size} tokens)")
     if length <= size:
