@@ -43,6 +43,12 @@ _TOKENIZE_CHUNK = 20_000  # lines tokenized per call: bounds the Python lists al
 def read_documents(path: str) -> list[list[str]]:
     """Documents of a UTF-8 text file: runs of non-blank lines.
 
+    Args:
+        path: The text file; a blank line ends a document.
+
+    Returns:
+        The documents, each a list of its lines stripped of surrounding whitespace (no empty document).
+
     Raises:
         FileNotFoundError, NotARegularFileError: ``path`` is missing, or a directory, device or FIFO.
         ValueError: ``"PATH:LINE: not UTF-8 text ..."``.
@@ -89,7 +95,17 @@ def _encode_with(tokenizer: Any, lines: list[str]) -> list[list[int]]:
 def tokenize_documents(tokenizer: Any, docs: Sequence[Sequence[str]], workers: int = 1) -> list[Document]:
     """Token ids of every sentence, as ``uint16`` arrays when the vocabulary fits (else ``int32``).
 
-    ``workers > 1`` tokenizes chunks of lines in that many processes; the result does not depend on it.
+    Args:
+        tokenizer: The tokenizer (called without special tokens).
+        docs: Documents as :func:`read_documents` gives them.
+        workers: Processes that tokenize chunks of lines, an int >= 1 (1 by default: this process); the result
+            does not depend on it.
+
+    Returns:
+        One list per document, holding one id array per sentence.
+
+    Raises:
+        ValueError: ``workers`` is not an int >= 1.
     """
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ValueError(f"workers must be an int >= 1, got {workers!r}")
@@ -123,7 +139,15 @@ def _set_worker_tokenizer(tokenizer: Any) -> None:
 
 @dataclass
 class TokenizedCorpus:
-    """Tokenized training and held-out documents, and how many non-special tokens each side has."""
+    """Tokenized training and held-out documents, and how many non-special tokens each side has.
+
+    Args:
+        train: The training documents (each a list of sentence id arrays).
+        heldout: The held-out documents.
+        train_tokens: The tokens of ``train``.
+        heldout_tokens: The tokens of ``heldout``.
+        files: The files read, in order.
+    """
 
     train: list[Document]
     heldout: list[Document]
@@ -134,7 +158,23 @@ class TokenizedCorpus:
 
 def load_corpus(tokenizer: Any, paths: Iterable[str], heldout_fraction: float, workers: int = 1) -> TokenizedCorpus:
     """Tokenize ``paths`` (in ``workers`` processes); the last ``heldout_fraction`` of each file's documents
-    (of its lines, for a one-document file) is held out."""
+    (of its lines, for a one-document file) is held out.
+
+    Args:
+        tokenizer: The tokenizer.
+        paths: The UTF-8 text files (see :func:`read_documents`).
+        heldout_fraction: The share of each file held out, in [0, 1).
+        workers: Processes that tokenize (see :func:`tokenize_documents`).
+
+    Returns:
+        The tokenized corpus, with its token counts.
+
+    Raises:
+        ValueError: ``heldout_fraction`` is outside [0, 1), ``workers`` is not an int >= 1, or a file is not
+            UTF-8 text.
+        FileNotFoundError: A file does not exist.
+        NotARegularFileError: A path is a directory, a device or a FIFO.
+    """
     if not 0.0 <= heldout_fraction < 1.0:
         raise ValueError(f"heldout_fraction must be in [0, 1), got {heldout_fraction!r}")
     corpus = TokenizedCorpus([], [], files=list(paths))
@@ -171,7 +211,24 @@ def _split(chunk: list[np.ndarray], rng: np.random.Generator) -> Example:
 
 
 def make_examples(docs: Sequence[Document], max_seq_length: int, rng: np.random.Generator) -> list[Example]:
-    """Pack tokenized sentences into ``(A, B, swapped)`` pairs of at most ``max_seq_length - 3`` tokens."""
+    """Pack tokenized sentences into ``(A, B, swapped)`` pairs of at most ``max_seq_length - 3`` tokens.
+
+    Each document's sentences (a longer one cut to the budget) fill segments up to the budget; a segment is
+    split into ``A`` and ``B`` at a sentence boundary drawn from ``rng`` (in the middle of a one-sentence
+    segment), and each pair is swapped with probability 1/2.
+
+    Args:
+        docs: Tokenized documents, as :func:`tokenize_documents` gives them.
+        max_seq_length: The length of a model row, at least 5 (three special tokens and a token on each side).
+        rng: The generator of the split points and swaps; re-run with another epoch's generator to get other
+            pairs.
+
+    Returns:
+        The examples ``(segment A ids, segment B ids, 1 if swapped else 0)``, none with an empty segment.
+
+    Raises:
+        ValueError: ``max_seq_length`` is below 5.
+    """
     budget = max_seq_length - 3
     if budget < 2:
         raise ValueError(f"max_seq_length must be >= 5 (room for [CLS] A [SEP] B [SEP]), got {max_seq_length}")
@@ -199,6 +256,17 @@ def ngram_mask(
 
     As in the ALBERT paper, n is drawn with probability proportional to 1/n for n = 1..max_ngram; a span
     never leaves the candidate positions (special and padding tokens are never masked).
+
+    Args:
+        length: The length of the row (of the mask returned).
+        candidates: The positions that may be masked.
+        budget: How many positions to mask; the last span is cut so that no more are.
+        max_ngram: The longest span.
+        rng: The generator of the span starts and lengths.
+
+    Returns:
+        A boolean array of ``length``, True at the chosen positions (``budget`` of them when the candidates
+        allow).
     """
     allowed = np.zeros(length, dtype=bool)
     allowed[candidates] = True
