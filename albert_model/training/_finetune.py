@@ -256,7 +256,16 @@ class FinetuneArgs:
 @dataclass
 class EvalSet:
     """Features of the ``--eval`` files and what scoring needs: the labels (classification), the sentences
-    (token classification) or the questions and SQuAD version (question answering)."""
+    (token classification) or the questions and SQuAD version (question answering).
+
+    Args:
+        task: The task, one of :data:`TASKS`.
+        features: The encoded features, as the training features are.
+        labels: The label set (classification tasks); None for question answering.
+        sentences: Token classification: the sentences, whose tags are the gold answers.
+        questions: Question answering: the questions, with their answers.
+        version: Question answering: the SQuAD version of the files, 1 or 2 (2 by default).
+    """
 
     task: str
     features: list[dict[str, Any]]
@@ -269,7 +278,15 @@ class EvalSet:
 @dataclass
 class Prepared:
     """What :func:`train` needs: the tokenizer, the model as initialised, the training features, the
-    evaluation set (None without ``--eval``) and the labels."""
+    evaluation set (None without ``--eval``) and the labels.
+
+    Args:
+        tokenizer: The tokenizer the features were encoded with.
+        model: The model, its task head initialised from the seed.
+        features: The training features.
+        eval_set: The evaluation set; None without ``--eval`` files.
+        labels: The label set; None for question answering.
+    """
 
     tokenizer: Any
     model: Any
@@ -366,7 +383,20 @@ def _check_regression_labels(
 
 def prepare(args: FinetuneArgs) -> Prepared:
     """Read and encode the data, then build the model: the pretrained weights with the task head initialised
-    from ``args.seed`` (a pure function of the arguments, so a bench can start a reference from it)."""
+    from ``args.seed`` (a pure function of the arguments, so a bench can start a reference from it).
+
+    Args:
+        args: The run's settings.
+
+    Returns:
+        The tokenizer, model, training features, evaluation set and labels.
+
+    Raises:
+        DataError: A data file has a problem (a ``ValueError`` naming the file and line).
+        ValueError: The tokenizer has more tokens than the model's vocabulary, or ``num_labels`` other than 2
+            for question answering.
+        FileNotFoundError: The model or tokenizer directory lacks its files.
+    """
     tokenizer = AlbertTokenizerFast.from_pretrained(args.tokenizer or args.model)
     config = AlbertConfig.from_json(os.path.join(args.model, "config.json"))
     base = config.id2label if not all(name == f"LABEL_{i}" for i, name in config.id2label.items()) else None
@@ -386,7 +416,16 @@ def prepare(args: FinetuneArgs) -> Prepared:
 
 
 def epoch_order(size: int, seed: int, epoch: int) -> np.ndarray:
-    """The order epoch ``epoch`` visits ``size`` examples in: a pure function of (seed, epoch)."""
+    """The order epoch ``epoch`` visits ``size`` examples in: a pure function of (seed, epoch).
+
+    Args:
+        size: The number of examples.
+        seed: The run's seed.
+        epoch: The epoch, from 0.
+
+    Returns:
+        A permutation of ``range(size)``.
+    """
     return np.random.default_rng([seed, epoch]).permutation(size)
 
 
@@ -432,7 +471,21 @@ def evaluate(
     max_answer_length: int = 30,
 ) -> dict[str, Any]:
     """Loss and the task's metrics on ``eval_set`` (works with any model whose outputs have ``loss`` and
-    ``logits`` or ``start_logits``/``end_logits``, transformers' included)."""
+    ``logits`` or ``start_logits``/``end_logits``, transformers' included).
+
+    Args:
+        model: The model, on the device the batches go to; its training mode is restored afterwards.
+        eval_set: The features and what scoring needs.
+        pad_id: The tokenizer's pad id (batches are padded by :func:`collate`).
+        batch_size: Features per batch (32 by default).
+        precision: ``"fp32"`` (the default) or ``"bf16"`` autocast.
+        n_best: Question answering: start and end candidates per window (20 by default).
+        max_answer_length: Question answering: the longest answer in tokens (30 by default).
+
+    Returns:
+        ``loss`` (the mean over the features) and the task's metrics: accuracy and macro-F1 or the regression
+        metrics, entity precision/recall/F1 with token accuracy, or the SQuAD scores.
+    """
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -541,7 +594,21 @@ def _new_state(total: int, fingerprint: dict[str, Any]) -> dict[str, Any]:
 
 def train(prepared: Prepared, args: FinetuneArgs) -> dict[str, Any]:
     """Fine-tune ``prepared.model`` (resuming from ``OUTPUT/checkpoint/`` with ``args.resume``), save the model
-    directory and return the final metrics."""
+    directory and return the final metrics.
+
+    Args:
+        prepared: What :func:`prepare` made.
+        args: The run's settings.
+
+    Returns:
+        The final metrics (see :func:`finetune`).
+
+    Raises:
+        FileNotFoundError: ``args.resume`` and ``OUTPUT`` has no checkpoint.
+        ValueError: ``args.resume`` with a checkpoint made from other data or settings, ``epochs`` that come
+            to too many steps, or a training loss that became NaN or infinite.
+        NotADirectoryError: ``OUTPUT`` exists and is not a directory.
+    """
     started = time.time()
     out = prepare_output(args.output, "albert finetune")
     device = args.torch_device
@@ -743,6 +810,14 @@ def args_from_namespace(ns: argparse.Namespace) -> FinetuneArgs:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``albert finetune``: parse the flags, fine-tune, print the final metrics as JSON.
+
+    Args:
+        argv: The arguments after the command name; None reads ``sys.argv``.
+
+    Returns:
+        The exit status, 0 (errors raise, and the command line reports them).
+    """
     ns = build_parser().parse_args(argv)
     metrics = finetune(args_from_namespace(ns))
     print(json.dumps({k: v for k, v in metrics.items() if k != "per_type"}, indent=1))
