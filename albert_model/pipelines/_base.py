@@ -76,12 +76,39 @@ def resolve_device(device: Any) -> torch.device | None:
 
 
 def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    """Check an int option of a pipeline (``batch_size``, ``top_k``...).
+
+    Args:
+        name: The option's name, for the message.
+        value: The value given.
+        minimum: The smallest value accepted (1 by default).
+
+    Returns:
+        ``value``.
+
+    Raises:
+        ValueError: ``value`` is a bool, not an int, or below ``minimum``.
+    """
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
     return value
 
 
 def check_text(name: str, value: Any, *, allow_empty: bool = True) -> str:
+    """Check a text input of a pipeline.
+
+    Args:
+        name: The input's name, for the message (``inputs[3]``).
+        value: The value given.
+        allow_empty: False refuses an empty or all-whitespace string (True by default).
+
+    Returns:
+        ``value``.
+
+    Raises:
+        TypeError: ``value`` is not a str.
+        ValueError: ``allow_empty`` is False and ``value`` is empty or whitespace only.
+    """
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, got {type(value).__name__}")
     if not allow_empty and not value.strip():
@@ -90,7 +117,19 @@ def check_text(name: str, value: Any, *, allow_empty: bool = True) -> str:
 
 
 def as_batch(inputs: Any, name: str = "inputs", item: tuple[type, ...] = (str,)) -> tuple[list[Any], bool]:
-    """``(items, batched)``: one input (an instance of ``item``) or a list/tuple of them."""
+    """``(items, batched)``: one input (an instance of ``item``) or a list/tuple of them.
+
+    Args:
+        inputs: One input or a list or tuple of inputs.
+        name: The argument's name, for the message (``"inputs"`` by default).
+        item: The types one input may have (``str`` by default).
+
+    Returns:
+        The inputs as a list, and whether they came as a list (the result is then a list too).
+
+    Raises:
+        TypeError: ``inputs`` is neither an ``item`` nor a list or tuple.
+    """
     if isinstance(inputs, item):
         return [inputs], False
     if isinstance(inputs, (list, tuple)):
