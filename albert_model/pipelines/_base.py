@@ -17,6 +17,7 @@ from typing import Any, ClassVar, TypeVar
 
 import torch
 
+from albert_model._devices import unavailable
 from albert_model.checkpoints import DEFAULT_MODEL, FINE_TUNE_HINT, HeadInitializedWarning, MissingHeadError
 from albert_model.modeling import AlbertModel, AlbertPreTrainedModel
 from albert_tok import AlbertTokenizerFast
@@ -58,20 +59,9 @@ def resolve_device(device: Any) -> torch.device | None:
             parsed = torch.device(device)
         except RuntimeError:
             raise ValueError(f"device={device!r} is not a device; {_DEVICE_HELP}") from None
-    if parsed.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            raise ValueError(
-                f"device={device!r} asks for CUDA, which this torch cannot use (no GPU, or a CPU build); "
-                f"use device='cpu' (or -1)"
-            )
-        if parsed.index is not None and parsed.index >= count:
-            raise ValueError(f"device={device!r}: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}")
-    elif parsed.type == "mps":
-        if not torch.backends.mps.is_available():
-            raise ValueError(f"device={device!r} asks for Apple's MPS, which is not available here; use device='cpu'")
-    elif parsed.type != "cpu":
-        raise ValueError(f"device={device!r} is not supported; {_DEVICE_HELP}")
+    reason = unavailable(parsed)
+    if reason is not None:
+        raise ValueError(f"device={device!r}: {reason}; {_DEVICE_HELP}")
     return parsed
 
 

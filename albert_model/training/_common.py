@@ -32,6 +32,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from albert_model._devices import available_devices, unavailable
 from albert_model.training._flags import flag
 from albert_tok.data import tokenizer_hash
 from albert_tok.io import read_json, regular_file
@@ -44,7 +45,6 @@ __all__ = [
     "Progress",
     "TrainingDivergedError",
     "TrainingState",
-    "available_devices",
     "check_device",
     "check_fingerprint",
     "check_loss",
@@ -71,17 +71,6 @@ MAX_SEED = 2**32 - 1
 
 
 # -- arguments ------------------------------------------------------------------------------------------
-def available_devices() -> list[str]:
-    """The ``--device`` values this machine can train on."""
-    names = ["cpu"]
-    if torch.cuda.is_available():
-        names += ["cuda", *(f"cuda:{i}" for i in range(torch.cuda.device_count()))]
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        names.append("mps")
-    return names
-
-
 def check_device(value: Any, name: str = "device") -> str:
     """``value`` when it names a device this machine can train on (cpu, cuda, cuda:N, mps); otherwise a
     ``ValueError`` naming the flag, the value and the devices available here."""
@@ -92,22 +81,10 @@ def check_device(value: Any, name: str = "device") -> str:
         raise ValueError(
             f"{flag(name)} must be a torch device: cpu, cuda, cuda:N or mps ({here}), got {value!r}"
         ) from None
-    if device.type == "cpu":
-        return str(value)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"{flag(name)} {value!r}: CUDA is not available on this machine ({here})")
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ValueError(
-                f"{flag(name)} {value!r}: this machine has {torch.cuda.device_count()} CUDA device(s) ({here})"
-            )
-        return str(value)
-    if device.type == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise ValueError(f"{flag(name)} {value!r}: MPS is not available on this machine ({here})")
-        return str(value)
-    raise ValueError(f"{flag(name)} {value!r}: training runs on cpu, cuda or mps ({here})")
+    reason = unavailable(device)
+    if reason is not None:
+        raise ValueError(f"{flag(name)} {value!r}: {reason} ({here})")
+    return str(value)
 
 
 def no_decay(name: str) -> bool:
