@@ -508,7 +508,7 @@ class AlbertPreTrainedModel(nn.Module):
         for module in self.modules():
             if hasattr(module, "gradient_checkpointing"):
                 setattr(module, "gradient_checkpointing", enable)  # noqa: B010 -- any module may opt in
-                setattr(module, "gradient_checkpointing_func", func)  # noqa: B010
+                setattr(module, "gradient_checkpointing_func", func)  # noqa: B010 -- as above
 
     @property
     def is_gradient_checkpointing(self) -> bool:

@@ -432,7 +432,7 @@ def tokenize_corpus(
         raise TypeError(f"inputs must be a list of paths, got one path {inputs!r}: pass [{inputs!r}]")
     if format == "parquet":
         try:
-            import pyarrow  # noqa: F401
+            import pyarrow  # noqa: F401 -- imported only to check that it is installed, before any work
         except ImportError:
             raise CorpusError("--format parquet needs pyarrow: pip install pyarrow (or use --format npy)") from None
     paths = [os.fspath(p) for p in inputs]
