@@ -300,8 +300,20 @@ def _add_pretrain(sub: Any, arguments: bool) -> None:
 
 
 def build_parser(pretrain_arguments: bool | str = True) -> argparse.ArgumentParser:
-    """The ``albert`` parser. ``pretrain``'s and ``finetune``'s arguments come from modules that import torch:
-    ``pretrain_arguments`` is True (both), False (neither: listed without them) or the one command's name."""
+    """The ``albert`` parser: the model commands and the tokenizer commands of :mod:`albert_tok.cli`.
+
+    ``pretrain``'s and ``finetune``'s arguments come from modules that import torch, so they are added only
+    when asked for: the other commands, and ``--help``, work without torch.
+
+    Args:
+        pretrain_arguments: True (the default) adds the arguments of both ``pretrain`` and ``finetune``; False
+            adds neither (the two commands are listed without their arguments); ``"pretrain"`` or
+            ``"finetune"`` adds that one command's arguments only.
+
+    Returns:
+        An :class:`albert_tok.cli.ArgumentParser` named ``albert`` (one-line errors, exit code 2) whose required
+        sub-command is stored in ``command`` and whose ``run`` default is the command's function.
+    """
     parser = ArgumentParser(prog="albert", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_fill_mask, _add_classify, _add_tag, _add_answer, _add_export_onnx):
@@ -322,6 +334,23 @@ def _torch_missing() -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``albert`` (also ``python -m albert_model``): parse ``argv``, run the command, return the exit code.
+
+    A model command is refused before parsing when torch cannot be imported: one line on standard error
+    (why, and the command that installs it) and exit code 2. Only ``pretrain`` or ``finetune`` imports its
+    training module to parse its arguments; the other commands parse without torch.
+
+    Args:
+        argv: The command-line arguments without the program name; None (the default) reads ``sys.argv[1:]``.
+
+    Returns:
+        The exit code: 0 on success, 2 for bad input (``UsageError``, ``ValueError``, ``OSError``,
+        ``TypeError``: one line on standard error) or a missing torch, 130 when interrupted.
+
+    Raises:
+        SystemExit: From the parser: code 2 for arguments it cannot parse (one line on standard error), code 0
+            after printing ``--help``.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in args if not a.startswith("-")), None)
     if command in MODEL_COMMANDS:

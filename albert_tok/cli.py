@@ -44,13 +44,35 @@ class ArgumentParser(argparse.ArgumentParser):
     """``argparse`` whose errors are one line (``prog: error: message``) and exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        """Print ``prog: error: message (see prog --help)`` on standard error and exit with code 2."""
+        """Print ``prog: error: message (see prog --help)`` on standard error and exit with code 2.
+
+        ``argparse`` calls this for every parsing error (unknown option, missing argument, bad choice); the
+        stock parser prints its whole usage first, this one keeps the error to one line.
+
+        Args:
+            message: What ``argparse`` found wrong with the arguments, as it words it.
+
+        Returns:
+            Never: it always exits.
+
+        Raises:
+            SystemExit: Always, with code 2 (raised by ``self.exit`` after printing the line).
+        """
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def default_tokenizer_dir() -> str:
     """The tokenizer of the model shipped with the package (``albert_model/default_model``), found by
-    path: neither torch nor :mod:`albert_model` is imported."""
+    path: neither torch nor :mod:`albert_model` is imported.
+
+    Returns:
+        The path of the shipped model's directory (``albert_tok.api.DEFAULT_TOKENIZER``), which holds its
+        tokenizer files.
+
+    Raises:
+        UsageError: When that directory does not exist (the package was installed without the shipped
+            model); the message says to pass ``--model DIR`` (``--tokenizer DIR`` for ``tokenize-corpus``).
+    """
     if os.path.isdir(DEFAULT_TOKENIZER):
         return DEFAULT_TOKENIZER
     raise UsageError(
@@ -60,7 +82,23 @@ def default_tokenizer_dir() -> str:
 
 
 def read_texts(ns: argparse.Namespace) -> list[str]:
-    """The texts of a command: ``--input FILE`` (non-blank lines), the TEXT arguments, or standard input."""
+    """The texts of a command: ``--input FILE`` (non-blank lines), the TEXT arguments, or standard input.
+
+    Args:
+        ns: The parsed command line. ``ns.input`` (optional, may be absent) is a UTF-8 file read one text per
+            line, blank lines skipped; otherwise ``ns.text`` (the TEXT arguments) when it is not empty;
+            otherwise the non-blank lines of standard input, which must not be a terminal.
+
+    Returns:
+        The texts in order, without their trailing newlines.
+
+    Raises:
+        UsageError: When ``--input`` is not valid UTF-8 (the message gives the byte offset and line of the first
+            bad byte), when no TEXT is given and standard input is a terminal or closed, or when standard input
+            is not valid UTF-8.
+        OSError: When ``--input`` does not exist (``FileNotFoundError``), is not a regular file (a directory, a
+            device, a FIFO: ``NotARegularFileError``, refused before any read) or cannot be opened.
+    """
     if getattr(ns, "input", None):
         try:  # a directory, a device such as /dev/zero or a FIFO is refused, never read (forever)
             with open(regular_file(ns.input, "input file"), encoding="utf-8") as fh:
@@ -81,7 +119,17 @@ def read_texts(ns: argparse.Namespace) -> list[str]:
 
 
 def text_batches(texts: list[str], size: int, progress: bool) -> Iterable[list[str]]:
-    """``texts`` in batches of ``size``, with a progress bar on standard error when asked."""
+    """``texts`` in batches of ``size``, with a progress bar on standard error when asked.
+
+    Args:
+        texts: The texts to split, in order.
+        size: How many texts each batch holds (the last one may hold fewer); a positive int.
+        progress: True to show a ``tqdm`` bar counting lines on standard error (only when standard error is a
+            terminal); it advances after each batch has been consumed and is closed at the end.
+
+    Yields:
+        Consecutive slices of ``texts`` of ``size`` texts each; nothing when ``texts`` is empty.
+    """
     bar = None
     if progress:
         from tqdm import tqdm
@@ -97,7 +145,15 @@ def text_batches(texts: list[str], size: int, progress: bool) -> Iterable[list[s
 
 
 def emit(ns: argparse.Namespace, text: str, result: Any, render: Callable[[str, Any], str]) -> None:
-    """Print one result: a JSON line with ``--json``, else ``render(text, result)``."""
+    """Print one result: a JSON line with ``--json``, else ``render(text, result)``.
+
+    Args:
+        ns: The parsed command line; ``ns.json`` True prints ``{"input": text, "result": result}`` as one JSON
+            line (non-ASCII characters kept as they are).
+        text: The input the result belongs to.
+        result: What the command computed for ``text``; it must be JSON-serialisable when ``ns.json`` is set.
+        render: Turns ``(text, result)`` into the human-readable lines printed without ``--json``.
+    """
     if ns.json:
         print(json.dumps({"input": text, "result": result}, ensure_ascii=False))
     else:
@@ -151,7 +207,14 @@ def _tokenize_corpus(ns: argparse.Namespace) -> None:
 
 
 def add_commands(sub: Any) -> None:
-    """Add ``tokenize``, ``train-vocab`` and ``tokenize-corpus`` to a subparsers object."""
+    """Add ``tokenize``, ``train-vocab`` and ``tokenize-corpus`` to a subparsers object.
+
+    Each sub-parser sets ``run`` to the function carrying out its command (called by :func:`run`).
+
+    Args:
+        sub: The object ``ArgumentParser.add_subparsers()`` returned; the three commands are added to it, so the
+            ``albert`` parser of :mod:`albert_model.cli` can offer them beside its own.
+    """
     p = sub.add_parser(
         "tokenize",
         help="show the canonical ALBERT tokens and ids of each text",
@@ -199,7 +262,15 @@ def add_commands(sub: Any) -> None:
 
 
 def build_parser(prog: str = "python -m albert_tok") -> ArgumentParser:
-    """The parser of the tokenizer commands alone, named ``prog`` in its messages."""
+    """The parser of the tokenizer commands alone, named ``prog`` in its messages.
+
+    Args:
+        prog: The program name shown in usage and error messages (default: ``python -m albert_tok``).
+
+    Returns:
+        An :class:`ArgumentParser` (one-line errors, exit code 2) with the tokenizer commands as required
+        sub-commands, stored in ``command``.
+    """
     parser = ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     return parser
@@ -207,7 +278,20 @@ def build_parser(prog: str = "python -m albert_tok") -> ArgumentParser:
 
 def run(ns: argparse.Namespace, prog: str, errors: tuple[type[BaseException], ...] = ()) -> int:
     """Run the parsed command; bad input (``UsageError``, ``ValueError``, ``OSError`` and ``errors``)
-    becomes one line on standard error and exit code 2."""
+    becomes one line on standard error and exit code 2.
+
+    A closed standard output (``BrokenPipeError``, e.g. piped into ``head``) stops quietly with code 0, and
+    Ctrl-C prints ``prog COMMAND: interrupted`` and gives 130. Any other exception propagates.
+
+    Args:
+        ns: The parsed command line; ``ns.run`` is the command's function (called with ``ns``) and
+            ``ns.command`` its name, used in the messages.
+        prog: The program name the messages start with (``albert``, ``python -m albert_tok``).
+        errors: More exception types to report as bad input, beside the three always caught (default: none).
+
+    Returns:
+        The exit code: 0 on success or a broken pipe, 2 for bad input, 130 when interrupted.
+    """
     caught: tuple[type[BaseException], ...] = (UsageError, ValueError, OSError, *errors)
     try:
         ns.run(ns)
@@ -225,7 +309,18 @@ def run(ns: argparse.Namespace, prog: str, errors: tuple[type[BaseException], ..
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m albert_tok``: parse ``argv`` (None: ``sys.argv[1:]``), run the command, return the exit code."""
+    """``python -m albert_tok``: parse ``argv`` (None: ``sys.argv[1:]``), run the command, return the exit code.
+
+    Args:
+        argv: The command-line arguments without the program name; None (the default) reads ``sys.argv[1:]``.
+
+    Returns:
+        The exit code of :func:`run`: 0 on success, 2 for bad input, 130 when interrupted.
+
+    Raises:
+        SystemExit: From the parser: code 2 for arguments it cannot parse (one line on standard error), code 0
+            after printing ``--help``.
+    """
     parser = build_parser()
     return run(parser.parse_args(argv), parser.prog)
 
