@@ -78,7 +78,24 @@ def _roots(directory: str) -> list[str]:
 
 
 def resolve_inside(directory: str, name: Any, source: str) -> str:
-    """The path of ``name`` in ``directory``, refused unless it stays inside once symlinks are resolved."""
+    """The path of ``name`` in ``directory``, refused unless it stays inside once symlinks are resolved.
+
+    The one place a link may lead outside ``directory`` is a Hugging Face cache snapshot's own repository
+    ``blobs`` directory (see the module docstring). The file need not exist: only where it would be is checked.
+
+    Args:
+        directory: The checkpoint directory the file must stay in.
+        name: The file name to resolve, relative to ``directory``, as read from an index or a constant; anything
+            that is not a non-empty string without NUL bytes is refused (it may come from untrusted JSON).
+        source: What named the file (an index path, ``"checkpoint directory 'DIR'"``), used in the messages.
+
+    Returns:
+        ``directory`` joined with ``name`` and normalised (absolute, ``..`` folded), symlinks not resolved.
+
+    Raises:
+        CheckpointError: When ``name`` is not a non-empty string without NUL bytes, is an absolute path (or has
+            a drive), leads outside ``directory`` by ``..``, or is a link that resolves outside it.
+    """
     if not isinstance(name, str) or not name or "\x00" in name:
         raise CheckpointError(f"{source} names the file {name!r}; a file name (a non-empty string) is required")
     if os.path.isabs(name) or os.path.splitdrive(name)[0]:
@@ -199,6 +216,19 @@ def weight_file(directory: str) -> tuple[str, str]:
     A name that is there is the one to read: a link out of the directory (:class:`CheckpointError`), a
     dangling link (``FileNotFoundError``), a directory, device or FIFO (``NotARegularFileError``) is an
     error, never a reason to fall back on the next name.
+
+    Args:
+        directory: The checkpoint directory to look in.
+
+    Returns:
+        The first of :data:`WEIGHT_NAMES` present in ``directory`` (even as a dangling link) and its path there,
+        checked to stay inside the directory and to be a regular file.
+
+    Raises:
+        FileNotFoundError: When ``directory`` has none of the four weight names, or the one present is a
+            dangling link.
+        CheckpointError: When the name present is a link that resolves outside ``directory``.
+        NotARegularFileError: When the name present is a directory, a device, a FIFO or a socket.
     """
     for name in WEIGHT_NAMES:
         if os.path.lexists(os.path.join(directory, name)):
