@@ -325,6 +325,48 @@ def load_into(
     What is asked of ``cls``: ``cls(config, **init_kwargs)``, ``cls._check_fits(config)`` (refuse a model too
     large for this machine before its weights are read), and of the model built: ``base_model_prefix``,
     ``tied_weights``, ``is_head_key``, ``state_dict``/``load_state_dict``, ``tie_weights``.
+
+    A save killed halfway in ``directory`` is finished (or undone) first. Parameters left at random (a task
+    head the checkpoint lacks or that was re-initialised) warn with :class:`HeadInitializedWarning`; a
+    checkpoint that does not fit, loaded with ``strict=False``, warns with ``UserWarning``.
+
+    Args:
+        cls: The model class to build (an ``AlbertPreTrainedModel`` subclass, or any class with the members
+            listed above).
+        directory: The local checkpoint directory holding ``config.json`` and the weight files (read in
+            :data:`~albert_model.checkpoints._weight_files.WEIGHT_NAMES` order); a Hugging Face cache snapshot
+            works too.
+        device: Where to move the model (``"cpu"``, ``"cuda:1"``, a ``torch.device``); None leaves it where it
+            was built.
+        dtype: The dtype of the floating-point parameters: a ``torch.dtype``, its name, or ``"auto"`` (the
+            config's ``dtype``, else the weights'); None is the default dtype (float32). Recorded in
+            ``model.config.dtype``.
+        torch_dtype: The older name of ``dtype``; when both are given they must agree.
+        strict: True (the default) raises when the checkpoint does not fit ``cls`` (keys missing, unexpected
+            or mis-shaped outside what may be initialised); False loads what fits and warns instead.
+        config: The config to build with instead of ``directory/config.json`` (then not read); None reads the
+            directory's. ``**kwargs`` overrides apply to a copy of it.
+        ignore_mismatched_sizes: True initialises afresh the task-head parameters whose shape differs from
+            the checkpoint's (listed in ``report.reinitialized``); a mis-shaped base parameter stays an error.
+        output_loading_info: True returns ``(model, report)`` instead of the model alone.
+        **kwargs: ``config.json`` keys to override (``num_labels=3``) and arguments of ``cls``'s constructor
+            (``add_pooling_layer=False``).
+
+    Returns:
+        The model, in evaluation mode, with ``model.load_report`` set to the :class:`LoadReport` of the load;
+        ``(model, report)`` when ``output_loading_info`` is True.
+
+    Raises:
+        FileNotFoundError: When ``directory`` does not exist, or lacks ``config.json`` (with ``config`` None) or
+            any weight file.
+        NotADirectoryError: When ``directory`` exists but is not a directory.
+        TypeError: When ``config`` is not an :class:`AlbertConfig`, or a keyword argument is neither a
+            ``config.json`` key nor an argument of ``cls``.
+        ValueError: When ``dtype``/``torch_dtype`` is invalid or the two disagree, when an override is invalid,
+            or when the model would not fit in this machine's memory (before the weights are read).
+        CheckpointError: When a weight file cannot be read or resolves outside the directory, when weights are
+            not finite or have a dtype that cannot hold their parameter, when no key belongs to ``cls`` (not an
+            ALBERT checkpoint), or, with ``strict=True``, when the checkpoint does not fit ``cls``.
     """
     path = os.fspath(directory)
     atomic.recover(path)  # finish a save that was killed halfway where the atomic swap had no renameat2
@@ -425,6 +467,27 @@ def save_model(
     Weight files of an earlier save that the new one does not overwrite are removed as part of the save:
     those that a reader would take before the new ones once the save has committed and before any new file
     appears, the rest after the new files are in place. A crash before the commit leaves the old save whole.
+    The config written names the model's class in ``architectures`` and the weights' dtype in ``dtype``; tied
+    aliases are not written, and every tensor is copied to the CPU first.
+
+    Args:
+        model: The model to save; it must have ``config``, ``tied_weights``, ``state_dict()`` and
+            ``num_parameters()`` (an ``AlbertPreTrainedModel``).
+        directory: The checkpoint directory to write; it and its missing parents are made.
+        max_shard_size: The largest weight file to write, as bytes (a positive int) or a size string
+            (``"5GB"``, ``"500MB"``, ``"2GiB"``); weights that fit go into one file, a tensor over the limit
+            gets a shard of its own.
+        safe_serialization: True (the default) writes safetensors; False writes PyTorch pickles
+            (``pytorch_model.bin``).
+        state_dict: The weights to write instead of ``model.state_dict()``; None writes the model's own.
+
+    Returns:
+        The paths written, ``directory`` joined with each name: ``config.json`` first, then the weight file,
+        or the shards and their index.
+
+    Raises:
+        ValueError: When ``max_shard_size`` is not a positive size.
+        OSError: When the directory cannot be written; the previous save is left as it was.
     """
     source = model.state_dict() if state_dict is None else state_dict
     state = {k: v.detach().to("cpu").contiguous() for k, v in source.items() if k not in model.tied_weights}
