@@ -92,8 +92,15 @@ def first_invalid_utf8(path: str | os.PathLike[str]) -> InvalidUtf8 | None:
     reading text counts from the start of a decoded block, not of the file or the line. ``\\n`` never occurs
     inside a UTF-8 sequence, so decoding line by line finds the same first error.
 
+    Args:
+        path: The file to scan, read as bytes one line at a time. It is not checked to be a regular file:
+            callers ask after reading it as text has failed, so they have already checked it.
+
     Returns:
         Where the first invalid byte is, or None when the whole file is UTF-8.
+
+    Raises:
+        OSError: When ``path`` cannot be opened or read.
     """
     offset = 0
     with open(path, "rb") as fh:
@@ -133,6 +140,17 @@ def _depth(text: str) -> int:
 def load_json(text: str, source: str, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any] | None = None) -> Any:
     """Parse JSON ``text`` read from ``source`` (a file name, or ``"FILE:LINE"``); ``object_pairs_hook`` as
     :func:`json.loads` takes it (what it raises passes through).
+
+    Args:
+        text: The JSON document, already decoded.
+        source: Where ``text`` came from (a file name, or ``"FILE:LINE"`` for one line of a JSONL file); every
+            message starts with it.
+        object_pairs_hook: Called with each object's ``(key, value)`` pairs in order, its result standing for
+            the object, as :func:`json.loads` calls it (to refuse duplicate keys, for instance); None (the
+            default) builds dicts.
+
+    Returns:
+        The parsed document, of any JSON type (callers check the shape they need).
 
     Raises:
         ValueError: ``"SOURCE: ..."`` when the text is not valid JSON or is nested deeper than
