@@ -128,6 +128,39 @@ class AlbertTokenizerBase(TokenizerDecoding):
         and ``additional_special_tokens`` are what a saved directory holds. ``load`` is called once the options
         are settled (it may read ``self.preprocessing`` and ``self.special_tokens``) and returns what the
         subclass encodes with; the vocabulary and the offset rules are then set up from it.
+
+        Args:
+            load: Called once, without arguments, after the options are set; it returns the subclass's
+                :class:`LoadedVocabulary` (pieces in id order, normaliser, engine, added tokens read with them).
+                What it raises passes through.
+            preprocessing: A :class:`~albert_tok.Preprocessing` holding the three switches; None (the default)
+                for ALBERT's (lower-case, remove spaces, strip accents).
+            do_lower_case: Lower-case the text; None (the default) keeps ``preprocessing``'s value.
+            remove_space: Strip the text and collapse runs of spaces; None keeps ``preprocessing``'s value.
+            keep_accents: Keep accents rather than strip them; None keeps ``preprocessing``'s value.
+            special_tokens: A :class:`~albert_tok.SpecialTokens`; None (the default) builds one from the
+                ``*_token`` keyword arguments (ALBERT's tokens for those not given).
+            model_max_length: The longest sequence the model takes (default 512): what truncation and
+                ``padding="max_length"`` use without ``max_length``; an int from 3 to 1,000,000.
+            padding_side: ``"right"`` (the default) or ``"left"``: where padding goes.
+            truncation_side: ``"right"`` (the default) or ``"left"``: which end truncation cuts.
+            added_tokens_decoder: Added tokens as a saved directory holds them, id -> token (an
+                ``AddedToken``, a string or a mapping of its fields); laid over those ``load`` returns. An id
+                inside the vocabulary must hold that same piece; ids after it must follow it without a gap.
+                None adds none.
+            additional_special_tokens: Extra special tokens, as a saved directory lists them; None adds none.
+            clean_up_tokenization_spaces: What :meth:`decode` does by default: True removes the space before
+                ``. ? ! ,`` and English contractions (transformers' ``clean_up_tokenization``); False (the
+                default) keeps the text as decoded.
+            **tokens: Single special tokens (``unk_token=``, ``sep_token=``, ``pad_token=``, ``cls_token=``,
+                ``mask_token=``, ``bos_token=``, ``eos_token=``), instead of ``special_tokens``.
+
+        Raises:
+            TypeError: When ``preprocessing`` or ``special_tokens`` has the wrong type, a keyword argument is not a
+                special token's name, both ``special_tokens`` and ``*_token`` arguments are given, or
+                ``clean_up_tokenization_spaces`` is not a bool.
+            ValueError: When ``model_max_length`` is not an int from 3 to 1,000,000, a side is neither
+                ``"right"`` nor ``"left"``, or the added tokens disagree with the vocabulary.
         """
         if preprocessing is None:
             preprocessing = Preprocessing()
