@@ -69,7 +69,36 @@ def train_vocabulary(
     """Train a unigram vocabulary on ``files`` and save a tokenizer directory; return its files.
 
     ``preprocessing`` (default ALBERT's: lower-cased, spaces collapsed, accents stripped) with any of the
-    three switches given on their own overriding it."""
+    three switches given on their own overriding it. Each line of the files is preprocessed as the tokenizer
+    will preprocess it, and lines left empty are skipped. The vocabulary gets ALBERT's special pieces at ids
+    0 to 4 and is saved with the preprocessing used, so both tokenizers load it from ``output_dir``. When the
+    text yields fewer pieces than ``vocab_size``, the smaller vocabulary is saved and a
+    :class:`VocabularySizeWarning` says so.
+
+    Args:
+        files: The UTF-8 text files to train on, one sentence (or paragraph) per line; at least one.
+        output_dir: The tokenizer directory to write (``spiece.model``, ``tokenizer.json``,
+            ``tokenizer_config.json``, ``special_tokens_map.json``); it is created when missing.
+        vocab_size: How many pieces to aim for, special pieces included; an int of at least 10 (default 8000).
+        preprocessing: A :class:`~albert_tok.Preprocessing` to train and save with; None (the default) for
+            ALBERT's.
+        do_lower_case: Lower-case the text; None (the default) keeps ``preprocessing``'s value.
+        remove_space: Strip the text and collapse runs of spaces; None keeps ``preprocessing``'s value.
+        keep_accents: Keep accents rather than strip them; None keeps ``preprocessing``'s value.
+        character_coverage: The share of characters in the text the vocabulary must cover, passed to
+            SentencePiece (default 0.9995); the rarest others become unknown.
+        seed_sentencepiece_size: How many candidate pieces SentencePiece starts its pruning from, passed to
+            it (default 200,000).
+
+    Returns:
+        The paths of the files written in ``output_dir``, as the tokenizer's ``save_pretrained`` returns them.
+
+    Raises:
+        ValueError: When ``files`` is empty, ``vocab_size`` is not an int of at least 10, a file is not UTF-8
+            (the message gives its byte offset), the files hold no text once preprocessed, or SentencePiece
+            cannot train a vocabulary of that size from them.
+        FileNotFoundError: When a path in ``files`` is not an existing file.
+    """
     import sentencepiece as spm
 
     from albert_tok.api._slow import AlbertTokenizer
