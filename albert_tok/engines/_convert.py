@@ -66,7 +66,14 @@ _UNMATCHABLE = (PieceType.UNKNOWN, PieceType.CONTROL, PieceType.UNUSED)
 def hidden_piece(piece: str) -> str:
     """The name a piece that text must never match (``<pad>``, ``[CLS]``, ``<unk>``...) takes inside the Rust
     model that encodes text between added tokens: with a leading space, which no pre-tokenized text holds
-    (spaces are ``▁`` by then). Its id and score are kept; tokens are named from this package's own list."""
+    (spaces are ``▁`` by then). Its id and score are kept; tokens are named from this package's own list.
+
+    Args:
+        piece: The piece's own name, as the ``spiece.model`` holds it.
+
+    Returns:
+        ``piece`` with one space in front.
+    """
     return " " + piece
 
 
@@ -148,6 +155,15 @@ def printable_ascii_tokenizer(model_bytes: bytes, tok: Tokenizer) -> Tokenizer |
     None unless it maps each printable ASCII character to itself (Rust's ``Precompiled`` applies it to ASCII
     character by character, each one a grapheme cluster of its own; each is checked alone) and the model
     strips, collapses, prefixes and escapes spaces as ALBERT's does.
+
+    Args:
+        model_bytes: The serialized ``spiece.model`` ``tok`` was built from; its normaliser settings and charsmap
+            decide whether the shortcut is exact.
+        tok: The tokenizer from :func:`build_tokenizer` for that model, whose Unigram model the result shares.
+
+    Returns:
+        The tokenizer without a normaliser, or None when the model's normalisation of printable ASCII is not
+        the one described above (the caller then keeps ``tok`` for every text).
     """
     model = parse_model(model_bytes)
     if not (model.add_dummy_prefix and model.remove_extra_whitespaces and model.escape_whitespaces):
@@ -171,7 +187,19 @@ def register_added_tokens(tok: Tokenizer, specials: SpecialTokens, added: Mappin
     """Register ``added`` (id -> token) on ``tok`` in id order, and the ``[CLS] A [SEP]`` post-processor.
 
     Raises ``ValueError`` if the Rust tokenizer would give a token another id than ``added`` does (ids
-    after the vocabulary must follow it without a gap)."""
+    after the vocabulary must follow it without a gap).
+
+    Args:
+        tok: The tokenizer to change in place: each token is added (as a special token when it is one, with its
+            ``single_word``, ``lstrip``, ``rstrip`` and ``normalized`` options) and its post-processor replaced.
+        specials: The special tokens; its ``cls_token`` and ``sep_token`` frame the post-processor's templates
+            (``[CLS] A [SEP]`` and ``[CLS] A [SEP] B [SEP]``).
+        added: Every added token, the special tokens included, id -> :class:`~albert_tok.rules.AddedToken`.
+
+    Raises:
+        ValueError: When ``tok`` gives a token an id other than its key in ``added`` (a gap or a clash after the
+            vocabulary), or when ``specials``' ``cls_token`` or ``sep_token`` is not among ``added``.
+    """
     for index, token in sorted(added.items()):
         rust = RustAddedToken(
             token.content,
@@ -207,7 +235,25 @@ def tokenizer_from_spiece(
     source: str = "model_bytes",
     added: Mapping[int, AddedToken] | None = None,
 ) -> Tokenizer:
-    """:func:`build_tokenizer` for serialized ``spiece.model`` bytes; ``source`` names them in errors."""
+    """:func:`build_tokenizer` for serialized ``spiece.model`` bytes; ``source`` names them in errors.
+
+    Args:
+        model_bytes: The serialized SentencePiece unigram model.
+        specials: The special tokens; their ``[CLS]``/``[SEP]`` frame the post-processor when ``added`` is given.
+        preprocessing: ALBERT's preprocessing switches the normaliser is built from.
+        source: How error messages name the bytes (a file path, or ``"model_bytes"``, the default).
+        added: Every added token, id -> token, for a tokenizer that lists them (a ``tokenizer.json`` for other
+            libraries); None (the default) for the tokenizer that only encodes the text between added tokens,
+            with the unmatchable pieces renamed by :func:`hidden_piece`.
+
+    Returns:
+        The Rust tokenizer giving SentencePiece's canonical ALBERT ids (before the digit-comma rule).
+
+    Raises:
+        ValueError: When ``model_bytes`` is not a valid SentencePiece unigram model (the message names
+            ``source``), or when ``added`` disagrees with the ids the tokenizer would give (see
+            :func:`register_added_tokens`).
+    """
     try:
         model = parse_model(model_bytes)
     except ModelFormatError as exc:
@@ -221,7 +267,22 @@ def tokenizer_json_bytes(
     model_bytes: bytes, specials: SpecialTokens, preprocessing: Preprocessing, added: Mapping[int, AddedToken]
 ) -> bytes:
     """``tokenizer.json`` content for a SentencePiece model, its special and added tokens (id -> token)
-    and preprocessing."""
+    and preprocessing.
+
+    Args:
+        model_bytes: The serialized ``spiece.model``.
+        specials: The special tokens; ``[CLS]`` and ``[SEP]`` frame the post-processor.
+        preprocessing: ALBERT's preprocessing switches the normaliser is built from.
+        added: Every added token, the special tokens included, id -> token; each keeps its id and options.
+
+    Returns:
+        The tokenizer serialised as pretty-printed JSON, UTF-8 encoded, which ``tokenizers.Tokenizer.from_file``
+        and transformers load.
+
+    Raises:
+        ValueError: When ``model_bytes`` is not a valid SentencePiece model or ``added`` disagrees with the
+            vocabulary's ids (raised by :func:`tokenizer_from_spiece`).
+    """
     tok = tokenizer_from_spiece(model_bytes, specials, preprocessing, added=added)
     return tok.to_str(pretty=True).encode("utf-8")
 

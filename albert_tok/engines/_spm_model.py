@@ -151,7 +151,20 @@ def parse_model(data: bytes) -> SentencePieceModel:
 
     The result is immutable and cached per content: a fast tokenizer parses its model when it is built and
     again for every ``tokenizer.json`` it saves, and parsing walks every piece's protobuf message in Python
-    (tens of thousands of them for ALBERT)."""
+    (tens of thousands of them for ALBERT).
+
+    Args:
+        data: The serialized ``ModelProto``, the content of a ``spiece.model`` file (``bytes`` or
+            ``bytearray``).
+
+    Returns:
+        The pieces in id order, the model type and the normaliser settings; the same object for the same bytes
+        while they stay in the small cache.
+
+    Raises:
+        ModelFormatError: When ``data`` is not non-empty bytes, is not a well-formed protobuf message, holds no
+            pieces or text that is not UTF-8, or is a model other than unigram.
+    """
     if not isinstance(data, (bytes, bytearray)) or not data:
         raise ModelFormatError("a SentencePiece model must be non-empty bytes")
     return _parse_model(bytes(data))
@@ -189,7 +202,17 @@ def _parse_model(data: bytes) -> SentencePieceModel:
 def parse_pieces_with_spans(data: bytes) -> list[tuple[int, int, int]]:
     """``(id, begin, end)`` of each piece of a serialized ``SentencePieceText`` (what
     ``SentencePieceProcessor.encode(..., out_type="serialized_proto")`` returns); ``begin``/``end`` are
-    UTF-8 byte offsets into the text that was encoded."""
+    UTF-8 byte offsets into the text that was encoded.
+
+    Args:
+        data: The serialized ``SentencePieceText`` of one encoded text.
+
+    Returns:
+        One ``(id, begin, end)`` triple per piece, in order; a field the message leaves out reads as 0.
+
+    Raises:
+        ModelFormatError: When ``data`` is not a well-formed protobuf message (raised while reading its fields).
+    """
     out = []
     for message in _messages(_fields(data), 2):
         fields = _scalars(message)
