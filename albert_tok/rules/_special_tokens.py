@@ -185,13 +185,30 @@ class SpecialTokens:
 
 
 def num_special_tokens(pair: bool) -> int:
-    """How many special tokens :func:`build_inputs` adds (2 for one sequence, 3 for a pair)."""
+    """How many special tokens :func:`build_inputs` adds (2 for one sequence, 3 for a pair).
+
+    Args:
+        pair: True for a pair of sequences (``[CLS] A [SEP] B [SEP]``), False for one (``[CLS] A [SEP]``).
+
+    Returns:
+        The number of ``[CLS]`` and ``[SEP]`` tokens in that layout: 3 for a pair, 2 otherwise.
+    """
     layout = PAIR_LAYOUT if pair else SINGLE_LAYOUT
     return sum(1 for name, _ in layout if name not in ("A", "B"))
 
 
 def build_layout(a: list[T], b: list[T] | None, cls: T, sep: T) -> list[T]:
-    """``cls A sep`` or ``cls A sep B sep`` for any kind of per-token item (ids, offsets, sequence ids)."""
+    """``cls A sep`` or ``cls A sep B sep`` for any kind of per-token item (ids, offsets, sequence ids).
+
+    Args:
+        a: The items of the first sequence.
+        b: The items of the second sequence, or None for a single sequence (an empty list is still a pair).
+        cls: The item standing for ``[CLS]`` (its id, its ``(0, 0)`` offset, ...).
+        sep: The item standing for each ``[SEP]``.
+
+    Returns:
+        A new list: ``[cls, *a, sep]``, or ``[cls, *a, sep, *b, sep]`` when ``b`` is not None.
+    """
     out: list[T] = []
     for name, _ in SINGLE_LAYOUT if b is None else PAIR_LAYOUT:
         if name == "A":
@@ -204,17 +221,44 @@ def build_layout(a: list[T], b: list[T] | None, cls: T, sep: T) -> list[T]:
 
 
 def build_inputs(ids0: list[int], ids1: list[int] | None, cls_id: int, sep_id: int) -> list[int]:
-    """``[CLS] A [SEP]`` or ``[CLS] A [SEP] B [SEP]``."""
+    """``[CLS] A [SEP]`` or ``[CLS] A [SEP] B [SEP]``.
+
+    Args:
+        ids0: The ids of the first sequence.
+        ids1: The ids of the second sequence, or None for a single sequence.
+        cls_id: The id of ``[CLS]``.
+        sep_id: The id of ``[SEP]``.
+
+    Returns:
+        A new list of ids with the special tokens around the sequences.
+    """
     return build_layout(ids0, ids1, cls_id, sep_id)
 
 
 def special_tokens_mask(len0: int, len1: int | None) -> list[int]:
-    """1 where :func:`build_inputs` puts a special token, 0 over the sequences."""
+    """1 where :func:`build_inputs` puts a special token, 0 over the sequences.
+
+    Args:
+        len0: The number of tokens in the first sequence.
+        len1: The number of tokens in the second sequence, or None for a single sequence.
+
+    Returns:
+        A list of ``len0 + 2`` ints (``len0 + len1 + 3`` for a pair), 1 at each ``[CLS]``/``[SEP]``.
+    """
     return build_layout([0] * len0, None if len1 is None else [0] * len1, 1, 1)
 
 
 def token_type_ids(len0: int, len1: int | None) -> list[int]:
-    """Segment ids: 0 over ``[CLS] A [SEP]``, 1 over ``B [SEP]``."""
+    """Segment ids: 0 over ``[CLS] A [SEP]``, 1 over ``B [SEP]``.
+
+    Args:
+        len0: The number of tokens in the first sequence.
+        len1: The number of tokens in the second sequence, or None for a single sequence.
+
+    Returns:
+        A list as long as :func:`build_inputs`' result: ``len0 + 2`` zeros, followed for a pair by
+        ``len1 + 1`` ones.
+    """
     layout = SINGLE_LAYOUT if len1 is None else PAIR_LAYOUT
     out: list[int] = []
     for name, type_id in layout:
@@ -236,7 +280,25 @@ def layout_masks(
     """Vectorised :func:`token_type_ids` and :func:`special_tokens_mask` for a batch, padded to ``width``
     (padding: type 0, special 1). ``len0``/``len1`` are the per-row sequence lengths; ``shift`` the per-row
     left padding (None: padding on the right). A mask not asked for (``types``/``special`` False) is not
-    computed and comes back as None; token types of single sequences are all zero and cost nothing."""
+    computed and comes back as None; token types of single sequences are all zero and cost nothing.
+
+    Args:
+        len0: The length of each row's first sequence, an int array of shape ``(rows,)``.
+        len1: The length of each row's second sequence, same shape, or None when the rows are single
+            sequences.
+        width: The padded length of every row.
+        add_special_tokens: True (the default) lays the rows out with ``[CLS]``/``[SEP]``; False lays out the
+            sequences alone (then only padding is marked special).
+        shift: How many padding positions come before each row's tokens (left padding), shape ``(rows,)``;
+            None (the default) when the tokens start at position 0.
+        types: Compute the token type ids (True by default).
+        special: Compute the special-tokens mask (True by default).
+
+    Returns:
+        ``(token_type_ids, special_tokens_mask)``, each an ``int64`` array of shape ``(rows, width)`` or None
+        when not asked for: type 1 over ``B [SEP]`` and 0 elsewhere; special 0 over the sequences' tokens and 1
+        at special tokens and padding.
+    """
     if add_special_tokens:
         layout = SINGLE_LAYOUT if len1 is None else PAIR_LAYOUT
     else:
@@ -266,7 +328,18 @@ def layout_masks(
 
 
 def template_post_processor(cls_token: str, cls_id: int, sep_token: str, sep_id: int) -> Any:
-    """The fast tokenizer's ``TemplateProcessing``, generated from the layouts above."""
+    """The fast tokenizer's ``TemplateProcessing``, generated from the layouts above.
+
+    Args:
+        cls_token: The ``[CLS]`` token's string.
+        cls_id: Its id.
+        sep_token: The ``[SEP]`` token's string.
+        sep_id: Its id.
+
+    Returns:
+        A ``tokenizers.processors.TemplateProcessing`` adding ``[CLS] $A [SEP]`` (type 0) to one sequence and
+        ``[CLS] $A [SEP] $B:1 [SEP]:1`` to a pair.
+    """
     from tokenizers import processors
 
     def template(layout: Sequence[tuple[str, int]]) -> list[str]:
