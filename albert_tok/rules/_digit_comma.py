@@ -45,6 +45,16 @@ def digit_comma_table(
     A piece like ``▁2010,`` is replaced by the encoding of its digits (``encode`` adds the dummy prefix;
     it is dropped again when the piece had none) followed by ``,``. The replacement pieces always join
     back into the original piece. The rule depends only on the piece, so one table serves every text.
+
+    Args:
+        pieces: The vocabulary in id order.
+        encode: Encodes a text into piece ids with the tokenizer's own model and normalisation, adding the
+            dummy prefix (SentencePiece's ``encode``).
+        piece_to_id: The id of a piece of the vocabulary (the comma and each piece ``encode`` yields).
+
+    Returns:
+        A new dict from the id of each piece ending in a comma right after a digit to the ids that replace it,
+        the comma's id last; pieces the rule leaves alone are absent.
     """
     table: dict[int, tuple[int, ...]] = {}
     for pid, piece in enumerate(pieces):
@@ -61,7 +71,13 @@ def digit_comma_table(
 
 
 class DigitCommaArrays:
-    """:func:`digit_comma_table` as arrays, to apply the rule to a whole batch of ids in a few numpy steps."""
+    """:func:`digit_comma_table` as arrays, to apply the rule to a whole batch of ids in a few numpy steps.
+
+    Args:
+        table: The table :func:`digit_comma_table` built for this vocabulary, piece id -> replacement ids.
+        vocab_size: The number of pieces in the vocabulary; ids at or above it (added tokens) are never
+            re-split.
+    """
 
     def __init__(self, table: dict[int, tuple[int, ...]], vocab_size: int) -> None:
         # whether an id is re-split; one entry more, False, for every id beyond the vocabulary (added tokens,
@@ -81,7 +97,17 @@ class DigitCommaArrays:
     def apply(self, flat: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The rule on ``flat`` (the ids of texts of ``lengths`` one after the other): the new flat ids and
         lengths, or the same arrays when no id is re-split. Re-split pieces are rare (a number glued to a
-        comma), so only the places they are at are touched: one lookup over the batch, then one insert."""
+        comma), so only the places they are at are touched: one lookup over the batch, then one insert.
+
+        Args:
+            flat: The ids of every text of the batch, one text after the other, a 1-D int array (not changed).
+            lengths: How many ids each text has in ``flat``, in order; a 1-D int array summing to ``flat``'s
+                length (not changed).
+
+        Returns:
+            ``(ids, lengths)``: the ids with each re-split piece replaced by its replacement ids, and each
+            text's new length (``lengths``' dtype); ``flat`` and ``lengths`` themselves when nothing changes.
+        """
         if not self.any or not flat.size:
             return flat, lengths
         hits = np.flatnonzero(np.take(self.resplit, flat, mode="clip"))
