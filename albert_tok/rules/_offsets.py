@@ -62,6 +62,19 @@ def settle_offsets(
       its word (the first character of its span the normaliser neither deletes nor turns into a space),
       if there is one; a ``▁`` of its own
       then spans just that character, and without one it has an empty span at its end.
+
+    Args:
+        text: The text the tokens were made from; the spans index its characters.
+        ids: The tokens' ids, in order, without ``[CLS]``/``[SEP]``.
+        raw: One ``(start, end)`` character span per id, as the encoder reported it; spans may overlap, go
+            backwards or leave the text. Tokens beyond the shorter of ``ids`` and ``raw`` are dropped.
+        word_start_ids: The ids whose piece starts with ``▁`` (see :func:`space_pieces`).
+        space_id: The id of the piece ``▁`` alone, or None when the vocabulary has none.
+        is_space: Whether the normaliser turns a character into a space; Python's whitespace by default.
+        is_deleted: Whether the normaliser deletes a character; by default it deletes none.
+
+    Returns:
+        One ``(start, end)`` span per token, keeping the module's contract.
     """
     size = len(text)
     out: Offsets = []
@@ -95,7 +108,15 @@ def normaliser_predicates(normalize: Callable[[str], str]) -> tuple[Callable[[st
     """(is_space, is_deleted) for a tokenizer whose normaliser is ``normalize``: whether it treats a
     character as whitespace (Python whitespace, or turned into a space: SentencePiece maps U+FFFD and
     U+200B to one), and whether it deletes it (a combining mark when accents are stripped, a control
-    character). Answers are cached per character."""
+    character). Answers are cached per character.
+
+    Args:
+        normalize: The tokenizer's normaliser, text -> normalised text; each answer comes from normalising
+            the character between two letters (``"a?b"``) and comparing with ``"a b"`` and ``"ab"``.
+
+    Returns:
+        ``(is_space, is_deleted)``, two functions of one character, as :func:`settle_offsets` takes them.
+    """
     between, joined = normalize("a b"), normalize("ab")
 
     @functools.lru_cache(maxsize=4096)
@@ -118,6 +139,18 @@ def remap_offsets(
     A boundary inside an old piece maps to the same distance from that piece's end (a leading ``▁`` may
     stand for no character), clamped to the piece's span. Raises ``ValueError`` when the pieces do not
     join to the same string.
+
+    Args:
+        old_pieces: The pieces the spans belong to, in order.
+        old_offsets: One ``(start, end)`` span per old piece, keeping the module's contract.
+        new_pieces: The new segmentation: pieces whose strings join to the same string as ``old_pieces``'.
+
+    Returns:
+        One ``(start, end)`` span per new piece, never going backwards; all ``(0, 0)`` when ``old_pieces`` is
+        empty.
+
+    Raises:
+        ValueError: When ``new_pieces`` do not join to the same string as ``old_pieces``.
     """
     if "".join(old_pieces) != "".join(new_pieces):
         raise ValueError(f"new pieces {list(new_pieces)!r:.80} are not a re-segmentation of {list(old_pieces)!r:.80}")
@@ -155,7 +188,15 @@ def _position(span: tuple[int, int], piece_start: int, piece_end: int, p: int) -
 
 
 def space_pieces(pieces: Sequence[str]) -> tuple[frozenset[int], int | None]:
-    """(ids of pieces starting with ``▁``, id of ``▁``) for :func:`settle_offsets`."""
+    """(ids of pieces starting with ``▁``, id of ``▁``) for :func:`settle_offsets`.
+
+    Args:
+        pieces: The vocabulary in id order.
+
+    Returns:
+        ``(word_start_ids, space_id)``: the ids of the pieces starting with ``▁`` (``▁`` itself included), and
+        the id of the piece ``▁`` alone, or None when the vocabulary has none.
+    """
     starts = frozenset(i for i, p in enumerate(pieces) if p.startswith(SPIECE_UNDERLINE))
     space = next((i for i, p in enumerate(pieces) if p == SPIECE_UNDERLINE), None)
     return starts, space
