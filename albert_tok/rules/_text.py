@@ -64,6 +64,13 @@ def lower_per_char(text: str) -> str:
 
     ``str.lower`` of a whole string applies the final-sigma rule; per character it does not. Only a
     capital sigma can make the two differ, so the common case stays one C call.
+
+    Args:
+        text: The text to lower-case.
+
+    Returns:
+        ``text`` with each character lower-cased on its own (a capital sigma always becomes ``σ``, never the
+        final ``ς``).
     """
     if "\u03a3" not in text:
         return text.lower()
@@ -385,7 +392,14 @@ def class_pattern(chars: frozenset[str]) -> re.Pattern[str]:
     """A compiled Python regex finding any of ``chars``. A large class is slow to test in Python's ``re``
     (each character is checked against a set of thousands of code points), so the class is guarded by a
     look-ahead that rejects every other ASCII character with one small test: same matches, and on
-    mostly-ASCII text the large class is tested only at the few characters the guard lets through."""
+    mostly-ASCII text the large class is tested only at the few characters the guard lets through.
+
+    Args:
+        chars: The characters to find, each a single code point.
+
+    Returns:
+        The compiled pattern; it matches one character of ``chars`` at a time.
+    """
     others = frozenset(map(chr, range(128))) - chars
     guard = f"(?={char_class(others, 'python').replace('[', '[^', 1)})" if others else ""
     return re.compile(guard + char_class(chars, "python"))

@@ -27,7 +27,13 @@ def primitive_root(s: str) -> str:
 
 
 class TieDetector:
-    """Finds adjacent pieces that commute; ``excluded_ids`` (special and unknown tokens) never do."""
+    """Finds adjacent pieces that commute; ``excluded_ids`` (special and unknown tokens) never do.
+
+    Args:
+        pieces: The vocabulary in id order. A piece starting with ``▁`` (and an empty one) never commutes:
+            the ``▁`` can only begin a word.
+        excluded_ids: The ids never to report (special and unknown tokens).
+    """
 
     def __init__(self, pieces: list[str], excluded_ids: frozenset[int]) -> None:
         roots: dict[str, int] = {}
@@ -38,7 +44,16 @@ class TieDetector:
         self._root_ids = root_ids
 
     def suspects(self, flat_ids: np.ndarray) -> np.ndarray:
-        """Positions ``i`` of a flat id array where ids ``i`` and ``i+1`` commute but differ."""
+        """Positions ``i`` of a flat id array where ids ``i`` and ``i+1`` commute but differ.
+
+        Args:
+            flat_ids: Piece ids, a 1-D int array (the ids of a batch one text after the other); every id must
+                be below the vocabulary size given to the constructor.
+
+        Returns:
+            The positions, ascending, as an ``int64`` array; empty when fewer than two ids are given. A pair
+            spanning the end of one text and the start of the next may be reported too.
+        """
         if flat_ids.size < 2:
             return np.zeros(0, dtype=np.int64)
         roots = self._root_ids[flat_ids]
