@@ -69,8 +69,8 @@ def lower_per_char(text: str) -> str:
         text: The text to lower-case.
 
     Returns:
-        ``text`` with each character lower-cased on its own (a capital sigma always becomes ``σ``, never the
-        final ``ς``).
+        ``text`` with each character lower-cased on its own (a capital sigma always becomes the small sigma
+        U+03C3, never the final sigma U+03C2).
     """
     if "\u03a3" not in text:
         return text.lower()
