@@ -1,11 +1,11 @@
 """Every public class, function and method says what each argument does, what it returns and what it raises.
 
 Public: the names in the ``__all__`` of the packages a user imports (``albert_tok``, ``albert_tok.data``,
-``albert_model`` and its user-facing subpackages) and of ``albert_tok.io.atomic``, and the methods and
-properties of those classes (with what they inherit from this project's own base classes) whose names do not
-start with ``_`` (``__call__`` included). The subpackages that are layer interfaces inside a package
-(``albert_tok.rules``, ``engines``, ``api``, ``io``; ``albert_model.checkpoints``) are documented, but not held
-to these sections.
+``albert_model`` and its user-facing subpackages), of the subpackages that are layer interfaces inside a package
+(``albert_tok.rules``, ``engines``, ``api``, ``io``; ``albert_model.checkpoints``), of ``albert_tok.io.atomic``
+and of the two command-line modules (``albert_tok.cli``, ``albert_model.cli``), and the methods and properties
+of those classes (with what they inherit from this project's own base classes) whose names do not start with
+``_`` (``__call__`` included).
 
 The docstring (Google style) must name every parameter under ``Args:``, have ``Returns:`` (or ``Yields:``)
 unless the function returns None, and have ``Raises:`` when the function itself contains a ``raise``. A
@@ -26,13 +26,20 @@ import pytest
 PUBLIC_MODULES = (
     "albert_tok",
     "albert_tok.data",
+    "albert_tok.rules",
+    "albert_tok.engines",
+    "albert_tok.api",
+    "albert_tok.io",
     "albert_tok.io.atomic",
+    "albert_tok.cli",
     "albert_model",
     "albert_model.modeling",
     "albert_model.pipelines",
     "albert_model.onnx",
     "albert_model.training",
     "albert_model.integrations",
+    "albert_model.checkpoints",
+    "albert_model.cli",
 )
 
 
