@@ -17,8 +17,10 @@ if TYPE_CHECKING:
     from albert_model.checkpoints._card import SourceFile as SourceFile
     from albert_model.checkpoints._card import card_contents as card_contents
     from albert_model.checkpoints._card import command_line as command_line
+    from albert_model.checkpoints._card import dataset_ids as dataset_ids
     from albert_model.checkpoints._card import front_matter as front_matter
     from albert_model.checkpoints._card import hub_metric_ids as hub_metric_ids
+    from albert_model.checkpoints._card import markdown_text as markdown_text
     from albert_model.checkpoints._card import origin_of as origin_of
     from albert_model.checkpoints._card import read_front_matter as read_front_matter
     from albert_model.checkpoints._card import render_card as render_card
@@ -47,8 +49,10 @@ _SOURCES = {
     "SourceFile": "._card",
     "card_contents": "._card",
     "command_line": "._card",
+    "dataset_ids": "._card",
     "front_matter": "._card",
     "hub_metric_ids": "._card",
+    "markdown_text": "._card",
     "load_into": "._state_dict",
     "origin_of": "._card",
     "read_front_matter": "._card",
@@ -71,9 +75,11 @@ __all__ = [
     "SourceFile",
     "card_contents",
     "command_line",
+    "dataset_ids",
     "front_matter",
     "hub_metric_ids",
     "load_into",
+    "markdown_text",
     "origin_of",
     "read_front_matter",
     "render_card",

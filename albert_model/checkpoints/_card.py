@@ -37,8 +37,10 @@ __all__ = [
     "SourceFile",
     "card_contents",
     "command_line",
+    "dataset_ids",
     "front_matter",
     "hub_metric_ids",
+    "markdown_text",
     "origin_of",
     "read_front_matter",
     "render_card",
@@ -57,6 +59,9 @@ download count on this field and knows ``transformers``, not this package. The c
 
 MAX_CURVE_ROWS = 20
 """The most rows of the loss-curve table; a longer curve is sampled evenly, first and last points kept."""
+
+MAX_LABELS_SHOWN = 50
+"""The most label names the card lists; ``config.json`` holds them all."""
 
 BASE_TAGS = ("albert", "albert_model")
 """Tags every card carries, before its own."""
@@ -165,7 +170,8 @@ class CardFacts:
         pipeline_tag: The hub's task for the model (``"fill-mask"``, ``"text-classification"``,
             ``"token-classification"``, ``"question-answering"``, ``"feature-extraction"``); it also picks the
             classes of the loading snippets.
-        summary: A paragraph saying what the model is, in Markdown; empty for none.
+        summary: A paragraph saying what the model is, in Markdown (escape names in it with
+            :func:`markdown_text`); empty for none.
         license: The hub's licence id (``"apache-2.0"``, ``"mit"``, ``"other"``, ...); None leaves the field
             out.
         license_note: A sentence on the licence in the body (where it came from, what to check); empty for
@@ -178,6 +184,8 @@ class CardFacts:
         tags: Tags after :data:`BASE_TAGS`.
         metric_ids: The hub's ids of the metrics measured (``"accuracy"``, ``"f1"``, ...; see
             :func:`hub_metric_ids`).
+        labels: The names of the classes the head predicts, in id order (classification heads); empty for
+            none.
         files: The files the model was trained on or converted from.
         metrics: The final metrics, name -> value, shown as a table.
         budget: What the training spent (steps, epochs, tokens, seconds), name -> value.
@@ -201,6 +209,7 @@ class CardFacts:
     datasets: Sequence[str] = ()
     tags: Sequence[str] = ()
     metric_ids: Sequence[str] = ()
+    labels: Sequence[str] = ()
     files: Sequence[SourceFile] = ()
     metrics: Mapping[str, Any] = field(default_factory=dict)
     budget: Mapping[str, Any] = field(default_factory=dict)
@@ -432,7 +441,7 @@ def read_front_matter(directory: str | os.PathLike[str]) -> dict[str, str]:
 
 # -- where a model came from ---------------------------------------------------------------------------------
 _REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}(?:/[A-Za-z0-9][A-Za-z0-9_.-]{0,95})?")
-_CACHE_SNAPSHOT = re.compile(r"(?:^|/)models--([^/]+)/snapshots/[^/]+(?:/|$)")
+_CACHE_SNAPSHOT = re.compile(r"(?:^|/)(models|datasets)--([^/]+)/snapshots/[^/]+(?:/|$)")
 
 
 @dataclass(frozen=True)
@@ -455,12 +464,27 @@ class Origin:
     license_link: str | None = None
 
 
-def _repo_id_in_cache(path: str) -> str | None:
+def _repo_id_in_cache(path: str, kind: str = "models") -> str | None:
     match = _CACHE_SNAPSHOT.search(path.replace(os.sep, "/"))
-    if not match:
+    if not match or match.group(1) != kind:
         return None
-    repo_id = "/".join(match.group(1).split("--"))
+    repo_id = "/".join(match.group(2).split("--"))
     return repo_id if _REPO_ID.fullmatch(repo_id) else None
+
+
+def dataset_ids(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """The hub dataset ids of the data files that lie in the hub's local cache
+    (``.../datasets--OWNER--NAME/snapshots/REVISION/...``), in order, once each; other files have none.
+
+    Args:
+        paths: Data files as a run was given them (symbolic links are not followed: the cache's snapshot
+            files are links into its blobs).
+
+    Returns:
+        The ids (``"rajpurkar/squad"``), for a card's ``datasets``.
+    """
+    ids = [_repo_id_in_cache(os.path.abspath(os.fspath(p)), "datasets") for p in paths]
+    return list(dict.fromkeys(i for i in ids if i))
 
 
 def origin_of(model: str | os.PathLike[str]) -> Origin:
@@ -560,14 +584,26 @@ def command_line(
 
 
 # -- Markdown ------------------------------------------------------------------------------------------------
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&#])")
 
 
-def _text(value: Any) -> str:
-    """``value`` as inline Markdown text: one line, Markdown's characters escaped, valid UTF-8."""
-    text = " ".join(str(value).splitlines()) if str(value) else ""
+def markdown_text(value: Any) -> str:
+    """``value`` as inline Markdown text that shows as itself: on one line (line breaks become spaces), the
+    characters Markdown reads (``\\ ` * _ [ ] < > | ~ & #``) escaped with a backslash, so a name cannot start
+    emphasis, a link, HTML or a table cell; characters UTF-8 cannot hold (lone surrogates) as ``\\udXXX``.
+
+    Args:
+        value: Any value; its ``str()`` is escaped.
+
+    Returns:
+        The escaped text.
+    """
+    text = " ".join(str(value).splitlines())
     text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+_text = markdown_text
 
 
 def _show(value: Any) -> str:
@@ -658,6 +694,10 @@ def render_card(facts: CardFacts) -> str:
     lines = [f"# {_text(facts.title)}", ""]
     if facts.summary:
         lines += [facts.summary.encode("utf-8", "backslashreplace").decode("utf-8"), ""]
+    if facts.labels:
+        shown = ", ".join(f"{i}: {_text(label)}" for i, label in enumerate(facts.labels[:MAX_LABELS_SHOWN]))
+        more = len(facts.labels) - MAX_LABELS_SHOWN
+        lines += [f"Labels (id: name): {shown}" + (f", and {more:,} more (in `config.json`)." if more > 0 else "."), ""]
     lines += _loading(facts)
     if facts.license_note:
         lines += ["## Licence", "", facts.license_note, ""]
@@ -676,14 +716,14 @@ def render_card(facts: CardFacts) -> str:
         sampled = _sample(facts.loss_curve, MAX_CURVE_ROWS)
         columns = [c for c in ("step", "epoch", "tokens", "loss", "lr") if all(c in p for p in sampled)]
         shown = (
-            f"every point ({len(sampled)})"
+            f"all {len(sampled)} points"
             if len(sampled) == len(facts.loss_curve)
-            else f"{len(sampled)} of its {len(facts.loss_curve)} points, evenly spaced"
+            else f"{len(sampled)} of its {len(facts.loss_curve)} points, evenly spaced (`training.json` has them all)"
         )
         lines += [
             "## Loss curve",
             "",
-            f"The training loss, averaged between points; {shown} (all of them are in `training.json`).",
+            f"The training loss, each point the mean over the steps since the one before: {shown}.",
             "",
             *_table(columns, [[_show(p[c]) for c in columns] for p in sampled]),
             "",
