@@ -1,6 +1,7 @@
 """Checkpoints on disk: pure state-dict conversion and load reports, finding, reading and sharding
 weight files safely, the checkpoint this package ships (:data:`DEFAULT_MODEL`), and model cards
-(``README.md`` with the hub's metadata: :func:`render_card`, :func:`card_contents`).
+(``README.md`` with the hub's metadata: :func:`render_card`, :func:`card_contents`), and Google's TensorFlow
+checkpoints converted without TensorFlow (:func:`convert_tf_checkpoint`).
 
 Names are imported on first use."""
 
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from albert_model.checkpoints._state_dict import MissingHeadError as MissingHeadError
     from albert_model.checkpoints._state_dict import load_into as load_into
     from albert_model.checkpoints._state_dict import save_model as save_model
+    from albert_model.checkpoints._tf import TFCheckpointError as TFCheckpointError
+    from albert_model.checkpoints._tf import convert_tf_checkpoint as convert_tf_checkpoint
     from albert_model.checkpoints._weight_files import CheckpointError as CheckpointError
     from albert_model.checkpoints._weight_files import resolve_inside as resolve_inside
     from albert_model.checkpoints._weight_files import weight_file as weight_file
@@ -47,8 +50,10 @@ _SOURCES = {
     "MissingHeadError": "._state_dict",
     "Origin": "._card",
     "SourceFile": "._card",
+    "TFCheckpointError": "._tf",
     "card_contents": "._card",
     "command_line": "._card",
+    "convert_tf_checkpoint": "._tf",
     "dataset_ids": "._card",
     "front_matter": "._card",
     "hub_metric_ids": "._card",
@@ -73,8 +78,10 @@ __all__ = [
     "MissingHeadError",
     "Origin",
     "SourceFile",
+    "TFCheckpointError",
     "card_contents",
     "command_line",
+    "convert_tf_checkpoint",
     "dataset_ids",
     "front_matter",
     "hub_metric_ids",
