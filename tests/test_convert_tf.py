@@ -200,6 +200,17 @@ def test_tf_hub_module_layout_converts_to_the_masked_lm(tmp_path):
     assert not model.load_report.head_missing
 
 
+def test_a_tf_hub_module_finds_its_config_and_vocabulary(ckpt, tmp_path):
+    hub = ckpt / "hub"
+    shutil.copy(ckpt / "albert_config.json", hub)
+    (hub / "assets").mkdir()
+    shutil.copy(ckpt / "tiny-clean.model", hub / "assets" / "30k-clean.model")  # as Google's modules hold it
+    result = convert_tf_checkpoint(hub, tmp_path / "out")
+    assert os.path.abspath(hub / "assets" / "30k-clean.model") in result.sources
+    assert os.path.abspath(hub / "albert_config.json") in result.sources
+    assert (tmp_path / "out" / "spiece.model").read_bytes() == (ckpt / "tiny-clean.model").read_bytes()
+
+
 def test_module_prefix_of_tf_hub_fine_tuning_is_stripped(ckpt, tmp_path):
     items = index_items(ckpt / PREFIX)
     rewrite(ckpt / PREFIX, [(b"module/" + k if k else k, v) for k, v in items])
@@ -347,6 +358,17 @@ def test_shape_mismatch(ckpt, tmp_path):
         match=r"index: variable 'bert/encoder/transformer/group_0/inner_group_0/ffn_1/intermediate/dense/kernel' has "
         r"shape \[16, 32\], the config asks for \[16, 48\] \(for albert\.encoder\..*\.ffn\.weight\)",
     ):
+        convert_tf_checkpoint(ckpt / PREFIX, tmp_path / "out")
+
+
+def test_a_checkpoint_of_another_layout(ckpt, tmp_path):
+    # TensorFlow 2's object-based names, which Google's ALBERT code never wrote
+    renamed = [
+        (k and b"model/layer_with_weights-0/" + k + b"/.ATTRIBUTES/VARIABLE_VALUE", v)
+        for k, v in index_items(ckpt / PREFIX)
+    ]
+    rewrite(ckpt / PREFIX, renamed)
+    with pytest.raises(TFCheckpointError, match=r"index holds none of Google's ALBERT variables .* named like 'model/"):
         convert_tf_checkpoint(ckpt / PREFIX, tmp_path / "out")
 
 

@@ -677,6 +677,13 @@ def _plan(bundle: _Bundle, config: AlbertConfig, config_path: str) -> tuple[dict
     groups = {"": [n for n in expected if n.startswith("bert/")]}
     groups.update({prefix: [n for n in expected if n.startswith(prefix)] for prefix in _HEADS})
     present = {prefix: any(n in found for n in names) for prefix, names in groups.items()}
+    if not any(present.values()):
+        examples = ", ".join(repr(n) for n in list(bundle.entries)[:3])
+        raise TFCheckpointError(
+            f"{index} holds none of Google's ALBERT variables (bert/..., cls/...): its {len(bundle.entries)} "
+            f"variables are named like {examples or 'nothing'}. Only the layout of Google's ALBERT code is read "
+            f"(a TensorFlow 2 object-based checkpoint, with names ending in .ATTRIBUTES/VARIABLE_VALUE, is not it)"
+        )
     for prefix, names in groups.items():
         if prefix and not present[prefix]:
             continue  # a checkpoint without that head
@@ -765,11 +772,13 @@ def _card(conversion: TFConversion, config: AlbertConfig, files: list[SourceFile
 
 
 def _default_beside(prefix: str, names: tuple[str, ...], pattern: str) -> str | None:
-    """A file next to the checkpoint (or in a TF-Hub module's ``assets/``) that ``names`` or ``pattern`` fits."""
+    """A file that ``names`` or ``pattern`` fits next to the checkpoint, or in a TF-Hub module's directory or
+    its ``assets/`` (which hold the vocabulary)."""
     here = os.path.dirname(prefix)
     folders = [here]
-    if os.path.basename(here) == "variables":  # a TF-Hub module: its assets/ hold the vocabulary
-        folders.append(os.path.join(os.path.dirname(here), "assets"))
+    if os.path.basename(here) == "variables":
+        module = os.path.dirname(here)
+        folders += [module, os.path.join(module, "assets")]
     for folder in folders:
         for name in names:
             if os.path.isfile(os.path.join(folder, name)):
@@ -801,9 +810,9 @@ def convert_tf_checkpoint(
             file, a TF-Hub module directory or its ``variables/`` (see :func:`resolve_checkpoint`).
         output: the directory to write; created when missing.
         config: Google's ``albert_config.json`` (or a transformers ``config.json``); default: the
-            ``albert_config.json`` beside the checkpoint.
-        spm: the SentencePiece model (``30k-clean.model``); default: the one ``.model`` file beside the
-            checkpoint or in a TF-Hub module's ``assets/``.
+            ``albert_config.json`` beside the checkpoint (or in the TF-Hub module's directory).
+        spm: the SentencePiece model (``30k-clean.model``); default: ``30k-clean.model`` or else the one
+            ``.model`` file beside the checkpoint, or in the TF-Hub module's directory or its ``assets/``.
 
     Returns:
         A :class:`TFConversion` saying what was read, converted, skipped and written.
