@@ -267,6 +267,14 @@ def test_checkpoint_paths_resolve_to_the_bundle_prefix(ckpt):
     assert _tf.resolve_checkpoint(ckpt / "hub" / "variables") == hub
     with pytest.raises(FileNotFoundError, match="no TensorFlow checkpoint"):
         _tf.resolve_checkpoint(ckpt / "nothing")
+    # a `checkpoint` file written with absolute paths on another machine names the prefix found here
+    (ckpt / "checkpoint").write_text('model_checkpoint_path: "/gcs/albert/model.ckpt-best"\n')
+    assert _tf.resolve_checkpoint(ckpt) == prefix
+    (ckpt / "checkpoint").unlink()
+    assert _tf.resolve_checkpoint(ckpt) == prefix  # the one .index there
+    shutil.copy(ckpt / f"{PREFIX}.index", ckpt / "model.ckpt-1000.index")
+    with pytest.raises(FileNotFoundError, match=r"holds 2 checkpoints \(model\.ckpt-1000\.index, model\.ckpt-best"):
+        _tf.resolve_checkpoint(ckpt)
 
 
 def test_config_and_vocabulary_default_to_the_files_beside_the_checkpoint(ckpt, tmp_path):

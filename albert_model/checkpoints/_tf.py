@@ -20,6 +20,7 @@ and are transposed to torch's ``[out, in]``. ``global_step`` and the optimizers'
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import struct
@@ -107,20 +108,21 @@ def _compose(a: _Operator, b: _Operator) -> _Operator:
     return tuple(_apply(a, column) for column in b)
 
 
-_POWERS: list[_Operator] = [tuple(_raw_python(memoryview(b"\0"), 1 << i) for i in range(32))]  # one zero byte
+@functools.cache
+def _powers() -> tuple[_Operator, ...]:
+    """The maps of appending 1, 2, 4, ..., 2**63 zero bytes, each the square of the one before."""
+    powers = [tuple(_raw_python(memoryview(b"\0"), 1 << i) for i in range(32))]
+    while len(powers) < 64:
+        powers.append(_compose(powers[-1], powers[-1]))
+    return tuple(powers)
 
 
 def _zeros(n: int) -> _Operator:
-    """The map of appending ``n`` zero bytes (squares of the one-byte map, kept)."""
+    """The map of appending ``n`` zero bytes (``n < 2**64``)."""
     op: _Operator = tuple(1 << i for i in range(32))
-    k = 0
-    while n:
-        while len(_POWERS) <= k:
-            _POWERS.append(_compose(_POWERS[-1], _POWERS[-1]))
-        if n & 1:
-            op = _compose(_POWERS[k], op)
-        n >>= 1
-        k += 1
+    for k, power in enumerate(_powers()):
+        if n >> k & 1:
+            op = _compose(power, op)
     return op
 
 
@@ -396,11 +398,13 @@ class _Bundle:
                 f"{self.prefix}.index is damaged: variable {name!r} is in shard {e.shard} of {self.num_shards}"
             )
         path = self.data_file(e.shard)
+        raw = b""
         try:
             with open(regular_file(path, "checkpoint data file"), "rb") as f:
-                f.seek(e.offset)
-                raw = f.read(e.size)
                 length = os.fstat(f.fileno()).st_size
+                if e.offset + e.size <= length:  # checked first: a size from a damaged entry is never allocated
+                    f.seek(e.offset)
+                    raw = f.read(e.size)
         except FileNotFoundError:
             raise TFCheckpointError(
                 f"{path} is missing: it holds variable {name!r} (copy every .data-* file of the checkpoint)"
@@ -467,10 +471,10 @@ def resolve_checkpoint(path: str | os.PathLike[str]) -> str:
         if os.path.isfile(state):
             with open(state, encoding="utf-8", errors="replace") as f:
                 found = re.search(r'^model_checkpoint_path:\s*"((?:[^"\\]|\\.)*)"', f.read(1 << 20), re.M)
-            if found:
-                named = os.path.join(p, found.group(1))
-                if os.path.isfile(named + ".index"):
-                    return named
+            if found:  # relative to the directory; an absolute one (another machine's) by its name here
+                for named in (os.path.join(p, found.group(1)), os.path.join(p, os.path.basename(found.group(1)))):
+                    if os.path.isfile(named + ".index"):
+                        return named
         indexes = sorted(n for n in os.listdir(p) if n.endswith(".index"))
         if len(indexes) == 1:
             return os.path.join(p, indexes[0][: -len(".index")])
