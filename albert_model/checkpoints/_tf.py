@@ -758,7 +758,8 @@ def _card(conversion: TFConversion, config: AlbertConfig, files: list[SourceFile
         f"Google's TensorFlow ALBERT checkpoint `{markdown_text(os.path.basename(conversion.checkpoint))}`, "
         f"converted by `albert convert-tf` (no TensorFlow involved, every checksum verified): "
         f"{len(conversion.converted)} tensors for `{conversion.architecture}` with {heads}; "
-        f"{config.num_hidden_layers} layers sharing {config.num_hidden_groups} group(s), hidden size "
+        f"{config.num_hidden_layers} layers sharing {config.num_hidden_groups} "
+        f"{'group' if config.num_hidden_groups == 1 else 'groups'} of parameters, hidden size "
         f"{config.hidden_size}, embedding size {config.embedding_size}, {config.vocab_size:,} pieces."
     )
     if conversion.skipped:
@@ -837,13 +838,13 @@ def convert_tf_checkpoint(
     if spm_path is None:
         raise FileNotFoundError(f"no SentencePiece .model file beside {prefix}: pass the vocabulary (--spm)")
     albert_config = google_config(config_path)
+    tokenizer = _tokenizer_files(regular_file(spm_path, "SentencePiece model"), albert_config)  # before the weights
     bundle = _bundle(prefix)
     plan, skipped, architecture = _plan(bundle, albert_config, config_path)
     state = _state(bundle, plan, albert_config)
     config_out = albert_config.with_overrides()
     config_out.architectures = [architecture]
     config_out.dtype = next(iter(state.values())).dtype.name
-    tokenizer = _tokenizer_files(regular_file(spm_path, "SentencePiece model"), albert_config)
     shards = sorted({bundle.entries[n].shard for n in plan})
     read = [config_path, spm_path, prefix + ".index", *(bundle.data_file(s) for s in shards)]
     files = [SourceFile.of(p, role="source") for p in read]
