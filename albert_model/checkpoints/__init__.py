@@ -34,7 +34,9 @@ if TYPE_CHECKING:
     from albert_model.checkpoints._state_dict import load_into as load_into
     from albert_model.checkpoints._state_dict import save_model as save_model
     from albert_model.checkpoints._tf import TFCheckpointError as TFCheckpointError
+    from albert_model.checkpoints._tf import add_arguments as add_convert_tf_arguments
     from albert_model.checkpoints._tf import convert_tf_checkpoint as convert_tf_checkpoint
+    from albert_model.checkpoints._tf import run as run_convert_tf
     from albert_model.checkpoints._weight_files import CheckpointError as CheckpointError
     from albert_model.checkpoints._weight_files import resolve_inside as resolve_inside
     from albert_model.checkpoints._weight_files import weight_file as weight_file
@@ -51,6 +53,7 @@ _SOURCES = {
     "Origin": "._card",
     "SourceFile": "._card",
     "TFCheckpointError": "._tf",
+    "add_convert_tf_arguments": "._tf:add_arguments",
     "card_contents": "._card",
     "command_line": "._card",
     "convert_tf_checkpoint": "._tf",
@@ -63,6 +66,7 @@ _SOURCES = {
     "read_front_matter": "._card",
     "render_card": "._card",
     "resolve_inside": "._weight_files",
+    "run_convert_tf": "._tf:run",
     "save_model": "._state_dict",
     "weight_file": "._weight_files",
     "write_card": "._card",
@@ -79,6 +83,7 @@ __all__ = [
     "Origin",
     "SourceFile",
     "TFCheckpointError",
+    "add_convert_tf_arguments",
     "card_contents",
     "command_line",
     "convert_tf_checkpoint",
@@ -91,6 +96,7 @@ __all__ = [
     "read_front_matter",
     "render_card",
     "resolve_inside",
+    "run_convert_tf",
     "save_model",
     "weight_file",
     "write_card",
