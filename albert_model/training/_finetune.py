@@ -14,8 +14,10 @@ each epoch visits the examples in a seeded permutation, the last batch of an epo
 ``checkpoint_every`` steps the loop state is written atomically to ``OUTPUT/checkpoint/`` (safetensors, a
 ``weights_only`` optimizer file and JSON: nothing is unpickled on ``--resume``), so a killed run resumes
 exactly. Every ``eval_every`` steps (and at the end) the ``--eval`` files are scored. ``OUTPUT`` ends up a
-Hugging Face-format model directory (with the label names in ``config.json``) plus the tokenizer and
-``training.json``: ``albert_model.pipeline(TASK, model=OUTPUT)`` and transformers' ``Auto*`` classes load it.
+Hugging Face-format model directory (with the label names in ``config.json``) plus the tokenizer,
+``training.json`` (arguments, metrics, loss curve, the data files' SHA-256) and a ``README.md`` model card with
+the hub's metadata and those facts (:mod:`albert_model.checkpoints`' ``render_card``):
+``albert_model.pipeline(TASK, model=OUTPUT)`` and transformers' ``Auto*`` classes load it.
 """
 
 from __future__ import annotations
@@ -38,7 +40,18 @@ import torch
 
 from albert_model._config import AlbertConfig
 from albert_model._tasks import TASK_TABLE
-from albert_model.checkpoints import DEFAULT_MODEL, HeadInitializedWarning
+from albert_model.checkpoints import (
+    DEFAULT_MODEL,
+    CardFacts,
+    HeadInitializedWarning,
+    SourceFile,
+    card_contents,
+    command_line,
+    dataset_ids,
+    hub_metric_ids,
+    markdown_text,
+    origin_of,
+)
 from albert_model.modeling import AlbertPreTrainedModel
 from albert_model.training import _finetune_data as D
 from albert_model.training._common import (
@@ -62,7 +75,7 @@ from albert_model.training._metrics import classification_metrics, entity_metric
 from albert_tok import AlbertTokenizerFast
 from albert_tok.api import MODEL_INPUT_NAMES
 from albert_tok.io import regular_file
-from albert_tok.io.atomic import write_file
+from albert_tok.io.atomic import write_directory
 from albert_tok.rules import pad_batch
 
 __all__ = [
@@ -103,7 +116,7 @@ class FinetuneArgs:
         train: The training files, at least one: CSV, TSV or JSON Lines for text classification, CoNLL for
             token classification, SQuAD v1.1/v2.0 JSON for question answering.
         output: The output directory: the checkpoint while training (``OUTPUT/checkpoint/``), then the
-            fine-tuned model, its tokenizer and ``training.json``.
+            fine-tuned model, its tokenizer, ``training.json`` and the model card ``README.md``.
         model: The pretrained model directory to start from; the shipped model by default.
         tokenizer: The tokenizer directory; None (the default) reads the tokenizer of ``model``.
         eval: Evaluation files in the format of ``train``, scored every ``eval_every`` steps and at the end;
@@ -718,22 +731,87 @@ def train(prepared: Prepared, args: FinetuneArgs) -> dict[str, Any]:
     )
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    write_file(
-        out / "training.json",
-        (
-            json.dumps(
-                {
-                    "args": dataclasses.asdict(args),
-                    "metrics": metrics,
-                    "history": state["history"],
-                    "evals": state["evals"],
-                },
-                indent=1,
-            )
-            + "\n"
-        ).encode("utf-8"),
+    files = [
+        SourceFile(f["file"], f["sha256"], os.path.getsize(path), "train")
+        for f, path in zip(state["fingerprint"]["train"], args.train, strict=True)
+    ] + [SourceFile.of(path, "eval") for path in args.eval]
+    record = {
+        "args": dataclasses.asdict(args),
+        "metrics": metrics,
+        "history": state["history"],
+        "evals": state["evals"],
+        "data": [dataclasses.asdict(f) for f in files],
+    }
+    # training.json and the card it is the facts of are published together, in one save
+    write_directory(
+        out,
+        {
+            "training.json": (json.dumps(record, indent=1) + "\n").encode("utf-8"),
+            **card_contents(_card_facts(args, model.config, record, files, out.name)),
+        },
     )
     return metrics
+
+
+def _card_facts(
+    args: FinetuneArgs, config: AlbertConfig, record: dict[str, Any], files: list[SourceFile], name: str
+) -> CardFacts:
+    """What the card of a fine-tuned directory says: the facts of ``training.json`` (``record``)."""
+    metrics = record["metrics"]
+    origin = origin_of(args.model)
+    regression = config.problem_type == "regression"
+    labels = [] if args.task == "question-answering" or regression else list(config.id2label.values())
+    summary = (
+        f"ALBERT fine-tuned for {args.task} by `albert finetune` from {markdown_text(origin.name)}."
+        + (" It predicts one real number (regression)." if regression else "")
+        + ("" if args.eval else " No evaluation files were given: the metrics are the training loss only.")
+    )
+    if origin.license:
+        note = (
+            f"{markdown_text(origin.license)}, as the card of {markdown_text(origin.name)} (the model this one was "
+            f"fine-tuned from) states; "
+            f"the training data's terms may add conditions."
+        )
+    else:
+        note = (
+            f"The card of {markdown_text(origin.name)} (the model this one was fine-tuned from) states no "
+            f"licence, so the metadata says `other`: set `license` from that model's and the training data's "
+            f"terms before publishing."
+        )
+    extra = {k: v for k, v in (("license_name", origin.license_name), ("license_link", origin.license_link)) if v}
+    evaluated = [k for k in metrics if k.startswith("eval_")]
+    defaults = {  # a required field's default is MISSING, which no value equals
+        f.name: f.default_factory() if callable(f.default_factory) else f.default
+        for f in dataclasses.fields(FinetuneArgs)
+    }
+    return CardFacts(
+        title=name,
+        pipeline_tag=args.task,
+        summary=summary,
+        license=origin.license or "other",
+        license_note=note,
+        base_model=origin.repo_id,
+        datasets=dataset_ids([*args.train, *args.eval]),
+        metric_ids=hub_metric_ids(evaluated),
+        labels=labels,
+        files=files,
+        metrics={k: metrics[k] for k in [*evaluated, "final_loss"]},
+        budget={
+            "steps": metrics["steps"],
+            "epochs": metrics["epochs"],
+            "train_examples": metrics["train_examples"],
+            "batch_size": args.batch_size,
+            "max_seq_length": args.sequence_length,
+            "learning_rate": args.learning_rate,
+            "train_seconds": metrics["train_seconds"],
+            "wall_seconds": metrics["wall_seconds"],
+        },
+        hardware={k: metrics[k] for k in ("machine", "torch", "precision")},
+        loss_curve=record["history"],
+        command=command_line("albert finetune", record["args"], defaults),
+        arguments=record["args"],
+        extra_metadata=extra,
+    )
 
 
 def finetune(args: FinetuneArgs) -> dict[str, Any]:

@@ -14,7 +14,8 @@ whose train text, tokenizer vocabulary, model config or data settings (``--max-s
 change. Every argument is checked before any file is read. Every ``eval_every`` steps the held-out loss and
 masked-token accuracy
 are measured on a fixed, identically masked held-out sample. At the end ``OUTPUT`` holds a Hugging
-Face-format model directory, the tokenizer files and ``training.json`` (arguments, metrics, loss curve).
+Face-format model directory, the tokenizer files, ``training.json`` (arguments, metrics, loss curve, the
+data files' SHA-256) and a ``README.md`` model card with the hub's metadata and those facts.
 The last ``heldout_fraction`` of each file's documents is held out.
 """
 
@@ -35,6 +36,16 @@ import numpy as np
 import torch
 
 from albert_model._config import AlbertConfig
+from albert_model.checkpoints import (
+    CardFacts,
+    SourceFile,
+    card_contents,
+    command_line,
+    dataset_ids,
+    hub_metric_ids,
+    markdown_text,
+    origin_of,
+)
 from albert_model.modeling import AlbertForPreTraining
 from albert_model.training._common import (
     CHECKPOINT_DIR,
@@ -55,7 +66,7 @@ from albert_model.training._common import (
 from albert_model.training._flags import add_dataclass_flags, check_float, check_int, from_namespace, help_text
 from albert_model.training._pretraining_data import Example, PretrainingCollator, load_corpus, make_examples
 from albert_tok import AlbertTokenizerFast
-from albert_tok.io.atomic import write_file
+from albert_tok.io.atomic import write_directory
 
 __all__ = [
     "EVAL_SEED",
@@ -93,7 +104,7 @@ class PretrainArgs:
         train: a non-empty list of UTF-8 text files, one sentence per line and a blank line between
             documents (a single string is refused).
         output: the output directory, made when missing: ``OUTPUT/checkpoint/`` during training, then the
-            model, the tokenizer files and ``training.json``.
+            model, the tokenizer files, ``training.json`` and the model card ``README.md``.
         steps: optimizer steps to train, an int in ``[1, 2**31 - 1]``. None: no step budget; when
             ``max_tokens`` and ``max_minutes`` are None too, 1000 steps.
         max_tokens: a budget of non-padding training tokens, an int >= 1; None: no token budget. With several
@@ -350,8 +361,9 @@ def pretrain(args: PretrainArgs) -> dict[str, Any]:
     ``OUTPUT/checkpoint/`` with ``args.resume``), trains it on masked LM with n-gram masking plus
     sentence-order prediction until a budget is spent, checkpointing every ``checkpoint_every`` steps, and
     leaves in ``OUTPUT`` a Hugging Face-format model directory that ``from_pretrained`` and
-    ``pipeline("fill-mask")`` read, the tokenizer files and ``training.json`` (the arguments, these metrics,
-    the loss curve and every held-out evaluation).
+    ``pipeline("fill-mask")`` read, the tokenizer files, ``training.json`` (the arguments, these metrics,
+    the loss curve, every held-out evaluation and the train files' SHA-256) and the ``README.md`` model card
+    saying the same for the hub.
 
     Example:
         >>> from albert_model.training import PretrainArgs, pretrain
@@ -557,22 +569,101 @@ def pretrain(args: PretrainArgs) -> dict[str, Any]:
     )
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    write_file(
-        out / "training.json",
-        (
-            json.dumps(
-                {
-                    "args": dataclasses.asdict(args),
-                    "metrics": metrics,
-                    "history": state["history"],
-                    "evals": state["evals"],
-                },
-                indent=1,
-            )
-            + "\n"
-        ).encode("utf-8"),
+    files = [
+        SourceFile(f["file"], f["sha256"], os.path.getsize(path), "train")
+        for f, path in zip(state["fingerprint"]["train"], args.train, strict=True)
+    ]
+    record = {
+        "args": dataclasses.asdict(args),
+        "metrics": metrics,
+        "history": state["history"],
+        "evals": state["evals"],
+        "data": [dataclasses.asdict(f) for f in files],
+    }
+    # training.json and the card it is the facts of are published together, in one save
+    write_directory(
+        out,
+        {
+            "training.json": (json.dumps(record, indent=1) + "\n").encode("utf-8"),
+            **card_contents(
+                _card_facts(args, config, record, files, out.name, sum(p.numel() for p in model.parameters()))
+            ),
+        },
     )
     return metrics
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _card_facts(
+    args: PretrainArgs,
+    config: AlbertConfig,
+    record: dict[str, Any],
+    files: list[SourceFile],
+    name: str,
+    parameters: int,
+) -> CardFacts:
+    """What the card of a pretrained directory says: the facts of ``training.json`` (``record``)."""
+    metrics = record["metrics"]
+    tokenizer = origin_of(args.tokenizer)
+    held_out = "loss" in metrics
+    summary = (
+        f"ALBERT pretrained from scratch by `albert pretrain`: masked LM with n-gram masking "
+        f"(n <= {args.max_ngram}, {args.mlm_probability:.0%} of the tokens) plus sentence-order prediction, with "
+        f"the tokenizer of {markdown_text(tokenizer.name)}. Embeddings {config.embedding_size}, "
+        f"hidden {config.hidden_size}, "
+        f"{_count(config.num_hidden_layers, 'layer')} in {_count(config.num_hidden_groups, 'shared group')}, "
+        f"{config.num_attention_heads} heads, feed-forward {config.intermediate_size}: {parameters:,} parameters. "
+        + (
+            f"The metrics are measured on the last {args.heldout_fraction:.0%} of each training file's documents, "
+            f"held out from training."
+            if held_out
+            else "Nothing was held out (`--heldout-fraction 0`): the metrics are the training loss only."
+        )
+    )
+    note = (
+        "Trained from scratch, so no base model's licence carries over to the weights and the metadata says "
+        "`other`: set `license` from the training data's terms and your own before publishing"
+        + (f" (the tokenizer's card states {markdown_text(tokenizer.license)})." if tokenizer.license else ".")
+    )
+    defaults = {  # a required field's default is MISSING, which no value equals
+        f.name: f.default_factory() if callable(f.default_factory) else f.default
+        for f in dataclasses.fields(PretrainArgs)
+    }
+    evaluated = ["loss", "top1_accuracy", "top5_accuracy", "constant_guess_accuracy", "masked_tokens"]
+    return CardFacts(
+        title=name,
+        pipeline_tag="fill-mask",
+        summary=summary,
+        license="other",
+        license_note=note,
+        datasets=dataset_ids(args.train),
+        metric_ids=hub_metric_ids(["top1_accuracy"] if held_out else []),
+        files=files,
+        metrics={
+            **{f"heldout_{k}": metrics[k] for k in evaluated if k in metrics},
+            "heldout_examples": metrics["heldout_examples"],
+            "final_loss": metrics["final_loss"],
+        },
+        budget={
+            "steps": metrics["steps"],
+            "tokens_seen": metrics["tokens_seen"],
+            "epochs": metrics["epochs"],
+            "train_tokens": metrics["train_tokens"],
+            **{f"budget_{k}": value for k in ("steps", "max_tokens", "max_minutes") if (value := getattr(args, k))},
+            "batch_size": args.batch_size,
+            "max_seq_length": args.max_seq_length,
+            "learning_rate": args.learning_rate,
+            "train_seconds": metrics["train_seconds"],
+            "wall_seconds": metrics["wall_seconds"],
+        },
+        hardware={k: metrics[k] for k in ("machine", "torch", "precision")},
+        loss_curve=record["history"],
+        command=command_line("albert pretrain", record["args"], defaults, {"model": "--model-json"}),
+        arguments=record["args"],
+    )
 
 
 # -- command line, generated from PretrainArgs --------------------------------------------------------
