@@ -1,10 +1,12 @@
 """Hugging Face-format tokenizer directories: writing them atomically, config files, reading them back.
 
 A directory holds ``spiece.model`` (SentencePiece), ``tokenizer.json`` (Rust ``tokenizers``),
-``tokenizer_config.json`` and ``special_tokens_map.json``. A save writes each of them atomically and commits
-them as one save (:func:`albert_tok.io.atomic.write_directory`), ``tokenizer_config.json`` last; it touches no
-other file of the directory (a model saved beside its tokenizer, a ``checkpoint/`` sub-directory, a user's
-files), so the directory may be a mount point or sit under a read-only parent.
+``tokenizer_config.json`` and ``special_tokens_map.json``; directories as published read as well: either
+vocabulary file alone, ``added_tokens.json``, and the ``tokenizer_config.json`` of transformers 4.x or 5.x.
+A save writes each of them atomically and commits them as one save
+(:func:`albert_tok.io.atomic.write_directory`), ``tokenizer_config.json`` last; it touches no other file of the
+directory (a model saved beside its tokenizer, a ``checkpoint/`` sub-directory, a user's files), so the
+directory may be a mount point or sit under a read-only parent.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "STALE_WITHOUT_ADDED_TOKENS",
     "TOKENIZER_CONFIG",
     "TOKENIZER_JSON",
+    "V5_KEYS",
     "SavedOptions",
     "TokenizerDirectory",
     "config_files",
@@ -91,6 +94,13 @@ BOOKKEEPING_KEYS = (
     "model_input_names",
     "extra_special_tokens",
 )
+# Keys transformers 5.x's AlbertTokenizer writes beside those, read in a config that says transformers 5.x wrote
+# it (its "backend" key, which 5.x always writes): the backend that ran the tokenizer, where the files came from
+# (is_local, local_files_only), a copy of the vocabulary's unknown id (unk_id: the vocabulary files decide, as in
+# transformers 5.x), and two switches read only when they hold what every ALBERT tokenizer does (a space before
+# the first word, offsets without the space). In a config without "backend" they are unknown keys, as before.
+V5_KEYS = ("backend", "is_local", "local_files_only", "unk_id", "add_prefix_space", "trim_offsets")
+_V5_BACKENDS = ("tokenizers", "sentencepiece")
 _TOKENIZER_CLASSES = ("AlbertTokenizer", "AlbertTokenizerFast")
 
 # The writer of each temporary file of a save; looked up per call, so a test can stand in a failing disk.
@@ -268,18 +278,50 @@ def _check_config(config: dict[str, Any], path: str) -> None:
             f"{list(MODEL_INPUT_NAMES)} (remove the key)"
         )
     extra = config.get("extra_special_tokens")
-    if extra not in (None, {}, []):
+    if isinstance(extra, dict) and extra:
         raise ValueError(
             f"{path}: extra_special_tokens {extra!r:.80} (named extra special tokens) are not "
             f"supported; list them in additional_special_tokens instead"
         )
-    unknown = sorted(set(config) - set(CONFIG_KEYS) - set(BOOKKEEPING_KEYS))
+    if extra is not None and not isinstance(extra, (dict, list)):
+        raise ValueError(
+            f"{path}: extra_special_tokens must be a list of tokens (transformers 5.x) or an empty "
+            f"object, got {type(extra).__name__}"
+        )
+    v5 = "backend" in config
+    if v5:
+        _check_v5(config, path)
+    understood = {*CONFIG_KEYS, *BOOKKEEPING_KEYS, *(V5_KEYS if v5 else ())}
+    unknown = sorted(set(config) - understood)
     if unknown:
         raise ValueError(
             f"{path}: key(s) {unknown} are not understood by this loader, and dropping them could "
             f"change what the tokenizer does; it reads {list(CONFIG_KEYS)} and ignores "
-            f"{list(BOOKKEEPING_KEYS)}. Remove the key(s) if they do not matter to you"
+            f"{list(BOOKKEEPING_KEYS)} (and, in a config transformers 5.x wrote, {list(V5_KEYS)}). "
+            f"Remove the key(s) if they do not matter to you"
         )
+
+
+def _check_v5(config: dict[str, Any], path: str) -> None:
+    """The :data:`V5_KEYS` of a config transformers 5.x wrote: refuse what would change the ids."""
+    backend = config["backend"]
+    if backend not in _V5_BACKENDS:
+        raise ValueError(
+            f"{path}: backend {backend!r:.60} is not one transformers 5.x runs ALBERT with "
+            f"({list(_V5_BACKENDS)}); this loader reads ALBERT tokenizer directories only"
+        )
+    unk_id = config.get("unk_id")
+    if unk_id is not None and (isinstance(unk_id, bool) or not isinstance(unk_id, int) or unk_id < 0):
+        raise ValueError(f"{path}: unk_id must be a non-negative int, got {unk_id!r:.40}")
+    for key, what in (
+        ("add_prefix_space", "a space is put before the first word, as SentencePiece does"),
+        ("trim_offsets", "offsets never cover the space a piece stands for"),
+    ):
+        if config.get(key) not in (None, True):
+            raise ValueError(
+                f"{path}: {key}={config[key]!r:.40} is not supported: in ALBERT's tokenization {what}; "
+                f"remove the key or set it to true"
+            )
 
 
 def _check_token_map(token_map: dict[str, Any], path: str) -> None:
@@ -369,8 +411,10 @@ def _added_tokens(
 def read_directory(directory: str | os.PathLike[str]) -> TokenizerDirectory:
     """Locate the tokenizer files of ``directory`` and read its options.
 
-    Reads the keys of ``tokenizer_config.json`` in :data:`CONFIG_KEYS` (ignoring :data:`BOOKKEEPING_KEYS`),
-    ``special_tokens_map.json``, ``added_tokens.json`` and the ``added_tokens`` of ``tokenizer.json``. What
+    Reads the keys of ``tokenizer_config.json`` in :data:`CONFIG_KEYS` (ignoring :data:`BOOKKEEPING_KEYS`, and
+    :data:`V5_KEYS` in a config transformers 5.x wrote, whose ``extra_special_tokens`` list is its name for
+    ``additional_special_tokens``), ``special_tokens_map.json``, ``added_tokens.json`` and the ``added_tokens``
+    of ``tokenizer.json``. What
     cannot be honoured raises ``ValueError`` naming the file: unknown or malformed keys, another
     ``tokenizer_class``, files of another tokenizer (:data:`FOREIGN_FILES`), added tokens whose ids disagree
     between files. A save that was killed halfway
@@ -405,10 +449,14 @@ def read_directory(directory: str | os.PathLike[str]) -> TokenizerDirectory:
     _check_config(config, config_path)
     _check_token_map(token_map, map_path)
     tokens = {**SpecialTokens.entries_of(config, config_path), **SpecialTokens.entries_of(token_map, map_path)}
+    specials = SpecialTokens(**tokens)
     additional = _additional(token_map, map_path)
     if additional is None:
         additional = _additional(config, config_path) or []
-    specials = SpecialTokens(**tokens)
+        # transformers 5.x writes additional_special_tokens as a list named extra_special_tokens, where it
+        # also lists the special tokens that already have a name (<pad>, [CLS], ...): those stay named only
+        renamed = _additional(config, config_path, "extra_special_tokens") or []
+        additional += [t for t in renamed if t not in additional and t not in specials.all_tokens]
     options: dict[str, Any] = {"preprocessing": _preprocessing(config, config_path), "special_tokens": specials}
     added = _added_tokens(path, config, config_path, found_json, {*specials.all_tokens, *additional})
     if added:
@@ -430,13 +478,10 @@ def read_directory(directory: str | os.PathLike[str]) -> TokenizerDirectory:
     return TokenizerDirectory(found_spiece, found_json, options)
 
 
-def _additional(data: dict[str, Any], path: str) -> list[str] | None:
-    value = data.get("additional_special_tokens")
-    if value is None:
+def _additional(data: dict[str, Any], path: str, key: str = "additional_special_tokens") -> list[str] | None:
+    value = data.get(key)
+    if value is None or (key == "extra_special_tokens" and value == {}):
         return None
     if not isinstance(value, list):
-        raise ValueError(f"{path}: additional_special_tokens must be a list, got {type(value).__name__}")
-    return [
-        AddedToken.coerce(v, special=True, source=f"{path}: additional_special_tokens[{i}]").content
-        for i, v in enumerate(value)
-    ]
+        raise ValueError(f"{path}: {key} must be a list, got {type(value).__name__}")
+    return [AddedToken.coerce(v, special=True, source=f"{path}: {key}[{i}]").content for i, v in enumerate(value)]
