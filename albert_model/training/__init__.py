@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from albert_model.training._finetune import args_from_namespace as finetune_args
     from albert_model.training._finetune import build_parser as finetune_parser
     from albert_model.training._finetune import finetune as finetune
+    from albert_model.training._lamb import Lamb as Lamb
+    from albert_model.training._lamb import lamb_parameter_groups as lamb_parameter_groups
     from albert_model.training._pretrain import PretrainArgs as PretrainArgs
     from albert_model.training._pretrain import args_from_namespace as pretrain_args
     from albert_model.training._pretrain import build_parser as pretrain_parser
@@ -22,22 +24,26 @@ if TYPE_CHECKING:
 
 _SOURCES = {
     "FinetuneArgs": "._finetune",
+    "Lamb": "._lamb",
     "PretrainArgs": "._pretrain",
     "PretrainingCollator": "._pretraining_data",
     "finetune": "._finetune",
     "finetune_args": "._finetune:args_from_namespace",
     "finetune_parser": "._finetune:build_parser",
+    "lamb_parameter_groups": "._lamb",
     "pretrain": "._pretrain",
     "pretrain_args": "._pretrain:args_from_namespace",
     "pretrain_parser": "._pretrain:build_parser",
 }
 __all__ = [
     "FinetuneArgs",
+    "Lamb",
     "PretrainArgs",
     "PretrainingCollator",
     "finetune",
     "finetune_args",
     "finetune_parser",
+    "lamb_parameter_groups",
     "pretrain",
     "pretrain_args",
     "pretrain_parser",
