@@ -25,8 +25,9 @@ intermediate 32, 512 positions) in float32, each with its own seed, and a tokeni
 
 The layouts (the names of ``LAYOUTS``):
 
-- ``pytorch_model_bin``: weights only in ``pytorch_model.bin``, a ``torch.save`` of a plain state dict as
-  transformers before 4.31 wrote it: the tied decoder (``predictions.decoder.weight``/``.bias``) saved beside
+- ``pytorch_model_bin``: weights only in ``pytorch_model.bin``, ``torch.save(model.state_dict())`` in the
+  legacy (not zip) format of torch before 1.6, as albert-base-v2's was written, holding what transformers
+  before 4.31 saved: the tied decoder (``predictions.decoder.weight``/``.bias``) saved beside
   the embedding it shares storage with, and the ``albert.embeddings.position_ids`` buffer. ``config.json``
   has albert-base-v2's keys and nothing else (Google's ``down_scale_factor``, ``gap_size``,
   ``net_structure_type``, ``num_memory_blocks``; no ``transformers_version``, no dtype). Tokenizer:
@@ -35,9 +36,10 @@ The layouts (the names of ``LAYOUTS``):
   from transformers 4.x's ``save_pretrained(max_shard_size=...)``; the tokenizer as transformers 4.x's fast
   class saves it (``spiece.model``, ``tokenizer.json``, ``tokenizer_config.json``, ``special_tokens_map.json``).
 - ``sequence_classification``: an ``AlbertForSequenceClassification`` fine-tune as textattack's
-  (``textattack/albert-base-v2-SST-2``): ``id2label``/``label2id`` naming the classes, ``finetuning_task``,
-  weights in ``pytorch_model.bin`` from ``save_pretrained(safe_serialization=False)``, the slow tokenizer's
-  save with ``model_max_length`` 512.
+  (``textattack/albert-base-v2-SST-2``): ``id2label``/``label2id`` naming the classes, ``num_labels``,
+  ``finetuning_task`` and the other keys transformers 2.x/3.x wrote into every config (``output_past``,
+  ``pruned_heads``, ``torchscript``, ...), weights in ``pytorch_model.bin`` from
+  ``save_pretrained(safe_serialization=False)``, the slow tokenizer's save with ``model_max_length`` 512.
 - ``spiece_only``: ``config.json``, ``model.safetensors`` and ``spiece.model``; no other tokenizer file.
 - ``tokenizer_json_only``: ``tokenizer.json``, ``tokenizer_config.json`` and ``special_tokens_map.json`` as
   transformers 4.x's fast class writes them with ``legacy_format=False``: no ``spiece.model``, so only a fast
@@ -105,6 +107,18 @@ OLD_CONFIG = {
 }
 
 
+# keys transformers 2.x and 3.x wrote into every config.json (PretrainedConfig.to_dict, defaults included)
+OLD_CONFIG_EXTRAS = {
+    "is_decoder": False,
+    "output_attentions": False,
+    "output_hidden_states": False,
+    "output_past": True,
+    "pruned_heads": {},
+    "torchscript": False,
+    "use_bfloat16": False,
+}
+
+
 def train_spiece() -> bytes:
     """A SentencePiece model trained with Google's 30k-clean flags on the lower-cased text of fixtures/eval."""
     import sentencepiece as spm
@@ -165,12 +179,12 @@ def pytorch_model_bin(directory: Path, spiece: bytes, scratch: Path) -> None:
     import transformers
 
     model = random_model(transformers.AlbertForMaskedLM, seed=1)
-    state = dict(model.state_dict())  # the tied decoder shares the embedding's storage, as torch.save keeps it
-    assert (
-        state["predictions.decoder.weight"].data_ptr() == state["albert.embeddings.word_embeddings.weight"].data_ptr()
-    )
+    state = model.state_dict()  # an OrderedDict with _metadata, as torch.save(model.state_dict()) always wrote
+    embedding = state["albert.embeddings.word_embeddings.weight"]
+    assert state["predictions.decoder.weight"].data_ptr() == embedding.data_ptr()  # tied: one storage in the file
     state["albert.embeddings.position_ids"] = torch.arange(SHAPE["max_position_embeddings"]).unsqueeze(0)
-    torch.save(state, directory / "pytorch_model.bin")
+    # torch before 1.6 wrote the legacy (not zip) format, which albert-base-v2's pytorch_model.bin (2019) is in
+    torch.save(state, directory / "pytorch_model.bin", _use_new_zipfile_serialization=False)
     write_json(directory / "config.json", OLD_CONFIG)
     spiece_dir(directory, spiece)
 
@@ -198,6 +212,12 @@ def sequence_classification(directory: Path, spiece: bytes, scratch: Path) -> No
     )
     model.save_pretrained(directory, safe_serialization=False)
     assert (directory / "pytorch_model.bin").is_file() and not (directory / "model.safetensors").exists()
+    # config.json as transformers 2.x/3.x wrote every key (textattack's fine-tunes date from then)
+    config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    for key in ("transformers_version", "dtype", "torch_dtype"):
+        config.pop(key, None)
+    config.update(OLD_CONFIG_EXTRAS, num_labels=len(LABELS), architectures=["AlbertForSequenceClassification"])
+    write_json(directory / "config.json", config)
     source = spiece_dir(directory, spiece) / "spiece.model"
     transformers.AlbertTokenizer(str(source), model_max_length=512).save_pretrained(directory)
 

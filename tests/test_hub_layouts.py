@@ -19,6 +19,7 @@ import functools
 import json
 import subprocess
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -185,8 +186,13 @@ def test_the_layouts_come_from_the_writers_they_name():
     assert config_of("tokenizer_config_v5")["transformers_version"].startswith("5.")
     old = config_of("pytorch_model_bin")
     assert "transformers_version" not in old and old["net_structure_type"] == 0
-    state = torch.load(LAYOUTS / "pytorch_model_bin" / "pytorch_model.bin", weights_only=True)
+    weights = LAYOUTS / "pytorch_model_bin" / "pytorch_model.bin"
+    assert not zipfile.is_zipfile(weights)  # torch's legacy format, from before torch 1.6
+    state = torch.load(weights, weights_only=True)
     assert "albert.embeddings.position_ids" in state and "predictions.decoder.weight" in state
+    assert hasattr(state, "_metadata")  # torch.save(model.state_dict()), not a plain dict
+    fine_tune = config_of("sequence_classification")
+    assert fine_tune["output_past"] is True and fine_tune["num_labels"] == 2
     index = json.loads((LAYOUTS / "sharded_safetensors" / "model.safetensors.index.json").read_text(encoding="utf-8"))
     assert len(set(index["weight_map"].values())) > 1
 
