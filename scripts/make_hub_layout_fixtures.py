@@ -27,11 +27,11 @@ The layouts (the names of ``LAYOUTS``):
 
 - ``pytorch_model_bin``: weights only in ``pytorch_model.bin``, ``torch.save(model.state_dict())`` in the
   legacy (not zip) format of torch before 1.6, as albert-base-v2's was written, holding what transformers
-  before 4.31 saved: the tied decoder (``predictions.decoder.weight``/``.bias``) saved beside
-  the embedding it shares storage with, and the ``albert.embeddings.position_ids`` buffer. ``config.json``
-  has albert-base-v2's keys and nothing else (Google's ``down_scale_factor``, ``gap_size``,
-  ``net_structure_type``, ``num_memory_blocks``; no ``transformers_version``, no dtype). Tokenizer:
-  ``spiece.model`` alone, as albert-base-v1 was published.
+  before 4.31 saved: a pooler (AlbertForMaskedLM had one then), the tied decoder
+  (``predictions.decoder.weight``/``.bias``) saved beside the embedding it shares storage with, and the
+  ``albert.embeddings.position_ids`` buffer. ``config.json`` has albert-base-v2's keys and nothing else
+  (Google's ``down_scale_factor``, ``gap_size``, ``net_structure_type``, ``num_memory_blocks``; no
+  ``transformers_version``, no dtype). Tokenizer: ``spiece.model`` alone, as albert-base-v1 was published.
 - ``sharded_safetensors``: ``model-0000N-of-0000M.safetensors`` shards and ``model.safetensors.index.json``
   from transformers 4.x's ``save_pretrained(max_shard_size=...)``; the tokenizer as transformers 4.x's fast
   class saves it (``spiece.model``, ``tokenizer.json``, ``tokenizer_config.json``, ``special_tokens_map.json``).
@@ -183,6 +183,10 @@ def pytorch_model_bin(directory: Path, spiece: bytes, scratch: Path) -> None:
     embedding = state["albert.embeddings.word_embeddings.weight"]
     assert state["predictions.decoder.weight"].data_ptr() == embedding.data_ptr()  # tied: one storage in the file
     state["albert.embeddings.position_ids"] = torch.arange(SHAPE["max_position_embeddings"]).unsqueeze(0)
+    # AlbertForMaskedLM had a pooler until transformers 4.x dropped it (add_pooling_layer=False): old files hold one
+    hidden = SHAPE["hidden_size"]
+    state["albert.pooler.weight"] = 0.5 * torch.randn(hidden, hidden, generator=torch.Generator().manual_seed(11))
+    state["albert.pooler.bias"] = 0.5 * torch.randn(hidden, generator=torch.Generator().manual_seed(12))
     # torch before 1.6 wrote the legacy (not zip) format, which albert-base-v2's pytorch_model.bin (2019) is in
     torch.save(state, directory / "pytorch_model.bin", _use_new_zipfile_serialization=False)
     write_json(directory / "config.json", OLD_CONFIG)

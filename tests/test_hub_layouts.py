@@ -16,6 +16,7 @@ transformers 5.x wrote at all, so that layout is also compared with transformers
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import subprocess
 import warnings
@@ -355,6 +356,60 @@ def test_model_loads_whole_with_the_same_logits(name):
         want = theirs(**batch).logits
     assert got.shape == want.shape
     torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_base_model_loads_from_every_layout_as_in_transformers(name):
+    """AlbertModel.from_pretrained on a checkpoint with a head, the most common first line of all: the
+    ``albert.`` prefix is stripped, the head's weights are reported unused, the outputs are transformers'. A
+    pooler the checkpoint lacks (transformers 4.x's masked-LM class has none) starts at random, with a warning,
+    in both libraries."""
+    has_pooler = name in ("pytorch_model_bin", "sequence_classification")  # transformers 4.x's MLM has none
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ours = A.AlbertModel.from_pretrained(LAYOUTS / name)
+    fresh = [str(w.message) for w in caught if issubclass(w.category, A.HeadInitializedWarning)]
+    assert ours.load_report.ok and ours.load_report.unused
+    assert ours.load_report.newly_initialized == ([] if has_pooler else ["pooler.bias", "pooler.weight"])
+    assert bool(fresh) != has_pooler, fresh
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = transformers.AlbertModel.from_pretrained(str(LAYOUTS / name)).eval()
+    batch = reference_tokenizer(name)(TEXTS, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        got, want = ours(**batch), theirs(**batch)
+    torch.testing.assert_close(got.last_hidden_state, want.last_hidden_state, atol=1e-5, rtol=0)
+    if has_pooler:
+        torch.testing.assert_close(got.pooler_output, want.pooler_output, atol=1e-5, rtol=0)
+
+
+def hub_cache_snapshot(directory: Path, cache: Path) -> Path:
+    """``directory`` as the hub's cache holds a download: files in ``blobs/`` by sha256, a snapshot of links."""
+    repo = cache / f"models--layouts--{directory.name}"
+    snapshot = repo / "snapshots" / ("0" * 40)
+    (repo / "blobs").mkdir(parents=True)
+    snapshot.mkdir(parents=True)
+    for path in directory.iterdir():
+        data = path.read_bytes()
+        blob = hashlib.sha256(data).hexdigest()
+        (repo / "blobs" / blob).write_bytes(data)
+        (snapshot / path.name).symlink_to(Path("..") / ".." / "blobs" / blob)
+    return snapshot
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_layout_loads_the_same_from_a_hub_cache_snapshot(name, tmp_path):
+    """Every file a link into the repository's blobs (the shards of an index too): read as from the directory."""
+    snapshot = hub_cache_snapshot(LAYOUTS / name, tmp_path)
+    model = getattr(A, architecture(name)).from_pretrained(snapshot)
+    batch = reference_tokenizer(name)(TEXTS, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        torch.testing.assert_close(model(**batch).logits, ours_model(name)(**batch).logits, atol=0, rtol=0)
+    fast = AlbertTokenizerFast.from_pretrained(snapshot)
+    assert fast(TEXTS)["input_ids"] == ours_tokenizer(name, AlbertTokenizerFast)(TEXTS)["input_ids"]
+    if name not in WITHOUT_SPIECE:
+        slow = AlbertTokenizer.from_pretrained(snapshot)
+        assert slow(TEXTS)["input_ids"] == ours_tokenizer(name, AlbertTokenizer)(TEXTS)["input_ids"]
 
 
 def test_classification_labels_come_from_id2label():
