@@ -301,19 +301,29 @@ class Lamb(torch.optim.Optimizer):
         exp_avgs = [self.state[p]["exp_avg"] for p in params]
         exp_avg_sqs = [self.state[p]["exp_avg_sq"] for p in params]
 
-        # m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g^2
+        # One operation per product and per sum, each rounded once as in TensorFlow (torch's fused
+        # ``add(alpha=)`` and ``addcmul`` round a + alpha * b once), through one scratch list.
+        # m = beta1 * m + (1 - beta1) * g
+        scratch = torch._foreach_mul(grads, 1.0 - beta1)
         torch._foreach_mul_(exp_avgs, beta1)
-        torch._foreach_add_(exp_avgs, grads, alpha=1.0 - beta1)
+        torch._foreach_add_(exp_avgs, scratch)
+        # v = beta2 * v + (1 - beta2) * g^2
+        torch._foreach_copy_(scratch, grads)
+        torch._foreach_mul_(scratch, grads)
+        torch._foreach_mul_(scratch, 1.0 - beta2)
         torch._foreach_mul_(exp_avg_sqs, beta2)
-        torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1.0 - beta2)
-
+        torch._foreach_add_(exp_avg_sqs, scratch)
         # update = m / (sqrt(v) + eps), with no bias correction
-        denominators = torch._foreach_sqrt(exp_avg_sqs)
-        torch._foreach_add_(denominators, group["eps"])
-        updates = torch._foreach_div(exp_avgs, denominators)
-        del denominators
-        if group["weight_decay"] != 0:  # Google skips the term when the rate is 0
-            torch._foreach_add_(updates, params, alpha=group["weight_decay"])
+        torch._foreach_copy_(scratch, exp_avg_sqs)
+        torch._foreach_sqrt_(scratch)
+        torch._foreach_add_(scratch, group["eps"])
+        updates = torch._foreach_div(exp_avgs, scratch)
+        # update += weight_decay * param; Google skips the term when the rate is 0
+        if group["weight_decay"] != 0:
+            torch._foreach_copy_(scratch, params)
+            torch._foreach_mul_(scratch, group["weight_decay"])
+            torch._foreach_add_(updates, scratch)
+        del scratch
 
         if group["adapt"]:
             # ratio = ||param|| / ||update|| where both are > 0, else 1; the step is (ratio * lr) * update
