@@ -510,3 +510,38 @@ def test_v5_keys_are_unknown_in_a_config_transformers_5_did_not_write(tmp_path):
     (directory / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
     with pytest.raises(ValueError, match=r"'add_prefix_space', 'is_local', 'local_files_only', 'trim_offsets'"):
         AlbertTokenizerFast.from_pretrained(directory)
+
+
+# -- a tied weight saved under its alias only ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("source", "alias"),
+    [
+        ("predictions.bias", "predictions.decoder.bias"),
+        ("albert.embeddings.word_embeddings.weight", "predictions.decoder.weight"),
+    ],
+)
+def test_a_tied_weight_saved_under_its_alias_only_loads(tmp_path, source, alias):
+    """A converter that keeps one name of two tied parameters may keep the alias. Tied parameters are one
+    tensor, so the alias's value is the source's: loaded into it, not left at random (transformers 4.57 loads
+    the bias case the same way; for the embedding it leaves the parameter unset, on the meta device)."""
+    from safetensors.torch import load_file, save_file
+
+    directory = tmp_path / "alias"
+    directory.mkdir()
+    (directory / "config.json").write_bytes((SOURCE / "config.json").read_bytes())
+    state = load_file(SOURCE / "model.safetensors")
+    state[alias] = state.pop(source)
+    save_file(state, directory / "model.safetensors", metadata={"format": "pt"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", A.HeadInitializedWarning)
+        model = A.AlbertForMaskedLM.from_pretrained(directory)
+    assert model.load_report.ok and not model.load_report.newly_initialized
+    batch = reference_tokenizer("spiece_only")(TEXTS, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        torch.testing.assert_close(model(**batch).logits, ours_model("spiece_only")(**batch).logits, atol=0, rtol=0)
+    if alias == "predictions.decoder.bias":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs = transformers.AlbertForMaskedLM.from_pretrained(str(directory)).eval()
+        with torch.no_grad():
+            torch.testing.assert_close(model(**batch).logits, theirs(**batch).logits, atol=1e-5, rtol=0)

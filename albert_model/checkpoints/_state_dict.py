@@ -192,8 +192,17 @@ def fit_prefix(state: StateDict, prefix: str) -> StateDict:
 
 
 def drop_aliases(state: StateDict, tied: dict[str, str]) -> StateDict:
-    """Remove tied aliases (``predictions.decoder.weight``/``bias``); loading re-ties them."""
-    return {k: v for k, v in state.items() if k not in tied}
+    """Remove tied aliases (``predictions.decoder.weight``/``bias``); loading re-ties them.
+
+    Tied parameters are one tensor under two names, and a converter that keeps one name of each pair may keep
+    the alias: an alias whose source the checkpoint lacks is then the source's value, and is kept under the
+    source's name rather than dropped (which would leave the source at random).
+    """
+    out = {k: v for k, v in state.items() if k not in tied}
+    for alias, source in tied.items():
+        if alias in state and source not in state:
+            out[source] = state[alias]
+    return out
 
 
 def _own_modules(expected: dict[str, torch.Tensor]) -> frozenset[str]:
