@@ -15,7 +15,7 @@ import warnings
 from dataclasses import InitVar, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from albert_tok.io import atomic, read_json
+from albert_tok.io import atomic, read_json, resolve_directory
 
 __all__ = [
     "ACTIVATIONS",
@@ -588,22 +588,57 @@ class AlbertConfig:
 
     # -- directories, as transformers' AutoConfig ------------------------------------------------------
     @classmethod
-    def from_pretrained(cls, directory: str | os.PathLike[str], **overrides: Any) -> AlbertConfig:
+    def from_pretrained(
+        cls,
+        directory: str | os.PathLike[str],
+        *,
+        revision: str | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        token: str | bool | None = None,
+        local_files_only: bool = False,
+        subfolder: str = "",
+        force_download: bool = False,
+        **overrides: Any,
+    ) -> AlbertConfig:
         """``directory/config.json``, with ``overrides`` applied as :meth:`with_overrides` does.
 
+        ``directory`` may be a Hugging Face repo id: its ``config.json`` is read from the standard cache, or
+        downloaded when allowed (see :func:`albert_tok.io.resolve_directory`).
+
         Args:
-            directory: a checkpoint directory holding ``config.json``.
+            directory: a checkpoint directory holding ``config.json``, or a repo id (``"albert/albert-base-v2"``;
+                the legacy ``"albert-base-v2"`` too) when no such directory exists.
+            revision: with a repo id, the branch, tag or commit to read (None: ``"main"``).
+            cache_dir: with a repo id, the Hugging Face cache to use (None: ``HF_HUB_CACHE``).
+            token: with a repo id, the token for a private or gated repository (None: ``HF_TOKEN`` or the saved
+                login; False: none).
+            local_files_only: True never downloads (as ``HF_HUB_OFFLINE=1``): a repo id must be in the cache.
+            subfolder: the folder of the repository or directory holding ``config.json`` (``""``: the top).
+            force_download: True downloads a repo id's ``config.json`` again even when it is cached.
             **overrides: ``config.json`` keys to replace after reading (``num_labels=3``).
 
         Returns:
             A new, validated config.
 
         Raises:
-            FileNotFoundError: the directory has no ``config.json``.
+            FileNotFoundError: the directory has no ``config.json``, or does not exist and is no repo id.
+            OSError: a repo id that is not in the cache while downloads are off, or that the hub does not have,
+                or whose download failed.
+            ImportError: a repo id without huggingface_hub installed (``pip install "albert[hub]"``).
             ValueError: the file is not a valid ALBERT config, or an override is refused (see
                 :meth:`from_json` and :meth:`with_overrides`).
         """
-        path = os.path.join(os.fspath(directory), CONFIG_NAME)
+        found = resolve_directory(
+            directory,
+            what="config",
+            revision=revision,
+            cache_dir=cache_dir,
+            token=token,
+            local_files_only=local_files_only,
+            subfolder=subfolder,
+            force_download=force_download,
+        )
+        path = os.path.join(found, CONFIG_NAME)
         return cls.from_json(path).with_overrides(**overrides)
 
     def save_pretrained(self, directory: str | os.PathLike[str]) -> list[str]:

@@ -23,6 +23,7 @@ encodes the pieces between them, a whole batch at once: :mod:`albert_tok.api._sp
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import os
 import warnings
 from collections.abc import Callable, Container, Mapping, Sequence
@@ -226,12 +227,21 @@ class AlbertTokenizerBase(TokenizerDecoding):
     def truncation_side(self, value: str) -> None:
         self._truncation_side = resolve_side("truncation_side", value)
 
-    @staticmethod
-    def _pretrained_options(found: files.TokenizerDirectory, overrides: dict[str, Any]) -> dict[str, Any]:
+    @classmethod
+    def _pretrained_options(cls, found: files.TokenizerDirectory, overrides: dict[str, Any]) -> dict[str, Any]:
         """Options read from a directory with the caller's ``overrides`` on top (switches and ``*_token``
-        arguments override single fields of what was read)."""
+        arguments override single fields of what was read). A keyword that is no constructor argument raises
+        ``TypeError`` naming it, before anything is built."""
         options = {**found.options}
         token_names = set(SpecialTokens.__dataclass_fields__)
+        accepted = _constructor_keywords(cls)
+        unknown = sorted(set(overrides) - accepted - token_names)
+        if unknown:
+            raise TypeError(
+                f"{cls.__name__}.from_pretrained() got unexpected keyword argument(s) {unknown}: they are neither "
+                f"loading options ({', '.join(_LOADING_KEYWORDS)}) nor constructor arguments "
+                f"({', '.join(sorted(accepted | token_names))})"
+            )
         tokens = {k: overrides.pop(k) for k in list(overrides) if k in token_names}
         if tokens and "special_tokens" not in overrides:
             options["special_tokens"] = dataclasses.replace(options["special_tokens"], **tokens)
@@ -822,3 +832,20 @@ class AlbertTokenizerBase(TokenizerDecoding):
     def keep_accents(self) -> bool:
         """Whether accents are kept rather than stripped (:class:`~albert_tok.Preprocessing`)."""
         return self.preprocessing.keep_accents
+
+
+_LOADING_KEYWORDS = ("revision", "cache_dir", "token", "local_files_only", "subfolder", "force_download")
+
+
+def _constructor_keywords(cls: type) -> set[str]:
+    """The keyword arguments the constructors of ``cls`` and its bases name (not ``**options``, nor the base's
+    ``load``, which the subclasses pass)."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = vars(klass).get("__init__")
+        if init is None or klass is object:
+            continue
+        for name, param in inspect.signature(init).parameters.items():
+            if name not in ("self", "load") and param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY):
+                names.add(name)
+    return names

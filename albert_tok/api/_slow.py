@@ -18,6 +18,7 @@ from albert_tok.api import _files as files
 from albert_tok.api._added_tokens import Piece
 from albert_tok.api._base import AlbertTokenizerBase, LoadedVocabulary
 from albert_tok.engines import SentencePieceEngine, load_spiece_bytes
+from albert_tok.io import resolve_directory
 from albert_tok.rules import SPIECE_UNDERLINE, Offsets, Preprocessing, SpecialTokens
 
 __all__ = ["AlbertTokenizer"]
@@ -108,15 +109,39 @@ class AlbertTokenizer(AlbertTokenizerBase):
         )
 
     @classmethod
-    def from_pretrained(cls, directory: str | os.PathLike[str], **overrides: Any) -> AlbertTokenizer:
+    def from_pretrained(
+        cls,
+        directory: str | os.PathLike[str],
+        *,
+        revision: str | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        token: str | bool | None = None,
+        local_files_only: bool = False,
+        subfolder: str = "",
+        force_download: bool = False,
+        **overrides: Any,
+    ) -> AlbertTokenizer:
         """Load from a Hugging Face-format directory holding ``spiece.model``.
 
         The directory's ``tokenizer_config.json``, ``special_tokens_map.json``, ``added_tokens.json`` and the added
         tokens of its ``tokenizer.json`` give the options (see :func:`albert_tok.api._files.read_directory`); a
-        save killed halfway is finished or undone first. There is no model hub: ``directory`` is a local path.
+        save killed halfway is finished or undone first. A Hugging Face repo id is resolved in the standard
+        cache, downloaded when allowed (see :func:`albert_tok.io.resolve_directory`).
 
         Args:
-            directory: the directory, as saved by :meth:`save_pretrained` (ours or transformers').
+            directory: the directory, as saved by :meth:`save_pretrained` (ours or transformers'), or a Hugging
+                Face repo id (``"albert/albert-base-v2"``; the legacy ``"albert-base-v2"`` too) when no such
+                directory exists.
+            revision: with a repo id, the branch, tag or commit to load (None: ``"main"``); not used for a
+                directory.
+            cache_dir: with a repo id, the Hugging Face cache to read and download into (None: huggingface_hub's,
+                ``HF_HUB_CACHE``).
+            token: with a repo id, the Hugging Face token for a private or gated repository (a string, True for
+                the saved login, False for none; None: ``HF_TOKEN`` or the saved login).
+            local_files_only: True never downloads: a repo id must be in the cache (as with ``HF_HUB_OFFLINE=1``).
+            subfolder: the folder of the repository or directory that holds the tokenizer files (``""``: the
+                top).
+            force_download: True downloads a repo id's files again even when they are cached.
             **overrides: constructor arguments that override what was read (a single ``*_token`` replaces that
                 one field of the special tokens read).
 
@@ -124,10 +149,15 @@ class AlbertTokenizer(AlbertTokenizerBase):
             The tokenizer.
 
         Raises:
-            FileNotFoundError: the directory does not exist, or holds no ``spiece.model``
-                (:class:`~albert_tok.AlbertTokenizerFast` can load a ``tokenizer.json`` alone).
+            FileNotFoundError: the directory does not exist (and the name is no repo id either), or holds no
+                ``spiece.model`` (:class:`~albert_tok.AlbertTokenizerFast` can load a ``tokenizer.json`` alone).
             ValueError: a file holds what cannot be honoured (unknown or malformed keys, another tokenizer
                 class, another tokenizer's files, added tokens that disagree); and what the constructor raises.
+            OSError: a repo id that is not in the cache while downloads are off (``HF_HUB_OFFLINE=1``,
+                ``local_files_only=True``; the message names the cache searched and the ways out), or that the hub
+                does not have (repository, revision or file), or whose download failed.
+            ImportError: a repo id without huggingface_hub installed (``pip install "albert[hub]"``).
+            TypeError: an override that is no constructor argument.
 
         Example:
             >>> from albert_tok import DEFAULT_TOKENIZER, AlbertTokenizer
@@ -135,6 +165,16 @@ class AlbertTokenizer(AlbertTokenizerBase):
             >>> tok("Hello world!")["input_ids"]
             [2, 10975, 126, 187, 3]
         """
+        directory = resolve_directory(
+            directory,
+            what="tokenizer",
+            revision=revision,
+            cache_dir=cache_dir,
+            token=token,
+            local_files_only=local_files_only,
+            subfolder=subfolder,
+            force_download=force_download,
+        )
         found = files.read_directory(directory)
         if found.spiece is None:
             raise FileNotFoundError(
