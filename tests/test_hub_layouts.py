@@ -216,9 +216,9 @@ def test_ids_match_transformers_slow_tokenizer(name, cls):
     assert ours.decode(ids, skip_special_tokens=True) == theirs.decode(ids, skip_special_tokens=True)
 
 
-@pytest.mark.parametrize("name", ["sharded_safetensors"])
-def test_transformers_slow_differs_on_a_fast_save_only_at_user_defined_pieces(name):
+def test_transformers_slow_differs_on_a_fast_save_only_at_user_defined_pieces():
     """The deliberate difference that makes the canonical reference of FAST_SAVED the vocabulary alone."""
+    name = "sharded_safetensors"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         on_files = transformers.AlbertTokenizer.from_pretrained(str(LAYOUTS / name))
