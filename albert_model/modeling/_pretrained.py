@@ -18,8 +18,10 @@ import torch
 from torch import nn
 
 from albert_model._config import LIMITS, AlbertConfig, format_bytes
+from albert_model._devices import unavailable
 from albert_model.checkpoints import load_into, save_model
 from albert_model.modeling._unpadded import ATTN_IMPLEMENTATIONS
+from albert_tok.io import resolve_directory
 
 __all__ = ["AlbertPreTrainedModel", "check_fits", "physical_memory"]
 
@@ -54,6 +56,39 @@ def _check_attn_implementation(value: str) -> None:
         raise ValueError(
             f"attn_implementation must be one of {', '.join(map(repr, ATTN_IMPLEMENTATIONS))}, got {value!r}"
         )
+
+
+_DEVICE_MAP_HELP = "'auto', 'cpu', 'cuda', 'cuda:N', an int N (cuda:N) or a torch.device"
+
+
+def _device_of_map(device_map: Any, device: Any) -> torch.device:
+    """The one device transformers' ``device_map`` names for the whole model, checked against this machine and
+    against ``device`` when both are given."""
+    if isinstance(device_map, dict):
+        raise ValueError(
+            f"device_map={device_map!r:.80} places parts of the model on different devices; only whole-model "
+            f"placement is supported here: pass {_DEVICE_MAP_HELP}"
+        )
+    if isinstance(device_map, bool) or not isinstance(device_map, (str, int, torch.device)):
+        raise ValueError(f"device_map must be {_DEVICE_MAP_HELP}, got {device_map!r:.80}")
+    if isinstance(device_map, int):
+        if device_map < 0:
+            raise ValueError(f"device_map={device_map} is no GPU index; pass {_DEVICE_MAP_HELP}")
+        wanted = torch.device("cuda", device_map)
+    elif device_map == "auto":
+        wanted = torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu")
+    else:
+        try:
+            wanted = torch.device(device_map)
+        except RuntimeError:
+            raise ValueError(f"device_map={device_map!r} is no device; pass {_DEVICE_MAP_HELP}") from None
+    reason = unavailable(wanted)
+    if reason is not None:
+        raise ValueError(f"device_map={device_map!r}: {reason}")
+    given = torch.device(device) if device is not None else None
+    if given is not None and (given.type, given.index or 0) != (wanted.type, wanted.index or 0):
+        raise ValueError(f"device={device!r} and device_map={device_map!r} disagree; pass one of them")
+    return wanted
 
 
 class AlbertPreTrainedModel(nn.Module):
@@ -197,9 +232,22 @@ class AlbertPreTrainedModel(nn.Module):
         ignore_mismatched_sizes: bool = False,
         output_loading_info: bool = False,
         attn_implementation: str | None = None,
+        device_map: str | int | torch.device | None = None,
+        revision: str | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        token: str | bool | None = None,
+        local_files_only: bool = False,
+        subfolder: str = "",
+        force_download: bool = False,
         **kwargs: Any,
     ) -> Any:
-        """Load a Hugging Face-format checkpoint directory (``config.json`` + weights).
+        """Load a Hugging Face-format checkpoint directory (``config.json`` + weights), or a Hugging Face repo id.
+
+        A repo id (``"albert/albert-base-v2"``; the legacy ``"albert-base-v2"`` too) is resolved in the standard
+        Hugging Face cache and downloaded only when allowed: the cache comes first, ``HF_HUB_OFFLINE=1`` and
+        ``local_files_only=True`` never download (see :func:`albert_tok.io.resolve_directory`). The keywords code
+        written for transformers passes are taken: ``revision``, ``cache_dir``, ``token``, ``local_files_only``,
+        ``subfolder``, ``force_download``, ``device_map`` (whole-model placement) and ``torch_dtype``/``dtype``.
 
         ``**kwargs`` override ``config.json`` keys with transformers' semantics (``num_labels=3`` rebuilds
         ``id2label``; a head whose shape then differs from the checkpoint's raises, or is initialised afresh
@@ -234,8 +282,9 @@ class AlbertPreTrainedModel(nn.Module):
         Args:
             directory: a local checkpoint directory holding ``config.json`` and the weights
                 (``model.safetensors``, its shards and ``model.safetensors.index.json``, or
-                ``pytorch_model.bin``, read in that order); a Hugging Face cache snapshot works too. There is
-                no download: a hub name that is not a directory raises ``FileNotFoundError``.
+                ``pytorch_model.bin``, read in that order); a Hugging Face cache snapshot works too. A name that
+                is no existing path but a valid repo id is loaded from the hub's cache (downloading the config,
+                the weights in the one format read, the tokenizer files and the card when allowed).
             config: a config to use instead of ``directory/config.json`` (which is then not read); the
                 ``**kwargs`` overrides apply to a copy of it. None reads the directory's.
             device: where to put the model (``"cpu"``, ``"cuda"``, ``"cuda:1"``, a ``torch.device``); None
@@ -257,6 +306,19 @@ class AlbertPreTrainedModel(nn.Module):
             output_loading_info: True returns ``(model, load_report)`` instead of the model alone.
             attn_implementation: ``"sdpa"``, ``"eager"`` or ``"varlen"``, checked before anything is read and
                 set on the loaded model (see :meth:`set_attn_implementation`); None keeps ``"sdpa"``.
+            device_map: transformers' placement argument, for the whole model: ``"auto"`` (``cuda:0`` when CUDA is
+                available, else the CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"``, an int ``N`` (``cuda:N``) or a
+                ``torch.device``; the same as ``device=``. A dict (parts of the model on different devices) is
+                refused: only whole-model placement is supported. None: ``device`` decides.
+            revision: with a repo id, the branch, tag or commit to load (None: ``"main"``); not used for a
+                directory.
+            cache_dir: with a repo id, the Hugging Face cache to read and download into (None: huggingface_hub's,
+                ``HF_HUB_CACHE``).
+            token: with a repo id, the Hugging Face token for a private or gated repository (a string, True for
+                the saved login, False for none; None: ``HF_TOKEN`` or the saved login).
+            local_files_only: True never downloads: a repo id must be in the cache (as with ``HF_HUB_OFFLINE=1``).
+            subfolder: the folder of the repository or directory that holds the checkpoint (``""``: the top).
+            force_download: True downloads a repo id's files again even when they are cached.
             **kwargs: ``config.json`` keys to override (``num_labels=3``, ``hidden_dropout_prob=0.1``), with
                 the semantics of :meth:`AlbertConfig.with_overrides`, and arguments of the class's
                 constructor (``add_pooling_layer=False`` for :class:`AlbertModel`).
@@ -266,13 +328,18 @@ class AlbertPreTrainedModel(nn.Module):
             :class:`LoadReport` of the load; ``(model, load_report)`` with ``output_loading_info=True``.
 
         Raises:
-            FileNotFoundError: ``directory`` does not exist, or has no ``config.json`` (when ``config`` is
-                None) or no weight file.
+            FileNotFoundError: ``directory`` does not exist (and is no repo id either), or has no ``config.json``
+                (when ``config`` is None) or no weight file.
+            OSError: a repo id that is not in the cache while downloads are off (the message names the cache
+                searched and the two ways out), that the hub does not have (repository, revision or file), or
+                whose download failed or was cut off (nothing partial is ever loaded).
+            ImportError: a repo id without huggingface_hub installed (``pip install "albert[hub]"``).
             NotADirectoryError: ``directory`` is a file.
             TypeError: ``config`` is not an :class:`AlbertConfig`, or a keyword argument is neither a
                 ``config.json`` key nor an argument of the class.
-            ValueError: a bad ``dtype``/``torch_dtype`` or ``attn_implementation``, an invalid config or
-                override, or a model too large for this machine's memory (before the weights are read).
+            ValueError: a bad ``dtype``/``torch_dtype``, ``attn_implementation`` or ``device_map`` (a dict, a
+                device this machine lacks, or one that disagrees with ``device``), an invalid config or override,
+                or a model too large for this machine's memory (before the weights are read).
             CheckpointError: (a ``ValueError``) a weight file that cannot be read or that leaves the
                 directory, weights that are not finite or whose dtype cannot hold their parameter, a file that
                 is no ALBERT checkpoint, or, with ``strict=True``, a checkpoint that does not fit the class.
@@ -283,6 +350,18 @@ class AlbertPreTrainedModel(nn.Module):
         """
         if attn_implementation is not None:
             _check_attn_implementation(attn_implementation)  # before loading, which may take long
+        if device_map is not None:
+            device = _device_of_map(device_map, device)
+        directory = resolve_directory(
+            directory,
+            what="model",
+            revision=revision,
+            cache_dir=cache_dir,
+            token=token,
+            local_files_only=local_files_only,
+            subfolder=subfolder,
+            force_download=force_download,
+        )
         loaded = load_into(
             cls,
             directory,
