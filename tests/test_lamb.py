@@ -404,6 +404,16 @@ def test_a_learning_rate_set_out_of_range_later_is_refused_at_the_step():
     assert torch.equal(param.detach(), torch.ones(2))
 
 
+def test_a_refused_step_changes_no_group():
+    a, b = torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.ones(2))
+    optimizer = Lamb([{"params": [a]}, {"params": [b]}], lr=0.1)
+    optimizer.param_groups[1]["lr"] = float("nan")
+    a.grad, b.grad = torch.ones(2), torch.ones(2)
+    with pytest.raises(ValueError, match="lr must be"):
+        optimizer.step()
+    assert torch.equal(a.detach(), torch.ones(2)) and not optimizer.state
+
+
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
 def test_parameters_that_are_not_float32_are_refused(dtype):
     with pytest.raises(ValueError, match=r"float32 parameters only.*autocast"):

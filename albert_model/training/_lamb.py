@@ -268,13 +268,16 @@ class Lamb(torch.optim.Optimizer):
 
         Raises:
             ValueError: a group's hyperparameters were set out of range since construction (``group["lr"]`` by a
-                schedule, say), or a parameter is no longer float32 (``model.half()``).
-            RuntimeError: a gradient is sparse: LAMB's norms and moments need dense gradients.
+                schedule, say), or a parameter is no longer float32 (``model.half()``). Nothing is updated then.
+            RuntimeError: a gradient is sparse: LAMB's norms and moments need dense gradients. Nothing is
+                updated then.
         """
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        # Every group is checked before any is updated, so a refused step changes nothing.
+        plan: list[tuple[dict[str, Any], list[torch.Tensor]]] = []
         for group in self.param_groups:
             _check_hyperparameters(group)
             batches: dict[tuple[torch.device, torch.dtype], list[torch.Tensor]] = {}
@@ -285,8 +288,9 @@ class Lamb(torch.optim.Optimizer):
                     raise RuntimeError("Lamb does not support sparse gradients (nn.Embedding(sparse=True))")
                 _check_parameter(param)
                 batches.setdefault((param.device, param.dtype), []).append(param)
-            for params in batches.values():
-                self._update(group, params)
+            plan.extend((group, params) for params in batches.values())
+        for group, params in plan:
+            self._update(group, params)
         return loss
 
     def _update(self, group: dict[str, Any], params: list[torch.Tensor]) -> None:
