@@ -50,7 +50,7 @@ from albert_model.modeling import (
     AlbertPreTrainedModel,
 )
 from albert_tok.api import MODEL_INPUT_NAMES
-from albert_tok.io import NotARegularFileError, atomic, read_json, regular_file
+from albert_tok.io import NotARegularFileError, atomic, hub_snapshot, read_json, regular_file, resolve_directory
 
 __all__ = [
     "CLASSES",
@@ -321,7 +321,7 @@ def _load(source: Any, task: str | type | None) -> AlbertPreTrainedModel:
         return source
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"export_onnx takes a checkpoint directory or an ALBERT model, got {type(source).__name__}")
-    directory = os.fspath(source)
+    directory = resolve_directory(source, what="model")  # a repo id: from the Hugging Face cache
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"checkpoint directory {directory!r} does not exist")
     name = resolve_class(task, _architecture(directory))
@@ -372,8 +372,9 @@ def export_onnx(
         OnnxAlbertModel(AlbertForMaskedLM, 'fill-mask.onnx')
 
     Args:
-        model: a checkpoint directory (loaded on the CPU in float32, its head-missing warning silenced) or
-            a model object of any ALBERT class, exported as it is.
+        model: a checkpoint directory (loaded on the CPU in float32, its head-missing warning silenced), a
+            Hugging Face repo id (its snapshot in the standard cache, downloaded when allowed: see
+            :func:`albert_tok.io.resolve_directory`) or a model object of any ALBERT class, exported as it is.
         output_path: the ``.onnx`` file to write, replaced if it exists; its folder must exist.
         task: the class to export from a directory: a task name or alias (``"fill-mask"``, ``"ner"``), a
             class name (``"AlbertForMaskedLM"``) or a class. None: the class in the checkpoint's
@@ -390,8 +391,12 @@ def export_onnx(
             another class than a model object's, ``output_path`` is a directory, or loading the checkpoint
             fails (a :class:`CheckpointError`, see ``from_pretrained``).
         TypeError: ``model`` is neither a directory path nor an ALBERT model, or ``task`` is of another type.
-        FileNotFoundError: the checkpoint directory, or the folder of ``output_path``, does not exist.
-        ImportError: ``onnx`` or ``onnxruntime`` is not installed (``pip install 'albert[onnx]'``).
+        FileNotFoundError: the checkpoint directory (when it is no repo id either), or the folder of
+            ``output_path``, does not exist.
+        ImportError: ``onnx`` or ``onnxruntime`` is not installed (``pip install 'albert[onnx]'``), or ``model``
+            is a repo id and huggingface_hub is not (``pip install 'albert[hub]'``).
+        OSError: ``model`` is a repo id that cannot be resolved (not in the cache while downloads are off, not
+            on the hub, a failed download).
     """
     _check_quantize(quantize)
     require_onnx()
@@ -589,9 +594,26 @@ def _load_snapshot(name: str, snapshot: str, source: str) -> AlbertPreTrainedMod
         raise renamed from None
 
 
+def _user_cache() -> str:
+    """``$XDG_CACHE_HOME/albert/onnx`` (default ``~/.cache/albert/onnx``)."""
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(root, "albert", "onnx")
+
+
 def _cache_folder(directory: str) -> str:
     """``DIR/onnx``, or a folder of the user's cache named by the checkpoint's path when ``DIR`` cannot be
-    written (named by path, not content: the record inside says whether the content is still the same)."""
+    written (named by path, not content: the record inside says whether the content is still the same).
+
+    A snapshot of the Hugging Face cache is never written into, writable or not: it is shared by every program
+    that reads the cache, and a download may replace its files. Its exports go to
+    ``$XDG_CACHE_HOME/albert/onnx/hub/models--OWNER--NAME/<commit>[/<subfolder>]``, keyed by the snapshot's
+    commit (the record inside still checks the content, as for any directory)."""
+    snapshot = hub_snapshot(directory)
+    if snapshot is not None:
+        repo, commit, subfolder = snapshot
+        folder = os.path.join(_user_cache(), "hub", os.path.basename(repo), commit, subfolder)
+        os.makedirs(folder, exist_ok=True)
+        return folder
     beside = os.path.join(directory, "onnx")
     try:
         os.makedirs(beside, exist_ok=True)
@@ -599,9 +621,8 @@ def _cache_folder(directory: str) -> str:
             pass
         return beside
     except OSError:
-        root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         where = hashlib.sha256(os.path.realpath(directory).encode("utf-8", "surrogateescape")).hexdigest()[:32]
-        fallback = os.path.join(root, "albert", "onnx", where)
+        fallback = os.path.join(_user_cache(), where)
         os.makedirs(fallback, exist_ok=True)
         return fallback
 
@@ -664,13 +685,14 @@ def cached_export(
     """The path of ``directory``'s ONNX export for ``task``, exported on first use.
 
     Exports live in ``DIR/onnx/<Class>[.int8].onnx`` (or ``cache_dir``; or the user's cache when ``DIR`` is
-    read-only), each with a ``.json`` record of the sha256 of every checkpoint file it was exported from
-    (``config.json``, the weights, every shard) and of the graph itself. A graph is used only while both
-    still hold: each file is hashed once per version (a new inode, size, modification or change time is a
-    new version, so ``cp -p``, ``tar`` or ``unzip`` over the weights is seen) and the export is redone when
-    the content changed or the graph is not the one recorded. The weights are read once, into a copy that
-    is hashed as it is written and exported from, so a checkpoint re-saved during an export is never
-    recorded as the graph's source. Files are written to temporary names and renamed, the record last; a
+    read-only; for a Hugging Face cache snapshot, which is never written into,
+    ``$XDG_CACHE_HOME/albert/onnx/hub/models--OWNER--NAME/<commit>/``), each with a ``.json`` record of the sha256
+    of every checkpoint file it was exported from (``config.json``, the weights, every shard) and of the graph
+    itself. A graph is used only while both still hold: each file is hashed once per version (a new inode, size,
+    modification or change time is a new version, so ``cp -p``, ``tar`` or ``unzip`` over the weights is seen) and
+    the export is redone when the content changed or the graph is not the one recorded. The weights are read once,
+    into a copy that is hashed as it is written and exported from, so a checkpoint re-saved during an export is
+    never recorded as the graph's source. Files are written to temporary names and renamed, the record last; a
     killed export's scratch folder is removed by the next use of the cache.
 
     ``require_head=True`` raises :class:`~albert_model.checkpoints._state_dict.MissingHeadError` when the class's
@@ -678,8 +700,9 @@ def cached_export(
     a graph).
 
     Args:
-        directory: the checkpoint directory (``config.json`` and weights); a save killed halfway in it is
-            finished or undone first, as loading does.
+        directory: the checkpoint directory (``config.json`` and weights), or a Hugging Face repo id (its
+            snapshot in the standard cache, downloaded when allowed); a save killed halfway in it is finished or
+            undone first, as loading does.
         task: the class to export, as :func:`export_onnx` takes it (a task name or alias, a class name, a
             class); None is the class in the checkpoint's ``architectures``, else :class:`AlbertModel`. Each
             class has its own cached graph.
@@ -694,12 +717,14 @@ def cached_export(
         The path of the graph, ``<cache folder>/<Class>.onnx`` or ``<Class>.int8.onnx``.
 
     Raises:
-        FileNotFoundError: ``directory`` does not exist or has no weight file.
+        FileNotFoundError: ``directory`` does not exist (and is no repo id) or has no weight file.
         ValueError: ``quantize`` is not None or ``"int8"``, ``task`` names no task or ALBERT class, or the
             checkpoint cannot be loaded (a :class:`CheckpointError`, naming ``directory``).
         MissingHeadError: ``require_head=True`` and the class's task head is not in the checkpoint.
-        ImportError: ``onnx`` or ``onnxruntime`` is not installed.
-        OSError: the cache folder cannot be written.
+        ImportError: ``onnx`` or ``onnxruntime`` is not installed, or ``directory`` is a repo id and
+            huggingface_hub is not.
+        OSError: the cache folder cannot be written, or a repo id cannot be resolved (not in the cache while
+            downloads are off, not on the hub, a failed download).
     """
     return _cached_export(directory, task, quantize, cache_dir, require_head=require_head)[0]
 
@@ -716,7 +741,7 @@ def _cached_export(
     holds the key (``albert.checkpoint_sha256``), for a check that the file opened is the one verified."""
     _check_quantize(quantize)
     require_onnx()
-    source = os.fspath(directory)
+    source = resolve_directory(directory, what="model")  # a repo id: its snapshot in the Hugging Face cache
     if not os.path.isdir(source):
         raise FileNotFoundError(f"checkpoint directory {source!r} does not exist")
     atomic.recover(source)  # as the loader does: a save killed halfway is finished or undone before reading

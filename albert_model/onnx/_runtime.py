@@ -49,7 +49,7 @@ from albert_model.onnx._export import (
     require_onnx,
     resolve_class,
 )
-from albert_tok.io import load_json
+from albert_tok.io import load_json, resolve_directory
 
 __all__ = ["DEFAULT_THREADS", "MAX_THREADS", "OnnxAlbertModel", "load", "session_options"]
 
@@ -272,10 +272,21 @@ class OnnxAlbertModel:
         cache_dir: str | os.PathLike[str] | None = None,
         threads: int = DEFAULT_THREADS,
         device: str | torch.device | None = None,
+        revision: str | None = None,
+        token: str | bool | None = None,
+        local_files_only: bool = False,
+        subfolder: str = "",
+        force_download: bool = False,
     ) -> OnnxAlbertModel:
         """The checkpoint directory's class for ``task`` (a task name, class or class name; default: the
         checkpoint's ``architectures``), exported into ``DIR/onnx/`` on first use and reused while the
         weights are unchanged (see :func:`~albert_model.onnx._export.cached_export`).
+
+        ``directory`` may be a Hugging Face repo id: its snapshot in the standard cache (downloaded when allowed,
+        see :func:`albert_tok.io.resolve_directory`). A snapshot is shared and never written into: its export
+        goes to ``$XDG_CACHE_HOME/albert/onnx/hub/models--OWNER--NAME/<commit>/`` (default ``~/.cache``), keyed
+        by the snapshot's commit, unless ``cache_dir`` says otherwise. ``cache_dir`` here is where the export is
+        kept, as for a directory; the Hugging Face cache read is ``HF_HUB_CACHE``.
 
         Example:
             >>> from albert_model import DEFAULT_MODEL, OnnxAlbertModel
@@ -293,19 +304,38 @@ class OnnxAlbertModel:
             threads: ONNX Runtime intra-op threads, an int from 1 to :data:`MAX_THREADS` (default 2).
             device: None or ``"cpu"`` for the CPU, ``"cuda"``/``"cuda:N"`` for ONNX Runtime's CUDA provider.
                 ``threads`` and ``device`` are checked before anything is exported.
+            revision: with a repo id, the branch, tag or commit to load (None: ``"main"``).
+            token: with a repo id, the token for a private or gated repository (None: ``HF_TOKEN`` or the saved
+                login; False: none).
+            local_files_only: True never downloads (as ``HF_HUB_OFFLINE=1``): a repo id must be in the cache.
+            subfolder: the folder of the repository or directory that holds the checkpoint (``""``: the top).
+            force_download: True downloads a repo id's files again even when they are cached.
 
         Returns:
             The opened model. A head the checkpoint lacks is not refused here: see :attr:`head_missing` and
             :meth:`require_head`.
 
         Raises:
-            FileNotFoundError: ``directory`` does not exist or has no weights.
+            FileNotFoundError: ``directory`` does not exist (and is no repo id) or has no weights.
+            OSError: a repo id not in the cache while downloads are off, not on the hub, or whose download
+                failed; or the cached graph kept being replaced by another process while it was opened.
             ValueError: a bad ``task``, ``quantize``, ``threads`` or ``device``, or a checkpoint that cannot be
                 loaded.
-            ImportError: ``onnx`` or ``onnxruntime`` is not installed.
-            OSError: the cached graph kept being replaced by another process while it was opened.
+            ImportError: ``onnx`` or ``onnxruntime`` is not installed, or ``directory`` is a repo id and
+                huggingface_hub is not.
         """
-        return _open_cached(directory, task, quantize, cache_dir, threads=threads, device=device)
+        _check_threads(threads)  # a bad thread count or device is refused before anything is downloaded
+        _providers(device)
+        source = resolve_directory(
+            directory,
+            what="model",
+            revision=revision,
+            token=token,
+            local_files_only=local_files_only,
+            subfolder=subfolder,
+            force_download=force_download,
+        )
+        return _open_cached(source, task, quantize, cache_dir, threads=threads, device=device)
 
     @property
     def dtype(self) -> torch.dtype:

@@ -21,6 +21,7 @@ from albert_model._devices import unavailable
 from albert_model.checkpoints import DEFAULT_MODEL, FINE_TUNE_HINT, HeadInitializedWarning, MissingHeadError
 from albert_model.modeling import AlbertModel, AlbertPreTrainedModel
 from albert_tok import AlbertTokenizerFast
+from albert_tok.io import resolve_directory
 from albert_tok.rules import pad_batch
 
 __all__ = ["BACKENDS", "Pipeline", "as_batch", "check_positive_int", "check_text", "resolve_device"]
@@ -128,6 +129,15 @@ def as_batch(inputs: Any, name: str = "inputs", item: tuple[type, ...] = (str,))
     raise TypeError(f"{name} must be a {kinds} or a list of them, got {type(inputs).__name__}")
 
 
+def _model_path(source: str | os.PathLike[str], backend: str, hub: dict[str, Any]) -> str:
+    """The local path of ``model=``: a directory or file as it is, a repo id resolved in the Hugging Face cache
+    (downloaded when allowed). With ONNX Runtime a name ending in ``.onnx`` is a file, never an id."""
+    path = os.fspath(source)
+    if backend == "onnxruntime" and path.endswith(".onnx"):
+        return path
+    return resolve_directory(source, what="model", **hub)
+
+
 def _onnx_file_tokenizer(path: str) -> str:
     """The tokenizer directory for an ``.onnx`` file: its own folder, or, for a graph of the export cache
     (``DIR/onnx/<Class>.onnx`` in a checkpoint ``DIR``), that checkpoint. No other folder above the file is
@@ -161,11 +171,14 @@ class Pipeline:
     :func:`~albert_model.pipelines.pipeline` builds one from a task name; the arguments are the same.
 
     Args:
-        model: A checkpoint directory with a trained head for the task (None: :data:`DEFAULT_MODEL`); a model
-            object of the task's class (``tokenizer=`` is then required); or, with ``backend="onnxruntime"``,
-            an ``.onnx`` file or an ``OnnxAlbertModel``.
-        tokenizer: A tokenizer directory or an :class:`AlbertTokenizerFast`; None uses ``model``'s directory
-            (for an ``.onnx`` file, its folder, or the checkpoint above a cache's ``onnx/`` folder).
+        model: A checkpoint directory with a trained head for the task, or a Hugging Face repo id
+            (``"albert/albert-base-v2"``, resolved in the standard cache and downloaded when allowed, see
+            :func:`albert_tok.io.resolve_directory`; None: :data:`DEFAULT_MODEL`); a model object of the task's
+            class (``tokenizer=`` is then required); or, with ``backend="onnxruntime"``, an ``.onnx`` file or an
+            ``OnnxAlbertModel``.
+        tokenizer: A tokenizer directory, a repo id or an :class:`AlbertTokenizerFast`; None uses ``model``'s
+            directory or repo id (for an ``.onnx`` file, its folder, or the checkpoint above a cache's ``onnx/``
+            folder).
         device: Where the model runs: None (a directory is loaded on the CPU, a model object stays where it
             is) or any device :func:`resolve_device` accepts.
         dtype: The dtype to load or cast the torch model to (``torch.bfloat16``); None keeps float32 for a
@@ -177,16 +190,28 @@ class Pipeline:
             runs float32. Not accepted by the torch backend.
         threads: With ``backend="onnxruntime"``, ONNX Runtime's intra-op threads; None is the default of
             :mod:`albert_model.onnx`. Not accepted by the torch backend.
+        torch_dtype: The older name of ``dtype``, as transformers' ``pipeline()`` takes it; give one of the two
+            (both, differing, raise ``ValueError``).
+        revision: With a repo id, the branch, tag or commit to load (None: ``"main"``), for the model and the
+            tokenizer.
+        token: With a repo id, the Hugging Face token for a private or gated repository (None: ``HF_TOKEN`` or
+            the saved login; False: none).
+        cache_dir: With a repo id, the Hugging Face cache to read and download into (None: ``HF_HUB_CACHE``).
+        local_files_only: True never downloads: a repo id must be in the cache (as with ``HF_HUB_OFFLINE=1``).
+        force_download: True downloads a repo id's files again even when they are cached.
         **defaults: Keyword arguments of ``predict`` used by every call unless the call gives them.
 
     Raises:
         ValueError: An unknown ``backend`` or ``device``, a ``batch_size`` below 1, ``quantize``/``threads``
-            with the torch backend, a ``dtype`` other than float32 with ONNX Runtime, a torch model object or
-            an ``.onnx`` file with the wrong backend, or no tokenizer given or found.
+            with the torch backend, ``dtype`` and ``torch_dtype`` that disagree, a ``dtype`` other than float32
+            with ONNX Runtime, a torch model object or an ``.onnx`` file with the wrong backend, or no
+            tokenizer given or found.
         TypeError: ``model`` is of an unsupported type or a model object of another class than the task's,
             or a keyword in ``**defaults`` is not an argument of ``predict``.
         MissingHeadError: The checkpoint or model object has no trained weights for the task's head.
-        FileNotFoundError: The model directory or file does not exist.
+        FileNotFoundError: The model directory or file does not exist (and is no repo id either).
+        OSError: A repo id not in the cache while downloads are off, not on the hub, or whose download failed.
+        ImportError: A repo id without huggingface_hub installed (``pip install "albert[hub]"``).
     """
 
     task: ClassVar[str] = "feature-extraction"
@@ -204,10 +229,31 @@ class Pipeline:
         backend: str = "torch",
         quantize: str | None = None,
         threads: int | None = None,
+        *,
+        torch_dtype: torch.dtype | None = None,
+        revision: str | None = None,
+        token: str | bool | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        local_files_only: bool = False,
+        force_download: bool = False,
         **defaults: Any,
     ) -> None:
         from albert_model.onnx import OnnxAlbertModel
 
+        if torch_dtype is not None:
+            if dtype is not None and dtype != torch_dtype:
+                raise ValueError(
+                    f"dtype={dtype!r} and torch_dtype={torch_dtype!r} disagree; pass one (torch_dtype is the "
+                    f"older name of dtype)"
+                )
+            dtype = torch_dtype
+        hub: dict[str, Any] = {
+            "revision": revision,
+            "token": token,
+            "cache_dir": cache_dir,
+            "local_files_only": local_files_only,
+            "force_download": force_download,
+        }
         self.batch_size = check_positive_int("batch_size", batch_size)
         self.window: int | None = None
         if backend not in BACKENDS:
@@ -249,7 +295,8 @@ class Pipeline:
             )
             self.model = source.to(device=wanted, dtype=dtype).eval()
         elif isinstance(source, (str, os.PathLike)):
-            self.model = self._load(os.fspath(source), backend, wanted, dtype, quantize, threads)
+            path = _model_path(source, backend, hub)
+            self.model = self._load(path, backend, wanted, dtype, quantize, threads)
         else:
             raise TypeError(
                 f"model must be a checkpoint directory, an .onnx file or a model object, got {type(source).__name__}"
@@ -257,10 +304,14 @@ class Pipeline:
         if tokenizer is None:
             if not isinstance(source, (str, os.PathLike)):
                 raise ValueError("pass tokenizer= when model is a model object")
-            path = os.fspath(source)
-            tokenizer = _onnx_file_tokenizer(path) if os.path.isfile(path) else path
+            if os.path.isfile(path):
+                tokenizer = _onnx_file_tokenizer(path)
+            else:  # the model's directory, or its repo id (the cache first: the model's download brought it)
+                tokenizer = path if path == os.fspath(source) else os.fspath(source)
         self.tokenizer = (
-            tokenizer if isinstance(tokenizer, AlbertTokenizerFast) else AlbertTokenizerFast.from_pretrained(tokenizer)
+            tokenizer
+            if isinstance(tokenizer, AlbertTokenizerFast)
+            else AlbertTokenizerFast.from_pretrained(tokenizer, **hub)
         )
         self.device = self.model.device
         # the longest row the model takes: the tokenizer's limit, within the position table
