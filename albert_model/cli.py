@@ -4,19 +4,21 @@
     albert classify TEXT... --model DIR            (a directory fine-tuned for text classification)
     albert tag TEXT... --model DIR [--aggregation simple]   (fine-tuned for token classification)
     albert answer --question Q --context C --model DIR      (fine-tuned for question answering)
-    albert export-onnx DIR [--output OUT] [--task TASK] [--quantize int8]
+    albert export-onnx DIR|REPO_ID [--output OUT] [--task TASK] [--quantize int8]
     albert pretrain --tokenizer DIR --train FILE... --output DIR [--max-tokens N] [--resume]
     albert finetune --task TASK --train FILE... --output DIR [--eval FILE...] [--resume]
     albert tokenize TEXT... [--model DIR]
     albert train-vocab FILE... --output DIR [--vocab-size N]
     albert tokenize-corpus FILE... --out DIR [--max-length 512] [--pair-sentences] [--workers N]
 
-The prediction commands take ``--backend onnxruntime`` (the checkpoint exported once into ``DIR/onnx/``,
-``--quantize int8`` for int8 weights, ``--threads N``) and ``--device``. A model without the command's
-trained task head (the shipped model is a masked language model: it cannot classify, tag or answer) is
-refused: fine-tune one first. The last three are the tokenizer commands of :mod:`albert_tok.cli` and need
-no torch: this module imports torch (through the pipelines) only when a model command runs. Texts come
-from the arguments, from standard input (one per line) when none are given, or from ``--input FILE`` with
+``--model`` and ``--tokenizer`` (and ``export-onnx``'s ``DIR``) take a directory or a Hugging Face repo id
+(``albert/albert-base-v2``, with ``--revision REV``): the standard cache first, a download unless
+``HF_HUB_OFFLINE=1``. The prediction commands take ``--backend onnxruntime`` (the checkpoint exported once
+into ``DIR/onnx/``, ``--quantize int8`` for int8 weights, ``--threads N``) and ``--device``. A model without
+the command's trained task head (the shipped model is a masked language model: it cannot classify, tag or
+answer) is refused: fine-tune one first. The last three are the tokenizer commands of :mod:`albert_tok.cli`
+and need no torch: this module imports torch (through the pipelines) only when a model command runs. Texts
+come from the arguments, from standard input (one per line) when none are given, or from ``--input FILE`` with
 a progress bar. Bad input ends with exit code 2 and one line on standard error.
 """
 
@@ -31,6 +33,7 @@ from typing import Any
 
 from albert_model._tasks import TASK_TABLE
 from albert_tok.cli import ArgumentParser, UsageError, add_commands, emit, read_texts, run, text_batches
+from albert_tok.io import resolve_directory
 
 __all__ = ["MODEL_COMMANDS", "TORCH_INSTALL", "build_parser", "main"]
 
@@ -67,6 +70,7 @@ def _pipeline(ns: argparse.Namespace, task: str, **defaults: Any) -> Any:
             backend=ns.backend,
             quantize=ns.quantize,
             threads=ns.threads,
+            revision=ns.revision,
             **defaults,
         )
     except MissingHeadError:
@@ -134,10 +138,11 @@ def _export_onnx(ns: argparse.Namespace) -> None:
     from albert_model.onnx import OnnxAlbertModel, cached_export, export_onnx
 
     try:
+        source = resolve_directory(ns.dir, what="model", revision=ns.revision)  # a repo id: its cached snapshot
         if ns.output:
-            path = export_onnx(ns.dir, ns.output, task=ns.task, quantize=ns.quantize)
-        else:  # DIR/onnx/<Class>[.int8].onnx, the cache that --backend onnxruntime reads
-            path = cached_export(ns.dir, task=ns.task, quantize=ns.quantize)
+            path = export_onnx(source, ns.output, task=ns.task, quantize=ns.quantize)
+        else:  # DIR/onnx/<Class>[.int8].onnx (a hub snapshot's in the user's cache), which --backend onnxruntime reads
+            path = cached_export(source, task=ns.task, quantize=ns.quantize)
         graph = OnnxAlbertModel.from_onnx(path, threads=1)  # it loads, and says whether its head was trained
     except ImportError as exc:
         raise UsageError(str(exc)) from None
@@ -165,12 +170,15 @@ def _model_args(p: argparse.ArgumentParser, texts: bool = True, needs: str | Non
         else f"the shipped model, which has no {needs} head: pass a directory fine-tuned for {needs}"
     )
     p.add_argument(
-        "--model", help=f"checkpoint directory, or an .onnx file with --backend onnxruntime (default: {default})"
+        "--model",
+        help="checkpoint directory or Hugging Face repo id (albert/albert-base-v2: the cache first, downloaded "
+        f"unless HF_HUB_OFFLINE=1), or an .onnx file with --backend onnxruntime (default: {default})",
     )
     p.add_argument(
         "--tokenizer",
-        help="tokenizer directory (default: --model's, or the checkpoint an .onnx file was exported into)",
+        help="tokenizer directory or repo id (default: --model's, or the checkpoint an .onnx file was exported into)",
     )
+    p.add_argument("--revision", help="with a repo id: the branch, tag or commit to load (default: main)")
     p.add_argument("--json", action="store_true", help="one JSON object per input on standard output")
     p.add_argument("--device", type=_device, help="cpu (default), cuda, cuda:N, or -1 (CPU) / N (cuda:N)")
     p.add_argument(
@@ -254,7 +262,8 @@ def _add_export_onnx(sub: Any) -> None:
         help="export a checkpoint to ONNX (fp32, or int8 weights)",
         description="Write DIR's model as an ONNX graph with dynamic batch and sequence axes and print its path.",
     )
-    p.add_argument("dir", help="checkpoint directory")
+    p.add_argument("dir", help="checkpoint directory or Hugging Face repo id")
+    p.add_argument("--revision", help="with a repo id: the branch, tag or commit to export (default: main)")
     p.add_argument(
         "--output",
         help="the .onnx file to write (default: DIR/onnx/<Class>[.int8].onnx, the cache "

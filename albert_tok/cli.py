@@ -1,6 +1,6 @@
 """The tokenizer commands, which need no torch (also ``python -m albert_tok``):
 
-    albert tokenize TEXT... [--model DIR] [--json] [--input FILE]
+    albert tokenize TEXT... [--model DIR|REPO_ID] [--json] [--input FILE]
     albert train-vocab FILE... --output DIR [--vocab-size N]
     albert tokenize-corpus FILE... --out DIR [--tokenizer DIR] [--max-length 512] [--pair-sentences] [--workers N]
 
@@ -160,6 +160,14 @@ def emit(ns: argparse.Namespace, text: str, result: Any, render: Callable[[str, 
         print(render(text, result))
 
 
+def _tokenizer_dir(name: str | None) -> str:
+    """``--model``/``--tokenizer``: a directory as it is, a Hugging Face repo id as its snapshot in the standard
+    cache (downloaded unless ``HF_HUB_OFFLINE=1``), None as the shipped tokenizer."""
+    from albert_tok.io import resolve_directory
+
+    return default_tokenizer_dir() if name is None else resolve_directory(name, what="tokenizer")
+
+
 def _render_tokens(text: str, result: dict[str, Any]) -> str:
     return " ".join(result["tokens"]) + "\n" + " ".join(map(str, result["input_ids"]))
 
@@ -167,7 +175,7 @@ def _render_tokens(text: str, result: dict[str, Any]) -> str:
 def _tokenize(ns: argparse.Namespace) -> None:
     from albert_tok.data import load_tokenizer
 
-    tok = load_tokenizer(ns.model or default_tokenizer_dir())
+    tok = load_tokenizer(_tokenizer_dir(ns.model))
     texts = read_texts(ns)
     for batch in text_batches(texts, 4096, bool(ns.input)):
         for text, ids in zip(batch, tok(batch)["input_ids"], strict=False):
@@ -190,7 +198,7 @@ def _train_vocab(ns: argparse.Namespace) -> None:
 def _tokenize_corpus(ns: argparse.Namespace) -> None:
     from albert_tok.data import load_tokenizer, tokenize_corpus
 
-    tok = load_tokenizer(ns.tokenizer or default_tokenizer_dir())
+    tok = load_tokenizer(_tokenizer_dir(ns.tokenizer))
     manifest = tokenize_corpus(
         ns.inputs,
         ns.out,
@@ -221,7 +229,11 @@ def add_commands(sub: Any) -> None:
         description="Print the tokens and ids of each text ([CLS] ... [SEP]).",
     )
     p.add_argument("text", nargs="*", help="input texts (default: lines of standard input)")
-    p.add_argument("--model", help="tokenizer or model directory (default: the model shipped with the package)")
+    p.add_argument(
+        "--model",
+        help="tokenizer or model directory, or a Hugging Face repo id such as albert/albert-base-v2 (the cache "
+        "first, downloaded unless HF_HUB_OFFLINE=1; default: the model shipped with the package)",
+    )
     p.add_argument("--input", help="read one text per line from FILE (shows a progress bar)")
     p.add_argument("--json", action="store_true", help="one JSON object per input on standard output")
     p.set_defaults(run=_tokenize)
@@ -245,7 +257,7 @@ def add_commands(sub: Any) -> None:
     )
     p.add_argument("inputs", nargs="+", help="UTF-8 text files, one text per line; - for standard input")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--tokenizer", help="tokenizer directory (default: the shipped model's)")
+    p.add_argument("--tokenizer", help="tokenizer directory or Hugging Face repo id (default: the shipped model's)")
     p.add_argument("--max-length", type=int, default=512)
     p.add_argument("--pair-sentences", action="store_true", help="encode consecutive lines as [CLS] A [SEP] B [SEP]")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: min(2, CPUs))")
