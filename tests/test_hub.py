@@ -595,3 +595,20 @@ def test_loading_a_directory_never_imports_huggingface_hub():
         "assert 'huggingface_hub' not in sys.modules, 'huggingface_hub was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_an_id_resolves_in_a_fresh_interpreter(tmp_path):
+    """huggingface_hub hands out its submodules lazily: nothing may rely on another import having loaded one."""
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "from albert_tok.io import resolve_directory\n"
+        "try:\n"
+        "    resolve_directory('albert/albert-base-v2', cache_dir=sys.argv[1], local_files_only=True)\n"
+        "except OSError as error:\n"
+        "    assert 'is not in the Hugging Face cache' in str(error), error\n"
+        "else:\n"
+        "    raise SystemExit('no error')\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "empty")], check=True, timeout=120)

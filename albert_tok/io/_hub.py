@@ -127,17 +127,21 @@ def hub_snapshot(directory: str | os.PathLike[str]) -> tuple[str, str, str] | No
     return None
 
 
-def _import_hub() -> Any:
+def _import_hub() -> tuple[Any, Any]:
+    """huggingface_hub and its ``constants`` module (a submodule its lazy ``__init__`` does not hand out as an
+    attribute until something imports it)."""
     try:
         import huggingface_hub
+
+        constants = importlib.import_module("huggingface_hub.constants")
     except ImportError as exc:
         raise ImportError(
             f"loading by Hugging Face repo id needs huggingface_hub: {HUB_INSTALL} (or pass a local directory)"
         ) from exc
-    return huggingface_hub
+    return huggingface_hub, constants
 
 
-def _offline_reason(hub: Any, local_files_only: bool) -> str | None:
+def _offline_reason(constants: Any, local_files_only: bool) -> str | None:
     """Why downloads are off, or None when they are allowed. The environment is read now as well as at
     huggingface_hub's import, so ``HF_HUB_OFFLINE=1`` set later is honoured too."""
     if local_files_only:
@@ -145,7 +149,7 @@ def _offline_reason(hub: Any, local_files_only: bool) -> str | None:
     for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
         if os.environ.get(name, "").strip().upper() in _TRUE:
             return f"{name}={os.environ[name]}"
-    if getattr(hub.constants, "HF_HUB_OFFLINE", False):
+    if getattr(constants, "HF_HUB_OFFLINE", False):
         return "HF_HUB_OFFLINE is set"
     return None
 
@@ -356,17 +360,17 @@ def _resolve_id(
     subfolder: str,
     force_download: bool,
 ) -> str:
-    hub = _import_hub()
+    hub, constants = _import_hub()
     if revision is not None and not isinstance(revision, str):
         raise TypeError(f"revision must be a str (a branch, tag or commit), got {type(revision).__name__}")
     repo = _Repo(
         name=name,
         repo_id=LEGACY_IDS.get(name, name),
         revision=revision,
-        cache=os.fspath(cache_dir) if cache_dir is not None else str(hub.constants.HF_HUB_CACHE),
-        endpoint=str(getattr(hub.constants, "ENDPOINT", "the hub")),
+        cache=os.fspath(cache_dir) if cache_dir is not None else str(constants.HF_HUB_CACHE),
+        endpoint=str(getattr(constants, "ENDPOINT", "the hub")),
     )
-    offline = _offline_reason(hub, local_files_only)
+    offline = _offline_reason(constants, local_files_only)
     if force_download and offline:
         raise ValueError(f"force_download=True needs the network, but downloads are off ({offline})")
     if not force_download:
