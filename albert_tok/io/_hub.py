@@ -181,7 +181,7 @@ def _cached_snapshot(cache: str, repo_id: str, revision: str) -> str | None:
         try:
             with open(ref, encoding="utf-8") as fh:
                 commit = fh.read(100).strip()
-        except (OSError, UnicodeDecodeError):
+        except (OSError, ValueError):  # absent, unreadable, not UTF-8, or a NUL in the revision
             return None
         if not _COMMIT.match(commit):
             return None
