@@ -581,13 +581,13 @@ def test_bad_input_stops_before_training(tmp_path, tiny_model):
 _KILL = """
 import os, signal, sys
 sys.path.insert(0, {root!r})
-import albert_model.training._finetune as F
-original = F.save_training_state
+import albert_model.training._finetune as F, albert_model.training._loop as L
+original = L.save_training_state
 def save(*a, **k):
     original(*a, **k)
     if a[3]["step"] == {at}:
         os.kill(os.getpid(), signal.SIGKILL)
-F.save_training_state = save
+L.save_training_state = save
 F.finetune(F.FinetuneArgs(**{kwargs!r}))
 """
 

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 import albert_model as A
 import albert_model.training._pretrain as P
-from albert_model.training._common import linear_schedule, no_decay, parameter_groups
+from albert_model.training._common import no_decay, parameter_groups
+from albert_model.training._loop import linear_schedule
 from albert_model.training._pretraining_data import PretrainingCollator, make_examples
 from albert_tok import AlbertTokenizerFast
 
@@ -86,12 +87,12 @@ def test_killed_run_resumes_to_the_same_result(corpus, tmp_path):
     out = tmp_path / "killed"
     code = (
         f"import sys, os; sys.path.insert(0, {str(ROOT)!r})\n"
-        "import albert_model.training._pretrain as P, albert_model.training._common as T\n"
-        "orig = T.save_training_state\n"
+        "import albert_model.training._pretrain as P, albert_model.training._loop as L\n"
+        "orig = L.save_training_state\n"
         "def save(*a, **k):\n"
         "    orig(*a, **k)\n"
         "    if a[3]['step'] == 10: os._exit(9)\n"
-        "P.save_training_state = save\n"
+        "L.save_training_state = save\n"
         f"P.pretrain(P.PretrainArgs(**{_args(corpus, out, steps=20, eval_every=0).__dict__!r}))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)

@@ -27,11 +27,10 @@ import dataclasses
 import json
 import math
 import os
-import platform
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +44,6 @@ from albert_model.checkpoints import (
     CardFacts,
     HeadInitializedWarning,
     SourceFile,
-    card_contents,
     command_line,
     dataset_ids,
     hub_metric_ids,
@@ -54,28 +52,26 @@ from albert_model.checkpoints import (
 )
 from albert_model.modeling import AlbertPreTrainedModel
 from albert_model.training import _finetune_data as D
-from albert_model.training._common import (
-    CHECKPOINT_DIR,
-    MAX_SEED,
-    MAX_STEPS,
-    Progress,
-    check_device,
-    check_fingerprint,
-    check_loss,
-    linear_schedule,
-    load_training_state,
-    parameter_groups,
-    prepare_output,
-    resume_state,
-    run_fingerprint,
-    save_training_state,
-)
+from albert_model.training._common import MAX_SEED, MAX_STEPS, check_device, prepare_output
 from albert_model.training._flags import add_dataclass_flags, check_float, check_int, flag, from_namespace, help_text
+from albert_model.training._loop import (
+    PRECISIONS,
+    Run,
+    Step,
+    TrainState,
+    check_precision,
+    make_optimizer,
+    publish,
+    resume_state,
+    run_facts,
+    run_fingerprint,
+    train_files,
+    train_loop,
+)
 from albert_model.training._metrics import classification_metrics, entity_metrics, regression_metrics, squad_metrics
 from albert_tok import AlbertTokenizerFast
 from albert_tok.api import MODEL_INPUT_NAMES
 from albert_tok.io import regular_file
-from albert_tok.io.atomic import write_directory
 from albert_tok.rules import pad_batch
 
 __all__ = [
@@ -98,7 +94,6 @@ TASKS: dict[str, type[AlbertPreTrainedModel]] = {row.name: row.load_model_class(
 """``--task`` values and the head each one trains: the rows of :data:`albert_model._tasks.TASK_TABLE` marked
 ``finetune``, under their canonical names only."""
 
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
 MAX_EPOCHS = 1_000_000
 """The most ``--epochs`` a run may be given (the steps they come to must also be at most
 :data:`albert_model.training._common.MAX_STEPS`)."""
@@ -227,8 +222,7 @@ class FinetuneArgs:
                 f"--problem-type must be one of {D.PROBLEM_TYPES} (text-classification only), got "
                 f"{self.problem_type!r} for task {self.task!r}"
             )
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"--precision must be one of {sorted(PRECISIONS)}, got {self.precision!r}")
+        check_precision(self.precision)
         for name in ("batch_size", "eval_batch_size", "log_every", "checkpoint_every", "max_answer_length", "n_best"):
             check_int(getattr(self, name), name, 1)
         if self.steps is not None:
@@ -502,14 +496,14 @@ def evaluate(
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    autocast = PRECISIONS[precision]
+    chosen = PRECISIONS[precision]
     outputs: list[Any] = []
     loss_sum = 0.0
     features = eval_set.features
     for i in range(0, len(features), batch_size):
         chunk = features[i : i + batch_size]
         batch = {k: v.to(device) for k, v in collate(chunk, pad_id).items()}
-        with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
+        with chosen.autocast(device.type):
             out = model(**batch)
         loss_sum += float(out["loss"]) * len(chunk)
         if eval_set.task == "question-answering":
@@ -574,7 +568,7 @@ def _total_steps(args: FinetuneArgs, size: int) -> int:
 _RESUME_SETTINGS = ("task", "text_column", "text_pair_column", "label_column", "doc_stride", "batch_size", "seed")
 """Arguments that decide the data stream: a checkpoint resumes only with the values it was made with (with
 ``--max-seq-length``, the train files, the tokenizer's vocabulary and the model config, labels included;
-:func:`albert_model.training._common.run_fingerprint`)."""
+:func:`albert_model.training._loop.run_fingerprint`)."""
 
 
 def _fingerprint(prepared: Prepared, args: FinetuneArgs) -> dict[str, Any]:
@@ -588,21 +582,73 @@ def _fingerprint(prepared: Prepared, args: FinetuneArgs) -> dict[str, Any]:
     )
 
 
-def _new_state(total: int, fingerprint: dict[str, Any]) -> dict[str, Any]:
-    """The loop state of a run that starts now (also what a checkpoint's state is checked against)."""
-    return {
-        "step": 0,
-        "epoch": 0,
-        "position": 0,
-        "window": [],
-        "history": [],
-        "evals": [],
-        "total_steps": total,
-        "train_seconds": 0.0,
-        "cpu_seconds": 0.0,
-        "wall_seconds": 0.0,
-        "fingerprint": fingerprint,
-    }
+def _counts(total: int) -> dict[str, Any]:
+    """What a fine-tuning run keeps besides the loop state: its step budget and the CPU seconds it used."""
+    return {"total_steps": total, "cpu_seconds": 0.0}
+
+
+class _Finetuning(Run):
+    """Fine-tuning as the loop sees it: epochs of the features in a seeded order, a budget of steps, the
+    ``--eval`` files scored."""
+
+    point_at_budget_end = True
+
+    def __init__(self, args: FinetuneArgs, prepared: Prepared, total: int) -> None:
+        self.args, self.prepared, self.total = args, prepared, total
+        self.name = f"finetune {args.task}"
+        self.pad_id = prepared.tokenizer.pad_token_id
+
+    def progress(self, state: TrainState) -> float:
+        return state.step / self.total
+
+    def meter(self, state: TrainState) -> tuple[str, float, float]:
+        return "step", self.total, state.step
+
+    def batches(self, state: TrainState) -> Iterator[dict[str, torch.Tensor]]:
+        order = epoch_order(len(self.prepared.features), self.args.seed, state.epoch)
+        return self._epoch(state, order)
+
+    def _epoch(self, state: TrainState, order: np.ndarray) -> Iterator[dict[str, torch.Tensor]]:
+        features = self.prepared.features
+        while state.position < len(features):
+            picked = order[state.position : state.position + self.args.batch_size]
+            yield collate([features[j] for j in picked], self.pad_id)
+
+    def epoch_finished(self, state: TrainState) -> bool:
+        return state.position >= len(self.prepared.features)
+
+    def loss(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return model(**batch)["loss"]
+
+    def count(self, state: TrainState, step: Step) -> None:
+        state.extra["cpu_seconds"] = state.extra["cpu_seconds"] + step.cpu_seconds  # CPU time of this process
+
+    def loss_point(self, state: TrainState, loss: float, lr: float, rates: Mapping[str, float]) -> dict[str, Any]:
+        return {
+            "step": state.step,
+            "epoch": state.epoch,
+            "loss": loss,
+            "lr": lr,
+            "train_seconds": state.train_seconds,
+            "cpu_seconds": state.extra["cpu_seconds"],
+        }
+
+    def evaluate(self, state: TrainState) -> str | None:
+        args, eval_set = self.args, self.prepared.eval_set
+        if eval_set is None:
+            return None
+        m = evaluate(
+            state.model,
+            eval_set,
+            self.pad_id,
+            args.eval_batch_size,
+            args.precision,
+            args.n_best,
+            args.max_answer_length,
+        )
+        state.evals.append({"step": state.step, **{k: v for k, v in m.items() if k != "per_type"}})
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in m.items() if isinstance(v, float))
+        return f"step {state.step}: {shown}"
 
 
 def train(prepared: Prepared, args: FinetuneArgs) -> dict[str, Any]:
@@ -626,129 +672,45 @@ def train(prepared: Prepared, args: FinetuneArgs) -> dict[str, Any]:
     out = prepare_output(args.output, "albert finetune")
     device = args.torch_device
     model, tokenizer, features = prepared.model.to(device), prepared.tokenizer, prepared.features
-    pad_id = tokenizer.pad_token_id
-    optimizer = torch.optim.AdamW(parameter_groups(model, args.weight_decay), lr=args.learning_rate)
+    optimizer = make_optimizer(model, args.learning_rate, args.weight_decay)
     total = _total_steps(args, len(features))
-    state = _new_state(total, _fingerprint(prepared, args))
+    state = TrainState(
+        model,
+        optimizer,
+        PRECISIONS[args.precision],
+        device,
+        out,
+        fingerprint=_fingerprint(prepared, args),
+        extra=_counts(total),
+    )
     # transformers' Trainer seeds after the model is built: the dropout stream starts from the seed
     torch.manual_seed(args.seed)
-    ckpt = out / CHECKPOINT_DIR
     if args.resume:
-        check_fingerprint(resume_state(out, state)["fingerprint"], state["fingerprint"], ckpt)
-        state = load_training_state(ckpt, model, optimizer, state)
-        if state["total_steps"] != total:
+        state.resume()
+        if state.extra["total_steps"] != total:
             print(
                 f"albert finetune: resuming with {total} steps (the checkpoint was made for "
-                f"{state['total_steps']}); the schedule follows the new count",
+                f"{state.extra['total_steps']}); the schedule follows the new count",
                 file=sys.stderr,
             )
-            state["total_steps"] = total
-    bar = Progress(total, state["step"], "step", args.progress, f"finetune {args.task}")
-    run_started, run_wall = time.monotonic(), state["wall_seconds"]
-    autocast = PRECISIONS[args.precision]
-    device_type = torch.device(device).type
-
-    def checkpoint() -> None:
-        state["wall_seconds"] = run_wall + time.monotonic() - run_started
-        state["args"] = dataclasses.asdict(args)
-        save_training_state(ckpt, model, optimizer, state)
-
-    def periodic_eval() -> None:
-        if prepared.eval_set is None:
-            return
-        m = evaluate(
-            model, prepared.eval_set, pad_id, args.eval_batch_size, args.precision, args.n_best, args.max_answer_length
-        )
-        state["evals"].append({"step": state["step"], **{k: v for k, v in m.items() if k != "per_type"}})
-        shown = ", ".join(f"{k} {v:.4g}" for k, v in m.items() if isinstance(v, float))
-        bar.write(f"step {state['step']}: {shown}")
-
-    model.train()
-    while state["step"] < total:
-        order = epoch_order(len(features), args.seed, state["epoch"])
-        tick, cpu_tick = time.monotonic(), time.process_time()
-        while state["position"] < len(features) and state["step"] < total:
-            picked = order[state["position"] : state["position"] + args.batch_size]
-            cpu_batch = collate([features[j] for j in picked], pad_id)
-            batch = {k: v.to(device, non_blocking=True) for k, v in cpu_batch.items()}
-            lr = args.learning_rate * linear_schedule(state["step"] / total, args.warmup_fraction)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            with torch.autocast(device_type, dtype=autocast, enabled=autocast is not None):
-                result = model(**batch)
-            optimizer.zero_grad(set_to_none=True)
-            result["loss"].backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
-            optimizer.step()
-            loss = float(result["loss"].detach())
-            check_loss(loss, state["step"] + 1, args.learning_rate, cpu_batch.get("labels"))
-            now, cpu_now = time.monotonic(), time.process_time()
-            state["train_seconds"] += now - tick
-            state["cpu_seconds"] = state.get("cpu_seconds", 0.0) + cpu_now - cpu_tick  # CPU time of this process
-            state["step"] += 1
-            state["position"] += len(picked)
-            state["window"].append(loss)
-            bar.update(state["step"], int(cpu_batch["attention_mask"].sum()), loss=loss, lr=lr)
-            if state["step"] % args.log_every == 0 or state["step"] == total:
-                state["history"].append(
-                    {
-                        "step": state["step"],
-                        "epoch": state["epoch"],
-                        "loss": float(np.mean(state["window"])),
-                        "lr": lr,
-                        "train_seconds": state["train_seconds"],
-                        "cpu_seconds": state["cpu_seconds"],
-                    }
-                )
-                state["window"] = []
-            if args.eval_every and state["step"] % args.eval_every == 0:
-                periodic_eval()
-            if state["step"] % args.checkpoint_every == 0:
-                checkpoint()
-            tick, cpu_tick = time.monotonic(), time.process_time()  # evaluation and checkpoints are not training
-        if state["position"] >= len(features):
-            state["epoch"], state["position"] = state["epoch"] + 1, 0
-    if prepared.eval_set is not None and (not state["evals"] or state["evals"][-1]["step"] != state["step"]):
-        periodic_eval()
-    checkpoint()
-    bar.close()
-    last = state["evals"][-1] if state["evals"] else {}
+            state.extra["total_steps"] = total
+    train_loop(state, _Finetuning(args, prepared, total))
+    last = state.evals[-1] if state.evals else {}
     metrics: dict[str, Any] = {f"eval_{k}": v for k, v in last.items() if k != "step"}  # transformers' naming
     metrics.update(
         {
-            "steps": state["step"],
-            "epochs": state["step"] * args.batch_size / len(features),
+            "steps": state.step,
+            "epochs": state.step * args.batch_size / len(features),
             "train_examples": len(features),
-            "final_loss": state["history"][-1]["loss"],
-            "train_seconds": state["train_seconds"],
-            "wall_seconds": state["wall_seconds"],
-            "wall_seconds_this_run": time.time() - started,
-            "precision": args.precision,
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores, {device}"
-            + (f" ({torch.cuda.get_device_name()})" if device_type == "cuda" else ""),
-            "torch": torch.__version__,
+            "final_loss": state.history[-1]["loss"],
+            "train_seconds": state.train_seconds,
+            "wall_seconds": state.wall_seconds,
+            **run_facts(state, started),
         }
     )
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    files = [
-        SourceFile(f["file"], f["sha256"], os.path.getsize(path), "train")
-        for f, path in zip(state["fingerprint"]["train"], args.train, strict=True)
-    ] + [SourceFile.of(path, "eval") for path in args.eval]
-    record = {
-        "args": dataclasses.asdict(args),
-        "metrics": metrics,
-        "history": state["history"],
-        "evals": state["evals"],
-        "data": [dataclasses.asdict(f) for f in files],
-    }
-    # training.json and the card it is the facts of are published together, in one save
-    write_directory(
-        out,
-        {
-            "training.json": (json.dumps(record, indent=1) + "\n").encode("utf-8"),
-            **card_contents(_card_facts(args, model.config, record, files, out.name)),
-        },
+    files = train_files(state, args.train) + [SourceFile.of(path, "eval") for path in args.eval]
+    publish(
+        state, tokenizer, args, metrics, files, lambda record: _card_facts(args, model.config, record, files, out.name)
     )
     return metrics
 
@@ -851,7 +813,7 @@ def finetune(args: FinetuneArgs) -> dict[str, Any]:
         NotADirectoryError: ``OUTPUT`` exists and is not a directory.
     """
     if args.resume:
-        resume_state(os.path.realpath(args.output), _new_state(0, {}))
+        resume_state(os.path.realpath(args.output), TrainState.template(**_counts(0)))
     return train(prepare(args), args)
 
 

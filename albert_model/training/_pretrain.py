@@ -24,13 +24,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
-import platform
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -39,7 +37,6 @@ from albert_model._config import AlbertConfig
 from albert_model.checkpoints import (
     CardFacts,
     SourceFile,
-    card_contents,
     command_line,
     dataset_ids,
     hub_metric_ids,
@@ -47,26 +44,25 @@ from albert_model.checkpoints import (
     origin_of,
 )
 from albert_model.modeling import AlbertForPreTraining
-from albert_model.training._common import (
-    CHECKPOINT_DIR,
-    MAX_SEED,
-    MAX_STEPS,
-    Progress,
-    check_device,
-    check_fingerprint,
-    check_loss,
-    linear_schedule,
-    load_training_state,
-    parameter_groups,
-    prepare_output,
-    resume_state,
-    run_fingerprint,
-    save_training_state,
-)
+from albert_model.training._common import CHECKPOINT_DIR, MAX_SEED, MAX_STEPS, check_device, prepare_output
 from albert_model.training._flags import add_dataclass_flags, check_float, check_int, from_namespace, help_text
+from albert_model.training._loop import (
+    PRECISIONS,
+    Run,
+    Step,
+    TrainState,
+    check_fingerprint,
+    check_precision,
+    make_optimizer,
+    publish,
+    resume_state,
+    run_facts,
+    run_fingerprint,
+    train_files,
+    train_loop,
+)
 from albert_model.training._pretraining_data import Example, PretrainingCollator, load_corpus, make_examples
 from albert_tok import AlbertTokenizerFast
-from albert_tok.io.atomic import write_directory
 
 __all__ = [
     "EVAL_SEED",
@@ -78,16 +74,13 @@ __all__ = [
     "pretrain",
 ]
 
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
-"""``--precision`` values and the autocast dtype each one trains under."""
-
 EVAL_SEED = 12345
 """Seed of the held-out masking: every evaluation masks the same positions, so the numbers compare."""
 
 _RESUME_SETTINGS = ("max_seq_length", "batch_size", "seed", "heldout_fraction", "mlm_probability", "max_ngram")
 """Arguments that decide the data stream: a checkpoint resumes only with the values it was made with (with
 the train files, the tokenizer's vocabulary and the model config;
-:func:`albert_model.training._common.run_fingerprint`)."""
+:func:`albert_model.training._loop.run_fingerprint`)."""
 
 
 @dataclass
@@ -214,8 +207,7 @@ class PretrainArgs:
             check_float(self.max_minutes, "max_minutes", 0.0, low_open=True)
         if self.steps is None and self.max_tokens is None and self.max_minutes is None:
             self.steps = 1000
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"--precision must be one of {sorted(PRECISIONS)}, got {self.precision!r}")
+        check_precision(self.precision)
         check_int(self.workers, "workers", 0)
         if isinstance(self.train, str) or not isinstance(self.train, list) or not self.train:
             raise ValueError(f"--train must be a non-empty list of text files, got {self.train!r}")
@@ -401,23 +393,9 @@ def pretrain(args: PretrainArgs) -> dict[str, Any]:
     started = time.time()
     torch.manual_seed(args.seed)
     out = prepare_output(args.output, "albert pretrain")
-    ckpt = out / CHECKPOINT_DIR
     budget = {"steps": args.steps, "max_tokens": args.max_tokens, "max_minutes": args.max_minutes}
-    state: dict[str, Any] = {
-        "step": 0,
-        "tokens": 0,
-        "epoch": 0,
-        "position": 0,
-        "window": [],
-        "history": [],
-        "evals": [],
-        "budget": budget,
-        "wall_seconds": 0.0,
-        "train_seconds": 0.0,
-        "fingerprint": {},
-    }
-    if args.resume:
-        saved = resume_state(out, state)  # before the corpus is read: a missing or corrupt checkpoint is named now
+    if args.resume:  # before the corpus is read: a missing or corrupt checkpoint is named now
+        saved = resume_state(out, TrainState.template(tokens=0, budget=budget))
     tokenizer = AlbertTokenizerFast.from_pretrained(args.tokenizer)
     config = AlbertConfig(
         **{
@@ -427,170 +405,138 @@ def pretrain(args: PretrainArgs) -> dict[str, Any]:
             "pad_token_id": tokenizer.pad_token_id,
         }
     )
-    state["fingerprint"] = run_fingerprint(
+    fingerprint = run_fingerprint(
         args.train, tokenizer, config.to_dict(), **{name: getattr(args, name) for name in _RESUME_SETTINGS}
     )
     if args.resume:
-        check_fingerprint(saved["fingerprint"], state["fingerprint"], ckpt)
+        check_fingerprint(saved["fingerprint"], fingerprint, out / CHECKPOINT_DIR)
     corpus = load_corpus(tokenizer, args.train, args.heldout_fraction, workers=max(1, args.workers))
     held = make_examples(corpus.heldout, args.max_seq_length, np.random.default_rng([args.seed, 0, 2]))
     model = AlbertForPreTraining(config).to(args.device)
     collator = PretrainingCollator.for_tokenizer(
         tokenizer, mlm_probability=args.mlm_probability, max_ngram=args.max_ngram, seed=args.seed
     )
-    optimizer = torch.optim.AdamW(parameter_groups(model, args.weight_decay), lr=args.learning_rate)
+    optimizer = make_optimizer(model, args.learning_rate, args.weight_decay)
+    state = TrainState(
+        model,
+        optimizer,
+        PRECISIONS[args.precision],
+        args.device,
+        out,
+        fingerprint=fingerprint,
+        extra={"tokens": 0, "budget": budget},
+    )
     if args.resume:
-        state = load_training_state(ckpt, model, optimizer, state)
-        if {k: state["budget"].get(k) for k in budget} != budget:
+        state.resume()
+        if {k: state.extra["budget"].get(k) for k in budget} != budget:
             print(
                 f"albert pretrain: resuming with budget {budget} (the checkpoint was made for "
-                f"{state['budget']}); the schedule follows the new budget",
+                f"{state.extra['budget']}); the schedule follows the new budget",
                 file=sys.stderr,
             )
-            state["budget"] = budget
-    if args.max_tokens:
-        unit, total, done = "tok", float(args.max_tokens), (lambda: float(state["tokens"]))
-    elif args.steps:
-        unit, total, done = "step", float(args.steps), (lambda: float(state["step"]))
-    else:
-        unit, total, done = "s", 60.0 * float(args.max_minutes or 0), (lambda: float(state["train_seconds"]))
-    bar = Progress(total, done(), unit, args.progress, "pretrain")
-    run_started, run_wall = time.monotonic(), state["wall_seconds"]
-    window: list[float] = state["window"]  # the losses since the last loss-curve point, kept by checkpoints
-    autocast = PRECISIONS[args.precision]
-    device_type = torch.device(args.device).type
+            state.extra["budget"] = budget
+    run = _Pretraining(args, tokenizer, corpus.train, held, collator)
+    train_loop(state, run)
+    with state.precision.autocast(state.device_type):
+        metrics: dict[str, Any] = dict(evaluate(model, _eval_collator(tokenizer, args), held)) if held else {}
+    metrics.update(
+        {
+            "steps": state.step,
+            "tokens_seen": state.extra["tokens"],
+            "epochs": state.epoch,
+            "train_tokens": corpus.train_tokens,
+            "heldout_tokens": corpus.heldout_tokens,
+            "heldout_examples": len(held),
+            "final_loss": state.history[-1]["loss"] if state.history else None,
+            "wall_seconds": state.wall_seconds,
+            "train_seconds": state.train_seconds,
+            **run_facts(state, started),
+        }
+    )
+    parameters = sum(p.numel() for p in model.parameters())
+    files = train_files(state, args.train)
+    publish(
+        state,
+        tokenizer,
+        args,
+        metrics,
+        files,
+        lambda record: _card_facts(args, config, record, files, out.name, parameters),
+    )
+    return metrics
 
-    def checkpoint() -> None:
-        state["wall_seconds"] = run_wall + time.monotonic() - run_started
-        state["args"] = dataclasses.asdict(args)
-        save_training_state(ckpt, model, optimizer, state)
 
-    def held_out_eval() -> None:
-        sample = held[: args.eval_examples]
+class _Pretraining(Run):
+    """Pretraining as the loop sees it: epochs of sentence-order pairs with n-gram masks, a budget of steps,
+    tokens or minutes, held-out evaluations."""
+
+    name = "pretrain"
+
+    def __init__(
+        self,
+        args: PretrainArgs,
+        tokenizer: Any,
+        documents: list[Any],
+        held: list[Example],
+        collator: PretrainingCollator,
+    ) -> None:
+        self.args, self.tokenizer, self.documents, self.held, self.collator = (
+            args,
+            tokenizer,
+            documents,
+            held,
+            collator,
+        )
+
+    def progress(self, state: TrainState) -> float:
+        return self.args.progress_of(state.step, state.extra["tokens"], state.train_seconds)
+
+    def meter(self, state: TrainState) -> tuple[str, float, float]:
+        if self.args.max_tokens:
+            return "tok", float(self.args.max_tokens), float(state.extra["tokens"])
+        if self.args.steps:
+            return "step", float(self.args.steps), float(state.step)
+        return "s", 60.0 * float(self.args.max_minutes or 0), float(state.train_seconds)
+
+    def batches(self, state: TrainState) -> torch.utils.data.DataLoader:
+        examples, order = _epoch(self.documents, self.args, state.epoch)
+        dataset = _EpochBatches(examples, order, state.position, self.args, state.epoch, self.collator)
+        return _batches(dataset, self.args.workers)
+
+    def loss(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return model(**batch, masked_positions=batch["labels"] != -100).loss
+
+    def count(self, state: TrainState, step: Step) -> None:
+        state.extra["tokens"] += step.tokens
+
+    def loss_point(self, state: TrainState, loss: float, lr: float, rates: Mapping[str, float]) -> dict[str, Any]:
+        return {
+            "step": state.step,
+            "tokens": state.extra["tokens"],
+            "loss": loss,
+            "lr": lr,
+            "tokens_per_second": rates["tokens_per_second"],
+        }
+
+    def closing_point(self, state: TrainState, loss: float) -> dict[str, Any]:
+        return self.loss_point(state, loss, 0.0, {"tokens_per_second": 0.0})
+
+    def evaluate(self, state: TrainState) -> str | None:
+        sample = self.held[: self.args.eval_examples]
         if not sample:
-            return
-        with torch.autocast(device_type, dtype=autocast, enabled=autocast is not None):
-            m = evaluate(model, _eval_collator(tokenizer, args), sample)
-        state["evals"].append(
+            return None
+        with state.precision.autocast(state.device_type):
+            m = evaluate(cast(AlbertForPreTraining, state.model), _eval_collator(self.tokenizer, self.args), sample)
+        state.evals.append(
             {
-                "step": state["step"],
-                "tokens": state["tokens"],
+                "step": state.step,
+                "tokens": state.extra["tokens"],
                 "loss": m["loss"],
                 "top1_accuracy": m["top1_accuracy"],
                 "top5_accuracy": m["top5_accuracy"],
             }
         )
-        bar.write(f"step {state['step']}: held-out loss {m['loss']:.4f}, masked top-1 {m['top1_accuracy']:.1%}")
-
-    def progress() -> float:
-        return args.progress_of(state["step"], state["tokens"], state["train_seconds"])
-
-    model.train()
-    while progress() < 1.0:
-        examples, order = _epoch(corpus.train, args, state["epoch"])
-        dataset = _EpochBatches(examples, order, state["position"], args, state["epoch"], collator)
-        tick = time.monotonic()
-        for cpu_batch in _batches(dataset, args.workers):
-            batch = {k: v.to(args.device, non_blocking=True) for k, v in cpu_batch.items()}
-            lr = args.learning_rate * linear_schedule(progress(), args.warmup_fraction)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            with torch.autocast(device_type, dtype=autocast, enabled=autocast is not None):
-                result = model(**batch, masked_positions=batch["labels"] != -100)
-            optimizer.zero_grad(set_to_none=True)
-            result.loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), args.max_grad_norm)
-            optimizer.step()
-            loss = float(result.loss.detach())
-            check_loss(loss, state["step"] + 1, args.learning_rate)
-            tokens = int(cpu_batch["attention_mask"].sum())
-            now = time.monotonic()
-            state["train_seconds"] += now - tick
-            tick = now
-            state["step"] += 1
-            state["tokens"] += tokens
-            state["position"] += args.batch_size
-            window.append(loss)
-            rates = bar.update(done(), tokens, loss=loss, lr=lr)
-            if state["step"] % args.log_every == 0:
-                state["history"].append(
-                    {
-                        "step": state["step"],
-                        "tokens": state["tokens"],
-                        "loss": float(np.mean(window)),
-                        "lr": lr,
-                        "tokens_per_second": rates["tokens_per_second"],
-                    }
-                )
-                window.clear()
-            if args.eval_every and state["step"] % args.eval_every == 0:
-                held_out_eval()
-            if state["step"] % args.checkpoint_every == 0:
-                checkpoint()
-            tick = time.monotonic()  # evaluation and checkpoints are not training time
-            if progress() >= 1.0:
-                break
-        else:
-            state["epoch"], state["position"] = state["epoch"] + 1, 0
-    if window:
-        state["history"].append(
-            {
-                "step": state["step"],
-                "tokens": state["tokens"],
-                "loss": float(np.mean(window)),
-                "lr": 0.0,
-                "tokens_per_second": 0.0,
-            }
-        )
-        window.clear()  # in the history now: a run that extends this one starts a new point
-    if not state["evals"] or state["evals"][-1]["step"] != state["step"]:
-        held_out_eval()
-    checkpoint()
-    bar.close()
-    with torch.autocast(device_type, dtype=autocast, enabled=autocast is not None):
-        metrics: dict[str, Any] = dict(evaluate(model, _eval_collator(tokenizer, args), held)) if held else {}
-    metrics.update(
-        {
-            "steps": state["step"],
-            "tokens_seen": state["tokens"],
-            "epochs": state["epoch"],
-            "train_tokens": corpus.train_tokens,
-            "heldout_tokens": corpus.heldout_tokens,
-            "heldout_examples": len(held),
-            "final_loss": state["history"][-1]["loss"] if state["history"] else None,
-            "wall_seconds": state["wall_seconds"],
-            "train_seconds": state["train_seconds"],
-            "wall_seconds_this_run": time.time() - started,
-            "precision": args.precision,
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores, {args.device}"
-            + (f" ({torch.cuda.get_device_name()})" if device_type == "cuda" else ""),
-            "torch": torch.__version__,
-        }
-    )
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    files = [
-        SourceFile(f["file"], f["sha256"], os.path.getsize(path), "train")
-        for f, path in zip(state["fingerprint"]["train"], args.train, strict=True)
-    ]
-    record = {
-        "args": dataclasses.asdict(args),
-        "metrics": metrics,
-        "history": state["history"],
-        "evals": state["evals"],
-        "data": [dataclasses.asdict(f) for f in files],
-    }
-    # training.json and the card it is the facts of are published together, in one save
-    write_directory(
-        out,
-        {
-            "training.json": (json.dumps(record, indent=1) + "\n").encode("utf-8"),
-            **card_contents(
-                _card_facts(args, config, record, files, out.name, sum(p.numel() for p in model.parameters()))
-            ),
-        },
-    )
-    return metrics
+        return f"step {state.step}: held-out loss {m['loss']:.4f}, masked top-1 {m['top1_accuracy']:.1%}"
 
 
 def _count(n: int, noun: str) -> str:
