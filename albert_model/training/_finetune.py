@@ -23,7 +23,6 @@ the hub's metadata and those facts (:mod:`albert_model.checkpoints`' ``render_ca
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import os
@@ -44,7 +43,6 @@ from albert_model.checkpoints import (
     CardFacts,
     HeadInitializedWarning,
     SourceFile,
-    command_line,
     dataset_ids,
     hub_metric_ids,
     markdown_text,
@@ -63,6 +61,7 @@ from albert_model.training._loop import (
     make_optimizer,
     publish,
     resume_state,
+    run_card_facts,
     run_facts,
     run_fingerprint,
     train_files,
@@ -742,10 +741,6 @@ def _card_facts(
         )
     extra = {k: v for k, v in (("license_name", origin.license_name), ("license_link", origin.license_link)) if v}
     evaluated = [k for k in metrics if k.startswith("eval_")]
-    defaults = {  # a required field's default is MISSING, which no value equals
-        f.name: f.default_factory() if callable(f.default_factory) else f.default
-        for f in dataclasses.fields(FinetuneArgs)
-    }
     return CardFacts(
         title=name,
         pipeline_tag=args.task,
@@ -768,11 +763,8 @@ def _card_facts(
             "train_seconds": metrics["train_seconds"],
             "wall_seconds": metrics["wall_seconds"],
         },
-        hardware={k: metrics[k] for k in ("machine", "torch", "precision")},
-        loss_curve=record["history"],
-        command=command_line("albert finetune", record["args"], defaults),
-        arguments=record["args"],
         extra_metadata=extra,
+        **run_card_facts(args, record, "albert finetune"),
     )
 
 

@@ -64,7 +64,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from albert_model.checkpoints import CardFacts, SourceFile, card_contents
+from albert_model.checkpoints import CardFacts, SourceFile, card_contents, command_line
 from albert_model.modeling import AlbertPreTrainedModel
 from albert_model.training._common import CHECKPOINT_DIR, parameter_groups
 from albert_model.training._flags import flag
@@ -89,6 +89,7 @@ __all__ = [
     "publish",
     "read_trainer_state",
     "resume_state",
+    "run_card_facts",
     "run_facts",
     "run_fingerprint",
     "save_training_state",
@@ -752,6 +753,24 @@ def run_facts(state: TrainState, started: float) -> dict[str, Any]:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {state.device}"
         + (f" ({torch.cuda.get_device_name()})" if state.device_type == "cuda" else ""),
         "torch": torch.__version__,
+    }
+
+
+def run_card_facts(
+    args: Any, record: Mapping[str, Any], prog: str, flags: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The :class:`~albert_model.checkpoints.CardFacts` fields every trained model's card fills the same way,
+    from ``training.json``'s ``record``: the hardware, the loss curve, the command (``prog`` and the flags of
+    the arguments dataclass ``args`` that differ from their defaults, ``flags`` naming those not named by their
+    field) and every argument."""
+    defaults = {  # a required field's default is MISSING, which no value equals
+        f.name: f.default_factory() if callable(f.default_factory) else f.default for f in dataclasses.fields(args)
+    }
+    return {
+        "hardware": {k: record["metrics"][k] for k in ("machine", "torch", "precision")},
+        "loss_curve": record["history"],
+        "command": command_line(prog, record["args"], defaults, flags),
+        "arguments": record["args"],
     }
 
 

@@ -22,7 +22,6 @@ The last ``heldout_fraction`` of each file's documents is held out.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
@@ -37,7 +36,6 @@ from albert_model._config import AlbertConfig
 from albert_model.checkpoints import (
     CardFacts,
     SourceFile,
-    command_line,
     dataset_ids,
     hub_metric_ids,
     markdown_text,
@@ -56,6 +54,7 @@ from albert_model.training._loop import (
     make_optimizer,
     publish,
     resume_state,
+    run_card_facts,
     run_facts,
     run_fingerprint,
     train_files,
@@ -574,10 +573,6 @@ def _card_facts(
         "`other`: set `license` from the training data's terms and your own before publishing"
         + (f" (the tokenizer's card states {markdown_text(tokenizer.license)})." if tokenizer.license else ".")
     )
-    defaults = {  # a required field's default is MISSING, which no value equals
-        f.name: f.default_factory() if callable(f.default_factory) else f.default
-        for f in dataclasses.fields(PretrainArgs)
-    }
     evaluated = ["loss", "top1_accuracy", "top5_accuracy", "constant_guess_accuracy", "masked_tokens"]
     return CardFacts(
         title=name,
@@ -605,10 +600,7 @@ def _card_facts(
             "train_seconds": metrics["train_seconds"],
             "wall_seconds": metrics["wall_seconds"],
         },
-        hardware={k: metrics[k] for k in ("machine", "torch", "precision")},
-        loss_curve=record["history"],
-        command=command_line("albert pretrain", record["args"], defaults, {"model": "--model-json"}),
-        arguments=record["args"],
+        **run_card_facts(args, record, "albert pretrain", {"model": "--model-json"}),
     )
 
 
