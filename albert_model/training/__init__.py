@@ -1,5 +1,6 @@
 """Training: ``albert finetune`` and ``albert pretrain`` as Python functions and command-line
-parsers, on what both loops share (weight-decay groups, schedule, resumable state, progress).
+parsers, both set up around one training loop (its state, step, precision table, resumable checkpoints and
+progress), and the LAMB optimizer.
 
 Names are imported on first use."""
 
