@@ -5,6 +5,7 @@
     albert tag TEXT... --model DIR [--aggregation simple]   (fine-tuned for token classification)
     albert answer --question Q --context C --model DIR      (fine-tuned for question answering)
     albert export-onnx DIR|REPO_ID [--output OUT] [--task TASK] [--quantize int8]
+    albert convert-tf CKPT [--config albert_config.json] [--spm 30k-clean.model] --out DIR   (Google's TF)
     albert pretrain --tokenizer DIR --train FILE... --output DIR [--max-tokens N] [--resume]
     albert finetune --task TASK --train FILE... --output DIR [--eval FILE...] [--resume]
     albert tokenize TEXT... [--model DIR]
@@ -37,7 +38,7 @@ from albert_tok.io import resolve_directory
 
 __all__ = ["MODEL_COMMANDS", "TORCH_INSTALL", "build_parser", "main"]
 
-MODEL_COMMANDS = ("fill-mask", "classify", "tag", "answer", "export-onnx", "pretrain", "finetune")
+MODEL_COMMANDS = ("fill-mask", "classify", "tag", "answer", "export-onnx", "convert-tf", "pretrain", "finetune")
 TORCH_INSTALL = (
     "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu (CPU only), or "
     "pip install torch==2.13.0 (NVIDIA GPU on Linux: the CUDA build)"
@@ -274,6 +275,18 @@ def _add_export_onnx(sub: Any) -> None:
     p.set_defaults(run=_export_onnx)
 
 
+def _add_convert_tf(sub: Any) -> None:
+    from albert_model.checkpoints import add_convert_tf_arguments
+
+    p = sub.add_parser(
+        "convert-tf",
+        help="convert Google's TensorFlow ALBERT checkpoint or TF-Hub module (no TensorFlow needed)",
+        description="Write a checkpoint directory (config.json, model.safetensors, tokenizer, README.md card) from "
+        "model.ckpt-best or a TF-Hub module, albert_config.json and the .model vocabulary.",
+    )
+    add_convert_tf_arguments(p)
+
+
 def _finetune(ns: argparse.Namespace) -> None:
     from albert_model.training import finetune, finetune_args
 
@@ -325,7 +338,7 @@ def build_parser(pretrain_arguments: bool | str = True) -> argparse.ArgumentPars
     """
     parser = ArgumentParser(prog="albert", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_fill_mask, _add_classify, _add_tag, _add_answer, _add_export_onnx):
+    for add in (_add_fill_mask, _add_classify, _add_tag, _add_answer, _add_export_onnx, _add_convert_tf):
         add(sub)
     _add_pretrain(sub, pretrain_arguments == "pretrain" or pretrain_arguments is True)
     _add_finetune(sub, pretrain_arguments == "finetune" or pretrain_arguments is True)

@@ -448,3 +448,17 @@ def test_command_reports_a_damaged_checkpoint_in_one_line(ckpt, tmp_path, capsys
     err = capsys.readouterr().err
     assert err.startswith("albert convert-tf: error: ") and "is truncated: variable" in err
     assert err.count("\n") == 1
+
+
+def test_albert_convert_tf_command(tmp_path, capsys):
+    """``albert convert-tf`` is registered: it writes the directory and prints what it converted; a missing
+    checkpoint is one line and exit code 2."""
+    from albert_model.cli import main
+
+    out = tmp_path / "converted"
+    assert main(["convert-tf", str(FIXTURE / "model.ckpt-best"), "--out", str(out)]) == 0
+    assert "AlbertForPreTraining, 32 tensors" in capsys.readouterr().out
+    assert type(AlbertForPreTraining.from_pretrained(out)).__name__ == "AlbertForPreTraining"
+    assert main(["convert-tf", str(tmp_path / "missing"), "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("albert convert-tf: error: no TensorFlow checkpoint")
