@@ -612,3 +612,39 @@ def test_an_id_resolves_in_a_fresh_interpreter(tmp_path):
         "    raise SystemExit('no error')\n"
     )
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "empty")], check=True, timeout=120)
+
+
+# -- training from a repo id ---------------------------------------------------------------------------------------
+
+
+def test_finetune_takes_a_repo_id(hub, v1, tmp_path):
+    """``albert finetune --model ID`` read the config from ``ID/config.json`` as a path and failed."""
+    from albert_model.training import FinetuneArgs, finetune
+
+    hub.add_commit(REPO, v1)
+    rows = "".join(f"{'good great fine' if i % 2 else 'bad awful poor'} {i},{i % 2}\n" for i in range(12))
+    train = tmp_path / "train.csv"
+    train.write_text("text,label\n" + rows, encoding="utf-8")
+    common = {
+        "task": "text-classification",
+        "train": [str(train)],
+        "steps": 2,
+        "batch_size": 4,
+        "progress": False,
+        "device": "cpu",
+        "seed": 3,
+    }
+    by_id = finetune(FinetuneArgs(model=REPO, output=str(tmp_path / "by-id"), **common))
+    by_dir = finetune(FinetuneArgs(model=str(write(v1, tmp_path / "dir")), output=str(tmp_path / "by-dir"), **common))
+    assert by_id["final_loss"] == by_dir["final_loss"] and by_id["steps"] == by_dir["steps"] == 2
+
+
+def test_data_pipelines_load_a_tokenizer_by_repo_id(hub, v1, tmp_path):
+    """``albert_tok.data.load_tokenizer`` (``TokenizeBatch``, ``tokenize-corpus``) took directories only."""
+    from albert_tok.data import load_tokenizer
+
+    hub.add_commit(REPO, v1)
+    by_id = load_tokenizer(REPO)
+    by_dir = load_tokenizer(write(v1, tmp_path / "dir"))
+    text = "Plants create 1,000 [MASK] words."
+    assert type(by_id) is type(by_dir) and by_id(text)["input_ids"] == by_dir(text)["input_ids"]

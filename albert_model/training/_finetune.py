@@ -404,7 +404,7 @@ def prepare(args: FinetuneArgs) -> Prepared:
         FileNotFoundError: The model or tokenizer directory lacks its files.
     """
     tokenizer = AlbertTokenizerFast.from_pretrained(args.tokenizer or args.model)
-    config = AlbertConfig.from_json(os.path.join(args.model, "config.json"))
+    config = AlbertConfig.from_pretrained(args.model)
     base = config.id2label if not all(name == f"LABEL_{i}" for i, name in config.id2label.items()) else None
     features, _, labels = _read(args, tokenizer, args.train, None, base)
     eval_set = _read(args, tokenizer, args.eval, labels, base)[1] if args.eval else None

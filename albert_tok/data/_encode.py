@@ -22,6 +22,7 @@ import numpy as np
 
 from albert_tok.api import SPIECE, AlbertTokenizer, AlbertTokenizerFast
 from albert_tok.data._errors import CorpusError
+from albert_tok.io import resolve_directory
 
 __all__ = [
     "CHARS_PER_TOKEN",
@@ -55,21 +56,23 @@ def load_tokenizer(directory: str | os.PathLike[str]) -> AlbertTokenizer | Alber
     canonical ids.
 
     Args:
-        directory: A local tokenizer directory, as ``save_pretrained`` writes it (``spiece.model`` and/or
-            ``tokenizer.json``, with ``tokenizer_config.json`` and ``special_tokens_map.json``).
+        directory: A tokenizer directory, as ``save_pretrained`` writes it (``spiece.model`` and/or
+            ``tokenizer.json``, with ``tokenizer_config.json`` and ``special_tokens_map.json``), or a Hugging
+            Face repo id, resolved in the standard cache (see :func:`albert_tok.io.resolve_directory`).
 
     Returns:
         The loaded tokenizer, with the directory's options (preprocessing switches, special and added
         tokens, ``model_max_length``).
 
     Raises:
-        FileNotFoundError: ``directory`` does not exist, or holds neither ``spiece.model`` nor
-            ``tokenizer.json``.
+        FileNotFoundError: ``directory`` does not exist (and is not a repo id), or holds neither
+            ``spiece.model`` nor ``tokenizer.json``.
+        OSError: a repo id that is not in the cache while downloads are off, or that the hub does not have.
         ValueError: a file of the directory cannot be honoured (malformed JSON, an unknown key, another
             tokenizer's files, added tokens that disagree); the message names the file.
         NotARegularFileError: (an OSError) a directory, device or FIFO stands in place of a tokenizer file.
     """
-    path = os.fspath(directory)
+    path = resolve_directory(directory, what="tokenizer")
     if not os.path.isdir(path):
         raise FileNotFoundError(f"tokenizer directory {path!r} does not exist")
     if os.path.isfile(os.path.join(path, SPIECE)):
