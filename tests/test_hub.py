@@ -573,11 +573,6 @@ def test_the_transformers_albert_page_runs_from_the_cache(hub, v1, monkeypatch, 
     assert hub.count() == before  # all of it from the cache
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="checkpoints._weight_files._roots allows a snapshot's blobs/ only for the snapshot folder itself, not a "
-    "subfolder of it (albert_tok.io.hub_snapshot names the repository for any depth); owned by another helper",
-)
 def test_model_in_a_subfolder_of_a_repository(hub, v1, tmp_path):
     hub.add_commit("someone/nested-model", {f"sub/{name}": data for name, data in v1.items()})
     model = AlbertForMaskedLM.from_pretrained("someone/nested-model", subfolder="sub")

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from albert_tok.io import load_json, regular_file
+from albert_tok.io import hub_snapshot, load_json, regular_file
 
 __all__ = [
     "BIN_INDEX_NAME",
@@ -64,14 +64,14 @@ def _within(path: str, root: str) -> bool:
 
 
 def _roots(directory: str) -> list[str]:
-    """The directories a file of ``directory`` may resolve into: itself, and for a hub-cache snapshot its own
-    repository's ``blobs``, only when that is a real directory (a link could name ``/``)."""
+    """The directories a file of ``directory`` may resolve into: itself, and for a hub-cache snapshot (or a
+    folder inside one) its own repository's ``blobs``, only when that is a real directory (a link could name
+    ``/``)."""
     real = os.path.realpath(directory)
     roots = [real]
-    snapshots = os.path.dirname(real)
-    repo = os.path.dirname(snapshots)
-    if os.path.basename(snapshots) == "snapshots" and os.path.basename(repo).startswith("models--"):
-        blobs = os.path.join(repo, "blobs")  # repo is resolved: only blobs itself could still be a link
+    snapshot = hub_snapshot(real)
+    if snapshot is not None:
+        blobs = os.path.join(snapshot[0], "blobs")  # the repository folder is resolved: only blobs could be a link
         if os.path.isdir(blobs) and not os.path.islink(blobs):
             roots.append(blobs)
     return roots
