@@ -381,8 +381,8 @@ def load_into(
     atomic.recover(path)  # finish a save that was killed halfway where the atomic swap had no renameat2
     if not os.path.exists(path):
         raise FileNotFoundError(
-            f"checkpoint directory {path!r} does not exist (no model hub here: pass a "
-            f"local directory with {CONFIG_NAME} and {SAFETENSORS_NAME})"
+            f"checkpoint directory {path!r} does not exist: pass a directory with {CONFIG_NAME} and "
+            f"{SAFETENSORS_NAME}, or a Hugging Face repo id to from_pretrained"
         )
     if not os.path.isdir(path):
         raise NotADirectoryError(

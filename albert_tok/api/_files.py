@@ -425,8 +425,8 @@ def read_directory(directory: str | os.PathLike[str]) -> TokenizerDirectory:
     atomic.recover(path)
     if not os.path.isdir(path):
         raise FileNotFoundError(
-            f"tokenizer directory {path!r} does not exist (no model hub here: pass "
-            f"a local directory holding {SPIECE} or {TOKENIZER_JSON})"
+            f"tokenizer directory {path!r} does not exist: pass a directory holding {SPIECE} or "
+            f"{TOKENIZER_JSON}, or a Hugging Face repo id to from_pretrained"
         )
     for name in FOREIGN_FILES:
         if os.path.exists(os.path.join(path, name)):
