@@ -78,11 +78,13 @@ def pipeline(
         task: a task name or alias, one of the keys of :data:`TASKS` (the rows of
             :data:`~albert_model._tasks.TASK_TABLE` that have a pipeline: feature extraction, fill-mask, text
             classification, token classification, question answering and multiple choice, and their aliases).
-        model: a checkpoint directory with a trained head for the task (None: :data:`DEFAULT_MODEL`, whose
+        model: a checkpoint directory or a Hugging Face repo id (``"albert/albert-base-v2"``, resolved in the
+            standard cache: see :func:`albert_tok.io.resolve_directory`) with a trained head for the task
+            (None: :data:`DEFAULT_MODEL`, whose
             pretraining heads serve fill-mask and feature extraction only); a model object of the task's
             class, loaded by ``from_pretrained`` or built in code (``tokenizer=`` is then required); or, with
             ``backend="onnxruntime"``, an ``.onnx`` file or an ``OnnxAlbertModel``.
-        tokenizer: a tokenizer directory or an :class:`AlbertTokenizerFast`; None uses ``model``'s directory
+        tokenizer: a tokenizer directory, a repo id or an :class:`AlbertTokenizerFast`; None uses ``model``'s directory
             (for an ``.onnx`` file, its folder, or the checkpoint above a cache's ``onnx/`` folder).
         device: where the model runs: None (a directory is loaded on the CPU, a model object stays where it
             is), ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``, a ``torch.device``, or an int as transformers
@@ -98,7 +100,9 @@ def pipeline(
         threads: with ``backend="onnxruntime"``, ONNX Runtime's intra-op threads, 1 to 256; None is 2. Not
             accepted by the torch backend.
         **defaults: keyword arguments of the task's ``predict`` used by every call unless the call gives
-            them (``top_k=3``, ``aggregation_strategy="simple"``).
+            them (``top_k=3``, ``aggregation_strategy="simple"``); also transformers' loading keywords for a
+            repo id (``revision``, ``token``, ``cache_dir``, ``local_files_only``, ``force_download``) and
+            ``torch_dtype`` (the same as ``dtype``).
 
     Returns:
         A :class:`Pipeline` of the task's class (``FillMaskPipeline`` for ``"fill-mask"``, ...), loaded and
