@@ -603,9 +603,6 @@ def markdown_text(value: Any) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
-_text = markdown_text
-
-
 def _show(value: Any) -> str:
     if value is None:
         return "—"
@@ -618,8 +615,8 @@ def _show(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(_show(v) for v in value) if value else "—"
     if isinstance(value, Mapping):
-        return _text(json.dumps(value, ensure_ascii=False, default=str))
-    return _text(value)
+        return markdown_text(json.dumps(value, ensure_ascii=False, default=str))
+    return markdown_text(value)
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -629,7 +626,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 
 def _pairs(mapping: Mapping[str, Any]) -> list[str]:
-    return _table(["name", "value"], [[_text(k), _show(v)] for k, v in mapping.items()])
+    return _table(["name", "value"], [[markdown_text(k), _show(v)] for k, v in mapping.items()])
 
 
 def _fence(code: str, info: str = "") -> list[str]:
@@ -691,20 +688,20 @@ def render_card(facts: CardFacts) -> str:
         TypeError: ``facts.extra_metadata`` holds a value YAML is not written for here (see
             :func:`front_matter`).
     """
-    lines = [f"# {_text(facts.title)}", ""]
+    lines = [f"# {markdown_text(facts.title)}", ""]
     if facts.summary:
         lines += [facts.summary.encode("utf-8", "backslashreplace").decode("utf-8"), ""]
     if facts.labels:
-        shown = ", ".join(f"{i}: {_text(label)}" for i, label in enumerate(facts.labels[:MAX_LABELS_SHOWN]))
+        shown = ", ".join(f"{i}: {markdown_text(label)}" for i, label in enumerate(facts.labels[:MAX_LABELS_SHOWN]))
         more = len(facts.labels) - MAX_LABELS_SHOWN
         lines += [f"Labels (id: name): {shown}" + (f", and {more:,} more (in `config.json`)." if more > 0 else "."), ""]
     lines += _loading(facts)
     if facts.license_note:
         lines += ["## Licence", "", facts.license_note, ""]
     for role in dict.fromkeys(f.role for f in facts.files):
-        lines += [f"## {_text(_ROLE_HEADINGS.get(role, role.capitalize()))}", ""]
+        lines += [f"## {markdown_text(_ROLE_HEADINGS.get(role, role.capitalize()))}", ""]
         rows = [
-            [_text(f.name), "—" if f.size is None else f"{f.size:,}", f"`{f.sha256}`" if f.sha256 else "—"]
+            [markdown_text(f.name), "—" if f.size is None else f"{f.size:,}", f"`{f.sha256}`" if f.sha256 else "—"]
             for f in facts.files
             if f.role == role
         ]
