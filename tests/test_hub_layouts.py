@@ -6,16 +6,17 @@ and the pipeline of their task, and compared with transformers 4.x on the same f
 slow ``AlbertTokenizer`` (the canonical SentencePiece segmentation; transformers' fast class is not the
 reference, it differs on the digit-comma rule), logits within 1e-5, pipeline outputs field by field (scores
 within 1e-5). The two layouts without ``spiece.model`` (``tokenizer_json_only``, ``tokenizer_config_v5``) cannot
-be loaded by a slow tokenizer, ours or transformers': our slow class refuses them by naming the file it needs,
-and their reference ids come from transformers' slow class on the ``spiece.model`` their ``tokenizer.json`` was
-converted from (the same bytes as every other layout's). transformers 4.x cannot load the tokenizer that
+be loaded by transformers' slow tokenizer; both of ours rebuild the ``spiece.model`` their ``tokenizer.json`` was
+converted from (:func:`albert_tok.engines.model_from_tokenizer_json`) and load through SentencePiece, so their
+reference ids come from transformers' slow class on that source ``spiece.model`` (the same bytes as every other
+layout's). transformers 4.x cannot load the tokenizer that
 transformers 5.x wrote at all, so that layout is also compared with transformers 5.x itself, run from
 ``bench/.venv-tf5`` when that environment exists.
 
-Known gap, marked ``xfail(strict=True)``: from a ``tokenizer.json`` alone our fast class gives the ids of the fast
-tokenizer that wrote the file (transformers 4.x's or 5.x's), which are not SentencePiece's at unigram ties,
-at characters SentencePiece's normaliser drops, and (transformers 4.x's file only) at spaces beside special
-tokens and at the end of the text.
+Run as it is (``AlbertTokenizerFast(tokenizer_file=...)``), such a ``tokenizer.json`` gives the ids of the fast
+tokenizer that wrote it (transformers 4.x's or 5.x's), which are not SentencePiece's at unigram ties, at characters
+SentencePiece's normaliser drops, and (transformers 4.x's file only) at spaces beside special tokens and at the end
+of the text: ``from_pretrained`` rebuilds the model instead.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from hypothesis import given
 import albert_model as A
 from albert_model.pipelines._factory import pipeline
 from albert_tok import AlbertTokenizer, AlbertTokenizerFast
+from albert_tok.engines import parse_model
 
 from . import strategies
 from .conftest import ROOT
@@ -108,6 +110,10 @@ TEXTS = [
 PAIRS = [("a question about 1,000 things?", "an answer."), ("short", "[MASK] pair")]
 # Whitespace next to special tokens written in the text, and at the end: SentencePiece drops it; the
 # tokenizer.json transformers 4.x writes makes a "▁" piece of it (as transformers' fast class does on that file).
+# What a Rust Unigram model cannot express and SentencePiece settles: a float32 tie between commuting pieces
+# ("22" + "2"), characters SentencePiece's normaliser maps to nothing but Rust keeps apart (variation selectors,
+# the combining grapheme joiner).
+SENTENCEPIECE_ONLY = ["er222", "\ufe0f", "\u034fx"]
 EDGES = ["The   quick  brown fox   ", " [MASK] ", "<pad> [CLS] x [SEP]", "x [SEP] y"]
 FILL = ["paris is the [MASK] of france.", "a [MASK] b [MASK] c", "two, three. [MASK]!", "covid19 [MASK] [ENT] x"]
 CLASSIFY: list[Any] = [
@@ -143,11 +149,7 @@ def ours_tokenizer(name: str, cls: type) -> Any:
     return cls.from_pretrained(LAYOUTS / name)
 
 
-def loadable(cls: type) -> list[str]:
-    return [n for n in NAMES if cls is AlbertTokenizerFast or n not in WITHOUT_SPIECE]
-
-
-TOKENIZER_CASES = [(n, c) for c in (AlbertTokenizer, AlbertTokenizerFast) for n in loadable(c)]
+TOKENIZER_CASES = [(n, c) for c in (AlbertTokenizer, AlbertTokenizerFast) for n in NAMES]
 TOKENIZER_IDS = [f"{n}-{c.__name__}" for n, c in TOKENIZER_CASES]
 
 
@@ -241,24 +243,7 @@ def test_transformers_slow_differs_on_a_fast_save_only_at_user_defined_pieces():
     assert differ  # the texts do reach the difference
 
 
-@pytest.mark.parametrize(
-    ("name", "cls"),
-    [
-        pytest.param(
-            n,
-            c,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="without spiece.model our fast class runs the tokenizer.json transformers 4.x wrote as it "
-                "is, which keeps a '▁' piece for spaces SentencePiece drops (as transformers' fast class does)",
-            ),
-        )
-        if n == "tokenizer_json_only"
-        else (n, c)
-        for n, c in TOKENIZER_CASES
-    ],
-    ids=TOKENIZER_IDS,
-)
+@pytest.mark.parametrize(("name", "cls"), TOKENIZER_CASES, ids=TOKENIZER_IDS)
 def test_whitespace_edges_match_transformers_slow_tokenizer(name, cls):
     ours, theirs = ours_tokenizer(name, cls), reference_tokenizer(name)
     for text in EDGES:
@@ -268,18 +253,24 @@ def test_whitespace_edges_match_transformers_slow_tokenizer(name, cls):
 @pytest.mark.parametrize("name", NAMES)
 def test_both_classes_agree(name):
     fast = ours_tokenizer(name, AlbertTokenizerFast)
-    slow = ours_tokenizer(name if name not in WITHOUT_SPIECE else SOURCE.name, AlbertTokenizer)
-    texts = TEXTS + [t for t in EDGES if name != "tokenizer_json_only"]
+    slow = ours_tokenizer(name, AlbertTokenizer)
+    texts = TEXTS + EDGES + SENTENCEPIECE_ONLY
     assert fast(texts)["input_ids"] == slow(texts)["input_ids"]
     assert fast.special_tokens == slow.special_tokens
     assert fast.model_max_length == slow.model_max_length
 
 
 @pytest.mark.parametrize("name", WITHOUT_SPIECE)
-def test_slow_tokenizer_refuses_a_layout_without_spiece_model(name):
-    with pytest.raises(FileNotFoundError, match=r"has no spiece\.model; the slow tokenizer needs it"):
-        AlbertTokenizer.from_pretrained(LAYOUTS / name)
-    with pytest.raises((OSError, ValueError)), warnings.catch_warnings():  # transformers cannot either
+def test_a_layout_without_spiece_model_loads_the_rebuilt_source_model(name):
+    """Both classes rebuild the spiece.model the tokenizer.json was converted from: its pieces, scores, types and
+    normaliser are those of the source (transformers' slow class cannot load the layout at all)."""
+    source = parse_model((SOURCE / "spiece.model").read_bytes())
+    for cls in (AlbertTokenizer, AlbertTokenizerFast):
+        tok = ours_tokenizer(name, cls)
+        rebuilt = parse_model(tok.model_bytes if cls is AlbertTokenizer else tok._model_bytes)
+        assert rebuilt.pieces == source.pieces
+        assert rebuilt.precompiled_charsmap == source.precompiled_charsmap
+    with pytest.raises((OSError, ValueError)), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         transformers.AlbertTokenizer.from_pretrained(str(LAYOUTS / name))
 
@@ -317,11 +308,12 @@ print(json.dumps([tok(t)["input_ids"] for t in texts]))
 
 def test_v5_layout_ids_match_transformers_5_on_the_same_files():
     """transformers 5.x, which wrote the layout, reads it back with the same ids as ours (it rebuilds its
-    pipeline from the vocabulary, so it is canonical there, whitespace included)."""
+    pipeline from the vocabulary, so it is canonical there, whitespace included), except on what only
+    SentencePiece settles (its pipeline is Rust's; ours runs SentencePiece on the rebuilt model there)."""
     if not TF5_PYTHON.exists():
         pytest.skip("bench/.venv-tf5 (transformers 5) is missing: bash bench/setup_reference.sh makes it")
     name = "tokenizer_config_v5"
-    texts = TEXTS + EDGES + SENTENCEPIECE_ONLY
+    texts = TEXTS + EDGES
     done = subprocess.run(
         [str(TF5_PYTHON), "-c", _TF5_IDS, str(LAYOUTS / name), json.dumps(texts)],
         capture_output=True,
@@ -414,9 +406,8 @@ def test_layout_loads_the_same_from_a_hub_cache_snapshot(name, tmp_path):
         torch.testing.assert_close(model(**batch).logits, ours_model(name)(**batch).logits, atol=0, rtol=0)
     fast = AlbertTokenizerFast.from_pretrained(snapshot)
     assert fast(TEXTS)["input_ids"] == ours_tokenizer(name, AlbertTokenizerFast)(TEXTS)["input_ids"]
-    if name not in WITHOUT_SPIECE:
-        slow = AlbertTokenizer.from_pretrained(snapshot)
-        assert slow(TEXTS)["input_ids"] == ours_tokenizer(name, AlbertTokenizer)(TEXTS)["input_ids"]
+    slow = AlbertTokenizer.from_pretrained(snapshot)
+    assert slow(TEXTS)["input_ids"] == ours_tokenizer(name, AlbertTokenizer)(TEXTS)["input_ids"]
 
 
 def test_classification_labels_come_from_id2label():
@@ -555,39 +546,32 @@ def test_a_tied_weight_saved_under_its_alias_only_loads(tmp_path, source, alias)
 
 
 # -- every layout tokenizes as SentencePiece, on any text ---------------------------------------------------
-CANONICAL_CASES = [case for case in TOKENIZER_CASES if case[0] not in WITHOUT_SPIECE]
-
-
-@pytest.mark.parametrize(("name", "cls"), CANONICAL_CASES, ids=[f"{n}-{c.__name__}" for n, c in CANONICAL_CASES])
+@pytest.mark.parametrize(("name", "cls"), TOKENIZER_CASES, ids=TOKENIZER_IDS)
 @given(text=strategies.any_text)
 def test_any_text_gets_transformers_slow_ids(name, cls, text):
-    """The invariant behind every layout with a spiece.model: ids are SentencePiece's (transformers' slow class
-    on the same files), whichever other files the directory holds and whoever wrote them."""
+    """The invariant behind every layout: ids are SentencePiece's (transformers' slow class on the same files, or
+    on the source spiece.model of a tokenizer.json alone), whichever other files the directory holds and whoever
+    wrote them."""
     assert ours_tokenizer(name, cls)(text)["input_ids"] == reference_tokenizer(name)(text)["input_ids"]
 
 
-# Without spiece.model, our fast class runs the file's Rust pipeline with no SentencePiece to settle what a Rust
-# Unigram model cannot express: a float32 tie between commuting pieces ("22" + "2"), characters SentencePiece's
-# normaliser maps to nothing but Rust keeps apart (variation selectors, the combining grapheme joiner).
-SENTENCEPIECE_ONLY = ["er222", "\ufe0f", "\u034fx"]
-
-
+@pytest.mark.parametrize("cls", [AlbertTokenizer, AlbertTokenizerFast], ids=lambda c: c.__name__)
 @pytest.mark.parametrize("text", SENTENCEPIECE_ONLY, ids=["tie", "variation-selector", "grapheme-joiner"])
 @pytest.mark.parametrize("name", WITHOUT_SPIECE)
-@pytest.mark.xfail(strict=True, reason="a tokenizer.json alone cannot be settled by SentencePiece (see above)")
-def test_without_spiece_model_what_only_sentencepiece_settles(name, text):
-    assert ours_tokenizer(name, AlbertTokenizerFast)(text)["input_ids"] == reference_tokenizer(name)(text)["input_ids"]
+def test_without_spiece_model_what_only_sentencepiece_settles(name, text, cls):
+    """Settled by SentencePiece on the rebuilt model, as on the source spiece.model."""
+    assert ours_tokenizer(name, cls)(text)["input_ids"] == reference_tokenizer(name)(text)["input_ids"]
 
 
-def test_without_spiece_model_the_fast_class_gives_the_writers_ids():
-    """Where it is not SentencePiece's, a tokenizer.json alone gives the ids of the fast tokenizer that wrote it:
-    transformers 4.x's here (the 5.x layout is compared with transformers 5.x above), except at the user-defined
-    pieces its converter made added tokens of, where ours stays canonical."""
+def test_a_tokenizer_file_run_as_it_is_gives_the_writers_ids():
+    """Where it is not SentencePiece's, a tokenizer.json run as it is (``tokenizer_file=``) gives the ids of the
+    fast tokenizer that wrote it: transformers 4.x's here, except at the user-defined pieces its converter made
+    added tokens of, where ours stays canonical. ``from_pretrained`` rebuilds the SentencePiece model instead."""
     name = "tokenizer_json_only"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         writer = transformers.AlbertTokenizerFast.from_pretrained(str(LAYOUTS / name))
-    ours = ours_tokenizer(name, AlbertTokenizerFast)
+    ours = AlbertTokenizerFast(tokenizer_file=LAYOUTS / name / "tokenizer.json")
     for text in TEXTS + EDGES + SENTENCEPIECE_ONLY:
         if not any(c in text for c in USER_DEFINED):
             assert ours(text)["input_ids"] == writer(text)["input_ids"], text

@@ -263,9 +263,14 @@ def test_fast_loads_tokenizer_json_alone(fast, tmp_path):
     loaded = AlbertTokenizerFast.from_pretrained(directory)
     texts = ["Hello (world) - 1,000 people.", "  trailing  ", "x.y"]
     assert loaded(texts)["input_ids"] == fast(texts)["input_ids"]
-    with pytest.raises(FileNotFoundError, match=r"spiece.model"):
-        AlbertTokenizer.from_pretrained(directory)
+    # the spiece.model the tokenizer.json was converted from is rebuilt (issue #25 item 5): the slow class loads
+    # it too, and a save writes it back
+    assert AlbertTokenizer.from_pretrained(directory)(texts)["input_ids"] == fast(texts)["input_ids"]
     saved = loaded.save_pretrained(tmp_path / "again")
+    assert [os.path.basename(p) for p in saved if p.endswith("spiece.model")] == ["spiece.model"]
+    # run as it is, the tokenizer.json writes no spiece.model back
+    as_is = AlbertTokenizerFast(tokenizer_file=directory / "tokenizer.json")
+    saved = as_is.save_pretrained(tmp_path / "as-is")
     assert [os.path.basename(p) for p in saved if p.endswith("spiece.model")] == []
 
 

@@ -174,7 +174,10 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
     ) -> AlbertTokenizerFast:
         """Load from a Hugging Face-format directory.
 
-        Its ``spiece.model`` is converted when present, otherwise its ``tokenizer.json`` is loaded as it is. The
+        Its ``spiece.model`` is converted when present; otherwise the SentencePiece model is rebuilt from its
+        ``tokenizer.json`` and converted likewise where that file was converted from one (a Unigram model with a
+        precompiled character map: :func:`albert_tok.engines.model_from_tokenizer_json`), so the ids are
+        SentencePiece's, and any other ``tokenizer.json`` is loaded as it is. The
         directory's ``tokenizer_config.json``, ``special_tokens_map.json``, ``added_tokens.json`` and the added
         tokens of its ``tokenizer.json`` give the options (see :func:`albert_tok.api._files.read_directory`); a
         save killed halfway is finished or undone first. A Hugging Face repo id is resolved in the standard
@@ -231,6 +234,8 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
         options = cls._pretrained_options(found, overrides)
         if found.spiece is not None:
             return cls(vocab_file=found.spiece, **options)
+        if found.spiece_bytes is not None:
+            return cls(model_bytes=found.spiece_bytes, **options)
         return cls(tokenizer_file=found.tokenizer_json, **options)
 
     @classmethod

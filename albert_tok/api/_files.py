@@ -20,6 +20,7 @@ from typing import Any
 
 from albert_tok.api._added_tokens import ReadTokens
 from albert_tok.api._encoding import MODEL_INPUT_NAMES
+from albert_tok.engines import ALBERT_CONTROL_PIECES, ModelFormatError, model_from_tokenizer_json
 from albert_tok.io import atomic, read_json, regular_file
 from albert_tok.rules import MAX_LENGTH_LIMIT, AddedToken, Preprocessing, SpecialTokens, resolve_side
 
@@ -191,11 +192,17 @@ def config_files(saved: SavedOptions) -> dict[str, bytes]:
 @dataclass(frozen=True)
 class TokenizerDirectory:
     """What :func:`read_directory` found: file paths (or None) and constructor options
-    (``preprocessing``, ``special_tokens`` and, when the config sets a usable one, ``model_max_length``)."""
+    (``preprocessing``, ``special_tokens`` and, when the config sets a usable one, ``model_max_length``).
+
+    Without ``spiece.model``, ``spiece_bytes`` holds the SentencePiece model rebuilt from ``tokenizer.json``
+    (:func:`albert_tok.engines.model_from_tokenizer_json`), or None with ``rebuild_error`` saying why it could
+    not be (a ``tokenizer.json`` that was not converted from an ALBERT ``spiece.model``)."""
 
     spiece: str | None
     tokenizer_json: str | None
     options: dict[str, Any]
+    spiece_bytes: bytes | None = None
+    rebuild_error: str | None = None
 
 
 # A wrong JSON type inside a file is bad file content, so these raise ValueError (like malformed JSON),
@@ -419,7 +426,9 @@ def read_directory(directory: str | os.PathLike[str]) -> TokenizerDirectory:
     ``tokenizer_class``, files of another tokenizer (:data:`FOREIGN_FILES`), added tokens whose ids disagree
     between files. A save that was killed halfway
     is finished (or, if it had not committed, undone) first (:func:`albert_tok.io.atomic.recover`). A
-    directory, device or FIFO in place of one of the files raises ``NotARegularFileError``.
+    directory, device or FIFO in place of one of the files raises ``NotARegularFileError``. Without
+    ``spiece.model``, the SentencePiece model is rebuilt from ``tokenizer.json`` where it was converted from one
+    (``spiece_bytes`` of the result; ``rebuild_error`` says why not otherwise).
     """
     path = os.fspath(directory)
     atomic.recover(path)
@@ -475,7 +484,22 @@ def read_directory(directory: str | os.PathLike[str]) -> TokenizerDirectory:
         if not isinstance(clean, bool):
             raise ValueError(f"{config_path}: clean_up_tokenization_spaces must be true or false, got {clean!r:.40}")
         options["clean_up_tokenization_spaces"] = clean
+    if found_spiece is None and found_json is not None:
+        rebuilt, error = _rebuild_spiece(found_json, specials)
+        return TokenizerDirectory(found_spiece, found_json, options, rebuilt, error)
     return TokenizerDirectory(found_spiece, found_json, options)
+
+
+def _rebuild_spiece(tok_json: str, specials: SpecialTokens) -> tuple[bytes | None, str | None]:
+    """The ``spiece.model`` a ``tokenizer.json`` was converted from, or None and why it cannot be rebuilt."""
+    data = read_json(tok_json, "tokenizer file")  # already read once for its added tokens: valid JSON
+    if not isinstance(data, dict):
+        return None, f"{tok_json} must hold a JSON object"
+    try:
+        control = ALBERT_CONTROL_PIECES | set(specials.all_tokens)
+        return model_from_tokenizer_json(data, control, where=tok_json), None
+    except ModelFormatError as exc:
+        return None, str(exc)
 
 
 def _additional(data: dict[str, Any], path: str, key: str = "additional_special_tokens") -> list[str] | None:

@@ -121,7 +121,8 @@ class AlbertTokenizer(AlbertTokenizerBase):
         force_download: bool = False,
         **overrides: Any,
     ) -> AlbertTokenizer:
-        """Load from a Hugging Face-format directory holding ``spiece.model``.
+        """Load from a Hugging Face-format directory holding ``spiece.model``, or a ``tokenizer.json`` converted
+        from one (the SentencePiece model is rebuilt from it: see :func:`albert_tok.engines.model_from_tokenizer_json`).
 
         The directory's ``tokenizer_config.json``, ``special_tokens_map.json``, ``added_tokens.json`` and the added
         tokens of its ``tokenizer.json`` give the options (see :func:`albert_tok.api._files.read_directory`); a
@@ -150,7 +151,9 @@ class AlbertTokenizer(AlbertTokenizerBase):
 
         Raises:
             FileNotFoundError: the directory does not exist (and the name is no repo id either), or holds no
-                ``spiece.model`` (:class:`~albert_tok.AlbertTokenizerFast` can load a ``tokenizer.json`` alone).
+                ``spiece.model`` and no ``tokenizer.json`` it can be rebuilt from (a Unigram model with a
+                precompiled character map; :class:`~albert_tok.AlbertTokenizerFast` can load another
+                ``tokenizer.json`` alone).
             ValueError: a file holds what cannot be honoured (unknown or malformed keys, another tokenizer
                 class, another tokenizer's files, added tokens that disagree); and what the constructor raises.
             OSError: a repo id that is not in the cache while downloads are off (``HF_HUB_OFFLINE=1``,
@@ -176,10 +179,13 @@ class AlbertTokenizer(AlbertTokenizerBase):
             force_download=force_download,
         )
         found = files.read_directory(directory)
+        if found.spiece is None and found.spiece_bytes is not None:
+            return cls(model_bytes=found.spiece_bytes, **cls._pretrained_options(found, overrides))
         if found.spiece is None:
             raise FileNotFoundError(
                 f"{os.fspath(directory)!r} has no {files.SPIECE}; the slow tokenizer needs "
-                f"it (AlbertTokenizerFast can load {files.TOKENIZER_JSON} alone)"
+                f"it (AlbertTokenizerFast can load {files.TOKENIZER_JSON} alone), and it cannot be rebuilt "
+                f"from the {files.TOKENIZER_JSON}: {found.rebuild_error}"
             )
         return cls(found.spiece, **cls._pretrained_options(found, overrides))
 

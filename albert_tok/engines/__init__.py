@@ -1,4 +1,5 @@
-"""The engines under the tokenizers: a SentencePiece ``.model`` read without protobuf, the SentencePiece engine
+"""The engines under the tokenizers: a SentencePiece ``.model`` read (and rebuilt from a ``tokenizer.json``) without
+protobuf, the SentencePiece engine
 both tokenizers encode canonically with (:class:`SentencePieceEngine`), and the model's conversion to a Rust
 ``tokenizers`` pipeline that tokenizes canonically. The conversion's names import the Rust
 library on first use, so the slow tokenizer loads and encodes without it.
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from albert_tok.engines._sentencepiece import SentencePieceEngine, load_spiece_bytes
 from albert_tok.engines._spm_model import ModelFormatError, PieceType, parse_model, parse_pieces_with_spans
+from albert_tok.engines._spm_writer import ALBERT_CONTROL_PIECES, model_from_tokenizer_json
 
 if TYPE_CHECKING:
     from albert_tok.engines._convert import (
@@ -20,11 +22,13 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "ALBERT_CONTROL_PIECES",
     "ModelFormatError",
     "PieceType",
     "SentencePieceEngine",
     "hidden_piece",
     "load_spiece_bytes",
+    "model_from_tokenizer_json",
     "parse_model",
     "parse_pieces_with_spans",
     "printable_ascii_tokenizer",
