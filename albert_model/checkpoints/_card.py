@@ -16,7 +16,6 @@ The YAML is written here, without a YAML library: every string is one double-quo
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -26,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from albert_tok.io import sha256_of
 from albert_tok.io.atomic import write_directory
 
 __all__ = [
@@ -141,13 +141,9 @@ class SourceFile:
         Returns:
             The file's name, SHA-256, size and role.
         """
-        digest = hashlib.sha256()
-        size = 0
         with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-                size += len(block)
-        return cls(os.path.basename(os.fspath(path)), digest.hexdigest(), size, role)
+            digest, size = sha256_of(fh)
+        return cls(os.path.basename(os.fspath(path)), digest, size, role)
 
 
 @dataclass(frozen=True)

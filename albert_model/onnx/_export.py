@@ -50,7 +50,15 @@ from albert_model.modeling import (
     AlbertPreTrainedModel,
 )
 from albert_tok.api import MODEL_INPUT_NAMES
-from albert_tok.io import NotARegularFileError, atomic, hub_snapshot, read_json, regular_file, resolve_directory
+from albert_tok.io import (
+    NotARegularFileError,
+    atomic,
+    hub_snapshot,
+    read_json,
+    regular_file,
+    resolve_directory,
+    sha256_of,
+)
 
 __all__ = [
     "CLASSES",
@@ -477,20 +485,16 @@ def _hash_file(path: str, copy_to: str | None = None) -> dict[str, Any]:
         if not stat.S_ISREG(before.st_mode):
             raise NotARegularFileError(f"file {path!r} is not a regular file: give a file")
         hashed_at = _now_ns()
-        digest = hashlib.sha256()
         with (
             open(fd, "rb", closefd=False) as fh,
             open(copy_to, "xb") if copy_to is not None else contextlib.nullcontext() as out,
         ):
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-                if out is not None:
-                    out.write(block)
+            digest = sha256_of(fh, out)[0]
         after = os.fstat(fd)
     finally:
         os.close(fd)
     steady = _identity(before) == _identity(after)
-    return {"sha256": digest.hexdigest(), "identity": _identity(after) if steady else None, "hashed_at": hashed_at}
+    return {"sha256": digest, "identity": _identity(after) if steady else None, "hashed_at": hashed_at}
 
 
 def _trusted(entry: Any, st: os.stat_result) -> bool:

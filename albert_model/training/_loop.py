@@ -69,7 +69,7 @@ from albert_model.modeling import AlbertPreTrainedModel
 from albert_model.training._common import CHECKPOINT_DIR, parameter_groups
 from albert_model.training._flags import flag
 from albert_tok.data import tokenizer_hash
-from albert_tok.io import read_json, regular_file
+from albert_tok.io import read_json, regular_file, sha256_of
 from albert_tok.io.atomic import recover, replace_directory, write_directory
 
 __all__ = [
@@ -168,11 +168,8 @@ def check_loss(loss: float, step: int, learning_rate: float, labels: torch.Tenso
 
 # -- what a resume must agree with --------------------------------------------------------------------------
 def _file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
     with open(regular_file(path, "--train file"), "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return sha256_of(fh)[0]
 
 
 def run_fingerprint(

@@ -6,7 +6,14 @@ packages; imports nothing else of either.
 
 from albert_tok.io import atomic
 from albert_tok.io._hub import HUB_FILES, HUB_INSTALL, LEGACY_IDS, hub_snapshot, is_repo_id, resolve_directory
-from albert_tok.io._regular import NotARegularFileError, first_invalid_utf8, load_json, read_json, regular_file
+from albert_tok.io._regular import (
+    NotARegularFileError,
+    first_invalid_utf8,
+    load_json,
+    read_json,
+    regular_file,
+    sha256_of,
+)
 
 __all__ = [
     "HUB_FILES",
@@ -21,4 +28,5 @@ __all__ = [
     "read_json",
     "regular_file",
     "resolve_directory",
+    "sha256_of",
 ]

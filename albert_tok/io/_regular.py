@@ -9,12 +9,13 @@ Every reader in both packages checks its paths here, so the messages read the sa
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 __all__ = [
     "MAX_JSON_DEPTH",
@@ -24,6 +25,7 @@ __all__ = [
     "load_json",
     "read_json",
     "regular_file",
+    "sha256_of",
 ]
 
 # Far deeper than any real tokenizer, config or SQuAD file (SQuAD nests 6 levels), far shallower than the
@@ -187,3 +189,24 @@ def read_json(path: str | os.PathLike[str], what: str = "JSON file") -> Any:
     except UnicodeDecodeError as exc:
         raise ValueError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     return load_json(text, name)
+
+
+def sha256_of(fh: BinaryIO, copy_to: BinaryIO | None = None) -> tuple[str, int]:
+    """The SHA-256 and length of what is left to read in ``fh``, read in 1 MiB blocks.
+
+    Args:
+        fh: A file opened for binary reading; it is read to its end.
+        copy_to: A file opened for binary writing that gets each block as it is read, so that the copy is
+            exactly the bytes hashed; None writes nothing.
+
+    Returns:
+        ``(hex digest, number of bytes read)``.
+    """
+    digest = hashlib.sha256()
+    size = 0
+    for block in iter(lambda: fh.read(1 << 20), b""):
+        digest.update(block)
+        size += len(block)
+        if copy_to is not None:
+            copy_to.write(block)
+    return digest.hexdigest(), size
