@@ -43,6 +43,7 @@ from albert_tok.api._pad import pad_features
 from albert_tok.api._split_batch import encode_split
 from albert_tok.api._vocab import as_id_list
 from albert_tok.engines import SentencePieceEngine
+from albert_tok.io import resolve_directory
 from albert_tok.rules import (
     Offsets,
     Padding,
@@ -226,6 +227,14 @@ class AlbertTokenizerBase(TokenizerDecoding):
     @truncation_side.setter
     def truncation_side(self, value: str) -> None:
         self._truncation_side = resolve_side("truncation_side", value)
+
+    @staticmethod
+    def _read_pretrained(directory: str | os.PathLike[str], **hub: Any) -> tuple[str, files.TokenizerDirectory]:
+        """What ``from_pretrained`` reads: the local tokenizer directory ``directory`` names (a path, or a repo
+        id resolved with the ``hub`` keywords by :func:`albert_tok.io.resolve_directory`), and what
+        :func:`~albert_tok.api._files.read_directory` found there."""
+        local = resolve_directory(directory, what="tokenizer", **hub)
+        return local, files.read_directory(local)
 
     @classmethod
     def _pretrained_options(cls, found: files.TokenizerDirectory, overrides: dict[str, Any]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from albert_tok.engines import (
     tokenizer_from_spiece,
     tokenizer_json_bytes,
 )
-from albert_tok.io import load_json, read_json, resolve_directory
+from albert_tok.io import load_json, read_json
 from albert_tok.rules import (
     AddedToken,
     Offsets,
@@ -220,9 +220,8 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
             >>> tok(["Hello world!", "A pair?"], padding=True)["attention_mask"]
             [[1, 1, 1, 1, 1], [1, 1, 1, 1, 1]]
         """
-        directory = resolve_directory(
+        _, found = cls._read_pretrained(
             directory,
-            what="tokenizer",
             revision=revision,
             cache_dir=cache_dir,
             token=token,
@@ -230,7 +229,6 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
             subfolder=subfolder,
             force_download=force_download,
         )
-        found = files.read_directory(directory)
         options = cls._pretrained_options(found, overrides)
         if found.spiece is not None:
             return cls(vocab_file=found.spiece, **options)

@@ -18,7 +18,6 @@ from albert_tok.api import _files as files
 from albert_tok.api._added_tokens import Piece
 from albert_tok.api._base import AlbertTokenizerBase, LoadedVocabulary
 from albert_tok.engines import SentencePieceEngine, load_spiece_bytes
-from albert_tok.io import resolve_directory
 from albert_tok.rules import SPIECE_UNDERLINE, Offsets, Preprocessing, SpecialTokens
 
 __all__ = ["AlbertTokenizer"]
@@ -168,9 +167,8 @@ class AlbertTokenizer(AlbertTokenizerBase):
             >>> tok("Hello world!")["input_ids"]
             [2, 10975, 126, 187, 3]
         """
-        directory = resolve_directory(
+        directory, found = cls._read_pretrained(
             directory,
-            what="tokenizer",
             revision=revision,
             cache_dir=cache_dir,
             token=token,
@@ -178,7 +176,6 @@ class AlbertTokenizer(AlbertTokenizerBase):
             subfolder=subfolder,
             force_download=force_download,
         )
-        found = files.read_directory(directory)
         if found.spiece is None and found.spiece_bytes is not None:
             return cls(model_bytes=found.spiece_bytes, **cls._pretrained_options(found, overrides))
         if found.spiece is None:
