@@ -59,7 +59,6 @@ The layouts (the names of ``LAYOUTS``):
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import subprocess
@@ -67,6 +66,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from scripts._eval_vocab import train_eval_vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "fixtures" / "hub_layouts"
@@ -121,29 +122,7 @@ OLD_CONFIG_EXTRAS = {
 
 def train_spiece() -> bytes:
     """A SentencePiece model trained with Google's 30k-clean flags on the lower-cased text of fixtures/eval."""
-    import sentencepiece as spm
-
-    text = []
-    for source in sorted((ROOT / "fixtures" / "eval").iterdir()):
-        text += [line.strip().lower() for line in source.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
-    model = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(text),
-        model_writer=model,
-        vocab_size=VOCAB_SIZE,
-        model_type="unigram",
-        pad_id=0,
-        unk_id=1,
-        bos_id=-1,
-        eos_id=-1,
-        control_symbols=["[CLS]", "[SEP]", "[MASK]"],
-        user_defined_symbols=["(", ")", '"', "-", ".", "\u2013", "£", "€"],
-        normalization_rule_name="nmt_nfkc",
-        character_coverage=0.99995,
-        num_threads=1,
-        minloglevel=2,
-    )
-    return model.getvalue()
+    return train_eval_vocabulary(VOCAB_SIZE)
 
 
 def random_model(cls: Any, seed: int, **config: Any) -> Any:

@@ -5,7 +5,7 @@ Run it from the repository root in a scratch environment (TensorFlow is never a 
 
     python3 -m venv /tmp/tfenv
     /tmp/tfenv/bin/pip install tensorflow-cpu==2.18.0 numpy torch==2.13.0 "transformers<5" safetensors sentencepiece
-    /tmp/tfenv/bin/python scripts/make_tf_fixture.py
+    /tmp/tfenv/bin/python -m scripts.make_tf_fixture
 
 (the fixture in the repository was made with tensorflow-cpu 2.18.0, torch 2.13.0+cpu, transformers 4.57.6,
 sentencepiece 0.2.3 and numpy 2.0.2 on Python 3.11).
@@ -44,6 +44,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+from scripts._eval_vocab import train_eval_vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "fixtures" / "tf"
@@ -127,31 +129,7 @@ def random_values(shapes: dict[str, tuple[int, ...]], seed: int = 0) -> dict[str
 
 def train_vocabulary(path: Path, vocab_size: int) -> None:
     """A SentencePiece model trained with Google's 30k-clean flags on the lower-cased text of fixtures/eval."""
-    import io
-
-    import sentencepiece as spm
-
-    text = []
-    for source in sorted((ROOT / "fixtures" / "eval").iterdir()):
-        text += [line.strip().lower() for line in source.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
-    model = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(text),
-        model_writer=model,
-        vocab_size=vocab_size,
-        model_type="unigram",
-        pad_id=0,
-        unk_id=1,
-        bos_id=-1,
-        eos_id=-1,
-        control_symbols=["[CLS]", "[SEP]", "[MASK]"],
-        user_defined_symbols=["(", ")", '"', "-", ".", "\u2013", "£", "€"],
-        normalization_rule_name="nmt_nfkc",
-        character_coverage=0.99995,
-        num_threads=1,
-        minloglevel=2,
-    )
-    path.write_bytes(model.getvalue())
+    path.write_bytes(train_eval_vocabulary(vocab_size))
 
 
 def save_checkpoint(values: dict[str, np.ndarray], prefix: Path) -> None:
