@@ -62,18 +62,19 @@ def _readers():
         "table": lambda p: D.read_table(p),
         "conll": D.read_conll,
         "squad": D.read_squad,
+        "multiple-choice": D.read_multiple_choice,
         "pretraining": read_documents,
     }
 
 
-@pytest.mark.parametrize("reader", ["table", "conll", "squad", "pretraining"])
+@pytest.mark.parametrize("reader", ["table", "conll", "squad", "multiple-choice", "pretraining"])
 @pytest.mark.parametrize("special", ["/dev/null", "/dev/zero", "/dev/urandom"])
 def test_devices_are_not_data_files(reader, special):
     with pytest.raises(NotARegularFileError, match=r"is not a regular file \(it is a device\)"):
         _readers()[reader](special)
 
 
-@pytest.mark.parametrize("reader", ["table", "conll", "squad", "pretraining"])
+@pytest.mark.parametrize("reader", ["table", "conll", "squad", "multiple-choice", "pretraining"])
 def test_directories_and_fifos_are_not_data_files(reader, tmp_path):
     folder = tmp_path / "data.csv"
     folder.mkdir()
@@ -121,6 +122,11 @@ def test_deeply_nested_json_is_a_data_error(tmp_path):
         D.read_squad(write(tmp_path / "deep.jsonl", first + deep + "\n"))
     with pytest.raises(D.DataError, match=r"rows.jsonl:3: .*nested more than"):
         D.read_table(write(tmp_path / "rows.jsonl", '{"text": "a", "label": 0}\n\n' + deep + "\n"))
+    swag_line = '{"sent1": "a", "ending0": "b", "ending1": "c", "label": 0}\n'
+    with pytest.raises(D.DataError, match=r"race.json:1: .*nested more than"):
+        D.read_multiple_choice(write(tmp_path / "race.json", deep))
+    with pytest.raises(D.DataError, match=r"swag.jsonl:2: .*nested more than"):
+        D.read_multiple_choice(write(tmp_path / "swag.jsonl", swag_line + deep + "\n"))
 
 
 def _squad(qa: dict | None = None, **paragraph) -> dict:

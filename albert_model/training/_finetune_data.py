@@ -9,7 +9,10 @@ the fix:
   ``-DOCSTART-`` line) between sentences;
 * :func:`read_squad` -- SQuAD JSON: the official nested layout (v1.1, or v2.0 with ``is_impossible``), or the
   flat one of Hugging Face ``datasets`` (``{"id", "question", "context", "answers": {"text", "answer_start"}}``
-  records under ``"data"``, or one per line in a ``.jsonl`` file).
+  records under ``"data"``, or one per line in a ``.jsonl`` file);
+* :func:`read_multiple_choice` -- SWAG-style rows (``sent1``, ``sent2``, ``ending0``..., ``label``) or
+  RACE-style records (``article``, ``question``, ``options``, ``answer``), encoded by
+  :func:`encode_multiple_choice` as one row per choice, the same pairs the multiple-choice pipeline scores.
 
 :func:`label_set` decides what the labels are, from the user's ``problem_type`` or from all labels agreeing
 (the rule is in its docstring): integer labels are their own ids, other strings are names (kept in
@@ -36,23 +39,35 @@ import numpy as np
 from albert_model._config import MAX_LABELS
 from albert_tok.api import MODEL_INPUT_NAMES
 from albert_tok.io import first_invalid_utf8, load_json, regular_file
+from albert_tok.rules import pad_batch
 
 __all__ = [
     "MAX_CLASS_ID",
     "MAX_FIELD_CHARS",
+    "MULTIPLE_CHOICE_FORMATS",
     "PROBLEM_TYPES",
+    "RACE_CONTEXT",
+    "SWAG_CONTEXT",
+    "SWAG_QUESTION",
     "TABLE_FORMATS",
+    "ChoiceExample",
     "DataError",
     "LabelSet",
     "QAExample",
     "Sentence",
     "TextExample",
+    "choice_pairs",
+    "choice_text",
     "encode_classification",
+    "encode_multiple_choice",
     "encode_squad",
     "encode_token_classification",
     "label_ids",
     "label_set",
+    "pad_choices",
+    "pipeline_inputs",
     "read_conll",
+    "read_multiple_choice",
     "read_squad",
     "read_table",
     "squad_predictions",
@@ -1020,3 +1035,347 @@ def squad_predictions(
             text = ""
         answers[example.id] = text
     return answers
+
+
+# -- multiple choice ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ChoiceExample:
+    """One multiple-choice question: a context, an optional question (or start of the continuation), the
+    endings to choose from, and the index of the right one (None when read without labels)."""
+
+    context: str
+    question: str
+    endings: tuple[str, ...]
+    label: int | None
+    line: int
+
+
+SWAG_CONTEXT = ("sent1", "context", "startphrase")
+"""SWAG-style context columns, the first present one read: ``sent1`` (SWAG and run_swag), ``context``, or
+``startphrase`` (SWAG's whole first sentence, when there is no ``sent1``)."""
+SWAG_QUESTION = ("sent2", "question")
+"""SWAG-style columns that start every ending (run_swag's ``sent2`` header), optional; read only with the
+context column they go with: ``sent2`` with ``sent1``, ``question`` with ``context``."""
+RACE_CONTEXT = ("article", "context")
+"""RACE-style keys of the passage a question is about."""
+MULTIPLE_CHOICE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
+"""File suffixes :func:`read_multiple_choice` reads and the format each one means."""
+
+_ENDING = re.compile(r"ending(\d+)")
+_BLANK = re.compile(r"(?<!\w)_+(?!\w)")  # a cloze blank: a run of underscores that is no part of a word
+_MC_LAYOUTS = (
+    "multiple-choice rows are SWAG-style ({'sent1', 'sent2', 'ending0', 'ending1', ..., 'label'}; CSV, TSV or "
+    "JSON Lines) or RACE-style ({'article', 'question', 'options': [...], 'answer': 'A'}; JSON or JSON Lines)"
+)
+
+
+def choice_text(question: str, ending: str) -> str:
+    """The second segment of one choice: the question with the ending in its blank, or followed by it.
+
+    A RACE cloze question holds a blank (a run of underscores standing alone, ``"He went to _ ."``), which
+    the ending fills (every blank, as transformers' RACE example did); any other question, or SWAG's start
+    of the continuation (``sent2``), is followed by a space and the ending; an empty question gives the
+    ending alone.
+
+    Args:
+        question: The question or start of the continuation (may be empty).
+        ending: The choice's text.
+
+    Returns:
+        The text that follows ``[SEP]`` for this choice.
+    """
+    if _BLANK.search(question):
+        return _BLANK.sub(lambda _: ending, question)
+    if not question.strip():
+        return ending
+    return f"{question} {ending}"
+
+
+def choice_pairs(example: ChoiceExample) -> tuple[list[str], list[str]]:
+    """The ``(first, second)`` text pairs of an example's choices, as the tokenizer takes them: the context
+    for every choice, and :func:`choice_text` of each ending.
+
+    The multiple-choice pipeline encodes ``{"question": Q, "choices": C}`` as the pairs ``([Q] * len(C), C)``
+    with the same truncation, so a model trained on these features is called with
+    :func:`pipeline_inputs` of the example.
+
+    Args:
+        example: The question.
+
+    Returns:
+        Two lists of ``len(example.endings)`` strings.
+    """
+    return [example.context] * len(example.endings), [choice_text(example.question, e) for e in example.endings]
+
+
+def pipeline_inputs(example: ChoiceExample) -> dict[str, Any]:
+    """What ``pipeline("multiple-choice")`` takes for ``example`` so that it sees the input ids training saw.
+
+    Args:
+        example: The question.
+
+    Returns:
+        ``{"question": the context, "choices": [choice_text(question, ending), ...]}``.
+    """
+    first, second = choice_pairs(example)
+    return {"question": first[0] if first else example.context, "choices": second}
+
+
+def _choice_label(value: Any, count: int, path: str, line: int, key: str) -> int:
+    """The index of the right ending: an integer (or its digits) 0..count-1, or a letter A.. (RACE's answer)."""
+    letters = "".join(chr(ord("A") + i) for i in range(min(count, 26)))
+    accepted = f"an index 0..{count - 1} or a letter {letters[0]}..{letters[-1]}"
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise DataError(
+            path, line, f"{key} is {_a(value)} {_show(repr(value), False)}", f"write the {key} as {accepted}"
+        )
+    text = str(value).strip()
+    if len(text) == 1 and text.isalpha() and text.isascii():
+        index = ord(text.upper()) - ord("A")
+    elif _INT.fullmatch(text):
+        index = _class_id(text)
+    else:
+        raise DataError(path, line, f"{key} {_show(text)} is neither an index nor a letter", f"write it as {accepted}")
+    if not 0 <= index < count:
+        raise DataError(
+            path,
+            line,
+            f"{key} {_show(text)} is out of range for {count} choices",
+            f"write it as {accepted}, or fix the number of choices",
+        )
+    return index
+
+
+def _text(value: Any, what: str, path: str, line: int) -> str:
+    if not isinstance(value, str):
+        raise DataError(path, line, f"{what} is {_a(value)}, not a string", f"give every row its {what} as text")
+    return value
+
+
+def _swag_example(row: dict[str, Any], columns: list[str], path: str, line: int, labels: bool) -> ChoiceExample:
+    context_key = next((k for k in SWAG_CONTEXT if k in row), None)
+    if context_key is None:
+        raise DataError(
+            path,
+            line,
+            f"no context column (one of {list(SWAG_CONTEXT)}) among {columns}",
+            _MC_LAYOUTS,
+        )
+    question_key = {"sent1": "sent2", "context": "question"}.get(context_key)
+    numbers = sorted(int(m.group(1)) for k in row if (m := _ENDING.fullmatch(k)))
+    if numbers != list(range(len(numbers))) or len(numbers) < 2:
+        raise DataError(
+            path,
+            line,
+            f"the endings are columns {[f'ending{n}' for n in numbers]}",
+            "give at least two endings, named ending0, ending1, ... without gaps",
+        )
+    endings = tuple(_text(row[f"ending{n}"], f"ending{n}", path, line) for n in numbers)
+    question = row.get(question_key, "") if question_key else ""
+    label = None
+    if labels:
+        if "label" not in row:
+            raise DataError(path, line, f"no 'label' column among {columns}", "give every row its right ending's index")
+        label = _choice_label(row["label"], len(endings), path, line, "label")
+    return ChoiceExample(
+        _text(row[context_key], context_key, path, line),
+        _text(question if question is not None else "", question_key or "question", path, line),
+        endings,
+        label,
+        line,
+    )
+
+
+def _race_examples(record: dict[str, Any], path: str, line: int, where: str, labels: bool) -> list[ChoiceExample]:
+    """The questions of one RACE-style record: one question (``question``, ``options``, ``answer``, as in
+    Hugging Face's ``race``) or a whole article as the original files hold it (``questions``, ``options`` a
+    list per question, ``answers``)."""
+    context_key = next((k for k in RACE_CONTEXT if k in record), None)
+    if context_key is None:
+        raise DataError(path, line, f"{where} has no 'article' (keys: {sorted(record)[:10]})", _MC_LAYOUTS)
+    context = _text(record[context_key], f"{where} {context_key!r}", path, line)
+    if "questions" in record:  # the original layout: one article, its questions in parallel lists
+        questions, options, answers = record["questions"], record.get("options"), record.get("answers")
+        if not isinstance(questions, list) or not isinstance(options, list) or len(options) != len(questions):
+            raise DataError(
+                path,
+                line,
+                f"{where}: 'questions' is {_a(questions)} and 'options' {_a(options)}, not lists of equal length",
+                "give one list of options per question",
+            )
+        if labels and (not isinstance(answers, list) or len(answers) != len(questions)):
+            raise DataError(
+                path,
+                line,
+                f"{where}: 'answers' is not a list of one answer per question",
+                "give every question its answer",
+            )
+        items = [
+            {"question": q, "options": o, "answer": answers[i] if isinstance(answers, list) and labels else None}
+            for i, (q, o) in enumerate(zip(questions, options, strict=True))
+        ]
+    else:
+        items = [record]
+    examples = []
+    for i, item in enumerate(items):
+        at = where if len(items) == 1 and "questions" not in record else f"{where} question {i}"
+        if "question" not in item:
+            raise DataError(path, line, f"{at} has no 'question'", _MC_LAYOUTS)
+        options = item.get("options")
+        if not isinstance(options, list) or len(options) < 2:
+            raise DataError(
+                path,
+                line,
+                f"{at}: 'options' is {_a(options)}{f' of {len(options)}' if isinstance(options, list) else ''}",
+                "give a list of at least two options",
+            )
+        endings = tuple(_text(o, f"{at} option {j}", path, line) for j, o in enumerate(options))
+        label = None
+        if labels:
+            if "answer" not in item:
+                raise DataError(
+                    path, line, f"{at} has no 'answer'", "give every question its answer (A, B, ... or 0, 1, ...)"
+                )
+            label = _choice_label(item["answer"], len(endings), path, line, "answer")
+        examples.append(
+            ChoiceExample(context, _text(item["question"], f"{at} question", path, line), endings, label, line)
+        )
+    return examples
+
+
+def read_multiple_choice(
+    path: str | os.PathLike[str], labels: bool = True, num_choices: int | None = None
+) -> list[ChoiceExample]:
+    """Multiple-choice questions of a SWAG-style or RACE-style file (format from the suffix:
+    :data:`MULTIPLE_CHOICE_FORMATS`).
+
+    SWAG-style rows (CSV, TSV, JSON Lines; transformers' ``run_swag`` and the SWAG dataset): the context in
+    ``sent1`` (else ``context``, else ``startphrase``), an optional start of the continuation in ``sent2``
+    (``question`` with ``context``), the endings in ``ending0``, ``ending1``, ... (at least two, no gap) and
+    ``label``, the right ending's index. RACE-style records (JSON Lines, or a JSON file holding one record, a
+    list of them or ``{"data": [...]}``; the RACE dataset): ``article`` (or ``context``), ``question``,
+    ``options`` (a list) and ``answer``; or an article with its questions as the original RACE files hold
+    it: ``questions``, ``options`` (a list per question) and ``answers``. A JSON Lines file may mix the two.
+    Labels are an index (``0``, ``"2"``) or a letter (``"A"``) within the number of choices.
+
+    Args:
+        path: The data file.
+        labels: False reads questions without their answers (for prediction): label fields are not read.
+        num_choices: The number of choices every question must have (the training files'); None: that of
+            the first question.
+
+    Returns:
+        The questions in file order, each with as many endings as the first (or ``num_choices``).
+
+    Raises:
+        DataError: The file has a problem: an unknown suffix, a missing column or key, fewer than two or a
+            different number of endings, a label out of range, a field that is not text, no questions; the
+            message names the file, the line and the fix.
+        NotARegularFileError: ``path`` is a directory, a device or a FIFO.
+        FileNotFoundError: ``path`` does not exist.
+    """
+    path = _data_file(path)
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in MULTIPLE_CHOICE_FORMATS:
+        raise DataError(
+            path,
+            1,
+            f"unknown multiple-choice format {suffix or '(no suffix)'!r}",
+            f"name the file with one of {', '.join(MULTIPLE_CHOICE_FORMATS)}",
+        )
+    fmt = MULTIPLE_CHOICE_FORMATS[suffix]
+    examples: list[ChoiceExample] = []
+    if fmt == "json":
+        with _utf8(path), open(path, encoding="utf-8-sig") as fh:
+            document = _json(fh.read(), path, 1, "fix the JSON", unique_keys=True)
+        records = document.get("data") if isinstance(document, dict) and "data" in document else document
+        records = [records] if isinstance(records, dict) else records
+        if not isinstance(records, list):
+            raise DataError(path, 1, f"the file holds {_a(records)}", _MC_LAYOUTS)
+        for i, record in enumerate(records):
+            if not isinstance(record, dict):
+                raise DataError(path, 1, f"record {i} is {_a(record)}, not an object", _MC_LAYOUTS)
+            examples.extend(_race_examples(record, path, 1, f"record {i}", labels))
+    else:
+        wanted = (*SWAG_CONTEXT, *SWAG_QUESTION, "label")
+        for number, row, columns in _rows(path, fmt, wanted):
+            if fmt == "jsonl" and ("options" in row or "questions" in row):
+                examples.extend(_race_examples(row, path, number, f"line {number}", labels))
+            else:
+                examples.append(_swag_example(row, columns, path, number, labels))
+    if not examples:
+        raise DataError(path, 1, "no questions", "the file needs at least one question")
+    expected = num_choices if num_choices is not None else len(examples[0].endings)
+    for e in examples:
+        if len(e.endings) != expected:
+            source = "the training data's" if num_choices is not None else "the first question's"
+            raise DataError(
+                path,
+                e.line,
+                f"{len(e.endings)} choices, but {source} number is {expected}",
+                "give every question the same number of choices",
+            )
+    return examples
+
+
+def encode_multiple_choice(tokenizer: Any, examples: Sequence[ChoiceExample], max_length: int) -> list[dict[str, Any]]:
+    """One feature per question: each model input a list of ``num_choices`` rows, one per choice, encoded as
+    ``[CLS] context [SEP] choice_text(question, ending) [SEP]`` (:func:`choice_pairs`) and cut to
+    ``max_length`` tokens longest-first (the longer segment loses a token at a time), as transformers'
+    ``run_swag`` and the multiple-choice pipeline encode them; ``labels`` when the examples have them.
+
+    Args:
+        tokenizer: The tokenizer (slow or fast).
+        examples: The questions, all with the same number of endings.
+        max_length: The longest row in tokens, special tokens included.
+
+    Returns:
+        Features ``{"input_ids": [[...], ...], "token_type_ids": ..., "attention_mask": ..., "labels": int}``,
+        rows unpadded (:func:`pad_choices` pads a batch).
+    """
+    firsts: list[str] = []
+    seconds: list[str] = []
+    for example in examples:
+        first, second = choice_pairs(example)
+        firsts.extend(first)
+        seconds.extend(second)
+    enc = tokenizer(firsts, seconds, truncation=True, max_length=max_length) if firsts else {}
+    features: list[dict[str, Any]] = []
+    start = 0
+    for example in examples:
+        stop = start + len(example.endings)
+        feature: dict[str, Any] = {k: [list(enc[k][i]) for i in range(start, stop)] for k in MODEL_INPUT_NAMES}
+        if example.label is not None:
+            feature["labels"] = example.label
+        features.append(feature)
+        start = stop
+    return features
+
+
+def pad_choices(features: Sequence[dict[str, Any]], pad_id: int) -> dict[str, np.ndarray]:
+    """A batch of multiple-choice features as int64 arrays: each model input ``(batch, num_choices, width)``,
+    padded on the right to the longest row of the batch (``input_ids`` with ``pad_id``, the others with 0, by
+    :func:`albert_tok.rules.pad_batch`), and ``labels`` ``(batch,)`` when the features have them.
+
+    Args:
+        features: Features of :func:`encode_multiple_choice`, all with the same number of choices.
+        pad_id: The tokenizer's pad id.
+
+    Returns:
+        ``input_ids``, ``token_type_ids``, ``attention_mask`` (and ``labels``), in that order.
+
+    Raises:
+        ValueError: No features, or features with different numbers of choices.
+    """
+    if not features:
+        raise ValueError("pad_choices needs at least one feature")
+    counts = {len(f["input_ids"]) for f in features}
+    if len(counts) != 1:
+        raise ValueError(f"features of one batch must have the same number of choices, got {sorted(counts)}")
+    choices = counts.pop()
+    rows = {k: [row for f in features for row in f[k]] for k in MODEL_INPUT_NAMES}
+    padded = pad_batch(rows, pad_id)
+    batch = {k: v.reshape(len(features), choices, -1) for k, v in padded.items()}
+    if "labels" in features[0]:
+        batch["labels"] = np.asarray([f["labels"] for f in features], dtype=np.int64)
+    return batch

@@ -7,7 +7,11 @@
   seqeval's default (conlleval) mode reads them: IOB1, IOB2, IOE and IOBES all work; a tag without a
   ``B-``/``I-``/``E-``/``S-`` prefix (the IO scheme's ``PER``) is read as ``I-PER``;
 * question answering: exact match and F1 exactly as the official SQuAD evaluation scripts define them
-  (v1.1's, and v2.0's, which counts an empty prediction as right on an unanswerable question).
+  (v1.1's, and v2.0's, which counts an empty prediction as right on an unanswerable question);
+* multiple choice: accuracy of the highest-scoring choice (ties go to the first, as ``argmax``).
+
+:data:`TASK_METRICS` names what each task's evaluation reports, and :func:`metric_for_best` /
+:func:`is_better` decide which of two evaluations is the better one (``--metric-for-best``).
 
 Scores are fractions in [0, 1] except the SQuAD ones, which are percentages as the official scripts print them.
 """
@@ -15,6 +19,7 @@ Scores are fractions in [0, 1] except the SQuAD ones, which are percentages as t
 from __future__ import annotations
 
 import collections
+import math
 import re
 import string
 from collections.abc import Sequence
@@ -26,11 +31,16 @@ Values = Sequence[Any] | np.ndarray
 """A 1-D list or array of predictions or labels."""
 
 __all__ = [
+    "LOWER_IS_BETTER",
+    "TASK_METRICS",
     "accuracy",
     "classification_metrics",
     "entities",
     "entity_metrics",
+    "is_better",
     "macro_f1",
+    "metric_for_best",
+    "multiple_choice_metrics",
     "normalize_answer",
     "pearson",
     "regression_metrics",
@@ -246,3 +256,84 @@ def squad_metrics(answers: dict[str, list[str]], predictions: dict[str, str], ve
                     }
                 )
     return result
+
+
+# -- multiple choice --------------------------------------------------------------------------------------
+def multiple_choice_metrics(logits: Values, labels: Values) -> dict[str, float]:
+    """Accuracy of the highest-scoring choice of each question.
+
+    Args:
+        logits: ``(questions, choices)`` scores (logits or probabilities: only their order counts).
+        labels: The index of each question's right choice.
+
+    Returns:
+        ``{"accuracy": share of questions whose best-scoring choice is the labelled one}`` (0.0 for none).
+
+    Raises:
+        ValueError: ``logits`` is not 2-D, its rows do not match the labels, or a label is not a choice index.
+    """
+    scores, y = np.asarray(logits), np.asarray(labels)
+    if scores.ndim != 2 or y.shape != (scores.shape[0],):
+        raise ValueError(
+            f"logits must be (questions, choices) and labels (questions,), got shapes {scores.shape} and {y.shape}"
+        )
+    if len(y) and (not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= scores.shape[1]):
+        raise ValueError(f"labels must be choice indices 0..{scores.shape[1] - 1}, got {y[:10].tolist()}")
+    return {"accuracy": accuracy(scores.argmax(axis=1) if len(y) else y, y)}
+
+
+# -- which evaluation is best ----------------------------------------------------------------------------
+TASK_METRICS: dict[str, tuple[str, ...]] = {
+    "text-classification": ("loss", "accuracy", "macro_f1", "pearson", "spearman", "mse"),
+    "token-classification": ("loss", "precision", "recall", "f1", "token_accuracy"),
+    "question-answering": ("loss", "exact", "f1", "HasAns_exact", "HasAns_f1", "NoAns_exact", "NoAns_f1"),
+    "multiple-choice": ("loss", "accuracy"),
+}
+"""The metrics each fine-tuning task's evaluation reports (text classification: accuracy and macro-F1 for
+classes, Pearson, Spearman and MSE for regression; the SQuAD ``HasAns_``/``NoAns_`` ones with v2.0 data)."""
+
+LOWER_IS_BETTER = frozenset({"loss", "mse"})
+"""Metrics where a smaller value is better; for every other one a larger value is."""
+
+
+def metric_for_best(task: str, name: str) -> bool:
+    """Check ``--metric-for-best NAME`` for ``task`` and say which way it improves.
+
+    Args:
+        task: The fine-tuning task (a key of :data:`TASK_METRICS`).
+        name: The metric that decides the best checkpoint.
+
+    Returns:
+        True when a larger value is better, False when a smaller one is (:data:`LOWER_IS_BETTER`).
+
+    Raises:
+        ValueError: An unknown task, or a metric the task's evaluation does not report (the message lists
+            the ones it does).
+    """
+    if task not in TASK_METRICS:
+        raise ValueError(f"unknown task {task!r}; tasks: {', '.join(TASK_METRICS)}")
+    if name not in TASK_METRICS[task]:
+        raise ValueError(
+            f"--metric-for-best {name!r} is not a metric of {task}; its evaluation reports "
+            f"{', '.join(TASK_METRICS[task])}"
+        )
+    return name not in LOWER_IS_BETTER
+
+
+def is_better(name: str, value: float, best: float | None) -> bool:
+    """Whether an evaluation's ``value`` of metric ``name`` beats the ``best`` so far.
+
+    Args:
+        name: The metric (its direction from :data:`LOWER_IS_BETTER`).
+        value: The new evaluation's value.
+        best: The best value so far; None when there is none yet.
+
+    Returns:
+        True when ``value`` is strictly better than ``best`` (a tie keeps the earlier checkpoint), or when
+        there is no best yet and ``value`` is a number; a NaN is never better, and any number beats a NaN best.
+    """
+    if math.isnan(value):
+        return False
+    if best is None or math.isnan(best):
+        return True
+    return value < best if name in LOWER_IS_BETTER else value > best
