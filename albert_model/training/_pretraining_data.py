@@ -4,7 +4,10 @@ Text files are read line by line (a blank line ends a document) and tokenized on
 Each epoch packs a document's sentences into segments of up to ``max_seq_length - 3`` tokens, splits each
 segment into ``A``/``B`` at a sentence boundary and swaps half of the pairs (sentence-order label 1):
 :func:`make_examples`, re-run per epoch with that epoch's random generator so every pass sees other
-pairs. :class:`PretrainingCollator` builds ``[CLS] A [SEP] B [SEP]`` batches with ALBERT's n-gram masking.
+pairs. :class:`PretrainingCollator` builds ``[CLS] A [SEP] B [SEP]`` batches with ALBERT's n-gram masking,
+over tokens (:func:`ngram_mask`) or over whole words (:func:`whole_word_ngram_mask`, a word starting at a
+piece that begins with ``▁``). The same examples come memory-mapped from ``tokenize-corpus`` shards in
+:mod:`albert_model.training._corpus_data`.
 
 This module holds the data half of :mod:`albert_model.training._pretrain`; it never touches the model.
 """
@@ -13,13 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from albert_tok.api import to_tensors
 from albert_tok.io import first_invalid_utf8, regular_file
-from albert_tok.rules import PAD_VALUES, build_inputs, pad_batch, special_tokens_mask, token_type_ids
+from albert_tok.rules import (
+    PAD_VALUES,
+    SPIECE_UNDERLINE,
+    build_inputs,
+    pad_batch,
+    special_tokens_mask,
+    token_type_ids,
+)
 
 __all__ = [
     "Example",
@@ -30,6 +40,8 @@ __all__ = [
     "ngram_mask",
     "read_documents",
     "tokenize_documents",
+    "whole_word_ngram_mask",
+    "word_start_table",
 ]
 
 Example = tuple[np.ndarray, np.ndarray, int]
@@ -288,6 +300,77 @@ def ngram_mask(
     return mask
 
 
+def word_start_table(tokenizer: Any) -> np.ndarray:
+    """Which ids of a vocabulary begin a word: those whose piece starts with ``▁`` (SentencePiece's mark of
+    a preceding space), the start-piece rule of Google's whole-word masking for SentencePiece vocabularies.
+
+    Args:
+        tokenizer: An ALBERT tokenizer (any object with ``vocab_size`` and ``convert_ids_to_tokens``).
+
+    Returns:
+        A boolean array of ``vocab_size``: True at the ids that start a word.
+    """
+    pieces = tokenizer.convert_ids_to_tokens(list(range(tokenizer.vocab_size)))
+    return np.fromiter((p.startswith(SPIECE_UNDERLINE) for p in pieces), dtype=bool, count=len(pieces))
+
+
+def whole_word_ngram_mask(
+    length: int, candidates: np.ndarray, starts: np.ndarray, budget: int, max_ngram: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Boolean mask choosing at most ``budget`` of the ``candidates`` positions in n-grams of whole words.
+
+    A word is a run of consecutive candidate positions that begins where ``starts`` is True or where the
+    previous position is not a candidate (after ``[CLS]`` or ``[SEP]``). As in Google's ALBERT
+    (``create_pretraining_data.py``, ``do_whole_word_mask``): the n-grams start at the words in a random order,
+    n is drawn with probability proportional to 1/n for n = 1..max_ngram (cut where the words run out), an
+    n-gram that would exceed the budget is shortened word by word, and skipped when even its first word does
+    not fit or when it overlaps a masked word. A word is therefore masked whole or not at all, and fewer than
+    ``budget`` positions may be masked.
+
+    Args:
+        length: The length of the row (of the mask returned).
+        candidates: The positions that may be masked, increasing.
+        starts: A boolean array of ``length``: True where a piece begins a word (:func:`word_start_table` of
+            the row's ids).
+        budget: The most positions to mask.
+        max_ngram: The longest n-gram, in words.
+        rng: The generator of the n-gram starts and lengths.
+
+    Returns:
+        A boolean array of ``length``, True at the chosen positions.
+    """
+    mask = np.zeros(length, dtype=bool)
+    candidates = np.asarray(candidates, dtype=np.int64)
+    if not candidates.size:
+        return mask
+    new_word = starts[candidates].astype(bool)
+    new_word[0] = True
+    new_word[1:] |= np.diff(candidates) != 1
+    firsts = np.flatnonzero(new_word)  # index into candidates of each word's first piece
+    ends = np.append(firsts[1:], candidates.size)
+    words = firsts.size
+    weights = 1.0 / np.arange(1, max_ngram + 1)
+    weights /= weights.sum()
+    order = rng.permutation(words)
+    sizes = rng.choice(max_ngram, size=words, p=weights) + 1
+    first, end = firsts.tolist(), ends.tolist()  # plain lists: this loop runs once per n-gram start
+    covered = [False] * words
+    picked = 0
+    for w, n in zip(order.tolist(), sizes.tolist(), strict=False):
+        if picked >= budget:
+            break
+        n = min(n, words - w)
+        while n > 1 and picked + end[w + n - 1] - first[w] > budget:
+            n -= 1
+        count = end[w + n - 1] - first[w]
+        if picked + count > budget or any(covered[w : w + n]):
+            continue
+        covered[w : w + n] = [True] * n
+        mask[candidates[first[w] : end[w + n - 1]]] = True
+        picked += count
+    return mask
+
+
 @dataclass
 class PretrainingCollator:
     """ALBERT pretraining batches from ``(segment_a, segment_b, is_swapped)`` examples of token ids.
@@ -320,10 +403,13 @@ class PretrainingCollator:
             pads to the longest row exactly.
         seed: The seed of the collator's own generator ``rng``.
         return_tensors: ``"pt"`` (the default) for torch tensors, ``"np"`` or None for numpy arrays.
+        word_starts: None (the default) masks n-grams of tokens (:func:`ngram_mask`); a boolean array over the
+            ids (:func:`word_start_table`, what ``for_tokenizer(..., whole_word_mask=True)`` passes) masks
+            n-grams of whole words (:func:`whole_word_ngram_mask`); an id past its end starts a word.
 
     Raises:
-        ValueError: ``mlm_probability`` is not in (0, 1), ``max_ngram`` is not an int >= 1, or
-            ``first_normal_id`` is not in [0, vocab_size).
+        ValueError: ``mlm_probability`` is not in (0, 1), ``max_ngram`` is not an int >= 1,
+            ``first_normal_id`` is not in [0, vocab_size), or ``word_starts`` is not a 1-D boolean array.
     """
 
     cls_token_id: int
@@ -337,6 +423,7 @@ class PretrainingCollator:
     pad_to_multiple_of: int | None = None
     seed: int = 0
     return_tensors: str | None = "pt"
+    word_starts: np.ndarray | None = field(default=None, repr=False, compare=False)
     rng: np.random.Generator = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -348,20 +435,33 @@ class PretrainingCollator:
             raise ValueError(
                 f"first_normal_id must be in [0, vocab_size={self.vocab_size}), got {self.first_normal_id}"
             )
+        if self.word_starts is not None:
+            starts = np.asarray(self.word_starts)
+            if starts.ndim != 1 or starts.dtype != bool:
+                raise ValueError(
+                    f"word_starts must be a 1-D boolean array over the ids (word_start_table), got "
+                    f"{starts.dtype} of shape {starts.shape}"
+                )
+            self.word_starts = starts
         self.rng = np.random.default_rng(self.seed)
 
     @classmethod
-    def for_tokenizer(cls, tokenizer: Any, **kwargs: Any) -> PretrainingCollator:
+    def for_tokenizer(cls, tokenizer: Any, *, whole_word_mask: bool = False, **kwargs: Any) -> PretrainingCollator:
         """A collator with a tokenizer's special-token ids and vocabulary size.
 
         Args:
             tokenizer: An ALBERT tokenizer (or any object with ``cls_token_id``, ``sep_token_id``,
-                ``mask_token_id``, ``pad_token_id`` and ``vocab_size``).
+                ``mask_token_id``, ``pad_token_id`` and ``vocab_size``; with ``whole_word_mask``,
+                ``convert_ids_to_tokens`` too).
+            whole_word_mask: If True, mask n-grams of whole words (``word_starts`` from
+                :func:`word_start_table` of the tokenizer); False (the default) n-grams of tokens.
             **kwargs: The other fields of :class:`PretrainingCollator` (``mlm_probability``, ``seed``...).
 
         Returns:
             The collator.
         """
+        if whole_word_mask:
+            kwargs["word_starts"] = word_start_table(tokenizer)
         return cls(
             cls_token_id=tokenizer.cls_token_id,
             sep_token_id=tokenizer.sep_token_id,
@@ -370,6 +470,14 @@ class PretrainingCollator:
             vocab_size=tokenizer.vocab_size,
             **kwargs,
         )
+
+    def _starts(self, ids: np.ndarray) -> np.ndarray:
+        """Per position of ``ids``: whether its piece begins a word (an id past the table does)."""
+        table = cast(np.ndarray, self.word_starts)
+        starts = np.ones(len(ids), dtype=bool)
+        inside = (ids >= 0) & (ids < len(table))
+        starts[inside] = table[ids[inside]]
+        return starts
 
     def __call__(
         self,
@@ -405,7 +513,10 @@ class PretrainingCollator:
             candidates = np.flatnonzero(~special & (ids >= self.first_normal_id))
             if candidates.size:
                 budget = max(1, round(candidates.size * self.mlm_probability))
-                chosen = ngram_mask(len(ids), candidates, budget, self.max_ngram, rng)
+                if self.word_starts is None:
+                    chosen = ngram_mask(len(ids), candidates, budget, self.max_ngram, rng)
+                else:
+                    chosen = whole_word_ngram_mask(len(ids), candidates, self._starts(ids), budget, self.max_ngram, rng)
                 labels[chosen] = ids[chosen]
                 roll = rng.random(int(chosen.sum()))
                 where = np.flatnonzero(chosen)
