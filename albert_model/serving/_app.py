@@ -206,7 +206,7 @@ class Server:
                 if n > limit:
                     raise ApiError(
                         413,
-                        f"inputs[{i}] has {n} tokens, over the model's max_input_length of {limit}; "
+                        f"inputs[{i}] has more than {limit} tokens, the model's max_input_length; "
                         f'send "truncate": true to cut it',
                         limit="max_input_length",
                     )

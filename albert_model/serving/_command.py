@@ -148,6 +148,14 @@ def run_serve(ns: argparse.Namespace) -> None:
             server_state.begin_shutdown()  # new requests: 503 from now on
             super().handle_exit(sig, frame)
 
+        async def shutdown(self, sockets: Any = None) -> None:
+            await super().shutdown(sockets)  # ends with the app's lifespan, which drains the queue
+            batcher = server_state.engine.batcher
+            print(
+                f"albert serve: stopped; accepted {batcher.accepted} requests, answered {batcher.answered}",
+                flush=True,
+            )
+
     uv_config = uvicorn.Config(
         app,
         host=ns.host,
@@ -181,9 +189,7 @@ def run_serve(ns: argparse.Namespace) -> None:
         await server.serve()
         await waiter
 
-    asyncio.run(serve())
-    batcher = server_state.engine.batcher
-    print(f"albert serve: stopped; accepted {batcher.accepted} requests, answered {batcher.answered}", flush=True)
+    asyncio.run(serve())  # after SIGTERM uvicorn raises the signal again once shut down: exit code 143
 
 
 def main(argv: Sequence[str] | None = None) -> int:

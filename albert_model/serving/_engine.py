@@ -239,8 +239,10 @@ class Engine:
         )
 
     def count_tokens(self, texts: list[str]) -> list[int]:
-        """Tokens of each text with ``[CLS]`` and ``[SEP]``, not truncated."""
-        return [len(ids) for ids in self.tokenizer(texts)["input_ids"]]
+        """Tokens of each text with ``[CLS]`` and ``[SEP]``, counted up to one more than the model takes (a
+        count over :attr:`max_length` means too long)."""
+        enc = self.tokenizer(texts, truncation=True, max_length=self.max_length + 1)
+        return [len(ids) for ids in enc["input_ids"]]
 
     def info(self) -> dict[str, Any]:
         """What /info reports about the model and how it runs."""
