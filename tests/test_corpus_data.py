@@ -79,8 +79,10 @@ def test_refuses_pairs_parquet_short_rows_another_tokenizer_and_a_missing_corpus
         open_corpus(short, other, 31)
     with pytest.raises(CorpusError, match=r"manifest\.json"):
         open_corpus(tmp_path / "nowhere", _slow(), 32)
-    with pytest.raises(ValueError, match="max_seq_length must be an int >= 5"):
+    with pytest.raises(ValueError, match=r"max_seq_length must be an int in \[5, 65538\]"):
         open_corpus(short, _slow(), 4)
+    with pytest.raises(ValueError, match=r"max_seq_length must be an int in \[5, 65538\]"):
+        open_corpus(short, _slow(), 65539)  # a chunk's counts are 16-bit
 
 
 def test_a_fast_tokenizer_of_the_same_vocabulary_is_accepted(tmp_path):
@@ -124,7 +126,8 @@ def test_pairs_never_cross_documents_and_fit(tmp_path):
     blank = {r for r in range(corpus.rows) if not len(corpus.sentence(r))}
     document_of = np.cumsum([r in blank for r in range(corpus.rows)])
     covered = []
-    for (first, end, a, size, swapped), example in zip(examples.table.tolist(), examples, strict=True):
+    for (first, rows, a, size, swapped), example in zip(examples.table.tolist(), examples, strict=True):
+        end = first + rows
         assert document_of[first] == document_of[end - 1] and not blank & set(range(first, end))
         a_ids, b_ids, label = example
         assert len(a_ids) and len(b_ids) and len(a_ids) + len(b_ids) == size <= 17
@@ -142,6 +145,7 @@ def test_examples_are_a_pure_function_of_seed_and_epoch(tmp_path):
     c = epoch_examples(corpus, train, seed=3, epoch=2, short_seq_prob=0.1, batch_size=4)
     assert a[0].table.tobytes() == b[0].table.tobytes() and np.array_equal(a[1], b[1])
     assert a[0].table.tobytes() != c[0].table.tobytes()
+    assert a[1].dtype == np.int32 and np.array_equal(a[1], np.random.default_rng([3, 1, 1]).permutation(len(a[0])))
     with pytest.raises(ValueError, match="need at least batch_size=100000"):
         epoch_examples(corpus, train, seed=3, epoch=1, short_seq_prob=0.1, batch_size=100_000)
     with pytest.raises(ValueError, match="short_seq_prob must be in"):

@@ -28,8 +28,9 @@ taken in blocks), so the pairs are the same kind, not the same ones.
 asked for; :class:`CorpusBatches` is the map-style dataset of one epoch's batches (batch ``k`` a pure function
 of ``(seed, epoch, its start)``, masks drawn there by the collator), identical whether built in this process
 or in ``DataLoader`` workers. Everything pickles as the corpus directory (each process maps the files itself,
-so ranks and workers share the page cache). Memory: the epoch's table (25 bytes per example) and order (8
-bytes per example), a fixed 40 bytes or so per example, against the 2 bytes per token of the mapped shards.
+so ranks and workers share the page cache). Memory: the epoch's table (:data:`EXAMPLE_DTYPE`, 15 bytes per
+example) and order (4 bytes per example), about 0.15 bytes per token at ``max_seq_length`` 128, against the 2
+bytes per token of the mapped shards (in the page cache) and the 11 the text path holds.
 
 Not read: Parquet shards (no memory map: tokenize again with ``--format npy``), pair rows
 (``--pair-sentences``), and shards cut shorter than the model's rows (``--max-length`` below
@@ -55,9 +56,13 @@ __all__ = ["CorpusBatches", "CorpusExamples", "PretrainingCorpus", "epoch_exampl
 _BLOCK = 4096
 """Uniform draws taken from the generator at a time while an epoch's examples are made."""
 
-EXAMPLE_DTYPE = np.dtype([("first", "<i8"), ("end", "<i8"), ("a", "<i4"), ("size", "<i4"), ("swapped", "u1")])
-"""One example: rows ``first`` to ``end`` (exclusive), ``size`` tokens of which the first ``a`` are segment A
-(before any swap), and whether A and B are swapped."""
+EXAMPLE_DTYPE = np.dtype([("first", "<i8"), ("rows", "<u2"), ("a", "<u2"), ("size", "<u2"), ("swapped", "u1")])
+"""One example, 15 bytes: ``rows`` rows from row ``first``, ``size`` tokens of which the first ``a`` are segment A
+(before any swap), and whether A and B are swapped. A chunk's rows and tokens are at most the budget, which
+``max_seq_length`` <= 65,538 keeps within 16 bits."""
+
+MAX_SEQ_LENGTH = 65_538
+"""The longest row :data:`EXAMPLE_DTYPE` describes (a budget of 65,535 tokens)."""
 
 
 def open_corpus(
@@ -111,8 +116,15 @@ class PretrainingCorpus:
     def __init__(
         self, directory: str | os.PathLike[str], tokenizer: Any, max_seq_length: int, *, check: bool = True
     ) -> None:
-        if isinstance(max_seq_length, bool) or not isinstance(max_seq_length, int) or max_seq_length < 5:
-            raise ValueError(f"max_seq_length must be an int >= 5 ([CLS] A [SEP] B [SEP]), got {max_seq_length!r}")
+        if (
+            isinstance(max_seq_length, bool)
+            or not isinstance(max_seq_length, int)
+            or not 5 <= max_seq_length <= MAX_SEQ_LENGTH
+        ):
+            raise ValueError(
+                f"max_seq_length must be an int in [5, {MAX_SEQ_LENGTH}] (room for [CLS] A [SEP] B [SEP]), got "
+                f"{max_seq_length!r}"
+            )
         accepted = (tokenizer_hash(tokenizer), vocabulary_hash(tokenizer))
         self._open(os.fspath(directory), accepted, max_seq_length, tokenizer.cls_token_id, tokenizer.sep_token_id)
         if check:
@@ -157,8 +169,9 @@ class PretrainingCorpus:
         for name in manifest["files"]:
             base = os.path.join(directory, name)
             try:
-                self._ids.append(np.load(base + ".ids.npy", mmap_mode="r", allow_pickle=False))
-                self._offsets.append(np.load(base + ".offsets.npy", mmap_mode="r", allow_pickle=False))
+                # plain ndarray views of the maps: slicing a np.memmap runs Python code per slice
+                self._ids.append(np.asarray(np.load(base + ".ids.npy", mmap_mode="r", allow_pickle=False)))
+                self._offsets.append(np.asarray(np.load(base + ".offsets.npy", mmap_mode="r", allow_pickle=False)))
             except (OSError, ValueError) as exc:
                 raise CorpusError(f"{base}.{{ids,offsets}}.npy: not a readable .npy array ({exc})") from None
         del sharded
@@ -297,8 +310,8 @@ class PretrainingCorpus:
         if isinstance(short_seq_prob, bool) or not 0.0 <= short_seq_prob <= 1.0:
             raise ValueError(f"short_seq_prob must be in [0, 1], got {short_seq_prob!r}")
         budget = self.budget
-        first_col, end_col, a_col, size_col = array.array("q"), array.array("q"), array.array("i"), array.array("i")
-        swap_col = array.array("B")
+        # growing columns of EXAMPLE_DTYPE's types: no Python object per example
+        first_col, rows_col, a_col, size_col, swap_col = (array.array(t) for t in "qHHHB")
         pool: list[float] = []
         used = 0
 
@@ -318,7 +331,7 @@ class PretrainingCorpus:
             # A: the sentences before a boundary drawn at random, or half of a one-sentence chunk
             a = sum(chunk[: 1 + int(uniform() * (len(chunk) - 1))]) if len(chunk) >= 2 else max(1, size // 2)
             first_col.append(first)
-            end_col.append(end)
+            rows_col.append(end - first)
             a_col.append(a)
             size_col.append(size)
             swap_col.append(uniform() < 0.5)
@@ -347,9 +360,10 @@ class PretrainingCorpus:
         if chunk:  # the rows ended inside a document
             emit(first + len(chunk))
         table = np.empty(len(first_col), dtype=EXAMPLE_DTYPE)
-        for name, column in (("first", first_col), ("end", end_col), ("a", a_col), ("size", size_col)):
+        columns = (first_col, rows_col, a_col, size_col, swap_col)
+        for name, column in zip(EXAMPLE_DTYPE.names or (), columns, strict=True):
             table[name] = np.asarray(column)
-        table["swapped"] = np.asarray(swap_col)
+            del column[:]  # freed column by column: the table and the columns are never all held at once
         return CorpusExamples(self, table)
 
     def tokens_of(self, first: int, end: int) -> np.ndarray:
@@ -422,8 +436,8 @@ class CorpusExamples(Sequence[Example]):
     def __getitem__(self, i: int | slice) -> Example | CorpusExamples:
         if isinstance(i, slice):
             return CorpusExamples(self.corpus, self.table[i])
-        first, end, a, _, swapped = self.table[i].tolist()
-        tokens = self.corpus.tokens_of(first, end)
+        first, rows, a, _, swapped = self.table[i].tolist()
+        tokens = self.corpus.tokens_of(first, first + rows)
         return (tokens[a:], tokens[:a], 1) if swapped else (tokens[:a], tokens[a:], 0)
 
     def __iter__(self) -> Iterator[Example]:
@@ -452,7 +466,8 @@ def epoch_examples(
         batch_size: The global batch size: an epoch must hold at least one batch.
 
     Returns:
-        ``(examples, order)``: the order a permutation of ``range(len(examples))`` (int64).
+        ``(examples, order)``: the order a permutation of ``range(len(examples))`` (int32 below 2**31
+        examples, 4 bytes each, else int64), the one ``Generator.permutation`` gives.
 
     Raises:
         ValueError: fewer examples than ``batch_size``, or ``short_seq_prob`` outside ``[0, 1]``.
@@ -463,7 +478,10 @@ def epoch_examples(
             f"only {len(examples)} training examples in {corpus.directory!r}; need at least batch_size="
             f"{batch_size} (more text, or a smaller --batch-size)"
         )
-    return examples, np.random.default_rng([seed, epoch, 1]).permutation(len(examples))
+    # what default_rng(...).permutation(n) gives, shuffled in place in the smallest integer type
+    order = np.arange(len(examples), dtype=np.int32 if len(examples) < 2**31 else np.int64)
+    np.random.default_rng([seed, epoch, 1]).shuffle(order)
+    return examples, order
 
 
 class CorpusBatches:
