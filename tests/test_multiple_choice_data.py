@@ -372,6 +372,7 @@ def test_metric_for_best_directions_and_choices():
     assert metric_for_best("multiple-choice", "accuracy") is True
     assert metric_for_best("text-classification", "mse") is False
     assert metric_for_best("question-answering", "loss") is False
+    assert metric_for_best("multiple-choice", "eval_loss") is False  # the final metrics' names work too
     with pytest.raises(
         ValueError, match=r"'f1' is not a metric of multiple-choice; its evaluation reports loss, accuracy"
     ):
@@ -385,5 +386,6 @@ def test_is_better_keeps_the_first_of_ties_and_never_takes_nan():
     assert is_better("accuracy", 0.5, None)
     assert is_better("accuracy", 0.6, 0.5) and not is_better("accuracy", 0.5, 0.5)
     assert is_better("loss", 0.4, 0.5) and not is_better("loss", 0.6, 0.5)
+    assert is_better("eval_loss", 0.4, 0.5) and not is_better("eval_mse", 0.6, 0.5)
     assert not is_better("loss", math.nan, None) and not is_better("accuracy", math.nan, 0.1)
     assert is_better("loss", 3.0, math.nan)

@@ -301,7 +301,9 @@ def metric_for_best(task: str, name: str) -> bool:
 
     Args:
         task: The fine-tuning task (a key of :data:`TASK_METRICS`).
-        name: The metric that decides the best checkpoint.
+        name: The metric that decides the best checkpoint, as the evaluation names it or with the ``eval_``
+            prefix of the final metrics (``accuracy`` or ``eval_accuracy``, as transformers'
+            ``metric_for_best_model`` takes either).
 
     Returns:
         True when a larger value is better, False when a smaller one is (:data:`LOWER_IS_BETTER`).
@@ -312,6 +314,7 @@ def metric_for_best(task: str, name: str) -> bool:
     """
     if task not in TASK_METRICS:
         raise ValueError(f"unknown task {task!r}; tasks: {', '.join(TASK_METRICS)}")
+    name = _bare(name)
     if name not in TASK_METRICS[task]:
         raise ValueError(
             f"--metric-for-best {name!r} is not a metric of {task}; its evaluation reports "
@@ -324,7 +327,7 @@ def is_better(name: str, value: float, best: float | None) -> bool:
     """Whether an evaluation's ``value`` of metric ``name`` beats the ``best`` so far.
 
     Args:
-        name: The metric (its direction from :data:`LOWER_IS_BETTER`).
+        name: The metric (its direction from :data:`LOWER_IS_BETTER`), with or without the ``eval_`` prefix.
         value: The new evaluation's value.
         best: The best value so far; None when there is none yet.
 
@@ -336,4 +339,8 @@ def is_better(name: str, value: float, best: float | None) -> bool:
         return False
     if best is None or math.isnan(best):
         return True
-    return value < best if name in LOWER_IS_BETTER else value > best
+    return value < best if _bare(name) in LOWER_IS_BETTER else value > best
+
+
+def _bare(name: str) -> str:
+    return name.removeprefix("eval_")
