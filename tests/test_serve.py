@@ -219,6 +219,7 @@ def test_health_info_metrics(clf):
     assert info["task"] == "text-classification" and info["backend"] == "torch"
     assert info["model_type"]["classifier"]["id2label"] == {"0": "neg", "1": "neu", "2": "pos"}
     assert info["threads"] == 1 and info["threads_reason"] == "--threads"
+    assert info["attn_implementation"] == "varlen" and info["batch_size"] == 64  # padding skipped, not computed
     assert info["max_batch_tokens"] == 8192 and info["max_client_batch_size"] == 256 and info["version"]
     assert set(info["routes"]) == {"/embed", "/predict", "/tokenize"}
     before = _counter(clf.get("/metrics").text, 'route="embed",status="200"')
@@ -536,6 +537,7 @@ def test_engine_sets_the_threads_it_reports(clf_dir):
         ({"max_batch_tokens": 0}, "max_batch_tokens"),
         ({"threads": 0}, "threads"),
         ({"backend": "tf"}, "backend"),
+        ({"attn": "flash"}, "attn"),
     ],
 )
 def test_serve_config_refuses_bad_options(options, match):

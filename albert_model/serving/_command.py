@@ -75,7 +75,15 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--threads", type=_positive, metavar="N", help="intra-op threads of the model (default: (cores - 1) // 1)"
     )
-    p.add_argument("--batch-size", type=_positive, default=64, metavar="N", help="texts per forward pass (64)")
+    p.add_argument(
+        "--batch-size", type=_positive, metavar="N", help="texts per forward pass (64 on torch, 16 on onnxruntime)"
+    )
+    p.add_argument(
+        "--attn",
+        choices=("varlen", "sdpa"),
+        default="varlen",
+        help="torch attention: varlen skips padding in every projection (default), sdpa runs padded batches",
+    )
     p.add_argument("--device", help="cpu, cuda, cuda:N, mps (default: cpu)")
     p.add_argument("--max-texts", type=_positive, default=256, metavar="N", help="texts per request (256)")
     p.add_argument("--max-chars", type=_positive, default=20_000, metavar="N", help="characters per text (20000)")
@@ -118,6 +126,7 @@ def config_from_args(ns: argparse.Namespace) -> Any:
         max_queue=ns.max_queue,
         threads=ns.threads,
         batch_size=ns.batch_size,
+        attn=ns.attn,
         device=ns.device,
         limits=Limits(ns.max_texts, ns.max_chars, ns.max_body_bytes),
     )

@@ -46,7 +46,10 @@ class ServeConfig:
         max_wait_ms: How long a batch waits for more requests after its oldest one arrived.
         max_queue: Requests that may wait; one more is answered 429.
         threads: Intra-op threads of the model worker (None: :func:`choose_threads`).
-        batch_size: Texts per forward pass inside one batch.
+        batch_size: Texts per forward pass inside one batch (None: 64 on torch, whose ``"varlen"`` attention
+            skips padding; 16 on ONNX Runtime, whose length-sorted batches are padded to their longest row).
+        attn: The torch model's ``attn_implementation``: ``"varlen"`` (no projection or feed-forward runs on
+            a padding position) or ``"sdpa"``. ONNX Runtime runs its exported graph.
         device: Where the model runs (None: the CPU).
         limits: The per-request limits.
         model_id: The name /info reports (None: ``model``, or the shipped model's path).
@@ -64,7 +67,8 @@ class ServeConfig:
     max_wait_ms: float = 2.0
     max_queue: int = 512
     threads: int | None = None
-    batch_size: int = 64
+    batch_size: int | None = None
+    attn: str = "varlen"
     device: str | None = None
     limits: Limits = field(default_factory=Limits)
     model_id: str | None = None
@@ -78,8 +82,12 @@ class ServeConfig:
             raise ValueError("int8 weights run on ONNX Runtime: add --backend onnxruntime")
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, got {self.pooling!r}")
+        if self.attn not in ("varlen", "sdpa"):
+            raise ValueError(f"attn must be 'varlen' or 'sdpa', got {self.attn!r}")
         for name in ("max_batch_tokens", "max_queue", "batch_size"):
             value = getattr(self, name)
+            if name == "batch_size" and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
         if self.max_wait_ms < 0:
@@ -146,7 +154,8 @@ class Engine:
         self.model_id = config.model_id or (config.model if config.model is not None else "albert-default")
         local = os.path.isdir(source)
         self.task = served_task(config, source if local else _resolve(source))
-        options: dict[str, Any] = {"batch_size": config.batch_size, "backend": config.backend}
+        self.batch_size = config.batch_size or (16 if config.backend == "onnxruntime" else 64)
+        options: dict[str, Any] = {"batch_size": self.batch_size, "backend": config.backend}
         if config.backend == "onnxruntime":
             options.update(quantize="int8" if config.int8 else None, threads=self.threads)
         else:
@@ -155,6 +164,10 @@ class Engine:
         if self.task != "feature-extraction":
             self.head = pipeline(self.task, model=source, **options)
         self.embedder = self._embedder(source, options)
+        if config.backend == "torch":
+            for pipe in (self.head, self.embedder):
+                if pipe is not None:
+                    pipe.model.set_attn_implementation(config.attn)
         self.tokenizer = self.embedder.tokenizer
         self.max_length: int = self.embedder.max_length
         self.batcher = Batcher(
@@ -275,7 +288,8 @@ class Engine:
             "max_client_batch_size": self.config.limits.max_texts,
             "max_chars": self.config.limits.max_chars,
             "max_body_bytes": self.config.limits.max_body_bytes,
-            "batch_size": self.config.batch_size,
+            "batch_size": self.batch_size,
+            "attn_implementation": self.config.attn if self.config.backend == "torch" else None,
             "threads": self.threads,
             "threads_reason": self.threads_reason,
             "workers": 1,
