@@ -624,7 +624,9 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, tiny_model, task):
 
 def test_resume_refuses_a_checkpoint_of_other_data(tmp_path, tiny_model):
     out = tmp_path / "out"
-    F.finetune(args("text-classification", [sentiment_csv(tmp_path / "a.csv")], out, tiny_model, steps=4))
+    F.finetune(
+        args("text-classification", [sentiment_csv(tmp_path / "a.csv")], out, tiny_model, steps=4, keep_checkpoint=True)
+    )
     other = sentiment_csv(tmp_path / "b.csv", n=10)
     with pytest.raises(ValueError, match=r"was made with other settings.*--train: the text of b.csv differs"):
         F.finetune(args("text-classification", [other], out, tiny_model, steps=4, resume=True))

@@ -52,6 +52,7 @@ def _args(corpus, out, **kw):
         log_every=1,
         progress=False,
         model=dict(TINY_MODEL),
+        keep_checkpoint=True,  # these tests read or extend the checkpoint of a finished run
     )
     base.update(kw)
     return P.PretrainArgs(**base)

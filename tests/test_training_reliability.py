@@ -99,6 +99,7 @@ def pretrain_args(corpus, out, **kw):
         "log_every": 3,
         "progress": False,
         "model": dict(TINY_MODEL),
+        "keep_checkpoint": True,  # these tests read or resume the checkpoint of a finished run
     }
     base.update(kw)
     return P.PretrainArgs(**base)
@@ -118,6 +119,7 @@ def finetune_args(train, out, model, **kw):
         "progress": False,
         "device": "cpu",
         "seed": 3,
+        "keep_checkpoint": True,
     }
     base.update(kw)
     return F.FinetuneArgs(**base)

@@ -10,6 +10,7 @@ import math
 import os
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,14 @@ import torch
 from torch import nn
 
 from albert_model._devices import available_devices, unavailable
-from albert_model.training._flags import flag
+from albert_model.training._flags import check_int, flag, help_text
 
 __all__ = [
     "CHECKPOINT_DIR",
     "MAX_SEED",
     "MAX_STEPS",
+    "OPTIMIZER_NAMES",
+    "LoopArgs",
     "check_device",
     "no_decay",
     "parameter_groups",
@@ -69,6 +72,77 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict[str, An
         {"params": [p for n, p in named if not no_decay(n)], "weight_decay": weight_decay},
         {"params": [p for n, p in named if no_decay(n)], "weight_decay": 0.0},
     ]
+
+
+# -- what both commands take for the loop -------------------------------------------------------------------
+@dataclass(kw_only=True)
+class LoopArgs:
+    """The arguments of the training loop that ``albert pretrain`` and ``albert finetune`` share (keyword-only
+    fields of both arguments dataclasses; each checks them with :meth:`check_loop_args`).
+
+    Args:
+        accumulate: micro-batches per optimizer step, an int >= 1: ``batch_size`` (the global batch of a step)
+            is cut into ``accumulate`` parts per rank, run one after another with their gradients added up,
+            giving the step of the whole batch in less memory. It must divide ``batch_size``.
+        optimizer: ``"adamw"`` or ``"lamb"`` (Google's LAMB: per-tensor trust ratio, neither weight decay nor
+            trust ratio on LayerNorms and biases); a checkpoint resumes only with its own.
+        warmup_steps: warm up over this many optimizer steps (Google's rule: then a linear decay to 0 over the
+            whole budget), an int >= 1, instead of ``warmup_fraction``; None: ``warmup_fraction``.
+        threads: torch's CPU threads in each process, an int >= 1; None: the cores this process may use,
+            divided among this node's ranks, less one per data-loader worker (said on standard error).
+        keep_checkpoint: True keeps ``OUTPUT/checkpoint/`` after the run completes (to extend it later with
+            ``--resume``); False (the default) removes it then. An interrupted run always keeps it.
+        gradient_checkpointing: True recomputes each layer's activations in the backward pass: less memory,
+            about a third more compute; the same gradients.
+        compile: True runs the training forward through ``torch.compile`` (the first steps are slower while it
+            compiles).
+    """
+
+    accumulate: int = field(
+        default=1, metadata=help_text("micro-batches per optimizer step (must divide --batch-size)")
+    )
+    optimizer: str = field(default="adamw", metadata=help_text("adamw, or lamb (Google's ALBERT optimizer)"))
+    warmup_steps: int | None = field(
+        default=None, metadata=help_text("warm-up steps, then linear decay over the budget (instead of the fraction)")
+    )
+    threads: int | None = field(
+        default=None, metadata=help_text("torch CPU threads per process (default: cores / ranks on the node)")
+    )
+    keep_checkpoint: bool = field(
+        default=False, metadata=help_text("keep OUTPUT/checkpoint/ when the run completes (to extend it later)")
+    )
+    gradient_checkpointing: bool = field(
+        default=False, metadata=help_text("recompute activations in the backward pass (less memory)")
+    )
+    compile: bool = field(default=False, metadata=help_text("run the training forward through torch.compile"))
+
+    def check_loop_args(self) -> None:
+        """Check the loop's fields.
+
+        Raises:
+            ValueError: a field out of its range or of the wrong type, or ``accumulate`` that does not divide
+                ``batch_size``; the message names the flag, the value and what is accepted.
+        """
+        check_int(self.accumulate, "accumulate", 1)
+        batch_size = getattr(self, "batch_size", 1)
+        if isinstance(batch_size, int) and batch_size % self.accumulate:
+            raise ValueError(
+                f"--accumulate {self.accumulate} must divide --batch-size {batch_size} (the global batch of one step "
+                f"is cut into that many micro-batches)"
+            )
+        if self.optimizer not in OPTIMIZER_NAMES:
+            raise ValueError(f"--optimizer must be one of {list(OPTIMIZER_NAMES)}, got {self.optimizer!r}")
+        if self.warmup_steps is not None:
+            check_int(self.warmup_steps, "warmup_steps", 1, MAX_STEPS)
+        if self.threads is not None:
+            check_int(self.threads, "threads", 1, 4096)
+        for name in ("keep_checkpoint", "gradient_checkpointing", "compile"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{flag(name)} must be true or false, got {getattr(self, name)!r}")
+
+
+OPTIMIZER_NAMES = ("adamw", "lamb")
+"""``--optimizer`` values (made by :func:`albert_model.training._loop.make_optimizer`)."""
 
 
 # -- the output directory ---------------------------------------------------------------------------------

@@ -50,13 +50,15 @@ from albert_model.checkpoints import (
 )
 from albert_model.modeling import AlbertPreTrainedModel
 from albert_model.training import _finetune_data as D
-from albert_model.training._common import MAX_SEED, MAX_STEPS, check_device, prepare_output
+from albert_model.training._common import MAX_SEED, MAX_STEPS, LoopArgs, check_device, prepare_output
+from albert_model.training._distributed import World, leave
 from albert_model.training._flags import add_dataclass_flags, check_float, check_int, flag, from_namespace, help_text
 from albert_model.training._loop import (
     PRECISIONS,
     Run,
     Step,
     TrainState,
+    begin,
     check_precision,
     make_optimizer,
     publish,
@@ -100,7 +102,7 @@ TARGETS = ("labels", "start_positions", "end_positions")
 
 
 @dataclass
-class FinetuneArgs:
+class FinetuneArgs(LoopArgs):
     """Everything ``albert finetune`` takes; the command line is generated from these fields (``--text-column``
     for ``text_column``), and each value is checked when the object is made.
 
@@ -141,11 +143,20 @@ class FinetuneArgs:
         seed: The random seed of the head's initialisation, the data order and dropout (42 by default).
         device: The torch device: ``"auto"`` (the default: cuda when available, else cpu), ``"cpu"``,
             ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
-        precision: ``"fp32"`` (the default) or ``"bf16"`` (autocast; the weights stay fp32).
+        precision: ``"fp32"`` (the default), ``"bf16"`` or ``"fp16"`` (autocast; fp16 with a gradient scaler
+            whose state the checkpoints keep; the weights stay fp32).
         max_answer_length: Question answering: the longest answer, in tokens (30 by default).
         n_best: Question answering: the start and end candidates looked at per window (20 by default).
         resume: True continues from ``OUTPUT/checkpoint/`` exactly where the last checkpoint left off.
-        progress: True (the default) shows a progress bar on standard error.
+        progress: True (the default) shows a progress bar on standard error; evaluations are shown either way.
+        accumulate: Micro-batches per optimizer step per rank, dividing ``batch_size`` (which stays the global
+            batch of a step): the same result in less memory (1 by default).
+        optimizer: ``"adamw"`` (the default) or ``"lamb"``; a checkpoint resumes only with its own.
+        warmup_steps: Warm-up in optimizer steps, instead of ``warmup_fraction``; None (the default): the fraction.
+        threads: Torch CPU threads per process; None (the default): the cores divided among this node's ranks.
+        keep_checkpoint: True keeps ``OUTPUT/checkpoint/`` when the run completes; False (the default) removes it.
+        gradient_checkpointing: True recomputes activations in the backward pass (less memory).
+        compile: True compiles the training forward with ``torch.compile``.
 
     Raises:
         ValueError: A value is out of its range or not of its type (the message names the flag), ``task`` or
@@ -197,13 +208,17 @@ class FinetuneArgs:
     checkpoint_every: int = field(default=100, metadata=help_text("steps between checkpoints"))
     seed: int = field(default=42, metadata=help_text("random seed (head initialisation, data order, dropout)"))
     device: str = field(default="auto", metadata=help_text("torch device: auto (cuda when available), cpu, cuda, ..."))
-    precision: str = field(default="fp32", metadata=help_text("fp32, or bf16 (autocast; weights stay fp32)"))
+    precision: str = field(
+        default="fp32",
+        metadata=help_text("fp32, bf16 or fp16 (autocast; fp16 with a gradient scaler; weights stay fp32)"),
+    )
     max_answer_length: int = field(default=30, metadata=help_text("question answering: longest answer in tokens"))
     n_best: int = field(default=20, metadata=help_text("question answering: start and end candidates per window"))
     resume: bool = field(default=False, metadata=help_text("continue from OUTPUT/checkpoint/"))
     progress: bool = field(default=True, metadata=help_text("show a progress bar on standard error"))
 
     def __post_init__(self) -> None:
+        self.check_loop_args()
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {sorted(TASKS)}, got {self.task!r}")
         for name in ("train", "eval"):
@@ -564,7 +579,16 @@ def _total_steps(args: FinetuneArgs, size: int) -> int:
     return total
 
 
-_RESUME_SETTINGS = ("task", "text_column", "text_pair_column", "label_column", "doc_stride", "batch_size", "seed")
+_RESUME_SETTINGS = (
+    "task",
+    "text_column",
+    "text_pair_column",
+    "label_column",
+    "doc_stride",
+    "batch_size",
+    "seed",
+    "optimizer",
+)
 """Arguments that decide the data stream: a checkpoint resumes only with the values it was made with (with
 ``--max-seq-length``, the train files, the tokenizer's vocabulary and the model config, labels included;
 :func:`albert_model.training._loop.run_fingerprint`)."""
@@ -586,11 +610,21 @@ def _counts(total: int) -> dict[str, Any]:
     return {"total_steps": total, "cpu_seconds": 0.0}
 
 
+def _loss_units(batch: Mapping[str, torch.Tensor]) -> int:
+    """What the heads' losses average over in ``batch``: the labels that are not -100 (class ids, tags, choices),
+    every element of real-valued labels (regression, multi-label), or the questions (span start and end)."""
+    if "labels" in batch:
+        labels = batch["labels"]
+        return int(labels.numel()) if labels.is_floating_point() else int((labels != -100).sum())
+    return len(batch["start_positions"])
+
+
 class _Finetuning(Run):
     """Fine-tuning as the loop sees it: epochs of the features in a seeded order, a budget of steps, the
     ``--eval`` files scored."""
 
     point_at_budget_end = True
+    all_parameters_used = False  # the pooler has no gradient under token classification and question answering
 
     def __init__(self, args: FinetuneArgs, prepared: Prepared, total: int) -> None:
         self.args, self.prepared, self.total = args, prepared, total
@@ -616,8 +650,15 @@ class _Finetuning(Run):
     def epoch_finished(self, state: TrainState) -> bool:
         return state.position >= len(self.prepared.features)
 
-    def loss(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return model(**batch)["loss"]
+    def loss(
+        self, model: torch.nn.Module, batch: dict[str, torch.Tensor], whole: Mapping[str, torch.Tensor]
+    ) -> torch.Tensor:
+        out = model(**batch)
+        part = _loss_units(batch)
+        if part == 0:  # nothing labelled in this part (the mean would be 0/0): a zero that still reaches DDP
+            logits = [v for k, v in out.items() if k != "loss" and isinstance(v, torch.Tensor)]
+            return torch.stack([v.float().sum() for v in logits]).sum() * 0.0
+        return out["loss"] * (part / _loss_units(whole))
 
     def count(self, state: TrainState, step: Step) -> None:
         state.extra["cpu_seconds"] = state.extra["cpu_seconds"] + step.cpu_seconds  # CPU time of this process
@@ -668,25 +709,37 @@ def train(prepared: Prepared, args: FinetuneArgs) -> dict[str, Any]:
         NotADirectoryError: ``OUTPUT`` exists and is not a directory.
     """
     started = time.time()
+    world, device, facts = begin(args, "albert finetune")
+    try:
+        return _train(prepared, args, world, device, facts, started)
+    finally:
+        leave(world)
+
+
+def _train(
+    prepared: Prepared, args: FinetuneArgs, world: World, device: str, facts: dict[str, Any], started: float
+) -> dict[str, Any]:
     out = prepare_output(args.output, "albert finetune")
-    device = args.torch_device
     model, tokenizer, features = prepared.model.to(device), prepared.tokenizer, prepared.features
-    optimizer = make_optimizer(model, args.learning_rate, args.weight_decay)
+    optimizer = make_optimizer(model, args.learning_rate, args.weight_decay, args.optimizer)
     total = _total_steps(args, len(features))
+    precision = PRECISIONS[args.precision]
     state = TrainState(
         model,
         optimizer,
-        PRECISIONS[args.precision],
+        precision,
         device,
         out,
         fingerprint=_fingerprint(prepared, args),
         extra=_counts(total),
+        scaler=precision.scaler(torch.device(device).type),
+        world=world,
     )
     # transformers' Trainer seeds after the model is built: the dropout stream starts from the seed
     torch.manual_seed(args.seed)
     if args.resume:
         state.resume()
-        if state.extra["total_steps"] != total:
+        if state.extra["total_steps"] != total and world.writes:
             print(
                 f"albert finetune: resuming with {total} steps (the checkpoint was made for "
                 f"{state.extra['total_steps']}); the schedule follows the new count",
@@ -704,6 +757,7 @@ def train(prepared: Prepared, args: FinetuneArgs) -> dict[str, Any]:
             "final_loss": state.history[-1]["loss"],
             "train_seconds": state.train_seconds,
             "wall_seconds": state.wall_seconds,
+            **facts,
             **run_facts(state, started),
         }
     )

@@ -45,6 +45,7 @@ Where the features still to come go, each in one place:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import io
@@ -52,6 +53,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import sys
 import time
 from abc import ABC, abstractmethod
@@ -66,13 +68,17 @@ from torch import nn
 
 from albert_model.checkpoints import CardFacts, SourceFile, card_contents, command_line
 from albert_model.modeling import AlbertPreTrainedModel
-from albert_model.training._common import CHECKPOINT_DIR, parameter_groups
+from albert_model.training._common import CHECKPOINT_DIR, OPTIMIZER_NAMES, parameter_groups
+from albert_model.training._distributed import World, join, leave, threads_for
 from albert_model.training._flags import flag
+from albert_model.training._lamb import Lamb, lamb_parameter_groups
 from albert_tok.data import tokenizer_hash
 from albert_tok.io import read_json, regular_file, sha256_of
 from albert_tok.io.atomic import recover, replace_directory, write_directory
 
 __all__ = [
+    "METRICS_FILE",
+    "OPTIMIZERS",
     "PRECISIONS",
     "Precision",
     "Progress",
@@ -80,8 +86,11 @@ __all__ = [
     "Step",
     "TrainState",
     "TrainingDivergedError",
+    "append_metrics",
+    "begin",
     "check_fingerprint",
     "check_loss",
+    "check_optimizer",
     "check_precision",
     "linear_schedule",
     "load_training_state",
@@ -93,6 +102,7 @@ __all__ = [
     "run_facts",
     "run_fingerprint",
     "save_training_state",
+    "schedule",
     "train_files",
     "train_loop",
     "train_step",
@@ -101,23 +111,35 @@ __all__ = [
 _MODEL_FILE = "model.safetensors"
 _OPTIMIZER_FILE = "optimizer.pt"
 _STATE_FILE = "trainer_state.json"
+METRICS_FILE = "metrics.jsonl"
+"""``OUTPUT/metrics.jsonl``: every evaluation and the final metrics, one JSON object a line."""
 
 
 # -- precision ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Precision:
-    """One ``--precision``: the dtype the forward pass autocasts to (None: none, float32 throughout). Weights
-    and optimizer state stay float32 under every precision."""
+    """One ``--precision``: the dtype the forward pass autocasts to (None: none, float32 throughout), and whether
+    the loss is scaled (float16, whose narrow range underflows small gradients: a ``torch.amp.GradScaler``
+    multiplies the loss, unscales the gradients before clipping and skips a step whose gradients overflowed).
+    Weights and optimizer state stay float32 under every precision."""
 
     name: str
     dtype: torch.dtype | None
+    scaled: bool = False
+
+    def scaler(self, device_type: str) -> torch.amp.GradScaler | None:
+        """A fresh gradient scaler for ``device_type`` when this precision scales the loss; None otherwise."""
+        return torch.amp.GradScaler(device_type) if self.scaled else None
 
     def autocast(self, device_type: str) -> torch.autocast:
         """The autocast context of this precision on ``device_type`` (disabled for fp32)."""
         return torch.autocast(device_type, dtype=self.dtype, enabled=self.dtype is not None)
 
 
-PRECISIONS: dict[str, Precision] = {p.name: p for p in (Precision("fp32", None), Precision("bf16", torch.bfloat16))}
+PRECISIONS: dict[str, Precision] = {
+    p.name: p
+    for p in (Precision("fp32", None), Precision("bf16", torch.bfloat16), Precision("fp16", torch.float16, True))
+}
 """``--precision`` values and what each one trains under."""
 
 
@@ -129,10 +151,36 @@ def check_precision(name: Any) -> str:
 
 
 # -- optimizer, schedule, loss check -------------------------------------------------------------------------
-def make_optimizer(model: nn.Module, learning_rate: float, weight_decay: float) -> torch.optim.Optimizer:
-    """AdamW over ``model``'s trainable parameters: weight decay on every weight matrix, none on biases and
-    LayerNorms (:func:`~albert_model.training._common.parameter_groups`)."""
+OPTIMIZERS = OPTIMIZER_NAMES
+"""``--optimizer`` values: torch's AdamW, or Google's LAMB (:class:`~albert_model.training._lamb.Lamb`)."""
+
+
+def check_optimizer(name: Any) -> str:
+    """``name`` when it is one of :data:`OPTIMIZERS`; otherwise a ``ValueError`` naming the flag and the values."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"--optimizer must be one of {list(OPTIMIZERS)}, got {name!r}")
+    return name
+
+
+def make_optimizer(
+    model: nn.Module, learning_rate: float, weight_decay: float, name: str = "adamw"
+) -> torch.optim.Optimizer:
+    """The optimizer ``name`` over ``model``'s trainable parameters, with no weight decay on biases and
+    LayerNorms: AdamW over :func:`~albert_model.training._common.parameter_groups`, or LAMB over
+    :func:`~albert_model.training._lamb.lamb_parameter_groups` (no trust ratio on those either: Google's rule)."""
+    if check_optimizer(name) == "lamb":
+        return Lamb(lamb_parameter_groups(model, weight_decay), lr=learning_rate)
     return torch.optim.AdamW(parameter_groups(model, weight_decay), lr=learning_rate)
+
+
+def schedule(progress: float, step: int, warmup_fraction: float, warmup_steps: int | None = None) -> float:
+    """Learning-rate multiplier before optimizer step ``step + 1`` at ``progress`` (0..1 of the budget):
+    :func:`linear_schedule` of the progress; with ``warmup_steps``, Google's rule instead (``run_pretraining.py``):
+    ``step / warmup_steps`` during the warm-up, then ``1 - progress`` (a linear decay to 0 over the whole budget).
+    A pure function of the saved state, so a resumed run continues exactly."""
+    if warmup_steps:
+        return step / warmup_steps if step < warmup_steps else max(0.0, 1.0 - min(max(progress, 0.0), 1.0))
+    return linear_schedule(progress, warmup_fraction)
 
 
 def linear_schedule(progress: float, warmup_fraction: float) -> float:
@@ -339,9 +387,14 @@ def resume_state(output: str | os.PathLike[str], template: Mapping[str, Any]) ->
 
 
 def save_training_state(
-    directory: str | os.PathLike[str], model: nn.Module, optimizer: torch.optim.Optimizer, state: StateRecord
+    directory: str | os.PathLike[str],
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    state: StateRecord,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> list[str]:
-    """Replace the checkpoint ``directory`` (see the module docstring) with this state, as one unit."""
+    """Replace the checkpoint ``directory`` (see the module docstring) with this state (and the fp16 gradient
+    ``scaler``'s, in ``optimizer.pt``), as one unit."""
     from safetensors.torch import save
 
     tied = getattr(model, "tied_weights", {})
@@ -350,6 +403,8 @@ def save_training_state(
     extra = {"optimizer": optimizer.state_dict(), "torch_rng": torch.get_rng_state()}
     if torch.cuda.is_available():
         extra["cuda_rng"] = torch.cuda.get_rng_state_all()
+    if scaler is not None:
+        extra["scaler"] = scaler.state_dict()
     torch.save(extra, buffer)
     contents = {
         _MODEL_FILE: save(weights, metadata={"format": "pt"}),
@@ -378,9 +433,11 @@ def load_training_state(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
     template: Mapping[str, Any] | None = None,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> StateRecord:
-    """Restore ``model`` and ``optimizer`` from a checkpoint directory; return its loop state (checked
-    against ``template`` as :func:`read_trainer_state` does).
+    """Restore ``model`` and ``optimizer`` (and the fp16 gradient ``scaler``, when the checkpoint has its state:
+    one made under another precision leaves a fresh scaler) from a checkpoint directory; return its loop state
+    (checked against ``template`` as :func:`read_trainer_state` does).
 
     Nothing is unpickled: weights come from safetensors, the optimizer file is read with
     ``weights_only=True`` (tensors and plain containers only), the rest is JSON. A file that is damaged, or
@@ -432,6 +489,13 @@ def load_training_state(
         raise ValueError(
             f"{os.path.join(path, _OPTIMIZER_FILE)} does not fit this optimizer ({exc}); start without --resume"
         ) from exc
+    if scaler is not None and isinstance(extra.get("scaler"), dict):
+        try:
+            scaler.load_state_dict(extra["scaler"])
+        except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+            raise ValueError(
+                f"{os.path.join(path, _OPTIMIZER_FILE)}: its gradient scaler state is corrupt ({exc})"
+            ) from exc
     if isinstance(extra.get("torch_rng"), torch.Tensor):
         torch.set_rng_state(extra["torch_rng"])
     if "cuda_rng" in extra and torch.cuda.is_available():
@@ -475,6 +539,12 @@ class TrainState:
     wall_seconds: float = field(default=0.0, metadata=_SAVED)
     fingerprint: dict[str, Any] = field(default_factory=dict, metadata=_SAVED)
     extra: dict[str, Any] = field(default_factory=dict)
+    scaler: torch.amp.GradScaler | None = None
+    """The fp16 gradient scaler (None under the other precisions); its state is kept in ``optimizer.pt``."""
+    world: World = field(default_factory=World)
+    """The ranks of the job (:mod:`~albert_model.training._distributed`); one process by default."""
+    trainee: nn.Module | None = None
+    """The module the training forward runs through: ``model`` wrapped in DDP and/or compiled (None: ``model``)."""
 
     @classmethod
     def template(cls, **extra: Any) -> StateRecord:
@@ -502,11 +572,19 @@ class TrainState:
         """``cpu``, ``cuda``, ``mps``: what autocast is given."""
         return torch.device(self.device).type
 
+    @property
+    def forward(self) -> nn.Module:
+        """The module a training step runs: :attr:`trainee`, or the model itself."""
+        return self.model if self.trainee is None else self.trainee
+
     def save(self, args: Any) -> None:
-        """Replace ``OUTPUT/checkpoint/`` with the model, optimizer, random state and :meth:`record` (with
-        ``args``, the run's arguments dataclass) as one unit."""
+        """Replace ``OUTPUT/checkpoint/`` with the model, optimizer, gradient scaler, random state and
+        :meth:`record` (with ``args``, the run's arguments dataclass) as one unit. Rank 0 writes; every rank
+        waits until it has."""
         self.extra["args"] = dataclasses.asdict(args)
-        save_training_state(self.checkpoint, self.model, self.optimizer, self.record())
+        if self.world.writes:
+            save_training_state(self.checkpoint, self.model, self.optimizer, self.record(), self.scaler)
+        self.world.barrier()
 
     def resume(self) -> None:
         """Continue from ``OUTPUT/checkpoint/``: refuse a checkpoint of another run (:func:`check_fingerprint`),
@@ -518,7 +596,7 @@ class TrainState:
         """
         template = self.record()
         check_fingerprint(resume_state(self.output, template)["fingerprint"], self.fingerprint, self.checkpoint)
-        loaded = load_training_state(self.checkpoint, self.model, self.optimizer, template)
+        loaded = load_training_state(self.checkpoint, self.model, self.optimizer, template, self.scaler)
         names = {f.name for f in dataclasses.fields(self) if f.metadata.get("saved")}
         for name in names:
             setattr(self, name, loaded[name])
@@ -579,8 +657,11 @@ class Progress:
         return info
 
     def write(self, line: str) -> None:
+        """Show ``line`` on standard error (above the bar when there is one): shown with or without it."""
         if self._bar is not None:
             self._bar.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self._bar is not None:
@@ -630,8 +711,15 @@ class Run(ABC):
         time."""
 
     @abstractmethod
-    def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """The training loss of ``batch`` (already on the device; called under the precision's autocast)."""
+    def loss(self, model: nn.Module, batch: dict[str, torch.Tensor], whole: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The share of ``batch`` (a micro-batch, already on the device; called under the precision's autocast)
+        in the training loss of the step's global batch ``whole`` (on the CPU): its sums divided by the counts of
+        ``whole`` that the loss averages over (masked tokens, labelled examples), so that the shares of all
+        micro-batches of all ranks add up to the loss of ``whole``. With ``batch`` the whole batch, the loss."""
+
+    all_parameters_used = True
+    """Whether every parameter of the model gets a gradient from :meth:`loss` (False: DDP looks for unused ones,
+    e.g. the pooler under a token-classification head)."""
 
     def epoch_finished(self, state: TrainState) -> bool:
         """After the budget ran out on a batch: whether that batch finished the epoch (so that the state moves
@@ -659,34 +747,68 @@ def train_step(
     batch: Mapping[str, torch.Tensor],
     lr: float,
     max_grad_norm: float,
-    loss_of: Callable[[nn.Module, dict[str, torch.Tensor]], torch.Tensor],
+    loss_of: Callable[[nn.Module, dict[str, torch.Tensor], Mapping[str, torch.Tensor]], torch.Tensor],
+    accumulate: int = 1,
 ) -> float:
-    """One optimizer step on ``batch`` at learning rate ``lr``: forward under the precision's autocast,
-    backward, the gradient norm clipped to ``max_grad_norm``, the optimizer's step. Returns the loss."""
-    on_device = {k: v.to(state.device, non_blocking=True) for k, v in batch.items()}
+    """One optimizer step on the global ``batch`` at learning rate ``lr``; returns its loss (summed over ranks).
+
+    This rank's ``accumulate`` micro-batches (:meth:`World.share <albert_model.training._distributed.World.share>`)
+    each run forward under the precision's autocast and backward, their losses being their shares of the whole
+    batch's (``loss_of``, :meth:`Run.loss`), so the accumulated gradient is the whole batch's. Under DDP the
+    gradients are all-reduced once, in the last micro-batch's backward (the others run under ``no_sync``), and
+    each share is multiplied by the number of ranks since DDP averages. Then the gradient norm is clipped to
+    ``max_grad_norm`` (after unscaling, under fp16) and the optimizer steps (through the gradient scaler under
+    fp16, which skips a step whose gradients overflowed and lowers its scale).
+    """
+    world, model = state.world, state.forward
+    parts = world.share(batch, accumulate)
+    weight = 1.0
+    if not parts:  # a short last batch left this rank nothing: still meet the other ranks' all-reduce
+        parts, weight = [{k: v[:1] for k, v in batch.items()}], 0.0
     for group in state.optimizer.param_groups:
         group["lr"] = lr
-    with state.precision.autocast(state.device_type):
-        loss = loss_of(state.model, on_device)
     state.optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    total = torch.zeros((), dtype=torch.float64)
+    for i, part in enumerate(parts):
+        on_device = {k: v.to(state.device, non_blocking=True) for k, v in part.items()}
+        last = i == len(parts) - 1
+        sync = contextlib.nullcontext() if last or not world.parallel else model.no_sync()  # type: ignore[operator]
+        with sync:
+            with state.precision.autocast(state.device_type):
+                share = loss_of(model, on_device, batch) * weight
+            scaled = share * world.size if world.parallel else share
+            (scaled if state.scaler is None else state.scaler.scale(scaled)).backward()
+        total += share.detach().to("cpu", torch.float64)
+    loss = world.sum(total)
+    if state.scaler is not None:
+        state.scaler.unscale_(state.optimizer)
     torch.nn.utils.clip_grad_norm_(state.model.parameters(), max_grad_norm)
-    state.optimizer.step()
-    return float(loss.detach())
+    if state.scaler is not None:
+        state.scaler.step(state.optimizer)
+        state.scaler.update()
+    else:
+        state.optimizer.step()
+    return float(loss)
 
 
 def train_loop(state: TrainState, run: Run) -> None:
     """Train ``state`` until ``run``'s budget is spent, then evaluate (unless the last step just did) and
     write the last checkpoint.
 
-    Each step's learning rate is ``learning_rate`` times :func:`linear_schedule` of the budget spent; a loss
+    Each step's learning rate is ``learning_rate`` times :func:`schedule` of the budget spent; a loss
     that is not finite stops the run (:func:`check_loss`). Every ``log_every`` steps the window's mean loss
-    becomes a point of the loss curve, every ``eval_every`` steps (0: never) ``run`` evaluates, every
-    ``checkpoint_every`` steps the state is saved. Evaluations and checkpoints are not training time.
+    becomes a point of the loss curve, every ``eval_every`` steps (0: never) ``run`` evaluates (the line is shown
+    on standard error, progress bar or not, and appended to ``OUTPUT/metrics.jsonl``), every
+    ``checkpoint_every`` steps the state is saved. Evaluations and checkpoints are not training time. A batch of
+    ``run`` is the global batch of one step: :func:`train_step` cuts it into ``args.accumulate`` micro-batches
+    per rank, and :attr:`TrainState.position` counts global examples, so a resume with another number of ranks
+    or micro-batches continues the same order. Only rank 0 shows progress and writes.
     """
     args = run.args
+    accumulate = getattr(args, "accumulate", 1)
+    warmup_steps = getattr(args, "warmup_steps", None)
     unit, total, done = run.meter(state)
-    bar = Progress(total, done, unit, args.progress, run.name)
+    bar = Progress(total, done, unit, args.progress and state.world.writes, run.name)
     run_started, run_wall = time.monotonic(), state.wall_seconds
 
     def checkpoint() -> None:
@@ -695,16 +817,20 @@ def train_loop(state: TrainState, run: Run) -> None:
 
     def evaluate() -> None:
         line = run.evaluate(state)
-        if line is not None:
+        if line is not None and state.world.writes:
             bar.write(line)
+            append_metrics(state.output, {"event": "evaluation", **state.evals[-1]})
 
+    if state.trainee is None:
+        state.trainee = _wrap(state, run)
     state.model.train()
     while run.progress(state) < 1.0:
         batches = run.batches(state)
         tick, cpu_tick = time.monotonic(), time.process_time()
         for batch in batches:
-            lr = args.learning_rate * linear_schedule(run.progress(state), args.warmup_fraction)
-            loss = train_step(state, batch, lr, args.max_grad_norm, run.loss)
+            factor = schedule(run.progress(state), state.step, args.warmup_fraction, warmup_steps)
+            lr = args.learning_rate * factor
+            loss = train_step(state, batch, lr, args.max_grad_norm, run.loss, accumulate)
             check_loss(loss, state.step + 1, args.learning_rate, batch.get("labels"))
             now, cpu_now = time.monotonic(), time.process_time()
             step = Step(loss, lr, int(batch["attention_mask"].sum()), now - tick, cpu_now - cpu_tick)
@@ -738,6 +864,65 @@ def train_loop(state: TrainState, run: Run) -> None:
         evaluate()
     checkpoint()
     bar.close()
+
+
+def begin(args: Any, prog: str) -> tuple[World, str, dict[str, Any]]:
+    """What a run does before reading anything: join the job (:func:`~albert_model.training._distributed.join`:
+    one process, or a rank under ``torchrun``), check that ``args.batch_size`` (the global batch of one step)
+    splits into ``ranks x args.accumulate`` micro-batches, and set torch's threads
+    (:func:`~albert_model.training._distributed.threads_for`), said on standard error by rank 0.
+
+    Returns:
+        ``(world, device, facts)``: the ranks, the device this rank trains on, and ``threads`` and
+        ``world_size`` for the run's metrics.
+
+    Raises:
+        DistributedError: ``WORLD_SIZE > 1`` and no process group could be started.
+        ValueError: the batch does not split evenly over the ranks and micro-batches.
+    """
+    world, device = join(args.torch_device if hasattr(args, "torch_device") else args.device)
+    parts = world.size * args.accumulate
+    if args.batch_size % parts:
+        leave(world)
+        raise ValueError(
+            f"--batch-size {args.batch_size} is the global batch of one optimizer step and must split evenly into "
+            f"{world.size} rank(s) x --accumulate {args.accumulate} = {parts} micro-batches; give a multiple of {parts}"
+        )
+    threads, why = threads_for(world, getattr(args, "workers", 0), args.threads)
+    torch.set_num_threads(threads)
+    if world.writes:
+        ranks = f", {world.size} ranks of {args.batch_size // world.size} examples a step" if world.parallel else ""
+        print(f"{prog}: {threads} torch thread(s) per process ({why}){ranks}", file=sys.stderr)
+    return world, device, {"threads": threads, "world_size": world.size}
+
+
+def _wrap(state: TrainState, run: Run) -> nn.Module | None:
+    """The module the steps run through: the model under DDP with several ranks, compiled with
+    ``args.compile``; None when that is the model itself. Gradient checkpointing is switched on here too."""
+    args = run.args
+    if getattr(args, "gradient_checkpointing", False):
+        state.model.gradient_checkpointing_enable()
+    module: nn.Module = state.model
+    if state.world.parallel:
+        from torch.nn.parallel import DistributedDataParallel
+
+        index = torch.device(state.device).index
+        module = DistributedDataParallel(
+            module,
+            device_ids=[index] if state.device_type == "cuda" and index is not None else None,
+            find_unused_parameters=not run.all_parameters_used,
+        )
+    if getattr(args, "compile", False):
+        module = torch.compile(module)  # type: ignore[assignment]
+    return None if module is state.model else module
+
+
+def append_metrics(output: str | os.PathLike[str], record: Mapping[str, Any]) -> None:
+    """Append ``record`` as one JSON line to ``OUTPUT/metrics.jsonl`` (the log of evaluations and final metrics,
+    kept across resumed runs: a run killed after an evaluation and resumed may log that step twice)."""
+    line = json.dumps(record, sort_keys=True, default=str) + "\n"
+    with open(os.path.join(os.fspath(output), METRICS_FILE), "a", encoding="utf-8") as fh:
+        fh.write(line)
 
 
 # -- the end of a run ---------------------------------------------------------------------------------------------
@@ -789,7 +974,22 @@ def publish(
 ) -> None:
     """Write the finished run into ``OUTPUT``: the model and tokenizer in Hugging Face format, then
     ``training.json`` (the arguments, ``metrics``, the loss curve, the evaluations, the data ``files``) and the
-    model card ``card`` makes of that record, published together in one save."""
+    model card ``card`` makes of that record, published together in one save; ``metrics`` appended to
+    ``metrics.jsonl``; then ``OUTPUT/checkpoint/`` removed unless ``args.keep_checkpoint``. Rank 0 writes; every
+    rank waits until it has."""
+    if state.world.writes:
+        _publish(state, tokenizer, args, metrics, files, card)
+    state.world.barrier()
+
+
+def _publish(
+    state: TrainState,
+    tokenizer: Any,
+    args: Any,
+    metrics: dict[str, Any],
+    files: list[SourceFile],
+    card: Callable[[dict[str, Any]], CardFacts],
+) -> None:
     out = state.output
     state.model.save_pretrained(out)
     tokenizer.save_pretrained(out)
@@ -807,3 +1007,6 @@ def publish(
             **card_contents(card(record)),
         },
     )
+    append_metrics(out, {"event": "final", "step": state.step, **metrics})
+    if not getattr(args, "keep_checkpoint", True):
+        shutil.rmtree(state.checkpoint, ignore_errors=True)  # the run is complete: its model is published

@@ -22,6 +22,8 @@ The last ``heldout_fraction`` of each file's documents is held out.
 from __future__ import annotations
 
 import argparse
+import copy
+import dataclasses
 import json
 import sys
 import time
@@ -31,6 +33,7 @@ from typing import Any, cast
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from albert_model._config import AlbertConfig
 from albert_model.checkpoints import (
@@ -42,13 +45,15 @@ from albert_model.checkpoints import (
     origin_of,
 )
 from albert_model.modeling import AlbertForPreTraining
-from albert_model.training._common import CHECKPOINT_DIR, MAX_SEED, MAX_STEPS, check_device, prepare_output
+from albert_model.training._common import CHECKPOINT_DIR, MAX_SEED, MAX_STEPS, LoopArgs, check_device, prepare_output
+from albert_model.training._distributed import World, leave
 from albert_model.training._flags import add_dataclass_flags, check_float, check_int, from_namespace, help_text
 from albert_model.training._loop import (
     PRECISIONS,
     Run,
     Step,
     TrainState,
+    begin,
     check_fingerprint,
     check_precision,
     make_optimizer,
@@ -76,14 +81,53 @@ __all__ = [
 EVAL_SEED = 12345
 """Seed of the held-out masking: every evaluation masks the same positions, so the numbers compare."""
 
-_RESUME_SETTINGS = ("max_seq_length", "batch_size", "seed", "heldout_fraction", "mlm_probability", "max_ngram")
+_RESUME_SETTINGS = (
+    "max_seq_length",
+    "batch_size",
+    "seed",
+    "heldout_fraction",
+    "mlm_probability",
+    "max_ngram",
+    "optimizer",
+)
 """Arguments that decide the data stream: a checkpoint resumes only with the values it was made with (with
 the train files, the tokenizer's vocabulary and the model config;
-:func:`albert_model.training._loop.run_fingerprint`)."""
+:func:`albert_model.training._loop.run_fingerprint`). ``optimizer`` is among them since the state of one optimizer
+cannot continue another's; ``accumulate`` and the number of ranks are not, since ``batch_size`` is the global batch
+of a step whatever they are."""
+
+RECIPES: dict[str, dict[str, Any]] = {
+    "albert-base": {
+        # google-research/albert run_pretraining.py with the flags of the published base models (README, paper)
+        "optimizer": "lamb",
+        "learning_rate": 0.00176,
+        "warmup_steps": 3125,
+        "steps": 125_000,
+        "batch_size": 4096,
+        "accumulate": 64,  # 64 sequences of 512 per micro-batch on one process; fewer with more ranks
+        "max_seq_length": 512,
+        "max_grad_norm": 1.0,
+        "weight_decay": 0.01,
+        "mlm_probability": 0.15,
+        "max_ngram": 3,
+        "short_seq_prob": 0.1,  # taken when PretrainArgs has the field (the --corpus data's --short-seq-prob)
+        "model": {
+            "embedding_size": 128,
+            "hidden_size": 768,
+            "num_hidden_layers": 12,
+            "num_attention_heads": 12,
+            "intermediate_size": 3072,
+            "hidden_act": "gelu_new",
+            "classifier_dropout_prob": 0.1,
+        },
+    },
+}
+"""``--recipe`` presets: the values they give the fields a run leaves at their defaults (on the command line: the
+flags not given), so that flags scale a recipe down (``--batch-size 256 --accumulate 4 --steps 1000``)."""
 
 
 @dataclass
-class PretrainArgs:
+class PretrainArgs(LoopArgs):
     """Everything ``albert pretrain`` takes; the command line is generated from these fields.
 
     Each field is the flag of the same name (``max_seq_length`` is ``--max-seq-length``; ``model`` is
@@ -124,8 +168,8 @@ class PretrainArgs:
             number > 0; None: no time budget. A run stopped by it is not reproducible step for step.
         device: the torch device to train on (``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``); it must exist
             on this machine.
-        precision: ``"fp32"``, or ``"bf16"`` (autocast to bfloat16; weights and optimizer state stay
-            float32).
+        precision: ``"fp32"``, ``"bf16"`` (autocast to bfloat16) or ``"fp16"`` (autocast to float16 with a
+            gradient scaler, whose state the checkpoints keep); weights and optimizer state stay float32.
         workers: processes that tokenize the corpus and build batches, an int >= 0; 0 builds the batches in
             this process. Results do not depend on it.
         resume: True continues from ``OUTPUT/checkpoint/``; the train files, tokenizer vocabulary, model
@@ -136,6 +180,19 @@ class PretrainArgs:
             line); ``vocab_size`` and ``pad_token_id`` always come from the tokenizer, and
             ``max_position_embeddings`` is 512 unless given. The default is a small model (hidden size 256,
             6 layers, 4 heads).
+        recipe: a preset of :data:`RECIPES` (``"albert-base"``: Google's ALBERT-base recipe, LAMB at 0.00176,
+            3125 warm-up steps, global batch 4096 through ``accumulate``, length 512, 125k steps, the base model)
+            whose values every field left at its default takes; None: no preset.
+        accumulate: micro-batches per optimizer step per rank, an int >= 1 dividing ``batch_size``, which stays
+            the global batch of a step: the same result in less memory.
+        optimizer: ``"adamw"`` or ``"lamb"``; a checkpoint resumes only with its own.
+        warmup_steps: warm-up in optimizer steps (then a linear decay to 0 over the budget), instead of
+            ``warmup_fraction``; None: the fraction.
+        threads: torch CPU threads per process; None: the cores divided among this node's ranks, less the
+            ``workers``.
+        keep_checkpoint: True keeps ``OUTPUT/checkpoint/`` when the run completes; False removes it then.
+        gradient_checkpointing: True recomputes activations in the backward pass (less memory).
+        compile: True compiles the training forward with ``torch.compile``.
 
     Raises:
         ValueError: a field of the wrong type or out of range (the message names its flag), ``train`` not a
@@ -177,7 +234,8 @@ class PretrainArgs:
     )
     device: str = field(default="cpu", metadata=help_text("torch device, e.g. cpu or cuda"))
     precision: str = field(
-        default="fp32", metadata=help_text("fp32, or bf16 (autocast; weights and optimizer stay fp32)")
+        default="fp32",
+        metadata=help_text("fp32, bf16 or fp16 (autocast; fp16 with a gradient scaler; weights stay fp32)"),
     )
     workers: int = field(
         default=0,
@@ -199,9 +257,19 @@ class PretrainArgs:
         },
         metadata=help_text("AlbertConfig fields for the model size, as a JSON object"),
     )
+    recipe: str | None = field(
+        default=None,
+        metadata=help_text(
+            f"a preset that fills the flags not given: {', '.join(RECIPES)} (LAMB, lr 0.00176, 3125 warm-up steps, "
+            f"batch 4096 through --accumulate, length 512)"
+        ),
+    )
 
     def __post_init__(self) -> None:
         # every check here runs before any file is read or any directory made; messages name the flag
+        if self.recipe is not None:
+            self._apply_recipe()
+        self.check_loop_args()
         if self.max_minutes is not None:
             check_float(self.max_minutes, "max_minutes", 0.0, low_open=True)
         if self.steps is None and self.max_tokens is None and self.max_minutes is None:
@@ -228,6 +296,15 @@ class PretrainArgs:
         self.device = check_device(self.device)
         if not isinstance(self.model, dict):
             raise TypeError(f"--model-json must be a JSON object of AlbertConfig fields, got {self.model!r}")
+
+    def _apply_recipe(self) -> None:
+        if self.recipe not in RECIPES:
+            raise ValueError(f"--recipe must be one of {list(RECIPES)}, got {self.recipe!r}")
+        for f in dataclasses.fields(self):
+            value = RECIPES[self.recipe].get(f.name)
+            default = f.default_factory() if callable(f.default_factory) else f.default
+            if value is not None and getattr(self, f.name) == default:
+                setattr(self, f.name, copy.deepcopy(value))
 
     def progress_of(self, step: int, tokens: int, seconds: float = 0.0) -> float:
         """Share of the budget used after ``step`` steps, ``tokens`` tokens and ``seconds`` of training
@@ -390,6 +467,14 @@ def pretrain(args: PretrainArgs) -> dict[str, Any]:
             the learning rate and resume from the last checkpoint).
     """
     started = time.time()
+    world, device, facts = begin(args, "albert pretrain")
+    try:
+        return _pretrain(args, world, device, facts, started)
+    finally:
+        leave(world)
+
+
+def _pretrain(args: PretrainArgs, world: World, device: str, facts: dict[str, Any], started: float) -> dict[str, Any]:
     torch.manual_seed(args.seed)
     out = prepare_output(args.output, "albert pretrain")
     budget = {"steps": args.steps, "max_tokens": args.max_tokens, "max_minutes": args.max_minutes}
@@ -411,23 +496,26 @@ def pretrain(args: PretrainArgs) -> dict[str, Any]:
         check_fingerprint(saved["fingerprint"], fingerprint, out / CHECKPOINT_DIR)
     corpus = load_corpus(tokenizer, args.train, args.heldout_fraction, workers=max(1, args.workers))
     held = make_examples(corpus.heldout, args.max_seq_length, np.random.default_rng([args.seed, 0, 2]))
-    model = AlbertForPreTraining(config).to(args.device)
+    model = AlbertForPreTraining(config).to(device)
     collator = PretrainingCollator.for_tokenizer(
         tokenizer, mlm_probability=args.mlm_probability, max_ngram=args.max_ngram, seed=args.seed
     )
-    optimizer = make_optimizer(model, args.learning_rate, args.weight_decay)
+    optimizer = make_optimizer(model, args.learning_rate, args.weight_decay, args.optimizer)
+    precision = PRECISIONS[args.precision]
     state = TrainState(
         model,
         optimizer,
-        PRECISIONS[args.precision],
-        args.device,
+        precision,
+        device,
         out,
         fingerprint=fingerprint,
         extra={"tokens": 0, "budget": budget},
+        scaler=precision.scaler(torch.device(device).type),
+        world=world,
     )
     if args.resume:
         state.resume()
-        if {k: state.extra["budget"].get(k) for k in budget} != budget:
+        if {k: state.extra["budget"].get(k) for k in budget} != budget and world.writes:
             print(
                 f"albert pretrain: resuming with budget {budget} (the checkpoint was made for "
                 f"{state.extra['budget']}); the schedule follows the new budget",
@@ -449,6 +537,7 @@ def pretrain(args: PretrainArgs) -> dict[str, Any]:
             "final_loss": state.history[-1]["loss"] if state.history else None,
             "wall_seconds": state.wall_seconds,
             "train_seconds": state.train_seconds,
+            **facts,
             **run_facts(state, started),
         }
     )
@@ -502,8 +591,20 @@ class _Pretraining(Run):
         dataset = _EpochBatches(examples, order, state.position, self.args, state.epoch, self.collator)
         return _batches(dataset, self.args.workers)
 
-    def loss(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return model(**batch, masked_positions=batch["labels"] != -100).loss
+    def loss(
+        self, model: torch.nn.Module, batch: dict[str, torch.Tensor], whole: Mapping[str, torch.Tensor]
+    ) -> torch.Tensor:
+        # the model's loss is the mean over the masked tokens plus the mean over the pairs; as shares of the whole
+        # batch's loss each mean is weighted by this part's share of those counts (exactly 1.0 for the whole)
+        where = batch["labels"] != -100
+        inputs = {k: v for k, v in batch.items() if k not in ("labels", "sentence_order_label")}
+        out = model(**inputs, masked_positions=where)
+        masked = F.cross_entropy(out.prediction_logits.float(), batch["labels"][where])
+        order = F.cross_entropy(
+            out.sop_logits.view(-1, out.sop_logits.shape[-1]).float(), batch["sentence_order_label"].view(-1)
+        )
+        masked_share = int(where.sum()) / int((whole["labels"] != -100).sum())
+        return masked * masked_share + order * (len(where) / len(whole["labels"]))
 
     def count(self, state: TrainState, step: Step) -> None:
         state.extra["tokens"] += step.tokens
@@ -638,7 +739,17 @@ def args_from_namespace(ns: argparse.Namespace) -> PretrainArgs:
     Raises:
         ValueError, TypeError: a value :class:`PretrainArgs` refuses (the message names the flag).
     """
-    return from_namespace(PretrainArgs, ns)
+    recipe = getattr(ns, "recipe", None)
+    if recipe is None:
+        return from_namespace(PretrainArgs, ns)
+    if recipe not in RECIPES:
+        raise ValueError(f"--recipe must be one of {list(RECIPES)}, got {recipe!r}")
+    names = {f.name for f in dataclasses.fields(PretrainArgs)}
+    given = {name: value for name in names if name != "recipe" and (value := getattr(ns, name, None)) is not None}
+    preset = {k: copy.deepcopy(v) for k, v in RECIPES[recipe].items() if k in names}
+    args = PretrainArgs(**{**preset, **given})  # the flags given win over the preset, even when they equal a default
+    args.recipe = recipe
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:

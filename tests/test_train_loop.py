@@ -1,0 +1,304 @@
+"""The training loop's features, in one process: gradient accumulation exact against one larger batch (pretraining
+and fine-tuning), LAMB and the ``albert-base`` recipe from the commands, fp16 with a gradient scaler resumed
+exactly, Google's warm-up rule, threads, the metrics log and the finished output directory, gradient
+checkpointing and ``torch.compile``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import albert_model as A
+import albert_model.training._finetune as F
+import albert_model.training._loop as L
+import albert_model.training._pretrain as P
+from albert_model.training import Lamb
+from albert_tok import AlbertTokenizerFast
+
+from .conftest import ROOT, SPIECE
+
+# dropout 0: equal results need equal dropout masks, and a batch cut in parts draws its masks in other shapes
+TINY = dict(
+    embedding_size=16,
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    intermediate_size=37,
+    classifier_dropout_prob=0.0,
+)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    path = tmp_path_factory.mktemp("corpus") / "c.txt"
+    docs = [
+        "\n".join(f"the cat number {d % 7} sat on the mat {i}. the dog ran after it." for i in range(8))
+        for d in range(40)
+    ]
+    path.write_text("\n\n".join(docs) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tiny")
+    torch.manual_seed(0)
+    config = A.AlbertConfig(vocab_size=30000, max_position_embeddings=128, **TINY)
+    A.AlbertForPreTraining(config).save_pretrained(path)
+    AlbertTokenizerFast(SPIECE).save_pretrained(path)
+    return path
+
+
+def pretrain_args(corpus, out, **kw):
+    base = dict(
+        tokenizer=str(SPIECE.parent),
+        train=[str(corpus)],
+        output=str(out),
+        steps=4,
+        batch_size=8,
+        max_seq_length=32,
+        learning_rate=3e-3,
+        checkpoint_every=2,
+        eval_every=0,
+        log_every=1,
+        progress=False,
+        model=dict(TINY),
+        threads=1,
+    )
+    base.update(kw)
+    return P.PretrainArgs(**base)
+
+
+def finetune_args(train, out, model, task="text-classification", **kw):
+    base = dict(
+        task=task,
+        train=[str(train)],
+        output=str(out),
+        model=str(model),
+        steps=4,
+        batch_size=8,
+        learning_rate=1e-3,
+        log_every=1,
+        checkpoint_every=2,
+        progress=False,
+        device="cpu",
+        seed=3,
+        threads=1,
+    )
+    base.update(kw)
+    return F.FinetuneArgs(**base)
+
+
+def sentiment_csv(path, n=21):  # 21 rows, batches of 8: the third batch of each epoch is short (5)
+    rows = "".join(
+        f'"the film number {i}, {"good" if i % 2 else "bad"}",{"pos" if i % 2 else "neg"}\n' for i in range(n)
+    )
+    path.write_text("text,label\n" + rows, encoding="utf-8")
+    return path
+
+
+def conll(path, n=10):
+    words = ["John NNP B-PER", "Smith NNP I-PER", "visited VBD O", "Paris NNP B-LOC"]
+    path.write_text(
+        "".join("\n".join(words[: 1 + i % 4]) + "\n\n" for i in range(n)), encoding="utf-8"
+    )  # sentences of 1 to 4 tagged words: micro-batches hold unequal numbers of labels
+    return path
+
+
+def history(out):
+    return [h["loss"] for h in json.loads((out / "training.json").read_text())["history"]]
+
+
+def assert_same_run(a, b, cls, rel=1e-6, atol=1e-5):
+    la, lb = history(a), history(b)
+    assert len(la) == len(lb)
+    np.testing.assert_allclose(lb, la, rtol=rel)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        x, y = cls.from_pretrained(a), cls.from_pretrained(b)
+    for (name, p), (_, q) in zip(x.state_dict().items(), y.state_dict().items(), strict=True):
+        torch.testing.assert_close(q, p, rtol=0, atol=atol, msg=name)
+
+
+# -- accumulation --------------------------------------------------------------------------------------------------
+def test_pretraining_accumulation_equals_one_larger_batch(corpus, tmp_path):
+    """--batch-size 8 --accumulate 2 (two micro-batches of 4) is the step of the batch of 8: the masked-token mean
+    is weighted by each part's share of the masked tokens, the sentence-order mean by its share of the pairs."""
+    P.pretrain(pretrain_args(corpus, tmp_path / "one"))
+    P.pretrain(pretrain_args(corpus, tmp_path / "acc", accumulate=2))
+    P.pretrain(pretrain_args(corpus, tmp_path / "acc4", accumulate=4))
+    assert_same_run(tmp_path / "one", tmp_path / "acc", A.AlbertForPreTraining)
+    assert_same_run(tmp_path / "one", tmp_path / "acc4", A.AlbertForPreTraining)
+
+
+@pytest.mark.parametrize("task", ["text-classification", "token-classification"])
+def test_finetuning_accumulation_equals_one_larger_batch(tmp_path, tiny_model, task):
+    """Token classification averages over the labelled tokens, whose count differs between the parts; text
+    classification's epochs end in a short batch cut into unequal parts."""
+    train = sentiment_csv(tmp_path / "t.csv") if task == "text-classification" else conll(tmp_path / "t.conll")
+    F.finetune(finetune_args(train, tmp_path / "one", tiny_model, task, steps=6))
+    F.finetune(finetune_args(train, tmp_path / "acc", tiny_model, task, steps=6, accumulate=4))
+    assert_same_run(tmp_path / "one", tmp_path / "acc", F.TASKS[task])
+
+
+def test_a_part_with_nothing_labelled_adds_nothing():
+    """A micro-batch whose tokens are all -100 has no mean (0/0): its share is 0, not NaN."""
+    run = F._Finetuning.__new__(F._Finetuning)
+    model = A.AlbertForTokenClassification(A.AlbertConfig(vocab_size=50, num_labels=3, **TINY))
+    ids = torch.tensor([[2, 10, 11, 3], [2, 12, 3, 0]])
+    labels = torch.tensor([[-100, -100, -100, -100], [-100, 1, -100, -100]])
+    whole = {"input_ids": ids, "attention_mask": (ids != 0).long(), "labels": labels}
+    empty = {k: v[:1] for k, v in whole.items()}
+    share = run.loss(model, empty, whole)
+    assert float(share.detach()) == 0.0
+    share.backward()  # it reaches every parameter that the logits do, with zero gradients
+    assert all(p.grad is None or not p.grad.any() for p in model.parameters())
+    assert float(run.loss(model, whole, whole).detach()) == pytest.approx(float(model(**whole).loss.detach()))
+
+
+def test_accumulate_must_divide_the_batch(corpus, tmp_path):
+    with pytest.raises(ValueError, match=r"--accumulate 3 must divide --batch-size 8"):
+        pretrain_args(corpus, tmp_path / "o", accumulate=3)
+    with pytest.raises(ValueError, match=r"--accumulate must be a positive int"):
+        pretrain_args(corpus, tmp_path / "o", accumulate=0)
+
+
+# -- optimizer, recipe, schedule -----------------------------------------------------------------------------------
+def test_lamb_from_the_command_and_no_switching_on_resume(corpus, tmp_path):
+    out = tmp_path / "lamb"
+    P.pretrain(pretrain_args(corpus, out, optimizer="lamb", keep_checkpoint=True))
+    state = torch.load(out / "checkpoint" / "optimizer.pt", weights_only=True)["optimizer"]
+    assert sorted(state["param_groups"][0]) == sorted(["adapt", "betas", "eps", "lr", "params", "weight_decay"])
+    assert [g["adapt"] for g in state["param_groups"]] == [True, False]
+    with pytest.raises(ValueError, match=r"--optimizer lamb \(now adamw\)"):
+        P.pretrain(pretrain_args(corpus, out, steps=6, resume=True))
+    P.pretrain(pretrain_args(corpus, out, steps=6, resume=True, optimizer="lamb"))
+    assert len(history(out)) == 6
+
+
+def test_make_optimizer_groups():
+    model = A.AlbertForPreTraining(A.AlbertConfig(vocab_size=50, **TINY))
+    lamb = L.make_optimizer(model, 1e-3, 0.01, "lamb")
+    assert isinstance(lamb, Lamb) and [(g["weight_decay"], g["adapt"]) for g in lamb.param_groups] == [
+        (0.01, True),
+        (0.0, False),
+    ]
+    assert isinstance(L.make_optimizer(model, 1e-3, 0.01), torch.optim.AdamW)
+    with pytest.raises(ValueError, match=r"--optimizer must be one of \['adamw', 'lamb'\], got 'sgd'"):
+        L.make_optimizer(model, 1e-3, 0.01, "sgd")
+
+
+def test_the_recipe_fills_what_flags_leave_out():
+    parser = P.build_parser()
+    base = ["--tokenizer", "t", "--train", "a", "--output", "o"]
+    args = P.args_from_namespace(parser.parse_args([*base, "--recipe", "albert-base"]))
+    assert (args.optimizer, args.learning_rate, args.warmup_steps, args.batch_size, args.max_seq_length) == (
+        "lamb",
+        0.00176,
+        3125,
+        4096,
+        512,
+    )
+    assert (args.max_grad_norm, args.accumulate, args.steps, args.recipe) == (1.0, 64, 125_000, "albert-base")
+    assert args.model["hidden_size"] == 768
+    # flags win, even one that equals the field's default
+    small = P.args_from_namespace(
+        parser.parse_args(
+            [*base, "--recipe", "albert-base", "--batch-size", "32", "--accumulate", "2", "--learning-rate", "0.0004"]
+        )
+    )
+    assert (small.batch_size, small.accumulate, small.learning_rate, small.optimizer) == (32, 2, 0.0004, "lamb")
+    # in Python, the fields left at their defaults take the recipe's values
+    py = P.PretrainArgs(tokenizer="t", train=["a"], output="o", recipe="albert-base", batch_size=64, accumulate=2)
+    assert (py.batch_size, py.accumulate, py.optimizer, py.warmup_steps) == (64, 2, "lamb", 3125)
+    with pytest.raises(ValueError, match=r"--recipe must be one of \['albert-base'\], got 'bert'"):
+        P.PretrainArgs(tokenizer="t", train=["a"], output="o", recipe="bert")
+
+
+def test_googles_warmup_rule():
+    assert L.schedule(0.0, 0, 0.1, warmup_steps=4) == 0.0
+    assert L.schedule(0.01, 2, 0.1, warmup_steps=4) == 0.5
+    assert L.schedule(0.25, 4, 0.1, warmup_steps=4) == 0.75  # then 1 - progress, over the whole budget
+    assert L.schedule(1.0, 16, 0.1, warmup_steps=4) == 0.0
+    assert L.schedule(0.05, 1, 0.1) == L.linear_schedule(0.05, 0.1)
+
+
+# -- fp16 ----------------------------------------------------------------------------------------------------------
+_KILL = """
+import os, signal, sys
+sys.path.insert(0, {root!r})
+import albert_model.training._pretrain as P, albert_model.training._loop as L
+original = L.save_training_state
+def save(*a, **k):
+    original(*a, **k)
+    if a[3]["step"] == {at}:
+        os.kill(os.getpid(), signal.SIGKILL)
+L.save_training_state = save
+P.pretrain(P.PretrainArgs(**{kwargs!r}))
+"""
+
+
+def test_fp16_keeps_its_scaler_and_resumes_exactly(corpus, tmp_path):
+    """fp16 trains with a GradScaler (on the CPU too) whose state optimizer.pt keeps; killed after the step-2
+    checkpoint and resumed, the run ends bit for bit as the uninterrupted one."""
+    P.pretrain(pretrain_args(corpus, tmp_path / "straight", precision="fp16", keep_checkpoint=True))
+    scaler = torch.load(tmp_path / "straight" / "checkpoint" / "optimizer.pt", weights_only=True)["scaler"]
+    assert scaler["scale"] > 0 and "growth_factor" in scaler
+    killed = pretrain_args(corpus, tmp_path / "killed", precision="fp16")
+    code = _KILL.format(root=str(ROOT), at=2, kwargs=killed.__dict__)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    P.pretrain(pretrain_args(corpus, tmp_path / "killed", precision="fp16", resume=True))
+    assert history(tmp_path / "straight") == history(tmp_path / "killed")
+    assert_same_run(tmp_path / "straight", tmp_path / "killed", A.AlbertForPreTraining, rel=0, atol=0)
+
+
+# -- threads, metrics, the finished output -------------------------------------------------------------------------
+def test_threads_metrics_log_and_the_finished_output(corpus, tmp_path, capfd):
+    out = tmp_path / "out"
+    P.pretrain(pretrain_args(corpus, out, eval_every=2, eval_examples=4, threads=1))
+    err = capfd.readouterr().err
+    assert "albert pretrain: 1 torch thread(s) per process (--threads)" in err
+    assert "step 2: held-out loss" in err  # shown without a progress bar
+    lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [(r["event"], r["step"]) for r in lines] == [("evaluation", 2), ("evaluation", 4), ("final", 4)]
+    assert lines[-1]["threads"] == 1 and lines[-1]["world_size"] == 1
+    assert json.loads((out / "training.json").read_text())["metrics"]["threads"] == 1
+    assert not (out / "checkpoint").exists()  # the run is complete: no resumable checkpoint left behind
+    assert {"model.safetensors", "config.json", "README.md", "training.json", "spiece.model"} <= set(os.listdir(out))
+
+
+def test_default_threads_share_the_cores():
+    from albert_model.training._distributed import World, threads_for
+
+    cores = len(os.sched_getaffinity(0))
+    assert threads_for(World(), 0, None)[0] == cores
+    assert threads_for(World(0, 4, 0, 4), 0, None)[0] == max(1, cores // 4)
+    assert threads_for(World(0, 1, 0, 1), cores + 5, None)[0] == 1
+    assert threads_for(World(), 0, 3) == (3, "--threads")
+
+
+# -- memory and speed switches -------------------------------------------------------------------------------------
+def test_gradient_checkpointing_gives_the_same_run(corpus, tmp_path):
+    P.pretrain(pretrain_args(corpus, tmp_path / "plain", steps=2))
+    P.pretrain(pretrain_args(corpus, tmp_path / "ckpt", steps=2, gradient_checkpointing=True))
+    assert_same_run(tmp_path / "plain", tmp_path / "ckpt", A.AlbertForPreTraining)
+
+
+def test_compile_gives_the_same_losses(corpus, tmp_path):
+    if not hasattr(torch, "compile") or sys.platform == "win32":
+        pytest.skip("torch.compile is not available here")
+    P.pretrain(pretrain_args(corpus, tmp_path / "eager", steps=2))
+    try:
+        P.pretrain(pretrain_args(corpus, tmp_path / "compiled", steps=2, compile=True))
+    except RuntimeError as exc:  # no C compiler for inductor, say
+        pytest.skip(f"torch.compile cannot run here: {str(exc)[:200]}")
+    np.testing.assert_allclose(history(tmp_path / "compiled"), history(tmp_path / "eager"), rtol=1e-4)
