@@ -15,7 +15,8 @@ asyncio tasks on one httpx client in this process, so they share the machine wit
 on a bigger machine ``--server-cpus``/``--client-cpus`` pin the servers and the clients to their own cores
 (a quiet 2-core server with its clients elsewhere). Rows: ours on torch, on ONNX Runtime (fp32, and int8
 weights: ``--int8``), and the baseline.
-Writes bench/results/serve.json and bench/results/serve.md. Not a test.
+Writes bench/results/serve.json and bench/results/serve.md (``--write-docs``: the table into docs/serving.md too).
+Not a test.
 """
 
 from __future__ import annotations
@@ -190,6 +191,7 @@ def main() -> None:
     parser.add_argument("--server-cpus", type=_cpus, help="cores the servers run on (0,1 or 0-3)")
     parser.add_argument("--client-cpus", type=_cpus, help="cores the clients (this process) run on")
     parser.add_argument("--serve-args", default="", help="extra arguments for albert serve (--threads 2)")
+    parser.add_argument("--write-docs", action="store_true", help="put the table into docs/serving.md")
     args = parser.parse_args()
     if args.client_cpus:
         os.sched_setaffinity(0, args.client_cpus)
@@ -226,6 +228,8 @@ def main() -> None:
                 flush=True,
             )
     table = _table(rows)
+    if args.write_docs:
+        _write_docs(table)
     for name, facts in info.items():
         table += (
             f"\n\n{name}: {facts['threads']} intra-op threads ({facts['threads_reason']}), batch size "
@@ -254,6 +258,14 @@ def main() -> None:
         f"{table}\n",
         encoding="utf-8",
     )
+
+
+def _write_docs(table: str) -> None:
+    """The table between docs/serving.md's bench:serve markers."""
+    page = ROOT / "docs" / "serving.md"
+    begin, end = "<!-- bench:serve:begin -->", "<!-- bench:serve:end -->"
+    head, rest = page.read_text(encoding="utf-8").split(begin, 1)
+    page.write_text(f"{head}{begin}\n{table}\n{end}{rest.split(end, 1)[1]}", encoding="utf-8")
 
 
 def _cpus(text: str) -> set[int]:
