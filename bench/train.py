@@ -6,13 +6,13 @@ step on 2 ranks against 1 process.
                           [--threads N] [--no-ddp] [--write-readme]
 
 Data: the first ``--text-bytes`` of the shared corpora (``../shared/corpora``: wikitext-2 valid, then the others;
-one paragraph per line, blank lines kept as document breaks) are the training text; the next ``--heldout-bytes``
-are held out. Both sides read the same file with the same tokenizer (``fixtures/spiece.model``, 30,000 pieces)
-and build the same model (``AlbertConfig`` from ``--model-json`` with the tokenizer's ``vocab_size`` and
-``pad_token_id``, ``max_position_embeddings`` 512), train with AdamW (weight decay 0.01, none on biases and
-LayerNorms), the same peak learning rate, linear warm-up over 10% of the budget then linear decay, gradient
-clipping at 1.0, batch ``--batch-size`` x ``--max-seq-length``, fp32, the same number of torch threads, no
-data-loader workers, no evaluation or checkpoint inside the timed loop.
+one paragraph per line, a blank line between wikitext's articles, :func:`documents`) are the training text; the next
+``--heldout-bytes`` are held out. Both sides read the same file with the same tokenizer (``fixtures/spiece.model``,
+30,000 pieces) and build the same model (``AlbertConfig`` from ``--model-json`` with the tokenizer's ``vocab_size``
+and ``pad_token_id``, ``max_position_embeddings`` 512), train with AdamW (weight decay 0.01, none on biases and
+LayerNorms), the same peak learning rate, linear warm-up over 10% of the budget then linear decay, gradient clipping
+at 1.0, batch ``--batch-size`` x ``--max-seq-length``, fp32, the same number of torch threads, no data-loader
+workers, no evaluation or checkpoint inside the timed loop.
 
 - **transformers** (``run_mlm.py`` without ``--line_by_line``): every non-empty line tokenized with its special
   tokens, the ids concatenated and cut into blocks of ``--max-seq-length`` (every position a real token),
@@ -39,6 +39,7 @@ import importlib.util
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -67,11 +68,30 @@ MARK = "BENCH-TRAIN-RESULT "
 
 
 # -- data ----------------------------------------------------------------------------------------------------
+_ARTICLE = re.compile(r"^ = [^=].* = $")
+
+
+def documents(lines: list[str], wikitext: bool) -> list[str]:
+    """Lines as ``albert pretrain`` reads them: a blank line between documents. wikitext puts a blank line
+    around every paragraph and heading; there, only an article's title (`` = Title = ``) starts a document, and
+    each paragraph is one line of it."""
+    if not wikitext:
+        return lines
+    out: list[str] = []
+    for line in lines:
+        if not line.strip():
+            continue
+        if _ARTICLE.match(line) and out:
+            out.append("")
+        out.append(line)
+    return out
+
+
 def write_text(workdir: Path, text_bytes: int, heldout_bytes: int) -> tuple[Path, Path]:
     """The training and held-out text files: consecutive whole lines of the shared corpora."""
     lines: list[str] = []
     for path in CORPORA:
-        lines.extend(path.read_text(encoding="utf-8").splitlines())
+        lines.extend(documents(path.read_text(encoding="utf-8").splitlines(), path.name.startswith("wikitext")))
         lines.append("")
     parts: list[list[str]] = [[], []]
     size, part = 0, 0
@@ -159,6 +179,7 @@ def side_trainer(spec: dict[str, Any]) -> dict[str, Any]:
     from albert_tok import AlbertTokenizerFast
 
     torch.set_num_threads(spec["threads"])
+    T.logging.set_verbosity_error()  # run_mlm's "longer than the maximum length" note: the lines are cut into blocks
     ours = AlbertTokenizerFast.from_pretrained(str(TOKENIZER))
     tokenizer_dir = Path(spec["output"]) / "tokenizer"
     ours.save_pretrained(tokenizer_dir)  # tokenizer.json: transformers reads it without sentencepiece
@@ -238,6 +259,7 @@ def heldout_mlm_loss(spec: dict[str, Any], directories: dict[str, str]) -> dict[
     import transformers as T
 
     torch.set_num_threads(spec["threads"])
+    T.logging.set_verbosity_error()
     tokenizer = T.AlbertTokenizerFast.from_pretrained(str(Path(directories["transformers"]) / "tokenizer"))
     blocks = mlm_blocks(tokenizer, Path(spec["heldout"]), spec["max_seq_length"])[: spec["heldout_blocks"]]
     collator = T.DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)

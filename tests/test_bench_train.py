@@ -75,3 +75,9 @@ def test_table_shows_the_ratios_and_the_ddp_row_or_why_not():
     assert "skipped: torchrun is not installed" in text
     ddp = {"2 ranks": {"seconds_per_step": 0.3}, "1 process": {"seconds_per_step": 0.2}, "step_cost_ratio": 1.5}
     assert "| 0.300, 0.200 | | 1.50x |" in B.table(_results(ddp))
+
+
+def test_wikitext_articles_are_the_documents():
+    lines = [" ", " = A = ", " ", " p1 ", " ", " = = Sub = = ", " ", " p2 ", " ", " = B = ", " ", " p3 "]
+    assert B.documents(lines, wikitext=True) == [" = A = ", " p1 ", " = = Sub = = ", " p2 ", "", " = B = ", " p3 "]
+    assert B.documents(lines, wikitext=False) == lines
