@@ -147,6 +147,15 @@ class AddedVocabulary:
     def __len__(self) -> int:
         return len(self.decoder)
 
+    def may_hold_token(self, text: str) -> bool:
+        """Whether ``text`` holds a character an added token can start with; a text for which this is False holds
+        no added token (:meth:`split_texts` gives None for it), and is encoded whole."""
+        if self._trigger is None:
+            return False
+        if len(self.trigger_chars) <= _FEW_TRIGGERS:
+            return any(c in text for c in self.trigger_chars)
+        return self._trigger.search(text) is not None
+
     def split_texts(self, texts: list[str]) -> Splits | None:
         """:meth:`split_ids` of each text, or None when no text holds an added token (checked for the whole
         batch at once: most batches hold none). When the batch comes back lower-cased (:class:`Splits`), a text

@@ -39,6 +39,7 @@ from albert_tok.api._decoding import TokenizerDecoding
 from albert_tok.api._encoding import MODEL_INPUT_NAMES, TENSOR_TYPES, BatchEncoding
 from albert_tok.api._gc_pause import gc_paused
 from albert_tok.api._inputs import Inputs, check_texts, split_pairs
+from albert_tok.api._one_text import ONE_TEXT_KEYWORDS, one_text_call
 from albert_tok.api._pad import pad_features
 from albert_tok.api._split_batch import encode_split
 from albert_tok.api._vocab import as_id_list
@@ -105,6 +106,9 @@ class AlbertTokenizerBase(TokenizerDecoding):
     _is_space: Callable[[str], bool]
     _is_deleted: Callable[[str], bool]
     _engine: SentencePieceEngine | None = None
+    # Calls without offsets are encoded by the engine when there is one (both classes give its ids; SentencePiece
+    # is the faster of the two libraries on them); the fast class's tests turn it off to reach its Rust path.
+    _plain_ids_by_engine = True
 
     def __init__(
         self,
@@ -334,6 +338,20 @@ class AlbertTokenizerBase(TokenizerDecoding):
             return Encoded.from_flat(*self._encode_chunks_flat(texts))
         return Encoded.from_flat(*encode_split(texts, splits, self._encode_chunks_flat))
 
+    def _encode_one_chunk(self, chunk: str) -> list[int]:
+        """:meth:`_encode_chunks_flat` of one text holding no added token, as a list: the SentencePiece engine encodes
+        it on this thread when there is one (both classes give its ids), else the subclass's encoder."""
+        if self._engine is not None and self._plain_ids_by_engine:
+            return self._engine.encode_one(chunk)
+        return self._encode_chunks([chunk], False)[0][0]
+
+    def _one_text_ids(self, text: str) -> list[int]:
+        """The ids of one text without special tokens, as :meth:`_encode_without_offsets` gives them for ``[text]``
+        (the one-text path, :mod:`albert_tok.api._one_text`)."""
+        if self._added.may_hold_token(text):
+            return self._encode_without_offsets([text]).ids[0]
+        return self._encode_one_chunk(text)
+
     def _encode_words(self, words: list[list[str]], with_offsets: bool) -> Encoded:
         """Pre-split words: each word is encoded on its own (as transformers' slow tokenizer does, so each
         gets SentencePiece's ``▁`` prefix) and its tokens carry its index; offsets are within each word."""
@@ -406,6 +424,10 @@ class AlbertTokenizerBase(TokenizerDecoding):
             TypeError: ``text`` is not a str (nor a list of words with ``is_split_into_words=True``); use
                 ``__call__`` for batches.
         """
+        if type(text) is str and (text_pair is None or type(text_pair) is str) and ONE_TEXT_KEYWORDS.issuperset(kwargs):
+            ids = one_text_call(self, text, text_pair, add_special_tokens=add_special_tokens, ids_only=True, **kwargs)
+            if ids is not None:
+                return ids
         if not isinstance(text, str) and not kwargs.get("is_split_into_words"):
             raise TypeError(f"encode takes one str (use __call__ for batches), got {type(text).__name__}")
         return self.encode_plus(text, text_pair, add_special_tokens=add_special_tokens, **kwargs)["input_ids"]
@@ -533,6 +555,33 @@ class AlbertTokenizerBase(TokenizerDecoding):
             >>> batch["input_ids"].shape
             (2, 8)
         """
+        if (
+            type(text) is str
+            and (text_pair is None or type(text_pair) is str)
+            and not is_split_into_words
+            and not return_overflowing_tokens
+            and not return_offsets_mapping
+        ):
+            one = one_text_call(
+                self,
+                text,
+                text_pair,
+                add_special_tokens=add_special_tokens,
+                padding=padding,
+                truncation=truncation,
+                max_length=max_length,
+                stride=stride,
+                pad_to_multiple_of=pad_to_multiple_of,
+                padding_side=padding_side,
+                return_tensors=return_tensors,
+                return_token_type_ids=return_token_type_ids,
+                return_attention_mask=return_attention_mask,
+                return_special_tokens_mask=return_special_tokens_mask,
+                return_length=return_length,
+                verbose=verbose,
+            )
+            if one is not None:  # else arguments the one-text path leaves to the general one
+                return one
         inputs = check_texts(text, text_pair, is_split_into_words)
         options = self._check_call(
             pair=inputs.pairs is not None,

@@ -1,7 +1,11 @@
 """The fast ALBERT tokenizer: a thin class around a Rust ``tokenizers.Tokenizer``.
 
 The Rust tokenizer is built by :mod:`albert_tok.engines._convert` from ``spiece.model`` (or read from a
-``tokenizer.json``) and does all the work on whole batches. Rules that cannot live in a Unigram model
+``tokenizer.json``) and gives the character offsets (``return_offsets_mapping=True``), on whole batches. Calls
+without offsets give the same ids as the slow tokenizer, so where the ``spiece.model`` is at hand they are
+encoded by the slow tokenizer's :class:`~albert_tok.engines.SentencePieceEngine`, which is the faster of the two
+libraries on them (a one-text call, a batch); a tokenizer loaded from a ``tokenizer.json`` alone encodes them in
+Rust too. On the Rust path, rules that cannot live in a Unigram model
 are applied afterwards, only to the rows that need them (found with set and numpy tests, not per-token
 Python loops): the digit-comma rule (a per-piece table, :mod:`albert_tok.rules._digit_comma`), and SentencePiece's
 float32 tie-breaking and character-by-character normalisation (:mod:`albert_tok.rules._unigram`,
@@ -57,12 +61,14 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
 
     Text is split around added and special tokens in Python (the same code as the slow tokenizer's,
     :mod:`albert_tok.api._added_tokens`); the Rust tokenizer encodes the text between them, a whole batch at
-    once. When the ``spiece.model`` is at hand, the rows Rust cannot encode canonically (float32 ties, grapheme
-    clusters, deleted controls, unknown pieces that spell an added token) are re-encoded by the
-    :class:`~albert_tok.engines.SentencePieceEngine` the slow tokenizer encodes with; a tokenizer loaded from a
-    ``tokenizer.json`` alone has no such engine. Offsets (``return_offsets_mapping=True``) index the original
-    text and keep the contract of :mod:`albert_tok.rules._offsets`. A tokenizer pickles as its model bytes (or
-    its ``tokenizer.json``) and options, and is rebuilt from them.
+    once, for calls with offsets. When the ``spiece.model`` is at hand, the rows Rust cannot encode canonically
+    (float32 ties, grapheme clusters, deleted controls, unknown pieces that spell an added token) are re-encoded
+    by the :class:`~albert_tok.engines.SentencePieceEngine` the slow tokenizer encodes with, and calls without
+    offsets are encoded by that engine alone (the same ids, in less time); a tokenizer loaded from a
+    ``tokenizer.json`` alone has no such engine and encodes everything in Rust. Offsets
+    (``return_offsets_mapping=True``) index the original text and keep the contract of
+    :mod:`albert_tok.rules._offsets`. A tokenizer pickles as its model bytes (or its ``tokenizer.json``) and
+    options, and is rebuilt from them.
 
     Args:
         vocab_file: path of the ``spiece.model`` to convert (preferred: the conversion is this package's own).
@@ -257,9 +263,10 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
     def backend_tokenizer(self) -> Tokenizer:
         """The Rust tokenizer that encodes the text between added tokens.
 
-        It has no added tokens itself, and no padding or truncation configured. Printable ASCII texts go to a
-        second tokenizer built from it without a normaliser (:meth:`_rust_ids`), so a normaliser, pre-tokenizer
-        or model set on this one later reaches only the other texts and offset mappings.
+        It has no added tokens itself, and no padding or truncation configured. With the ``spiece.model`` it
+        encodes only calls with offsets (the others go to SentencePiece, see the class), so a normaliser,
+        pre-tokenizer or model set on it later reaches only offset mappings; loaded from a ``tokenizer.json``
+        alone, it encodes every call.
         """
         return self._tok
 
@@ -270,6 +277,8 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
 
     def _encode_chunks(self, chunks: list[str], with_offsets: bool) -> tuple[list[list[int]], list[Offsets] | None]:
         if not with_offsets:
+            if self._engine is not None and self._plain_ids_by_engine:
+                return self._engine.encode(chunks), None
             ids = self._rust_ids(chunks)
             for i, needs_sentencepiece in self._rows_to_fix(chunks, ids):
                 if needs_sentencepiece and self._engine is not None:
@@ -291,6 +300,14 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
                 raw[i] = remap_offsets([self._pieces[k] for k in ids[i]], raw[i], [self._pieces[k] for k in new])
                 ids[i] = new
         return ids, raw
+
+    def _encode_chunks_flat(self, chunks: list[str], lowered: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Ids without offsets: SentencePiece's batch call through the engine when this tokenizer has the
+        ``spiece.model`` (the slow tokenizer's hot path: the same ids, and the faster library on them, see
+        bench/tokenizer_speed.py), else the Rust encoder (:meth:`_encode_chunks`)."""
+        if self._engine is not None and self._plain_ids_by_engine:
+            return self._engine.encode_flat(chunks, lowered)
+        return super()._encode_chunks_flat(chunks, lowered)
 
     def _rust_ids(self, chunks: list[str]) -> list[list[int]]:
         """The Rust encoder's ids of ``chunks`` (before the rules of :meth:`_rows_to_fix`). Printable ASCII

@@ -105,6 +105,7 @@ class SentencePieceEngine:
         piece_to_id = {p: i for i, p in enumerate(self.pieces)}
         self.digit_comma = digit_comma_table(self.pieces, processor.encode, piece_to_id.__getitem__)
         self._digit_comma_arrays = DigitCommaArrays(self.digit_comma, len(self.pieces))
+        self._digit_comma_ids = frozenset(self.digit_comma)
         joined = processor.normalize("ab")
         self._deleted = functools.lru_cache(maxsize=4096)(lambda c: processor.normalize(f"a{c}b") == joined)
         self.surface_ids: Mapping[str, int] = {}
@@ -146,6 +147,28 @@ class SentencePieceEngine:
         # before the padded int64 batch is filled are half the size
         flat = np.fromiter(itertools.chain.from_iterable(encoded), dtype=np.int32, count=int(lengths.sum()))
         return self._digit_comma_arrays.apply(flat, lengths)
+
+    def encode_one(self, chunk: str) -> list[int]:
+        """:meth:`encode_flat` of one chunk, as a list: the same steps (preprocessing, SentencePiece on this thread,
+        unknown surfaces, the digit-comma rule) without the arrays a batch is built on, which cost more than the
+        work on one sentence.
+
+        Args:
+            chunk: an original text holding no added token.
+
+        Returns:
+            Its ids, no special tokens added: ``encode_flat([chunk])[0].tolist()``.
+        """
+        plain = self.preprocessing.apply_one(chunk, spaces_collapsed_later=self._collapses_spaces)
+        ids: list[int] = self.processor.encode(plain)
+        if self.surface_ids:
+            encoded = [ids]
+            self.name_unknown_surfaces([plain], encoded)
+            ids = encoded[0]
+        if not self._digit_comma_ids.isdisjoint(ids):
+            table = self.digit_comma
+            ids = [q for pid in ids for q in table.get(pid, (pid,))]
+        return ids
 
     def encode_ids(self, plain: list[str]) -> list[list[int]]:
         """SentencePiece's own ids of each preprocessed text, before the digit-comma rule.

@@ -277,6 +277,27 @@ class Preprocessing:
             quick[i] = self.apply(self.lower(chunks[i]))
         return quick
 
+    def apply_one(self, chunk: str, spaces_collapsed_later: bool = False) -> str:
+        """:meth:`apply_batch` of one chunk, ``self.apply_batch([chunk], spaces_collapsed_later)[0]``, without the
+        batch's joining and splitting where the chunk is printable ASCII (a sentence of prose, the common call on
+        one text): then step 1 and the quotes are all that change it.
+
+        Args:
+            chunk: Text between special tokens, not lower-cased.
+            spaces_collapsed_later: As for :meth:`apply_batch`: the consumer of the result collapses runs of
+                spaces and strips the ends itself.
+
+        Returns:
+            The preprocessed text, exactly what :meth:`apply_batch` gives for it.
+        """
+        if not (chunk.isascii() and chunk.isprintable()) or (self.remove_space and not spaces_collapsed_later):
+            return self.apply_batch([chunk], spaces_collapsed_later)[0]
+        if self.do_lower_case:
+            chunk = chunk.lower()  # ASCII: no capital sigma, so lower_per_char is str.lower
+        if ("`" in chunk and "``" in chunk) or "''" in chunk:
+            chunk = replace_quotes(chunk)
+        return chunk
+
     def _finish_non_ascii(self, text: str) -> str | None:
         """The accent and lower-casing steps of :meth:`apply` on ``text`` (lower-cased by step 1, quotes
         replaced), applied to its runs of non-ASCII characters, which are all they change: NFKD changes no
