@@ -37,6 +37,8 @@ Not read: Parquet shards (no memory map: tokenize again with ``--format npy``), 
 ``max_seq_length - 1``). The held-out split is taken over the corpus as one stream of documents: the manifest
 does not say where one input file ends, so with several files the last ``heldout_fraction`` of all documents
 is held out (not of each file), and a file not ending in a blank line runs into the next one's first document.
+A line that is not blank but gives no piece at all (control characters only) ends a document here, where the
+text path skips it.
 """
 
 from __future__ import annotations
