@@ -164,6 +164,20 @@ def test_predict_has_tei_shapes_and_offline_scores(clf, clf_dir):
     np.testing.assert_allclose([p["score"] for p in raw], [p["score"] for p in logits], rtol=1e-5)
 
 
+def test_onnxruntime_backend_answers_as_torch(clf_dir, tmp_path):
+    import shutil
+
+    model = shutil.copytree(clf_dir, tmp_path / "clf")  # the export cache is written beside the checkpoint
+    with _client(model, backend="onnxruntime") as client:
+        info = client.get("/info").json()
+        vectors = np.array(client.post("/embed", json={"inputs": TEXTS, "normalize": False}).json())
+        scores = client.post("/predict", json={"inputs": TEXTS[0]}).json()
+    assert info["backend"] == "onnxruntime" and info["attn_implementation"] is None and info["batch_size"] == 16
+    np.testing.assert_allclose(vectors, offline_embeddings(clf_dir, TEXTS), rtol=1e-3, atol=1e-4)
+    want = {p["label"]: p["score"] for p in pipeline("text-classification", model=clf_dir)(TEXTS[0], top_k=None)}
+    assert {p["label"]: pytest.approx(p["score"], abs=1e-4) for p in scores} == want
+
+
 def test_tokenize_equals_the_tokenizer(clf):
     tokenizer = AlbertTokenizerFast(SPIECE)
     text = "Hello world, café!"
