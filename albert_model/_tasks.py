@@ -49,6 +49,7 @@ class Task:
 # In the order of the classes (the base model, then the heads as heads.py defines them).
 TASK_TABLE: tuple[Task, ...] = (
     Task("feature-extraction", "AlbertModel", pipeline="FeatureExtractionPipeline"),
+    Task("sentence-embedding", "AlbertModel", pipeline="SentenceEmbeddingPipeline"),
     Task("pretraining", "AlbertForPreTraining"),
     Task("fill-mask", "AlbertForMaskedLM", pipeline="FillMaskPipeline"),
     Task(

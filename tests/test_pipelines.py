@@ -484,10 +484,28 @@ def test_predict_batch_in_ray_data(tiny_dir):
             concurrency=1,
             batch_size=3,
         ).take_all()
+        # sentence embeddings in the same Ray session: a float32 vector per row
+        texts = [f"item {i} " + "word " * i for i in range(5)]
+        embedded = (
+            ray.data.from_items([{"text": t} for t in texts])
+            .map_batches(
+                PredictBatch,
+                fn_constructor_kwargs={"task": "sentence-embedding", "model": str(tiny_dir), "normalize": False},
+                concurrency=1,
+                batch_size=2,
+            )
+            .take_all()
+        )
     finally:
         ray.shutdown()
     assert sorted(r["text"] for r in rows) == sorted(f"item {i} is [MASK]" for i in range(6))
     assert all(len(json.loads(r["prediction"])) == 1 for r in rows)
+    got = {r["text"]: r["prediction"] for r in embedded}
+    assert sorted(got) == sorted(texts)
+    want = pipeline("sentence-embedding", model=tiny_dir)(texts, normalize=False)
+    for text, vector in zip(texts, want, strict=True):
+        assert got[text].dtype == np.float32 and got[text].shape == (TINY["hidden_size"],)
+        np.testing.assert_allclose(got[text], vector, atol=1e-5)
 
 
 # -- CLI ----------------------------------------------------------------------------------------------

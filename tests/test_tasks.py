@@ -28,6 +28,7 @@ PIPELINE_NAMES = {
     "ner",
     "question-answering",
     "multiple-choice",
+    "sentence-embedding",  # a task added since (issue 27): the AlbertModel, pooled
 }
 EXPORT_NAMES = PIPELINE_NAMES | {"pretraining"}
 FINETUNE_NAMES = ["text-classification", "token-classification", "question-answering"]
@@ -45,6 +46,7 @@ def test_every_reader_accepts_what_it_accepted_before():
     assert pipelines.TASKS["ner"] is pipelines.TokenClassificationPipeline
     assert pipelines.TASKS["sentiment-analysis"] is pipelines.TextClassificationPipeline
     assert onnx_export.TASK_CLASSES["ner"] == "AlbertForTokenClassification"
+    assert onnx_export.TASK_CLASSES["sentence-embedding"] == onnx_export.TASK_CLASSES["feature-extraction"]
     assert F.TASKS["question-answering"].__name__ == "AlbertForQuestionAnswering"
     assert list(onnx_export.CLASSES) == [
         "AlbertModel",

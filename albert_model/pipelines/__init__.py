@@ -4,8 +4,10 @@ Every pipeline reads its inputs a window at a time (16 batches by default), toke
 fast tokenizer, sorts it by length and pads each batch only as far as it needs, runs the model (PyTorch under
 ``torch.inference_mode``, or ONNX Runtime with
 ``backend="onnxruntime"``) and returns results in input order, shaped as transformers' pipelines return
-them. Fill-mask projects to the vocabulary only at ``[MASK]`` positions. A checkpoint without the task's
-head (the shipped masked-LM model asked to classify) is refused with :class:`MissingHeadError`.
+them. Fill-mask projects to the vocabulary only at ``[MASK]`` positions; sentence embedding (and feature
+extraction given ``pooling=``) pools the last hidden state into one float32 vector per text. A checkpoint
+without the task's head (the shipped masked-LM model asked to classify) is refused with
+:class:`MissingHeadError`.
 
 Names are imported on first use.
 """
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
     from albert_model.pipelines._fill_mask import FillMaskPipeline as FillMaskPipeline
     from albert_model.pipelines._multiple_choice import MultipleChoicePipeline as MultipleChoicePipeline
     from albert_model.pipelines._question_answering import QuestionAnsweringPipeline as QuestionAnsweringPipeline
+    from albert_model.pipelines._sentence_embedding import POOLINGS as POOLINGS
+    from albert_model.pipelines._sentence_embedding import SentenceEmbeddingPipeline as SentenceEmbeddingPipeline
     from albert_model.pipelines._text_classification import TextClassificationPipeline as TextClassificationPipeline
     from albert_model.pipelines._token_classification import TokenClassificationPipeline as TokenClassificationPipeline
 
@@ -39,7 +43,9 @@ _SOURCES = {
     "MissingHeadError": "albert_model.checkpoints._state_dict",
     "MultipleChoicePipeline": "._multiple_choice",
     "Pipeline": "._base",
+    "POOLINGS": "._sentence_embedding",
     "QuestionAnsweringPipeline": "._question_answering",
+    "SentenceEmbeddingPipeline": "._sentence_embedding",
     "TASKS": "._factory",
     "TextClassificationPipeline": "._text_classification",
     "TokenClassificationPipeline": "._token_classification",
@@ -49,6 +55,7 @@ _SOURCES = {
 __all__ = [
     "BACKENDS",
     "DEFAULT_MODEL",
+    "POOLINGS",
     "TASKS",
     "FeatureExtractionPipeline",
     "FillMaskPipeline",
@@ -56,6 +63,7 @@ __all__ = [
     "MultipleChoicePipeline",
     "Pipeline",
     "QuestionAnsweringPipeline",
+    "SentenceEmbeddingPipeline",
     "TextClassificationPipeline",
     "TokenClassificationPipeline",
     "pipeline",

@@ -273,6 +273,7 @@ class Pipeline:
                 f"{type(self).__name__} got unexpected keyword argument(s) "
                 f"{', '.join(sorted(defaults))}; accepted: {self._parameters()}"
             ) from None
+        self._check_defaults(defaults)  # bad option values fail before the model loads
         self.defaults = defaults
         self.backend = backend
         wanted = resolve_device(device)
@@ -370,6 +371,11 @@ class Pipeline:
                 f"model given has no loaded weights for {', '.join(missing_head)}; "
                 f"{FINE_TUNE_HINT}"
             )
+
+    @classmethod
+    def _check_defaults(cls, defaults: dict[str, Any]) -> None:
+        """Check the values of the keyword defaults given to the pipeline; a task whose options can be checked
+        on their own overrides it (the calls check them again)."""
 
     @classmethod
     def _parameters(cls) -> str:

@@ -13,6 +13,7 @@ from albert_model.pipelines._feature_extraction import FeatureExtractionPipeline
 from albert_model.pipelines._fill_mask import FillMaskPipeline
 from albert_model.pipelines._multiple_choice import MultipleChoicePipeline
 from albert_model.pipelines._question_answering import QuestionAnsweringPipeline
+from albert_model.pipelines._sentence_embedding import SentenceEmbeddingPipeline
 from albert_model.pipelines._text_classification import TextClassificationPipeline
 from albert_model.pipelines._token_classification import TokenClassificationPipeline
 from albert_tok import AlbertTokenizerFast
@@ -26,6 +27,7 @@ _CLASSES: dict[str, type[Pipeline]] = {
         FillMaskPipeline,
         MultipleChoicePipeline,
         QuestionAnsweringPipeline,
+        SentenceEmbeddingPipeline,
         TextClassificationPipeline,
         TokenClassificationPipeline,
     )
@@ -76,13 +78,14 @@ def pipeline(
 
     Args:
         task: a task name or alias, one of the keys of :data:`TASKS` (the rows of
-            :data:`~albert_model._tasks.TASK_TABLE` that have a pipeline: feature extraction, fill-mask, text
-            classification, token classification, question answering and multiple choice, and their aliases).
+            :data:`~albert_model._tasks.TASK_TABLE` that have a pipeline: feature extraction, sentence embedding,
+            fill-mask, text classification, token classification, question answering and multiple choice, and
+            their aliases).
         model: a checkpoint directory or a Hugging Face repo id (``"albert/albert-base-v2"``, resolved in the
             standard cache: see :func:`albert_tok.io.resolve_directory`) with a trained head for the task
-            (None: :data:`DEFAULT_MODEL`, whose
-            pretraining heads serve fill-mask and feature extraction only); a model object of the task's
-            class, loaded by ``from_pretrained`` or built in code (``tokenizer=`` is then required); or, with
+            (None: :data:`DEFAULT_MODEL`, whose pretraining heads serve fill-mask, feature extraction and
+            sentence embedding only); a model object of the task's class, loaded by ``from_pretrained`` or built
+            in code (``tokenizer=`` is then required); or, with
             ``backend="onnxruntime"``, an ``.onnx`` file or an ``OnnxAlbertModel``.
         tokenizer: a tokenizer directory, a repo id or an :class:`AlbertTokenizerFast`; None uses ``model``'s directory
             (for an ``.onnx`` file, its folder, or the checkpoint above a cache's ``onnx/`` folder).
