@@ -4,6 +4,7 @@
     albert classify TEXT... --model DIR            (a directory fine-tuned for text classification)
     albert tag TEXT... --model DIR [--aggregation simple]   (fine-tuned for token classification)
     albert answer --question Q --context C --model DIR      (fine-tuned for question answering)
+    albert embed TEXT... [--pooling mean|cls|max] [--no-normalize] [--output FILE.npy|FILE.jsonl]
     albert export-onnx DIR|REPO_ID [--output OUT] [--task TASK] [--quantize int8]
     albert convert-tf CKPT [--config albert_config.json] [--spm 30k-clean.model] --out DIR   (Google's TF)
     albert pretrain --tokenizer DIR --train FILE... --output DIR [--max-tokens N] [--resume]
@@ -27,7 +28,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -38,7 +41,17 @@ from albert_tok.io import resolve_directory
 
 __all__ = ["MODEL_COMMANDS", "TORCH_INSTALL", "build_parser", "main"]
 
-MODEL_COMMANDS = ("fill-mask", "classify", "tag", "answer", "export-onnx", "convert-tf", "pretrain", "finetune")
+MODEL_COMMANDS = (
+    "fill-mask",
+    "classify",
+    "tag",
+    "answer",
+    "embed",
+    "export-onnx",
+    "convert-tf",
+    "pretrain",
+    "finetune",
+)
 TORCH_INSTALL = (
     "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu (CPU only), or "
     "pip install torch==2.13.0 (NVIDIA GPU on Linux: the CUDA build)"
@@ -133,6 +146,50 @@ def _answer(ns: argparse.Namespace) -> None:
 def _render_answers(question: str, result: Any) -> str:
     answers = result if isinstance(result, list) else [result]
     return "\n".join(f"{r['answer']}\t(score {r['score']:.4f}, chars {r['start']}-{r['end']})" for r in answers)
+
+
+def _embed(ns: argparse.Namespace) -> None:
+    """Sentence embeddings: JSON lines on standard output, or a whole ``.npy``/``.jsonl`` file written atomically."""
+    import numpy as np
+
+    from albert_tok.io import atomic
+
+    kind = _embed_output_kind(ns.output)
+    texts = read_texts(ns)
+    pipe = _pipeline(ns, "sentence-embedding", pooling=ns.pooling, normalize=ns.normalize)
+    if kind is None:  # standard output: each batch printed as it comes
+        for batch in text_batches(texts, 256, bool(ns.input)):
+            for text, vector in zip(batch, pipe(batch), strict=True):
+                print(_embedding_line(text, vector))
+        return
+    vectors = [pipe(batch) for batch in text_batches(texts, 256, bool(ns.input))]
+    matrix = np.concatenate(vectors) if vectors else pipe([])  # (texts, hidden_size) float32
+    if kind == ".npy":
+        buffer = io.BytesIO()
+        np.save(buffer, matrix, allow_pickle=False)
+        data = buffer.getvalue()
+    else:
+        data = "".join(_embedding_line(t, v) + "\n" for t, v in zip(texts, matrix, strict=True)).encode("utf-8")
+    atomic.write_file(ns.output, data)
+    print(ns.output)
+
+
+def _embed_output_kind(path: str | None) -> str | None:
+    """``--output``'s format by its extension (None: standard output), checked before the model loads."""
+    if path is None:
+        return None
+    kind = os.path.splitext(path)[1].lower()
+    if kind not in (".npy", ".jsonl"):
+        raise UsageError(f"--output must end with .npy or .jsonl, got {path!r}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError(f"--output {path!r}: directory {folder!r} does not exist")
+    return kind
+
+
+def _embedding_line(text: str, vector: Any) -> str:
+    """One JSON line: the text and its vector (float32 values written as the floats they are)."""
+    return json.dumps({"text": text, "embedding": vector.tolist()}, ensure_ascii=False)
 
 
 def _export_onnx(ns: argparse.Namespace) -> None:
@@ -257,6 +314,35 @@ def _add_answer(sub: Any) -> None:
     p.set_defaults(run=_answer)
 
 
+def _add_embed(sub: Any) -> None:
+    p = sub.add_parser(
+        "embed",
+        help="one vector per text (sentence embeddings) as JSON lines or a .npy file",
+        description="Pool each text's last hidden state into one float32 vector, L2-normalised unless "
+        '--no-normalize. Without --output, one JSON line per text ({"text", "embedding"}) on standard '
+        "output; --output FILE.npy writes the (texts, hidden_size) float32 matrix, FILE.jsonl the JSON lines.",
+    )
+    _model_args(p)
+    p.add_argument(
+        "--pooling",
+        default="mean",  # checked by the pipeline: its table is behind torch, which parsing does not import
+        help="mean: the mean of the text's token vectors; max: their element-wise maximum; cls: the [CLS] "
+        "vector (default: mean)",
+    )
+    p.add_argument(
+        "--no-normalize",
+        dest="normalize",
+        action="store_false",
+        help="keep the pooled vectors as they are (default: divided by their L2 norm)",
+    )
+    p.add_argument(
+        "--output",
+        help="FILE.npy (np.load reads it) or FILE.jsonl, written whole or not at all (default: JSON lines on "
+        "standard output)",
+    )
+    p.set_defaults(run=_embed)
+
+
 def _add_export_onnx(sub: Any) -> None:
     p = sub.add_parser(
         "export-onnx",
@@ -338,7 +424,7 @@ def build_parser(pretrain_arguments: bool | str = True) -> argparse.ArgumentPars
     """
     parser = ArgumentParser(prog="albert", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_fill_mask, _add_classify, _add_tag, _add_answer, _add_export_onnx, _add_convert_tf):
+    for add in (_add_fill_mask, _add_classify, _add_tag, _add_answer, _add_embed, _add_export_onnx, _add_convert_tf):
         add(sub)
     _add_pretrain(sub, pretrain_arguments == "pretrain" or pretrain_arguments is True)
     _add_finetune(sub, pretrain_arguments == "finetune" or pretrain_arguments is True)
