@@ -32,7 +32,7 @@ from albert_model.serving._metrics import Metrics
 from albert_tok import AlbertTokenizerFast
 
 from .conftest import ROOT, SPIECE
-from .strategies import plain_text
+from .strategies import long_text, numbers, plain_text
 
 TINY = {
     "vocab_size": 30000,
@@ -362,6 +362,17 @@ def test_no_body_gets_a_500(mlm, route, body):
     assert response.status_code < 500, response.text
     if response.status_code >= 400:
         assert set(response.json()) >= {"error", "error_type"}
+
+
+@given(text=st.one_of(long_text, st.lists(numbers, min_size=100, max_size=300).map(" ".join), plain_text))
+def test_token_counts_are_exact_where_the_length_check_reads_them(mlm, text):
+    engine = mlm.app.state.server.engine
+    limit = engine.max_length
+    exact = len(engine.tokenizer(text, truncation=True, max_length=limit + 1)["input_ids"])  # capped at limit + 1
+    (count,) = engine.count_tokens([text])
+    assert (count > limit) == (exact > limit)
+    if exact > limit - 16:
+        assert count == exact
 
 
 # -- the batcher -----------------------------------------------------------------------------------------------
