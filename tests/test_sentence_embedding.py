@@ -212,3 +212,20 @@ def test_predict_batch_gives_float32_vectors(tiny_dir, embed):
     assert len(json.loads(tokens["prediction"][0])[0]) == 4
     with pytest.raises(ValueError, match="pooling must be one of"):
         PredictBatch("sentence-embedding", model=str(tiny_dir), pooling="sum")  # in the constructor
+
+
+# -- other dtypes and devices -------------------------------------------------------------------------
+def test_a_bfloat16_model_gives_float32_vectors(tiny_dir, embed):
+    low = pipeline("sentence-embedding", model=tiny_dir, dtype=torch.bfloat16)
+    got = low(TEXTS, pooling="mean")
+    assert got.dtype == np.float32 and got.shape == (len(TEXTS), HIDDEN)
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-6)  # normalised in float32
+    cosine = np.sum(got * embed(TEXTS), axis=1)
+    assert cosine.min() > 0.99, cosine
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_on_the_gpu_the_vectors_are_the_cpus(tiny_dir, embed):
+    gpu = pipeline("sentence-embedding", model=tiny_dir, device="cuda")
+    for pooling in POOLINGS:
+        np.testing.assert_allclose(gpu(TEXTS, pooling=pooling), embed(TEXTS, pooling=pooling), atol=1e-4)
