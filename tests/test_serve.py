@@ -600,9 +600,11 @@ def test_parsing_the_command_imports_neither_torch_nor_fastapi():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, timeout=60)
 
 
-def test_bad_arguments_exit_2(capsys):
+def test_bad_arguments_exit_2(capsys, tmp_path):
     assert main(["--int8"]) == 2
     assert "onnxruntime" in capsys.readouterr().err
+    assert main(["--model", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
 
 
 def test_metrics_render():

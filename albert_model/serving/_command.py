@@ -140,16 +140,22 @@ def run_serve(ns: argparse.Namespace) -> None:
 
     Raises:
         ValueError: An option out of range, or a model that cannot be served (see :func:`pipeline`).
-        ImportError: FastAPI or uvicorn is missing (``pip install "albert[serve]"``).
+        UsageError: FastAPI or uvicorn is missing (``pip install "albert[serve]"``), or ONNX Runtime with
+            ``--backend onnxruntime``.
     """
+    from albert_tok.cli import UsageError
+
     try:
         import uvicorn
-    except ImportError as exc:
-        raise ImportError(f"albert serve needs FastAPI and uvicorn: pip install 'albert[serve]' ({exc})") from None
-    from albert_model.serving._app import create_app
 
+        from albert_model.serving._app import create_app
+    except ImportError as exc:
+        raise UsageError(f"albert serve needs FastAPI and uvicorn: pip install 'albert[serve]' ({exc})") from None
     config = config_from_args(ns)
-    app = create_app(config)
+    try:
+        app = create_app(config)
+    except ImportError as exc:  # --backend onnxruntime without the onnx extra
+        raise UsageError(str(exc)) from None
     server_state = app.state.server
 
     class _Server(uvicorn.Server):
@@ -216,4 +222,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_arguments(parser)
     parser.set_defaults(run=run_serve, command="serve")
     ns = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    return run(ns, "albert", errors=(TypeError, ImportError))
+    return run(ns, "albert", errors=(TypeError,))
