@@ -197,6 +197,14 @@ def test_onnxruntime_gives_the_same_vectors(tiny_dir, embed):
     np.testing.assert_allclose(fe(TEXTS, pooling="mean"), embed(TEXTS), atol=1e-4)
 
 
+def test_int8_weights_give_nearly_the_same_directions(tiny_dir, embed):
+    int8 = pipeline("sentence-embedding", model=tiny_dir, backend="onnxruntime", quantize="int8", threads=1)
+    got = int8(TEXTS)
+    assert got.dtype == np.float32 and got.shape == (len(TEXTS), HIDDEN)
+    cosine = np.sum(got * embed(TEXTS), axis=1)
+    assert cosine.min() > 0.99, cosine
+
+
 # -- Ray Data -----------------------------------------------------------------------------------------
 def test_predict_batch_gives_float32_vectors(tiny_dir, embed):
     predict = PredictBatch("sentence-embedding", model=str(tiny_dir), device="cpu", batch_size=2, pooling="cls")
