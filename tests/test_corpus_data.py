@@ -146,6 +146,9 @@ def test_examples_are_a_pure_function_of_seed_and_epoch(tmp_path):
     assert a[0].table.tobytes() == b[0].table.tobytes() and np.array_equal(a[1], b[1])
     assert a[0].table.tobytes() != c[0].table.tobytes()
     assert a[1].dtype == np.int32 and np.array_equal(a[1], np.random.default_rng([3, 1, 1]).permutation(len(a[0])))
+    # what grows with the corpus is mapped from (temporary) files, like the shards, not held by the process
+    assert isinstance(a[0].table, np.memmap) and isinstance(a[1], np.memmap)
+    assert len(corpus.examples(range(0), np.random.default_rng(0))) == 0
     with pytest.raises(ValueError, match="need at least batch_size=100000"):
         epoch_examples(corpus, train, seed=3, epoch=1, short_seq_prob=0.1, batch_size=100_000)
     with pytest.raises(ValueError, match="short_seq_prob must be in"):

@@ -29,8 +29,11 @@ asked for; :class:`CorpusBatches` is the map-style dataset of one epoch's batche
 of ``(seed, epoch, its start)``, masks drawn there by the collator), identical whether built in this process
 or in ``DataLoader`` workers. Everything pickles as the corpus directory (each process maps the files itself,
 so ranks and workers share the page cache). Memory: the epoch's table (:data:`EXAMPLE_DTYPE`, 15 bytes per
-example) and order (4 bytes per example), about 0.15 bytes per token at ``max_seq_length`` 128, against the 2
-bytes per token of the mapped shards (in the page cache) and the 11 the text path holds.
+example) and order (4 bytes per example), about 0.15 bytes per token at ``max_seq_length`` 128, are written to
+unlinked temporary files (in ``TMPDIR``) and memory-mapped, like the shards: what the process itself holds
+does not grow with the corpus (a block of 65,536 examples while an epoch's table is made), and everything
+proportional to it is page cache. (A ``TMPDIR`` on tmpfs keeps those files in memory, shared.) A pickled
+:class:`CorpusExamples` carries a copy of its table: ``DataLoader`` workers forked on Linux share the map.
 
 Not read: Parquet shards (no memory map: tokenize again with ``--format npy``), pair rows
 (``--pair-sentences``), and shards cut shorter than the model's rows (``--max-length`` below
@@ -45,6 +48,7 @@ from __future__ import annotations
 
 import array
 import os
+import tempfile
 from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
@@ -57,6 +61,9 @@ __all__ = ["CorpusBatches", "CorpusExamples", "PretrainingCorpus", "epoch_exampl
 
 _BLOCK = 4096
 """Uniform draws taken from the generator at a time while an epoch's examples are made."""
+
+_BLOCK_EXAMPLES = 1 << 16
+"""Examples gathered in memory before they are appended to the epoch's table file."""
 
 EXAMPLE_DTYPE = np.dtype([("first", "<i8"), ("rows", "<u2"), ("a", "<u2"), ("size", "<u2"), ("swapped", "u1")])
 """One example, 15 bytes: ``rows`` rows from row ``first``, ``size`` tokens of which the first ``a`` are segment A
@@ -312,8 +319,7 @@ class PretrainingCorpus:
         if isinstance(short_seq_prob, bool) or not 0.0 <= short_seq_prob <= 1.0:
             raise ValueError(f"short_seq_prob must be in [0, 1], got {short_seq_prob!r}")
         budget = self.budget
-        # growing columns of EXAMPLE_DTYPE's types: no Python object per example
-        first_col, rows_col, a_col, size_col, swap_col = (array.array(t) for t in "qHHHB")
+        table = _TableWriter()
         pool: list[float] = []
         used = 0
 
@@ -332,11 +338,7 @@ class PretrainingCorpus:
                 return
             # A: the sentences before a boundary drawn at random, or half of a one-sentence chunk
             a = sum(chunk[: 1 + int(uniform() * (len(chunk) - 1))]) if len(chunk) >= 2 else max(1, size // 2)
-            first_col.append(first)
-            rows_col.append(end - first)
-            a_col.append(a)
-            size_col.append(size)
-            swap_col.append(uniform() < 0.5)
+            table.add(first, end - first, a, size, uniform() < 0.5)
 
         for start, lengths in self._shard_lengths(rows):
             for row, length in enumerate(lengths.tolist(), start):
@@ -361,12 +363,7 @@ class PretrainingCorpus:
                     chunk, size = [], 0
         if chunk:  # the rows ended inside a document
             emit(first + len(chunk))
-        table = np.empty(len(first_col), dtype=EXAMPLE_DTYPE)
-        columns = (first_col, rows_col, a_col, size_col, swap_col)
-        for name, column in zip(EXAMPLE_DTYPE.names or (), columns, strict=True):
-            table[name] = np.asarray(column)
-            del column[:]  # freed column by column: the table and the columns are never all held at once
-        return CorpusExamples(self, table)
+        return CorpusExamples(self, table.finish())
 
     def tokens_of(self, first: int, end: int) -> np.ndarray:
         """The token ids of rows ``first`` to ``end`` (exclusive), each cut to the budget, concatenated.
@@ -413,6 +410,55 @@ def _reopen(
     corpus = PretrainingCorpus.__new__(PretrainingCorpus)
     corpus._open(directory, accepted, max_seq_length, cls_id, sep_id)
     return corpus
+
+
+class _TableWriter:
+    """Example records gathered in small columns and appended to an unlinked temporary file a block at a time;
+    :meth:`finish` maps the file. The epoch's table is then page cache (in ``TMPDIR``), not process memory."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile(prefix="albert-examples-")  # noqa: SIM115 - closed by finish()
+        self.columns = tuple(array.array(t) for t in "qHHHB")  # EXAMPLE_DTYPE's fields, no object per example
+        self.count = 0
+
+    def add(self, first: int, rows: int, a: int, size: int, swapped: bool) -> None:
+        firsts, counts, a_sizes, sizes, swaps = self.columns
+        firsts.append(first)
+        counts.append(rows)
+        a_sizes.append(a)
+        sizes.append(size)
+        swaps.append(swapped)
+        if len(firsts) == _BLOCK_EXAMPLES:
+            self._flush()
+
+    def _flush(self) -> None:
+        block = np.empty(len(self.columns[0]), dtype=EXAMPLE_DTYPE)
+        for name, column in zip(EXAMPLE_DTYPE.names or (), self.columns, strict=True):
+            block[name] = np.asarray(column)
+            del column[:]
+        block.tofile(self.file)
+        self.count += len(block)
+
+    def finish(self) -> np.ndarray:
+        with self.file:
+            self._flush()
+            self.file.flush()
+            if not self.count:
+                return np.empty(0, dtype=EXAMPLE_DTYPE)
+            return np.memmap(self.file, dtype=EXAMPLE_DTYPE, mode="r", shape=(self.count,))
+
+
+def _shuffled(n: int, rng: np.random.Generator) -> np.ndarray:
+    """What ``rng.permutation(n)`` gives, in the smallest integer type and in a mapped temporary file."""
+    dtype = np.int32 if n < 2**31 else np.int64
+    if not n:
+        return np.empty(0, dtype=dtype)
+    with tempfile.TemporaryFile(prefix="albert-order-") as fh:
+        order = np.memmap(fh, dtype=dtype, mode="w+", shape=(n,))  # the map outlives the file object
+    for start in range(0, n, _BLOCK_EXAMPLES):
+        order[start : start + _BLOCK_EXAMPLES] = np.arange(start, min(n, start + _BLOCK_EXAMPLES), dtype=dtype)
+    rng.shuffle(order)
+    return order
 
 
 class CorpusExamples(Sequence[Example]):
@@ -469,7 +515,8 @@ def epoch_examples(
 
     Returns:
         ``(examples, order)``: the order a permutation of ``range(len(examples))`` (int32 below 2**31
-        examples, 4 bytes each, else int64), the one ``Generator.permutation`` gives.
+        examples, 4 bytes each, else int64), the one ``Generator.permutation`` gives, memory-mapped from a
+        temporary file like the examples' table.
 
     Raises:
         ValueError: fewer examples than ``batch_size``, or ``short_seq_prob`` outside ``[0, 1]``.
@@ -480,10 +527,7 @@ def epoch_examples(
             f"only {len(examples)} training examples in {corpus.directory!r}; need at least batch_size="
             f"{batch_size} (more text, or a smaller --batch-size)"
         )
-    # what default_rng(...).permutation(n) gives, shuffled in place in the smallest integer type
-    order = np.arange(len(examples), dtype=np.int32 if len(examples) < 2**31 else np.int64)
-    np.random.default_rng([seed, epoch, 1]).shuffle(order)
-    return examples, order
+    return examples, _shuffled(len(examples), np.random.default_rng([seed, epoch, 1]))
 
 
 class CorpusBatches:
