@@ -457,7 +457,7 @@ def _shuffled(n: int, rng: np.random.Generator) -> np.ndarray:
         order = np.memmap(fh, dtype=dtype, mode="w+", shape=(n,))  # the map outlives the file object
     for start in range(0, n, _BLOCK_EXAMPLES):
         order[start : start + _BLOCK_EXAMPLES] = np.arange(start, min(n, start + _BLOCK_EXAMPLES), dtype=dtype)
-    rng.shuffle(order)
+    rng.shuffle(np.asarray(order))  # a plain view of the map: Generator.shuffle swaps a subclass item by item
     return order
 
 
