@@ -57,13 +57,13 @@ def save_tiny(directory: Path, cls: type, labels: list[str] | None = None) -> Pa
 
 
 def offline_embeddings(model: Path, texts: list[str], pooling: str = "mean") -> np.ndarray:
-    """What /embed should answer without normalisation: the sentence-embedding pipeline one text at a time
-    (pooled feature extraction until that pipeline exists)."""
+    """What /embed should answer without normalisation: the sentence-embedding pipeline (pooled feature
+    extraction until that pipeline exists), on the default torch settings."""
     if "sentence-embedding" in TASKS:
         pipe = pipeline("sentence-embedding", model=model, pooling=pooling, normalize=False)
-        return np.stack([np.asarray(pipe([t]))[0] for t in texts])
+        return np.asarray(pipe(texts))
     pipe = pipeline("feature-extraction", model=model)
-    rows = [pipe(t, return_tensors=True)[0] for t in texts]
+    rows = [row[0] for row in pipe(texts, return_tensors=True)]
     pool = {"mean": lambda r: r.mean(0), "cls": lambda r: r[0], "max": lambda r: r.max(0).values}[pooling]
     return np.stack([pool(r).numpy() for r in rows])
 
