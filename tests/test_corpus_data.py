@@ -4,6 +4,7 @@ masks, and batches that do not depend on worker processes or pickling."""
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import shutil
 from pathlib import Path
@@ -155,18 +156,29 @@ def test_examples_are_a_pure_function_of_seed_and_epoch(tmp_path):
         corpus.examples(train, np.random.default_rng(0), short_seq_prob=1.5)
 
 
-def test_short_sequences_follow_googles_rule(tmp_path):
+def _first_sizes(path: str, budget: int, n_docs: int, p: float, tmp_path: Path) -> np.ndarray:
+    """The size of each document's first example, documents being ``budget`` one-token sentences."""
+    if path == "text":
+        doc, rng = [np.array([7], dtype=np.uint16)] * budget, np.random.default_rng(11)
+        # one call per document with one generator: the draws of one call over all of them
+        firsts = [make_examples([doc], budget + 3, rng, short_seq_prob=p)[0] for _ in range(n_docs)]
+        return np.asarray([len(a) + len(b) for a, b, _ in firsts])
+    out = tmp_path / "short"
+    if not out.exists():
+        shards(tmp_path, [["the"] * budget] * n_docs, name="short", shard_lines=1000)
+    corpus = open_corpus(out, _slow(), budget + 3)
+    assert len(corpus.sentence(0)) == 1
+    table = corpus.examples(range(corpus.rows), np.random.default_rng(11), short_seq_prob=p).table
+    return table["size"][np.isin(table["first"], np.arange(0, corpus.rows, budget + 1))]
+
+
+@pytest.mark.parametrize("path", ["shards", "text"])
+def test_short_sequences_follow_googles_rule(path, tmp_path):
     """Documents of one-token sentences, each as long as the budget: a document's first example is as long as
     its target, the budget or (with probability p) uniform in [2, budget]."""
     budget, n_docs, p = 13, 600, 0.3
-    corpus = open_corpus(shards(tmp_path, [["the"] * budget] * n_docs, shard_lines=1000), _slow(), budget + 3)
-    assert len(corpus.sentence(0)) == 1
-    firsts = {}
-    for p_ in (0.0, p, 1.0):
-        table = corpus.examples(range(corpus.rows), np.random.default_rng(11), short_seq_prob=p_).table
-        starts = np.flatnonzero(np.isin(table["first"], np.arange(0, corpus.rows, budget + 1)))
-        assert len(starts) == n_docs
-        firsts[p_] = table["size"][starts]
+    firsts = {p_: _first_sizes(path, budget, n_docs, p_, tmp_path) for p_ in (0.0, p, 1.0)}
+    assert all(len(f) == n_docs for f in firsts.values())
     assert (firsts[0.0] == budget).all()
     share_uniform_below = (budget - 2) / (budget - 1)  # a uniform target in [2, budget] is below it this often
     for p_ in (p, 1.0):
@@ -177,6 +189,21 @@ def test_short_sequences_follow_googles_rule(tmp_path):
     uniform = firsts[1.0]
     counts = np.bincount(uniform, minlength=budget + 1)[2:]
     assert counts.min() > 0 and abs(uniform.mean() - (2 + budget) / 2) < 0.5  # about uniform over [2, budget]
+
+
+def test_the_text_path_without_short_sequences_makes_the_examples_it_made_before():
+    rng = np.random.default_rng(7)
+    docs = [
+        [rng.integers(5, 100, int(rng.integers(0, 30))).astype(np.uint16) for _ in range(int(rng.integers(1, 9)))]
+        for _ in range(200)
+    ]
+    digest = hashlib.sha256()
+    for a, b, s in make_examples(docs, 24, np.random.default_rng(3)):
+        digest.update(a.tobytes() + b"|" + b.tobytes() + b"|" + bytes([s]))
+    # make_examples before short_seq_prob existed gave these examples (same random draws)
+    assert digest.hexdigest() == "932523ede06b5b42b4f315b00688150a5e05a6dc837448fc6eb6ac2acb2d29e2"
+    with pytest.raises(ValueError, match="short_seq_prob must be in"):
+        make_examples(docs, 24, rng, short_seq_prob=-0.1)
 
 
 # -- whole-word masks -------------------------------------------------------------------------------------------

@@ -222,30 +222,41 @@ def _split(chunk: list[np.ndarray], rng: np.random.Generator) -> Example:
     return (b, a, 1) if swapped else (a, b, 0)
 
 
-def make_examples(docs: Sequence[Document], max_seq_length: int, rng: np.random.Generator) -> list[Example]:
+def make_examples(
+    docs: Sequence[Document], max_seq_length: int, rng: np.random.Generator, short_seq_prob: float = 0.0
+) -> list[Example]:
     """Pack tokenized sentences into ``(A, B, swapped)`` pairs of at most ``max_seq_length - 3`` tokens.
 
     Each document's sentences (a longer one cut to the budget) fill segments up to the budget; a segment is
     split into ``A`` and ``B`` at a sentence boundary drawn from ``rng`` (in the middle of a one-sentence
-    segment), and each pair is swapped with probability 1/2.
+    segment), and each pair is swapped with probability 1/2. With ``short_seq_prob`` p, as in Google's
+    ``create_pretraining_data.py``, a document's target length is with probability p drawn uniformly from
+    ``[2, max_seq_length - 3]``, and a segment also ends once it reaches its document's target.
 
     Args:
         docs: Tokenized documents, as :func:`tokenize_documents` gives them.
         max_seq_length: The length of a model row, at least 5 (three special tokens and a token on each side).
         rng: The generator of the split points and swaps; re-run with another epoch's generator to get other
             pairs.
+        short_seq_prob: The probability of a shorter target per document, in [0, 1]; 0 (the default) draws
+            nothing for it, so the examples are those made before the option existed.
 
     Returns:
         The examples ``(segment A ids, segment B ids, 1 if swapped else 0)``, none with an empty segment.
 
     Raises:
-        ValueError: ``max_seq_length`` is below 5.
+        ValueError: ``max_seq_length`` is below 5, or ``short_seq_prob`` is outside [0, 1].
     """
     budget = max_seq_length - 3
     if budget < 2:
         raise ValueError(f"max_seq_length must be >= 5 (room for [CLS] A [SEP] B [SEP]), got {max_seq_length}")
+    if isinstance(short_seq_prob, bool) or not 0.0 <= short_seq_prob <= 1.0:
+        raise ValueError(f"short_seq_prob must be in [0, 1], got {short_seq_prob!r}")
     examples: list[Example] = []
     for doc in docs:
+        target = budget
+        if short_seq_prob > 0 and rng.random() < short_seq_prob:
+            target = int(rng.integers(2, budget + 1))
         chunk: list[np.ndarray] = []
         size = 0
         for sentence in doc:
@@ -256,6 +267,9 @@ def make_examples(docs: Sequence[Document], max_seq_length: int, rng: np.random.
             if len(sentence):
                 chunk.append(sentence)
                 size += len(sentence)
+                if size >= target:  # at the budget: the split the next sentence would have made, made now
+                    examples.append(_split(chunk, rng))
+                    chunk, size = [], 0
         if chunk and size >= 2:
             examples.append(_split(chunk, rng))
     return [e for e in examples if len(e[0]) and len(e[1])]
