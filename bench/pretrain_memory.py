@@ -175,9 +175,11 @@ def markdown(report: dict) -> str:
         )
     lines += [
         "",
-        "VmHWM counts the shard pages a process touched (shared with other processes and ranks through the page "
-        "cache, dropped by the kernel under pressure); RssAnon is the memory the process holds itself. "
-        "The epoch index is the table of examples and their order (19 bytes an example).",
+        "VmHWM counts the file pages a process mapped: the shards' offsets (read once per epoch), the pages "
+        "around each example read (the kernel maps up to 16 cached pages per fault) and the epoch index, all page "
+        "cache, shared with other processes and ranks and dropped by the kernel under pressure. RssAnon is the "
+        "memory the process holds itself. The epoch index (the table of examples and their order, 19 bytes an "
+        "example) is in memory-mapped temporary files.",
         "",
     ]
     return "\n".join(lines)

@@ -21,8 +21,9 @@ would overflow that budget, the chunk is split into ``A``/``B`` at a sentence bo
 middle of a one-sentence chunk) and swapped with probability 1/2 (sentence-order label 1); pairs never cross a
 document. With ``short_seq_prob`` p, as in Google's ``create_pretraining_data.py``, each document of each
 epoch gets with probability p a target length drawn uniformly from ``[2, max_seq_length - 3]`` instead of the
-budget, and a chunk also ends once it reaches the target. The draws differ from ``make_examples``' (they are
-taken in blocks), so the pairs are the same kind, not the same ones.
+budget, and a chunk also ends once it reaches the target (``make_examples(..., short_seq_prob=p)`` follows the
+same rule). With p = 0 the chunks are ``make_examples``' chunks of the same text (tested); the random draws
+are taken differently (in blocks), so the split points and swaps are the same kind, not the same ones.
 
 :class:`CorpusExamples` is a sequence of ``(A ids, B ids, label)`` examples read from the memory map when
 asked for; :class:`CorpusBatches` is the map-style dataset of one epoch's batches (batch ``k`` a pure function
@@ -34,6 +35,16 @@ unlinked temporary files (in ``TMPDIR``) and memory-mapped, like the shards: wha
 does not grow with the corpus (a block of 65,536 examples while an epoch's table is made), and everything
 proportional to it is page cache. (A ``TMPDIR`` on tmpfs keeps those files in memory, shared.) A pickled
 :class:`CorpusExamples` carries a copy of its table: ``DataLoader`` workers forked on Linux share the map.
+
+Wiring into ``albert pretrain --corpus DIR`` (the ``--train`` path's equivalents in brackets): open the corpus
+before the resume check, and put ``corpus=corpus.fingerprint()`` into the run fingerprint instead of the text
+files' SHA-256 [``run_fingerprint(args.train, ...)``], with ``short_seq_prob`` and ``whole_word_mask`` among
+the data settings; ``corpus.split`` [``load_corpus``], ``corpus.examples`` for the held-out set [``make_examples``
+with ``[seed, 0, 2]``], ``corpus.token_count`` for ``train_tokens``/``heldout_tokens``; per epoch
+``epoch_examples`` [``_epoch``] and :class:`CorpusBatches` [``_EpochBatches``, which it can replace for text
+too: same batches]; ``PretrainingCollator.for_tokenizer(..., whole_word_mask=...)`` for both collators. The
+held-out :class:`CorpusExamples` goes to ``evaluate`` as the list did (it slices and iterates). Each rank opens
+the corpus and builds the same epoch index, and takes its share of each global batch as with text.
 
 Not read: Parquet shards (no memory map: tokenize again with ``--format npy``), pair rows
 (``--pair-sentences``), and shards cut shorter than the model's rows (``--max-length`` below
