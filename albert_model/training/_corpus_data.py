@@ -93,7 +93,7 @@ def open_corpus(
     Args:
         directory: The directory ``albert tokenize-corpus`` (or :func:`albert_tok.data.tokenize_corpus`) wrote.
         tokenizer: The tokenizer the model is trained with; it must be the one the shards were made with.
-        max_seq_length: The model's row length, ``[CLS]``/``[SEP]`` included, an int >= 5.
+        max_seq_length: The model's row length, ``[CLS]``/``[SEP]`` included, an int in ``[5, 65538]``.
         check: If True (the default), every shard's offsets are read once to check them.
 
     Returns:
@@ -116,20 +116,21 @@ class PretrainingCorpus:
     Args:
         directory: The directory ``tokenize-corpus`` wrote.
         tokenizer: The tokenizer the model is trained with. The manifest's ``tokenizer_sha256`` must be
-            :func:`albert_tok.data.tokenizer_hash` of it, or, when one side was hashed without the SentencePiece
-            model bytes (a fast tokenizer loaded from ``tokenizer.json`` only, or from a directory next to the
-            slow one the command used), its ``vocabulary_sha256`` :func:`albert_tok.data.vocabulary_hash` of it:
-            the same pieces under the same ids.
-        max_seq_length: The model's row length, ``[CLS]``/``[SEP]`` included, an int >= 5; the shards must
+            :func:`albert_tok.data.tokenizer_hash` of it, or its ``vocabulary_sha256``
+            :func:`albert_tok.data.vocabulary_hash` of it (the same pieces under the same ids, the same
+            preprocessing switches): nothing is tokenized here, and the two tokenizers of one directory hash
+            differently (the slow one, which ``tokenize-corpus`` loads, hashes its SentencePiece model bytes;
+            the fast one, which ``albert pretrain`` loads, has none and hashes its vocabulary).
+        max_seq_length: The model's row length, ``[CLS]``/``[SEP]`` included, an int in ``[5, 65538]``; the shards must
             have been made with ``--max-length`` of at least ``max_seq_length - 1`` so that no sentence is cut
             shorter than the ``max_seq_length - 3`` tokens an example can hold.
         check: If True (the default), every shard's offsets are read once to check them (and that every row
             holds at least ``[CLS] [SEP]``); False skips those scans.
 
     Raises:
-        ValueError: ``max_seq_length`` is not an int >= 5; the directory was made with ``--pair-sentences``, in
-            Parquet, with a ``--max-length`` too small for ``max_seq_length``, or with another tokenizer; a row
-            is not ``[CLS] ... [SEP]``. :class:`albert_tok.data.CorpusError` (a ValueError): no manifest, or a
+        ValueError: ``max_seq_length`` is not an int in ``[5, 65538]``; the directory was made with
+            ``--pair-sentences``, in Parquet, with a ``--max-length`` too small for ``max_seq_length``, or with
+            another tokenizer; a row is not ``[CLS] ... [SEP]``. :class:`albert_tok.data.CorpusError` (a ValueError): no manifest, or a
             shard missing, damaged or not matching the manifest.
     """
 
@@ -208,8 +209,9 @@ class PretrainingCorpus:
 
     def _scan(self) -> None:
         for k, offsets in enumerate(self._offsets):
-            if len(offsets) > 1 and int(np.diff(offsets).min()) < 2:
-                row = int(np.argmax(np.diff(offsets) < 2))
+            steps = np.diff(offsets)
+            if len(steps) and int(steps.min()) < 2:
+                row = int(np.argmax(steps < 2))
                 raise ValueError(
                     f"{os.path.join(self.directory, self.manifest['files'][k])}.offsets.npy: row {row} holds fewer "
                     f"than the two tokens [CLS] [SEP]; the corpus was not made by tokenize-corpus"
