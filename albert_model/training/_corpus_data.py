@@ -130,8 +130,8 @@ class PretrainingCorpus:
     Raises:
         ValueError: ``max_seq_length`` is not an int in ``[5, 65538]``; the directory was made with
             ``--pair-sentences``, in Parquet, with a ``--max-length`` too small for ``max_seq_length``, or with
-            another tokenizer; a row is not ``[CLS] ... [SEP]``. :class:`albert_tok.data.CorpusError` (a ValueError): no manifest, or a
-            shard missing, damaged or not matching the manifest.
+            another tokenizer; a row is not ``[CLS] ... [SEP]``. :class:`albert_tok.data.CorpusError` (a
+            ValueError): no manifest, or a shard missing, damaged or not matching the manifest.
     """
 
     def __init__(
