@@ -344,7 +344,7 @@ def test_bad_fill_mask_options(mlm, body):
 
 
 _json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | plain_text,
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | plain_text,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["inputs", "top_k", "x"]), inner),
     max_leaves=8,
 )

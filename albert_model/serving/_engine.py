@@ -260,7 +260,9 @@ class Engine:
         by a piece around digit commas), and a text it counts near the model's length is counted again
         exactly, so the length check is exact and the batch budget close.
         """
-        counts = [len(e.ids) for e in self.tokenizer.backend_tokenizer.encode_batch(texts)]
+        specials = self.tokenizer.num_special_tokens_to_add()
+        encodings = self.tokenizer.backend_tokenizer.encode_batch(texts, add_special_tokens=False)
+        counts = [len(e.ids) + specials for e in encodings]
         near = [i for i, n in enumerate(counts) if n > self.max_length - _COUNT_MARGIN]
         if near:
             enc = self.tokenizer([texts[i] for i in near], truncation=True, max_length=self.max_length + 1)
