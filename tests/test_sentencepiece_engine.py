@@ -142,3 +142,35 @@ def test_engine_ids_are_the_tokenizers(slow, fast, texts):
     expected = [slow.encode(t, add_special_tokens=False) for t in plain]
     assert engine.encode(plain) == expected == [fast.encode(t, add_special_tokens=False) for t in plain]
     assert [engine.encode_with_spans(t)[0] for t in plain] == expected
+
+
+# -- one text without the wrapper's cost (engines._sentencepiece.one_text_encoder) ------------------------------
+@given(text=st.one_of(any_text, long_text))
+def test_one_text_encoder_gives_the_wrappers_ids(slow, text):
+    processor = slow._engine.processor
+    assert slow._engine._encode_text(text) == processor.encode(text)
+
+
+def test_one_text_encoder_falls_back_to_the_wrapper():
+    import sentencepiece as spm
+
+    from albert_tok.engines._sentencepiece import one_text_encoder
+
+    class Plain:  # a build without the pybind11 method: its own encode is used
+        def encode(self, text):
+            return [len(text)]
+
+    plain = Plain()
+    assert one_text_encoder(plain) == plain.encode
+    sampling = spm.SentencePieceProcessor(model_file=str(SPIECE), enable_sampling=True, nbest_size=-1, alpha=0.1)
+    assert one_text_encoder(sampling) == sampling.encode
+
+    class Disagrees:  # a method that answers otherwise than the wrapper: the wrapper
+        def __init__(self):
+            real = spm.SentencePieceProcessor(model_file=str(SPIECE))
+            self.__dict__.update({k: v for k, v in vars(real).items() if k != "_processor"})
+            self._processor = type("P", (), {"_EncodeAsIds": staticmethod(lambda *args: [1])})()
+            self.encode = real.encode
+
+    disagrees = Disagrees()
+    assert one_text_encoder(disagrees) == disagrees.encode

@@ -153,7 +153,10 @@ class AddedVocabulary:
         if self._trigger is None:
             return False
         if len(self.trigger_chars) <= _FEW_TRIGGERS:
-            return any(c in text for c in self.trigger_chars)
+            for c in self.trigger_chars:  # noqa: SIM110  # a loop: any() would make a generator on every call
+                if c in text:
+                    return True
+            return False
         return self._trigger.search(text) is not None
 
     def split_texts(self, texts: list[str]) -> Splits | None:

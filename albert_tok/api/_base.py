@@ -562,23 +562,23 @@ class AlbertTokenizerBase(TokenizerDecoding):
             and not return_overflowing_tokens
             and not return_offsets_mapping
         ):
-            one = one_text_call(
+            one = one_text_call(  # by position, in its order: this runs on every call
                 self,
                 text,
                 text_pair,
-                add_special_tokens=add_special_tokens,
-                padding=padding,
-                truncation=truncation,
-                max_length=max_length,
-                stride=stride,
-                pad_to_multiple_of=pad_to_multiple_of,
-                padding_side=padding_side,
-                return_tensors=return_tensors,
-                return_token_type_ids=return_token_type_ids,
-                return_attention_mask=return_attention_mask,
-                return_special_tokens_mask=return_special_tokens_mask,
-                return_length=return_length,
-                verbose=verbose,
+                add_special_tokens,
+                padding,
+                truncation,
+                max_length,
+                stride,
+                pad_to_multiple_of,
+                padding_side,
+                return_tensors,
+                return_token_type_ids,
+                return_attention_mask,
+                return_special_tokens_mask,
+                return_length,
+                verbose,
             )
             if one is not None:  # else arguments the one-text path leaves to the general one
                 return one

@@ -24,7 +24,6 @@ texts and argument combinations).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Container
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -72,6 +71,7 @@ ONE_TEXT_KEYWORDS = frozenset(
 _PADDINGS = {m.value: m for m in Padding}
 _TRUNCATIONS = {m.value: m for m in Truncation}
 _SIDES = {m.value: m for m in Side}
+_TENSORS = ("np", "pt")
 _SPECIAL = (num_special_tokens(False), num_special_tokens(True))
 _TYPE_PAD = PAD_VALUES["token_type_ids"]
 _MASK_PAD = PAD_VALUES["attention_mask"]
@@ -82,32 +82,25 @@ class LazyRows:
     """The general path's :class:`~albert_tok.api._batch.Rows` of a one-text call, built on first use.
 
     Answers what :class:`~albert_tok.api._alignment.Alignment` asks of rows. The rows are built from what the call
-    captured: its texts, their ids before truncation, the settled options, the special-token ids and the word rule
-    of the tokenizer at the time of the call (a tokenizer changed afterwards answers as the general path's rows
-    would); offsets are encoded again on demand, as the general path's are.
+    captured (``call``): the tokenizer, the text and pair, their ids before truncation, the settled options
+    (``add_special_tokens``, truncation, ``max_length``, truncation side), the special-token ids and the word rule
+    (ids that start a word, added tokens) at the time of the call, so that a tokenizer changed afterwards answers
+    as the general path's rows would; offsets are encoded again on demand, as the general path's are.
     """
 
     __slots__ = ("_call", "_rows")
 
-    def __init__(
-        self,
-        tok: AlbertTokenizerBase,
-        texts: tuple[str, str | None],
-        ids: tuple[list[int], list[int] | None],
-        options: tuple[bool, Truncation, int | None, Side],
-        special: tuple[int, int],
-        word_rule: tuple[Container[int], Container[int]],
-    ) -> None:
-        self._call: tuple[Any, ...] | None = (tok, texts, ids, options, special, word_rule)
+    def __init__(self, call: tuple[Any, ...]) -> None:
+        self._call: tuple[Any, ...] | None = call
         self._rows: Rows | None = None
 
     def _built(self) -> Rows:
         if self._rows is None:
             assert self._call is not None
-            tok, (text, pair), (a, b), (add, trunc, max_length, side), (cls_id, sep_id), word_rule = self._call
+            tok, text, pair, a, b, add, trunc, max_length, side, cls_id, sep_id, word_start, added = self._call
             options = CallOptions(add_special_tokens=add, truncation=trunc, max_length=max_length, truncation_side=side)
             rows = build_rows(Encoded([a]), None if b is None else Encoded([b]), options, cls_id, sep_id)
-            rows.word_rule = word_rule
+            rows.word_rule = (word_start, added)
             rows.offsets_of = tok._offsets_source(Inputs(False, [text], None if pair is None else [pair]))
             self._rows, self._call = rows, None
         return self._rows
@@ -128,16 +121,8 @@ class LazyRows:
         return self._built().row_offsets(row)
 
 
-def _length(value: Any) -> bool:
-    """Whether ``value`` is what :func:`albert_tok.rules.check_length` accepts for ``max_length`` (None or an int
-    from 1 to the limit)."""
-    return value is None or (type(value) is int and 1 <= value <= MAX_LENGTH_LIMIT)
-
-
 def _valid_utf8(text: str) -> bool:
-    """No lone surrogate (what :func:`albert_tok.api._inputs.check_texts` refuses)."""
-    if text.isascii():
-        return True
+    """No lone surrogate (what :func:`albert_tok.api._inputs.check_texts` refuses) in a non-ASCII text."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -149,7 +134,6 @@ def one_text_call(
     tok: AlbertTokenizerBase,
     text: str,
     pair: str | None,
-    *,
     add_special_tokens: Any = True,
     padding: Any = False,
     truncation: Any = None,
@@ -167,7 +151,8 @@ def one_text_call(
 ) -> Any:
     """``tok(text, pair, **arguments)`` for one str (and one str ``pair`` or None), or None where the general
     path must make it (see the module docstring); with ``ids_only``, only what the call's ``["input_ids"]`` would
-    be (``tok.encode``). Called directly by ``__call__`` or ``encode``: a warning names their caller."""
+    be (``tok.encode``). Called directly by ``__call__`` or ``encode``: a warning names their caller. The
+    arguments come in ``__call__``'s order (it passes them by position: this runs on every call)."""
     # -- the arguments: the values the general path takes as they are, without a warning ----------------------
     if padding is False or padding is None:
         pad = Padding.DO_NOT_PAD
@@ -177,7 +162,11 @@ def one_text_call(
         pad = _PADDINGS[padding]
     else:
         return None
-    if truncation is False or truncation is None:
+    if truncation is None:
+        if max_length is not None and pad is not Padding.MAX_LENGTH:
+            return None  # max_length without truncation: the general path warns, then truncates
+        trunc = Truncation.DO_NOT_TRUNCATE
+    elif truncation is False:
         trunc = Truncation.DO_NOT_TRUNCATE
     elif truncation is True:
         trunc = Truncation.LONGEST_FIRST
@@ -192,21 +181,22 @@ def one_text_call(
     else:
         return None
     if (
-        not _length(max_length)
-        or not _length(pad_to_multiple_of)
+        (max_length is not None and (type(max_length) is not int or not 1 <= max_length <= MAX_LENGTH_LIMIT))
+        or (
+            pad_to_multiple_of is not None
+            and (type(pad_to_multiple_of) is not int or not 1 <= pad_to_multiple_of <= MAX_LENGTH_LIMIT)
+        )
         or type(stride) is not int
         or stride < 0
-        or not (return_tensors is None or (type(return_tensors) is str and return_tensors in ("np", "pt")))
-        # max_length without truncation: the general path warns, then truncates
-        or (truncation is None and max_length is not None and pad is not Padding.MAX_LENGTH)
-        or not _valid_utf8(text)
-        or (pair is not None and not _valid_utf8(pair))
+        or (return_tensors is not None and (type(return_tensors) is not str or return_tensors not in _TENSORS))
+        or (not text.isascii() and not _valid_utf8(text))
+        or (pair is not None and not pair.isascii() and not _valid_utf8(pair))
     ):
         return None
     add = bool(add_special_tokens)
     n_special = _SPECIAL[pair is not None] if add else 0
     truncating = trunc is not Truncation.DO_NOT_TRUNCATE
-    if (truncating or pad is Padding.MAX_LENGTH) and max_length is None:
+    if max_length is None and (truncating or pad is Padding.MAX_LENGTH):
         max_length = tok.model_max_length
     if truncating and max_length < n_special:
         return None  # the general path says why
@@ -214,29 +204,30 @@ def one_text_call(
     # -- the ids -------------------------------------------------------------------------------------------------
     a = tok._one_text_ids(text)
     b = None if pair is None else tok._one_text_ids(pair)
-    full_a = len_a = len(a)
-    full_b = len_b = None if b is None else len(b)
+    part_a, part_b = a, b
+    len_a = full_a = len(a)
+    len_b = full_b = 0 if b is None else len(b)
+    truncation_side = tok._truncation_side
     if truncating:
         budget = max_length - n_special
-        if full_b is None:
+        if b is None:
             if full_a > budget:
                 truncate_pair(full_a, None, budget, trunc)  # raises for only_second, as build_rows does
                 len_a = budget
         elif full_a + full_b > budget:
-            len_a, len_b = truncate_pair(full_a, full_b, budget, trunc)
-    truncation_side = tok._truncation_side
-    cut_left = truncation_side is Side.LEFT
-    part_a = a if len_a == full_a else a[full_a - len_a :] if cut_left else a[:len_a]
-    part_b = b
-    if b is not None and len_b != full_b:
-        assert full_b is not None and len_b is not None
-        part_b = b[full_b - len_b :] if cut_left else b[:len_b]
+            len_a, len_b = truncate_pair(full_a, full_b, budget, trunc)  # type: ignore[assignment]
+        if truncation_side is Side.LEFT:
+            part_a = a[full_a - len_a :] if len_a != full_a else a
+            part_b = b[full_b - len_b :] if b is not None and len_b != full_b else b
+        else:
+            part_a = a[:len_a] if len_a != full_a else a
+            part_b = b[:len_b] if b is not None and len_b != full_b else b
     cls_id = sep_id = 0
     if add:
         cls_id, sep_id = tok.cls_token_id, tok.sep_token_id
         ids = build_layout(part_a, part_b, cls_id, sep_id)
     else:
-        ids = part_a + (part_b or [])
+        ids = part_a + part_b if part_b is not None else list(part_a)
     length = len(ids)
     if not truncating and verbose and length > tok.model_max_length:
         warnings.warn(
@@ -257,59 +248,59 @@ def one_text_call(
     if missing:
         fill = [tok.pad_token_id] * missing
         ids = fill + ids if left else ids + fill
-    rows: list[list[int]] = [ids]
-    if not ids_only:
-        names = ["input_ids"]
-        if return_token_type_ids is None or return_token_type_ids:
-            names.append("token_type_ids")
-            if part_b is None:
-                types = [0] * length
-            else:
-                head = len_a + (2 if add else 0)
-                types = [0] * head + [1] * (length - head)
-            rows.append(_padded(types, _TYPE_PAD, missing, left))
-        if return_attention_mask is None or return_attention_mask:
-            names.append("attention_mask")
-            rows.append(_padded([1] * length, _MASK_PAD, missing, left))
-        if return_special_tokens_mask:
-            names.append("special_tokens_mask")
-            if add:
-                special = build_layout([0] * len_a, None if part_b is None else [0] * (len_b or 0), 1, 1)
-            else:
-                special = [0] * length
-            rows.append(_padded(special, _SPECIAL_PAD, missing, left))
-    if return_tensors is None:
-        if ids_only:
+    if ids_only:
+        if return_tensors is None:
             return ids
-        data: dict[str, Any] = dict(zip(names, rows, strict=True))
-        if return_length:
-            data["length"] = length
-    else:
-        block = np.array(rows, dtype=np.int64)
-        if ids_only:
-            return block if return_tensors == "np" else import_torch().from_numpy(block)
-        if return_tensors == "pt":
-            torch = import_torch()
-            data = {name: torch.from_numpy(block[k : k + 1]) for k, name in enumerate(names)}
-            if return_length:
-                data["length"] = torch.from_numpy(np.array([length], dtype=np.int64))
+        block = np.array([ids], dtype=np.int64)
+        return block if return_tensors == "np" else import_torch().from_numpy(block)
+    data: dict[str, Any] = {"input_ids": ids}
+    if return_token_type_ids is None or return_token_type_ids:
+        if b is None:
+            types = [0] * width
         else:
-            data = {name: block[k : k + 1] for k, name in enumerate(names)}
+            head = len_a + 2 if add else len_a
+            types = _padded([0] * head + [1] * (length - head), _TYPE_PAD, missing, left)
+        data["token_type_ids"] = types
+    if return_attention_mask is None or return_attention_mask:
+        data["attention_mask"] = [1] * length if not missing else _padded([1] * length, _MASK_PAD, missing, left)
+    if return_special_tokens_mask:
+        special = build_layout([0] * len_a, None if b is None else [0] * len_b, 1, 1) if add else [0] * length
+        data["special_tokens_mask"] = _padded(special, _SPECIAL_PAD, missing, left)
+    if return_tensors is not None:
+        block = np.array(list(data.values()), dtype=np.int64)
+        if return_tensors == "pt":
+            from_numpy = import_torch().from_numpy
+            data = {name: from_numpy(block[k : k + 1]) for k, name in enumerate(data)}
+            if return_length:
+                data["length"] = from_numpy(np.array([length], dtype=np.int64))
+        else:
+            data = {name: block[k : k + 1] for k, name in enumerate(data)}
             if return_length:
                 data["length"] = np.array([length], dtype=np.int64)
+    elif return_length:
+        data["length"] = length
 
     # -- token-level answers, from the general path's rows when asked for ---------------------------------------
-    rows_source = LazyRows(
-        tok,
-        (text, pair),
-        (a, b),
-        (add, trunc, max_length, truncation_side),
-        (cls_id, sep_id),
-        (tok._word_start_ids, tok._added.decoder),
+    rows = LazyRows(
+        (
+            tok,
+            text,
+            pair,
+            a,
+            b,
+            add,
+            trunc,
+            max_length,
+            truncation_side,
+            cls_id,
+            sep_id,
+            tok._word_start_ids,
+            tok._added.decoder,
+        )
     )
-    alignment = Alignment(rows_source, tok._id_to_token, tok.pad_token)
+    alignment = Alignment(rows, tok._id_to_token, tok.pad_token)
     alignment.width, alignment.padded, alignment.left = width, padded, left
-    return BatchEncoding(data, alignment, 1 if pair is None else 2)
+    return BatchEncoding(data, alignment, 1 if b is None else 2)
 
 
 def _padded(row: list[int], fill: int, missing: int, left: bool) -> list[int]:

@@ -16,7 +16,8 @@ import bisect
 import functools
 import itertools
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import sentencepiece as spm
@@ -32,6 +33,47 @@ __all__ = ["SentencePieceEngine", "load_spiece_bytes"]
 # runs either way); bench/tokenizer_speed.py measures the difference (small calls).
 _ONE_THREAD_TEXTS = 16
 _ONE_THREAD_CHARACTERS = 4000
+
+
+# Texts on which the direct call of :func:`one_text_encoder` must give the wrapper's ids before it is used.
+_PROBES = ("Hello world!", "", "  two  spaces ", "1,000,000 and 2010,", "\u65e5\u672c\u8a9e", "e\u0301", "x666", "\t\n")
+
+
+def one_text_encoder(processor: spm.SentencePieceProcessor) -> Callable[[str], list[int]]:
+    """``processor.encode`` of one text to ids, as cheaply as this ``sentencepiece`` allows.
+
+    The Python wrapper of ``SentencePieceProcessor.encode`` settles a dozen options on every call before it reaches
+    the C++ method, which on a sentence costs about a third of the encoding. Where that method is there (the
+    pybind11 builds of ``sentencepiece``: ``processor._processor._EncodeAsIds``), it is called directly with the
+    options the wrapper would pass, once a probe of a few texts shows both give the same ids; anywhere else (another
+    build, sampling turned on, a probe that differs or raises) the wrapper itself is returned.
+
+    Args:
+        processor: a loaded ``SentencePieceProcessor``, its encoding options as they will stay.
+
+    Returns:
+        A function of one str giving its ids, as ``processor.encode(text)`` does.
+    """
+    encode: Callable[[str], list[int]] = processor.encode
+    wrapper: Any = processor  # its private attributes are not in sentencepiece's type stubs
+    try:
+        native = wrapper._processor._EncodeAsIds
+        sampling, nbest, alpha = wrapper._enable_sampling, wrapper._nbest_size, wrapper._alpha
+        bos, eos, reverse = wrapper._add_bos, wrapper._add_eos, wrapper._reverse
+    except AttributeError:  # another build of sentencepiece: its wrapper
+        return encode
+    if sampling:
+        return encode
+
+    def direct(text: str) -> list[int]:
+        return native(text, sampling, nbest, alpha, bos, eos, reverse)
+
+    try:
+        if all(direct(probe) == encode(probe) for probe in _PROBES):
+            return direct
+    except (TypeError, ValueError, RuntimeError):  # the method takes other arguments in this build
+        pass
+    return encode
 
 
 def load_spiece_bytes(vocab_file: str | os.PathLike[str]) -> bytes:
@@ -98,6 +140,7 @@ class SentencePieceEngine:
                 f"{source} is not a valid SentencePiece model ({exc}); expected an ALBERT spiece.model"
             ) from exc
         self.processor = processor
+        self._encode_text = one_text_encoder(processor)  # processor.encode of one text, without its wrapper's cost
         self.user_defined_ids = frozenset(i for i, p in enumerate(model.pieces) if p.type == PieceType.USER_DEFINED)
         # SentencePiece strips and collapses runs of spaces itself: Preprocessing.apply_batch leaves them to it.
         self._collapses_spaces = model.remove_extra_whitespaces
@@ -160,7 +203,7 @@ class SentencePieceEngine:
             Its ids, no special tokens added: ``encode_flat([chunk])[0].tolist()``.
         """
         plain = self.preprocessing.apply_one(chunk, spaces_collapsed_later=self._collapses_spaces)
-        ids: list[int] = self.processor.encode(plain)
+        ids = self._encode_text(plain)
         if self.surface_ids:
             encoded = [ids]
             self.name_unknown_surfaces([plain], encoded)
@@ -183,7 +226,7 @@ class SentencePieceEngine:
             One list of ids per text.
         """
         if len(plain) <= 1 or (len(plain) <= _ONE_THREAD_TEXTS and sum(map(len, plain)) <= _ONE_THREAD_CHARACTERS):
-            encode = self.processor.encode
+            encode = self._encode_text
             return [encode(text) for text in plain]
         return self.processor.encode(plain, num_threads=self.num_threads)
 
