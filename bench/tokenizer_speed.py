@@ -2,11 +2,16 @@
 raw Rust tokenizers and transformers 5's ALBERT tokenizer, on the same padded call.
 
     python -m bench.tokenizer_speed [--corpus FILE ...] [--repeat 15] [--share-runs 5] [--write-readme]
+    python -m bench.tokenizer_speed --small-calls-only
 
-Two tables. The first is every corpus together: MB/s, lines/s and speed against transformers 5 (run in
+Three tables. The first is every corpus together: MB/s, lines/s and speed against transformers 5 (run in
 bench/.venv-tf5, made by bench/setup_reference.sh, when present, else the transformers installed here,
-labelled with its version). The second gives, per kind of text (wikitext lines; short prose lines:
-tinyshakespeare and botchan), the share of the raw library each path reaches:
+labelled with its version). The second is small calls (:func:`small_calls`): one text per call (``tok(text)``,
+with ``return_tensors="np"`` and ``"pt"``, ``tok.encode(text)``) and batches of 8 and 32, for both classes, with
+the ratios issue 27 sets goals for: the faster class against transformers 5 and against raw SentencePiece's
+``encode`` of the same text, the other class against the faster (``--small-calls-only`` prints it alone). The
+third gives, per kind of text (wikitext lines; short prose lines: tinyshakespeare and botchan), the share of the
+raw library each path reaches:
 
 * slow: ``AlbertTokenizer(lines, padding=True, truncation=True, max_length=512, return_tensors="np")``
   against ``SentencePieceProcessor.encode(lower-cased lines, num_threads=-1)`` (the tokenizer's own
@@ -19,7 +24,8 @@ tinyshakespeare and botchan), the share of the raw library each path reaches:
   SentencePiece called inside the same pause;
 * page faults: the minor page faults and system time of each slow call and raw SentencePiece call
   (:class:`FaultClock`): the first write to each fresh 4 KiB page of the padded arrays costs a fault;
-* fast: ``AlbertTokenizerFast`` with the same call against raw ``tokenizers.Tokenizer.encode_batch`` running
+* fast: ``AlbertTokenizerFast`` with the same call (without offsets it encodes with SentencePiece, as the slow
+  class does, where it has the ``spiece.model``) against raw ``tokenizers.Tokenizer.encode_batch`` running
   transformers 4's own converted ``tokenizer.json`` (the Rust tokenizer a transformers user gets).
 
 Every path runs ``--repeat`` times, taking turns with the raw library it is compared with, and the fastest run
@@ -70,6 +76,8 @@ REF_PYTHON = ROOT / "bench" / ".venv-tf5" / "bin" / "python"
 CALL: dict[str, Any] = {"padding": True, "truncation": True, "max_length": 512, "return_tensors": "np"}
 # Every comparison here takes turns in an order shuffled each round with this seed (bench._timing.interleaved_runs).
 SHUFFLED = 0
+# Seconds slept before each run of the pair that holds raw Rust tokenizers, so that its idle threads stop spinning.
+RUST_PAUSE = 0.2
 # The share table's columns: header, the key of :func:`shares`' result, and the key of its paired median (or None).
 SHARE_COLUMNS = [
     ("slow share of raw SentencePiece (paired median)", "slow share of raw sentencepiece", "slow share, paired median"),
@@ -101,13 +109,30 @@ times, enc = repeated(lambda: tok(lines, padding=True, return_tensors="np"), int
 best = min(times)
 np.save(sys.argv[3], enc["input_ids"])
 small = {}
-for name, texts in json.load(open(sys.argv[5], encoding="utf-8")).items():
-    # one text as a str, unpadded lists; a batch padded into numpy arrays (as small_calls does)
-    call = (lambda: tok(texts[0])) if len(texts) == 1 else (lambda: tok(texts, padding=True, return_tensors="np"))
-    def loop():
-        for _ in range(int(sys.argv[6])):
-            call()
-    small[name] = min(repeated(loop, 5)[0]) / int(sys.argv[6])
+spec = json.load(open(sys.argv[5], encoding="utf-8"))
+try:
+    import torch  # noqa: F401  # return_tensors="pt" needs it; bench/setup_reference.sh installs it
+    kinds = spec["kinds"]
+except ImportError:
+    kinds = [k for k in spec["kinds"] if k != "pt"]
+one = spec["one text"]
+calls = {
+    "call": lambda t: tok(t),
+    "np": lambda t: tok(t, return_tensors="np"),
+    "pt": lambda t: tok(t, return_tensors="pt"),
+    "encode": lambda t: tok.encode(t),
+}
+for kind in kinds:
+    call = calls[kind]
+    def loop(call=call):
+        for t in one:
+            call(t)
+    small[kind] = min(repeated(loop, int(sys.argv[8]))[0]) / len(one)
+for name, texts in spec["batches"].items():
+    def loop(texts=texts):
+        for _ in range(int(sys.argv[7])):
+            tok(texts, padding=True, return_tensors="np")
+    small[name] = min(repeated(loop, int(sys.argv[6]))[0]) / int(sys.argv[7])
 print(json.dumps({"seconds": best, "version": transformers.__version__, "class": type(tok).__name__,
                   "small calls": small}))
 """
@@ -120,11 +145,10 @@ def paired_share(runs: dict[str, list[float]], raw: str, ours: str) -> float:
     return float(np.median([r / o for r, o in zip(runs[raw], runs[ours], strict=False)]))
 
 
-def run_reference(
-    lines: list[str], repeat: int, small: dict[str, list[str]]
-) -> tuple[dict[str, Any], np.ndarray] | None:
-    """transformers 5's tokenizer on ``lines`` (fastest of ``repeat`` padded calls) and on the
-    :func:`small_call_batches` (seconds per call), in its own environment; None where it can't run."""
+def run_reference(lines: list[str], repeat: int, small: dict[str, Any]) -> tuple[dict[str, Any], np.ndarray] | None:
+    """transformers 5's tokenizer on ``lines`` (fastest of ``repeat`` padded calls) and on the small calls
+    (:func:`small_call_inputs`; seconds per call, the one-text calls under :data:`ONE_TEXT_CALLS`' keys), in its
+    own environment; None where it can't run. ``"pt"`` is left out where that environment has no torch."""
     python = str(REF_PYTHON) if REF_PYTHON.exists() else sys.executable
     with tempfile.TemporaryDirectory() as tmp:
         src, ids, small_src = (os.path.join(tmp, name) for name in ("lines.json", "ids.npy", "small.json"))
@@ -132,7 +156,19 @@ def run_reference(
             with open(path, "w", encoding="utf-8") as fh:
                 json.dump(value, fh)
         proc = subprocess.run(
-            [python, "-c", REFERENCE_SNIPPET, src, str(SPIECE), ids, str(repeat), small_src, str(SMALL_CALL_LOOPS)],
+            [
+                python,
+                "-c",
+                REFERENCE_SNIPPET,
+                src,
+                str(SPIECE),
+                ids,
+                str(repeat),
+                small_src,
+                str(SMALL_CALL_ROUNDS),
+                str(SMALL_CALL_LOOPS),
+                str(ONE_TEXT_ROUNDS),
+            ],
             capture_output=True,
             text=True,
             check=False,
@@ -146,48 +182,131 @@ def run_reference(
 
 # Small calls: what one text, or one pipeline-sized batch, costs per call (start-up costs of a call show here, not
 # in the corpus tables).
-SMALL_CALL_SIZES = {"1 text (str, unpadded lists)": 1, "8 texts (padded np)": 8, "32 texts (padded np)": 32}
-SMALL_CALL_LOOPS = 200
+# The calls on one text (a str), by the key the transformers 5 snippet knows them by.
+ONE_TEXT_CALLS: dict[str, tuple[str, Callable[[Any, str], Any]]] = {
+    "call": ("tok(text)", lambda tok, text: tok(text)),
+    "np": ('tok(text, return_tensors="np")', lambda tok, text: tok(text, return_tensors="np")),
+    "pt": ('tok(text, return_tensors="pt")', lambda tok, text: tok(text, return_tensors="pt")),
+    "encode": ("tok.encode(text)", lambda tok, text: tok.encode(text)),
+}
+ONE_TEXT_SAMPLE = 128  # sentences each one-text loop goes through, one call each
+SMALL_CALL_SIZES = {"8 texts (padded np)": 8, "32 texts (padded np)": 32}
+SMALL_CALL_LOOPS = 200  # calls per loop on a batch
+SMALL_CALL_ROUNDS = 7  # loops of each path on a batch, taking turns; the fastest is kept
+ONE_TEXT_ROUNDS = 31  # loops of each one-text path (a loop is a millisecond or two: many, so that some run undisturbed)
+# What issue 27 asks of one text per call: the faster class >= this many times transformers 5's speed, within
+# this many times raw SentencePiece's time, and the other class within this many times the faster one's.
+GOAL_VS_TRANSFORMERS, GOAL_VS_RAW, GOAL_OTHER_CLASS = 3.0, 4.0, 1.5
 
 
-def small_call_batches(lines: list[str]) -> dict[str, list[str]]:
-    """For each of :data:`SMALL_CALL_SIZES`, that many corpus lines of 40-200 characters (a sentence or two),
-    the same for every path."""
+def small_call_inputs(lines: list[str]) -> dict[str, Any]:
+    """The texts of the small calls, the same for every path: :data:`ONE_TEXT_SAMPLE` corpus lines of 40-200
+    characters (a sentence or two) for the one-text calls, and for each of :data:`SMALL_CALL_SIZES` that many."""
     pool = [line for line in lines if 40 <= len(line) <= 200]
     rng = random.Random(0)
-    return {name: rng.sample(pool, size) for name, size in SMALL_CALL_SIZES.items()}
+    return {
+        "one text": rng.sample(pool, ONE_TEXT_SAMPLE),
+        "batches": {name: rng.sample(pool, size) for name, size in SMALL_CALL_SIZES.items()},
+        "kinds": list(ONE_TEXT_CALLS),
+    }
 
 
-def small_calls(slow: AlbertTokenizer, batches: dict[str, list[str]]) -> dict[str, dict[str, float]]:
-    """Seconds per call of the slow tokenizer and of raw SentencePiece (one text: ``encode(str)``; a batch:
-    ``encode(list, num_threads)``, lower-cased) on each batch, best of 5 loops, the two taking turns."""
+def _loop(fn: Callable[[], Any], times: int) -> Callable[[], None]:
+    def run() -> None:
+        for _ in range(times):
+            fn()
+
+    return run
+
+
+def small_calls(
+    slow: AlbertTokenizer, fast: AlbertTokenizerFast, inputs: dict[str, Any]
+) -> dict[str, dict[str, float]]:
+    """Seconds per call of both tokenizers and of raw SentencePiece (one text: ``encode(str)`` on the text
+    lower-cased; a batch: ``encode(list, num_threads)``, lower-cased), the fastest loop of each path, all paths of a
+    row taking turns. One text: :data:`ONE_TEXT_ROUNDS` loops, each one call on each of the sample sentences; every
+    one-text call of both classes takes turns with the one raw SentencePiece loop, so that their ratios to it are
+    measured within the same rounds. A batch: :data:`SMALL_CALL_ROUNDS` loops of :data:`SMALL_CALL_LOOPS` calls."""
     import sentencepiece as spm
 
     sp = spm.SentencePieceProcessor(model_file=str(SPIECE))
     out: dict[str, dict[str, float]] = {}
-    for name, texts in batches.items():
+    one: list[str] = inputs["one text"]
+    lowered_one = [t.lower() for t in one]
+
+    def over_sample(call: Callable[[str], Any], texts: list[str]) -> Callable[[], None]:
+        def run() -> None:
+            for text in texts:
+                call(text)
+
+        return run
+
+    paths: dict[str, Callable[[], Any]] = {"raw sentencepiece": over_sample(sp.encode, lowered_one)}
+    for kind, (_, call) in ONE_TEXT_CALLS.items():
+        for name, tok in (("slow", slow), ("fast", fast)):
+            paths[f"{name} {kind}"] = over_sample(lambda text, tok=tok, call=call: call(tok, text), one)
+    runs, _ = interleaved_runs(paths, ONE_TEXT_ROUNDS, order_seed=SHUFFLED)
+    best = {path: seconds / len(one) for path, seconds in fastest(runs).items()}
+    for kind in ONE_TEXT_CALLS:
+        out[kind] = {
+            "slow": best[f"slow {kind}"],
+            "fast": best[f"fast {kind}"],
+            "raw sentencepiece": best["raw sentencepiece"],
+        }
+    for name, texts in inputs["batches"].items():
         lowered = [t.lower() for t in texts]
-        if len(texts) == 1:
-            paths = {
-                "slow": lambda texts=texts: slow(texts[0]),
-                "raw sentencepiece": lambda lowered=lowered: sp.encode(lowered[0]),
-            }
-        else:
-            paths = {
-                "slow": lambda texts=texts: slow(texts, padding=True, return_tensors="np"),
-                "raw sentencepiece": lambda lowered=lowered: sp.encode(lowered, num_threads=slow.num_threads),
-            }
-
-        def loop(fn: Callable[[], Any]) -> Callable[[], None]:
-            def run() -> None:
-                for _ in range(SMALL_CALL_LOOPS):
-                    fn()
-
-            return run
-
-        runs, _ = interleaved_runs({path: loop(fn) for path, fn in paths.items()}, 5, order_seed=SHUFFLED)
+        batch_paths = {
+            "slow": _loop(lambda texts=texts: slow(texts, padding=True, return_tensors="np"), SMALL_CALL_LOOPS),
+            "fast": _loop(lambda texts=texts: fast(texts, padding=True, return_tensors="np"), SMALL_CALL_LOOPS),
+            "raw sentencepiece": _loop(
+                lambda lowered=lowered: sp.encode(lowered, num_threads=slow.num_threads), SMALL_CALL_LOOPS
+            ),
+        }
+        runs, _ = interleaved_runs(batch_paths, SMALL_CALL_ROUNDS, order_seed=SHUFFLED)
         out[name] = {path: seconds / SMALL_CALL_LOOPS for path, seconds in fastest(runs).items()}
     return out
+
+
+def small_call_table(small: dict[str, dict[str, float]], reference: dict[str, float] | None, label: str) -> list[str]:
+    """The small-calls table: microseconds of each class, raw SentencePiece and transformers 5, and the ratios
+    issue 27 sets goals for (the faster class against transformers 5 and raw SentencePiece, the other class against
+    the faster), with a line saying which goals hold."""
+    table = [
+        f"| call | albert_tok slow us | albert_tok fast us | raw SentencePiece us | {label} us | "
+        f"faster class: speed vs {label} (goal >= {GOAL_VS_TRANSFORMERS:g}x) | "
+        f"faster class: time / raw SentencePiece (goal <= {GOAL_VS_RAW:g}x) | "
+        f"other class / faster (goal <= {GOAL_OTHER_CLASS:g}x) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    held: list[str] = []
+    missed: list[str] = []
+    for key, timed in small.items():
+        title = ONE_TEXT_CALLS[key][0] + " (one text)" if key in ONE_TEXT_CALLS else key
+        faster, other = sorted((timed["slow"], timed["fast"]))
+        theirs = reference.get(key) if reference else None
+        vs_theirs = theirs / faster if theirs else None
+        vs_raw = faster / timed["raw sentencepiece"]
+        table.append(
+            f"| {title} | {timed['slow'] * 1e6:.1f} | {timed['fast'] * 1e6:.1f} | "
+            f"{timed['raw sentencepiece'] * 1e6:.1f} | "
+            + (f"{theirs * 1e6:.1f} | {vs_theirs:.2f}x" if vs_theirs else "n/a | n/a")
+            + f" | {vs_raw:.2f}x | {other / faster:.2f}x |"
+        )
+        if key in ONE_TEXT_CALLS:
+            goals = [
+                ("vs transformers 5", None if vs_theirs is None else vs_theirs >= GOAL_VS_TRANSFORMERS),
+                ("vs raw SentencePiece", vs_raw <= GOAL_VS_RAW),
+                ("other class", other / faster <= GOAL_OTHER_CLASS),
+            ]
+            for goal, ok in goals:
+                if ok is not None:
+                    (held if ok else missed).append(f"{title} {goal}")
+    table += [
+        "",
+        f"One-text goals held: {len(held)} of {len(held) + len(missed)}"
+        + (f"; missed: {', '.join(missed)}." if missed else "."),
+    ]
+    return table
 
 
 def transformers_rust_tokenizer(fast: AlbertTokenizerFast) -> tuple[Any, str]:
@@ -372,6 +491,7 @@ def shares(
                 },
                 repeat,
                 order_seed=SHUFFLED,
+                pause=RUST_PAUSE,  # Rust's threads spin a while after a batch: they would slow the fast call
             )[0]
         )
         seconds = fastest(runs)
@@ -413,6 +533,11 @@ def main() -> None:
         "--share-runs", type=int, default=5, help="times the share measurement runs; the range over them is printed too"
     )
     parser.add_argument("--write-readme", action="store_true")
+    parser.add_argument(
+        "--small-calls-only",
+        action="store_true",
+        help="print the small-calls table alone (a minute, not the whole run); writes no results",
+    )
     args = parser.parse_args()
     if args.share_runs < 1:
         raise SystemExit(f"--share-runs must be at least 1, got {args.share_runs}")
@@ -422,14 +547,22 @@ def main() -> None:
     megabytes = sum(len(line.encode("utf-8")) for line in lines) / 1e6
 
     slow, fast = AlbertTokenizer(SPIECE), AlbertTokenizerFast(SPIECE)
+    if args.small_calls_only:
+        small_inputs = small_call_inputs(lines)
+        small = small_calls(slow, fast, small_inputs)
+        ref = run_reference(small_inputs["one text"], 1, small_inputs)
+        label = f"transformers {ref[0]['version']} {ref[0]['class']}" if ref is not None else "transformers"
+        print("\n".join(small_call_table(small, ref[0]["small calls"] if ref is not None else None, label)))
+        return
     import sentencepiece as spm
 
     sp = spm.SentencePieceProcessor(model_file=str(SPIECE))
     rust, rust_source = transformers_rust_tokenizer(fast)
     lowered = [line.lower() for line in lines]
     seconds, outputs = interleaved_best(
-        {  # the Python-and-SentencePiece pair, then the Rust pair
+        {  # our two classes (both on SentencePiece without offsets) and raw SentencePiece, then Rust on its own
             "albert_tok slow (batch, padded np)": lambda: slow(lines, **CALL)["input_ids"],
+            "albert_tok fast (batch, padded np)": lambda: fast(lines, **CALL)["input_ids"],
             "raw sentencepiece encode(list), lower-cased lines": lambda: sp.encode(
                 lowered, num_threads=slow.num_threads
             ),
@@ -437,13 +570,9 @@ def main() -> None:
         args.repeat,
         order_seed=SHUFFLED,
     )
+    # Rust's worker threads keep spinning a while after a batch, which would slow whatever ran next
     rust_seconds, rust_outputs = interleaved_best(
-        {
-            "albert_tok fast (batch, padded np)": lambda: fast(lines, **CALL)["input_ids"],
-            "raw tokenizers encode_batch": lambda: rust.encode_batch(lines),
-        },
-        args.repeat,
-        order_seed=SHUFFLED,
+        {"raw tokenizers encode_batch": lambda: rust.encode_batch(lines)}, args.repeat, order_seed=SHUFFLED
     )
     seconds.update(rust_seconds)
     outputs.update(rust_outputs)
@@ -459,9 +588,9 @@ def main() -> None:
     fast_ids = outputs["albert_tok fast (batch, padded np)"]
     agree = {"slow == fast": float((slow_ids == fast_ids).all(axis=1).mean())}
 
-    batches = small_call_batches(lines)
-    small = small_calls(slow, batches)
-    ref = run_reference(lines, min(args.repeat, 3), batches)
+    small_inputs = small_call_inputs(lines)
+    small = small_calls(slow, fast, small_inputs)
+    ref = run_reference(lines, min(args.repeat, 3), small_inputs)
     ref_name = None
     if ref is not None:
         info, ref_ids = ref
@@ -490,31 +619,26 @@ def main() -> None:
 
     reference_small = ref[0].get("small calls") if ref is not None else None
     reference_label = ref_name.split(" (")[0] if ref_name else "transformers"
-    table += [
-        "",
-        (
-            f"| call (slow tokenizer) | albert_tok slow us | raw SentencePiece us | {reference_label} us | "
-            "speed vs it | share of raw SentencePiece |"
-        ),
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for name, timed in small.items():
-        theirs = reference_small[name] if reference_small else None
-        table.append(
-            f"| {name} | {timed['slow'] * 1e6:.0f} | {timed['raw sentencepiece'] * 1e6:.0f} | "
-            + (f"{theirs * 1e6:.0f} | {theirs / timed['slow']:.2f}x" if theirs else "n/a | n/a")
-            + f" | {timed['raw sentencepiece'] / timed['slow']:.0%} |"
-        )
+    table += ["", *small_call_table(small, reference_small, reference_label)]
     table += [
         "",
         (
             f"Small calls: the same corpus lines of 40-200 characters for every path, microseconds per call, "
-            f"best of 5 loops of {SMALL_CALL_LOOPS} calls taking turns; raw SentencePiece encodes one text "
-            f"with encode(str) and a batch with encode(list, num_threads). SentencePiece's list call starts "
-            f"a pool of threads each call, so the slow tokenizer encodes one text, or up to "
-            f"{engine_module._ONE_THREAD_TEXTS} texts of up to {engine_module._ONE_THREAD_CHARACTERS} characters "
-            f"in all, one call per text on the calling thread (albert_tok/engines/_sentencepiece.py)."
-        ),
+            f"fastest loop of each, taking turns (one text: {ONE_TEXT_ROUNDS} loops of one call on each of "
+            f"{ONE_TEXT_SAMPLE} sentences; a batch: {SMALL_CALL_ROUNDS} loops of {SMALL_CALL_LOOPS} calls); "
+            f"transformers runs in its own process, after ours. Raw SentencePiece encodes one text "
+            f"with encode(str), lower-cased beforehand, and a batch with encode(list, num_threads). A call on one "
+            f"str takes the one-text path (albert_tok/api/_one_text.py); both classes encode calls without offsets "
+            f"with SentencePiece when they have the spiece.model. SentencePiece's list call starts a pool of "
+            f"threads each call, so a batch of up to {engine_module._ONE_THREAD_TEXTS} texts of up to "
+            f"{engine_module._ONE_THREAD_CHARACTERS} characters in all is encoded one call per text on the calling "
+            f"thread (albert_tok/engines/_sentencepiece.py). "
+            + (
+                f"{reference_label} ran without torch: no return_tensors='pt' figure (bench/setup_reference.sh)."
+                if reference_small is not None and "pt" not in reference_small
+                else ""
+            )
+        ).strip(),
     ]
 
     inputs = share_inputs(slow)
