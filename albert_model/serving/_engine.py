@@ -10,6 +10,7 @@ so one worker thread owns the model and its intra-op threads.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ SERVED_TASKS = ("fill-mask", "text-classification", "token-classification", "que
 """The tasks ``albert serve --task`` runs (with their aliases); every one also answers /embed and /tokenize."""
 POOLINGS = ("mean", "cls", "max")
 _COUNT_MARGIN = 16  # tokens below the model's length from which a count is made again exactly
+_DIGIT_COMMA = re.compile(r"\d,")
 _ROUTE_TASK = {"predict": "text-classification", "tag": "token-classification", "answer": "question-answering"}
 
 
@@ -258,12 +260,18 @@ class Engine:
 
         The Rust tokenizer counts (a few times cheaper than a full call; it can differ from the canonical ids
         by a piece around digit commas), and a text it counts near the model's length is counted again
-        exactly, so the length check is exact and the batch budget close.
+        exactly (as is a long one with digit commas, where the difference adds up), so the length check is
+        exact and the batch budget close.
         """
         specials = self.tokenizer.num_special_tokens_to_add()
         encodings = self.tokenizer.backend_tokenizer.encode_batch(texts, add_special_tokens=False)
         counts = [len(e.ids) + specials for e in encodings]
-        near = [i for i, n in enumerate(counts) if n > self.max_length - _COUNT_MARGIN]
+        limit = self.max_length
+        near = [
+            i
+            for i, n in enumerate(counts)
+            if n > limit - _COUNT_MARGIN or (n > limit // 2 and _DIGIT_COMMA.search(texts[i]) is not None)
+        ]
         if near:
             enc = self.tokenizer([texts[i] for i in near], truncation=True, max_length=self.max_length + 1)
             for i, ids in zip(near, enc["input_ids"], strict=True):
