@@ -57,10 +57,10 @@ def tiny_model(tmp_path_factory):
     return path
 
 
-def pretrain_args(corpus, out, **kw):
+def pretrain_args(text, out, **kw):
     base = dict(
         tokenizer=str(SPIECE.parent),
-        train=[str(corpus)],
+        train=[str(text)],
         output=str(out),
         steps=4,
         batch_size=8,
@@ -302,3 +302,44 @@ def test_compile_gives_the_same_losses(corpus, tmp_path):
     except RuntimeError as exc:  # no C compiler for inductor, say
         pytest.skip(f"torch.compile cannot run here: {str(exc)[:200]}")
     np.testing.assert_allclose(history(tmp_path / "compiled"), history(tmp_path / "eager"), rtol=1e-4)
+
+
+# -- pretraining from shards, continued pretraining ----------------------------------------------------------------
+def test_pretraining_from_shards_and_continued_from_a_checkpoint(corpus, tmp_path, capfd):
+    from albert_tok import AlbertTokenizer
+    from albert_tok.data import tokenize_corpus
+
+    tokenize_corpus([str(corpus)], str(tmp_path / "shards"), AlbertTokenizer(SPIECE), progress=False, workers=1)
+    shard_args = dict(train=[], corpus=str(tmp_path / "shards"), whole_word_mask=True, short_seq_prob=0.1)
+    P.pretrain(pretrain_args(corpus, tmp_path / "sharded", keep_checkpoint=True, **shard_args))
+    record = json.loads((tmp_path / "sharded" / "training.json").read_text())
+    assert record["metrics"]["steps"] == 4 and record["metrics"]["train_tokens"] > 0
+    assert record["data"] and record["data"][0]["name"] == "c.txt"  # the shards' input, with its SHA-256
+    fingerprint = json.loads((tmp_path / "sharded" / "checkpoint" / "trainer_state.json").read_text())["fingerprint"]
+    assert fingerprint["corpus"]["rows"] > 0 and fingerprint["whole_word_mask"] is True
+    with pytest.raises(ValueError, match=r"--whole-word-mask True \(now False\)"):
+        P.pretrain(pretrain_args(corpus, tmp_path / "sharded", resume=True, **{**shard_args, "whole_word_mask": False}))
+
+    # continued pretraining: the sharded run's model is the start, its weights loaded and reported
+    capfd.readouterr()
+    P.pretrain(
+        pretrain_args(corpus, tmp_path / "continued", steps=1, learning_rate=1e-9, init_from=str(tmp_path / "sharded"))
+    )
+    assert "init-from" in capfd.readouterr().err
+    record = json.loads((tmp_path / "continued" / "training.json").read_text())
+    start = A.AlbertForPreTraining.from_pretrained(tmp_path / "sharded")
+    after = A.AlbertForPreTraining.from_pretrained(tmp_path / "continued")
+    for (name, p), (_, q) in zip(start.state_dict().items(), after.state_dict().items(), strict=True):
+        torch.testing.assert_close(q, p, rtol=0, atol=1e-6, msg=name)  # lr 1e-9: one step moves nothing visible
+
+
+def test_train_or_corpus():
+    with pytest.raises(ValueError, match=r"--train must be a non-empty list of text files \(or give --corpus"):
+        P.PretrainArgs(tokenizer="t", output="o")
+    with pytest.raises(ValueError, match=r"give --train text files or --corpus a tokenize-corpus directory, not both"):
+        P.PretrainArgs(tokenizer="t", output="o", train=["a"], corpus="d")
+    with pytest.raises(ValueError, match=r"--short-seq-prob 0.1 needs --corpus"):
+        P.PretrainArgs(tokenizer="t", output="o", train=["a"], short_seq_prob=0.1)
+    # the recipe's short pairs apply to --corpus only
+    assert P.PretrainArgs(tokenizer="t", output="o", train=["a"], recipe="albert-base").short_seq_prob == 0.0
+    assert P.PretrainArgs(tokenizer="t", output="o", corpus="d", recipe="albert-base").short_seq_prob == 0.1

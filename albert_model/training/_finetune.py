@@ -739,12 +739,13 @@ def _train(
     torch.manual_seed(args.seed)
     if args.resume:
         state.resume()
-        if state.extra["total_steps"] != total and world.writes:
-            print(
-                f"albert finetune: resuming with {total} steps (the checkpoint was made for "
-                f"{state.extra['total_steps']}); the schedule follows the new count",
-                file=sys.stderr,
-            )
+        if state.extra["total_steps"] != total:
+            if world.writes:
+                print(
+                    f"albert finetune: resuming with {total} steps (the checkpoint was made for "
+                    f"{state.extra['total_steps']}); the schedule follows the new count",
+                    file=sys.stderr,
+                )
             state.extra["total_steps"] = total
     train_loop(state, _Finetuning(args, prepared, total))
     last = state.evals[-1] if state.evals else {}

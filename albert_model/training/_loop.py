@@ -244,10 +244,14 @@ def _show(value: Any) -> str:
     return "(none)" if value is None else json.dumps(value) if isinstance(value, (dict, list)) else str(value)
 
 
+_SETTING_DEFAULTS = {"optimizer": "adamw", "whole_word_mask": False, "short_seq_prob": 0.0}
+"""Settings newer than some checkpoints: one whose fingerprint lacks them was made with these values."""
+
+
 def _changes(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
     changes = []
     for key in sorted(set(saved) | set(now)):
-        old, new = saved.get(key), now.get(key)
+        old, new = saved.get(key, _SETTING_DEFAULTS.get(key)), now.get(key, _SETTING_DEFAULTS.get(key))
         if key == "train":
             old, new = old if isinstance(old, list) else [], new if isinstance(new, list) else []
             if len(old) != len(new):

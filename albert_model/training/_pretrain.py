@@ -27,7 +27,7 @@ import dataclasses
 import json
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -46,8 +46,10 @@ from albert_model.checkpoints import (
 )
 from albert_model.modeling import AlbertForPreTraining
 from albert_model.training._common import CHECKPOINT_DIR, MAX_SEED, MAX_STEPS, LoopArgs, check_device, prepare_output
+from albert_model.training._corpus_data import PretrainingCorpus, epoch_examples, open_corpus
 from albert_model.training._distributed import World, leave
 from albert_model.training._flags import add_dataclass_flags, check_float, check_int, from_namespace, help_text
+from albert_model.training._init_from import SIZE_KEYS, init_config, init_from
 from albert_model.training._loop import (
     PRECISIONS,
     Run,
@@ -89,6 +91,8 @@ _RESUME_SETTINGS = (
     "mlm_probability",
     "max_ngram",
     "optimizer",
+    "whole_word_mask",
+    "short_seq_prob",
 )
 """Arguments that decide the data stream: a checkpoint resumes only with the values it was made with (with
 the train files, the tokenizer's vocabulary and the model config;
@@ -137,10 +141,19 @@ class PretrainArgs(LoopArgs):
     Args:
         tokenizer: the tokenizer directory (``spiece.model`` or ``tokenizer.json``); its vocabulary sets
             the model's ``vocab_size`` and ``pad_token_id``, and it is saved beside the model.
-        train: a non-empty list of UTF-8 text files, one sentence per line and a blank line between
-            documents (a single string is refused).
         output: the output directory, made when missing: ``OUTPUT/checkpoint/`` during training, then the
             model, the tokenizer files, ``training.json`` and the model card ``README.md``.
+        train: a non-empty list of UTF-8 text files, one sentence per line and a blank line between
+            documents (a single string is refused); or none, with ``corpus``.
+        corpus: a ``tokenize-corpus`` output directory (``--format npy``, one row per line) read memory-mapped,
+            nothing tokenized on start or resume, instead of ``train``; its tokenizer must be ``tokenizer``.
+        whole_word_mask: True masks n-grams of whole words (a word starts at a ``▁`` piece), False of pieces.
+        short_seq_prob: with ``corpus``: the share of documents whose pairs are cut to a random shorter length in
+            each epoch (Google's ``short_seq_prob``, 0.1 in its recipe), a number in ``[0, 1]``.
+        init_from: a checkpoint directory or Hugging Face repo id to continue pretraining from: the model takes
+            its config (``model`` may only set what does not change the sizes) and weights; the tokenizer must
+            have its vocabulary. What was loaded and initialised is said on standard error and kept in
+            ``training.json``. None: a new model of ``model``'s size.
         steps: optimizer steps to train, an int in ``[1, 2**31 - 1]``. None: no step budget; when
             ``max_tokens`` and ``max_minutes`` are None too, 1000 steps.
         max_tokens: a budget of non-padding training tokens, an int >= 1; None: no token budget. With several
@@ -201,10 +214,23 @@ class PretrainArgs(LoopArgs):
     """
 
     tokenizer: str = field(metadata=help_text("tokenizer directory (spiece.model or tokenizer.json)"))
-    train: list[str] = field(
-        metadata=help_text("UTF-8 text files: one sentence per line, a blank line between documents")
-    )
     output: str = field(metadata=help_text("output directory (checkpoint and final model)"))
+    train: list[str] = field(
+        default_factory=list,
+        metadata=help_text("UTF-8 text files: one sentence per line, a blank line between documents (or --corpus)"),
+    )
+    corpus: str | None = field(
+        default=None,
+        metadata=help_text("a tokenize-corpus output directory, read memory-mapped (instead of --train)"),
+    )
+    whole_word_mask: bool = field(default=False, metadata=help_text("mask n-grams of whole words, not of pieces"))
+    short_seq_prob: float = field(
+        default=0.0, metadata=help_text("--corpus: share of documents cut to a random shorter length (Google: 0.1)")
+    )
+    init_from: str | None = field(
+        default=None,
+        metadata=help_text("continue pretraining from this checkpoint directory or repo id (its size and vocabulary)"),
+    )
     steps: int | None = field(
         default=None, metadata=help_text("optimizer steps to train (default 1000 when --max-tokens is not given)")
     )
@@ -276,8 +302,24 @@ class PretrainArgs(LoopArgs):
             self.steps = 1000
         check_precision(self.precision)
         check_int(self.workers, "workers", 0)
-        if isinstance(self.train, str) or not isinstance(self.train, list) or not self.train:
+        if isinstance(self.train, str) or not isinstance(self.train, list):
             raise ValueError(f"--train must be a non-empty list of text files, got {self.train!r}")
+        if not self.train and self.corpus is None:
+            raise ValueError(
+                f"--train must be a non-empty list of text files (or give --corpus a tokenize-corpus directory), "
+                f"got {self.train!r}"
+            )
+        if self.train and self.corpus is not None:
+            raise ValueError(
+                f"give --train text files or --corpus a tokenize-corpus directory, not both ({self.corpus!r})"
+            )
+        check_float(self.short_seq_prob, "short_seq_prob", 0.0, 1.0)
+        if self.short_seq_prob and self.corpus is None:
+            raise ValueError(
+                f"--short-seq-prob {self.short_seq_prob} needs --corpus (the text path has no short pairs)"
+            )
+        if not isinstance(self.whole_word_mask, bool):
+            raise ValueError(f"--whole-word-mask must be true or false, got {self.whole_word_mask!r}")
         for name in ("batch_size", "max_ngram", "eval_examples", "log_every", "checkpoint_every"):
             check_int(getattr(self, name), name, 1)
         if self.steps is not None:
@@ -303,6 +345,8 @@ class PretrainArgs(LoopArgs):
         for f in dataclasses.fields(self):
             value = RECIPES[self.recipe].get(f.name)
             default = f.default_factory() if callable(f.default_factory) else f.default
+            if f.name == "short_seq_prob" and self.corpus is None:
+                continue  # Google's short pairs come from the --corpus data only
             if value is not None and getattr(self, f.name) == default:
                 setattr(self, f.name, copy.deepcopy(value))
 
@@ -330,7 +374,7 @@ class PretrainArgs(LoopArgs):
 
 @torch.inference_mode()
 def evaluate(
-    model: AlbertForPreTraining, collator: PretrainingCollator, examples: list[Example], batch_size: int = 64
+    model: AlbertForPreTraining, collator: PretrainingCollator, examples: Sequence[Example], batch_size: int = 64
 ) -> dict[str, float]:
     """Held-out loss (MLM + sentence order), masked-token top-1/top-5 accuracy and that of the best constant
     guess (always the most frequent masked token of these examples)."""
@@ -389,7 +433,7 @@ class _EpochBatches(torch.utils.data.Dataset):
 
     def __init__(
         self,
-        examples: list[Example],
+        examples: Sequence[Example],
         order: np.ndarray,
         first: int,
         args: PretrainArgs,
@@ -481,24 +525,37 @@ def _pretrain(args: PretrainArgs, world: World, device: str, facts: dict[str, An
     if args.resume:  # before the corpus is read: a missing or corrupt checkpoint is named now
         saved = resume_state(out, TrainState.template(tokens=0, budget=budget))
     tokenizer = AlbertTokenizerFast.from_pretrained(args.tokenizer)
-    config = AlbertConfig(
-        **{
-            "max_position_embeddings": 512,
-            **args.model,
-            "vocab_size": tokenizer.vocab_size,
-            "pad_token_id": tokenizer.pad_token_id,
-        }
-    )
-    fingerprint = run_fingerprint(
-        args.train, tokenizer, config.to_dict(), **{name: getattr(args, name) for name in _RESUME_SETTINGS}
-    )
+    if args.init_from is not None:
+        config = init_config(args.init_from, **{k: v for k, v in args.model.items() if k not in SIZE_KEYS})
+    else:
+        config = AlbertConfig(
+            **{
+                "max_position_embeddings": 512,
+                **args.model,
+                "vocab_size": tokenizer.vocab_size,
+                "pad_token_id": tokenizer.pad_token_id,
+            }
+        )
+    shards = open_corpus(args.corpus, tokenizer, args.max_seq_length) if args.corpus is not None else None
+    settings = {name: getattr(args, name) for name in _RESUME_SETTINGS}
+    if shards is not None:
+        settings["corpus"] = shards.fingerprint()
+    fingerprint = run_fingerprint(args.train, tokenizer, config.to_dict(), **settings)
     if args.resume:
         check_fingerprint(saved["fingerprint"], fingerprint, out / CHECKPOINT_DIR)
-    corpus = load_corpus(tokenizer, args.train, args.heldout_fraction, workers=max(1, args.workers))
-    held = make_examples(corpus.heldout, args.max_seq_length, np.random.default_rng([args.seed, 0, 2]))
-    model = AlbertForPreTraining(config).to(device)
+    data = _text_data(args, tokenizer) if shards is None else _shard_data(args, shards)
+    held = data.held
+    model = AlbertForPreTraining(config)
+    report = init_from(model, args.init_from, tokenizer) if args.init_from is not None and not args.resume else None
+    if report is not None and world.writes:
+        print(report.describe(), file=sys.stderr)
+    model = model.to(device)
     collator = PretrainingCollator.for_tokenizer(
-        tokenizer, mlm_probability=args.mlm_probability, max_ngram=args.max_ngram, seed=args.seed
+        tokenizer,
+        whole_word_mask=args.whole_word_mask,
+        mlm_probability=args.mlm_probability,
+        max_ngram=args.max_ngram,
+        seed=args.seed,
     )
     optimizer = make_optimizer(model, args.learning_rate, args.weight_decay, args.optimizer)
     precision = PRECISIONS[args.precision]
@@ -515,14 +572,17 @@ def _pretrain(args: PretrainArgs, world: World, device: str, facts: dict[str, An
     )
     if args.resume:
         state.resume()
-        if {k: state.extra["budget"].get(k) for k in budget} != budget and world.writes:
-            print(
-                f"albert pretrain: resuming with budget {budget} (the checkpoint was made for "
-                f"{state.extra['budget']}); the schedule follows the new budget",
-                file=sys.stderr,
-            )
+        if {k: state.extra["budget"].get(k) for k in budget} != budget:
+            if world.writes:
+                print(
+                    f"albert pretrain: resuming with budget {budget} (the checkpoint was made for "
+                    f"{state.extra['budget']}); the schedule follows the new budget",
+                    file=sys.stderr,
+                )
             state.extra["budget"] = budget
-    run = _Pretraining(args, tokenizer, corpus.train, held, collator)
+    if report is not None:
+        state.extra["init_from"] = report.to_dict()
+    run = _Pretraining(args, tokenizer, data.epoch, held, collator)
     train_loop(state, run)
     with state.precision.autocast(state.device_type):
         metrics: dict[str, Any] = dict(evaluate(model, _eval_collator(tokenizer, args), held)) if held else {}
@@ -531,8 +591,8 @@ def _pretrain(args: PretrainArgs, world: World, device: str, facts: dict[str, An
             "steps": state.step,
             "tokens_seen": state.extra["tokens"],
             "epochs": state.epoch,
-            "train_tokens": corpus.train_tokens,
-            "heldout_tokens": corpus.heldout_tokens,
+            "train_tokens": data.train_tokens,
+            "heldout_tokens": data.heldout_tokens,
             "heldout_examples": len(held),
             "final_loss": state.history[-1]["loss"] if state.history else None,
             "wall_seconds": state.wall_seconds,
@@ -542,7 +602,7 @@ def _pretrain(args: PretrainArgs, world: World, device: str, facts: dict[str, An
         }
     )
     parameters = sum(p.numel() for p in model.parameters())
-    files = train_files(state, args.train)
+    files = train_files(state, args.train) if shards is None else data.files
     publish(
         state,
         tokenizer,
@@ -552,6 +612,43 @@ def _pretrain(args: PretrainArgs, world: World, device: str, facts: dict[str, An
         lambda record: _card_facts(args, config, record, files, out.name, parameters),
     )
     return metrics
+
+
+@dataclass
+class _Data:
+    """The training data as a run reads it, from text or from shards: each epoch's examples and order (a pure
+    function of the seed and the epoch), the held-out examples, the token counts and the files for the card."""
+
+    epoch: Callable[[int], tuple[Sequence[Example], np.ndarray]]
+    held: Sequence[Example]
+    train_tokens: int
+    heldout_tokens: int
+    files: list[SourceFile]
+
+
+def _text_data(args: PretrainArgs, tokenizer: Any) -> _Data:
+    corpus = load_corpus(tokenizer, args.train, args.heldout_fraction, workers=max(1, args.workers))
+    held = make_examples(corpus.heldout, args.max_seq_length, np.random.default_rng([args.seed, 0, 2]))
+    return _Data(lambda epoch: _epoch(corpus.train, args, epoch), held, corpus.train_tokens, corpus.heldout_tokens, [])
+
+
+def _shard_data(args: PretrainArgs, shards: PretrainingCorpus) -> _Data:
+    train, heldout = shards.split(args.heldout_fraction)
+    held = shards.examples(heldout, np.random.default_rng([args.seed, 0, 2]), short_seq_prob=args.short_seq_prob)
+
+    def epoch(number: int) -> tuple[Sequence[Example], np.ndarray]:
+        return epoch_examples(
+            shards,
+            train,
+            seed=args.seed,
+            epoch=number,
+            short_seq_prob=args.short_seq_prob,
+            batch_size=args.batch_size,
+        )
+
+    inputs = shards.fingerprint()["inputs"]
+    files = [SourceFile(str(i["file"]), str(i["sha256"]), int(i["bytes"] or 0), "train") for i in inputs]
+    return _Data(epoch, held, shards.token_count(train), shards.token_count(heldout), files)
 
 
 class _Pretraining(Run):
@@ -564,17 +661,11 @@ class _Pretraining(Run):
         self,
         args: PretrainArgs,
         tokenizer: Any,
-        documents: list[Any],
-        held: list[Example],
+        epoch: Callable[[int], tuple[Sequence[Example], np.ndarray]],
+        held: Sequence[Example],
         collator: PretrainingCollator,
     ) -> None:
-        self.args, self.tokenizer, self.documents, self.held, self.collator = (
-            args,
-            tokenizer,
-            documents,
-            held,
-            collator,
-        )
+        self.args, self.tokenizer, self.epoch, self.held, self.collator = args, tokenizer, epoch, held, collator
 
     def progress(self, state: TrainState) -> float:
         return self.args.progress_of(state.step, state.extra["tokens"], state.train_seconds)
@@ -587,7 +678,7 @@ class _Pretraining(Run):
         return "s", 60.0 * float(self.args.max_minutes or 0), float(state.train_seconds)
 
     def batches(self, state: TrainState) -> torch.utils.data.DataLoader:
-        examples, order = _epoch(self.documents, self.args, state.epoch)
+        examples, order = self.epoch(state.epoch)
         dataset = _EpochBatches(examples, order, state.position, self.args, state.epoch, self.collator)
         return _batches(dataset, self.args.workers)
 
@@ -655,8 +746,13 @@ def _card_facts(
     metrics = record["metrics"]
     tokenizer = origin_of(args.tokenizer)
     held_out = "loss" in metrics
+    start = (
+        f"ALBERT pretraining continued from {markdown_text(args.init_from)} by `albert pretrain`"
+        if args.init_from
+        else "ALBERT pretrained from scratch by `albert pretrain`"
+    )
     summary = (
-        f"ALBERT pretrained from scratch by `albert pretrain`: masked LM with n-gram masking "
+        f"{start}: masked LM with n-gram masking "
         f"(n <= {args.max_ngram}, {args.mlm_probability:.0%} of the tokens) plus sentence-order prediction, with "
         f"the tokenizer of {markdown_text(tokenizer.name)}. Embeddings {config.embedding_size}, "
         f"hidden {config.hidden_size}, "
@@ -670,7 +766,10 @@ def _card_facts(
         )
     )
     note = (
-        "Trained from scratch, so no base model's licence carries over to the weights and the metadata says "
+        f"Continued from {markdown_text(args.init_from)}: that model's licence terms apply too, and the metadata "
+        f"says `other`: set `license` from them, the training data's terms and your own before publishing."
+        if args.init_from
+        else "Trained from scratch, so no base model's licence carries over to the weights and the metadata says "
         "`other`: set `license` from the training data's terms and your own before publishing"
         + (f" (the tokenizer's card states {markdown_text(tokenizer.license)})." if tokenizer.license else ".")
     )
@@ -747,6 +846,8 @@ def args_from_namespace(ns: argparse.Namespace) -> PretrainArgs:
     names = {f.name for f in dataclasses.fields(PretrainArgs)}
     given = {name: value for name in names if name != "recipe" and (value := getattr(ns, name, None)) is not None}
     preset = {k: copy.deepcopy(v) for k, v in RECIPES[recipe].items() if k in names}
+    if given.get("corpus") is None:
+        preset.pop("short_seq_prob", None)  # Google's short pairs come from the --corpus data only
     args = PretrainArgs(**{**preset, **given})  # the flags given win over the preset, even when they equal a default
     args.recipe = recipe
     return args
