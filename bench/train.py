@@ -298,8 +298,9 @@ def run_side(side: str, spec: dict[str, Any], workdir: Path) -> dict[str, Any]:
 
 # -- DDP: 2 ranks against 1 process ---------------------------------------------------------------------------
 def ddp_row(spec: dict[str, Any], workdir: Path, steps: int) -> dict[str, Any]:
-    """Seconds per step of ``albert pretrain`` on 1 process and under ``torchrun`` on 2 ranks (the same global
-    batch); skipped, with the reason, where either is not there."""
+    """Seconds per step of ``albert pretrain`` on 1 process (``--threads``) and under ``torchrun`` on 2 ranks (the
+    package's default threads per rank: the cores divided among the ranks), the same global batch; skipped, with
+    the reason, where either is not there."""
     torchrun = shutil.which("torchrun") or str(Path(sys.executable).parent / "torchrun")
     if not os.path.exists(torchrun):
         return {"skipped": "torchrun is not installed"}
@@ -325,8 +326,9 @@ def ddp_row(spec: dict[str, Any], workdir: Path, steps: int) -> dict[str, Any]:
         ("2 ranks", [torchrun, "--standalone", "--nproc-per-node", "2", "-m", "albert_model"]),
     ):
         output = workdir / f"ddp-{name.replace(' ', '-')}"
+        threads = ["--threads", str(spec["threads"])] if name == "1 process" else []  # ranks: the package's split
         done = subprocess.run(
-            [*launcher, *flags, "--output", str(output)],
+            [*launcher, *flags, *threads, "--output", str(output)],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -367,7 +369,8 @@ def table(results: dict[str, Any]) -> str:
         rows.append(f"| DDP step cost | skipped: {ddp['skipped']} | | |")
     else:
         rows.append(
-            f"| seconds / step: 2 ranks, 1 process (same global batch) | {ddp['2 ranks']['seconds_per_step']:.3f}, "
+            f"| seconds / step: 2 ranks x {ddp['2 ranks']['threads_per_rank']} thread(s), 1 process x "
+            f"{ddp['1 process']['threads_per_rank']} (same global batch) | {ddp['2 ranks']['seconds_per_step']:.3f}, "
             f"{ddp['1 process']['seconds_per_step']:.3f} | | {ddp['step_cost_ratio']:.2f}x |"
         )
     s = results["settings"]

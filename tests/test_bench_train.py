@@ -73,8 +73,14 @@ def test_table_shows_the_ratios_and_the_ddp_row_or_why_not():
     assert "| held-out masked-LM loss | 7.500 | 7.250 | |" in text
     assert "| peak RSS (VmHWM) | 200 MiB | 400 MiB | 0.50x |" in text
     assert "skipped: torchrun is not installed" in text
-    ddp = {"2 ranks": {"seconds_per_step": 0.3}, "1 process": {"seconds_per_step": 0.2}, "step_cost_ratio": 1.5}
-    assert "| 0.300, 0.200 | | 1.50x |" in B.table(_results(ddp))
+    ddp = {
+        "2 ranks": {"seconds_per_step": 0.3, "threads_per_rank": 1},
+        "1 process": {"seconds_per_step": 0.2, "threads_per_rank": 2},
+        "step_cost_ratio": 1.5,
+    }
+    assert "| seconds / step: 2 ranks x 1 thread(s), 1 process x 2 (same global batch) | 0.300, 0.200 | | 1.50x |" in (
+        B.table(_results(ddp))
+    )
 
 
 def test_wikitext_articles_are_the_documents():
