@@ -26,6 +26,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import sys
 import time
 import warnings
@@ -69,10 +70,19 @@ from albert_model.training._loop import (
     train_files,
     train_loop,
 )
-from albert_model.training._metrics import classification_metrics, entity_metrics, regression_metrics, squad_metrics
+from albert_model.training._metrics import (
+    classification_metrics,
+    entity_metrics,
+    is_better,
+    metric_for_best,
+    multiple_choice_metrics,
+    regression_metrics,
+    squad_metrics,
+)
 from albert_tok import AlbertTokenizerFast
 from albert_tok.api import MODEL_INPUT_NAMES
 from albert_tok.io import regular_file
+from albert_tok.io.atomic import replace_directory
 from albert_tok.rules import pad_batch
 
 __all__ = [
@@ -148,6 +158,10 @@ class FinetuneArgs(LoopArgs):
         max_answer_length: Question answering: the longest answer, in tokens (30 by default).
         n_best: Question answering: the start and end candidates looked at per window (20 by default).
         resume: True continues from ``OUTPUT/checkpoint/`` exactly where the last checkpoint left off.
+        metric_for_best: An evaluation metric of the task (``accuracy``, ``f1``, ``exact``, ``loss``, ...; with or
+            without the ``eval_`` prefix): the model of the best evaluation by it (largest, smallest for ``loss``
+            and ``mse``; a tie keeps the earlier) is kept in ``OUTPUT/best/`` while training and is the one
+            published, with that evaluation's metrics. Needs ``eval`` files. None (the default): the last model.
         progress: True (the default) shows a progress bar on standard error; evaluations are shown either way.
         accumulate: Micro-batches per optimizer step per rank, dividing ``batch_size`` (which stays the global
             batch of a step): the same result in less memory (1 by default).
@@ -214,6 +228,10 @@ class FinetuneArgs(LoopArgs):
     )
     max_answer_length: int = field(default=30, metadata=help_text("question answering: longest answer in tokens"))
     n_best: int = field(default=20, metadata=help_text("question answering: start and end candidates per window"))
+    metric_for_best: str | None = field(
+        default=None,
+        metadata=help_text("publish the model of the best evaluation by this metric (accuracy, f1, loss, ...)"),
+    )
     resume: bool = field(default=False, metadata=help_text("continue from OUTPUT/checkpoint/"))
     progress: bool = field(default=True, metadata=help_text("show a progress bar on standard error"))
 
@@ -221,6 +239,10 @@ class FinetuneArgs(LoopArgs):
         self.check_loop_args()
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {sorted(TASKS)}, got {self.task!r}")
+        if self.metric_for_best is not None:
+            metric_for_best(self.task, self.metric_for_best)
+            if not self.eval:
+                raise ValueError(f"--metric-for-best {self.metric_for_best} needs --eval files to evaluate on")
         for name in ("train", "eval"):
             files = getattr(self, name)
             if isinstance(files, str) or not isinstance(files, list) or (name == "train" and not files):
@@ -342,6 +364,9 @@ def _read(
 ) -> tuple[list[dict[str, Any]], EvalSet, D.LabelSet | None]:
     """Features of ``paths``; with ``labels=None`` (the training files) the label set is made from them."""
     length = args.sequence_length
+    if args.task == "multiple-choice":
+        choices = _multiple_choice(args, tokenizer, paths, length)
+        return choices, EvalSet(args.task, choices), None
     if args.task == "text-classification":
         examples = [(p, D.read_table(p, args.text_column, args.text_pair_column, args.label_column)) for p in paths]
         if labels is None:
@@ -380,6 +405,22 @@ def _read(
             f"question answering predicts a start and an end (num_labels 2); drop --num-labels {args.num_labels}"
         )
     return features, EvalSet(args.task, features, questions=questions, version=version), None
+
+
+def _multiple_choice(args: FinetuneArgs, tokenizer: Any, paths: list[str], length: int) -> list[dict[str, Any]]:
+    """Features of SWAG- or RACE-style files, every question with the first one's number of choices."""
+    features: list[dict[str, Any]] = []
+    count: int | None = None
+    for path in paths:
+        examples = D.read_multiple_choice(path, num_choices=count)
+        count = count or (len(examples[0].endings) if examples else None)
+        features.extend(D.encode_multiple_choice(tokenizer, examples, length))
+    if args.num_labels is not None:
+        raise ValueError(
+            f"multiple choice scores each choice (the number of choices comes from the data); drop --num-labels "
+            f"{args.num_labels}"
+        )
+    return features
 
 
 def _check_regression_labels(
@@ -464,9 +505,13 @@ def collate(features: Sequence[dict[str, Any]], pad_id: int) -> dict[str, torch.
 
     Returns:
         ``input_ids``, ``token_type_ids``, ``attention_mask`` and the targets that the features have, in that
-        order: padded fields as int64 ``(features, width)`` tensors, one-number targets as an int64 tensor
-        (float32 when the first feature's is a float, as regression labels are).
+        order: padded fields as int64 ``(features, width)`` tensors (``(features, choices, width)`` for
+        multiple-choice features, padded by :func:`~albert_model.training._finetune_data.pad_choices`),
+        one-number targets as an int64 tensor (float32 when the first feature's is a float, as regression
+        labels are).
     """
+    if features and features[0]["input_ids"] and isinstance(features[0]["input_ids"][0], list):  # choices
+        return {k: torch.from_numpy(v) for k, v in D.pad_choices(features, pad_id).items()}
     names = [key for key in (*MODEL_INPUT_NAMES, *TARGETS) if key in features[0]]
     rows = {key: [f[key] for f in features] for key in names if isinstance(features[0][key], list)}
     padded = pad_batch(rows, pad_id) if rows else {}
@@ -551,6 +596,8 @@ def evaluate(
                     words[word] = labels.id2label[int(np.argmax(logits[position]))]
             predicted.append(words)
         metrics.update(entity_metrics(predicted, [s.tags for s in eval_set.sentences]))
+    elif eval_set.task == "multiple-choice":
+        metrics.update(multiple_choice_metrics(np.stack(outputs), [f["labels"] for f in features]))
     else:
         answers = D.squad_predictions(
             eval_set.questions,
@@ -688,7 +735,41 @@ class _Finetuning(Run):
         )
         state.evals.append({"step": state.step, **{k: v for k, v in m.items() if k != "per_type"}})
         shown = ", ".join(f"{k} {v:.4g}" for k, v in m.items() if isinstance(v, float))
+        best = args.metric_for_best
+        if best is not None:
+            value = float(m[best.removeprefix("eval_")])
+            if is_better(best, value, state.extra.get("best", {}).get("value")):
+                state.extra["best"] = {"step": state.step, "metric": best, "value": value}
+                if state.world.writes:
+                    _save_best(state)
+                shown += f" (best {best} so far)"
         return f"step {state.step}: {shown}"
+
+
+BEST_DIR = "best"
+"""``OUTPUT/best/``: the weights of the best evaluation so far, with ``--metric-for-best``."""
+
+
+def _save_best(state: TrainState) -> None:
+    from safetensors.torch import save
+
+    tied = getattr(state.model, "tied_weights", {})
+    weights = {k: v.detach().to("cpu").contiguous() for k, v in state.model.state_dict().items() if k not in tied}
+    replace_directory(os.fspath(state.output / BEST_DIR), {"model.safetensors": save(weights, {"format": "pt"})})
+
+
+def _load_best(state: TrainState) -> None:
+    from safetensors.torch import load_file
+
+    path = state.output / BEST_DIR / "model.safetensors"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} is missing: the best model of --metric-for-best was not kept; restore it or run again"
+        )
+    state.model.load_state_dict(load_file(path), strict=False)
+    tie = getattr(state.model, "tie_weights", None)
+    if callable(tie):
+        tie()
 
 
 def train(prepared: Prepared, args: FinetuneArgs) -> dict[str, Any]:
@@ -749,7 +830,13 @@ def _train(
             state.extra["total_steps"] = total
     train_loop(state, _Finetuning(args, prepared, total))
     last = state.evals[-1] if state.evals else {}
+    best = state.extra.get("best") if args.metric_for_best else None
+    if best is not None:  # the best evaluation's model and metrics are published (transformers' load_best_model)
+        _load_best(state)
+        last = next(e for e in state.evals if e["step"] == best["step"])
     metrics: dict[str, Any] = {f"eval_{k}": v for k, v in last.items() if k != "step"}  # transformers' naming
+    if best is not None:
+        metrics["best_step"] = best["step"]
     metrics.update(
         {
             "steps": state.step,
@@ -766,6 +853,8 @@ def _train(
     publish(
         state, tokenizer, args, metrics, files, lambda record: _card_facts(args, model.config, record, files, out.name)
     )
+    if best is not None and world.writes and not args.keep_checkpoint:
+        shutil.rmtree(out / BEST_DIR, ignore_errors=True)
     return metrics
 
 
@@ -776,7 +865,9 @@ def _card_facts(
     metrics = record["metrics"]
     origin = origin_of(args.model)
     regression = config.problem_type == "regression"
-    labels = [] if args.task == "question-answering" or regression else list(config.id2label.values())
+    labels = (
+        [] if args.task in ("question-answering", "multiple-choice") or regression else list(config.id2label.values())
+    )
     summary = (
         f"ALBERT fine-tuned for {args.task} by `albert finetune` from {markdown_text(origin.name)}."
         + (" It predicts one real number (regression)." if regression else "")
