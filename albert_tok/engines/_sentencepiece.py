@@ -226,7 +226,7 @@ class SentencePieceEngine:
             One list of ids per text.
         """
         if len(plain) <= 1 or (len(plain) <= _ONE_THREAD_TEXTS and sum(map(len, plain)) <= _ONE_THREAD_CHARACTERS):
-            encode = self._encode_text
+            encode = self.processor.encode
             return [encode(text) for text in plain]
         return self.processor.encode(plain, num_threads=self.num_threads)
 
