@@ -11,7 +11,8 @@ worker). Every server answers ``POST /fill-mask {"inputs": text, "top_k": 5}`` w
 with one word masked, the same list for every server) and runs alone on 127.0.0.1: it is started, warmed up,
 loaded by 1, 8 and 64 concurrent clients (each sends its next request when the last one is answered; a cell
 stops after ``--requests`` answers or ``--seconds``, whichever comes first), then stopped. The clients are
-asyncio tasks on one httpx client in this process, so they share the machine with the server, as on one host;
+asyncio tasks in this process, each on its own keep-alive connection (a minimal HTTP/1.1 client), so they
+share the machine with the server, as on one host;
 on a bigger machine ``--server-cpus``/``--client-cpus`` pin the servers and the clients to their own cores
 (a quiet 2-core server with its clients elsewhere). Rows: ours on torch, on ONNX Runtime (fp32, and int8
 weights: ``--int8``), and the baseline.
@@ -131,33 +132,55 @@ def _env() -> dict[str, str]:
     return env
 
 
-async def _load(url: str, texts: list[str], clients: int, requests: int, seconds: float) -> dict[str, Any]:
-    """``clients`` closed-loop clients until ``requests`` answers or ``seconds``; latencies of the answers."""
-    import httpx
+async def _post(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, body: bytes) -> int:
+    """One keep-alive ``POST /fill-mask`` on an open connection; the status. A minimal HTTP/1.1 client (both
+    servers answer with a Content-Length), so the load generator's own cost stays small and the same for all."""
+    writer.write(
+        b"POST /fill-mask HTTP/1.1\r\nHost: " + host.encode() + b"\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    await reader.readexactly(length)
+    return status
 
+
+async def _load(url: str, texts: list[str], clients: int, requests: int, seconds: float) -> dict[str, Any]:
+    """``clients`` closed-loop clients, one keep-alive connection each, until ``requests`` answers or ``seconds``;
+    the latencies of the answers."""
+    host, port = url.removeprefix("http://").rstrip("/").split(":")
+    bodies = [json.dumps({"inputs": t, "top_k": 5}).encode() for t in texts]
     latencies: list[float] = []
     failures = 0
     deadline = time.perf_counter() + seconds
     counter = iter(range(10**9))
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
 
-        async def one_client() -> None:
-            nonlocal failures
+    async def one_client() -> None:
+        nonlocal failures
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
             while time.perf_counter() < deadline:
                 n = next(counter)
                 if n >= requests:
                     return
                 t0 = time.perf_counter()
-                response = await client.post("/fill-mask", json={"inputs": texts[n % len(texts)], "top_k": 5})
-                if response.status_code == 200:
+                status = await _post(reader, writer, host, bodies[n % len(bodies)])
+                if status == 200:
                     latencies.append(time.perf_counter() - t0)
                 else:
                     failures += 1
+        finally:
+            writer.close()
 
-        start = time.perf_counter()
-        await asyncio.gather(*(one_client() for _ in range(clients)))
-        wall = time.perf_counter() - start
+    start = time.perf_counter()
+    await asyncio.gather(*(one_client() for _ in range(clients)))
+    wall = time.perf_counter() - start
     latencies.sort()
 
     def pct(q: float) -> float:

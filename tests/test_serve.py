@@ -487,6 +487,18 @@ def test_full_queue_answers_429_with_retry_after(clf_dir):
     app.state.server.engine.batcher.close(10)
 
 
+def test_a_model_failure_answers_424(clf_dir):
+    app = create_app(ServeConfig(model=str(clf_dir), threads=1))
+
+    def fail(key, items):
+        raise RuntimeError("out of memory")
+
+    app.state.server.engine.batcher._run = fail
+    with TestClient(app) as client:
+        body = _error(client.post("/embed", json={"inputs": "a"}), 424)
+    assert body["error_type"] == "Backend" and "out of memory" in body["error"]
+
+
 def test_draining_answers_503_and_finishes_accepted(clf_dir):
     app = create_app(ServeConfig(model=str(clf_dir), threads=1))
 

@@ -194,8 +194,10 @@ class Server:
             raise ApiError(503, "the server is shutting down", kind="Unhealthy") from None
         try:
             return await asyncio.wrap_future(future)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError) as exc:  # an input the pipeline refuses
             raise ApiError(422, str(exc)) from None
+        except Exception as exc:  # the model failed (out of memory, a runtime error): TEI's 424
+            raise ApiError(424, f"the model failed: {type(exc).__name__}: {exc}", kind="Backend") from None
 
     def tokens(self, texts: list[str], truncate: bool) -> int:
         """The batch cost of ``texts``; without ``truncate`` a text over the model's length is refused."""
@@ -253,6 +255,10 @@ def create_app(config: ServeConfig | None = None, engine: Engine | None = None) 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         return _json({"error": str(exc.detail), "error_type": "Validation"}, exc.status_code, exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:  # a bug: still JSON, still said
+        return _json({"error": f"internal error: {type(exc).__name__}: {exc}", "error_type": "Backend"}, 500)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
