@@ -8,6 +8,9 @@ each costs a torchrun start and two imports of torch."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
 import subprocess
 import sys
 
@@ -92,6 +95,39 @@ def test_two_ranks_pretrain_as_one_process_and_a_killed_rank_resumes_on_one(corp
     # which one process resumes to the end of the uninterrupted run
     P.pretrain(pretrain_args(corpus, tmp_path / "killed", resume=True))
     assert_same_run(tmp_path / "one", tmp_path / "killed", A.AlbertForPreTraining)
+
+
+def test_without_torchrun_a_lost_rank_is_a_clear_error(corpus, tmp_path):
+    """Ranks started by hand (no agent to stop the others): rank 1 is killed after the step-2 checkpoint and rank 0,
+    in the next all-reduce, stops with an error that says what happened and what to do."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    script = tmp_path / "worker.py"
+    script.write_text(_WORKER.format(root=str(ROOT), kill_at=2, command="pretrain"))
+    args = json.dumps(pretrain_args(corpus, tmp_path / "lost").__dict__)
+    procs = []
+    for rank in (0, 1):
+        env = {
+            **os.environ,
+            "WORLD_SIZE": "2",
+            "RANK": str(rank),
+            "LOCAL_RANK": str(rank),
+            "LOCAL_WORLD_SIZE": "2",
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(port),
+        }
+        procs.append(subprocess.Popen([sys.executable, str(script), args], env=env, stderr=subprocess.PIPE, text=True))
+    try:
+        errors = [p.communicate(timeout=240)[1] for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+    assert procs[1].returncode == -signal.SIGKILL
+    assert procs[0].returncode != 0
+    assert "rank 0 of 2: the other ranks stopped answering" in errors[0], errors[0][-3000:]
+    assert "restart the job with --resume" in errors[0]
+    assert json.loads((tmp_path / "lost" / "checkpoint" / "trainer_state.json").read_text())["step"] == 2
 
 
 def test_two_ranks_finetune_with_accumulation_as_one_process(tmp_path, tiny_model):

@@ -27,7 +27,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["DistributedError", "World", "join", "leave", "threads_for"]
+__all__ = [
+    "DistributedError",
+    "World",
+    "communication_failed",
+    "join",
+    "leave",
+    "lost",
+    "threads_for",
+    "world_from_env",
+]
 
 TIMEOUT = datetime.timedelta(minutes=30)
 """How long a collective waits for the other ranks before failing (evaluations run on every rank, so no rank
@@ -104,6 +113,17 @@ class World:
             dist.barrier()
         except RuntimeError as exc:
             raise lost(self, exc) from exc
+
+
+def communication_failed(exc: BaseException) -> bool:
+    """Whether ``exc`` (raised in a backward pass under DDP, say) is a failed collective: torch's ``DistError``,
+    or the plain ``RuntimeError`` gloo raises when a peer's connection closes."""
+    import torch.distributed as dist
+
+    if dist.is_available() and isinstance(exc, dist.DistError):
+        return True
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and any(w in text for w in ("gloo", "NCCL", "Connection", "connection"))
 
 
 def lost(world: World, exc: BaseException) -> DistributedError:

@@ -69,7 +69,7 @@ from torch import nn
 from albert_model.checkpoints import CardFacts, SourceFile, card_contents, command_line
 from albert_model.modeling import AlbertPreTrainedModel
 from albert_model.training._common import CHECKPOINT_DIR, OPTIMIZER_NAMES, parameter_groups
-from albert_model.training._distributed import World, join, leave, threads_for
+from albert_model.training._distributed import World, communication_failed, join, leave, lost, threads_for
 from albert_model.training._flags import flag
 from albert_model.training._lamb import Lamb, lamb_parameter_groups
 from albert_tok.data import tokenizer_hash
@@ -781,9 +781,14 @@ def train_step(
             with state.precision.autocast(state.device_type):
                 share = loss_of(model, on_device, batch) * weight
             scaled = share * world.size if world.parallel else share
-            (scaled if state.scaler is None else state.scaler.scale(scaled)).backward()
+            try:
+                (scaled if state.scaler is None else state.scaler.scale(scaled)).backward()
+            except RuntimeError as exc:
+                if world.parallel and communication_failed(exc):  # DDP's all-reduce: another rank is gone
+                    raise lost(world, exc) from exc
+                raise
         total += share.detach().to("cpu", torch.float64)
-    loss = world.sum(total)
+    loss = world.sum(total)  # after the backward passes: a lost rank has failed DDP's all-reduce by now
     if state.scaler is not None:
         state.scaler.unscale_(state.optimizer)
     torch.nn.utils.clip_grad_norm_(state.model.parameters(), max_grad_norm)
