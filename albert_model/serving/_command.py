@@ -64,6 +64,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch")
     p.add_argument("--int8", action="store_true", help="int8 encoder weights (with --backend onnxruntime)")
+    # the sentence-embedding pipeline's POOLINGS, written out: parsing imports no torch (ServeConfig checks it)
     p.add_argument("--pooling", choices=("mean", "cls", "max"), default="mean", help="how /embed pools (mean)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from albert_model._tasks import TASK_TABLE, lookup
-from albert_model.pipelines import DEFAULT_MODEL, TASKS, Pipeline, pipeline
+from albert_model.pipelines import DEFAULT_MODEL, POOLINGS, Pipeline, pipeline
 from albert_model.serving._batcher import Batcher
 from albert_model.serving._limits import Limits
 from albert_model.serving._metrics import Metrics
@@ -28,7 +28,6 @@ __all__ = ["SERVED_TASKS", "Engine", "ServeConfig", "choose_threads"]
 
 SERVED_TASKS = ("fill-mask", "text-classification", "token-classification", "question-answering", "feature-extraction")
 """The tasks ``albert serve --task`` runs (with their aliases); every one also answers /embed and /tokenize."""
-POOLINGS = ("mean", "cls", "max")
 _COUNT_MARGIN = 16  # tokens below the model's length from which a count is made again exactly
 _DIGIT_COMMA = re.compile(r"\d,")
 _ROUTE_TASK = {"predict": "text-classification", "tag": "token-classification", "answer": "question-answering"}
@@ -190,11 +189,9 @@ class Engine:
             model = self.head.model.albert
             extra["tokenizer"] = self.head.tokenizer
             options = {k: v for k, v in options.items() if k != "device"}
-        if "sentence-embedding" in TASKS:
-            return pipeline(
-                "sentence-embedding", model=model, pooling=self.config.pooling, normalize=False, **extra, **options
-            )
-        return pipeline("feature-extraction", model=model, **extra, **options)
+        return pipeline(
+            "sentence-embedding", model=model, pooling=self.config.pooling, normalize=False, **extra, **options
+        )
 
     def run(self, key: Hashable, items: list[Any]) -> Sequence[Any]:
         """The results of operation ``key`` on ``items``, in order (what the batcher runs).
@@ -228,21 +225,7 @@ class Engine:
         raise ValueError(f"unknown operation {op!r}")
 
     def _embed(self, texts: list[str]) -> list[np.ndarray]:
-        if self.embedder.task == "sentence-embedding":
-            return list(np.asarray(self.embedder(texts), dtype=np.float32))
-        # until the sentence-embedding pipeline lands: pool feature extraction's token vectors here
-        rows = self.embedder(texts, return_tensors=True)
-        pooled = []
-        for row in rows:
-            tokens = row[0]
-            if self.config.pooling == "cls":
-                vector = tokens[0]
-            elif self.config.pooling == "max":
-                vector = tokens.max(0).values
-            else:
-                vector = tokens.mean(0)
-            pooled.append(vector.numpy().astype(np.float32))
-        return pooled
+        return list(np.asarray(self.embedder(texts), dtype=np.float32))
 
     def needs(self, route: str) -> str | None:
         """Why this server cannot answer ``route`` (a head route of another task), or None."""
