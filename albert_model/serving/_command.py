@@ -15,6 +15,13 @@ from typing import Any
 __all__ = ["add_serve_parser", "config_from_args", "main", "run_serve"]
 
 
+_DESCRIPTION = (
+    "Serve a checkpoint over HTTP: /embed, /predict, /tokenize, /fill-mask, /tag, /answer, /health, /info, "
+    "/metrics (docs/serving.md). Requests are batched by a token budget; a full queue answers 429. SIGTERM: new "
+    "requests get 503, accepted ones their answers, then the server exits."
+)
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -47,8 +54,7 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "serve",
         help="serve predictions over HTTP (text-embeddings-inference's routes, micro-batched)",
-        description="Serve a checkpoint over HTTP: /embed, /predict, /tokenize, /fill-mask, /tag, /answer, "
-        "/health, /info, /metrics. Requests are batched by a token budget; a full queue answers 429.",
+        description=_DESCRIPTION,
     )
     _add_arguments(p)
     p.set_defaults(run=run_serve)
@@ -68,13 +74,13 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pooling", choices=("mean", "cls", "max"), default="mean", help="how /embed pools (mean)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
-    p.add_argument("--max-batch-tokens", type=_positive, default=8192, metavar="N", help="token budget of a batch")
+    p.add_argument("--max-batch-tokens", type=_positive, default=8192, metavar="N", help="token budget of a batch (8192)")
     p.add_argument(
         "--max-wait-ms", type=_milliseconds, default=2.0, metavar="MS", help="how long a batch waits for more (2)"
     )
-    p.add_argument("--max-queue", type=_positive, default=512, metavar="N", help="waiting requests before 429")
+    p.add_argument("--max-queue", type=_positive, default=512, metavar="N", help="waiting requests before 429 (512)")
     p.add_argument(
-        "--threads", type=_positive, metavar="N", help="intra-op threads of the model (default: (cores - 1) // 1)"
+        "--threads", type=_positive, metavar="N", help="intra-op threads of the model (default: the cores less one, at least 1)"
     )
     p.add_argument(
         "--batch-size", type=_positive, metavar="N", help="texts per forward pass (64 on torch, 16 on onnxruntime)"
@@ -219,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     from albert_tok.cli import ArgumentParser, run
 
-    parser = ArgumentParser(prog="albert serve", description=__doc__)
+    parser = ArgumentParser(prog="albert serve", description=_DESCRIPTION)
     _add_arguments(parser)
     parser.set_defaults(run=run_serve, command="serve")
     ns = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
