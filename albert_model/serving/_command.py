@@ -74,13 +74,18 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pooling", choices=("mean", "cls", "max"), default="mean", help="how /embed pools (mean)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
-    p.add_argument("--max-batch-tokens", type=_positive, default=8192, metavar="N", help="token budget of a batch (8192)")
+    p.add_argument(
+        "--max-batch-tokens", type=_positive, default=8192, metavar="N", help="token budget of a batch (8192)"
+    )
     p.add_argument(
         "--max-wait-ms", type=_milliseconds, default=2.0, metavar="MS", help="how long a batch waits for more (2)"
     )
     p.add_argument("--max-queue", type=_positive, default=512, metavar="N", help="waiting requests before 429 (512)")
     p.add_argument(
-        "--threads", type=_positive, metavar="N", help="intra-op threads of the model (default: the cores less one, at least 1)"
+        "--threads",
+        type=_positive,
+        metavar="N",
+        help="intra-op threads of the model (default: the cores less one, at least 1)",
     )
     p.add_argument(
         "--batch-size", type=_positive, metavar="N", help="texts per forward pass (64 on torch, 16 on onnxruntime)"
