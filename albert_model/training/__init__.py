@@ -1,6 +1,6 @@
 """Training: ``albert finetune`` and ``albert pretrain`` as Python functions and command-line
 parsers, both set up around one training loop (its state, step, precision table, resumable checkpoints and
-progress), and the LAMB optimizer.
+progress; data parallel under ``torchrun``, gradient accumulation), and the LAMB optimizer.
 
 Names are imported on first use."""
 
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from albert_model._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from albert_model.training._distributed import DistributedError as DistributedError
     from albert_model.training._finetune import FinetuneArgs as FinetuneArgs
     from albert_model.training._finetune import args_from_namespace as finetune_args
     from albert_model.training._finetune import build_parser as finetune_parser
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from albert_model.training._pretraining_data import PretrainingCollator as PretrainingCollator
 
 _SOURCES = {
+    "DistributedError": "._distributed",
     "FinetuneArgs": "._finetune",
     "Lamb": "._lamb",
     "PretrainArgs": "._pretrain",
@@ -37,6 +39,7 @@ _SOURCES = {
     "pretrain_parser": "._pretrain:build_parser",
 }
 __all__ = [
+    "DistributedError",
     "FinetuneArgs",
     "Lamb",
     "PretrainArgs",

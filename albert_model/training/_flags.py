@@ -94,7 +94,8 @@ def add_dataclass_flags(
     itself; ``default_not_shown``: fields whose default the help leaves out (a long path, say)."""
     custom = custom or {}
     hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
+    # a class's own fields first, then the keyword-only ones it shares (the loop's flags of both commands)
+    for f in sorted(dataclasses.fields(cls), key=lambda f: bool(f.kw_only)):
         help_ = f.metadata.get("help", "")
         kind = hints[f.name]
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
