@@ -439,6 +439,18 @@ def test_queue_full_and_closed_refuse_and_close_drains():
     assert held.result(0) == [("k", "x")] and [f.result(0) for f in queued] == [[("k", "y")], [("k", "z")]]
 
 
+def test_a_lone_request_does_not_wait_and_an_arriving_one_is_waited_for():
+    gate = _Gate()
+    batcher = Batcher(gate, max_batch_tokens=100, max_wait_ms=60_000, max_queue=10)
+    assert batcher.submit("k", ["alone"], 1).result(10) == [("k", "alone")]  # nothing on its way: no minute's wait
+    with batcher.arriving():  # a request being read: the batch waits for it
+        first = batcher.submit("k", ["a"], 1)
+        second = batcher.submit("k", ["b"], 1)
+    assert first.result(10) == [("k", "a")] and second.result(10) == [("k", "b")]
+    assert gate.batches == [("k", ["alone"]), ("k", ["a", "b"])]
+    assert batcher.close(10)
+
+
 def test_batcher_checks_its_settings():
     with pytest.raises(ValueError, match="max_batch_tokens"):
         Batcher(_Gate(), max_batch_tokens=0, max_wait_ms=0, max_queue=1)

@@ -22,6 +22,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable, Hashable, Mapping, MutableMapping
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -54,6 +55,9 @@ AGGREGATIONS = ("none", "simple", "first", "average", "max")
 ROUTES = ("embed", "predict", "tokenize", "fill-mask", "tag", "answer", "health", "info", "metrics")
 _MAX_TOP_K = 100
 _MAX_ANSWER_TOP_K = 20
+_Prepared = tuple[Hashable, list[Any], int, Callable[[list[Any]], Any]]
+"""What a route makes of a checked body: the batcher's operation, its items, their tokens, and the function
+that turns the items' results into the answer."""
 
 
 # -- the request bodies, for the OpenAPI schema (bodies are checked by hand: see _limits) ----------------------
@@ -179,9 +183,19 @@ class Server:
         raw = await read_body(request.stream(), request.headers.get("content-length"), self.limits.max_body_bytes)
         return parse_json(raw)
 
-    async def submit(self, key: Hashable, items: list[Any], tokens: int) -> list[Any]:
+    async def run(self, request: Request, route: str, prepare: Callable[[dict[str, Any]], _Prepared]) -> Response:
+        """Read and check the request (``prepare`` turns its body into the batcher's work and a function that
+        shapes the results), queue it, await its batch. While it is read and checked, the request counts as
+        arriving, so a batch being formed waits for it."""
+        with self.engine.batcher.arriving():
+            body = await self.body(request, route)
+            key, items, tokens, finish = prepare(body)
+            future = self.enqueue(key, items, tokens)
+        return _json(finish(await self.result(future)))
+
+    def enqueue(self, key: Hashable, items: list[Any], tokens: int) -> Future[list[Any]]:
         try:
-            future = self.engine.batcher.submit(key, items, tokens)
+            return self.engine.batcher.submit(key, items, tokens)
         except QueueFull as exc:
             raise ApiError(
                 429,
@@ -192,6 +206,8 @@ class Server:
             ) from None
         except Closed:
             raise ApiError(503, "the server is shutting down", kind="Unhealthy") from None
+
+    async def result(self, future: Future[list[Any]]) -> list[Any]:
         try:
             return await asyncio.wrap_future(future)
         except (ValueError, TypeError) as exc:  # an input the pipeline refuses
@@ -266,28 +282,24 @@ def create_app(config: ServeConfig | None = None, engine: Engine | None = None) 
 
     @app.post("/embed", **_doc(EmbedRequest, "Sentence embeddings (text-embeddings-inference's /embed)"))
     async def embed(request: Request) -> Response:
-        body = await server.body(request, "embed")
-        texts, _ = text_list(body, server.limits)
-        normalize = option(body, "normalize", bool, True)
-        tokens = server.tokens(texts, option(body, "truncate", bool, False))
-        vectors = await server.submit(("embed",), texts, tokens)
-        out = []
-        for vector in vectors:
-            if normalize:
-                norm = float(np.linalg.norm(vector))
-                vector = vector / norm if norm > 0 else vector
-            out.append(vector.tolist())
-        return _json(out)
+        def prepare(body: dict[str, Any]) -> _Prepared:
+            texts, _ = text_list(body, server.limits)
+            normalize = option(body, "normalize", bool, True)
+            tokens = server.tokens(texts, option(body, "truncate", bool, False))
+            return ("embed",), texts, tokens, lambda vectors: [_vector(v, normalize) for v in vectors]
+
+        return await server.run(request, "embed", prepare)
 
     @app.post("/predict", **_doc(PredictRequest, "Text classification (text-embeddings-inference's /predict)"))
     async def predict(request: Request) -> Response:
-        body = await server.body(request, "predict")
-        items, batched = _predict_inputs(body, server)
-        raw = option(body, "raw_scores", bool, False)
-        texts = [t for item in items for t in ((item,) if isinstance(item, str) else item.values())]
-        tokens = server.tokens(texts, option(body, "truncate", bool, False))
-        results = await server.submit(("predict", raw), items, tokens)
-        return _json(results if batched else results[0])
+        def prepare(body: dict[str, Any]) -> _Prepared:
+            items, batched = _predict_inputs(body, server)
+            raw = option(body, "raw_scores", bool, False)
+            texts = [t for item in items for t in ((item,) if isinstance(item, str) else item.values())]
+            tokens = server.tokens(texts, option(body, "truncate", bool, False))
+            return ("predict", raw), items, tokens, _shape(batched)
+
+        return await server.run(request, "predict", prepare)
 
     @app.post("/tokenize", **_doc(TokenizeRequest, "Tokens of texts (text-embeddings-inference's /tokenize)"))
     async def tokenize(request: Request) -> Response:
@@ -298,32 +310,37 @@ def create_app(config: ServeConfig | None = None, engine: Engine | None = None) 
 
     @app.post("/fill-mask", **_doc(FillMaskRequest, "Fill the [MASK] tokens"))
     async def fill_mask(request: Request) -> Response:
-        body = await server.body(request, "fill-mask")
-        texts, batched = text_list(body, server.limits)
-        mask = engine.tokenizer.mask_token
-        for i, text in enumerate(texts):
-            if mask not in text:
-                raise ApiError(422, f"inputs[{i}] has no {mask} token" if batched else f"inputs has no {mask} token")
-        top_k = positive(body, "top_k", 5, _MAX_TOP_K)
-        results = await server.submit(("fill-mask", top_k), texts, server.tokens(texts, True))
-        return _json(results if batched else results[0])
+        def prepare(body: dict[str, Any]) -> _Prepared:
+            texts, batched = text_list(body, server.limits)
+            mask = engine.tokenizer.mask_token
+            for i, text in enumerate(texts):
+                if mask not in text:
+                    raise ApiError(
+                        422, f"inputs[{i}] has no {mask} token" if batched else f"inputs has no {mask} token"
+                    )
+            top_k = positive(body, "top_k", 5, _MAX_TOP_K)
+            return ("fill-mask", top_k), texts, server.tokens(texts, True), _shape(batched)
+
+        return await server.run(request, "fill-mask", prepare)
 
     @app.post("/tag", **_doc(TagRequest, "Token classification (named entities)"))
     async def tag(request: Request) -> Response:
-        body = await server.body(request, "tag")
-        texts, batched = text_list(body, server.limits)
-        strategy = option(body, "aggregation_strategy", str, "none", AGGREGATIONS)
-        results = await server.submit(("tag", strategy), texts, server.tokens(texts, True))
-        return _json(results if batched else results[0])
+        def prepare(body: dict[str, Any]) -> _Prepared:
+            texts, batched = text_list(body, server.limits)
+            strategy = option(body, "aggregation_strategy", str, "none", AGGREGATIONS)
+            return ("tag", strategy), texts, server.tokens(texts, True), _shape(batched)
+
+        return await server.run(request, "tag", prepare)
 
     @app.post("/answer", **_doc(AnswerRequest, "Extractive question answering"))
     async def answer(request: Request) -> Response:
-        body = await server.body(request, "answer")
-        examples, batched = _qa_inputs(body, server)
-        top_k = positive(body, "top_k", 1, _MAX_ANSWER_TOP_K)
-        texts = [text for example in examples for text in (example["question"], example["context"])]
-        results = await server.submit(("answer", top_k), examples, server.tokens(texts, True))
-        return _json(results if batched else results[0])
+        def prepare(body: dict[str, Any]) -> _Prepared:
+            examples, batched = _qa_inputs(body, server)
+            top_k = positive(body, "top_k", 1, _MAX_ANSWER_TOP_K)
+            texts = [text for example in examples for text in (example["question"], example["context"])]
+            return ("answer", top_k), examples, server.tokens(texts, True), _shape(batched)
+
+        return await server.run(request, "answer", prepare)
 
     @app.get("/health", summary="200 while serving, 503 while shutting down")
     async def health() -> Response:
@@ -340,6 +357,19 @@ def create_app(config: ServeConfig | None = None, engine: Engine | None = None) 
         return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     return app
+
+
+def _vector(vector: np.ndarray, normalize: bool) -> list[float]:
+    if normalize:
+        norm = float(np.linalg.norm(vector))
+        vector = vector / norm if norm > 0 else vector
+    out: list[float] = vector.tolist()
+    return out
+
+
+def _shape(batched: bool) -> Callable[[list[Any]], Any]:
+    """The results as sent: the list for a list of inputs, the one result for one input."""
+    return (lambda results: results) if batched else (lambda results: results[0])
 
 
 def _predict_inputs(body: dict[str, Any], server: Server) -> tuple[list[str | dict[str, str]], bool]:

@@ -3,7 +3,8 @@
 A request is a :class:`Job` (its operation, its items, their token count, a future). Jobs wait in one bounded
 queue per model; one worker thread per model takes the oldest job, adds the next queued jobs of the same
 operation while their tokens fit ``max_batch_tokens``, waits for more up to ``max_wait_ms`` after the oldest
-job arrived (never longer: a job that already waited behind a running batch goes at once), runs the
+job arrived while requests are on their way (:meth:`Batcher.arriving`: being read and checked; never longer,
+and not at all for a lone request or one that already waited behind a running batch), runs the
 operation once on all their items (the pipeline sorts them by length and pads each batch only as far as it
 needs) and hands each job its slice of the results. A job bigger than the budget runs alone.
 
@@ -17,8 +18,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,7 +58,7 @@ class Batcher:
         run: What runs a batch: ``run(key, items)`` returns one result per item.
         max_batch_tokens: The token budget of one batch (a single job over it runs alone).
         max_wait_ms: How long after the oldest queued job arrived the worker waits for more jobs while the
-            batch is under budget; 0 runs whatever is queued at once.
+            batch is under budget and requests are :meth:`arriving`; 0 runs whatever is queued at once.
         max_queue: Jobs that may wait; one more is refused with :class:`QueueFull`.
         setup: Run once in the worker thread before its first batch (torch's thread settings are per thread).
         metrics: Where queue and batch figures are recorded (None: nowhere).
@@ -88,6 +90,7 @@ class Batcher:
         self._pending: deque[Job] = deque()
         self._cond = threading.Condition()
         self._closed = False
+        self._arriving = 0
         self.accepted = 0
         self.answered = 0
         if metrics is not None:
@@ -133,6 +136,25 @@ class Batcher:
             self._cond.notify()
         return job.future
 
+    @contextmanager
+    def arriving(self) -> Iterator[None]:
+        """Mark a request on its way to :meth:`submit` (being read and checked) for the duration of the block.
+
+        A batch under budget waits (up to ``max_wait_ms``) only while some request is on its way: a lone
+        request runs at once instead of waiting for company that is not coming.
+
+        Yields:
+            Nothing; the request counts as arriving until the block ends (submitted or refused).
+        """
+        with self._cond:
+            self._arriving += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._arriving -= 1
+                self._cond.notify_all()
+
     def stop_accepting(self) -> None:
         """Refuse new jobs from now on; queued ones still run."""
         with self._cond:
@@ -165,8 +187,8 @@ class Batcher:
             while tokens < self.max_batch_tokens:
                 tokens = self._gather(first.key, batch, tokens)
                 remaining = deadline - time.monotonic()
-                if tokens >= self.max_batch_tokens or remaining <= 0 or self._closed:
-                    break
+                if tokens >= self.max_batch_tokens or remaining <= 0 or self._closed or not self._arriving:
+                    break  # full, waited long enough, or no request on its way: waiting cannot fill it
                 self._cond.wait(remaining)
             return batch
 
