@@ -389,3 +389,30 @@ def test_metric_for_best_publishes_the_best_evaluation(tmp_path, tiny_model):
         finetune_args(train, tmp_path / "x", tiny_model, eval=[str(train)], metric_for_best="bleu")
     with pytest.raises(ValueError, match=r"--metric-for-best accuracy needs --eval files"):
         finetune_args(train, tmp_path / "x", tiny_model, metric_for_best="accuracy")
+
+
+def test_a_resume_may_change_the_micro_batches(corpus, tmp_path):
+    """--accumulate is not part of the data stream: a run saved with 1 micro-batch continues with 4."""
+    for name, accumulate in (("same", 1), ("changed", 4)):  # 2 steps, then extended to 4
+        P.pretrain(pretrain_args(corpus, tmp_path / name, steps=2, keep_checkpoint=True))
+        P.pretrain(pretrain_args(corpus, tmp_path / name, steps=4, resume=True, accumulate=accumulate))
+    assert_same_run(tmp_path / "same", tmp_path / "changed", A.AlbertForPreTraining)
+
+
+def test_the_recipe_scaled_down_runs_from_the_command_line(corpus, tmp_path):
+    from albert_model.cli import main
+
+    out = tmp_path / "recipe"
+    argv = ["pretrain", "--recipe", "albert-base", "--tokenizer", str(SPIECE.parent), "--train", str(corpus)]
+    argv += ["--output", str(out), "--batch-size", "8", "--accumulate", "2", "--steps", "3", "--warmup-steps", "2"]
+    argv += ["--max-seq-length", "32", "--model-json", json.dumps(TINY), "--no-progress", "--threads", "1"]
+    argv += ["--eval-every", "0", "--keep-checkpoint", "--log-every", "1"]
+    assert main(argv) == 0
+    record = json.loads((out / "training.json").read_text())
+    assert (record["args"]["optimizer"], record["args"]["recipe"], record["args"]["learning_rate"]) == (
+        "lamb",
+        "albert-base",
+        0.00176,
+    )
+    assert [h["lr"] for h in record["history"]] == pytest.approx([0.0, 0.00176 / 2, 0.00176 * (1 - 2 / 3)])
+    assert "adapt" in torch.load(out / "checkpoint" / "optimizer.pt", weights_only=True)["optimizer"]["param_groups"][0]
