@@ -9,6 +9,7 @@
     albert convert-tf CKPT [--config albert_config.json] [--spm 30k-clean.model] --out DIR   (Google's TF)
     albert pretrain --tokenizer DIR --train FILE... --output DIR [--max-tokens N] [--resume]
     albert finetune --task TASK --train FILE... --output DIR [--eval FILE...] [--resume]
+    albert serve [--model DIR] [--task TASK] [--backend onnxruntime] [--port 8080]   (HTTP on 127.0.0.1)
     albert tokenize TEXT... [--model DIR]
     albert train-vocab FILE... --output DIR [--vocab-size N]
     albert tokenize-corpus FILE... --out DIR [--max-length 512] [--pair-sentences] [--workers N]
@@ -36,6 +37,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from albert_model._tasks import TASK_TABLE
+from albert_model.serving import add_serve_parser
 from albert_tok.cli import ArgumentParser, UsageError, add_commands, emit, read_texts, run, text_batches
 from albert_tok.io import resolve_directory
 
@@ -51,6 +53,7 @@ MODEL_COMMANDS = (
     "convert-tf",
     "pretrain",
     "finetune",
+    "serve",
 )
 TORCH_INSTALL = (
     "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu (CPU only), or "
@@ -426,6 +429,7 @@ def build_parser(pretrain_arguments: bool | str = True) -> argparse.ArgumentPars
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_fill_mask, _add_classify, _add_tag, _add_answer, _add_embed, _add_export_onnx, _add_convert_tf):
         add(sub)
+    add_serve_parser(sub)
     _add_pretrain(sub, pretrain_arguments == "pretrain" or pretrain_arguments is True)
     _add_finetune(sub, pretrain_arguments == "finetune" or pretrain_arguments is True)
     add_commands(sub)

@@ -37,6 +37,7 @@ PUBLIC_MODULES = (
     "albert_model.pipelines",
     "albert_model.onnx",
     "albert_model.training",
+    "albert_model.serving",
     "albert_model.integrations",
     "albert_model.checkpoints",
     "albert_model.cli",
