@@ -416,3 +416,10 @@ def test_the_recipe_scaled_down_runs_from_the_command_line(corpus, tmp_path):
     )
     assert [h["lr"] for h in record["history"]] == pytest.approx([0.0, 0.00176 / 2, 0.00176 * (1 - 2 / 3)])
     assert "adapt" in torch.load(out / "checkpoint" / "optimizer.pt", weights_only=True)["optimizer"]["param_groups"][0]
+
+
+def test_fine_tuning_says_which_parts_it_initialised(tmp_path, tiny_model, capfd):
+    F.prepare(finetune_args(sentiment_csv(tmp_path / "t.csv"), tmp_path / "o", tiny_model))
+    err = capfd.readouterr().err
+    assert "AlbertForSequenceClassification loaded; initialised from --seed: classifier.bias, classifier.weight" in err
+    assert "unused: predictions." in err  # the pretraining heads the checkpoint had

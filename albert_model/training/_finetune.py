@@ -52,7 +52,7 @@ from albert_model.checkpoints import (
 from albert_model.modeling import AlbertPreTrainedModel
 from albert_model.training import _finetune_data as D
 from albert_model.training._common import MAX_SEED, MAX_STEPS, LoopArgs, check_device, prepare_output
-from albert_model.training._distributed import World, leave
+from albert_model.training._distributed import World, leave, world_from_env
 from albert_model.training._flags import add_dataclass_flags, check_float, check_int, flag, from_namespace, help_text
 from albert_model.training._loop import (
     PRECISIONS,
@@ -474,6 +474,15 @@ def prepare(args: FinetuneArgs) -> Prepared:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", HeadInitializedWarning)  # a new head is the point of fine-tuning
         model = TASKS[args.task].from_pretrained(args.model, ignore_mismatched_sizes=True, **overrides)
+    report = getattr(model, "load_report", None)
+    if report is not None and world_from_env().writes:
+        fresh = sorted({*report.newly_initialized, *(name for name, *_ in report.reinitialized)})
+        print(
+            f"albert finetune: {args.model}: {report.model_class} loaded"
+            + (f"; initialised from --seed: {', '.join(fresh[:6])}{', ...' if len(fresh) > 6 else ''}" if fresh else "")
+            + (f"; unused: {', '.join(sorted(report.unused)[:6])}" if report.unused else ""),
+            file=sys.stderr,
+        )
     return Prepared(tokenizer, model, features, eval_set, labels)
 
 
