@@ -274,6 +274,8 @@ def test_threads_metrics_log_and_the_finished_output(corpus, tmp_path, capfd):
     assert lines[-1]["threads"] == 1 and lines[-1]["world_size"] == 1
     assert json.loads((out / "training.json").read_text())["metrics"]["threads"] == 1
     assert not (out / "checkpoint").exists()  # the run is complete: no resumable checkpoint left behind
+    with pytest.raises(FileNotFoundError, match=r"a run that completed removes it unless it was given --keep-check"):
+        P.pretrain(pretrain_args(corpus, out, steps=6, resume=True))
     assert {"model.safetensors", "config.json", "README.md", "training.json", "spiece.model"} <= set(os.listdir(out))
 
 

@@ -380,7 +380,13 @@ def resume_state(output: str | os.PathLike[str], template: Mapping[str, Any]) ->
     if not os.path.isdir(checkpoint):
         raise FileNotFoundError(
             f"--resume: {os.fspath(output)} has no checkpoint to resume from ({checkpoint} "
-            f"does not exist); start without --resume for a new run"
+            f"does not exist"
+            + (
+                "; a run that completed removes it unless it was given --keep-checkpoint"
+                if os.path.isfile(os.path.join(os.fspath(output), "training.json"))
+                else ""
+            )
+            + "); start without --resume for a new run"
         )
     if not os.path.lexists(os.path.join(checkpoint, _STATE_FILE)):
         raise FileNotFoundError(
