@@ -173,3 +173,26 @@ def test_the_ranks_share_every_batch_disjointly(rows, size, accumulate):
     sizes = [len(p["input_ids"]) for r in range(size) for p in World(r, size, r, size).share(batch, accumulate)]
     assert max(sizes) - min(sizes) <= 1
     assert np.isclose(sum(sizes), rows)
+
+
+def test_ranks_draw_their_own_dropout_masks_from_one_shared_stream():
+    """Each rank's step runs under a random state of its own (different dropout masks), drawn from the stream the
+    ranks share, which stays equal on every rank (and is what a checkpoint keeps)."""
+    import types
+
+    import albert_model.training._loop as L
+
+    masks, after = [], []
+    for rank in (0, 1):
+        torch.manual_seed(0)
+        state = types.SimpleNamespace(world=World(rank, 2, rank, 2), device="cpu", device_type="cpu")
+        with L._rank_random_state(state):
+            masks.append(torch.rand(8))
+        after.append(torch.rand(4))
+    assert not torch.equal(masks[0], masks[1])
+    assert torch.equal(after[0], after[1])
+    torch.manual_seed(0)
+    with L._rank_random_state(types.SimpleNamespace(world=World(), device="cpu", device_type="cpu")):
+        alone = torch.rand(8)
+    torch.manual_seed(0)
+    assert torch.equal(alone, torch.rand(8))  # one process: its own stream, as before

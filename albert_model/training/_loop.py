@@ -779,21 +779,9 @@ def train_step(
         group["lr"] = lr
     state.optimizer.zero_grad(set_to_none=True)
     total = torch.zeros((), dtype=torch.float64)
-    for i, part in enumerate(parts):
-        on_device = {k: v.to(state.device, non_blocking=True) for k, v in part.items()}
-        last = i == len(parts) - 1
-        sync = contextlib.nullcontext() if last or not world.parallel else model.no_sync()  # type: ignore[operator]
-        with sync:
-            with state.precision.autocast(state.device_type):
-                share = loss_of(model, on_device, batch) * weight
-            scaled = share * world.size if world.parallel else share
-            try:
-                (scaled if state.scaler is None else state.scaler.scale(scaled)).backward()
-            except RuntimeError as exc:
-                if world.parallel and communication_failed(exc):  # DDP's all-reduce: another rank is gone
-                    raise lost(world, exc) from exc
-                raise
-        total += share.detach().to("cpu", torch.float64)
+    with _rank_random_state(state):
+        for i, part in enumerate(parts):
+            total += _micro_step(state, model, part, batch, i == len(parts) - 1, weight, loss_of)
     loss = world.sum(total)  # after the backward passes: a lost rank has failed DDP's all-reduce by now
     if state.scaler is not None:
         state.scaler.unscale_(state.optimizer)
@@ -804,6 +792,52 @@ def train_step(
     else:
         state.optimizer.step()
     return float(loss)
+
+
+def _rank_random_state(state: TrainState) -> contextlib.AbstractContextManager[Any]:
+    """With several ranks: the random state a rank's step runs under (its dropout masks), drawn from the stream
+    every rank shares (the one checkpoints keep) and mixed with the rank, so that the ranks' masks differ and
+    the shared stream stays the same on every rank. One process: its own stream, untouched."""
+    if not state.world.parallel:
+        return contextlib.nullcontext()
+    seed = int(torch.randint(0, 2**62, (1,)).item())  # every rank draws it: the shared streams stay equal
+    devices = [torch.device(state.device).index or 0] if state.device_type == "cuda" else []
+    forked = torch.random.fork_rng(devices=devices)
+
+    @contextlib.contextmanager
+    def seeded() -> Any:
+        with forked:
+            torch.manual_seed((seed + state.world.rank * 0x9E3779B97F4A7C15) % 2**63)
+            yield
+
+    return seeded()
+
+
+def _micro_step(
+    state: TrainState,
+    model: nn.Module,
+    part: dict[str, torch.Tensor],
+    batch: Mapping[str, torch.Tensor],
+    last: bool,
+    weight: float,
+    loss_of: Callable[[nn.Module, dict[str, torch.Tensor], Mapping[str, torch.Tensor]], torch.Tensor],
+) -> torch.Tensor:
+    """Forward and backward of one micro-batch (gradients all-reduced under DDP only when ``last``); its share
+    of the step's loss, as float64 on the CPU."""
+    world = state.world
+    on_device = {k: v.to(state.device, non_blocking=True) for k, v in part.items()}
+    sync = contextlib.nullcontext() if last or not world.parallel else model.no_sync()  # type: ignore[operator]
+    with sync:
+        with state.precision.autocast(state.device_type):
+            share = loss_of(model, on_device, batch) * weight
+        scaled = share * world.size if world.parallel else share
+        try:
+            (scaled if state.scaler is None else state.scaler.scale(scaled)).backward()
+        except RuntimeError as exc:
+            if world.parallel and communication_failed(exc):  # DDP's all-reduce: another rank is gone
+                raise lost(world, exc) from exc
+            raise
+    return share.detach().to("cpu", torch.float64)
 
 
 def train_loop(state: TrainState, run: Run) -> None:
