@@ -7,9 +7,11 @@ what a point of the loss curve records). Everything else is here, once:
 * :class:`TrainState` -- the model, optimizer, precision and device, and the loop state a checkpoint keeps
   (step, epoch and position in that epoch's order, the partly filled loss window, loss curve, evaluations,
   seconds, the run's fingerprint);
-* :data:`PRECISIONS` -- the ``--precision`` table: a name, the autocast dtype it trains under;
-* :func:`make_optimizer` -- AdamW over :func:`~albert_model.training._common.parameter_groups`;
-* :func:`train_step` -- one optimizer step: forward under autocast, backward, clipping, the step;
+* :data:`PRECISIONS` -- the ``--precision`` table: a name, the autocast dtype it trains under, whether it
+  scales the loss;
+* :func:`make_optimizer` -- AdamW or LAMB, with no weight decay on biases and LayerNorms;
+* :func:`train_step` -- one optimizer step: forward under autocast and backward for each micro-batch,
+  clipping, the step;
 * :func:`train_loop` -- the loop: the learning-rate schedule (:func:`linear_schedule`, a pure function of the
   budget spent, so a resumed run continues exactly), steps, the loss check, the loss curve, periodic
   evaluations and checkpoints, the progress line;
@@ -27,19 +29,22 @@ killed at any moment resumes from the complete previous checkpoint or the comple
 
 The checkpoint directory belongs to the loop: a file put into it by hand does not survive the next save.
 
-Where the features still to come go, each in one place:
+How the loop scales, each in one place:
 
-* data parallel (DDP): :func:`train_loop` wraps ``state.model`` and hands each rank its part of every batch
-  (a :class:`Run`'s ``batches`` stays the global order; :attr:`TrainState.position` counts global examples);
-  :func:`train_step` all-reduces nothing itself (DDP does, in ``backward``), but the loss and token counts the
-  loop records are reduced over ranks before :meth:`Run.count` and the loss curve; only rank 0 writes in
-  :meth:`TrainState.save` and draws :class:`Progress`; the torch random state saved per rank.
-* gradient accumulation: :func:`train_step` takes the micro-batches of one step, runs forward and backward
-  on each (under ``no_sync`` but the last with DDP), dividing each loss by their count, then clips and steps
-  once; the loop hands it N batches per step.
+* data parallel (DDP, :mod:`albert_model.training._distributed`): :func:`begin` joins the job under ``torchrun``;
+  :func:`train_loop` wraps ``state.model`` (:attr:`TrainState.trainee`); a :class:`Run`'s ``batches`` stays the
+  global order and :attr:`TrainState.position` counts global examples, so any number of ranks continues the same
+  order; :func:`train_step` hands each rank its part of every batch, all-reduces nothing itself (DDP does, in
+  the last micro-batch's ``backward``) but sums the loss over ranks; each rank's dropout masks are drawn from
+  the stream all ranks share, mixed with the rank; only rank 0 writes in :meth:`TrainState.save` and
+  :func:`publish` and draws :class:`Progress`; every rank evaluates.
+* gradient accumulation: :func:`train_step` cuts the global batch into ``accumulate`` micro-batches per rank,
+  runs forward and backward on each (under ``no_sync`` but the last with DDP), each loss being its share of
+  the whole batch's (:meth:`Run.loss`: weighted by the counts the loss averages over, so the sum is exact), then
+  clips and steps once.
 * LAMB: :func:`make_optimizer` picks the optimizer (``albert_model.training._lamb``) and its parameter groups.
-* fp16: :class:`Precision` gains whether it needs a gradient scaler; :class:`TrainState` holds the
-  ``GradScaler``; :func:`train_step` scales the loss, unscales before clipping and steps through the scaler;
+* fp16: :class:`Precision` says whether it scales the loss; :class:`TrainState` holds the ``GradScaler``;
+  :func:`train_step` scales the loss, unscales before clipping and steps through the scaler;
   :meth:`TrainState.save` and :meth:`TrainState.resume` keep its state in ``optimizer.pt``.
 """
 
