@@ -341,11 +341,9 @@ def test_train_or_corpus():
         P.PretrainArgs(tokenizer="t", output="o")
     with pytest.raises(ValueError, match=r"give --train text files or --corpus a tokenize-corpus directory, not both"):
         P.PretrainArgs(tokenizer="t", output="o", train=["a"], corpus="d")
-    with pytest.raises(ValueError, match=r"--short-seq-prob 0.1 needs --corpus"):
-        P.PretrainArgs(tokenizer="t", output="o", train=["a"], short_seq_prob=0.1)
-    # the recipe's short pairs apply to --corpus only
-    assert P.PretrainArgs(tokenizer="t", output="o", train=["a"], recipe="albert-base").short_seq_prob == 0.0
-    assert P.PretrainArgs(tokenizer="t", output="o", corpus="d", recipe="albert-base").short_seq_prob == 0.1
+    with pytest.raises(ValueError, match=r"--short-seq-prob must be a finite number in \[0, 1\], got 1.5"):
+        P.PretrainArgs(tokenizer="t", output="o", train=["a"], short_seq_prob=1.5)
+    assert P.PretrainArgs(tokenizer="t", output="o", train=["a"], recipe="albert-base").short_seq_prob == 0.1
 
 
 # -- fine-tuning: multiple choice, the best evaluation -------------------------------------------------------------
@@ -425,3 +423,14 @@ def test_fine_tuning_says_which_parts_it_initialised(tmp_path, tiny_model, capfd
     err = capfd.readouterr().err
     assert "AlbertForSequenceClassification loaded; initialised from --seed: classifier.bias, classifier.weight" in err
     assert "unused: predictions." in err  # the pretraining heads the checkpoint had
+
+
+def test_short_sequences_on_the_text_path(corpus, tmp_path):
+    """--short-seq-prob reaches the text path's pairs too: shorter targets make more, shorter examples."""
+    from albert_model.training._pretraining_data import load_corpus
+
+    tokenizer = AlbertTokenizerFast.from_pretrained(SPIECE.parent)
+    docs = load_corpus(tokenizer, [str(corpus)], 0.0, workers=1).train
+    plain = P._epoch(docs, pretrain_args(corpus, tmp_path / "o", max_seq_length=64), 0)[0]
+    short = P._epoch(docs, pretrain_args(corpus, tmp_path / "o", max_seq_length=64, short_seq_prob=1.0), 0)[0]
+    assert len(short) > len(plain)

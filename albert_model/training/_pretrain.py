@@ -114,7 +114,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "weight_decay": 0.01,
         "mlm_probability": 0.15,
         "max_ngram": 3,
-        "short_seq_prob": 0.1,  # taken when PretrainArgs has the field (the --corpus data's --short-seq-prob)
+        "short_seq_prob": 0.1,
         "model": {
             "embedding_size": 128,
             "hidden_size": 768,
@@ -148,8 +148,8 @@ class PretrainArgs(LoopArgs):
         corpus: a ``tokenize-corpus`` output directory (``--format npy``, one row per line) read memory-mapped,
             nothing tokenized on start or resume, instead of ``train``; its tokenizer must be ``tokenizer``.
         whole_word_mask: True masks n-grams of whole words (a word starts at a ``▁`` piece), False of pieces.
-        short_seq_prob: with ``corpus``: the share of documents whose pairs are cut to a random shorter length in
-            each epoch (Google's ``short_seq_prob``, 0.1 in its recipe), a number in ``[0, 1]``.
+        short_seq_prob: the share of documents whose pairs are cut to a random shorter length in each epoch
+            (Google's ``short_seq_prob``, 0.1 in its recipe), a number in ``[0, 1]``; 0 draws nothing for it.
         init_from: a checkpoint directory or Hugging Face repo id to continue pretraining from: the model takes
             its config (``model`` may only set what does not change the sizes) and weights; the tokenizer must
             have its vocabulary. What was loaded and initialised is said on standard error and kept in
@@ -225,7 +225,7 @@ class PretrainArgs(LoopArgs):
     )
     whole_word_mask: bool = field(default=False, metadata=help_text("mask n-grams of whole words, not of pieces"))
     short_seq_prob: float = field(
-        default=0.0, metadata=help_text("--corpus: share of documents cut to a random shorter length (Google: 0.1)")
+        default=0.0, metadata=help_text("share of documents cut to a random shorter length each epoch (Google: 0.1)")
     )
     init_from: str | None = field(
         default=None,
@@ -314,10 +314,6 @@ class PretrainArgs(LoopArgs):
                 f"give --train text files or --corpus a tokenize-corpus directory, not both ({self.corpus!r})"
             )
         check_float(self.short_seq_prob, "short_seq_prob", 0.0, 1.0)
-        if self.short_seq_prob and self.corpus is None:
-            raise ValueError(
-                f"--short-seq-prob {self.short_seq_prob} needs --corpus (the text path has no short pairs)"
-            )
         if not isinstance(self.whole_word_mask, bool):
             raise ValueError(f"--whole-word-mask must be true or false, got {self.whole_word_mask!r}")
         for name in ("batch_size", "max_ngram", "eval_examples", "log_every", "checkpoint_every"):
@@ -345,8 +341,6 @@ class PretrainArgs(LoopArgs):
         for f in dataclasses.fields(self):
             value = RECIPES[self.recipe].get(f.name)
             default = f.default_factory() if callable(f.default_factory) else f.default
-            if f.name == "short_seq_prob" and self.corpus is None:
-                continue  # Google's short pairs come from the --corpus data only
             if value is not None and getattr(self, f.name) == default:
                 setattr(self, f.name, copy.deepcopy(value))
 
@@ -418,7 +412,9 @@ def _eval_collator(tokenizer: Any, args: PretrainArgs) -> PretrainingCollator:
 
 def _epoch(train_docs: list[Any], args: PretrainArgs, epoch: int) -> tuple[list[Example], np.ndarray]:
     """The examples of ``epoch`` and the order they are visited in: a pure function of (seed, epoch)."""
-    examples = make_examples(train_docs, args.max_seq_length, np.random.default_rng([args.seed, epoch]))
+    examples = make_examples(
+        train_docs, args.max_seq_length, np.random.default_rng([args.seed, epoch]), args.short_seq_prob
+    )
     if len(examples) < args.batch_size:
         raise ValueError(
             f"only {len(examples)} training examples; need at least batch_size={args.batch_size} "
@@ -628,7 +624,9 @@ class _Data:
 
 def _text_data(args: PretrainArgs, tokenizer: Any) -> _Data:
     corpus = load_corpus(tokenizer, args.train, args.heldout_fraction, workers=max(1, args.workers))
-    held = make_examples(corpus.heldout, args.max_seq_length, np.random.default_rng([args.seed, 0, 2]))
+    held = make_examples(
+        corpus.heldout, args.max_seq_length, np.random.default_rng([args.seed, 0, 2]), args.short_seq_prob
+    )
     return _Data(lambda epoch: _epoch(corpus.train, args, epoch), held, corpus.train_tokens, corpus.heldout_tokens, [])
 
 
@@ -846,8 +844,6 @@ def args_from_namespace(ns: argparse.Namespace) -> PretrainArgs:
     names = {f.name for f in dataclasses.fields(PretrainArgs)}
     given = {name: value for name in names if name != "recipe" and (value := getattr(ns, name, None)) is not None}
     preset = {k: copy.deepcopy(v) for k, v in RECIPES[recipe].items() if k in names}
-    if given.get("corpus") is None:
-        preset.pop("short_seq_prob", None)  # Google's short pairs come from the --corpus data only
     args = PretrainArgs(**{**preset, **given})  # the flags given win over the preset, even when they equal a default
     args.recipe = recipe
     return args
