@@ -7,7 +7,9 @@
     albert embed TEXT... [--pooling mean|cls|max] [--no-normalize] [--output FILE.npy|FILE.jsonl]
     albert export-onnx DIR|REPO_ID [--output OUT] [--task TASK] [--quantize int8]
     albert convert-tf CKPT [--config albert_config.json] [--spm 30k-clean.model] --out DIR   (Google's TF)
-    albert pretrain --tokenizer DIR --train FILE... --output DIR [--max-tokens N] [--resume]
+    albert pretrain --tokenizer DIR --train FILE... | --corpus SHARDS --output DIR [--max-tokens N] [--resume]
+                    [--init-from DIR|REPO_ID] [--recipe albert-base] [--accumulate N] [--optimizer lamb]
+    torchrun --nproc-per-node N -m albert_model pretrain ...     (data parallel; finetune the same)
     albert finetune --task TASK --train FILE... --output DIR [--eval FILE...] [--resume]
     albert serve [--model DIR] [--task TASK] [--backend onnxruntime] [--port 8080]   (HTTP on 127.0.0.1)
     albert tokenize TEXT... [--model DIR]
@@ -457,7 +459,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Returns:
         The exit code: 0 on success, 2 for bad input (``UsageError``, ``ValueError``, ``OSError``,
-        ``TypeError``: one line on standard error) or a missing torch, 130 when interrupted.
+        ``TypeError``, and for ``pretrain``/``finetune`` a ``DistributedError``: a data-parallel job that cannot
+        start or lost a rank; one line on standard error) or a missing torch, 130 when interrupted.
 
     Raises:
         SystemExit: From the parser: code 2 for arguments it cannot parse (one line on standard error), code 0
@@ -474,8 +477,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-    ns = build_parser(pretrain_arguments=command if command in ("pretrain", "finetune") else False).parse_args(args)
-    return run(ns, "albert", errors=(UsageError, TypeError))
+    training = command in ("pretrain", "finetune")
+    ns = build_parser(pretrain_arguments=command if training else False).parse_args(args)
+    errors: tuple[type[BaseException], ...] = (UsageError, TypeError)
+    if training:  # parsing imported the training modules already
+        from albert_model.training import DistributedError
+
+        errors = (*errors, DistributedError)
+    return run(ns, "albert", errors=errors)
 
 
 if __name__ == "__main__":

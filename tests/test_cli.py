@@ -245,3 +245,22 @@ def test_a_rerun_with_other_settings_is_one_line_and_exit_2(no_torch, corpus_fil
     proc = run([sys.executable, "-m", "albert_tok", *args, "--max-length", "16"], no_torch)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert "max_length: 512 there, 16 now" in proc.stderr
+
+
+def test_a_data_parallel_job_that_cannot_start_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    """WORLD_SIZE=2 without a rendezvous address: a ``DistributedError``, reported as bad input, not a traceback."""
+    from albert_model.cli import main
+
+    for name in ("MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("One sentence here.\nAnother one.\n\nA second document.\nIt ends.\n" * 4)
+    files = ["--tokenizer", str(SPIECE.parent), "--train", str(corpus), "--output", str(tmp_path / "o")]
+    code = main(["pretrain", *files, "--steps", "1", "--batch-size", "2", "--max-seq-length", "16", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert "MASTER_ADDR" in err
