@@ -478,7 +478,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 2
     training = command in ("pretrain", "finetune")
-    ns = build_parser(pretrain_arguments=command if training else False).parse_args(args)
+    ns = build_parser(pretrain_arguments=command if command in ("pretrain", "finetune") else False).parse_args(args)
     errors: tuple[type[BaseException], ...] = (UsageError, TypeError)
     if training:  # parsing imported the training modules already
         from albert_model.training import DistributedError
