@@ -59,7 +59,7 @@ TASK_TABLE: tuple[Task, ...] = (
         pipeline="TextClassificationPipeline",
         finetune=True,
     ),
-    Task("multiple-choice", "AlbertForMultipleChoice", pipeline="MultipleChoicePipeline"),
+    Task("multiple-choice", "AlbertForMultipleChoice", pipeline="MultipleChoicePipeline", finetune=True),
     Task(
         "token-classification",
         "AlbertForTokenClassification",

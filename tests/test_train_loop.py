@@ -353,10 +353,8 @@ def swag_csv(path, n=12):
     return path
 
 
-def test_multiple_choice_fine_tunes_when_the_task_is_offered(tmp_path, tiny_model, monkeypatch):
-    """The set-up reads SWAG-style rows, pads the choices and scores accuracy; the task table's row decides whether
-    ``--task multiple-choice`` is offered (patched in here)."""
-    monkeypatch.setitem(F.TASKS, "multiple-choice", A.AlbertForMultipleChoice)
+def test_multiple_choice_fine_tunes(tmp_path, tiny_model):
+    """The set-up reads SWAG-style rows, pads the choices and scores accuracy."""
     train = swag_csv(tmp_path / "swag.csv")
     args = finetune_args(train, tmp_path / "mc", tiny_model, "multiple-choice", eval=[str(train)], max_seq_length=24)
     metrics = F.finetune(args)
@@ -370,6 +368,26 @@ def test_multiple_choice_fine_tunes_when_the_task_is_offered(tmp_path, tiny_mode
     # the choice scorer's bias is shared by every choice, so its gradient is 0 up to rounding, which Adam's
     # m / sqrt(v) turns into steps of the learning rate's size either way: it is no test of the accumulation
     assert_same_run(tmp_path / "one", tmp_path / "acc", A.AlbertForMultipleChoice, skip={"classifier.bias"})
+
+
+def test_albert_finetune_multiple_choice_from_the_command_line(tmp_path, tiny_model, capsys):
+    """``albert finetune --task multiple-choice`` on a SWAG-style CSV runs, and its output is what
+    ``pipeline("multiple-choice")`` loads."""
+    from albert_model import cli
+
+    train = swag_csv(tmp_path / "swag.csv", n=8)
+    out = tmp_path / "out"
+    argv = ["finetune", "--task", "multiple-choice", "--train", str(train), "--eval", str(train)]
+    argv += ["--output", str(out), "--model", str(tiny_model), "--steps", "2", "--batch-size", "4"]
+    argv += ["--max-seq-length", "24", "--device", "cpu", "--threads", "1", "--no-progress"]
+    assert cli.main(argv) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["steps"] == 2 and 0.0 <= printed["eval_accuracy"] <= 1.0
+    assert json.loads((out / "config.json").read_text())["architectures"] == ["AlbertForMultipleChoice"]
+    mc = A.pipeline("multiple-choice", model=str(out), device="cpu")
+    got = mc({"question": "the cat number 1 sat", "choices": ["it then ate 1", "it then slept", "it then sang"]})
+    assert got["index"] in (0, 1, 2) and len(got["scores"]) == 3
+    assert abs(sum(got["scores"]) - 1.0) < 1e-5
 
 
 def test_metric_for_best_publishes_the_best_evaluation(tmp_path, tiny_model):

@@ -117,10 +117,11 @@ class FinetuneArgs(LoopArgs):
     for ``text_column``), and each value is checked when the object is made.
 
     Args:
-        task: What to fine-tune: ``"text-classification"``, ``"token-classification"`` or
-            ``"question-answering"`` (the keys of :data:`TASKS`).
-        train: The training files, at least one: CSV, TSV or JSON Lines for text classification, CoNLL for
-            token classification, SQuAD v1.1/v2.0 JSON for question answering.
+        task: What to fine-tune: ``"text-classification"``, ``"multiple-choice"``, ``"token-classification"``
+            or ``"question-answering"`` (the keys of :data:`TASKS`).
+        train: The training files, at least one: CSV, TSV or JSON Lines for text classification, SWAG-style
+            CSV/TSV/JSON Lines or RACE-style JSON/JSON Lines for multiple choice, CoNLL for token
+            classification, SQuAD v1.1/v2.0 JSON for question answering.
         output: The output directory: the checkpoint while training (``OUTPUT/checkpoint/``), then the
             fine-tuned model, its tokenizer, ``training.json`` and the model card ``README.md``.
         model: The pretrained model directory to start from; the shipped model by default.
