@@ -263,6 +263,22 @@ def test_choice_text_fills_a_blank_or_follows_the_question():
     assert D.choice_text("", "eats.") == "eats."
 
 
+def test_training_and_the_pipeline_share_one_input_rule():
+    """One definition in albert_model._tasks, below both: training's names are it, and the pipeline calls it."""
+    import inspect
+
+    from albert_model import _tasks
+    from albert_model.pipelines import _multiple_choice
+
+    assert D.choice_text is _tasks.choice_text
+    assert _multiple_choice.choice_pairs is _tasks.choice_pairs
+    assert _multiple_choice.encode_choices is _tasks.encode_choices
+    source = inspect.getsource(_multiple_choice.MultipleChoicePipeline.predict)
+    assert "encode_choices(" in source and "self.tokenizer(" not in source
+    assert _tasks.choice_pairs("ctx", "", ["a", "b"]) == (["ctx", "ctx"], ["a", "b"])  # the pipeline's case
+    assert _tasks.choice_pairs("ctx", "He _ .", ["ran"]) == (["ctx"], ["He ran ."])
+
+
 def test_encoding_is_run_swags_and_the_labels_come_along(tok):
     example = D.ChoiceExample("A man sits.", "He", ("eats.", "runs away."), 1, 2)
     (feature,) = D.encode_multiple_choice(tok, [example], max_length=64)

@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from albert_model._tasks import choice_pairs, encode_choices
 from albert_model.modeling import AlbertForMultipleChoice
 from albert_model.pipelines._base import Pipeline, as_batch, check_text
 from albert_tok.api import MODEL_INPUT_NAMES
@@ -28,7 +29,8 @@ class MultipleChoicePipeline(Pipeline):
         """Score every choice of each question and pick the best; what calling the pipeline runs.
 
         Each ``(question, choice)`` pair is encoded as ``[CLS] question [SEP] choice [SEP]`` and cut to the
-        model's maximum length; the choices of one question run together in one forward pass.
+        model's maximum length (:func:`albert_model._tasks.encode_choices`, the rule ``albert finetune`` trains
+        with); the choices of one question run together in one forward pass.
 
         Args:
             inputs: one ``{"question": str, "choices": [str, ...]}`` dict or a list (or tuple) of them.
@@ -51,14 +53,8 @@ class MultipleChoicePipeline(Pipeline):
         results = []
         for i, item in enumerate(items):
             question, choices = _check_item(item, f"inputs[{i}]" if batched else "inputs")
-            enc = self.tokenizer(
-                [question] * len(choices),
-                choices,
-                padding=True,
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="pt",
-            )
+            firsts, seconds = choice_pairs(question, "", choices)  # the rule training encodes with
+            enc = encode_choices(self.tokenizer, firsts, seconds, self.max_length, padding=True, return_tensors="pt")
             batch = {k: enc[k][None].to(self.device) for k in MODEL_INPUT_NAMES}
             with torch.inference_mode():
                 logits = self.model(**batch).logits[0].float()

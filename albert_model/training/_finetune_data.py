@@ -36,7 +36,9 @@ from typing import Any
 
 import numpy as np
 
+from albert_model import _tasks
 from albert_model._config import MAX_LABELS
+from albert_model._tasks import choice_text
 from albert_tok.api import MODEL_INPUT_NAMES
 from albert_tok.io import first_invalid_utf8, load_json, regular_file
 from albert_tok.rules import pad_batch
@@ -1062,38 +1064,16 @@ MULTIPLE_CHOICE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".nd
 """File suffixes :func:`read_multiple_choice` reads and the format each one means."""
 
 _ENDING = re.compile(r"ending(\d+)")
-_BLANK = re.compile(r"(?<!\w)_+(?!\w)")  # a cloze blank: a run of underscores that is no part of a word
 _MC_LAYOUTS = (
     "multiple-choice rows are SWAG-style ({'sent1', 'sent2', 'ending0', 'ending1', ..., 'label'}; CSV, TSV or "
     "JSON Lines) or RACE-style ({'article', 'question', 'options': [...], 'answer': 'A'}; JSON or JSON Lines)"
 )
 
 
-def choice_text(question: str, ending: str) -> str:
-    """The second segment of one choice: the question with the ending in its blank, or followed by it.
-
-    A RACE cloze question holds a blank (a run of underscores standing alone, ``"He went to _ ."``), which
-    the ending fills (every blank, as transformers' RACE example did); any other question, or SWAG's start
-    of the continuation (``sent2``), is followed by a space and the ending; an empty question gives the
-    ending alone.
-
-    Args:
-        question: The question or start of the continuation (may be empty).
-        ending: The choice's text.
-
-    Returns:
-        The text that follows ``[SEP]`` for this choice.
-    """
-    if _BLANK.search(question):
-        return _BLANK.sub(lambda _: ending, question)
-    if not question.strip():
-        return ending
-    return f"{question} {ending}"
-
-
 def choice_pairs(example: ChoiceExample) -> tuple[list[str], list[str]]:
     """The ``(first, second)`` text pairs of an example's choices, as the tokenizer takes them: the context
-    for every choice, and :func:`choice_text` of each ending.
+    for every choice, and :func:`choice_text` of each ending (:func:`albert_model._tasks.choice_pairs`, the
+    rule the pipeline encodes with too).
 
     The multiple-choice pipeline encodes ``{"question": Q, "choices": C}`` as the pairs ``([Q] * len(C), C)``
     with the same truncation, so a model trained on these features is called with
@@ -1105,7 +1085,7 @@ def choice_pairs(example: ChoiceExample) -> tuple[list[str], list[str]]:
     Returns:
         Two lists of ``len(example.endings)`` strings.
     """
-    return [example.context] * len(example.endings), [choice_text(example.question, e) for e in example.endings]
+    return _tasks.choice_pairs(example.context, example.question, example.endings)
 
 
 def pipeline_inputs(example: ChoiceExample) -> dict[str, Any]:
@@ -1339,7 +1319,7 @@ def encode_multiple_choice(tokenizer: Any, examples: Sequence[ChoiceExample], ma
         first, second = choice_pairs(example)
         firsts.extend(first)
         seconds.extend(second)
-    enc = tokenizer(firsts, seconds, truncation=True, max_length=max_length) if firsts else {}
+    enc = _tasks.encode_choices(tokenizer, firsts, seconds, max_length) if firsts else {}
     features: list[dict[str, Any]] = []
     start = 0
     for example in examples:
