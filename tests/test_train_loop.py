@@ -390,6 +390,59 @@ def test_albert_finetune_multiple_choice_from_the_command_line(tmp_path, tiny_mo
     assert abs(sum(got["scores"]) - 1.0) < 1e-5
 
 
+@pytest.mark.parametrize(
+    ("labels", "name", "words"),
+    [
+        (
+            ("pos", "neg"),
+            "pearson",
+            r"'pearson' is not reported by this run: the labels are classes, so its "
+            r"evaluation reports loss, accuracy, macro_f1",
+        ),
+        (
+            ("0.25", "1.5"),
+            "eval_accuracy",
+            r"'accuracy' is not reported by this run: the labels are real numbers "
+            r"\(regression\), so its evaluation reports loss, pearson, spearman, mse",
+        ),
+    ],
+)
+def test_metric_for_best_the_labels_cannot_report_is_refused_before_training(tmp_path, tiny_model, labels, name, words):
+    """A metric of the task that this run's labels make its evaluation leave out is a ValueError from the set-up,
+    before any step (it was a KeyError at the first evaluation)."""
+    rows = "".join(f'"the film number {i}",{labels[i % 2]}\n' for i in range(10))
+    train = tmp_path / "t.csv"
+    train.write_text("text,label\n" + rows, encoding="utf-8")
+    args = finetune_args(train, tmp_path / "o", tiny_model, eval=[str(train)], eval_every=1, metric_for_best=name)
+    with pytest.raises(ValueError, match=words):
+        F.prepare(args)
+    with pytest.raises(ValueError, match=words):
+        F.finetune(args)
+    assert not (tmp_path / "o" / "checkpoint").exists()
+
+
+def test_reported_metrics_follow_the_data():
+    from albert_model.training._metrics import TASK_METRICS, reported_metrics
+
+    assert reported_metrics("text-classification", "str") == ("loss", "accuracy", "macro_f1")
+    assert reported_metrics("text-classification", "int") == ("loss", "accuracy", "macro_f1")
+    assert reported_metrics("text-classification", "float") == ("loss", "pearson", "spearman", "mse")
+    assert reported_metrics("question-answering", squad_version=1) == ("loss", "exact", "f1")
+    assert (
+        reported_metrics("question-answering", squad_version=2, answered=(True, True))
+        == TASK_METRICS["question-answering"]
+    )
+    assert reported_metrics("question-answering", squad_version=2, answered=(False, True)) == (
+        "loss",
+        "exact",
+        "f1",
+        "NoAns_exact",
+        "NoAns_f1",
+    )
+    assert reported_metrics("multiple-choice") == ("loss", "accuracy")
+    assert reported_metrics("token-classification") == TASK_METRICS["token-classification"]
+
+
 def test_metric_for_best_publishes_the_best_evaluation(tmp_path, tiny_model):
     train = sentiment_csv(tmp_path / "t.csv")
     args = finetune_args(

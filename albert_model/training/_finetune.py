@@ -77,6 +77,7 @@ from albert_model.training._metrics import (
     metric_for_best,
     multiple_choice_metrics,
     regression_metrics,
+    reported_metrics,
     squad_metrics,
 )
 from albert_tok import AlbertTokenizerFast
@@ -339,6 +340,25 @@ class Prepared:
     labels: D.LabelSet | None
 
 
+def _check_metric_for_best(name: str, eval_set: EvalSet) -> None:
+    """Refuse, before training, a ``--metric-for-best`` this run's evaluation cannot report: accuracy for
+    regression labels, Pearson for classes, a SQuAD v2.0 breakdown the evaluation files have no questions for."""
+    labels, kind, version, answered, why = eval_set.labels, None, eval_set.version, (True, False), ""
+    if eval_set.task == "text-classification" and labels is not None:
+        kind = labels.kind
+        why = "the labels are real numbers (regression)" if kind == "float" else "the labels are classes"
+    elif eval_set.task == "question-answering":
+        questions = eval_set.questions or []
+        answered = (any(q.answers for q in questions), any(not q.answers for q in questions))
+        why = (
+            f"the --eval files are SQuAD v2.0 with {'answerable' if answered[0] else 'no answerable'} and "
+            f"{'unanswerable' if answered[1] else 'no unanswerable'} questions"
+            if version == 2
+            else "the --eval files are SQuAD v1.1 (no HasAns_/NoAns_ breakdown)"
+        )
+    metric_for_best(eval_set.task, name, reported_metrics(eval_set.task, kind, version, answered), why)
+
+
 def _label_set(
     labelled: list[tuple[str, str, int]],
     paths: list[str],
@@ -465,6 +485,8 @@ def prepare(args: FinetuneArgs) -> Prepared:
     base = config.id2label if not all(name == f"LABEL_{i}" for i, name in config.id2label.items()) else None
     features, _, labels = _read(args, tokenizer, args.train, None, base)
     eval_set = _read(args, tokenizer, args.eval, labels, base)[1] if args.eval else None
+    if args.metric_for_best is not None and eval_set is not None:
+        _check_metric_for_best(args.metric_for_best, eval_set)
     overrides = labels.config_overrides() if labels else {"num_labels": 2, "problem_type": None}
     if tokenizer.vocab_size > config.vocab_size:
         raise ValueError(

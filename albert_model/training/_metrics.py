@@ -44,6 +44,7 @@ __all__ = [
     "normalize_answer",
     "pearson",
     "regression_metrics",
+    "reported_metrics",
     "spearman",
     "squad_exact",
     "squad_f1",
@@ -296,7 +297,7 @@ LOWER_IS_BETTER = frozenset({"loss", "mse"})
 """Metrics where a smaller value is better; for every other one a larger value is."""
 
 
-def metric_for_best(task: str, name: str) -> bool:
+def metric_for_best(task: str, name: str, reported: Sequence[str] | None = None, why: str = "") -> bool:
     """Check ``--metric-for-best NAME`` for ``task`` and say which way it improves.
 
     Args:
@@ -304,13 +305,16 @@ def metric_for_best(task: str, name: str) -> bool:
         name: The metric that decides the best checkpoint, as the evaluation names it or with the ``eval_``
             prefix of the final metrics (``accuracy`` or ``eval_accuracy``, as transformers'
             ``metric_for_best_model`` takes either).
+        reported: The metrics this run's evaluation will report, once its data is read
+            (:func:`reported_metrics`); None checks against every metric of the task.
+        why: What decides ``reported`` (``"the labels are real numbers (regression)"``), for the message.
 
     Returns:
         True when a larger value is better, False when a smaller one is (:data:`LOWER_IS_BETTER`).
 
     Raises:
-        ValueError: An unknown task, or a metric the task's evaluation does not report (the message lists
-            the ones it does).
+        ValueError: An unknown task, a metric the task's evaluation does not report, or one this run's
+            evaluation cannot report (each message lists the ones it does).
     """
     if task not in TASK_METRICS:
         raise ValueError(f"unknown task {task!r}; tasks: {', '.join(TASK_METRICS)}")
@@ -320,7 +324,38 @@ def metric_for_best(task: str, name: str) -> bool:
             f"--metric-for-best {name!r} is not a metric of {task}; its evaluation reports "
             f"{', '.join(TASK_METRICS[task])}"
         )
+    if reported is not None and name not in reported:
+        raise ValueError(
+            f"--metric-for-best {name!r} is not reported by this run: {why or 'its data'}, so its evaluation "
+            f"reports {', '.join(reported)}; choose one of those"
+        )
     return name not in LOWER_IS_BETTER
+
+
+def reported_metrics(
+    task: str, label_kind: str | None = None, squad_version: int = 1, answered: tuple[bool, bool] = (True, False)
+) -> tuple[str, ...]:
+    """The metrics an evaluation of ``task`` reports for data of this kind (a subset of :data:`TASK_METRICS`).
+
+    Args:
+        task: The fine-tuning task (a key of :data:`TASK_METRICS`).
+        label_kind: Text classification: the label set's kind, ``"float"`` for regression (Pearson,
+            Spearman, MSE), anything else for classes (accuracy, macro-F1).
+        squad_version: Question answering: 2 adds the ``HasAns_``/``NoAns_`` breakdowns.
+        answered: Question answering, SQuAD v2.0: whether the evaluation set has answerable questions and
+            whether it has unanswerable ones (each breakdown is reported only over questions it has).
+
+    Returns:
+        The metric names, in :data:`TASK_METRICS` order.
+    """
+    names = TASK_METRICS[task]
+    if task == "text-classification":
+        kept = {"loss", "pearson", "spearman", "mse"} if label_kind == "float" else {"loss", "accuracy", "macro_f1"}
+        return tuple(n for n in names if n in kept)
+    if task == "question-answering":
+        prefixes = [p for p, has in zip(("HasAns_", "NoAns_"), answered, strict=True) if has and squad_version == 2]
+        return tuple(n for n in names if "_" not in n or n.startswith(tuple(prefixes)))
+    return names
 
 
 def is_better(name: str, value: float, best: float | None) -> bool:
