@@ -3,10 +3,13 @@
 With the ``spiece.model`` at hand, calls without offsets are encoded by the SentencePiece engine the slow
 tokenizer encodes with (the same ids; SentencePiece is the faster of the two libraries on them); calls with
 offsets by the Rust tokenizer. The Rust route for plain ids is still what a tokenizer loaded from a
-``tokenizer.json`` alone runs, and these tests keep it equal to the slow tokenizer by turning the engine route off.
+``tokenizer.json`` alone runs, and these tests keep it equal to the slow tokenizer by turning the engine route off
+(the private ``_plain_ids_by_engine``, a switch for tests only: no configuration turns it off).
 """
 
 from __future__ import annotations
+
+import pickle
 
 import pytest
 from hypothesis import given
@@ -40,7 +43,6 @@ def rust_only():
 
 def test_plain_ids_never_reach_rust(fast, monkeypatch):
     monkeypatch.setattr(fast, "_tok", _NoRust(fast._tok))
-    monkeypatch.setattr(fast, "_plain_tok", _NoRust(fast._plain_tok))
     batch = ["Hello world!", "x666 and 1,000,000", "café\tline", "a [MASK] b"]
     slow = AlbertTokenizer(SPIECE)
     assert fast(batch, padding=True)["input_ids"] == slow(batch, padding=True)["input_ids"]
@@ -100,3 +102,39 @@ def test_rust_route_equals_slow_batch(slow, rust_only, batch, pairs):
     kw = {"padding": True, "truncation": "longest_first", "max_length": 24, "return_special_tokens_mask": True}
     got, want = rust_only(batch, pairs, **kw), slow(batch, pairs, **kw)
     assert dict(got) == dict(want)
+
+
+def _rename_hello(tok: AlbertTokenizerFast) -> None:
+    """What a user may do to ``backend_tokenizer``: a normaliser step of their own (here "hello" -> "goodbye")."""
+    from tokenizers import normalizers
+
+    backend = tok.backend_tokenizer
+    backend.normalizer = normalizers.Sequence([backend.normalizer, normalizers.Replace("hello", "goodbye")])
+
+
+def test_a_change_to_backend_tokenizer_reaches_offset_calls_only(slow):
+    # docs/tokenizers.md: with the spiece.model, calls without offsets are SentencePiece's and never see it
+    tok = AlbertTokenizerFast(SPIECE)
+    _rename_hello(tok)
+    want = slow("Hello world")["input_ids"]
+    goodbye = slow("Goodbye world")["input_ids"]
+    assert want != goodbye
+    assert tok("Hello world")["input_ids"] == want
+    assert tok(["Hello world"])["input_ids"] == [want]
+    assert tok("Hello world", return_offsets_mapping=True)["input_ids"] == goodbye
+    # a pickle (and save_pretrained) is the model and the options: the change is not kept
+    copy = pickle.loads(pickle.dumps(tok))
+    assert copy("Hello world", return_offsets_mapping=True)["input_ids"] == want
+
+
+def test_a_change_to_backend_tokenizer_of_a_tokenizer_json_reaches_every_call(slow, tmp_path):
+    AlbertTokenizerFast(SPIECE).save_pretrained(tmp_path / "saved")
+    tok = AlbertTokenizerFast(tokenizer_file=tmp_path / "saved" / "tokenizer.json")
+    _rename_hello(tok)
+    goodbye = slow("Goodbye world")["input_ids"]
+    assert tok("Hello world")["input_ids"] == goodbye
+    assert tok(["Hello world"])["input_ids"] == [goodbye]
+    assert tok("Hello world", return_offsets_mapping=True)["input_ids"] == goodbye
+    tok.save_pretrained(tmp_path / "again")
+    again = AlbertTokenizerFast(tokenizer_file=tmp_path / "again" / "tokenizer.json")
+    assert again("Hello world")["input_ids"] == slow("Hello world")["input_ids"]

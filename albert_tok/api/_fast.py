@@ -1,4 +1,4 @@
-"""The fast ALBERT tokenizer: a thin class around a Rust ``tokenizers.Tokenizer``.
+"""The fast ALBERT tokenizer: a thin class around a Rust ``tokenizers.Tokenizer``, and SentencePiece.
 
 The Rust tokenizer is built by :mod:`albert_tok.engines._convert` from ``spiece.model`` (or read from a
 ``tokenizer.json``) and gives the character offsets (``return_offsets_mapping=True``), on whole batches. Calls
@@ -11,9 +11,7 @@ Python loops): the digit-comma rule (a per-piece table, :mod:`albert_tok.rules._
 float32 tie-breaking and character-by-character normalisation (:mod:`albert_tok.rules._unigram`,
 :func:`albert_tok.rules._digit_comma.grapheme_risk_pattern`: such rows are re-encoded by SentencePiece itself,
 through the :class:`~albert_tok.engines.SentencePieceEngine` the slow tokenizer encodes with).
-Offsets keep the contract of :mod:`albert_tok.rules._offsets` on every row. Printable ASCII texts skip the Rust
-normaliser (:func:`albert_tok.engines._convert.printable_ascii_tokenizer`): Python preprocesses them as the slow
-tokenizer does, and a tokenizer on the same Unigram model encodes them.
+Offsets keep the contract of :mod:`albert_tok.rules._offsets` on every row.
 """
 
 from __future__ import annotations
@@ -32,7 +30,6 @@ from albert_tok.engines import (
     SentencePieceEngine,
     hidden_piece,
     load_spiece_bytes,
-    printable_ascii_tokenizer,
     register_added_tokens,
     sentencepiece_rows_pattern,
     tokenizer_from_spiece,
@@ -57,7 +54,7 @@ __all__ = ["AlbertTokenizerFast"]
 
 
 class AlbertTokenizerFast(AlbertTokenizerBase):
-    """ALBERT tokenizer on the Rust ``tokenizers`` library, with the same ids as :class:`AlbertTokenizer`.
+    """ALBERT tokenizer with the same ids as :class:`AlbertTokenizer`, and offsets from the Rust ``tokenizers``.
 
     Text is split around added and special tokens in Python (the same code as the slow tokenizer's,
     :mod:`albert_tok.api._added_tokens`); the Rust tokenizer encodes the text between them, a whole batch at
@@ -122,7 +119,6 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
         **options: Any,
     ) -> None:
         self._json_source: str | None = None  # the tokenizer.json this was loaded from, without added tokens
-        self._plain_tok: Tokenizer | None = None  # printable ASCII texts, preprocessed in Python
 
         def load() -> LoadedVocabulary:
             spiece = model_bytes
@@ -133,7 +129,6 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
             if spiece is not None:
                 source = repr(os.fspath(vocab_file)) if vocab_file is not None else "model_bytes"
                 self._tok = tokenizer_from_spiece(spiece, self.special_tokens, self.preprocessing, source)
-                self._plain_tok = printable_ascii_tokenizer(spiece, self._tok)
                 # SentencePiece itself settles float32 ties and the other rows Rust cannot do (_rows_to_fix)
                 engine = SentencePieceEngine(spiece, self.preprocessing, source)
                 pieces = engine.pieces  # the Rust model names control pieces otherwise
@@ -263,10 +258,12 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
     def backend_tokenizer(self) -> Tokenizer:
         """The Rust tokenizer that encodes the text between added tokens.
 
-        It has no added tokens itself, and no padding or truncation configured. With the ``spiece.model`` it
-        encodes only calls with offsets (the others go to SentencePiece, see the class), so a normaliser,
-        pre-tokenizer or model set on it later reaches only offset mappings; loaded from a ``tokenizer.json``
-        alone, it encodes every call.
+        It has no added tokens itself, and no padding or truncation configured. It is this tokenizer's own
+        object, not a copy, meant to be read. With the ``spiece.model`` only calls with offsets use it (the others
+        go to SentencePiece, see the class), so a normaliser, pre-tokenizer or model set on it changes only
+        those calls, and not their rows re-encoded by SentencePiece; loaded from a ``tokenizer.json`` alone, it
+        encodes every call. ``save_pretrained`` and pickling keep no such change: they write the model and the
+        options (docs/tokenizers.md).
         """
         return self._tok
 
@@ -276,10 +273,14 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
         return {"tokenizer_json": self._json_source}
 
     def _encode_chunks(self, chunks: list[str], with_offsets: bool) -> tuple[list[list[int]], list[Offsets] | None]:
+        """Ids (and raw offsets) of texts holding no added token. Without offsets, the SentencePiece engine
+        encodes them when there is one; else (a ``tokenizer.json``-only load, or tests that set the private
+        switch ``_plain_ids_by_engine`` to False to hold the Rust route to the slow tokenizer's ids on a
+        ``spiece.model``) the Rust tokenizer does, with the rows of :meth:`_rows_to_fix` fixed afterwards."""
         if not with_offsets:
             if self._engine is not None and self._plain_ids_by_engine:
                 return self._engine.encode(chunks), None
-            ids = self._rust_ids(chunks)
+            ids = [e.ids for e in self._tok.encode_batch_fast(chunks, add_special_tokens=False)]
             for i, needs_sentencepiece in self._rows_to_fix(chunks, ids):
                 if needs_sentencepiece and self._engine is not None:
                     ids[i] = self._engine.encode([chunks[i]])[0]
@@ -308,36 +309,6 @@ class AlbertTokenizerFast(AlbertTokenizerBase):
         if self._engine is not None and self._plain_ids_by_engine:
             return self._engine.encode_flat(chunks, lowered)
         return super()._encode_chunks_flat(chunks, lowered)
-
-    def _rust_ids(self, chunks: list[str]) -> list[list[int]]:
-        """The Rust encoder's ids of ``chunks`` (before the rules of :meth:`_rows_to_fix`). Printable ASCII
-        chunks, nearly all of most corpora, are preprocessed in Python (the slow tokenizer's batch code) and
-        encoded without the Rust normaliser, whose per-character alignment bookkeeping over a dozen steps costs
-        as much as the Unigram search (:func:`albert_tok.engines._convert.printable_ascii_tokenizer`: the same ids)."""
-        full = self._tok
-        plain = self._plain_tok
-        if plain is None:
-            return [e.ids for e in full.encode_batch_fast(chunks, add_special_tokens=False)]
-        joined = "".join(chunks)
-        rows: range | list[int] = range(len(chunks))
-        others: list[int] = []
-        if not (joined.isascii() and joined.isprintable()):
-            rows = []
-            for i, c in enumerate(chunks):
-                (rows if c.isascii() and c.isprintable() else others).append(i)
-        texts = self.preprocessing.apply_batch(
-            [chunks[i] for i in rows] if others else chunks, spaces_collapsed_later=True
-        )
-        encoded = [e.ids for e in plain.encode_batch_fast(texts, add_special_tokens=False)] if texts else []
-        if not others:
-            return encoded
-        ids: list[list[int]] = [[] for _ in chunks]
-        for i, row in zip(rows, encoded, strict=False):
-            ids[i] = row
-        rest = full.encode_batch_fast([chunks[i] for i in others], add_special_tokens=False)
-        for i, e in zip(others, rest, strict=False):
-            ids[i] = e.ids
-        return ids
 
     def _split_digit_commas(self, ids: list[int]) -> list[int]:
         return [q for pid in ids for q in self._digit_comma.get(pid, (pid,))]

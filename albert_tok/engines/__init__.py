@@ -14,7 +14,6 @@ from albert_tok.engines._spm_writer import ALBERT_CONTROL_PIECES, model_from_tok
 if TYPE_CHECKING:
     from albert_tok.engines._convert import (
         hidden_piece,
-        printable_ascii_tokenizer,
         register_added_tokens,
         sentencepiece_rows_pattern,
         tokenizer_from_spiece,
@@ -31,7 +30,6 @@ __all__ = [
     "model_from_tokenizer_json",
     "parse_model",
     "parse_pieces_with_spans",
-    "printable_ascii_tokenizer",
     "register_added_tokens",
     "sentencepiece_rows_pattern",
     "tokenizer_from_spiece",
@@ -40,7 +38,6 @@ __all__ = [
 
 _RUST = {
     "hidden_piece": "albert_tok.engines._convert",
-    "printable_ascii_tokenizer": "albert_tok.engines._convert",
     "register_added_tokens": "albert_tok.engines._convert",
     "sentencepiece_rows_pattern": "albert_tok.engines._convert",
     "tokenizer_from_spiece": "albert_tok.engines._convert",

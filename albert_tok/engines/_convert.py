@@ -48,7 +48,6 @@ __all__ = [
     "build_normalizer",
     "build_tokenizer",
     "hidden_piece",
-    "printable_ascii_tokenizer",
     "register_added_tokens",
     "sentencepiece_rows_pattern",
     "tokenizer_from_spiece",
@@ -138,49 +137,6 @@ def build_tokenizer(
     if added is not None:
         register_added_tokens(tok, specials, added)
     return tok
-
-
-PRINTABLE_ASCII = "".join(map(chr, range(0x20, 0x7F)))
-
-
-def printable_ascii_tokenizer(model_bytes: bytes, tok: Tokenizer) -> Tokenizer | None:
-    """A tokenizer on ``tok``'s Unigram model (shared, not copied) for printable ASCII texts that Python has
-    preprocessed already (:meth:`albert_tok.rules._text.Preprocessing.apply_batch`, ``spaces_collapsed_later``): it
-    has no normaliser; its pre-tokenizer splits the text at spaces and gives each word the ``▁`` prefix.
-
-    On printable ASCII (whose only whitespace is the space) that is what :func:`build_normalizer` does after
-    ALBERT's preprocessing: NFKD and the combining-mark class change no ASCII character, lower-casing twice is
-    lower-casing once, and SentencePiece's strip, collapse, dummy prefix and escape leave ``▁word`` pieces,
-    which the Metaspace split cuts apart anyway. The charsmap is the one step that depends on the model:
-    None unless it maps each printable ASCII character to itself (Rust's ``Precompiled`` applies it to ASCII
-    character by character, each one a grapheme cluster of its own; each is checked alone) and the model
-    strips, collapses, prefixes and escapes spaces as ALBERT's does.
-
-    Args:
-        model_bytes: The serialized ``spiece.model`` ``tok`` was built from; its normaliser settings and charsmap
-            decide whether the shortcut is exact.
-        tok: The tokenizer from :func:`build_tokenizer` for that model, whose Unigram model the result shares.
-
-    Returns:
-        The tokenizer without a normaliser, or None when the model's normalisation of printable ASCII is not
-        the one described above (the caller then keeps ``tok`` for every text).
-    """
-    model = parse_model(model_bytes)
-    if not (model.add_dummy_prefix and model.remove_extra_whitespaces and model.escape_whitespaces):
-        return None
-    if model.precompiled_charsmap:
-        charsmap = normalizers.Precompiled(model.precompiled_charsmap)
-        # character by character: over the joined string, " " -> " !" with "!" -> "" would give it back unchanged
-        if any(charsmap.normalize_str(c) != c for c in PRINTABLE_ASCII):
-            return None
-    plain = Tokenizer(tok.model)
-    plain.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.WhitespaceSplit(),
-            pre_tokenizers.Metaspace(replacement=SPIECE_UNDERLINE, prepend_scheme="always", split=True),
-        ]
-    )
-    return plain
 
 
 def register_added_tokens(tok: Tokenizer, specials: SpecialTokens, added: Mapping[int, AddedToken]) -> None:
