@@ -451,6 +451,36 @@ def test_a_lone_request_does_not_wait_and_an_arriving_one_is_waited_for():
     assert batcher.close(10)
 
 
+def test_a_cancelled_request_is_dropped_and_the_worker_keeps_answering():
+    gate = _Gate(hold=True)
+    batcher = Batcher(gate, max_batch_tokens=100, max_wait_ms=0, max_queue=10)
+    held = batcher.submit("k", ["x"], 1)
+    assert gate.started.wait(10)
+    gone, kept = batcher.submit("k", ["gone"], 1), batcher.submit("k", ["kept"], 1)
+    assert gone.cancel()  # its client went away while it was queued
+    gate.release.set()
+    assert held.result(10) == [("k", "x")] and kept.result(10) == [("k", "kept")]
+    assert batcher.submit("k", ["after"], 1).result(10) == [("k", "after")]  # the worker is still alive
+    assert all("gone" not in items for _, items in gate.batches)  # never run
+    assert batcher.close(10)
+    assert (batcher.accepted, batcher.answered, batcher.cancelled) == (4, 3, 1)
+
+
+def test_a_failure_outside_the_model_call_fails_its_batch_not_the_worker():
+    class Broken(Metrics):
+        def observe(self, name, value, **labels):
+            if name == "batch_size" and not hasattr(self, "broke"):
+                self.broke = True
+                raise RuntimeError("a bug in the metrics")
+            super().observe(name, value, **labels)
+
+    batcher = Batcher(_Gate(), max_batch_tokens=100, max_wait_ms=0, max_queue=10, metrics=Broken())
+    with pytest.raises(RuntimeError, match="a bug in the metrics"):
+        batcher.submit("k", ["a"], 1).result(10)
+    assert batcher.submit("k", ["b"], 1).result(10) == [("k", "b")]
+    assert batcher.close(10)
+
+
 def test_batcher_checks_its_settings():
     with pytest.raises(ValueError, match="max_batch_tokens"):
         Batcher(_Gate(), max_batch_tokens=0, max_wait_ms=0, max_queue=1)
@@ -491,6 +521,33 @@ def test_full_queue_answers_429_with_retry_after(clf_dir):
     assert refused.headers["retry-after"] == "1"
     assert first.status_code == 200
     app.state.server.engine.batcher.close(10)
+
+
+def test_a_cancelled_request_leaves_the_server_answering(clf_dir):
+    app = create_app(ServeConfig(model=str(clf_dir), threads=1))
+    batcher = app.state.server.engine.batcher
+
+    async def scenario():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            gate = _hold(app)
+            first = asyncio.ensure_future(client.post("/embed", json={"inputs": "a"}))
+            assert await asyncio.to_thread(gate.started.wait, 10)
+            gone = asyncio.ensure_future(client.post("/embed", json={"inputs": "b"}))
+            for _ in range(10_000):  # bounded: until the request is queued
+                if batcher.depth:
+                    break
+                await asyncio.sleep(0)
+            assert batcher.depth == 1
+            gone.cancel()  # as Ray Serve does when a client disconnects, or a timeout
+            with pytest.raises(asyncio.CancelledError):
+                await gone
+            gate.release.set()
+            return await first, await asyncio.wait_for(client.post("/embed", json={"inputs": "c"}), 30)
+
+    first, after = asyncio.run(scenario())
+    assert first.status_code == 200 and after.status_code == 200, after.text
+    assert batcher.close(10) and batcher.cancelled == 1
 
 
 def test_a_model_failure_answers_424(clf_dir):

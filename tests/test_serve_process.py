@@ -189,7 +189,7 @@ def test_sigterm_under_load_loses_no_accepted_request(server, clf_dir):
     finally:
         stop.set()
     ok = sum(kind == "ok" for kind, _ in outcomes)
-    accepted, done = (int(word) for word in line.replace(",", "").split() if word.isdigit())
-    assert accepted == done == before + ok, (line, before, ok)  # each accepted request answered, to its client
+    accepted, done, cancelled = (int(word) for word in line.replace(",", "").split() if word.isdigit())
+    assert accepted == done == before + ok and cancelled == 0, (line, before, ok)  # each answered, to its client
     assert code in (0, -signal.SIGTERM)
     assert {kind for kind, _ in outcomes} <= {"ok", "503", "refused"}

@@ -11,6 +11,9 @@ needs) and hands each job its slice of the results. A job bigger than the budget
 When one batch fails (a bad input the request checks did not catch), its jobs run again one by one, so one
 client's input fails only its own request. A full queue refuses at once (:class:`QueueFull`), a closed one
 too (:class:`Closed`); :meth:`Batcher.close` stops accepting and runs what was accepted before it returns.
+A job whose future was cancelled while it waited (its request was cancelled: a client gone under Ray Serve,
+a timeout) is dropped, not run, and counted in :attr:`Batcher.cancelled`; no failure of a batch stops the
+worker.
 """
 
 from __future__ import annotations
@@ -93,6 +96,7 @@ class Batcher:
         self._arriving = 0
         self.accepted = 0
         self.answered = 0
+        self.cancelled = 0
         if metrics is not None:
             metrics.gauge("queue_depth", "Requests waiting for a batch.", lambda: len(self._pending))
             metrics.describe_histogram("batch_size", "Requests per batch.", SIZE_BUCKETS)
@@ -208,17 +212,38 @@ class Batcher:
     def _work(self) -> None:
         if self._setup is not None:
             self._setup()
-        while (batch := self._take()) is not None:
-            started = time.monotonic()
-            if self._metrics is not None:
+        while (taken := self._take()) is not None:
+            batch = self._claim(taken)
+            if not batch:
+                continue
+            try:
+                self._run_batch(batch)
+            except Exception as exc:  # a bug outside the model call: fail this batch's requests, keep the worker
                 for job in batch:
-                    self._metrics.observe("queue_seconds", started - job.arrived)
-                self._metrics.observe("batch_size", len(batch))
-                self._metrics.observe("batch_items", sum(len(job.items) for job in batch))
-                self._metrics.observe("batch_tokens", sum(job.tokens for job in batch))
-            self._execute(batch)
-            if self._metrics is not None:
-                self._metrics.observe("batch_seconds", time.monotonic() - started)
+                    if not job.future.done():
+                        self._finish(job, exc)
+
+    def _claim(self, jobs: list[Job]) -> list[Job]:
+        """The jobs whose clients still wait: a future cancelled while queued (its request was cancelled) is
+        dropped, and every other one is marked running, so it can no longer be cancelled and takes its
+        result exactly once."""
+        claimed = [job for job in jobs if job.future.set_running_or_notify_cancel()]
+        if len(claimed) < len(jobs):
+            with self._cond:
+                self.cancelled += len(jobs) - len(claimed)
+        return claimed
+
+    def _run_batch(self, batch: list[Job]) -> None:
+        started = time.monotonic()
+        if self._metrics is not None:
+            for job in batch:
+                self._metrics.observe("queue_seconds", started - job.arrived)
+            self._metrics.observe("batch_size", len(batch))
+            self._metrics.observe("batch_items", sum(len(job.items) for job in batch))
+            self._metrics.observe("batch_tokens", sum(job.tokens for job in batch))
+        self._execute(batch)
+        if self._metrics is not None:
+            self._metrics.observe("batch_seconds", time.monotonic() - started)
 
     def _execute(self, batch: list[Job]) -> None:
         items = [item for job in batch for item in job.items]

@@ -179,7 +179,8 @@ def run_serve(ns: argparse.Namespace) -> None:
             await super().shutdown(sockets)  # ends with the app's lifespan, which drains the queue
             batcher = server_state.engine.batcher
             print(
-                f"albert serve: stopped; accepted {batcher.accepted} requests, answered {batcher.answered}",
+                f"albert serve: stopped; accepted {batcher.accepted} requests, answered {batcher.answered}, "
+                f"cancelled by their clients {batcher.cancelled}",
                 flush=True,
             )
 
