@@ -219,8 +219,8 @@ ascii_text = st.lists(
     ),
     max_size=12,
 ).map("".join)
-"""Printable ASCII text (the fast tokenizer's Python-preprocessed path): words, runs of spaces, quotes,
-digit commas, commuting pieces, special tokens written in text."""
+"""Printable ASCII text (most lines of most corpora): words, runs of spaces, quotes, digit commas, commuting
+pieces, special tokens written in text."""
 
 any_text = st.one_of(text, vocabulary_text, grapheme_clusters, replacement_then_extenders, numbers)
 """Every kind of short text above."""

@@ -49,11 +49,10 @@ class EncodedChunk:
 
 
 def load_tokenizer(directory: str | os.PathLike[str]) -> AlbertTokenizer | AlbertTokenizerFast:
-    """The faster tokenizer a directory allows: :class:`AlbertTokenizer` when it has ``spiece.model``
-    (SentencePiece encodes the batch on its own threads, while the fast tokenizer, after its Rust batch,
-    checks the rows in Python for the rules a Unigram model cannot express and re-encodes those that need
-    it with SentencePiece), else :class:`AlbertTokenizerFast` from ``tokenizer.json``. Both give the
-    canonical ids.
+    """The tokenizer a directory allows, without offsets in mind: :class:`AlbertTokenizer` when it has
+    ``spiece.model`` (the fast class would encode ids without offsets on the same SentencePiece engine, so
+    nothing is gained by building its Rust pipeline too), else :class:`AlbertTokenizerFast` from
+    ``tokenizer.json``. Both give the canonical ids.
 
     Args:
         directory: A tokenizer directory, as ``save_pretrained`` writes it (``spiece.model`` and/or
