@@ -314,6 +314,15 @@ def test_too_many_texts_a_long_text_and_a_big_body(mlm):
     assert len(mlm.post("/embed", json={"inputs": long, "truncate": True}).json()) == 1
 
 
+def test_a_pair_over_the_length_is_refused_as_one_input(clf):
+    half = "word " * 300  # each text fits 512 tokens, the pair does not
+    body = _error(clf.post("/predict", json={"inputs": [half, half]}), 413, "max_input_length")
+    assert "inputs[0]" in body["error"]
+    _error(clf.post("/predict", json={"inputs": [["ok"], [half, half]]}), 413, "max_input_length")
+    assert len(clf.post("/predict", json={"inputs": [half, half], "truncate": True}).json()) == 3
+    assert len(clf.post("/predict", json={"inputs": [half, "ok"]}).json()) == 3  # 300 + 1 + 3: fits
+
+
 @pytest.mark.parametrize(
     ("route", "body"),
     [

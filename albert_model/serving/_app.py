@@ -217,8 +217,12 @@ class Server:
 
     def tokens(self, texts: list[str], truncate: bool) -> int:
         """The batch cost of ``texts``; without ``truncate`` a text over the model's length is refused."""
+        return self.check_lengths(self.engine.count_tokens(texts), truncate)
+
+    def check_lengths(self, counts: list[int], truncate: bool) -> int:
+        """The batch cost of inputs of ``counts`` tokens; without ``truncate`` one over the model's length is
+        refused (413)."""
         limit = self.engine.max_length
-        counts = self.engine.count_tokens(texts)
         if not truncate:
             for i, n in enumerate(counts):
                 if n > limit:
@@ -296,7 +300,10 @@ def create_app(config: ServeConfig | None = None, engine: Engine | None = None) 
             items, batched = _predict_inputs(body, server)
             raw = option(body, "raw_scores", bool, False)
             texts = [t for item in items for t in ((item,) if isinstance(item, str) else item.values())]
-            tokens = server.tokens(texts, option(body, "truncate", bool, False))
+            counts = iter(engine.count_tokens(texts))
+            # a pair is one input: [CLS] a [SEP] b [SEP], one special token fewer than its texts counted apart
+            lengths = [next(counts) if isinstance(item, str) else next(counts) + next(counts) - 1 for item in items]
+            tokens = server.check_lengths(lengths, option(body, "truncate", bool, False))
             return ("predict", raw), items, tokens, _shape(batched)
 
         return await server.run(request, "predict", prepare)
