@@ -339,6 +339,23 @@ def test_bad_predict_and_tokenize_bodies(clf, route, body):
 
 
 @pytest.mark.parametrize(
+    ("client", "route", "body"),
+    [
+        ("clf", "/embed", b'{"inputs": "a\\ud800b"}'),  # a lone surrogate, escaped: valid JSON, not text
+        ("clf", "/embed", b'{"inputs": ["ok", "\\udfff"]}'),
+        ("clf", "/predict", b'{"inputs": ["ok", "\\ud800"]}'),
+        ("clf", "/tokenize", b'{"inputs": "\\ud800"}'),
+        ("mlm", "/fill-mask", b'{"inputs": "[MASK] \\ud800"}'),
+    ],
+)
+def test_a_lone_surrogate_answers_422_not_500(request, client, route, body):
+    served = request.getfixturevalue(client)
+    assert "surrogate U+D" in _error(served.post(route, content=body), 422)["error"]
+    text = body.replace(b"\\ud800", b"\\u00e9").replace(b"\\udfff", b"\\u00e9")  # the same with a real character
+    assert served.post(route, content=text).status_code == 200
+
+
+@pytest.mark.parametrize(
     "body",
     [{"inputs": "a [MASK]", "top_k": 0}, {"inputs": "a [MASK]", "top_k": True}, {"inputs": "a [MASK]", "top_k": "3"}],
 )

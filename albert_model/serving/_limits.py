@@ -134,7 +134,8 @@ def _kind(value: Any) -> str:
 
 
 def check_str(name: str, value: Any, limits: Limits) -> str:
-    """``value`` if it is a string within ``limits.max_chars``; 422 for another type, 413 for a longer one."""
+    """``value`` if it is a string of Unicode text within ``limits.max_chars``; 422 for another type or a
+    lone surrogate (JSON's ``"\ud800"`` escape decodes to one; no tokenizer takes it), 413 for a longer one."""
     if not isinstance(value, str):
         raise ApiError(422, f"{name} must be a string, got {_kind(value)}")
     if len(value) > limits.max_chars:
@@ -143,6 +144,15 @@ def check_str(name: str, value: Any, limits: Limits) -> str:
             f"{name} has {len(value)} characters, over the limit of {limits.max_chars} (max_chars, --max-chars)",
             limit="max_chars",
         )
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ApiError(
+                422,
+                f"{name} holds a lone surrogate U+{ord(value[exc.start]):04X} at index {exc.start}: "
+                "send Unicode text (a surrogate pair, or the character itself, in UTF-8)",
+            ) from None
     return value
 
 
