@@ -289,6 +289,9 @@ def _check_exposition(text: str) -> None:
         (b'{"inputs": "a", "truncate": 1}', 422, None),
         (b'{"inputs": []}', 400, None),  # TEI's Empty
         (b'{"inputs": NaN}', 422, None),
+        (b"[" * 100_000, 400, None),  # nested past Python's recursion limit
+        (b'{"inputs": "a", "x": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", 400, None),
+        (b'{"inputs": "a", "truncate": ' + b"9" * 5000 + b"}", 400, None),  # past Python's int digits limit
     ],
 )
 def test_bad_embed_bodies(clf, body, status, limit):

@@ -113,7 +113,8 @@ def parse_json(raw: bytes) -> dict[str, Any]:
         The decoded object.
 
     Raises:
-        ApiError: 400 for a body that is not UTF-8 or not JSON; 422 for JSON that is not an object.
+        ApiError: 400 for a body that is not UTF-8, not JSON, nested too deeply or with a number of thousands
+            of digits; 422 for JSON that is not an object.
     """
     try:
         text = raw.decode("utf-8")
@@ -123,6 +124,10 @@ def parse_json(raw: bytes) -> dict[str, Any]:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ApiError(400, f"request body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise ApiError(400, "request body is JSON nested too deeply: send a flat object") from None
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise ApiError(400, f"request body holds a number that cannot be read: {exc}") from None
     if not isinstance(value, dict):
         raise ApiError(422, f"request body must be a JSON object, got {_kind(value)}")
     return value
