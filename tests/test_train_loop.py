@@ -296,11 +296,40 @@ def test_gradient_checkpointing_gives_the_same_run(corpus, tmp_path):
     assert_same_run(tmp_path / "plain", tmp_path / "ckpt", A.AlbertForPreTraining)
 
 
+def test_varlen_attention_trains_as_sdpa_does(corpus, tmp_path, tiny_model):
+    """``--attn varlen`` (the default) skips the padding; the losses and weights are sdpa's within float tolerance,
+    for pretraining (padded sentence-pair rows) and fine-tuning (padded sentences), and training.json says which."""
+    assert P.PretrainArgs.__dataclass_fields__["attn"].default == "varlen"
+    P.pretrain(pretrain_args(corpus, tmp_path / "sdpa", steps=3, attn="sdpa"))
+    P.pretrain(pretrain_args(corpus, tmp_path / "varlen", steps=3))
+    assert json.loads((tmp_path / "varlen" / "training.json").read_text())["args"]["attn"] == "varlen"
+    assert json.loads((tmp_path / "sdpa" / "training.json").read_text())["args"]["attn"] == "sdpa"
+    assert_same_run(tmp_path / "sdpa", tmp_path / "varlen", A.AlbertForPreTraining, rel=1e-4, atol=1e-4)
+    train = sentiment_csv(tmp_path / "t.csv")
+    F.finetune(finetune_args(train, tmp_path / "fs", tiny_model, attn="sdpa"))
+    F.finetune(finetune_args(train, tmp_path / "fv", tiny_model, attn="varlen"))
+    assert_same_run(tmp_path / "fs", tmp_path / "fv", A.AlbertForSequenceClassification, rel=1e-4, atol=1e-4)
+    # the saved model is the usual one: loading it gives the default attention
+    assert A.AlbertForPreTraining.from_pretrained(tmp_path / "varlen").attn_implementation == "sdpa"
+
+
+def test_varlen_with_gradient_checkpointing_gives_the_sdpa_run(corpus, tmp_path):
+    P.pretrain(pretrain_args(corpus, tmp_path / "sdpa", steps=2, attn="sdpa"))
+    P.pretrain(pretrain_args(corpus, tmp_path / "both", steps=2, attn="varlen", gradient_checkpointing=True))
+    assert_same_run(tmp_path / "sdpa", tmp_path / "both", A.AlbertForPreTraining, rel=1e-4, atol=1e-4)
+
+
+def test_attn_must_be_a_training_implementation(corpus, tmp_path):
+    for bad in ("eager", "flash", None):
+        with pytest.raises(ValueError, match=r"--attn must be one of varlen, sdpa, got"):
+            pretrain_args(corpus, tmp_path / "o", attn=bad)
+
+
 def test_compile_gives_the_same_losses(corpus, tmp_path):
     if not hasattr(torch, "compile") or sys.platform == "win32":
         pytest.skip("torch.compile is not available here")
     P.pretrain(pretrain_args(corpus, tmp_path / "eager", steps=2))
-    try:
+    try:  # with varlen attention, the default: packing's data-dependent shapes under compile
         P.pretrain(pretrain_args(corpus, tmp_path / "compiled", steps=2, compile=True))
     except RuntimeError as exc:  # no C compiler for inductor, say
         pytest.skip(f"torch.compile cannot run here: {str(exc)[:200]}")

@@ -25,6 +25,7 @@ __all__ = [
     "MAX_SEED",
     "MAX_STEPS",
     "OPTIMIZER_NAMES",
+    "TRAINING_ATTN",
     "LoopArgs",
     "check_device",
     "no_decay",
@@ -96,6 +97,10 @@ class LoopArgs:
             about a third more compute; the same gradients.
         compile: True runs the training forward through ``torch.compile`` (the first steps are slower while it
             compiles).
+        attn: The model's attention implementation while training: ``"varlen"`` (the default: a padded batch
+            packed to its real tokens, so no projection, feed-forward or LayerNorm runs on padding; faster on
+            the padded batches of both commands, measured by ``bench/train_attn.py``) or ``"sdpa"`` (the padded
+            path). The saved model is the same either way (it is a setting of the run, not of the weights).
     """
 
     accumulate: int = field(
@@ -115,6 +120,10 @@ class LoopArgs:
         default=False, metadata=help_text("recompute activations in the backward pass (less memory)")
     )
     compile: bool = field(default=False, metadata=help_text("run the training forward through torch.compile"))
+    attn: str = field(
+        default="varlen",
+        metadata=help_text("attention while training: varlen (padding skipped; faster, measured) or sdpa (padded)"),
+    )
 
     def check_loop_args(self) -> None:
         """Check the loop's fields.
@@ -136,10 +145,16 @@ class LoopArgs:
             check_int(self.warmup_steps, "warmup_steps", 1, MAX_STEPS)
         if self.threads is not None:
             check_int(self.threads, "threads", 1, 4096)
+        if self.attn not in TRAINING_ATTN:
+            raise ValueError(f"--attn must be one of {', '.join(TRAINING_ATTN)}, got {self.attn!r}")
         for name in ("keep_checkpoint", "gradient_checkpointing", "compile"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{flag(name)} must be true or false, got {getattr(self, name)!r}")
 
+
+TRAINING_ATTN = ("varlen", "sdpa")
+"""``--attn`` values: the model's attention implementations a training run may use (``eager`` is for attention
+weights, which training never reads)."""
 
 OPTIMIZER_NAMES = ("adamw", "lamb")
 """``--optimizer`` values (made by :func:`albert_model.training._loop.make_optimizer`)."""

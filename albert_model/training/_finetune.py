@@ -173,6 +173,8 @@ class FinetuneArgs(LoopArgs):
         keep_checkpoint: True keeps ``OUTPUT/checkpoint/`` when the run completes; False (the default) removes it.
         gradient_checkpointing: True recomputes activations in the backward pass (less memory).
         compile: True compiles the training forward with ``torch.compile``.
+        attn: ``"varlen"`` (the default: padding skipped, faster on padded batches) or ``"sdpa"``: the
+            attention implementation while training.
 
     Raises:
         ValueError: A value is out of its range or not of its type (the message names the flag), ``task`` or

@@ -952,8 +952,10 @@ def begin(args: Any, prog: str) -> tuple[World, str, dict[str, Any]]:
 
 def _wrap(state: TrainState, run: Run) -> nn.Module | None:
     """The module the steps run through: the model under DDP with several ranks, compiled with
-    ``args.compile``; None when that is the model itself. Gradient checkpointing is switched on here too."""
+    ``args.compile``; None when that is the model itself. Gradient checkpointing and the attention
+    implementation (``args.attn``) are set here too; the saved model keeps its own (``sdpa``)."""
     args = run.args
+    state.model.set_attn_implementation(getattr(args, "attn", "sdpa"))
     if getattr(args, "gradient_checkpointing", False):
         state.model.gradient_checkpointing_enable()
     module: nn.Module = state.model

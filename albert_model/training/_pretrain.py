@@ -206,6 +206,8 @@ class PretrainArgs(LoopArgs):
         keep_checkpoint: True keeps ``OUTPUT/checkpoint/`` when the run completes; False removes it then.
         gradient_checkpointing: True recomputes activations in the backward pass (less memory).
         compile: True compiles the training forward with ``torch.compile``.
+        attn: ``"varlen"`` (the default: padding skipped, faster on padded batches) or ``"sdpa"``: the
+            attention implementation while training.
 
     Raises:
         ValueError: a field of the wrong type or out of range (the message names its flag), ``train`` not a
