@@ -33,27 +33,10 @@ from albert_tok import AlbertTokenizerFast
 
 from .conftest import ROOT, SPIECE
 from .strategies import long_text, numbers, plain_text
+from .test_pipelines import TINY, save_tiny  # the tiny seeded checkpoints (save_tiny is used by test_serve_process)
 
-TINY = {
-    "vocab_size": 30000,
-    "embedding_size": 16,
-    "hidden_size": 32,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "intermediate_size": 37,
-    "max_position_embeddings": 512,
-}
 TEXTS = ["I liked this film a lot.", "Dull.", "The plot, the cast and the music were all very good indeed.", "ok"]
 CONTEXT = "The Eiffel Tower is a wrought-iron lattice tower in Paris. It is named after Gustave Eiffel."
-
-
-def save_tiny(directory: Path, cls: type, labels: list[str] | None = None) -> Path:
-    """A tiny seeded checkpoint of ``cls`` with the test tokenizer (also used by test_serve_process)."""
-    torch.manual_seed(0)
-    config = A.AlbertConfig(**TINY)
-    cls(config.with_labels(labels) if labels else config).save_pretrained(directory)
-    AlbertTokenizerFast(SPIECE).save_pretrained(directory)
-    return directory
 
 
 def offline_embeddings(model: Path, texts: list[str], pooling: str = "mean") -> np.ndarray:
@@ -114,6 +97,7 @@ def test_openapi_lists_every_route(clf):
         assert "post" in paths[route] and "requestBody" in paths[route]["post"]
     for route in ("/health", "/info", "/metrics"):
         assert "get" in paths[route]
+    assert {"400", "413", "422", "424", "429", "503"} <= set(paths["/embed"]["post"]["responses"])
     schema = paths["/embed"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert {"inputs", "normalize", "truncate"} <= set(schema["properties"])
 
@@ -315,6 +299,16 @@ def test_too_many_texts_a_long_text_and_a_big_body(mlm):
     long = "word " * 600  # over 512 tokens
     _error(mlm.post("/embed", json={"inputs": long}), 413, "max_input_length")
     assert len(mlm.post("/embed", json={"inputs": long, "truncate": True}).json()) == 1
+
+
+@pytest.mark.parametrize("route", ["/embed", "/predict"])
+def test_tei_options_the_server_lacks_are_refused_not_ignored(clf, route):
+    assert (
+        clf.post(route, json={"inputs": "a", "truncation_direction": "Right", "prompt_name": None}).status_code == 200
+    )
+    assert "Left" in _error(clf.post(route, json={"inputs": "a", "truncation_direction": "Left"}), 422)["error"]
+    _error(clf.post(route, json={"inputs": "a", "truncation_direction": "up"}), 422)
+    assert "query" in _error(clf.post(route, json={"inputs": "a", "prompt_name": "query"}), 422)["error"]
 
 
 def test_a_pair_over_the_length_is_refused_as_one_input(clf):

@@ -124,7 +124,7 @@ def _doc(model: type[BaseModel], summary: str) -> dict[str, Any]:
         "openapi_extra": {
             "requestBody": {"required": True, "content": {"application/json": {"schema": model.model_json_schema()}}}
         },
-        "responses": {code: {"model": ErrorBody} for code in (400, 404, 413, 422, 429, 503)},
+        "responses": {code: {"model": ErrorBody} for code in (400, 404, 413, 422, 424, 429, 503)},
     }
 
 
@@ -289,7 +289,7 @@ def create_app(config: ServeConfig | None = None, engine: Engine | None = None) 
         def prepare(body: dict[str, Any]) -> _Prepared:
             texts, _ = text_list(body, server.limits)
             normalize = option(body, "normalize", bool, True)
-            tokens = server.tokens(texts, option(body, "truncate", bool, False))
+            tokens = server.tokens(texts, _truncate(body))
             return ("embed",), texts, tokens, lambda vectors: [_vector(v, normalize) for v in vectors]
 
         return await server.run(request, "embed", prepare)
@@ -303,7 +303,7 @@ def create_app(config: ServeConfig | None = None, engine: Engine | None = None) 
             counts = iter(engine.count_tokens(texts))
             # a pair is one input: [CLS] a [SEP] b [SEP], one special token fewer than its texts counted apart
             lengths = [next(counts) if isinstance(item, str) else next(counts) + next(counts) - 1 for item in items]
-            tokens = server.check_lengths(lengths, option(body, "truncate", bool, False))
+            tokens = server.check_lengths(lengths, _truncate(body))
             return ("predict", raw), items, tokens, _shape(batched)
 
         return await server.run(request, "predict", prepare)
@@ -364,6 +364,20 @@ def create_app(config: ServeConfig | None = None, engine: Engine | None = None) 
         return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     return app
+
+
+def _truncate(body: dict[str, Any]) -> bool:
+    """TEI's ``truncate``, with the options around it that this server does not have refused rather than
+    ignored: ``truncation_direction`` ``"Left"`` (texts are cut on the right) and a ``prompt_name`` (the
+    model has no prompts)."""
+    direction = option(body, "truncation_direction", str, "Right", ("Right", "right", "Left", "left"))
+    if direction.lower() == "left":
+        raise ApiError(422, 'truncation_direction "Left" is not supported: texts over the length are cut on the right')
+    prompt = option(body, "prompt_name", str, None)
+    if prompt is not None:
+        raise ApiError(422, f"prompt_name {prompt!r}: this model has no prompts; send the text with its prompt")
+    truncate: bool = option(body, "truncate", bool, False)
+    return truncate
 
 
 def _vector(vector: np.ndarray, normalize: bool) -> list[float]:
