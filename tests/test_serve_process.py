@@ -100,7 +100,8 @@ def test_every_route_over_http(server):
         assert {p["label"] for p in client.post("/predict", json={"inputs": "good"}).json()} == {"neg", "neu", "pos"}
         assert client.post("/tokenize", json={"inputs": "good"}).json()[0][1]["text"] == "good"
         for route in ("/fill-mask", "/tag", "/answer"):  # another task's routes: a JSON 404
-            assert client.post(route, json={"inputs": "a"}).json()["error_type"] == "Validation"
+            response = client.post(route, json={"inputs": "a"})
+            assert response.status_code == 404 and response.json()["error_type"] == "Validation"
         assert "albert_serve_requests_total" in client.get("/metrics").text
         assert "/embed" in client.get("/openapi.json").json()["paths"]
 
