@@ -462,6 +462,23 @@ def test_queue_full_and_closed_refuse_and_close_drains():
     assert held.result(0) == [("k", "x")] and [f.result(0) for f in queued] == [[("k", "y")], [("k", "z")]]
 
 
+def test_retry_after_is_the_time_to_run_the_waiting_jobs():
+    gate = _Gate(hold=True)
+    batcher = Batcher(gate, max_batch_tokens=1, max_wait_ms=0, max_queue=4)
+    assert batcher.retry_after() == 1  # nothing run yet: the least a header says
+    batcher.submit("k", ["x"], 1)
+    assert gate.started.wait(10)
+    for item in "abcd":
+        batcher.submit("k", [item], 1)
+    batcher._job_seconds = 1.6  # what the worker measured per job (a moving average of its batches)
+    assert batcher.retry_after() == 7  # 4 waiting jobs of 1.6 s: 6.4 s
+    batcher._job_seconds = 100.0
+    assert batcher.retry_after() == 60  # at most a minute
+    gate.release.set()
+    assert batcher.close(10)
+    assert 0 < batcher._job_seconds < 100.0  # measured again by the batches that ran
+
+
 def test_a_lone_request_does_not_wait_and_an_arriving_one_is_waited_for():
     gate = _Gate()
     batcher = Batcher(gate, max_batch_tokens=100, max_wait_ms=60_000, max_queue=10)
@@ -541,7 +558,7 @@ def test_full_queue_answers_429_with_retry_after(clf_dir):
 
     refused, first = asyncio.run(scenario())
     assert _error(refused, 429, "max_queue")["error_type"] == "Overloaded"
-    assert refused.headers["retry-after"] == "1"
+    assert refused.headers["retry-after"] == "1"  # one waiting job, no batch measured yet
     assert first.status_code == 200
     app.state.server.engine.batcher.close(10)
 

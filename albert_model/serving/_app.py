@@ -202,7 +202,7 @@ class Server:
                 f"overloaded: {exc}; retry later",
                 kind="Overloaded",
                 limit="max_queue",
-                headers={"Retry-After": "1"},
+                headers={"Retry-After": str(self.engine.batcher.retry_after())},
             ) from None
         except Closed:
             raise ApiError(503, "the server is shutting down", kind="Unhealthy") from None

@@ -18,6 +18,7 @@ worker.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -97,6 +98,7 @@ class Batcher:
         self.accepted = 0
         self.answered = 0
         self.cancelled = 0
+        self._job_seconds = 0.0  # recent seconds of worker time per job (a moving average), for retry_after
         if metrics is not None:
             metrics.gauge("queue_depth", "Requests waiting for a batch.", lambda: len(self._pending))
             metrics.describe_histogram("batch_size", "Requests per batch.", SIZE_BUCKETS)
@@ -139,6 +141,16 @@ class Batcher:
             self.accepted += 1
             self._cond.notify()
         return job.future
+
+    def retry_after(self) -> int:
+        """Seconds a refused client should wait before it tries again: the worker's time for the jobs waiting
+        now, at its recent seconds per job, from 1 to 60 (clients told to come back all at once would find
+        the queue as full as they left it).
+
+        Returns:
+            The whole seconds for a ``Retry-After`` header.
+        """
+        return max(1, min(60, math.ceil(self.depth * self._job_seconds)))
 
     @contextmanager
     def arriving(self) -> Iterator[None]:
@@ -242,8 +254,11 @@ class Batcher:
             self._metrics.observe("batch_items", sum(len(job.items) for job in batch))
             self._metrics.observe("batch_tokens", sum(job.tokens for job in batch))
         self._execute(batch)
+        elapsed = time.monotonic() - started
+        per_job = elapsed / len(batch)
+        self._job_seconds = per_job if not self._job_seconds else 0.8 * self._job_seconds + 0.2 * per_job
         if self._metrics is not None:
-            self._metrics.observe("batch_seconds", time.monotonic() - started)
+            self._metrics.observe("batch_seconds", elapsed)
 
     def _execute(self, batch: list[Job]) -> None:
         items = [item for job in batch for item in job.items]
