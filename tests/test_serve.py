@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import re
 import subprocess
@@ -542,15 +543,22 @@ def _hold(app) -> _Gate:
     return gate
 
 
+@contextlib.asynccontextmanager
+async def _first_held(app):
+    """An HTTP client of ``app`` (in process) and its first /embed request, held in the model worker: yields
+    the client, the gate that releases the worker, and the first request's task."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        gate = _hold(app)
+        first = asyncio.ensure_future(client.post("/embed", json={"inputs": "a"}))
+        assert await asyncio.to_thread(gate.started.wait, 10)
+        yield client, gate, first
+
+
 def test_full_queue_answers_429_with_retry_after(clf_dir):
     app = create_app(ServeConfig(model=str(clf_dir), threads=1, max_queue=1))
 
     async def scenario():
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            gate = _hold(app)
-            first = asyncio.ensure_future(client.post("/embed", json={"inputs": "a"}))
-            assert await asyncio.to_thread(gate.started.wait, 10)
+        async with _first_held(app) as (client, gate, first):
             app.state.server.engine.batcher.submit(("embed",), ["b"], 3)  # the one place in the queue
             refused = await client.post("/embed", json={"inputs": "c"})
             gate.release.set()
@@ -568,11 +576,7 @@ def test_a_cancelled_request_leaves_the_server_answering(clf_dir):
     batcher = app.state.server.engine.batcher
 
     async def scenario():
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            gate = _hold(app)
-            first = asyncio.ensure_future(client.post("/embed", json={"inputs": "a"}))
-            assert await asyncio.to_thread(gate.started.wait, 10)
+        async with _first_held(app) as (client, gate, first):
             gone = asyncio.ensure_future(client.post("/embed", json={"inputs": "b"}))
             for _ in range(10_000):  # bounded: until the request is queued
                 if batcher.depth:
@@ -606,11 +610,7 @@ def test_draining_answers_503_and_finishes_accepted(clf_dir):
     app = create_app(ServeConfig(model=str(clf_dir), threads=1))
 
     async def scenario():
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            gate = _hold(app)
-            accepted = asyncio.ensure_future(client.post("/embed", json={"inputs": "a"}))
-            assert await asyncio.to_thread(gate.started.wait, 10)
+        async with _first_held(app) as (client, gate, accepted):
             app.state.server.begin_shutdown()
             late = await client.post("/embed", json={"inputs": "b"})
             health = await client.get("/health")
