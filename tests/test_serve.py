@@ -762,3 +762,18 @@ def test_metrics_render():
     assert 'albert_serve_h_count{route="embed"} 3' in text and "albert_serve_g 3" in text
     _check_exposition(text)
     assert json.dumps(metrics.counter_value("c", route="embed", status="200")) == "1.0"
+
+
+@pytest.mark.parametrize(
+    ("cls", "task"),
+    [
+        (A.AlbertForPreTraining, "fill-mask"),  # no pipeline of its own: its masked-LM head fills masks
+        (A.AlbertForMaskedLM, "fill-mask"),
+        (A.AlbertForTokenClassification, "token-classification"),
+    ],
+)
+def test_the_served_task_is_the_one_the_checkpoint_was_saved_for(tmp_path, cls, task):
+    from albert_model.serving._engine import served_task
+
+    directory = save_tiny(tmp_path, cls)
+    assert served_task(ServeConfig(model=str(directory)), str(directory)) == task

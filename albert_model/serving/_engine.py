@@ -165,9 +165,9 @@ def served_task(config: ServeConfig, path: str) -> str:
     architectures = AlbertConfig.from_pretrained(path).architectures or []
     by_class = {row.model_class: row.name for row in TASK_TABLE}
     for arch in architectures:
-        name = by_class.get(arch)
-        if name == "pretraining":
+        if arch == "AlbertForPreTraining":  # no pipeline of its own: its masked-LM head answers fill-mask
             return "fill-mask"
+        name = by_class.get(arch)
         if name in SERVED_TASKS:
             return name
     return "feature-extraction"
