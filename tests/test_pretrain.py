@@ -348,3 +348,18 @@ def test_bf16_and_a_wall_clock_budget(corpus, tmp_path):
 def test_new_budget_and_speed_flags_are_validated(corpus, tmp_path, bad):
     with pytest.raises(ValueError, match="--" + next(iter(bad)).replace("_", "-")):
         _args(corpus, tmp_path / "x", **bad)
+
+
+def test_a_sentence_longer_than_the_model_is_cut_without_a_warning():
+    """Pretraining cuts a long sentence to the sequence budget itself: the tokenizer's "longer than the
+    maximum ... indexing errors" warning would only alarm the user."""
+    import warnings
+
+    from albert_model.training._pretraining_data import tokenize_documents
+    from albert_tok import AlbertTokenizerFast
+
+    tok = AlbertTokenizerFast(str(SPIECE))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        docs = tokenize_documents(tok, [["word " * 600, "A short one."]])
+    assert len(docs[0][0]) == 600

@@ -98,8 +98,9 @@ def _encode_chunk(lines: list[str]) -> list[list[int]]:
 
 
 def _encode_with(tokenizer: Any, lines: list[str]) -> list[list[int]]:
+    # verbose=False: a sentence longer than the model is no mistake here, make_examples cuts it to the budget
     ids: list[list[int]] = tokenizer(
-        lines, add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False
+        lines, add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False, verbose=False
     )["input_ids"]
     return ids
 
