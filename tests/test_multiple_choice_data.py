@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import albert_model.training._finetune_data as D
 from albert_model import AlbertConfig, AlbertForMultipleChoice, pipeline
+from albert_model._tasks import choice_text
 from albert_model.training._metrics import (
     TASK_METRICS,
     is_better,
@@ -256,11 +257,11 @@ def test_unknown_suffix_empty_file_and_bad_json(tmp_path):
 
 # -- the input rule -------------------------------------------------------------------------------------
 def test_choice_text_fills_a_blank_or_follows_the_question():
-    assert D.choice_text("Tom bought _ .", "apples") == "Tom bought apples ."
-    assert D.choice_text("He ___ home", "went") == "He went home"
-    assert D.choice_text("snake_case _", "x") == "snake_case x"  # an underscore inside a word is no blank
-    assert D.choice_text("He", "eats.") == "He eats."
-    assert D.choice_text("", "eats.") == "eats."
+    assert choice_text("Tom bought _ .", "apples") == "Tom bought apples ."
+    assert choice_text("He ___ home", "went") == "He went home"
+    assert choice_text("snake_case _", "x") == "snake_case x"  # an underscore inside a word is no blank
+    assert choice_text("He", "eats.") == "He eats."
+    assert choice_text("", "eats.") == "eats."
 
 
 def test_training_and_the_pipeline_share_one_input_rule():
@@ -270,7 +271,9 @@ def test_training_and_the_pipeline_share_one_input_rule():
     from albert_model import _tasks
     from albert_model.pipelines import _multiple_choice
 
-    assert D.choice_text is _tasks.choice_text
+    assert D._tasks is _tasks  # training calls the table's choice_pairs and encode_choices, below
+    training = inspect.getsource(D.choice_pairs) + inspect.getsource(D.encode_multiple_choice)
+    assert "_tasks.choice_pairs(" in training and "_tasks.encode_choices(" in training
     assert _multiple_choice.choice_pairs is _tasks.choice_pairs
     assert _multiple_choice.encode_choices is _tasks.encode_choices
     source = inspect.getsource(_multiple_choice.MultipleChoicePipeline.predict)
@@ -305,7 +308,7 @@ def test_each_choice_is_cls_context_sep_choice_sep_cut_longest_first(tok, contex
     assert len(feature["input_ids"]) == len(endings)
     for ending, ids, types in zip(endings, feature["input_ids"], feature["token_type_ids"], strict=True):
         a = tok(context, add_special_tokens=False)["input_ids"]
-        b = tok(D.choice_text(question, ending), add_special_tokens=False)["input_ids"]
+        b = tok(choice_text(question, ending), add_special_tokens=False)["input_ids"]
         while len(a) + len(b) + 3 > max_length:  # longest-first: the longer side (the second on a tie) loses one
             if len(a) > len(b):
                 a = a[:-1]

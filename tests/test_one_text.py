@@ -13,6 +13,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,8 +21,6 @@ from albert_tok import AlbertTokenizer, AlbertTokenizerFast, BatchEncoding, Prep
 from albert_tok.api import _base
 from albert_tok.api import _one_text as one_text
 from tests.strategies import SPIECE, add_test_tokens, added_token_text, any_text, ascii_text, long_text, text
-
-torch = pytest.importorskip("torch")
 
 
 def _declined(*args, **kwargs):

@@ -31,7 +31,6 @@ def test_deployment_options_are_checked():
 
 
 def test_serve_run_builder_reads_its_arguments():
-    pytest.importorskip("ray", reason="Ray Serve runs from the ray extra (pip install 'albert[ray]')")
     from ray.serve import Application
 
     app = serve_app({"model": "m", "num_replicas": "3", "threads": "2", "cpus_per_replica": "4"})
@@ -43,10 +42,10 @@ def test_serve_run_builder_reads_its_arguments():
 
 
 def test_ray_serve_answers_like_the_offline_pipeline(tmp_path):
-    ray = pytest.importorskip("ray", reason="Ray Serve runs from the ray extra (pip install 'albert[ray]')")
+    import httpx
+    import ray
     from ray import serve
 
-    httpx = pytest.importorskip("httpx")
     model = save_tiny(tmp_path / "clf", A.AlbertForSequenceClassification, ["neg", "pos"])
     port = _free_port()
     try:

@@ -28,6 +28,7 @@ __all__ = [
     "TRAINING_ATTN",
     "LoopArgs",
     "check_device",
+    "check_optimizer",
     "no_decay",
     "parameter_groups",
     "prepare_output",
@@ -139,8 +140,7 @@ class LoopArgs:
                 f"--accumulate {self.accumulate} must divide --batch-size {batch_size} (the global batch of one step "
                 f"is cut into that many micro-batches)"
             )
-        if self.optimizer not in OPTIMIZER_NAMES:
-            raise ValueError(f"--optimizer must be one of {list(OPTIMIZER_NAMES)}, got {self.optimizer!r}")
+        check_optimizer(self.optimizer)
         if self.warmup_steps is not None:
             check_int(self.warmup_steps, "warmup_steps", 1, MAX_STEPS)
         if self.threads is not None:
@@ -157,7 +157,16 @@ TRAINING_ATTN = ("varlen", "sdpa")
 weights, which training never reads)."""
 
 OPTIMIZER_NAMES = ("adamw", "lamb")
-"""``--optimizer`` values (made by :func:`albert_model.training._loop.make_optimizer`)."""
+"""``--optimizer`` values: torch's AdamW, or Google's LAMB (made by
+:func:`albert_model.training._loop.make_optimizer`)."""
+
+
+def check_optimizer(name: Any) -> str:
+    """``name`` when it is one of :data:`OPTIMIZER_NAMES`; otherwise a ``ValueError`` naming the flag and the
+    values."""
+    if name not in OPTIMIZER_NAMES:
+        raise ValueError(f"--optimizer must be one of {list(OPTIMIZER_NAMES)}, got {name!r}")
+    return str(name)
 
 
 # -- the output directory ---------------------------------------------------------------------------------

@@ -38,7 +38,6 @@ import numpy as np
 
 from albert_model import _tasks
 from albert_model._config import MAX_LABELS
-from albert_model._tasks import choice_text
 from albert_tok.api import MODEL_INPUT_NAMES
 from albert_tok.io import first_invalid_utf8, load_json, regular_file
 from albert_tok.rules import pad_batch
@@ -59,7 +58,6 @@ __all__ = [
     "Sentence",
     "TextExample",
     "choice_pairs",
-    "choice_text",
     "encode_classification",
     "encode_multiple_choice",
     "encode_squad",
@@ -1072,8 +1070,8 @@ _MC_LAYOUTS = (
 
 def choice_pairs(example: ChoiceExample) -> tuple[list[str], list[str]]:
     """The ``(first, second)`` text pairs of an example's choices, as the tokenizer takes them: the context
-    for every choice, and :func:`choice_text` of each ending (:func:`albert_model._tasks.choice_pairs`, the
-    rule the pipeline encodes with too).
+    for every choice, and ``choice_text`` of each ending (:func:`albert_model._tasks.choice_pairs`, the rule the
+    pipeline encodes with too).
 
     The multiple-choice pipeline encodes ``{"question": Q, "choices": C}`` as the pairs ``([Q] * len(C), C)``
     with the same truncation, so a model trained on these features is called with

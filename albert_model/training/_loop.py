@@ -73,7 +73,7 @@ from torch import nn
 
 from albert_model.checkpoints import CardFacts, SourceFile, card_contents, command_line
 from albert_model.modeling import AlbertPreTrainedModel
-from albert_model.training._common import CHECKPOINT_DIR, OPTIMIZER_NAMES, parameter_groups
+from albert_model.training._common import CHECKPOINT_DIR, check_optimizer, parameter_groups
 from albert_model.training._distributed import World, communication_failed, join, leave, lost, threads_for
 from albert_model.training._flags import flag
 from albert_model.training._lamb import Lamb, lamb_parameter_groups
@@ -83,7 +83,6 @@ from albert_tok.io.atomic import recover, replace_directory, write_directory
 
 __all__ = [
     "METRICS_FILE",
-    "OPTIMIZERS",
     "PRECISIONS",
     "Precision",
     "Progress",
@@ -95,7 +94,6 @@ __all__ = [
     "begin",
     "check_fingerprint",
     "check_loss",
-    "check_optimizer",
     "check_precision",
     "linear_schedule",
     "load_training_state",
@@ -156,17 +154,6 @@ def check_precision(name: Any) -> str:
 
 
 # -- optimizer, schedule, loss check -------------------------------------------------------------------------
-OPTIMIZERS = OPTIMIZER_NAMES
-"""``--optimizer`` values: torch's AdamW, or Google's LAMB (:class:`~albert_model.training._lamb.Lamb`)."""
-
-
-def check_optimizer(name: Any) -> str:
-    """``name`` when it is one of :data:`OPTIMIZERS`; otherwise a ``ValueError`` naming the flag and the values."""
-    if name not in OPTIMIZERS:
-        raise ValueError(f"--optimizer must be one of {list(OPTIMIZERS)}, got {name!r}")
-    return name
-
-
 def make_optimizer(
     model: nn.Module, learning_rate: float, weight_decay: float, name: str = "adamw"
 ) -> torch.optim.Optimizer:
