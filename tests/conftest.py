@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -34,6 +37,31 @@ SKIPS_ALLOWED_IN_CI = {
     "../shared (or ALBERT_SHARED) lies beside a working copy, not in a clean checkout": re.compile(r"\.\./shared"),
     "the transformers 5 environment is made by bench/setup_reference.sh, not by CI": re.compile(r"\.venv-tf5"),
 }
+
+
+_KILLED_AFTER_CHECKPOINT = """
+import os, signal, sys
+sys.path.insert(0, {root!r})
+import albert_model.training._loop as L
+from albert_model.training import {module} as M
+original = L.save_training_state
+def save(*a, **k):
+    original(*a, **k)
+    if a[3]["step"] == {at}:
+        os.kill(os.getpid(), signal.SIGKILL)
+L.save_training_state = save
+M.{function}(M.{args_class}(**{kwargs!r}))
+"""
+
+
+def run_killed_after_checkpoint(command: str, args: Any, at: int, timeout: float) -> subprocess.CompletedProcess:
+    """Run ``pretrain(args)`` or ``finetune(args)`` (``command``) in a child process that kills itself with
+    SIGKILL right after writing the step-``at`` checkpoint (kill -9 at the worst moment for a resume)."""
+    module, args_class = {"pretrain": ("_pretrain", "PretrainArgs"), "finetune": ("_finetune", "FinetuneArgs")}[command]
+    code = _KILLED_AFTER_CHECKPOINT.format(
+        root=str(ROOT), module=module, function=command, args_class=args_class, at=at, kwargs=vars(args)
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def in_ci() -> bool:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import math
 import signal
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -22,7 +20,7 @@ import albert_model.training._finetune_data as D
 from albert_model.training import _metrics as M
 from albert_tok import AlbertTokenizerFast
 
-from .conftest import EVAL, ROOT, SPIECE
+from .conftest import EVAL, SPIECE, run_killed_after_checkpoint
 from .strategies import plain_text
 
 MRPC = EVAL / "mrpc_dev.tsv"
@@ -578,20 +576,6 @@ def test_bad_input_stops_before_training(tmp_path, tiny_model):
     assert not (tmp_path / "o").exists()
 
 
-_KILL = """
-import os, signal, sys
-sys.path.insert(0, {root!r})
-import albert_model.training._finetune as F, albert_model.training._loop as L
-original = L.save_training_state
-def save(*a, **k):
-    original(*a, **k)
-    if a[3]["step"] == {at}:
-        os.kill(os.getpid(), signal.SIGKILL)
-L.save_training_state = save
-F.finetune(F.FinetuneArgs(**{kwargs!r}))
-"""
-
-
 @pytest.mark.parametrize("task", ["text-classification", "question-answering"])  # token classification: same loop
 def test_killed_run_resumes_to_the_same_result(tmp_path, tiny_model, task):
     """kill -9 right after the step-4 checkpoint, resume: losses and weights equal an uninterrupted run's."""
@@ -604,8 +588,7 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, tiny_model, task):
     straight = args(task, [train], tmp_path / "straight", tiny_model, steps=10, log_every=3, **extra)
     F.finetune(straight)
     killed = args(task, [train], tmp_path / "killed", tiny_model, steps=10, log_every=3, **extra)
-    code = _KILL.format(root=str(ROOT), at=4, kwargs=killed.__dict__)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    proc = run_killed_after_checkpoint("finetune", killed, at=4, timeout=120)
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
     assert not (tmp_path / "killed" / "training.json").exists()
     killed.resume = True

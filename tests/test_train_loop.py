@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 import warnings
 
@@ -23,7 +22,7 @@ import albert_model.training._pretrain as P
 from albert_model.training import Lamb
 from albert_tok import AlbertTokenizerFast
 
-from .conftest import ROOT, SPIECE
+from .conftest import SPIECE, run_killed_after_checkpoint
 
 # dropout 0: equal results need equal dropout masks, and a batch cut in parts draws its masks in other shapes
 TINY = dict(
@@ -233,20 +232,6 @@ def test_googles_warmup_rule():
 
 
 # -- fp16 ----------------------------------------------------------------------------------------------------------
-_KILL = """
-import os, signal, sys
-sys.path.insert(0, {root!r})
-import albert_model.training._pretrain as P, albert_model.training._loop as L
-original = L.save_training_state
-def save(*a, **k):
-    original(*a, **k)
-    if a[3]["step"] == {at}:
-        os.kill(os.getpid(), signal.SIGKILL)
-L.save_training_state = save
-P.pretrain(P.PretrainArgs(**{kwargs!r}))
-"""
-
-
 def test_fp16_keeps_its_scaler_and_resumes_exactly(corpus, tmp_path):
     """fp16 trains with a GradScaler (on the CPU too) whose state optimizer.pt keeps; killed after the step-2
     checkpoint and resumed, the run ends bit for bit as the uninterrupted one."""
@@ -254,8 +239,7 @@ def test_fp16_keeps_its_scaler_and_resumes_exactly(corpus, tmp_path):
     scaler = torch.load(tmp_path / "straight" / "checkpoint" / "optimizer.pt", weights_only=True)["scaler"]
     assert scaler["scale"] > 0 and "growth_factor" in scaler
     killed = pretrain_args(corpus, tmp_path / "killed", precision="fp16")
-    code = _KILL.format(root=str(ROOT), at=2, kwargs=killed.__dict__)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False)
+    proc = run_killed_after_checkpoint("pretrain", killed, at=2, timeout=300)
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
     P.pretrain(pretrain_args(corpus, tmp_path / "killed", precision="fp16", resume=True))
     assert history(tmp_path / "straight") == history(tmp_path / "killed")
