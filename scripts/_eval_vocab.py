@@ -13,6 +13,8 @@ def train_eval_vocabulary(vocab_size: int) -> bytes:
     """The serialized SentencePiece model of ``vocab_size`` pieces."""
     import sentencepiece as spm
 
+    from albert_tok.api._train import ALBERT_TRAINER_FLAGS
+
     text = []
     for source in sorted((ROOT / "fixtures" / "eval").iterdir()):
         text += [line.strip().lower() for line in source.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
@@ -21,14 +23,7 @@ def train_eval_vocabulary(vocab_size: int) -> bytes:
         sentence_iterator=iter(text),
         model_writer=model,
         vocab_size=vocab_size,
-        model_type="unigram",
-        pad_id=0,
-        unk_id=1,
-        bos_id=-1,
-        eos_id=-1,
-        control_symbols=["[CLS]", "[SEP]", "[MASK]"],
-        user_defined_symbols=["(", ")", '"', "-", ".", "\u2013", "£", "€"],
-        normalization_rule_name="nmt_nfkc",
+        **ALBERT_TRAINER_FLAGS,
         character_coverage=0.99995,
         num_threads=1,
         minloglevel=2,

@@ -12,10 +12,24 @@ import io
 import os
 import warnings
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from albert_tok.rules import Preprocessing
 
-__all__ = ["VocabularySizeWarning", "train_vocabulary"]
+__all__ = ["ALBERT_TRAINER_FLAGS", "VocabularySizeWarning", "train_vocabulary"]
+
+ALBERT_TRAINER_FLAGS: dict[str, Any] = {
+    "model_type": "unigram",
+    "pad_id": 0,
+    "unk_id": 1,
+    "bos_id": -1,
+    "eos_id": -1,
+    "control_symbols": ["[CLS]", "[SEP]", "[MASK]"],
+    "user_defined_symbols": ["(", ")", '"', "-", ".", "\u2013", "£", "€"],  # \u2013: en dash
+    "normalization_rule_name": "nmt_nfkc",
+}
+"""The SentencePiece trainer flags of Google's 30k-clean ALBERT vocabulary: a unigram model with ``<pad>`` 0,
+``<unk>`` 1, no BOS/EOS, the three control symbols, the punctuation kept as pieces of their own, NFKC."""
 
 
 def _sentences(files: Sequence[str], options: Preprocessing) -> Iterator[str]:
@@ -121,14 +135,7 @@ def train_vocabulary(
             sentence_iterator=iter(sentences),
             model_writer=model,
             vocab_size=vocab_size,
-            model_type="unigram",
-            pad_id=0,
-            unk_id=1,
-            bos_id=-1,
-            eos_id=-1,
-            control_symbols=["[CLS]", "[SEP]", "[MASK]"],
-            user_defined_symbols=["(", ")", '"', "-", ".", "\u2013", "£", "€"],  # \u2013: en dash
-            normalization_rule_name="nmt_nfkc",
+            **ALBERT_TRAINER_FLAGS,
             character_coverage=character_coverage,
             seed_sentencepiece_size=seed_sentencepiece_size,
             hard_vocab_limit=False,
