@@ -646,7 +646,7 @@ def test_concurrent_requests_are_batched_and_equal_offline(clf_dir):
 
 # -- threads, configuration, the command ---------------------------------------------------------------------
 def test_choose_threads(monkeypatch, tmp_path):
-    monkeypatch.setattr("albert_model.serving._engine.CGROUP", str(tmp_path))  # no quota
+    monkeypatch.setattr("albert_model._devices.CGROUP", str(tmp_path))  # no quota
     assert choose_threads(3) == (3, "--threads")
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(8)), raising=False)
     assert choose_threads(None)[0] == 7 and choose_threads(None, workers=2)[0] == 3
@@ -660,7 +660,7 @@ def test_choose_threads_counts_a_containers_cpu_quota(monkeypatch, tmp_path):
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(64)), raising=False)  # the host's cores
     v2 = tmp_path / "v2"
     v2.mkdir()
-    monkeypatch.setattr("albert_model.serving._engine.CGROUP", str(v2))
+    monkeypatch.setattr("albert_model._devices.CGROUP", str(v2))
     (v2 / "cpu.max").write_text("200000 100000\n")  # docker --cpus 2, a pod's limits.cpu: 2
     threads, reason = choose_threads(None)
     assert threads == 1 and "cgroup" in reason
@@ -672,7 +672,7 @@ def test_choose_threads_counts_a_containers_cpu_quota(monkeypatch, tmp_path):
     (v1 / "cpu").mkdir(parents=True)
     (v1 / "cpu" / "cpu.cfs_quota_us").write_text("400000\n")
     (v1 / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
-    monkeypatch.setattr("albert_model.serving._engine.CGROUP", str(v1))
+    monkeypatch.setattr("albert_model._devices.CGROUP", str(v1))
     assert choose_threads(None)[0] == 3
     (v1 / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
     assert choose_threads(None)[0] == 63

@@ -263,14 +263,28 @@ def test_threads_metrics_log_and_the_finished_output(corpus, tmp_path, capfd):
     assert {"model.safetensors", "config.json", "README.md", "training.json", "spiece.model"} <= set(os.listdir(out))
 
 
-def test_default_threads_share_the_cores():
+def test_default_threads_share_the_cores(monkeypatch, tmp_path):
     from albert_model.training._distributed import World, threads_for
 
+    monkeypatch.setattr("albert_model._devices.CGROUP", str(tmp_path))  # no cgroup quota
     cores = len(os.sched_getaffinity(0))
     assert threads_for(World(), 0, None)[0] == cores
     assert threads_for(World(0, 4, 0, 4), 0, None)[0] == max(1, cores // 4)
     assert threads_for(World(0, 1, 0, 1), cores + 5, None)[0] == 1
     assert threads_for(World(), 0, 3) == (3, "--threads")
+
+
+def test_default_threads_count_a_containers_cpu_quota(monkeypatch, tmp_path):
+    """A pod limited to 2 CPUs on a 64-core node: the ranks share 2 cores, not the host's 64."""
+    from albert_model.training._distributed import World, threads_for
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    monkeypatch.setattr("albert_model._devices.CGROUP", str(tmp_path))
+    (tmp_path / "cpu.max").write_text("200000 100000\n")
+    threads, why = threads_for(World(0, 2, 0, 2), 0, None)
+    assert threads == 1 and "cgroup" in why
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert threads_for(World(0, 2, 0, 2), 0, None)[0] == 32
 
 
 # -- memory and speed switches -------------------------------------------------------------------------------------

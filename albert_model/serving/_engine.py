@@ -9,7 +9,6 @@ so one worker thread owns the model and its intra-op threads.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Hashable, Sequence
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from albert_model._devices import usable_cores
 from albert_model._tasks import TASK_TABLE, lookup
 from albert_model.pipelines import DEFAULT_MODEL, POOLINGS, Pipeline, pipeline
 from albert_model.serving._batcher import Batcher
@@ -117,41 +117,10 @@ def choose_threads(threads: int | None, workers: int = 1) -> tuple[int, str]:
     """
     if threads is not None:
         return threads, "--threads"
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    quota = _cgroup_cpus()
-    limited = False
-    if quota is not None and quota < cores:  # a container's CPU limit (Kubernetes, docker --cpus), not the host's
-        cores, limited = max(1, math.ceil(quota)), True
+    cores, limited = usable_cores()
     chosen = max(1, (cores - 1) // max(1, workers))
     where = " (the cgroup CPU quota)" if limited else ""
     return chosen, f"(cores - 1) // workers = ({cores}{where} - 1) // {workers}, at least 1"
-
-
-CGROUP = "/sys/fs/cgroup"
-
-
-def _cgroup_cpus(root: str | None = None) -> float | None:
-    """The CPUs this process's cgroup may use (its CFS quota over its period), or None without a limit.
-
-    Reads cgroup v2's ``cpu.max`` (``"200000 100000"``: 2 CPUs; ``"max 100000"``: none), else cgroup v1's
-    ``cpu/cpu.cfs_quota_us`` and ``cpu/cpu.cfs_period_us`` (a quota of -1: none), under ``root``
-    (None: :data:`CGROUP`). A file missing or unreadable counts as no limit.
-    """
-    root = CGROUP if root is None else root
-    try:
-        with open(os.path.join(root, "cpu.max")) as f:
-            quota, period = f.read().split()[:2]
-        return None if quota == "max" else int(quota) / int(period)
-    except (OSError, ValueError):
-        pass
-    try:
-        with open(os.path.join(root, "cpu", "cpu.cfs_quota_us")) as f:
-            quota_us = int(f.read())
-        with open(os.path.join(root, "cpu", "cpu.cfs_period_us")) as f:
-            period_us = int(f.read())
-    except (OSError, ValueError):
-        return None
-    return quota_us / period_us if quota_us > 0 and period_us > 0 else None
 
 
 def served_task(config: ServeConfig, path: str) -> str:

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from albert_model._devices import usable_cores
+
 __all__ = [
     "DistributedError",
     "World",
@@ -230,7 +232,8 @@ def leave(world: World) -> None:
 
 def threads_for(world: World, workers: int, given: int | None) -> tuple[int, str]:
     """The torch threads of this rank and why: ``given`` (``--threads``) when set; otherwise the cores this
-    process may run on, divided among this node's ranks, less one per data-loader worker, at least 1.
+    process may keep busy (:func:`albert_model._devices.usable_cores`: its affinity, or a container's cgroup CPU
+    quota where that allows fewer), divided among this node's ranks, less one per data-loader worker, at least 1.
 
     Args:
         world: the job's ranks.
@@ -242,13 +245,10 @@ def threads_for(world: World, workers: int, given: int | None) -> tuple[int, str
     """
     if given is not None:
         return given, "--threads"
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
+    cores, limited = usable_cores()
     threads = max(1, cores // world.local_size - workers)
     return threads, (
-        f"{cores} cores / {world.local_size} rank(s) on this node"
+        f"{cores} cores{' (the cgroup CPU quota)' if limited else ''} / {world.local_size} rank(s) on this node"
         + (f" - {workers} data-loader worker(s)" if workers else "")
         + "; --threads to change"
     )
