@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import albert_model as A
 from albert_model.checkpoints._weight_files import CheckpointError
@@ -248,6 +250,56 @@ def test_masked_positions_match_full_projection():
         full = model(ids).logits
         part = model(ids, masked_positions=where).logits
     torch.testing.assert_close(part, full[where])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    batch=st.integers(1, 3),
+    length=st.integers(1, 9),
+    attn=st.sampled_from(["sdpa", "varlen"]),
+    packing=st.booleans(),
+    data=st.data(),
+)
+def test_last_layer_at_the_masked_rows_only_changes_nothing_read(seed, batch, length, attn, packing, data):
+    """masked_positions computes the last layer for those rows alone; the logits are the full model's there."""
+    model = tiny(A.AlbertForMaskedLM, seed=seed % 7, hidden_act=("gelu_new", "relu", "silu")[seed % 3])
+    model.set_attn_implementation(attn)
+    model.set_weight_packing(packing)
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(5, 99, (batch, length), generator=g)
+    lengths = data.draw(st.lists(st.integers(1, length), min_size=batch, max_size=batch))
+    mask = (torch.arange(length)[None, :] < torch.tensor(lengths)[:, None]).long()
+    where = torch.rand(batch, length, generator=g) < data.draw(st.sampled_from([0.0, 0.3, 1.0]))
+    with torch.no_grad():
+        full = model(ids, attention_mask=mask).logits
+        part = model(ids, attention_mask=mask, masked_positions=where).logits
+        states = model.albert(ids, attention_mask=mask, rows=where).last_hidden_state
+        every = model.albert(ids, attention_mask=mask).last_hidden_state
+    assert part.shape == (int(where.sum()), 99)
+    torch.testing.assert_close(part, full[where], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(states, every[where], rtol=1e-4, atol=1e-5)
+
+
+def test_rows_fall_back_to_the_full_model_where_the_shortcut_cannot_apply():
+    model = tiny()  # with the pooler, which reads position 0
+    ids = torch.randint(5, 99, (2, 6))
+    where = torch.zeros(2, 6, dtype=torch.bool)
+    where[1, 2:4] = True
+    with torch.no_grad():
+        out = model(ids, rows=where)
+        full = model(ids)
+    torch.testing.assert_close(out.last_hidden_state, full.last_hidden_state[where])
+    torch.testing.assert_close(out.pooler_output, full.pooler_output)
+    mlm = tiny(A.AlbertForMaskedLM).train()  # training: the full last layer, then the rows
+    labels = torch.randint(5, 99, (2, 6))
+    loss = mlm(ids, labels=labels, masked_positions=where).loss
+    loss.backward()
+    assert torch.isfinite(loss) and mlm.predictions.dense.weight.grad is not None
+    with pytest.raises(ValueError, match=r"rows must be a bool tensor of shape \(2, 6\), got torch.int64 \(2, 6\)"):
+        model(ids, rows=where.long())
+    with pytest.raises(ValueError, match=r"masked_positions must be a bool tensor of shape \(2, 6\), got list"):
+        mlm(ids, masked_positions=[[True]])
 
 
 def test_sdpa_equals_eager():

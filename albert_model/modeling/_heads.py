@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from albert_model._config import AlbertConfig
+from albert_model.modeling._linear import Linear
 from albert_model.modeling._model import AlbertModel, activation
 from albert_model.modeling._outputs import (
     AlbertForPreTrainingOutput,
@@ -61,8 +62,8 @@ class AlbertMLMHead(nn.Module):
         super().__init__()
         self.LayerNorm = nn.LayerNorm(config.embedding_size, eps=config.layer_norm_eps)
         self.bias = nn.Parameter(torch.zeros(config.vocab_size))
-        self.dense = nn.Linear(config.hidden_size, config.embedding_size)
-        self.decoder = nn.Linear(config.embedding_size, config.vocab_size)
+        self.dense = Linear(config.hidden_size, config.embedding_size)
+        self.decoder: nn.Linear = Linear(config.embedding_size, config.vocab_size)
         self.activation = activation(config.hidden_act)
 
     def transform(self, hidden_states: torch.Tensor) -> torch.Tensor:
@@ -99,7 +100,7 @@ class AlbertSOPHead(nn.Module):
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__()
         self.dropout = nn.Dropout(config.classifier_dropout_prob or 0.0)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.classifier = Linear(config.hidden_size, config.num_labels)
 
     def forward(self, pooled_output: torch.Tensor) -> torch.Tensor:
         """Score the sentence order.
@@ -124,12 +125,22 @@ def _select_masked(
     on those positions alone."""
     if masked_positions is None:
         return hidden, labels
-    if masked_positions.shape != hidden.shape[:2] or masked_positions.dtype != torch.bool:
-        raise ValueError(
-            f"masked_positions must be a bool tensor of shape {tuple(hidden.shape[:2])}, "
-            f"got {masked_positions.dtype} {tuple(masked_positions.shape)}"
-        )
+    _check_masked(masked_positions, tuple(hidden.shape[:2]))
     return hidden[masked_positions], None if labels is None else labels[masked_positions]
+
+
+def _check_masked(masked_positions: torch.Tensor, shape: tuple[int, ...]) -> None:
+    if (
+        not isinstance(masked_positions, torch.Tensor)
+        or tuple(masked_positions.shape) != shape
+        or masked_positions.dtype != torch.bool
+    ):
+        got = (
+            f"{masked_positions.dtype} {tuple(masked_positions.shape)}"
+            if isinstance(masked_positions, torch.Tensor)
+            else type(masked_positions).__name__
+        )
+        raise ValueError(f"masked_positions must be a bool tensor of shape {shape}, got {got}")
 
 
 class _WithMLMHead(AlbertPreTrainedModel):
@@ -343,6 +354,9 @@ class AlbertForMaskedLM(_WithMLMHead):
                 id out of its range.
             TypeError: An input that should be a tensor is not, or id tensors that do not hold integers.
         """
+        if masked_positions is not None:
+            source = input_ids if input_ids is not None else inputs_embeds
+            _check_masked(masked_positions, tuple(source.shape[:2]) if source is not None else ())
         out = self.albert(
             input_ids,
             attention_mask,
@@ -353,8 +367,11 @@ class AlbertForMaskedLM(_WithMLMHead):
             output_hidden_states,
             return_dict=True,
             unpad=not labels_read_padding(labels, attention_mask),
+            rows=masked_positions,  # only the masked positions' states are computed in the last layer
         )
-        hidden, labels = _select_masked(out.last_hidden_state, labels, masked_positions)
+        hidden = out.last_hidden_state
+        if masked_positions is not None and labels is not None:
+            labels = labels[masked_positions]
         logits = self.predictions(hidden)
         loss = _mlm_loss(logits, labels) if labels is not None else None
         return self._returned(MaskedLMOutput(loss, logits, out.hidden_states, out.attentions), return_dict)
@@ -382,7 +399,7 @@ class AlbertForSequenceClassification(AlbertPreTrainedModel):
         super().__init__(config)
         self.albert = AlbertModel(config)
         self.dropout = nn.Dropout(config.classifier_dropout_prob or 0.0)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.classifier = Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
     def problem_type(self, labels: torch.Tensor) -> str:
@@ -502,7 +519,7 @@ class AlbertForMultipleChoice(AlbertPreTrainedModel):
         super().__init__(config)
         self.albert = AlbertModel(config)
         self.dropout = nn.Dropout(config.classifier_dropout_prob or 0.0)
-        self.classifier = nn.Linear(config.hidden_size, 1)
+        self.classifier = Linear(config.hidden_size, 1)
         self.post_init()
 
     def forward(
@@ -598,7 +615,7 @@ class AlbertForTokenClassification(AlbertPreTrainedModel):
         self.albert = AlbertModel(config, add_pooling_layer=False)
         p = config.classifier_dropout_prob if config.classifier_dropout_prob is not None else config.hidden_dropout_prob
         self.dropout = nn.Dropout(p)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.classifier = Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
     def forward(
@@ -687,7 +704,7 @@ class AlbertForQuestionAnswering(AlbertPreTrainedModel):
         if config.num_labels != 2:
             raise ValueError(f"question answering needs config.num_labels == 2 (start, end), got {config.num_labels}")
         self.albert = AlbertModel(config, add_pooling_layer=False)
-        self.qa_outputs = nn.Linear(config.hidden_size, config.num_labels)
+        self.qa_outputs = Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
     def forward(

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from albert_model._config import AlbertConfig
+from albert_model.modeling._linear import ONEDNN_ACTIVATIONS, Linear, packed_linear
 from albert_model.modeling._outputs import BaseModelOutputWithPooling
 from albert_model.modeling._pretrained import AlbertPreTrainedModel
 from albert_model.modeling._unpadded import Packing, packs
@@ -127,10 +128,10 @@ class AlbertAttention(nn.Module):
         super().__init__()
         self.num_attention_heads = config.num_attention_heads
         self.attention_head_size = config.head_dim
-        self.query = nn.Linear(config.hidden_size, config.hidden_size)
-        self.key = nn.Linear(config.hidden_size, config.hidden_size)
-        self.value = nn.Linear(config.hidden_size, config.hidden_size)
-        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.query = Linear(config.hidden_size, config.hidden_size)
+        self.key = Linear(config.hidden_size, config.hidden_size)
+        self.value = Linear(config.hidden_size, config.hidden_size)
+        self.dense = Linear(config.hidden_size, config.hidden_size)
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.attention_dropout = nn.Dropout(config.attention_probs_dropout_prob)
         self.output_dropout = nn.Dropout(config.hidden_dropout_prob)
@@ -140,7 +141,11 @@ class AlbertAttention(nn.Module):
         return x.view(b, t, self.num_attention_heads, self.attention_head_size).transpose(1, 2)  # (B, nh, T, hd)
 
     def forward(
-        self, hidden_states: torch.Tensor, mask: torch.Tensor | Packing | None, output_attentions: bool = False
+        self,
+        hidden_states: torch.Tensor,
+        mask: torch.Tensor | Packing | None,
+        output_attentions: bool = False,
+        rows: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Attend, project, add the input back and normalise.
 
@@ -152,22 +157,30 @@ class AlbertAttention(nn.Module):
             output_attentions: Whether to compute and return the attention weights, through the exact eager
                 path instead of ``scaled_dot_product_attention``. Ignored for a packed batch (whose weights
                 are never computed).
+            rows: ``(B, R)`` positions: only these rows' outputs are computed (their queries attend to every
+                key), for a padded batch without ``output_attentions``; None computes every row.
 
         Returns:
-            ``(output, weights)``: ``output`` has the shape of ``hidden_states``; ``weights`` is
-            ``(B, nh, T, T)``, the softmax before attention dropout, with ``output_attentions`` on a padded
-            batch, else None.
+            ``(output, weights)``: ``output`` has the shape of ``hidden_states`` (``(B, R, H)`` with
+            ``rows``); ``weights`` is ``(B, nh, T, T)``, the softmax before attention dropout, with
+            ``output_attentions`` on a padded batch, else None.
         """
+        projections = (self.query, self.key, self.value)
+        qkv = packed_linear(projections, hidden_states)  # one multiplication when the weights are packed
+        if qkv is not None:
+            q, k, v = qkv.split(self.query.out_features, dim=-1)
+        else:
+            q, k, v = (proj(hidden_states) for proj in projections)
         if isinstance(mask, Packing):  # packed real tokens, (N, H): see albert_model.modeling._unpadded
             n = hidden_states.shape[0]
-            q, k, v = (
-                proj(hidden_states).view(n, self.num_attention_heads, self.attention_head_size)
-                for proj in (self.query, self.key, self.value)
-            )
+            q, k, v = (t.view(n, self.num_attention_heads, self.attention_head_size) for t in (q, k, v))
             p = self.attention_dropout.p if self.training else 0.0
             context = mask.attention(q, k, v, p).reshape(n, -1)  # (N, H)
             return self.LayerNorm(hidden_states + self.output_dropout(self.dense(context))), None
-        q, k, v = (self._heads(proj(hidden_states)) for proj in (self.query, self.key, self.value))
+        q, k, v = (self._heads(t) for t in (q, k, v))
+        if rows is not None:  # the queries and residuals of the rows read; keys and values of every token
+            q = q.gather(2, rows[:, None, :, None].expand(-1, q.shape[1], -1, q.shape[3]))
+            hidden_states = hidden_states.gather(1, rows[:, :, None].expand(-1, -1, hidden_states.shape[-1]))
         probs = None
         if output_attentions:
             scores = q @ k.transpose(-1, -2) / math.sqrt(self.attention_head_size)  # (B, nh, T, T)
@@ -196,12 +209,17 @@ class AlbertLayer(nn.Module):
         super().__init__()
         self.full_layer_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.attention = AlbertAttention(config)
-        self.ffn = nn.Linear(config.hidden_size, config.intermediate_size)
-        self.ffn_output = nn.Linear(config.intermediate_size, config.hidden_size)
+        self.ffn = Linear(config.hidden_size, config.intermediate_size)
+        self.ffn_output = Linear(config.intermediate_size, config.hidden_size)
         self.activation = activation(config.hidden_act)
+        self.hidden_act = config.hidden_act if config.hidden_act in ONEDNN_ACTIVATIONS else None
 
     def forward(
-        self, hidden_states: torch.Tensor, mask: torch.Tensor | Packing | None, output_attentions: bool = False
+        self,
+        hidden_states: torch.Tensor,
+        mask: torch.Tensor | Packing | None,
+        output_attentions: bool = False,
+        rows: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Run one layer.
 
@@ -214,12 +232,17 @@ class AlbertLayer(nn.Module):
                 path instead of ``scaled_dot_product_attention``. Ignored for a packed batch (whose weights
                 are never computed).
 
+            rows: ``(B, R)`` positions whose outputs alone are computed (see :meth:`AlbertAttention.forward`).
+
         Returns:
             ``(output, weights)`` as :meth:`AlbertAttention.forward` returns them, ``output`` after the
             feed-forward block.
         """
-        attn, probs = self.attention(hidden_states, mask, output_attentions)
-        ffn = self.ffn_output(self.activation(self.ffn(attn)))
+        attn, probs = self.attention(hidden_states, mask, output_attentions, rows)
+        inner = None if self.hidden_act is None else packed_linear((self.ffn,), attn, self.hidden_act)
+        if inner is None:  # the activation runs inside the multiplication when the weights are packed
+            inner = self.activation(self.ffn(attn))
+        ffn = self.ffn_output(inner)
         return self.full_layer_layer_norm(ffn + attn), probs
 
 
@@ -235,7 +258,11 @@ class AlbertLayerGroup(nn.Module):
         self.albert_layers = nn.ModuleList([AlbertLayer(config) for _ in range(config.inner_group_num)])
 
     def forward(
-        self, hidden_states: torch.Tensor, mask: torch.Tensor | Packing | None, output_attentions: bool = False
+        self,
+        hidden_states: torch.Tensor,
+        mask: torch.Tensor | Packing | None,
+        output_attentions: bool = False,
+        rows: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Run the group's layers in order.
 
@@ -248,14 +275,18 @@ class AlbertLayerGroup(nn.Module):
                 path instead of ``scaled_dot_product_attention``. Ignored for a packed batch (whose weights
                 are never computed).
 
+            rows: ``(B, R)`` positions: the group's last layer computes only these rows' outputs (see
+                :meth:`AlbertAttention.forward`).
+
         Returns:
-            ``(output, weights)``: ``output`` has the shape of ``hidden_states``; ``weights`` lists each
-            layer's ``(B, nh, T, T)`` attention weights in order with ``output_attentions`` on a padded batch,
-            and is empty otherwise.
+            ``(output, weights)``: ``output`` has the shape of ``hidden_states`` (``(B, R, H)`` with ``rows``);
+            ``weights`` lists each layer's ``(B, nh, T, T)`` attention weights in order with
+            ``output_attentions`` on a padded batch, and is empty otherwise.
         """
         attentions = []
-        for layer in self.albert_layers:
-            hidden_states, probs = layer(hidden_states, mask, output_attentions)
+        last = len(self.albert_layers) - 1
+        for j, layer in enumerate(self.albert_layers):
+            hidden_states, probs = layer(hidden_states, mask, output_attentions, rows if j == last else None)
             if probs is not None:
                 attentions.append(probs)
         return hidden_states, attentions
@@ -277,7 +308,7 @@ class AlbertTransformer(nn.Module):
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__()
         self.config = config
-        self.embedding_hidden_mapping_in = nn.Linear(config.embedding_size, config.hidden_size)
+        self.embedding_hidden_mapping_in = Linear(config.embedding_size, config.hidden_size)
         self.albert_layer_groups = nn.ModuleList([AlbertLayerGroup(config) for _ in range(config.num_hidden_groups)])
         self.gradient_checkpointing = False
         self.gradient_checkpointing_func: Any = None
@@ -288,6 +319,7 @@ class AlbertTransformer(nn.Module):
         mask: torch.Tensor | Packing | None,
         output_attentions: bool = False,
         output_hidden_states: bool = False,
+        rows: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, tuple | None, tuple | None]:
         """Project the embeddings and run the ``num_hidden_layers`` steps.
 
@@ -301,6 +333,9 @@ class AlbertTransformer(nn.Module):
                 path instead of ``scaled_dot_product_attention``. Ignored for a packed batch (whose weights
                 are never computed).
             output_hidden_states: Whether to return the projected embeddings and every step's output.
+            rows: ``(B, R)`` positions: the last step computes only these rows' outputs, on the padded batch
+                (a packed one is padded for it), and ``last_hidden_state`` is ``(B, R, H)``. Not with
+                ``output_attentions`` or ``output_hidden_states``.
 
         Returns:
             ``(last_hidden_state, hidden_states, attentions)``: ``last_hidden_state`` is ``(B, T, H)`` (or
@@ -314,9 +349,14 @@ class AlbertTransformer(nn.Module):
         all_attn: list[torch.Tensor] | None = [] if output_attentions else None
         layers_per_group = self.config.num_hidden_layers // self.config.num_hidden_groups
         recompute = self.gradient_checkpointing and self.training
+        last = self.config.num_hidden_layers - 1
         for i in range(self.config.num_hidden_layers):
             group = self.albert_layer_groups[i // layers_per_group]
-            if recompute:
+            if rows is not None and i == last:
+                if isinstance(mask, Packing):
+                    hidden_states, mask = mask.pad(hidden_states), mask.mask
+                hidden_states, attentions = group(hidden_states, mask, output_attentions, rows)
+            elif recompute:
                 hidden_states, attentions = self.gradient_checkpointing_func(
                     group, hidden_states, mask, output_attentions
                 )
@@ -331,6 +371,17 @@ class AlbertTransformer(nn.Module):
             None if all_hidden is None else tuple(all_hidden),
             None if all_attn is None else tuple(all_attn),
         )
+
+
+def _row_index(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(index, valid)`` for a bool ``(B, T)`` ``rows``: ``index`` ``(B, R)`` holds each row's True positions
+    in order, then some of its other positions as filler (``R`` the most any row has); ``valid`` ``(B, R)`` is
+    False at the fillers."""
+    counts = rows.sum(1)
+    width = int(counts.max())
+    index = torch.argsort((~rows).to(torch.uint8), dim=1, stable=True)[:, :width]
+    valid = torch.arange(width, device=rows.device)[None, :] < counts[:, None]
+    return index, valid
 
 
 def _check_ids(name: str, t: torch.Tensor | None, shape: tuple[int, ...], upper: int | None) -> None:
@@ -372,7 +423,7 @@ class AlbertModel(AlbertPreTrainedModel):
         super().__init__(config)
         self.embeddings = AlbertEmbeddings(config)
         self.encoder = AlbertTransformer(config)
-        self.pooler = nn.Linear(config.hidden_size, config.hidden_size) if add_pooling_layer else None
+        self.pooler = Linear(config.hidden_size, config.hidden_size) if add_pooling_layer else None
         self.pooler_activation = nn.Tanh() if add_pooling_layer else None
         self.post_init()
 
@@ -449,6 +500,7 @@ class AlbertModel(AlbertPreTrainedModel):
         return_dict: bool | None = None,
         *,
         unpad: bool = True,
+        rows: torch.Tensor | None = None,
     ) -> Any:
         """Encode a batch of token ids (or embeddings) into one hidden state per token, and a pooled one.
 
@@ -479,6 +531,12 @@ class AlbertModel(AlbertPreTrainedModel):
                 padding pass it). Under ``"varlen"``, a batch is packed to its real tokens only when it holds
                 padding, its mask is 0/1, every row starts with a real token and no attention weights are asked
                 for; padding positions of the outputs are then zeros.
+            rows: ``(batch, sequence)`` bool, True at the only positions whose last hidden state is read;
+                ``last_hidden_state`` is then ``(rows.sum(), hidden_size)``, those positions in row-major
+                order (as ``last_hidden_state[rows]`` would give). In eval mode, without the pooler,
+                ``output_hidden_states`` or ``output_attentions``, the last layer computes its queries,
+                attention output and feed-forward block for these positions alone (its keys and values for
+                every token), which changes nothing read. None: every position.
 
         Returns:
             A :class:`BaseModelOutputWithPooling` (``last_hidden_state`` ``(batch, sequence, hidden_size)``,
@@ -490,9 +548,9 @@ class AlbertModel(AlbertPreTrainedModel):
         Raises:
             ValueError: Both or neither of ``input_ids`` and ``inputs_embeds`` are given; ``input_ids`` is not
                 2-D or ``inputs_embeds`` not ``(batch, sequence, embedding_size)``; the sequence is longer than
-                ``max_position_embeddings``; ``attention_mask``, ``token_type_ids`` or ``position_ids`` does not
-                have the input's ``(batch, sequence)`` shape; an id is outside its range (not checked while
-                ``torch.compile`` traces).
+                ``max_position_embeddings``; ``attention_mask``, ``token_type_ids``, ``position_ids`` or
+                ``rows`` does not have the input's ``(batch, sequence)`` shape, or ``rows`` is not bool; an id
+                is outside its range (not checked while ``torch.compile`` traces).
             TypeError: ``input_ids``, ``attention_mask``, ``token_type_ids`` or ``position_ids`` is not a
                 tensor, or one of the id tensors does not hold integers.
         """
@@ -500,6 +558,11 @@ class AlbertModel(AlbertPreTrainedModel):
         output_attentions = cfg.output_attentions if output_attentions is None else output_attentions
         output_hidden_states = cfg.output_hidden_states if output_hidden_states is None else output_hidden_states
         b, t = self._check_inputs(input_ids, inputs_embeds, attention_mask, token_type_ids, position_ids)
+        if rows is not None and (
+            not isinstance(rows, torch.Tensor) or rows.dtype != torch.bool or rows.shape != (b, t)
+        ):
+            got = f"{rows.dtype} {tuple(rows.shape)}" if isinstance(rows, torch.Tensor) else type(rows).__name__
+            raise ValueError(f"rows must be a bool tensor of shape {(b, t)}, got {got}")
         device = self.embeddings.word_embeddings.weight.device
         if token_type_ids is None:
             token_type_ids = torch.zeros((b, t), dtype=torch.long, device=device)
@@ -524,15 +587,30 @@ class AlbertModel(AlbertPreTrainedModel):
         ):
             packing = Packing.from_mask(attention_mask, mask)
             x = packing.unpad(x)  # (N, E): the real tokens only
+        index = valid = None
+        if (
+            rows is not None
+            and not self.training
+            and self.pooler is None
+            and not output_hidden_states
+            and not output_attentions
+            and bool(rows.any())
+        ):
+            index, valid = _row_index(rows.to(x.device))
         sequence, hidden, attentions = self.encoder(
-            x, mask if packing is None else packing, output_attentions, output_hidden_states
+            x, mask if packing is None else packing, output_attentions, output_hidden_states, index
         )
-        if packing is not None:
+        if valid is not None:
+            sequence = sequence[valid]  # (B, R, H) -> the rows' states, row-major
+        elif packing is not None:
             sequence = packing.pad(sequence)
+        if packing is not None:
             hidden = None if hidden is None else tuple(packing.pad(h) for h in hidden)
         pooled = None
         if self.pooler is not None and self.pooler_activation is not None:
             pooled = self.pooler_activation(self.pooler(sequence[:, 0]))
+        if rows is not None and valid is None:
+            sequence = sequence[rows.to(sequence.device)]
         if return_dict is False or (return_dict is None and not cfg.return_dict):
             return (sequence, pooled, *tuple(x for x in (hidden, attentions) if x is not None))
         return BaseModelOutputWithPooling(sequence, pooled, hidden, attentions)

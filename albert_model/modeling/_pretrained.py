@@ -20,6 +20,7 @@ from torch import nn
 from albert_model._config import LIMITS, AlbertConfig, format_bytes
 from albert_model._devices import unavailable
 from albert_model.checkpoints import load_into, save_model
+from albert_model.modeling._linear import Linear
 from albert_model.modeling._unpadded import ATTN_IMPLEMENTATIONS
 from albert_tok.io import resolve_directory
 
@@ -151,6 +152,28 @@ class AlbertPreTrainedModel(nn.Module):
         for module in self.modules():
             if isinstance(module, AlbertPreTrainedModel):
                 module.attn_implementation = attn_implementation
+
+    def set_weight_packing(self, enabled: bool) -> None:
+        """Let float32 CPU inference run every linear layer through oneDNN on a weight packed once (see
+        :mod:`albert_model.modeling._linear`), or stop it. Off by default; ``albert serve`` turns it on.
+
+        The results are those of ``F.linear`` within float32 rounding. A weight changed in place, replaced or
+        reloaded is packed again before it is used; a write through ``param.data`` is not seen, so call this
+        again after one (each call drops every packed copy). Training, gradients, other dtypes and devices,
+        tracing and export always take ``F.linear``.
+
+        Args:
+            enabled: True to pack (each layer at its first forward in eval mode), False to stop.
+
+        Raises:
+            TypeError: ``enabled`` is not a bool.
+        """
+        if not isinstance(enabled, bool):
+            raise TypeError(f"enabled must be a bool, got {type(enabled).__name__}")
+        for module in self.modules():
+            if isinstance(module, Linear):
+                module.packing = enabled
+                module._packed = None
 
     def _init_weights(self, module: nn.Module) -> None:
         std = self.config.initializer_range
