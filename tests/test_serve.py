@@ -152,6 +152,7 @@ def test_onnxruntime_backend_answers_as_torch(clf_dir, tmp_path):
         vectors = np.array(client.post("/embed", json={"inputs": TEXTS, "normalize": False}).json())
         scores = client.post("/predict", json={"inputs": TEXTS[0]}).json()
     assert info["backend"] == "onnxruntime" and info["attn_implementation"] is None and info["batch_size"] == 16
+    assert info["weight_packing"] is False
     np.testing.assert_allclose(vectors, offline_embeddings(clf_dir, TEXTS), rtol=1e-3, atol=1e-4)
     want = {p["label"]: p["score"] for p in pipeline("text-classification", model=clf_dir)(TEXTS[0], top_k=None)}
     assert {p["label"]: pytest.approx(p["score"], abs=1e-4) for p in scores} == want
@@ -213,6 +214,7 @@ def test_health_info_metrics(clf):
     assert info["model_type"]["classifier"]["id2label"] == {"0": "neg", "1": "neu", "2": "pos"}
     assert info["threads"] == 1 and info["threads_reason"] == "--threads"
     assert info["attn_implementation"] == "varlen" and info["batch_size"] == 64  # padding skipped, not computed
+    assert info["weight_packing"] is torch.backends.mkldnn.is_available()  # oneDNN on packed weights
     assert info["max_batch_tokens"] == 8192 and info["max_client_batch_size"] == 256 and info["version"]
     assert set(info["routes"]) == {"/embed", "/predict", "/tokenize"}
     before = _counter(clf.get("/metrics").text, 'route="embed",status="200"')

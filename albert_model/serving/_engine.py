@@ -173,6 +173,9 @@ class Engine:
             for pipe in (self.head, self.embedder):
                 if pipe is not None:
                     pipe.model.set_attn_implementation(config.attn)
+                    # The server owns this model and never changes its weights: float32 CPU inference may
+                    # run on weights packed once for oneDNN (albert_model.modeling._linear).
+                    pipe.model.set_weight_packing(True)
         self.tokenizer = self.embedder.tokenizer
         self.max_length: int = self.embedder.max_length
         self.batcher = Batcher(
@@ -297,6 +300,9 @@ class Engine:
             "max_body_bytes": self.config.limits.max_body_bytes,
             "batch_size": self.batch_size,
             "attn_implementation": self.config.attn if self.config.backend == "torch" else None,
+            "weight_packing": self.config.backend == "torch"
+            and self.embedder.device.type == "cpu"
+            and torch.backends.mkldnn.is_available(),
             "threads": self.threads,
             "threads_reason": self.threads_reason,
             "workers": 1,
