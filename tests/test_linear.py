@@ -135,7 +135,7 @@ def test_off_by_default_and_switched_by_the_model():
         assert packed_names == {
             name for name, m in model.named_modules() if isinstance(m, Linear) and not name.endswith((".key", ".value"))
         }  # query, key and value run as one product whose packed weight query holds
-        assert len(model.get_submodule(fused + "query")._packed[0]) == 3 * 8  # keyed on all three layers' tensors
+        assert len(model.get_submodule(fused + "query")._packed[1]) == 3 * 2  # made from all three weights and biases
         decoder = model.get_output_embeddings()
         decoder.weight.data.mul_(2)  # tied to the word embeddings; .data hides the change from torch ...
         model.set_weight_packing(True)  # ... so the model is told: every packed copy is dropped

@@ -57,37 +57,23 @@ def onednn_available() -> bool:
     return _ONEDNN
 
 
-def _takes_packed(layer: Linear, input: torch.Tensor) -> bool:
-    """Whether ``layer`` may run ``input`` through a packed weight (the conditions of the module docstring)."""
-    if not layer.packing or layer.training or not input.is_cpu or input.dtype is not torch.float32:
+def _input_takes_packed(input: torch.Tensor) -> bool:
+    """The conditions of the module docstring that concern the call rather than a layer."""
+    if not _ONEDNN or not input.is_cpu or input.dtype is not torch.float32 or not input.numel():
         return False
-    if torch.jit.is_tracing() or torch.compiler.is_compiling() or not input.numel():
+    if torch.jit.is_tracing() or torch.compiler.is_compiling() or torch.is_autocast_enabled("cpu"):
+        return False
+    return not (torch.is_grad_enabled() and input.requires_grad)
+
+
+def _layer_takes_packed(layer: Linear, grad: bool) -> bool:
+    """The conditions of the module docstring that concern ``layer`` (``grad``: gradients are enabled)."""
+    if not layer.packing or layer.training:
         return False
     weight, bias = layer.weight, layer.bias
-    if weight.dtype is not torch.float32 or weight.is_inference():
-        return False  # made under inference_mode: no version counter to see changes by
-    if bias is not None and bias.is_inference():
-        return False
-    if torch.is_grad_enabled() and (
-        input.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
-    ):
-        return False
-    return _ONEDNN and not torch.is_autocast_enabled("cpu")
-
-
-def _version(tensor: torch.Tensor | None) -> tuple[Any, ...]:
-    if tensor is None:
-        return (None,)
-    return (tensor, tensor._version, tensor.data_ptr(), tensor.dtype)
-
-
-def _same(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
-    """Whether two keys name the same tensors (by identity: the key holds them, so no id is reused) at the
-    same versions, addresses and dtypes."""
-    return len(old) == len(new) and all(
-        a is b if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor) else a == b
-        for a, b in zip(old, new, strict=True)
-    )
+    if weight.dtype is not torch.float32 or weight.is_inference() or (grad and weight.requires_grad):
+        return False  # an inference tensor (made under inference_mode) has no version counter to watch
+    return bias is None or not (bias.is_inference() or (grad and bias.requires_grad))
 
 
 def packed_linear(layers: Sequence[Linear], input: torch.Tensor, activation: str | None = None) -> torch.Tensor | None:
@@ -95,7 +81,9 @@ def packed_linear(layers: Sequence[Linear], input: torch.Tensor, activation: str
     multiplication on their weights packed together, with ``activation`` applied inside it; or None when the
     packed path does not apply (see the module docstring), and the caller runs the layers itself.
 
-    The packed copy is kept on ``layers[0]`` and remade when any weight or bias changes.
+    The packed copy is kept on ``layers[0]`` with the tensors it was made from, and remade when any of the
+    layers' weights or biases is another tensor, or the same one at another version or address. (The entry
+    holds those tensors, so an ``id`` in it cannot be reused by a new tensor while it lives.)
 
     Args:
         layers: Linear layers of the same ``in_features``, all with or all without bias.
@@ -105,23 +93,30 @@ def packed_linear(layers: Sequence[Linear], input: torch.Tensor, activation: str
     Returns:
         ``(..., sum of out_features)``, or None.
     """
-    first = layers[0]
-    if not all(_takes_packed(layer, input) for layer in layers):
+    if not _input_takes_packed(input):
         return None
-    key = tuple(part for layer in layers for part in (*_version(layer.weight), *_version(layer.bias)))
+    grad = torch.is_grad_enabled()
+    tensors: list[torch.Tensor] = []
+    for layer in layers:
+        if not _layer_takes_packed(layer, grad):
+            return None
+        tensors.append(layer.weight)
+        if layer.bias is not None:
+            tensors.append(layer.bias)
+    state = tuple((id(t), t._version, t.data_ptr()) for t in tensors)
+    first = layers[0]
     cached = first._packed
-    if cached is None or not _same(cached[0], key):
+    if cached is None or cached[0] != state:
         with torch.no_grad():
-            weight = torch.cat([layer.weight.detach() for layer in layers]) if len(layers) > 1 else first.weight
-            bias: torch.Tensor | None = first.bias
-            if bias is not None and len(layers) > 1:
-                bias = torch.cat([layer.bias.detach() for layer in layers if layer.bias is not None])
+            weight = torch.cat([layer.weight for layer in layers]) if len(layers) > 1 else first.weight
+            biases: list[torch.Tensor] = [layer.bias for layer in layers if layer.bias is not None]
+            bias = None if not biases else torch.cat(biases) if len(biases) > 1 else biases[0]
             packed = torch.ops.mkldnn._reorder_linear_weight(weight.detach(), None)
-        cached = (key, packed, None if bias is None else bias.detach())
+        cached = (state, tuple(tensors), packed, None if bias is None else bias.detach())
         first._packed = cached
     post, algorithm = ONEDNN_ACTIVATIONS[activation] if activation is not None else ("none", "")
     rows = input.reshape(-1, input.shape[-1])
-    out = torch.ops.mkldnn._linear_pointwise(rows, cached[1], cached[2], post, [], algorithm)
+    out = torch.ops.mkldnn._linear_pointwise(rows, cached[2], cached[3], post, [], algorithm)
     return out.reshape(*input.shape[:-1], out.shape[-1])
 
 
@@ -143,7 +138,7 @@ class Linear(nn.Linear):
     """
 
     packing: bool = False
-    _packed: tuple[tuple[Any, ...], torch.Tensor, torch.Tensor | None] | None = None
+    _packed: tuple[tuple[Any, ...], tuple[torch.Tensor, ...], torch.Tensor, torch.Tensor | None] | None = None
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         """``F.linear(input, weight, bias)``, through the packed weight when the conditions above hold.
