@@ -158,6 +158,17 @@ def _onnx_file_tokenizer(path: str) -> str:
     )
 
 
+_SIGNATURES: dict[type, inspect.Signature] = {}
+
+
+def _signature(cls: type) -> inspect.Signature:
+    """The signature of ``cls.predict`` (with ``self``), computed once per class: calls bind to it."""
+    found = _SIGNATURES.get(cls)
+    if found is None:
+        found = _SIGNATURES[cls] = inspect.signature(cls.predict)  # type: ignore[attr-defined]
+    return found
+
+
 class Pipeline:
     """Loading, batching and ordering. Subclasses set ``task`` and ``model_class`` and implement
     ``predict``; calling the pipeline calls ``predict`` with the keyword defaults given to the pipeline
@@ -397,10 +408,10 @@ class Pipeline:
         """
         params = {**self.defaults, **kwargs}
         try:
-            bound = inspect.signature(self.predict).bind(*args, **params)
+            bound = _signature(type(self)).bind(self, *args, **params)
         except TypeError as exc:
             raise TypeError(f"{type(self).__name__}: {exc}; accepted: {self._parameters()}") from None
-        return self.predict(*bound.args, **bound.kwargs)
+        return self.predict(*bound.args[1:], **bound.kwargs)
 
     def predict(self, *args: Any, **kwargs: Any) -> Any:
         """The task's prediction; each task's pipeline defines it (its inputs, options and results).
