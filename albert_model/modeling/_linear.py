@@ -1,10 +1,10 @@
 """``Linear``: ``torch.nn.Linear`` that can run CPU inference through oneDNN on a weight packed once.
 
 On the CPU, ``torch.nn.functional.linear`` in float32 calls MKL's sgemm with the plain weight on every call.
-For the few rows of one short sentence most of that time is memory traffic and MKL's generic kernels (on AMD
-processors MKL does not pick its fastest ones). oneDNN, which torch ships, multiplies faster once the weight
-is reordered into its blocked layout (``torch.ops.mkldnn._reorder_linear_weight``): what ``torch.compile``'s
-freezing pass does on the CPU, here without compiling.
+oneDNN, which torch ships, multiplies faster once the weight is reordered into its blocked layout
+(``torch.ops.mkldnn._reorder_linear_weight``), most of all for the few rows of one short sentence: what
+``torch.compile``'s freezing pass does on the CPU, here without compiling (``bench/packing.py`` measures it
+against ``F.linear``; the recorded runs are on an AMD EPYC, where MKL's kernels are not its fastest).
 
 Packing is opt-in, per module (``layer.packing = True``; for a whole model
 :meth:`AlbertPreTrainedModel.set_weight_packing`): ``albert serve`` turns it on for the model it owns. A
