@@ -303,6 +303,19 @@ def test_rows_fall_back_to_the_full_model_where_the_shortcut_cannot_apply():
         mlm(ids, masked_positions=[[True]])
 
 
+def test_an_all_ones_mask_runs_as_no_mask_but_a_trace_keeps_it():
+    model = tiny(return_dict=False)
+    ids = torch.randint(5, 99, (2, 7))
+    ones = torch.ones_like(ids)
+    padded = ones.clone()
+    padded[1, 4:] = 0
+    with torch.no_grad():
+        assert torch.equal(model(ids, attention_mask=ones)[0], model(ids)[0])
+        traced = torch.jit.trace(model, (ids, ones))  # traced on an all-ones mask ...
+        got, want = traced(ids, padded)[0], model(ids, attention_mask=padded)[0]
+    torch.testing.assert_close(got, want)  # ... still reads the mask it is given
+
+
 def test_sdpa_equals_eager():
     model = tiny()
     ids = torch.randint(5, 99, (2, 8))

@@ -373,6 +373,15 @@ class AlbertTransformer(nn.Module):
         )
 
 
+def _attends_everywhere(attention_mask: torch.Tensor) -> bool:
+    """Whether a mask is all ones, so attention can run without one (as transformers' sdpa path does): the
+    same result, and ``scaled_dot_product_attention`` takes its fused kernel. Never while tracing or
+    compiling, whose graphs must take any mask."""
+    if torch.jit.is_tracing() or torch.compiler.is_compiling():
+        return False
+    return bool((attention_mask == 1).all())
+
+
 def _row_index(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``(index, valid)`` for a bool ``(B, T)`` ``rows``: ``index`` ``(B, R)`` holds each row's True positions
     in order, then some of its other positions as filler (``R`` the most any row has); ``valid`` ``(B, R)`` is
@@ -512,7 +521,8 @@ class AlbertModel(AlbertPreTrainedModel):
                 tokenizer returns them; ``sequence`` at most
                 ``max_position_embeddings``. Give this or ``inputs_embeds``, not both.
             attention_mask: ``(batch, sequence)``: 1 for a token to attend to, 0 for padding (any integer, bool
-                or float tensor). None attends to every token.
+                or float tensor). None attends to every token; so does a mask of ones, which then runs as None
+                (the fused attention kernel; not while tracing or compiling).
             token_type_ids: ``(batch, sequence)`` integer (int64, int32, int16, uint8 or bool) segment ids in
                 ``[0, type_vocab_size)``: 0 for the first segment, 1 for the second. None gives every token
                 segment 0.
@@ -572,7 +582,7 @@ class AlbertModel(AlbertPreTrainedModel):
             input_ids = input_ids.long()  # the lookup takes int64 or int32; the check accepted every integer dtype
         x = self.embeddings(input_ids, token_type_ids.long(), position_ids.long(), inputs_embeds)  # (B, T, E)
         mask = None
-        if attention_mask is not None:
+        if attention_mask is not None and not _attends_everywhere(attention_mask):
             # additive mask (B, 1, 1, T): 0 where attended, the dtype's minimum where masked
             keep = attention_mask[:, None, None, :].to(x.dtype)
             mask = (1.0 - keep) * torch.finfo(x.dtype).min
