@@ -1,16 +1,19 @@
 """``albert serve`` against what users write today, over HTTP on loopback: throughput and p50/p99 latency.
 
-    python -m bench.serve [--model DIR] [--clients 1 8 64] [--seconds 8] [--requests 400] [--no-onnx]
-                          [--server-cpus 0,1 --client-cpus 2-5]
+    python -m bench.serve [--model DIR] [--clients 1 8 64] [--seconds 8] [--requests 400] [--rounds 3]
+                          [--no-onnx] [--server-cpus 0,1 --client-cpus 2-5]
 
 The baseline is the small app users write around transformers: FastAPI, one ``def`` route calling
 ``transformers.pipeline("fill-mask")`` per request (FastAPI runs it on its thread pool; torch keeps its
 default intra-op threads). Ours is ``python -m albert_model.serving`` (the same as ``albert serve``) on the
 same checkpoint, on torch and on ONNX Runtime, with its defaults (token-budget batching, threads chosen per
 worker). Every server answers ``POST /fill-mask {"inputs": text, "top_k": 5}`` with one sentence (corpus lines
-with one word masked, the same list for every server) and runs alone on 127.0.0.1: it is started, warmed up,
-loaded by 1, 8 and 64 concurrent clients (each sends its next request when the last one is answered; a cell
-stops after ``--requests`` answers or ``--seconds``, whichever comes first), then stopped. The clients are
+with one word masked, the same list for every server) on 127.0.0.1. All servers are started and warmed up
+first; then each cell (1, 8 and 64 concurrent clients, each sending its next request when the last one is
+answered; a cell stops after ``--requests`` answers or ``--seconds``, whichever comes first) runs ``--rounds``
+times, the servers taking turns within each round (a different one first each round), so that a drift in the
+shared machine's speed reaches them all alike; only the server being loaded has work. A server's row is its
+best round (the highest throughput, with that round's latencies), every round is in the JSON. The clients are
 asyncio tasks in this process, each on its own keep-alive connection (a minimal HTTP/1.1 client), so they
 share the machine with the server, as on one host;
 on a bigger machine ``--server-cpus``/``--client-cpus`` pin the servers and the clients to their own cores
@@ -209,6 +212,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 64])
     parser.add_argument("--seconds", type=float, default=8.0, help="time limit of one cell")
     parser.add_argument("--requests", type=int, default=400, help="answers that end one cell")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every cell, the servers taking turns")
     parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime server")
     parser.add_argument("--no-baseline", action="store_true", help="skip the transformers app")
     parser.add_argument("--server-cpus", type=_cpus, help="cores the servers run on (0,1 or 0-3)")
@@ -231,25 +235,37 @@ def main() -> None:
         servers["albert serve (onnxruntime, int8)"] = [*ours, "--backend", "onnxruntime", "--int8"]
     if not args.no_baseline:
         servers["transformers + FastAPI"] = [sys.executable, "-c", BASELINE, model]
-    rows: dict[str, list[dict[str, Any]]] = {}
     info: dict[str, Any] = {}
-    for name, command in servers.items():
-        server = Server(command, args.server_cpus)
-        try:
+    started: dict[str, Server] = {}
+    rounds: dict[str, dict[int, list[dict[str, Any]]]] = {name: {c: [] for c in args.clients} for name in servers}
+    try:
+        for name, command in servers.items():  # all up at once (idle ones take no CPU), so rounds can alternate
+            started[name] = server = Server(command, args.server_cpus)
             if name.startswith("albert"):
                 import httpx
 
                 info[name] = httpx.get(server.url + "/info", timeout=30).json()
             _warm(server.url, texts)
-            rows[name] = [asyncio.run(_load(server.url, texts, c, args.requests, args.seconds)) for c in args.clients]
-        finally:
+        for clients in args.clients:
+            for r in range(args.rounds):
+                names = list(started)
+                names = names[r % len(names) :] + names[: r % len(names)]  # a different server first each round
+                for name in names:
+                    row = asyncio.run(_load(started[name].url, texts, clients, args.requests, args.seconds))
+                    rounds[name][clients].append(row)
+                    print(
+                        f"round {r + 1} {name:34s} {clients:3d} clients: {row['throughput']:7.1f} req/s  "
+                        f"p50 {row['p50_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms  ({row['answers']} answers, "
+                        f"{row['failures']} failures)",
+                        flush=True,
+                    )
+    finally:
+        for server in started.values():
             server.stop()
-        for row in rows[name]:
-            print(
-                f"{name:28s} {row['clients']:3d} clients: {row['throughput']:7.1f} req/s  p50 {row['p50_ms']:7.1f} ms"
-                f"  p99 {row['p99_ms']:7.1f} ms  ({row['answers']} answers, {row['failures']} failures)",
-                flush=True,
-            )
+    # each server's best round (highest throughput) per client count, with that round's latencies
+    rows = {
+        name: [max(cells[c], key=lambda row: row["throughput"]) for c in args.clients] for name, cells in rounds.items()
+    }
     table = _table(rows)
     if args.write_docs:
         _write_docs(table)
@@ -271,6 +287,7 @@ def main() -> None:
         "model": os.path.basename(os.path.normpath(model)),
         "servers": info,
         "rows": rows,
+        "rounds": rounds,
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "serve.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
