@@ -651,9 +651,10 @@ def test_choose_threads(monkeypatch, tmp_path):
     monkeypatch.setattr("albert_model._devices.CGROUP", str(tmp_path))  # no quota
     assert choose_threads(3) == (3, "--threads")
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(8)), raising=False)
-    assert choose_threads(None)[0] == 7 and choose_threads(None, workers=2)[0] == 3
+    assert choose_threads(None) == (8, "cores // workers = 8 // 1, at least 1")
+    assert choose_threads(None, workers=3)[0] == 2
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    assert choose_threads(None)[0] == 1  # a shared 2-core machine: one thread, one core for the event loop
+    assert choose_threads(None)[0] == 2  # a 2-core machine: the worker's threads, the event loop between them
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0}, raising=False)
     assert choose_threads(None, workers=4)[0] == 1
 
@@ -665,11 +666,11 @@ def test_choose_threads_counts_a_containers_cpu_quota(monkeypatch, tmp_path):
     monkeypatch.setattr("albert_model._devices.CGROUP", str(v2))
     (v2 / "cpu.max").write_text("200000 100000\n")  # docker --cpus 2, a pod's limits.cpu: 2
     threads, reason = choose_threads(None)
-    assert threads == 1 and "cgroup" in reason
+    assert threads == 1 and "cgroup" in reason  # under a quota a core's worth stays with the event loop
     (v2 / "cpu.max").write_text("250000 100000\n")  # 2.5 CPUs: 3 cores in use at once
     assert choose_threads(None)[0] == 2
     (v2 / "cpu.max").write_text("max 100000\n")  # no limit
-    assert choose_threads(None)[0] == 63
+    assert choose_threads(None)[0] == 64
     v1 = tmp_path / "v1"
     (v1 / "cpu").mkdir(parents=True)
     (v1 / "cpu" / "cpu.cfs_quota_us").write_text("400000\n")
@@ -677,13 +678,13 @@ def test_choose_threads_counts_a_containers_cpu_quota(monkeypatch, tmp_path):
     monkeypatch.setattr("albert_model._devices.CGROUP", str(v1))
     assert choose_threads(None)[0] == 3
     (v1 / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
-    assert choose_threads(None)[0] == 63
+    assert choose_threads(None)[0] == 64
 
 
 def test_engine_sets_the_threads_it_reports(clf_dir):
     engine = Engine(ServeConfig(model=str(clf_dir), threads=2))
     try:
-        assert engine.info()["threads"] == 2 == torch.get_num_threads()
+        assert engine.info()["threads"] == 2 and torch.get_num_threads() == 1  # the loop's thread runs no model
         got = []
         engine.batcher._run = lambda key, items: (got.append(torch.get_num_threads()), items)[1]
         engine.batcher.submit(("probe",), ["x"], 1).result(10)

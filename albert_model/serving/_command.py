@@ -85,7 +85,7 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
         "--threads",
         type=_positive,
         metavar="N",
-        help="intra-op threads of the model (default: the cores less one, at least 1)",
+        help="intra-op threads of the model (default: the cores; under a cgroup CPU quota, one fewer)",
     )
     p.add_argument(
         "--batch-size", type=_positive, metavar="N", help="texts per forward pass (64 on torch, 16 on onnxruntime)"
