@@ -1,7 +1,7 @@
 """``albert serve`` against what users write today, over HTTP on loopback: throughput and p50/p99 latency.
 
     python -m bench.serve [--model DIR] [--clients 1 8 64] [--seconds 8] [--requests 400] [--rounds 3]
-                          [--no-onnx] [--server-cpus 0,1 --client-cpus 2-5]
+                          [--no-onnx] [--also-threads 1] [--server-cpus 0,1 --client-cpus 2-5]
 
 The baseline is the small app users write around transformers: FastAPI, one ``def`` route calling
 ``transformers.pipeline("fill-mask")`` per request (FastAPI runs it on its thread pool; torch keeps its
@@ -18,7 +18,7 @@ asyncio tasks in this process, each on its own keep-alive connection (a minimal 
 share the machine with the server, as on one host;
 on a bigger machine ``--server-cpus``/``--client-cpus`` pin the servers and the clients to their own cores
 (a quiet 2-core server with its clients elsewhere). Rows: ours on torch, on ONNX Runtime (fp32, and int8
-weights: ``--int8``), and the baseline.
+weights: ``--int8``), and the baseline; ``--also-threads 1`` adds the torch server with ``--threads 1``.
 Writes bench/results/serve.json and bench/results/serve.md (``--write-docs``: the table into docs/serving.md too).
 Not a test.
 """
@@ -217,6 +217,9 @@ def main() -> None:
     parser.add_argument("--no-baseline", action="store_true", help="skip the transformers app")
     parser.add_argument("--server-cpus", type=_cpus, help="cores the servers run on (0,1 or 0-3)")
     parser.add_argument("--client-cpus", type=_cpus, help="cores the clients (this process) run on")
+    parser.add_argument(
+        "--also-threads", type=int, nargs="*", default=[], help="more torch rows with these --threads (1)"
+    )
     parser.add_argument("--serve-args", default="", help="extra arguments for albert serve (--threads 2)")
     parser.add_argument("--write-docs", action="store_true", help="put the table into docs/serving.md")
     args = parser.parse_args()
@@ -230,6 +233,8 @@ def main() -> None:
     texts = sentences(256)
     ours = [sys.executable, "-m", "albert_model.serving", "--model", model, "--port", "0", *args.serve_args.split()]
     servers: dict[str, list[str]] = {"albert serve (torch)": ours}
+    for n in args.also_threads:
+        servers[f"albert serve (torch, --threads {n})"] = [*ours, "--threads", str(n)]
     if not args.no_onnx:
         servers["albert serve (onnxruntime)"] = [*ours, "--backend", "onnxruntime"]
         servers["albert serve (onnxruntime, int8)"] = [*ours, "--backend", "onnxruntime", "--int8"]
