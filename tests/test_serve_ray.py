@@ -41,6 +41,21 @@ def test_serve_run_builder_reads_its_arguments():
     assert scaled._deployment_config.autoscaling_config.max_replicas == 6
 
 
+def test_serve_run_builder_takes_the_servers_options(monkeypatch):
+    seen = []
+    monkeypatch.setattr("albert_model.integrations._ray_serve.albert_deployment", lambda c, **kw: seen.append(c))
+    serve_app({"max_texts": "8", "max_chars": "100", "max_body_bytes": "4096", "attn": "sdpa", "batch_size": "4"})
+    (config,) = seen
+    assert (config.limits.max_texts, config.limits.max_chars, config.limits.max_body_bytes) == (8, 100, 4096)
+    assert config.attn == "sdpa" and config.batch_size == 4
+    with pytest.raises(ValueError, match="max_chars must be a whole number, got 'many'"):
+        serve_app({"max_chars": "many"})
+    with pytest.raises(ValueError, match=r"Limits\.max_texts must be an int >= 1"):
+        serve_app({"max_texts": "0"})
+    with pytest.raises(ValueError, match="attn"):
+        serve_app({"attn": "flash"})
+
+
 def test_ray_serve_answers_like_the_offline_pipeline(tmp_path):
     import httpx
     import ray

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from albert_model.serving import ServeConfig, create_app
+from albert_model.serving import Limits, ServeConfig, create_app
 
 __all__ = ["DEFAULT_AUTOSCALING", "albert_deployment", "serve_app"]
 
@@ -109,8 +109,10 @@ def serve_app(args: dict[str, str]) -> Any:
 
     Args:
         args: ``model``, ``task``, ``backend``, ``int8``, ``pooling``, ``max_batch_tokens``, ``max_wait_ms``,
-            ``max_queue``, ``threads``, ``num_replicas``, ``min_replicas``, ``max_replicas``,
-            ``cpus_per_replica``, ``gpus_per_replica``, ``device``, as strings.
+            ``max_queue``, ``threads``, ``batch_size``, ``attn``, ``max_texts``, ``max_chars``,
+            ``max_body_bytes`` (the request limits), ``num_replicas``, ``min_replicas``, ``max_replicas``,
+            ``cpus_per_replica``, ``gpus_per_replica``, ``device``, as strings: the options of
+            ``albert serve`` of the same names.
 
     Returns:
         A ``ray.serve.Application``.
@@ -128,6 +130,11 @@ def serve_app(args: dict[str, str]) -> Any:
         "max_wait_ms",
         "max_queue",
         "threads",
+        "batch_size",
+        "attn",
+        "max_texts",
+        "max_chars",
+        "max_body_bytes",
         "num_replicas",
         "min_replicas",
         "max_replicas",
@@ -138,7 +145,12 @@ def serve_app(args: dict[str, str]) -> Any:
     unknown = set(args) - known
     if unknown:
         raise ValueError(f"unknown arguments {', '.join(sorted(unknown))}; accepted: {', '.join(sorted(known))}")
-    ints: dict[str, Any] = {k: int(args[k]) for k in ("max_batch_tokens", "max_queue", "threads") if k in args}
+    options: dict[str, Any] = {
+        k: _int(args, k) for k in ("max_batch_tokens", "max_queue", "threads", "batch_size") if k in args
+    }
+    limits = {k: _int(args, k) for k in ("max_texts", "max_chars", "max_body_bytes") if k in args}
+    if "attn" in args:
+        options["attn"] = args["attn"]
     config = ServeConfig(
         model=args.get("model"),
         task=args.get("task"),
@@ -147,7 +159,8 @@ def serve_app(args: dict[str, str]) -> Any:
         pooling=args.get("pooling", "mean"),
         max_wait_ms=float(args.get("max_wait_ms", 2.0)),
         device=args.get("device"),
-        **ints,
+        limits=Limits(**limits),
+        **options,
     )
     autoscaling = None
     if "num_replicas" not in args:
@@ -160,3 +173,10 @@ def serve_app(args: dict[str, str]) -> Any:
         cpus_per_replica=float(args.get("cpus_per_replica", 2)),
         gpus_per_replica=float(args.get("gpus_per_replica", 0)),
     )
+
+
+def _int(args: dict[str, str], key: str) -> int:
+    try:
+        return int(args[key])
+    except ValueError:
+        raise ValueError(f"{key} must be a whole number, got {args[key]!r}") from None
