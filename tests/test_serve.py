@@ -395,6 +395,20 @@ def test_token_counts_are_exact_where_the_length_check_reads_them(mlm, text):
         assert count == exact
 
 
+def test_a_big_body_is_counted_off_the_event_loop(mlm, monkeypatch):
+    import threading
+
+    engine = mlm.app.state.server.engine
+    threads = []
+    count = engine.count_tokens
+    monkeypatch.setattr(engine, "count_tokens", lambda texts: (threads.append(threading.get_ident()), count(texts))[1])
+    small = mlm.post("/embed", json={"inputs": ["one short text"]})
+    big = mlm.post("/embed", json={"inputs": ["word " * 400] * 40})  # about 80 kB
+    loop = mlm.post("/embed", json={"inputs": ["another short text"]})
+    assert small.status_code == big.status_code == loop.status_code == 200
+    assert threads[0] == threads[2] != threads[1]  # small bodies on the loop's thread, the big one elsewhere
+
+
 # -- the batcher -----------------------------------------------------------------------------------------------
 class _Gate:
     """A run function that records its batches and can hold the worker until released."""

@@ -50,6 +50,10 @@ from albert_model.serving._metrics import LATENCY_BUCKETS, Metrics
 
 __all__ = ["VERSION", "create_app"]
 
+_PREPARE_INLINE_BYTES = 64 * 1024
+"""Bodies up to this size are checked and counted on the event loop (cheaper than a thread hop); bigger ones
+in the thread pool, so that counting megabytes of text does not hold other requests back."""
+
 VERSION = "0.1.0"
 AGGREGATIONS = ("none", "simple", "first", "average", "max")
 ROUTES = ("embed", "predict", "tokenize", "fill-mask", "tag", "answer", "health", "info", "metrics")
@@ -181,6 +185,7 @@ class Server:
         if problem is not None:
             raise ApiError(404, problem)
         raw = await read_body(request.stream(), request.headers.get("content-length"), self.limits.max_body_bytes)
+        request.state.body_bytes = len(raw)
         return parse_json(raw)
 
     async def run(self, request: Request, route: str, prepare: Callable[[dict[str, Any]], _Prepared]) -> Response:
@@ -189,7 +194,11 @@ class Server:
         arriving, so a batch being formed waits for it."""
         with self.engine.batcher.arriving():
             body = await self.body(request, route)
-            key, items, tokens, finish = prepare(body)
+            if request.state.body_bytes > _PREPARE_INLINE_BYTES:
+                # a big body's texts are counted off the event loop, which other requests share
+                key, items, tokens, finish = await run_in_threadpool(prepare, body)
+            else:
+                key, items, tokens, finish = prepare(body)
             future = self.enqueue(key, items, tokens)
         return _json(finish(await self.result(future)))
 
