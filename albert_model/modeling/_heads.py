@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from albert_model._config import AlbertConfig
-from albert_model.modeling._linear import Linear
+from albert_model.modeling._linear import linear
 from albert_model.modeling._model import AlbertModel, activation
 from albert_model.modeling._outputs import (
     AlbertForPreTrainingOutput,
@@ -62,8 +62,8 @@ class AlbertMLMHead(nn.Module):
         super().__init__()
         self.LayerNorm = nn.LayerNorm(config.embedding_size, eps=config.layer_norm_eps)
         self.bias = nn.Parameter(torch.zeros(config.vocab_size))
-        self.dense = Linear(config.hidden_size, config.embedding_size)
-        self.decoder: nn.Linear = Linear(config.embedding_size, config.vocab_size)
+        self.dense = nn.Linear(config.hidden_size, config.embedding_size)
+        self.decoder = nn.Linear(config.embedding_size, config.vocab_size)
         self.activation = activation(config.hidden_act)
 
     def transform(self, hidden_states: torch.Tensor) -> torch.Tensor:
@@ -75,7 +75,7 @@ class AlbertMLMHead(nn.Module):
         Returns:
             ``(..., embedding_size)``: the states after the dense layer, activation and LayerNorm.
         """
-        return self.LayerNorm(self.activation(self.dense(hidden_states)))
+        return self.LayerNorm(self.activation(linear(self.dense, hidden_states)))
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         """Score every vocabulary entry.
@@ -86,7 +86,7 @@ class AlbertMLMHead(nn.Module):
         Returns:
             ``(..., vocab_size)``: the logits over the vocabulary, before the softmax.
         """
-        return self.decoder(self.transform(hidden_states))
+        return linear(self.decoder, self.transform(hidden_states))
 
 
 class AlbertSOPHead(nn.Module):
@@ -100,7 +100,7 @@ class AlbertSOPHead(nn.Module):
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__()
         self.dropout = nn.Dropout(config.classifier_dropout_prob or 0.0)
-        self.classifier = Linear(config.hidden_size, config.num_labels)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
 
     def forward(self, pooled_output: torch.Tensor) -> torch.Tensor:
         """Score the sentence order.
@@ -399,7 +399,7 @@ class AlbertForSequenceClassification(AlbertPreTrainedModel):
         super().__init__(config)
         self.albert = AlbertModel(config)
         self.dropout = nn.Dropout(config.classifier_dropout_prob or 0.0)
-        self.classifier = Linear(config.hidden_size, config.num_labels)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
     def problem_type(self, labels: torch.Tensor) -> str:
@@ -519,7 +519,7 @@ class AlbertForMultipleChoice(AlbertPreTrainedModel):
         super().__init__(config)
         self.albert = AlbertModel(config)
         self.dropout = nn.Dropout(config.classifier_dropout_prob or 0.0)
-        self.classifier = Linear(config.hidden_size, 1)
+        self.classifier = nn.Linear(config.hidden_size, 1)
         self.post_init()
 
     def forward(
@@ -615,7 +615,7 @@ class AlbertForTokenClassification(AlbertPreTrainedModel):
         self.albert = AlbertModel(config, add_pooling_layer=False)
         p = config.classifier_dropout_prob if config.classifier_dropout_prob is not None else config.hidden_dropout_prob
         self.dropout = nn.Dropout(p)
-        self.classifier = Linear(config.hidden_size, config.num_labels)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
     def forward(
@@ -704,7 +704,7 @@ class AlbertForQuestionAnswering(AlbertPreTrainedModel):
         if config.num_labels != 2:
             raise ValueError(f"question answering needs config.num_labels == 2 (start, end), got {config.num_labels}")
         self.albert = AlbertModel(config, add_pooling_layer=False)
-        self.qa_outputs = Linear(config.hidden_size, config.num_labels)
+        self.qa_outputs = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
     def forward(

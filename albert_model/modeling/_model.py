@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from albert_model._config import AlbertConfig
-from albert_model.modeling._linear import ONEDNN_ACTIVATIONS, Linear, packed_linear
+from albert_model.modeling._linear import ONEDNN_ACTIVATIONS, linear, packed_linear
 from albert_model.modeling._outputs import BaseModelOutputWithPooling
 from albert_model.modeling._pretrained import AlbertPreTrainedModel
 from albert_model.modeling._unpadded import Packing, packs
@@ -128,10 +128,10 @@ class AlbertAttention(nn.Module):
         super().__init__()
         self.num_attention_heads = config.num_attention_heads
         self.attention_head_size = config.head_dim
-        self.query = Linear(config.hidden_size, config.hidden_size)
-        self.key = Linear(config.hidden_size, config.hidden_size)
-        self.value = Linear(config.hidden_size, config.hidden_size)
-        self.dense = Linear(config.hidden_size, config.hidden_size)
+        self.query = nn.Linear(config.hidden_size, config.hidden_size)
+        self.key = nn.Linear(config.hidden_size, config.hidden_size)
+        self.value = nn.Linear(config.hidden_size, config.hidden_size)
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.attention_dropout = nn.Dropout(config.attention_probs_dropout_prob)
         self.output_dropout = nn.Dropout(config.hidden_dropout_prob)
@@ -176,7 +176,7 @@ class AlbertAttention(nn.Module):
             q, k, v = (t.view(n, self.num_attention_heads, self.attention_head_size) for t in (q, k, v))
             p = self.attention_dropout.p if self.training else 0.0
             context = mask.attention(q, k, v, p).reshape(n, -1)  # (N, H)
-            return self.LayerNorm(hidden_states + self.output_dropout(self.dense(context))), None
+            return self.LayerNorm(hidden_states + self.output_dropout(linear(self.dense, context))), None
         q, k, v = (self._heads(t) for t in (q, k, v))
         if rows is not None:  # the queries and residuals of the rows read; keys and values of every token
             q = q.gather(2, rows[:, None, :, None].expand(-1, q.shape[1], -1, q.shape[3]))
@@ -193,7 +193,7 @@ class AlbertAttention(nn.Module):
             context = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
         b, _, t, _ = context.shape
         context = context.transpose(1, 2).reshape(b, t, -1)  # (B, T, H)
-        out = self.LayerNorm(hidden_states + self.output_dropout(self.dense(context)))
+        out = self.LayerNorm(hidden_states + self.output_dropout(linear(self.dense, context)))
         return out, probs
 
 
@@ -209,8 +209,8 @@ class AlbertLayer(nn.Module):
         super().__init__()
         self.full_layer_layer_norm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.attention = AlbertAttention(config)
-        self.ffn = Linear(config.hidden_size, config.intermediate_size)
-        self.ffn_output = Linear(config.intermediate_size, config.hidden_size)
+        self.ffn = nn.Linear(config.hidden_size, config.intermediate_size)
+        self.ffn_output = nn.Linear(config.intermediate_size, config.hidden_size)
         self.activation = activation(config.hidden_act)
         self.hidden_act = config.hidden_act if config.hidden_act in ONEDNN_ACTIVATIONS else None
 
@@ -242,7 +242,7 @@ class AlbertLayer(nn.Module):
         inner = None if self.hidden_act is None else packed_linear((self.ffn,), attn, self.hidden_act)
         if inner is None:  # the activation runs inside the multiplication when the weights are packed
             inner = self.activation(self.ffn(attn))
-        ffn = self.ffn_output(inner)
+        ffn = linear(self.ffn_output, inner)
         return self.full_layer_layer_norm(ffn + attn), probs
 
 
@@ -308,7 +308,7 @@ class AlbertTransformer(nn.Module):
     def __init__(self, config: AlbertConfig) -> None:
         super().__init__()
         self.config = config
-        self.embedding_hidden_mapping_in = Linear(config.embedding_size, config.hidden_size)
+        self.embedding_hidden_mapping_in = nn.Linear(config.embedding_size, config.hidden_size)
         self.albert_layer_groups = nn.ModuleList([AlbertLayerGroup(config) for _ in range(config.num_hidden_groups)])
         self.gradient_checkpointing = False
         self.gradient_checkpointing_func: Any = None
@@ -344,7 +344,7 @@ class AlbertTransformer(nn.Module):
             ``num_hidden_layers * inner_group_num`` tensors ``(B, nh, T, T)`` with ``output_attentions`` (empty
             for a packed batch), else None.
         """
-        hidden_states = self.embedding_hidden_mapping_in(embeddings)  # (B, T, H), or (N, H) packed
+        hidden_states = linear(self.embedding_hidden_mapping_in, embeddings)  # (B, T, H), or (N, H) packed
         all_hidden = [hidden_states] if output_hidden_states else None
         all_attn: list[torch.Tensor] | None = [] if output_attentions else None
         layers_per_group = self.config.num_hidden_layers // self.config.num_hidden_groups
@@ -432,7 +432,7 @@ class AlbertModel(AlbertPreTrainedModel):
         super().__init__(config)
         self.embeddings = AlbertEmbeddings(config)
         self.encoder = AlbertTransformer(config)
-        self.pooler = Linear(config.hidden_size, config.hidden_size) if add_pooling_layer else None
+        self.pooler = nn.Linear(config.hidden_size, config.hidden_size) if add_pooling_layer else None
         self.pooler_activation = nn.Tanh() if add_pooling_layer else None
         self.post_init()
 

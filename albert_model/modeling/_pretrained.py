@@ -20,7 +20,7 @@ from torch import nn
 from albert_model._config import LIMITS, AlbertConfig, format_bytes
 from albert_model._devices import unavailable
 from albert_model.checkpoints import load_into, save_model
-from albert_model.modeling._linear import Linear
+from albert_model.modeling._linear import set_packing
 from albert_model.modeling._unpadded import ATTN_IMPLEMENTATIONS
 from albert_tok.io import resolve_directory
 
@@ -154,13 +154,15 @@ class AlbertPreTrainedModel(nn.Module):
                 module.attn_implementation = attn_implementation
 
     def set_weight_packing(self, enabled: bool) -> None:
-        """Let float32 CPU inference run every linear layer through oneDNN on a weight packed once (see
-        :mod:`albert_model.modeling._linear`), or stop it. Off by default; ``albert serve`` turns it on.
+        """Let float32 CPU inference run the encoder's and the masked-LM head's linear layers through oneDNN on
+        weights packed once (see :mod:`albert_model.modeling._linear`), or stop it. Off by default;
+        ``albert serve`` turns it on.
 
-        The results are those of ``F.linear`` within float32 rounding. A weight changed in place, replaced or
-        reloaded is packed again before it is used; a write through ``param.data`` is not seen, so call this
-        again after one (each call drops every packed copy). Training, gradients, other dtypes and devices,
-        tracing and export always take ``F.linear``.
+        The layers stay ``nn.Linear``; results are ``F.linear``'s within float32 rounding. A weight changed in
+        place, replaced or reloaded is packed again before it is used; a write through ``param.data`` is not
+        seen, so call this again after one (each call drops every packed copy). Training, gradients, other
+        dtypes and devices, tracing and export always take ``F.linear``; on the packed path the layers'
+        forward hooks do not run.
 
         Args:
             enabled: True to pack (each layer at its first forward in eval mode), False to stop.
@@ -171,9 +173,7 @@ class AlbertPreTrainedModel(nn.Module):
         if not isinstance(enabled, bool):
             raise TypeError(f"enabled must be a bool, got {type(enabled).__name__}")
         for module in self.modules():
-            if isinstance(module, Linear):
-                module.packing = enabled
-                module._packed = None
+            set_packing(module, enabled)
 
     def _init_weights(self, module: nn.Module) -> None:
         std = self.config.initializer_range
