@@ -105,8 +105,8 @@ def choose_threads(threads: int | None, workers: int = 1) -> tuple[int, str]:
     Workers that share cores oversubscribe them: torch's default (every core per caller) turns a few
     milliseconds of work into hundreds when many callers run at once. Here each model has one worker, which
     gets ``cores // workers`` threads, at least one; the event loop (HTTP, JSON, counting tokens) runs between
-    them (on a 2-core machine, two threads gave 1.2-1.3x the throughput of one at 1, 8 and 64 clients, with
-    a lower p99 at 64: ``bench/serve.py``). Under a container's cgroup CPU quota, which stalls the whole
+    them (on a 2-core machine, two threads gave 1.3-1.6x the throughput of one at 1, 8 and 64 clients, and
+    a lower p99: ``bench/serve.py --also-threads 1``). Under a container's cgroup CPU quota, which stalls the whole
     container for the rest of a period once it runs over, the worker gets ``(cores - 1) // workers``, keeping
     a core's worth for the event loop. The cores are those this process may run on, fewer where the quota
     allows fewer (a pod limited to 2 CPUs on a 64-core node has 2). ``threads`` overrides.
