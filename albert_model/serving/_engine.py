@@ -160,8 +160,7 @@ class Engine:
         self.metrics = metrics or Metrics()
         self.threads, self.threads_reason = choose_threads(config.threads)
         # The model runs on the batcher's thread, with its own thread team (set in its setup). This thread
-        # (the event loop's) runs no model: one thread here, or its idle team takes cores from the worker's
-        # (a 2-thread worker ran one sentence 1.4x slower beside a 2-thread main team than beside a 1-thread one).
+        # (the event loop's) runs no model: one thread here, or its idle team takes cores from the worker's.
         torch.set_num_threads(1)
         source = config.model if config.model is not None else DEFAULT_MODEL
         self.model_id = config.model_id or (config.model if config.model is not None else "albert-default")
