@@ -78,18 +78,6 @@ def set_packing(layer: nn.Module, enabled: bool) -> None:
         _PACKED.pop(layer, None)
 
 
-def packing(layer: nn.Module) -> bool:
-    """Whether packing is on for ``layer`` (see :func:`set_packing`).
-
-    Args:
-        layer: Any module.
-
-    Returns:
-        True for an ``nn.Linear`` whose packing was turned on.
-    """
-    return bool(layer.__dict__.get(_FLAG, False))
-
-
 def linear(layer: nn.Module, input: torch.Tensor) -> torch.Tensor:
     """``layer(input)``, through its packed weight when the conditions of the module docstring hold.
 
