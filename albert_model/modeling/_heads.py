@@ -23,7 +23,7 @@ from torch import nn
 
 from albert_model._config import AlbertConfig
 from albert_model.modeling._linear import linear
-from albert_model.modeling._model import AlbertModel, activation
+from albert_model.modeling._model import AlbertModel, activation, check_positions
 from albert_model.modeling._outputs import (
     AlbertForPreTrainingOutput,
     MaskedLMOutput,
@@ -125,22 +125,8 @@ def _select_masked(
     on those positions alone."""
     if masked_positions is None:
         return hidden, labels
-    _check_masked(masked_positions, tuple(hidden.shape[:2]))
+    check_positions("masked_positions", masked_positions, tuple(hidden.shape[:2]))
     return hidden[masked_positions], None if labels is None else labels[masked_positions]
-
-
-def _check_masked(masked_positions: torch.Tensor, shape: tuple[int, ...]) -> None:
-    if (
-        not isinstance(masked_positions, torch.Tensor)
-        or tuple(masked_positions.shape) != shape
-        or masked_positions.dtype != torch.bool
-    ):
-        got = (
-            f"{masked_positions.dtype} {tuple(masked_positions.shape)}"
-            if isinstance(masked_positions, torch.Tensor)
-            else type(masked_positions).__name__
-        )
-        raise ValueError(f"masked_positions must be a bool tensor of shape {shape}, got {got}")
 
 
 class _WithMLMHead(AlbertPreTrainedModel):
@@ -356,7 +342,7 @@ class AlbertForMaskedLM(_WithMLMHead):
         """
         if masked_positions is not None:
             source = input_ids if input_ids is not None else inputs_embeds
-            _check_masked(masked_positions, tuple(source.shape[:2]) if source is not None else ())
+            check_positions("masked_positions", masked_positions, tuple(source.shape[:2]) if source is not None else ())
         out = self.albert(
             input_ids,
             attention_mask,

@@ -35,6 +35,7 @@ __all__ = [
     "AlbertModel",
     "AlbertTransformer",
     "activation",
+    "check_positions",
 ]
 
 
@@ -382,6 +383,27 @@ def _attends_everywhere(attention_mask: torch.Tensor) -> bool:
     return bool((attention_mask == 1).all())
 
 
+def check_positions(name: str, positions: Any, shape: tuple[int, ...]) -> None:
+    """Refuse ``positions`` (``rows``, ``masked_positions``) unless it is a bool tensor of ``shape``.
+
+    Args:
+        name: The argument's name, for the message.
+        positions: What the caller passed.
+        shape: The ``(batch, sequence)`` shape it must have.
+
+    Raises:
+        ValueError: naming ``name``, the shape wanted and what came.
+    """
+    if isinstance(positions, torch.Tensor) and positions.dtype == torch.bool and tuple(positions.shape) == shape:
+        return
+    got = (
+        f"{positions.dtype} {tuple(positions.shape)}"
+        if isinstance(positions, torch.Tensor)
+        else type(positions).__name__
+    )
+    raise ValueError(f"{name} must be a bool tensor of shape {shape}, got {got}")
+
+
 def _row_index(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``(index, valid)`` for a bool ``(B, T)`` ``rows``: ``index`` ``(B, R)`` holds each row's True positions
     in order, then some of its other positions as filler (``R`` the most any row has); ``valid`` ``(B, R)`` is
@@ -568,11 +590,8 @@ class AlbertModel(AlbertPreTrainedModel):
         output_attentions = cfg.output_attentions if output_attentions is None else output_attentions
         output_hidden_states = cfg.output_hidden_states if output_hidden_states is None else output_hidden_states
         b, t = self._check_inputs(input_ids, inputs_embeds, attention_mask, token_type_ids, position_ids)
-        if rows is not None and (
-            not isinstance(rows, torch.Tensor) or rows.dtype != torch.bool or rows.shape != (b, t)
-        ):
-            got = f"{rows.dtype} {tuple(rows.shape)}" if isinstance(rows, torch.Tensor) else type(rows).__name__
-            raise ValueError(f"rows must be a bool tensor of shape {(b, t)}, got {got}")
+        if rows is not None:
+            check_positions("rows", rows, (b, t))
         device = self.embeddings.word_embeddings.weight.device
         if token_type_ids is None:
             token_type_ids = torch.zeros((b, t), dtype=torch.long, device=device)
